@@ -1,0 +1,208 @@
+/*
+ * cfg_types.h - the parsed, validated configuration: one immutable,
+ * refcounted generation. Everything the YAML of PRODUCT.md can say lives
+ * here, including sections that later work acts on. Every node keeps the
+ * line:col where it was written so later checks can point at it.
+ *
+ * Indices (shard, rule, user) refer to positions in the arrays of the same
+ * struct cfg. Durations are milliseconds, sizes bytes. All strings are owned
+ * by the generation and freed with it.
+ */
+#ifndef MYSHARD_CFG_CFG_TYPES_H
+#define MYSHARD_CFG_CFG_TYPES_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cfg_mark {
+    int line; /* 1-based */
+    int col;  /* 1-based */
+};
+
+struct cfg_addr {
+    char *text;    /* as written, "127.0.0.1:3306" */
+    char *host;    /* "127.0.0.1" (brackets stripped for IPv6) */
+    uint16_t port;
+    struct cfg_mark mark;
+};
+
+enum cfg_rl_algo {
+    RL_NONE = 0,
+    RL_TOKEN_BUCKET,
+    RL_LEAKY_BUCKET,
+    RL_SLIDING_WINDOW,
+    RL_FIXED_WINDOW,
+};
+
+struct cfg_rate_limit {
+    enum cfg_rl_algo algo; /* RL_NONE when absent */
+    double rate;           /* statements per second (token/leaky) or per window */
+    int64_t burst;         /* token_bucket; default = rate */
+    int64_t window_ms;     /* sliding/fixed window; default 1000 */
+    int64_t max_wait_ms;   /* leaky_bucket; default 1000 */
+    struct cfg_mark mark;
+};
+
+enum cfg_user_class { CLASS_CORE = 0, CLASS_NONCORE };
+
+struct cfg_user {
+    char *name;
+    char *password;        /* plain text, or NULL when password_hash given */
+    uint8_t hash[20];      /* SHA1(SHA1(password)), always filled */
+    char **schemas;        /* names; the first is the default */
+    int nschemas;
+    int64_t max_connections; /* 0 = unlimited */
+    enum cfg_user_class cls;
+    bool read_only;
+    struct cfg_rate_limit rate_limit;
+    struct cfg_mark mark;
+};
+
+struct cfg_replica {
+    struct cfg_addr addr;
+    int weight; /* default 1; 0 = never chosen unless forced */
+    char *zone; /* may be NULL */
+    struct cfg_mark mark;
+};
+
+struct cfg_shard {
+    char *name;
+    struct cfg_addr primary;
+    struct cfg_replica *replicas;
+    int nreplicas;
+    struct cfg_mark mark;
+};
+
+enum cfg_rule_type { RULE_MOD, RULE_HASH, RULE_RANGE };
+
+struct cfg_bound {
+    bool set;       /* false: unbounded on that side */
+    bool is_string; /* else integer */
+    int64_t i;
+    char *s;
+};
+
+struct cfg_range {
+    int shard; /* index into cfg.shards */
+    struct cfg_bound from; /* inclusive */
+    struct cfg_bound to;   /* exclusive */
+    struct cfg_mark mark;
+};
+
+struct cfg_rule {
+    char *name;
+    enum cfg_rule_type type;
+    int *shards; /* indices into cfg.shards (mod, hash) */
+    int nshards;
+    uint32_t slots;      /* hash; default 1024 */
+    int *slot_owner;     /* hash: slots entries, shard index per slot */
+    struct cfg_range *ranges; /* range, sorted by from */
+    int nranges;
+    struct cfg_mark mark;
+};
+
+struct cfg_table {
+    char *name;
+    char *key;  /* NULL for global */
+    int rule;   /* index into cfg.rules; -1 for global */
+    bool global;
+    struct cfg_mark mark;
+};
+
+enum cfg_txn_mode { TXN_DENY = 0, TXN_BEST_EFFORT, TXN_XA };
+
+struct cfg_schema {
+    char *name;           /* what clients see */
+    char *backend_schema; /* name on every shard; defaults to name */
+    int default_shard;    /* index into cfg.shards */
+    enum cfg_txn_mode transactions;
+    struct cfg_table *tables;
+    int ntables;
+    struct cfg_mark mark;
+};
+
+enum cfg_route_pref { ROUTE_DEFAULT = 0, ROUTE_PRIMARY, ROUTE_REPLICA };
+
+struct cfg_policy {
+    char *match;       /* case-insensitive digest prefix, or NULL */
+    char *match_regex; /* POSIX ERE source, or NULL */
+    regex_t re;        /* compiled when match_regex != NULL */
+    char *user;        /* NULL = every user */
+    int64_t cache_ttl_ms; /* 0 = no cache */
+    char *deny;           /* refusal text, or NULL */
+    enum cfg_route_pref route;
+    struct cfg_rate_limit rate_limit;
+    struct cfg_mark mark;
+};
+
+struct cfg_pool {
+    int64_t max_connections; /* per backend, all workers; default 200 */
+    double noncore_share;    /* 0..1; default 0.5 */
+    int64_t min_idle;        /* default 4 */
+    int64_t idle_timeout_ms; /* default 60s */
+    int64_t wait_timeout_ms; /* default 2s */
+};
+
+struct cfg_health {
+    int64_t interval_ms;        /* default 1s */
+    int64_t max_replica_lag_ms; /* default 5s */
+    int64_t circuit_failures;   /* default 5 */
+    int64_t circuit_open_for_ms; /* default 10s */
+};
+
+struct cfg_backend {
+    char *user;
+    char *password;
+    bool tls;
+    int64_t connect_timeout_ms; /* default 1s */
+    int64_t query_timeout_ms;   /* default 30s; 0 = none */
+    struct cfg_pool pool;
+    struct cfg_health health;
+};
+
+struct cfg_admin {
+    struct cfg_addr listen; /* default 127.0.0.1:6032 */
+    struct cfg_addr http;   /* default 127.0.0.1:6080 */
+    char *user;             /* default "admin" */
+    char *password;         /* default "admin" */
+};
+
+struct cfg_tls {
+    bool enabled; /* section present */
+    char *cert;
+    char *key;
+    bool require;
+};
+
+struct cfg {
+    int refs; /* atomic; see cfg_get/cfg_put */
+    char *path;
+
+    struct cfg_addr listen;  /* default 0.0.0.0:6033 */
+    int workers;             /* resolved: "auto" = number of cores */
+    char *zone;              /* may be NULL */
+    int64_t shutdown_timeout_ms;     /* default 10s */
+    int64_t max_client_connections;  /* default 20000 */
+    /* Keys beyond PRODUCT.md's example, documented in conf/myshard.yaml: */
+    int64_t max_allowed_packet;      /* bytes; default 64MB */
+    int64_t handshake_timeout_ms;    /* default 10s */
+    int64_t client_idle_timeout_ms;  /* default 8h; 0 = none */
+    int64_t slow_query_ms;           /* default 1s; 0 = off */
+
+    struct cfg_admin admin;
+    struct cfg_tls tls;
+    struct cfg_user *users;
+    int nusers;
+    struct cfg_backend backend;
+    struct cfg_shard *shards;
+    int nshards;
+    struct cfg_rule *rules;
+    int nrules;
+    struct cfg_schema *schemas;
+    int nschemas;
+    struct cfg_policy *policies;
+    int npolicies;
+};
+
+#endif
