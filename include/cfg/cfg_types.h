@@ -49,7 +49,8 @@ enum cfg_user_class { CLASS_CORE = 0, CLASS_NONCORE };
 struct cfg_user {
     char *name;
     char *password;        /* plain text, or NULL when password_hash given */
-    uint8_t hash[20];      /* SHA1(SHA1(password)), always filled */
+    bool has_hash;         /* password_hash given: hash holds its 20 bytes */
+    uint8_t hash[20];      /* SHA1(SHA1(password)) decoded from "*HEX" */
     char **schemas;        /* names; the first is the default */
     int nschemas;
     int64_t max_connections; /* 0 = unlimited */
