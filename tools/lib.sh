@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# tools/lib.sh - helpers shared by tools/test.sh, tools/sandbox.sh,
+# tools/bench.sh and .ci/run. Source it; it defines functions and variables
+# only and changes no shell option of the caller.
+#
+#   MYSHARD_ROOT        absolute path of the repository root
+#   MYSHARD_PY          the Python that has pymysql (/usr/bin/python3)
+#   MYSHARD_DEB_PACKAGES  the Debian packages the tools need
+#   ensure_packages     install whichever of them is missing (no-op if none)
+#   install_packages    apt-get update + install all of them (CI)
+#   free_ports N        print N distinct free loopback TCP ports
+#   wait_port P T [PID] wait up to T s until 127.0.0.1:P accepts connections
+#   native_password_hash PW   "*" + upper(hex(sha1(sha1(PW))))
+#   build_dir DIR ARGS...     meson setup (or reconfigure) + ninja
+
+# shellcheck disable=SC2034  # variables are used by the sourcing scripts
+MYSHARD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MYSHARD_PY=/usr/bin/python3
+
+MYSHARD_DEB_PACKAGES=(
+    build-essential meson ninja-build pkg-config
+    libevent-dev libyaml-dev libssl-dev libmariadb-dev check
+    mariadb-server mariadb-client sysbench python3-pymysql clang-format
+)
+
+msg() {
+    printf '==> %s\n' "$*" >&2
+}
+
+warn() {
+    printf 'warning: %s\n' "$*" >&2
+}
+
+die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Print the packages of MYSHARD_DEB_PACKAGES that are not installed.
+missing_packages() {
+    local p status
+    for p in "${MYSHARD_DEB_PACKAGES[@]}"; do
+        status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
+        if [[ "$status" != "install ok installed" ]]; then
+            printf '%s\n' "$p"
+        fi
+    done
+}
+
+# apt-get with retries (mirrors hiccup) and without starting any service
+# (mariadb-server's postinst would otherwise start a system server on 3306).
+_apt() {
+    local tries=0 created_policy=0 rc=0
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        created_policy=1
+    fi
+    while :; do
+        rc=0
+        DEBIAN_FRONTEND=noninteractive apt-get -y \
+            -o Dpkg::Options::=--force-confdef \
+            -o Dpkg::Options::=--force-confold "$@" || rc=$?
+        tries=$((tries + 1))
+        if [[ $rc -eq 0 || $tries -ge 3 ]]; then
+            break
+        fi
+        warn "apt-get $* failed (exit $rc), retrying in 5 s"
+        sleep 5
+    done
+    if [[ $created_policy -eq 1 ]]; then
+        rm -f /usr/sbin/policy-rc.d
+    fi
+    return "$rc"
+}
+
+# apt-get update, then install every package (used by .ci/run).
+install_packages() {
+    _apt update
+    _apt install "${MYSHARD_DEB_PACKAGES[@]}"
+}
+
+# Install only what is missing; does nothing (and needs no network) when all
+# packages are present.
+ensure_packages() {
+    local missing
+    missing="$(missing_packages | tr '\n' ' ')"
+    if [[ -z "$missing" ]]; then
+        return 0
+    fi
+    # shellcheck disable=SC2086  # one package name per word
+    msg "installing missing packages:" $missing
+    if [[ $EUID -ne 0 ]]; then
+        die "missing Debian packages (run as root, or: sudo apt-get install $missing)"
+    fi
+    _apt update
+    # shellcheck disable=SC2086
+    _apt install $missing
+}
+
+# free_ports N: print N distinct TCP ports that are free on 127.0.0.1, outside
+# the kernel's ephemeral range (so outgoing connections cannot take them
+# later) and away from the well-known MySQL/myshard ports.
+free_ports() {
+    "$MYSHARD_PY" - "$1" <<'EOF'
+import random, socket, sys
+n = int(sys.argv[1])
+try:
+    lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+except OSError:
+    lo, hi = 32768, 60999
+avoid = {3306, 3307, 3316, 3317, 6032, 6033, 6080}
+cands = [p for p in range(15000, 65000) if not lo <= p <= hi and p not in avoid]
+if len(cands) < 1000:
+    cands = [p for p in range(15000, 65000) if p not in avoid]
+rng = random.SystemRandom()
+rng.shuffle(cands)
+out, held = [], []
+for p in cands:
+    if len(out) == n:
+        break
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        s.close()
+        continue
+    held.append(s)
+    out.append(p)
+if len(out) < n:
+    sys.exit("no free ports")
+print(" ".join(map(str, out)))
+EOF
+}
+
+# port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# wait_port PORT TIMEOUT_S [PID]: wait until 127.0.0.1:PORT accepts a
+# connection. Fails at the timeout, or at once when PID (if given) exits.
+wait_port() {
+    local port=$1 timeout=$2 pid=${3:-} deadline
+    deadline=$((SECONDS + timeout))
+    while ((SECONDS < deadline)); do
+        if port_open "$port"; then
+            return 0
+        fi
+        if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
+            return 1
+        fi
+        sleep 0.1
+    done
+    port_open "$port"
+}
+
+# native_password_hash PW: the mysql_native_password hash of PW, as
+# myshard.yaml's password_hash takes it.
+native_password_hash() {
+    "$MYSHARD_PY" -c '
+import hashlib, sys
+pw = sys.argv[1].encode()
+print("*" + hashlib.sha1(hashlib.sha1(pw).digest()).hexdigest().upper())
+' "$1"
+}
+
+# stop_pid PID TIMEOUT_S: SIGTERM, wait, then SIGKILL. Returns 0 when the
+# process ended within the timeout, 1 when it had to be killed.
+stop_pid() {
+    local pid=$1 timeout=$2 deadline
+    kill -TERM "$pid" 2>/dev/null || return 0
+    deadline=$((SECONDS + timeout))
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            kill -KILL "$pid" 2>/dev/null || true
+            return 1
+        fi
+        sleep 0.1
+    done
+    return 0
+}
+
+# build_dir DIR MESON_ARGS...: configure DIR (reconfigure when it exists,
+# wipe it when reconfiguring fails) and build it with ninja. Keeps going past
+# failing targets so everything that can be built is.
+build_dir() {
+    local dir=$1
+    shift
+    (
+        cd "$MYSHARD_ROOT" || exit 1
+        if [[ -f "$dir/build.ninja" ]]; then
+            meson setup --reconfigure "$dir" "$@" ||
+                meson setup --wipe "$dir" "$@" || exit 1
+        else
+            rm -rf "$dir"
+            meson setup "$dir" "$@" || exit 1
+        fi
+        ninja -C "$dir" -k 0
+    )
+}
