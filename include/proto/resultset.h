@@ -31,7 +31,9 @@ struct rs_writer {
     uint8_t seq;         /* next sequence id */
     bool deprecate_eof;  /* client negotiated CLIENT_DEPRECATE_EOF */
     uint16_t status;     /* server status for the terminators */
-    size_t ncols;
+    size_t ncols;        /* columns announced by rs_columns */
+    bool failed;         /* sticky: a packet could not be written; check
+                            once after rs_end */
 };
 
 void rs_begin(struct rs_writer *w, struct evbuffer *out, uint8_t first_seq,
