@@ -6,6 +6,7 @@
 #include "proto/packet.h"
 
 #include <event2/buffer.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/mysql_defs.h"

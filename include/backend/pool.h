@@ -1,0 +1,74 @@
+/*
+ * pool.h - the connections of one worker to one server. The cap
+ * (pool.max_connections) counts every worker's connections to the server
+ * through the server's atomic. A statement that finds no idle connection and
+ * no room to open one waits, first come first served, up to wait_timeout.
+ */
+#ifndef MYSHARD_BACKEND_POOL_H
+#define MYSHARD_BACKEND_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "base/util.h"
+#include "cfg/cfg_types.h"
+
+struct event;
+struct event_base;
+struct server;
+struct serverconn;
+struct pool_waiter;
+
+/* Acquire result: sc on success, else err (9001, 9002) and msg. */
+typedef void (*pool_acquire_fn)(void *arg, struct serverconn *sc, int err,
+                                const char *msg);
+
+struct pool_waiter {
+    pool_acquire_fn cb;
+    void *arg;
+    int64_t since_ms;         /* when it started waiting */
+    struct pool_waiter *next; /* FIFO */
+    struct pool_waiter *prev;
+    struct pool *pool; /* non-NULL while queued */
+};
+
+struct pool {
+    struct server *srv;       /* (ref) */
+    struct event_base *base;  /* (ref) the worker's loop */
+    const char *backend_user; /* (ref) config generation, see pool_set_cfg */
+    const char *backend_password; /* (ref) */
+    int64_t connect_timeout_ms;
+    int64_t wait_timeout_ms;
+    int64_t idle_timeout_ms;
+    int64_t max_connections;
+    int64_t min_idle;
+    struct serverconn *idle_head; /* MRU first */
+    int nidle;
+    int nconnecting;
+    int nlent;
+    struct pool_waiter *wait_head, *wait_tail;
+    int nwaiting;
+    int64_t longest_wait_ms; /* of the current waiters, updated on tick */
+    struct event *tick;      /* owned; timeouts and idle trimming */
+};
+
+struct pool *pool_new(struct event_base *base, struct server *srv,
+                      const struct cfg *cfg);
+/* Points the pool at a new config generation (limits, credentials). */
+void pool_set_cfg(struct pool *p, const struct cfg *cfg);
+/*
+ * Lends a connection: returns one at once when idle (w untouched), else
+ * queues w and returns NULL; w->cb then runs later, exactly once, with a
+ * connection or an error. The waiter must stay valid until then or until
+ * pool_cancel.
+ */
+struct serverconn *pool_acquire(struct pool *p, struct pool_waiter *w,
+                                pool_acquire_fn cb, void *arg);
+void pool_cancel(struct pool_waiter *w);
+/* Returns a clean connection: to the first waiter, else to the idle list. */
+void pool_release(struct serverconn *sc);
+/* Drops a connection whose state is unknown (broken mid-statement). */
+void pool_discard(struct serverconn *sc);
+/* Closes idle connections and fails waiters; for shutdown. */
+void pool_free(struct pool *p);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * serverconn.h - one connection to a backend server, speaking the wire
+ * protocol itself: TCP connect with connect_timeout, the server's greeting,
+ * mysql_native_password or caching_sha2_password (fast and full auth), then
+ * raw packet I/O that the session layer drives. While a connection is lent,
+ * its read and error events go to the borrower's callbacks; while idle in the
+ * pool, to the pool (which closes it on any event: the server went away).
+ */
+#ifndef MYSHARD_BACKEND_SERVERCONN_H
+#define MYSHARD_BACKEND_SERVERCONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "base/util.h"
+
+struct bufferevent;
+struct event;
+struct pool;
+struct server;
+struct serverconn;
+
+enum sc_state {
+    SC_CONNECTING = 0, /* TCP connect in flight */
+    SC_AUTH,           /* greeting received, authenticating */
+    SC_IDLE,           /* ready, in the pool */
+    SC_LENT,           /* lent to a session */
+    SC_CLOSED,         /* failed or closed; freed by its pool */
+};
+
+/* Borrower callbacks: data arrived, or the connection failed/closed. */
+typedef void (*sc_read_fn)(struct serverconn *sc, void *arg);
+typedef void (*sc_error_fn)(struct serverconn *sc, void *arg, const char *why);
+/* Connect result: err == 0 on success, else a code with msg. */
+typedef void (*sc_ready_fn)(struct serverconn *sc, int err, const char *msg);
+
+struct serverconn {
+    struct server *srv;      /* (ref) owned by the proxy */
+    struct pool *pool;       /* (ref) the pool it belongs to */
+    struct bufferevent *bev; /* owned */
+    struct event *timer;     /* owned; connect timeout */
+    enum sc_state state;
+    uint32_t thread_id; /* server's connection id, for KILL QUERY */
+    uint32_t server_caps;
+    uint8_t scramble[20];
+    uint8_t auth_seq; /* next sequence id during authentication */
+    bool sha2_full;   /* caching_sha2 full auth requested the key */
+    char plugin[64];
+
+    /* Session state currently set on the server side of this connection. */
+    char schema[65]; /* current database ("" = none) */
+    uint8_t charset; /* collation id in effect */
+
+    sc_ready_fn on_ready; /* set by the pool while connecting */
+    sc_read_fn on_read;   /* borrower's */
+    sc_error_fn on_error; /* borrower's */
+    void *arg;            /* borrower's */
+
+    int64_t idle_since_ms;   /* monotonic ms when returned to the pool */
+    struct serverconn *next; /* pool idle list */
+    struct serverconn *prev;
+};
+
+/* Starts connecting; on_ready runs on the worker's loop with the result.
+ * Returns NULL only when no socket could be created. */
+struct serverconn *serverconn_connect(struct pool *pool, sc_ready_fn on_ready);
+/* Routes read/error events to a borrower (lend) or back to the pool. */
+void serverconn_lend(struct serverconn *sc, sc_read_fn on_read,
+                     sc_error_fn on_error, void *arg);
+void serverconn_unlend(struct serverconn *sc);
+/* The connection's input and output buffers. */
+struct evbuffer *serverconn_input(struct serverconn *sc);
+struct evbuffer *serverconn_output(struct serverconn *sc);
+/* Stops/starts reading from the server (backpressure). */
+void serverconn_pause(struct serverconn *sc);
+void serverconn_resume(struct serverconn *sc);
+/* Closes the socket and frees; updates the server's connection count. */
+void serverconn_free(struct serverconn *sc);
+
+#endif

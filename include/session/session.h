@@ -1,0 +1,38 @@
+/*
+ * session.h - one client from accept to close: the connection phase
+ * (greeting, authentication), the command loop, and orderly teardown.
+ */
+#ifndef MYSHARD_SESSION_SESSION_H
+#define MYSHARD_SESSION_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "base/util.h"
+#include "session/session_types.h"
+
+struct worker;
+
+/* Accepts a client socket on the worker whose ctx is a struct wctx. */
+void session_accept(struct worker *w, int fd, const struct sockaddr *addr,
+                    int addrlen);
+/* Only place the state changes; logs old -> new at debug level. */
+void session_set_state(struct session *s, enum sess_state st);
+/* Sends an ERR packet (the proxy's own: message starts with "myshard:"). */
+void session_send_error(struct session *s, uint16_t code, const char *sqlstate,
+                        const char *fmt, ...) PRINTF_FMT(4, 5);
+void session_send_ok(struct session *s, uint64_t affected, const char *info);
+/* Closes the client: flushes what is queued, returns or drops its backend
+ * connection, frees from the event loop. */
+void session_close(struct session *s, const char *reason);
+/* A command finished: back to IDLE, and run the next buffered command. */
+void session_command_done(struct session *s);
+/* Reads and dispatches buffered client packets while IDLE. */
+void session_process_input(struct session *s);
+/* Frees every session of the worker (shutdown). */
+void session_close_all(struct wctx *wc);
+/* The schema's name as the backend knows it (backend_schema). */
+const char *session_backend_schema(const struct session *s);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * session_types.h - one client connection and the worker context it lives in.
+ */
+#ifndef MYSHARD_SESSION_SESSION_TYPES_H
+#define MYSHARD_SESSION_SESSION_TYPES_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend/pool.h"
+#include "proto/packet.h"
+#include "session/relay.h"
+
+struct bufferevent;
+struct event;
+struct cfg;
+struct server_set;
+struct worker;
+struct pool;
+struct serverconn;
+
+/* Per-worker state of the session layer; owned by the worker thread. */
+struct wctx {
+    struct worker *w;           /* (ref) */
+    struct cfg *cfg;            /* (ref held) the generation in use */
+    struct server_set *servers; /* (ref) shared, immutable */
+    struct pool **pools;        /* owned; one per server */
+    struct session *sessions;   /* every live session (list head) */
+    int nsessions;
+    uint32_t id_base; /* session ids: id_base + counter */
+    uint32_t next_id;
+    bool draining;               /* shutting down: no new statements */
+    _Atomic long long questions; /* statements seen, COM_STATISTICS */
+    int64_t started_ms;
+};
+
+enum sess_state {
+    SESS_HANDSHAKE = 0, /* greeting sent, waiting for HandshakeResponse */
+    SESS_AUTH_SWITCH,   /* AuthSwitchRequest sent, waiting for the token */
+    SESS_IDLE,          /* ready for a command */
+    SESS_WAIT_BACKEND,  /* command held until a backend connection arrives */
+    SESS_PRELUDE,       /* syncing schema/charset on the backend */
+    SESS_RELAY,         /* backend response flowing to the client */
+    SESS_CLOSING,       /* flushing a last packet, then freed */
+};
+
+/* Why a client holds on to its backend connection between statements. */
+enum pin_reason {
+    PIN_TRANSACTION = 1 << 0,  /* the server reported an open transaction */
+    PIN_SESSION_VARS = 1 << 1, /* SET of session state */
+    PIN_USER_VARS = 1 << 2,    /* user variables */
+    PIN_TEMP_TABLE = 1 << 3,
+    PIN_LOCKS = 1 << 4,       /* GET_LOCK, LOCK TABLES */
+    PIN_PREPARED = 1 << 5,    /* prepared statements open */
+    PIN_FOUND_ROWS = 1 << 6,  /* SQL_CALC_FOUND_ROWS / FOUND_ROWS() */
+    PIN_LAST_INSERT = 1 << 7, /* LAST_INSERT_ID() may be read next */
+    PIN_SQL_PREPARE = 1 << 8, /* SQL-level PREPARE */
+    PIN_CURSOR = 1 << 9,      /* a server-side cursor is open */
+};
+
+struct session {
+    uint32_t id;
+    struct wctx *wc;         /* (ref) */
+    struct bufferevent *bev; /* owned; the client socket */
+    struct event *timer;     /* owned; handshake/idle timeout */
+    char addr[64];           /* "ip:port" of the client */
+    enum sess_state state;
+    uint8_t scramble[20];
+    uint32_t caps;    /* negotiated capabilities */
+    uint8_t charset;  /* collation id from the handshake */
+    uint8_t seq;      /* next sequence id to the client */
+    int user;         /* index into cfg->users, -1 before auth */
+    int schema;       /* index into cfg->schemas, -1 = none */
+    bool multi_stmts; /* COM_SET_OPTION state */
+    uint16_t status;  /* last server status seen */
+    unsigned pins;    /* enum pin_reason bits */
+    int nprepared;    /* statements prepared, not closed */
+    int64_t connected_ms;
+    bool in_input; /* inside session_process_input */
+
+    /* The command in flight. */
+    struct packet cmd; /* held until a backend takes it */
+    uint8_t cmd_byte;
+    enum relay_kind kind;
+    bool expect_response;
+    int target_shard;
+    struct serverconn *sc; /* lent or pinned connection */
+    struct pool_waiter waiter;
+    struct relay rl;
+    int64_t started_us;
+
+    struct session *next, *prev; /* wctx list */
+};
+
+#endif

@@ -1,0 +1,392 @@
+/*
+ * serverconn.c - the connection phase of a backend connection, and the
+ * plumbing that hands its events to whoever borrowed it.
+ *
+ *   connect ─► greeting (HandshakeV10) ─► HandshakeResponse41
+ *     ─► OK                                   ready
+ *     ─► AuthSwitchRequest ─► new token ─►   (loop)
+ *     ─► 0x01 0x03 (sha2 fast auth ok) ─► OK
+ *     ─► 0x01 0x04 (sha2 full auth) ─► 0x02 ─► 0x01 PEM key ─► RSA(pw) ─► OK
+ *     ─► ERR / timeout / EOF                  failed (9001 to the waiter)
+ */
+#include "backend/serverconn.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/pool.h"
+#include "backend/server.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "proto/auth.h"
+#include "proto/handshake.h"
+#include "proto/mysql_defs.h"
+#include "proto/packet.h"
+
+/* What every pooled connection is opened with; the client side advertises
+ * nothing beyond what these allow (see session/handshake). */
+#define BACKEND_CAPS                                                           \
+    (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_PROTOCOL_41 |            \
+     CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION |                          \
+     CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |                          \
+     CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH |                            \
+     CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA)
+
+#define BACKEND_MAX_PACKET (1u << 30)
+
+static void sc_read_cb(struct bufferevent *bev, void *arg);
+static void sc_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void
+sc_fail(struct serverconn *sc, const char *why)
+{
+    sc_ready_fn cb = sc->on_ready;
+
+    atomic_fetch_add(&sc->srv->errors, 1);
+    sc->state = SC_CLOSED;
+    sc->on_ready = NULL;
+    if (cb)
+        cb(sc, ER_MYSHARD_NO_BACKEND, why);
+}
+
+static void
+sc_ready(struct serverconn *sc)
+{
+    sc_ready_fn cb = sc->on_ready;
+
+    evtimer_del(sc->timer);
+    sc->state = SC_IDLE;
+    sc->on_ready = NULL;
+    log_debug("backend connected backend=%s thread_id=%u", sc->srv->addr,
+              sc->thread_id);
+    if (cb)
+        cb(sc, 0, NULL);
+}
+
+static void
+timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct serverconn *sc = arg;
+
+    (void)fd;
+    (void)what;
+    if (sc->state == SC_CONNECTING || sc->state == SC_AUTH)
+        sc_fail(sc, "connect timeout");
+}
+
+/* Computes the auth token for plugin over the scramble. */
+static bool
+auth_token(struct serverconn *sc, const char *plugin, uint8_t *out, size_t *len)
+{
+    const char *pw =
+        sc->pool->backend_password ? sc->pool->backend_password : "";
+
+    if (strcmp(plugin, "mysql_native_password") == 0 || plugin[0] == '\0') {
+        auth_native_token(pw, sc->scramble, out, len);
+        return true;
+    }
+    if (strcmp(plugin, "caching_sha2_password") == 0) {
+        auth_sha2_token(pw, sc->scramble, out, len);
+        return true;
+    }
+    return false;
+}
+
+static void
+on_greeting(struct serverconn *sc, const uint8_t *p, size_t len)
+{
+    struct server_greeting g;
+    uint8_t token[64];
+    size_t tlen = 0;
+    uint32_t caps;
+
+    if (len > 0 && p[0] == PKT_HDR_ERR) {
+        char msg[256];
+        int n = len > 9 ? (int)MIN(len - 9, 200) : 0;
+        snprintf(msg, sizeof(msg), "server refused: %.*s", n,
+                 (const char *)p + 9);
+        sc_fail(sc, msg);
+        return;
+    }
+    if (!handshake_parse_greeting(p, len, &g)) {
+        sc_fail(sc, "malformed server greeting");
+        return;
+    }
+    sc->thread_id = g.conn_id;
+    sc->server_caps = g.caps;
+    memcpy(sc->scramble, g.scramble, sizeof(sc->scramble));
+    snprintf(sc->plugin, sizeof(sc->plugin), "%s",
+             g.plugin[0] ? g.plugin : "mysql_native_password");
+    if (!auth_token(sc, sc->plugin, token, &tlen)) {
+        /* Unknown default plugin: answer as native and let the server
+         * switch us to one we know. */
+        snprintf(sc->plugin, sizeof(sc->plugin), "mysql_native_password");
+        auth_token(sc, sc->plugin, token, &tlen);
+    }
+    caps = BACKEND_CAPS & (g.caps | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA);
+    if (!(g.caps & CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA))
+        caps &= ~CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA;
+    sc->charset = CHARSET_UTF8MB4_GENERAL_CI;
+    sc->auth_seq = 1;
+    handshake_write_response(bufferevent_get_output(sc->bev), sc->auth_seq++,
+                             caps, BACKEND_MAX_PACKET, sc->charset,
+                             sc->pool->backend_user, token, tlen, NULL,
+                             sc->plugin);
+    sc->state = SC_AUTH;
+}
+
+static void
+auth_send(struct serverconn *sc, const void *data, size_t len)
+{
+    packet_write(bufferevent_get_output(sc->bev), &sc->auth_seq, data, len);
+}
+
+static void
+on_auth_packet(struct serverconn *sc, const uint8_t *p, size_t len)
+{
+    if (len == 0) {
+        sc_fail(sc, "empty packet during authentication");
+        return;
+    }
+    switch (p[0]) {
+    case PKT_HDR_OK:
+        sc_ready(sc);
+        return;
+    case PKT_HDR_ERR: {
+        char msg[300];
+        int n = len > 9 ? (int)MIN(len - 9, 250) : 0;
+        snprintf(msg, sizeof(msg), "backend login failed: %.*s", n,
+                 (const char *)p + 9);
+        sc_fail(sc, msg);
+        return;
+    }
+    case PKT_HDR_EOF: { /* AuthSwitchRequest: plugin NUL, data */
+        const uint8_t *nul = memchr(p + 1, 0, len - 1);
+        uint8_t token[64];
+        size_t tlen = 0, dlen;
+        if (nul == NULL) {
+            sc_fail(sc, "malformed auth switch request");
+            return;
+        }
+        snprintf(sc->plugin, sizeof(sc->plugin), "%s", (const char *)p + 1);
+        dlen = len - (size_t)(nul + 1 - p);
+        if (dlen > 0 && nul[dlen] == 0)
+            dlen--; /* trailing NUL of the scramble */
+        if (dlen >= 20)
+            memcpy(sc->scramble, nul + 1, 20);
+        if (!auth_token(sc, sc->plugin, token, &tlen)) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "unsupported auth plugin '%s'",
+                     sc->plugin);
+            sc_fail(sc, msg);
+            return;
+        }
+        auth_send(sc, token, tlen);
+        return;
+    }
+    case 0x01: /* AuthMoreData */
+        if (strcmp(sc->plugin, "caching_sha2_password") != 0) {
+            sc_fail(sc, "unexpected auth data");
+            return;
+        }
+        if (!sc->sha2_full && len == 2 && p[1] == 0x03)
+            return; /* fast auth succeeded: OK follows */
+        if (!sc->sha2_full && len == 2 && p[1] == 0x04) {
+            uint8_t req = 0x02; /* request the server's public key */
+            sc->sha2_full = true;
+            auth_send(sc, &req, 1);
+            return;
+        }
+        if (sc->sha2_full) {
+            uint8_t enc[1024];
+            int n = auth_sha2_rsa_encrypt(
+                sc->pool->backend_password ? sc->pool->backend_password : "",
+                sc->scramble, p + 1, len - 1, enc, sizeof(enc));
+            if (n < 0) {
+                sc_fail(sc, "cannot encrypt password with the server key");
+                return;
+            }
+            auth_send(sc, enc, (size_t)n);
+            return;
+        }
+        sc_fail(sc, "unexpected auth data");
+        return;
+    default:
+        sc_fail(sc, "unexpected packet during authentication");
+    }
+}
+
+static void
+sc_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct serverconn *sc = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    if (sc->state == SC_LENT) {
+        sc->on_read(sc, sc->arg);
+        return;
+    }
+    while (sc->state == SC_CONNECTING || sc->state == SC_AUTH) {
+        /* Connection-phase packets are small; copy one out and consume it
+         * before acting, since acting may hand the connection on. */
+        uint8_t buf[4096];
+        struct packet pkt;
+        size_t len;
+        enum packet_status st = packet_read(in, sizeof(buf), -1, &pkt);
+        if (st == PKT_AGAIN)
+            return;
+        if (st != PKT_OK) {
+            sc_fail(sc, "malformed packet from server");
+            return;
+        }
+        len = pkt.len;
+        memcpy(buf, pkt.data, len);
+        sc->auth_seq = (uint8_t)(pkt.seq + 1);
+        packet_consume(in, &pkt);
+        if (sc->state == SC_CONNECTING)
+            on_greeting(sc, buf, len);
+        else
+            on_auth_packet(sc, buf, len);
+    }
+    if (sc->state == SC_IDLE && evbuffer_get_length(in) > 0) {
+        /* Unsolicited bytes on an idle connection: the server is telling
+         * us it is going away (e.g. wait_timeout). */
+        pool_discard(sc);
+    }
+}
+
+static void
+sc_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct serverconn *sc = arg;
+
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+        setsockopt(bufferevent_getfd(sc->bev), IPPROTO_TCP, TCP_NODELAY, &one,
+                   sizeof(one));
+        return;
+    }
+    if (sc->state == SC_CONNECTING || sc->state == SC_AUTH) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "cannot connect: %s",
+                 (what & BEV_EVENT_EOF)
+                     ? "connection closed by server"
+                     : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        sc_fail(sc, msg);
+        return;
+    }
+    if (sc->state == SC_LENT) {
+        sc->on_error(sc, sc->arg,
+                     (what & BEV_EVENT_EOF) ? "server closed the connection"
+                                            : "network error");
+        return;
+    }
+    if (sc->state == SC_IDLE)
+        pool_discard(sc);
+}
+
+struct serverconn *
+serverconn_connect(struct pool *pool, sc_ready_fn on_ready)
+{
+    struct serverconn *sc = xcalloc(1, sizeof(*sc));
+    struct timeval tv;
+
+    sc->srv = pool->srv;
+    sc->pool = pool;
+    sc->on_ready = on_ready;
+    sc->state = SC_CONNECTING;
+    sc->bev = bufferevent_socket_new(pool->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    sc->timer = evtimer_new(pool->base, timeout_cb, sc);
+    if (sc->bev == NULL || sc->timer == NULL)
+        goto err;
+    bufferevent_setcb(sc->bev, sc_read_cb, NULL, sc_event_cb, sc);
+    bufferevent_enable(sc->bev, EV_READ | EV_WRITE);
+    /* Bound what one connection buffers when the client is slow. */
+    bufferevent_setwatermark(sc->bev, EV_READ, 0, 256 * 1024);
+    tv.tv_sec = pool->connect_timeout_ms / 1000;
+    tv.tv_usec = (pool->connect_timeout_ms % 1000) * 1000;
+    evtimer_add(sc->timer, &tv);
+    atomic_fetch_add(&sc->srv->conns, 1);
+    if (bufferevent_socket_connect(sc->bev, (struct sockaddr *)&sc->srv->sa,
+                                   sc->srv->salen) < 0) {
+        /* Immediate failure (e.g. refused on loopback): report from the
+         * loop so the caller's state is consistent. */
+        evtimer_del(sc->timer);
+        tv.tv_sec = 0;
+        tv.tv_usec = 0;
+        evtimer_add(sc->timer, &tv);
+    }
+    return sc;
+err:
+    if (sc->bev)
+        bufferevent_free(sc->bev);
+    if (sc->timer)
+        event_free(sc->timer);
+    free(sc);
+    return NULL;
+}
+
+void
+serverconn_lend(struct serverconn *sc, sc_read_fn on_read, sc_error_fn on_error,
+                void *arg)
+{
+    sc->state = SC_LENT;
+    sc->on_read = on_read;
+    sc->on_error = on_error;
+    sc->arg = arg;
+}
+
+void
+serverconn_unlend(struct serverconn *sc)
+{
+    sc->state = SC_IDLE;
+    sc->on_read = NULL;
+    sc->on_error = NULL;
+    sc->arg = NULL;
+    bufferevent_enable(sc->bev, EV_READ);
+}
+
+struct evbuffer *
+serverconn_input(struct serverconn *sc)
+{
+    return bufferevent_get_input(sc->bev);
+}
+
+struct evbuffer *
+serverconn_output(struct serverconn *sc)
+{
+    return bufferevent_get_output(sc->bev);
+}
+
+void
+serverconn_pause(struct serverconn *sc)
+{
+    bufferevent_disable(sc->bev, EV_READ);
+}
+
+void
+serverconn_resume(struct serverconn *sc)
+{
+    bufferevent_enable(sc->bev, EV_READ);
+}
+
+void
+serverconn_free(struct serverconn *sc)
+{
+    if (sc == NULL)
+        return;
+    atomic_fetch_sub(&sc->srv->conns, 1);
+    if (sc->bev)
+        bufferevent_free(sc->bev);
+    if (sc->timer)
+        event_free(sc->timer);
+    free(sc);
+}

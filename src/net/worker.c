@@ -1,0 +1,215 @@
+/*
+ * worker.c - event-loop threads with per-thread SO_REUSEPORT listeners and
+ * a small inbox for calls posted from other threads (reload, admin, stop).
+ */
+#include "net/worker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+struct worker_msg {
+    worker_call_fn fn;
+    void *arg;
+    struct worker_msg *next;
+};
+
+static void
+inbox_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    struct worker_msg *m, *rev = NULL;
+
+    pthread_mutex_lock(&w->inbox_lock);
+    m = w->inbox;
+    w->inbox = NULL;
+    pthread_mutex_unlock(&w->inbox_lock);
+    while (m) { /* restore posting order */
+        struct worker_msg *next = m->next;
+        m->next = rev;
+        rev = m;
+        m = next;
+    }
+    while (rev) {
+        struct worker_msg *next = rev->next;
+        rev->fn(w, rev->arg);
+        free(rev);
+        rev = next;
+    }
+}
+
+bool
+worker_init(struct worker *w, int id)
+{
+    static bool threads_ready;
+
+    if (!threads_ready) {
+        if (evthread_use_pthreads() < 0)
+            return false;
+        threads_ready = true;
+    }
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    snprintf(w->name, sizeof(w->name), "w%d", id);
+    w->base = event_base_new();
+    if (w->base == NULL)
+        return false;
+    pthread_mutex_init(&w->inbox_lock, NULL);
+    w->inbox_ev = event_new(w->base, -1, 0, inbox_cb, w);
+    return w->inbox_ev != NULL;
+}
+
+bool
+net_resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
+            int *len)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    char portbuf[8];
+
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    snprintf(portbuf, sizeof(portbuf), "%u", port);
+    if (getaddrinfo(host, portbuf, &hints, &res) != 0 || res == NULL)
+        return false;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = (int)res->ai_addrlen;
+    freeaddrinfo(res);
+    return true;
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+          int salen, void *arg)
+{
+    struct worker *w = arg;
+    int one = 1;
+
+    (void)l;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    w->on_accept(w, fd, sa, salen);
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    struct worker *w = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+
+    (void)l;
+    /* EMFILE and friends: keep listening; the next accept may succeed. */
+    log_warn("accept failed worker=%s error=\"%s\"", w->name,
+             evutil_socket_error_to_string(err));
+}
+
+bool
+worker_listen(struct worker *w, const char *host, uint16_t port,
+              worker_accept_fn on_accept)
+{
+    struct sockaddr_storage ss;
+    int len;
+    unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                     LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_EXEC;
+
+    if (!net_resolve(host, port, &ss, &len)) {
+        errno = EADDRNOTAVAIL;
+        return false;
+    }
+    w->on_accept = on_accept;
+    w->listener = evconnlistener_new_bind(w->base, accept_cb, w, flags, 1024,
+                                          (struct sockaddr *)&ss, len);
+    if (w->listener == NULL)
+        return false;
+    evconnlistener_set_error_cb(w->listener, accept_error_cb);
+    return true;
+}
+
+void
+worker_unlisten(struct worker *w)
+{
+    if (w->listener) {
+        evconnlistener_free(w->listener);
+        w->listener = NULL;
+    }
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    log_set_thread_name(w->name);
+    event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+bool
+worker_start(struct worker *w)
+{
+    w->running = true;
+    if (pthread_create(&w->tid, NULL, worker_main, w) != 0) {
+        w->running = false;
+        return false;
+    }
+    return true;
+}
+
+void
+worker_call(struct worker *w, worker_call_fn fn, void *arg)
+{
+    struct worker_msg *m = xmalloc(sizeof(*m));
+
+    m->fn = fn;
+    m->arg = arg;
+    pthread_mutex_lock(&w->inbox_lock);
+    m->next = w->inbox;
+    w->inbox = m;
+    pthread_mutex_unlock(&w->inbox_lock);
+    event_active(w->inbox_ev, EV_READ, 0);
+}
+
+static void
+stop_cb(struct worker *w, void *arg)
+{
+    (void)arg;
+    event_base_loopbreak(w->base);
+}
+
+void
+worker_stop(struct worker *w)
+{
+    if (!w->running)
+        return;
+    worker_call(w, stop_cb, NULL);
+    pthread_join(w->tid, NULL);
+    w->running = false;
+}
+
+void
+worker_free(struct worker *w)
+{
+    struct worker_msg *m = w->inbox;
+
+    worker_unlisten(w);
+    while (m) {
+        struct worker_msg *next = m->next;
+        free(m);
+        m = next;
+    }
+    w->inbox = NULL;
+    if (w->inbox_ev)
+        event_free(w->inbox_ev);
+    if (w->base)
+        event_base_free(w->base);
+    pthread_mutex_destroy(&w->inbox_lock);
+    w->base = NULL;
+}

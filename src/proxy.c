@@ -1,0 +1,253 @@
+/*
+ * proxy.c - start, run and stop: builds the server set from the config,
+ * starts one worker per configured thread (each with its own listener and
+ * pools), and turns signals into actions on the main thread's loop.
+ * SIGTERM/SIGINT: stop accepting, let running statements and open
+ * transactions finish for up to shutdown_timeout, then close everything.
+ */
+#include "proxy.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/pool.h"
+#include "backend/server.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "build_config.h"
+#include "cfg/cfg.h"
+#include "net/worker.h"
+#include "session/session.h"
+
+struct proxy {
+    struct cfg *cfg;
+    char *cfg_path;
+    struct server_set *servers;
+    int nworkers;
+    struct worker *workers;
+    struct wctx *wctx;
+    struct event_base *base;
+    struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
+    int64_t drain_deadline_ms;
+    bool stopping;
+};
+
+static void
+drain_worker(struct worker *w, void *arg)
+{
+    struct wctx *wc = w->ctx;
+    struct session *s, *next;
+
+    (void)arg;
+    worker_unlisten(w);
+    wc->draining = true;
+    for (s = wc->sessions; s; s = next) {
+        next = s->next;
+        if (s->state != SESS_WAIT_BACKEND && s->state != SESS_PRELUDE &&
+            s->state != SESS_RELAY && s->sc == NULL)
+            session_close(s, "shutdown");
+    }
+}
+
+static void
+teardown_worker(struct worker *w, void *arg)
+{
+    struct wctx *wc = w->ctx;
+
+    (void)arg;
+    session_close_all(wc);
+}
+
+static int
+live_sessions(struct proxy *px)
+{
+    int n = 0;
+
+    for (int i = 0; i < px->nworkers; i++)
+        n += __atomic_load_n(&px->wctx[i].nsessions, __ATOMIC_RELAXED);
+    return n;
+}
+
+static void
+drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct proxy *px = arg;
+    int n = live_sessions(px);
+
+    (void)fd;
+    (void)what;
+    if (n == 0 || clock_ms() >= px->drain_deadline_ms) {
+        if (n > 0)
+            log_warn("shutdown timeout: closing clients=%d", n);
+        event_base_loopbreak(px->base);
+    }
+}
+
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct proxy *px = arg;
+    struct timeval tv = {0, 50 * 1000};
+
+    (void)what;
+    if (px->stopping) {
+        log_warn("second signal: stopping now");
+        event_base_loopbreak(px->base);
+        return;
+    }
+    px->stopping = true;
+    log_info("shutting down signal=%d clients=%d timeout_ms=%lld", (int)sig,
+             live_sessions(px), (long long)px->cfg->shutdown_timeout_ms);
+    for (int i = 0; i < px->nworkers; i++)
+        worker_call(&px->workers[i], drain_worker, NULL);
+    px->drain_deadline_ms = clock_ms() + px->cfg->shutdown_timeout_ms;
+    px->ev_drain = event_new(px->base, -1, EV_PERSIST, drain_tick, px);
+    event_add(px->ev_drain, &tv);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct proxy *px = arg;
+    struct diag d;
+    struct cfg *c;
+
+    (void)sig;
+    (void)what;
+    diag_init(&d);
+    c = cfg_load(px->cfg_path, &d);
+    if (c == NULL) {
+        log_error("reload refused: the config has errors; keeping the "
+                  "running one file=%s",
+                  px->cfg_path);
+        diag_print(&d, stderr);
+    } else {
+        /* Applying a new generation live is the reload work of the admin
+         * console; until then the file is validated and reported. */
+        log_warn("reload: config is valid; restart to apply it file=%s",
+                 px->cfg_path);
+        cfg_put(c);
+    }
+    diag_free(&d);
+}
+
+static bool
+start_workers(struct proxy *px)
+{
+    const struct cfg *c = px->cfg;
+
+    px->nworkers = c->workers > 0 ? c->workers : 1;
+    px->workers = xcalloc((size_t)px->nworkers, sizeof(*px->workers));
+    px->wctx = xcalloc((size_t)px->nworkers, sizeof(*px->wctx));
+    for (int i = 0; i < px->nworkers; i++) {
+        struct worker *w = &px->workers[i];
+        struct wctx *wc = &px->wctx[i];
+        if (!worker_init(w, i)) {
+            log_error("cannot create event loop worker=%d", i);
+            return false;
+        }
+        wc->w = w;
+        wc->cfg = cfg_get(px->cfg);
+        wc->servers = px->servers;
+        wc->id_base = (uint32_t)i << 24;
+        wc->started_ms = clock_ms();
+        wc->pools = xcalloc((size_t)px->servers->n, sizeof(*wc->pools));
+        for (int k = 0; k < px->servers->n; k++)
+            wc->pools[k] = pool_new(w->base, &px->servers->v[k], c);
+        w->ctx = wc;
+        if (!worker_listen(w, c->listen.host, c->listen.port, session_accept)) {
+            log_error("cannot listen addr=%s error=\"%s\"", c->listen.text,
+                      strerror(errno));
+            return false;
+        }
+    }
+    for (int i = 0; i < px->nworkers; i++) {
+        if (!worker_start(&px->workers[i])) {
+            log_error("cannot start worker thread worker=%d", i);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+free_workers(struct proxy *px)
+{
+    for (int i = 0; i < px->nworkers; i++)
+        if (px->workers[i].running)
+            worker_call(&px->workers[i], teardown_worker, NULL);
+    for (int i = 0; i < px->nworkers; i++)
+        worker_stop(&px->workers[i]);
+    for (int i = 0; i < px->nworkers; i++) {
+        struct wctx *wc = &px->wctx[i];
+        if (px->workers[i].base == NULL)
+            continue;
+        /* Run the deferred frees the teardown scheduled. */
+        event_base_loop(px->workers[i].base, EVLOOP_NONBLOCK);
+        if (wc->pools) {
+            for (int k = 0; k < px->servers->n; k++)
+                if (wc->pools[k])
+                    pool_free(wc->pools[k]);
+            event_base_loop(px->workers[i].base, EVLOOP_NONBLOCK);
+            free(wc->pools);
+        }
+        cfg_put(wc->cfg);
+        worker_free(&px->workers[i]);
+    }
+    free(px->workers);
+    free(px->wctx);
+}
+
+int
+proxy_run(struct cfg *cfg, const char *cfg_path)
+{
+    struct proxy px = {0};
+    char err[256];
+    int rc = 1;
+
+    px.cfg = cfg;
+    px.cfg_path = xstrdup(cfg_path);
+    px.servers = server_set_build(cfg, err, sizeof(err));
+    if (px.servers == NULL) {
+        log_error("%s", err);
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    px.base = event_base_new();
+    if (px.base == NULL)
+        goto out;
+    px.ev_term = evsignal_new(px.base, SIGTERM, on_stop_signal, &px);
+    px.ev_int = evsignal_new(px.base, SIGINT, on_stop_signal, &px);
+    px.ev_hup = evsignal_new(px.base, SIGHUP, on_hup, &px);
+    event_add(px.ev_term, NULL);
+    event_add(px.ev_int, NULL);
+    event_add(px.ev_hup, NULL);
+    if (!start_workers(&px))
+        goto out;
+    log_info("myshard %s ready listen=%s workers=%d shards=%d servers=%d",
+             MYSHARD_VERSION, cfg->listen.text, px.nworkers, cfg->nshards,
+             px.servers->n);
+    event_base_dispatch(px.base);
+    rc = 0;
+    log_info("stopped");
+out:
+    if (px.workers)
+        free_workers(&px);
+    if (px.ev_drain)
+        event_free(px.ev_drain);
+    if (px.ev_term) {
+        event_free(px.ev_term);
+        event_free(px.ev_int);
+        event_free(px.ev_hup);
+    }
+    if (px.base)
+        event_base_free(px.base);
+    server_set_free(px.servers);
+    free(px.cfg_path);
+    cfg_put(cfg);
+    return rc;
+}

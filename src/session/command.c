@@ -1,0 +1,279 @@
+/*
+ * command.c - the command table: which COM_* the proxy answers itself,
+ * which it forwards (and what response each produces), and the handlers of
+ * the small ones. Anything not in the table gets a clean 1047.
+ */
+#include "session/command.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/serverconn.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "build_config.h"
+#include "cfg/cfg.h"
+#include "proto/auth.h"
+#include "proto/mysql_defs.h"
+#include "proto/pktbuf.h"
+#include "proto/wire.h"
+#include "session/query.h"
+#include "session/session.h"
+
+typedef void (*command_fn)(struct session *s);
+
+struct command {
+    uint8_t code;
+    const char *name;
+    command_fn handler;
+};
+
+static int
+default_shard(const struct session *s)
+{
+    const struct cfg *c = s->wc->cfg;
+
+    if (s->schema >= 0)
+        return c->schemas[s->schema].default_shard;
+    return c->nschemas > 0 ? c->schemas[0].default_shard : 0;
+}
+
+static void
+cmd_quit(struct session *s)
+{
+    session_close(s, "client quit");
+}
+
+static void
+cmd_query(struct session *s)
+{
+    query_start(s, (const char *)s->cmd.data + 1, s->cmd.len - 1);
+}
+
+static void
+cmd_init_db(struct session *s)
+{
+    query_use_schema(s, (const char *)s->cmd.data + 1, s->cmd.len - 1);
+    session_command_done(s);
+}
+
+static void
+cmd_ping(struct session *s)
+{
+    session_send_ok(s, 0, NULL);
+    session_command_done(s);
+}
+
+static void
+cmd_statistics(struct session *s)
+{
+    char text[256];
+    struct wctx *wc = s->wc;
+    int n = snprintf(text, sizeof(text),
+                     "Uptime: %lld  Threads: %d  Questions: %lld  "
+                     "Slow queries: 0  Opens: 0  Open tables: 0  "
+                     "Queries per second avg: 0.000",
+                     (long long)((clock_ms() - wc->started_ms) / 1000),
+                     wc->nsessions, (long long)atomic_load(&wc->questions));
+    /* The answer is a bare string packet, no header byte. */
+    packet_write(bufferevent_get_output(s->bev), &s->seq, text, (size_t)n);
+    session_command_done(s);
+}
+
+static void
+cmd_set_option(struct session *s)
+{
+    uint16_t opt;
+    struct wire w;
+
+    wire_init(&w, s->cmd.data + 1, s->cmd.len - 1);
+    if (!wire_u16(&w, &opt) || opt > 1) {
+        session_send_error(s, ER_UNKNOWN_COM_ERROR, "08S01",
+                           "myshard: unknown COM_SET_OPTION value");
+    } else {
+        s->multi_stmts = opt == 0;
+        proto_write_eof(bufferevent_get_output(s->bev), &s->seq, 0, s->status);
+    }
+    session_command_done(s);
+}
+
+/* Drops everything the client set up on its server connection. */
+static void
+reset_session_state(struct session *s)
+{
+    if (s->sc)
+        query_release_backend(s, s->pins != 0);
+    s->pins = 0;
+    s->nprepared = 0;
+    s->status = SERVER_STATUS_AUTOCOMMIT;
+}
+
+static void
+cmd_reset_connection(struct session *s)
+{
+    reset_session_state(s);
+    session_send_ok(s, 0, NULL);
+    session_command_done(s);
+}
+
+/* COM_CHANGE_USER: user NUL, auth (lenenc or 1-byte length), db NUL,
+ * charset u16, plugin NUL, attributes. Verified like a login, over the
+ * connection's original scramble. */
+static void
+cmd_change_user(struct session *s)
+{
+    const struct cfg *c = s->wc->cfg;
+    struct wire w;
+    const uint8_t *user, *auth, *db = NULL;
+    size_t ulen, alen, dblen = 0;
+    uint8_t alen8;
+    uint16_t charset = 0;
+    char name[128];
+    int ui = -1, si = -1, code = 0;
+
+    wire_init(&w, s->cmd.data + 1, s->cmd.len - 1);
+    if (!wire_nul_str(&w, &user, &ulen) || !wire_u8(&w, &alen8) ||
+        !wire_bytes(&w, alen8, &auth) || ulen >= sizeof(name)) {
+        session_send_error(s, ER_HANDSHAKE_ERROR, "08S01",
+                           "myshard: malformed COM_CHANGE_USER");
+        session_close(s, "protocol violation");
+        return;
+    }
+    alen = alen8;
+    if (wire_left(&w) > 0)
+        (void)wire_nul_str(&w, &db, &dblen);
+    if (wire_left(&w) >= 2)
+        (void)wire_u16(&w, &charset);
+    memcpy(name, user, ulen);
+    name[ulen] = '\0';
+    ui = cfg_find_user(c, name);
+    if (ui >= 0) {
+        const struct cfg_user *u = &c->users[ui];
+        uint8_t stage2[20];
+        bool empty = false;
+        if (u->has_hash) {
+            memcpy(stage2, u->hash, 20);
+        } else {
+            auth_native_stage2(u->password ? u->password : "", stage2);
+            empty = u->password == NULL || u->password[0] == '\0';
+        }
+        if (!auth_native_verify(auth, alen, s->scramble, stage2, empty))
+            ui = -1;
+    }
+    if (ui < 0) {
+        session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000",
+                           "myshard: access denied for user '%s' (using "
+                           "password: %s)",
+                           name, alen ? "YES" : "NO");
+        session_close(s, "access denied");
+        return;
+    }
+    if (db != NULL && dblen > 0) {
+        si = query_find_schema(s, ui, (const char *)db, dblen, &code);
+        if (si < 0) {
+            session_send_error(s, (uint16_t)code, "42000",
+                               "myshard: database '%.*s' is not available "
+                               "to user '%s'",
+                               (int)MIN(dblen, 64), (const char *)db, name);
+            session_close(s, "bad database");
+            return;
+        }
+    } else if (c->users[ui].nschemas > 0) {
+        si = cfg_find_schema(c, c->users[ui].schemas[0],
+                             strlen(c->users[ui].schemas[0]));
+    }
+    reset_session_state(s);
+    s->user = ui;
+    s->schema = si;
+    if (charset)
+        s->charset = (uint8_t)charset;
+    session_send_ok(s, 0, NULL);
+    session_command_done(s);
+}
+
+static void
+cmd_field_list(struct session *s)
+{
+    query_forward(s, default_shard(s), RELAY_FIELDS, true);
+}
+
+static void
+cmd_stmt_prepare(struct session *s)
+{
+    query_forward(s, default_shard(s), RELAY_PREPARE, true);
+}
+
+static void
+cmd_stmt_execute(struct session *s)
+{
+    query_forward(s, default_shard(s), RELAY_RESULT, true);
+}
+
+static void
+cmd_stmt_fetch(struct session *s)
+{
+    query_forward(s, default_shard(s), RELAY_ROWS, true);
+}
+
+static void
+cmd_stmt_reset(struct session *s)
+{
+    query_forward(s, default_shard(s), RELAY_SIMPLE, true);
+}
+
+/* SEND_LONG_DATA and CLOSE have no response; without a connection there is
+ * no statement they could refer to. */
+static void
+cmd_stmt_noreply(struct session *s)
+{
+    if (s->cmd_byte == COM_STMT_CLOSE && s->nprepared > 0)
+        s->nprepared--;
+    if (s->sc == NULL) {
+        session_command_done(s);
+        return;
+    }
+    query_forward(s, default_shard(s), RELAY_SIMPLE, false);
+}
+
+static const struct command commands[] = {
+    {COM_QUIT, "QUIT", cmd_quit},
+    {COM_INIT_DB, "INIT_DB", cmd_init_db},
+    {COM_QUERY, "QUERY", cmd_query},
+    {COM_FIELD_LIST, "FIELD_LIST", cmd_field_list},
+    {COM_STATISTICS, "STATISTICS", cmd_statistics},
+    {COM_PING, "PING", cmd_ping},
+    {COM_CHANGE_USER, "CHANGE_USER", cmd_change_user},
+    {COM_STMT_PREPARE, "STMT_PREPARE", cmd_stmt_prepare},
+    {COM_STMT_EXECUTE, "STMT_EXECUTE", cmd_stmt_execute},
+    {COM_STMT_SEND_LONG_DATA, "STMT_SEND_LONG_DATA", cmd_stmt_noreply},
+    {COM_STMT_CLOSE, "STMT_CLOSE", cmd_stmt_noreply},
+    {COM_STMT_RESET, "STMT_RESET", cmd_stmt_reset},
+    {COM_SET_OPTION, "SET_OPTION", cmd_set_option},
+    {COM_STMT_FETCH, "STMT_FETCH", cmd_stmt_fetch},
+    {COM_RESET_CONNECTION, "RESET_CONNECTION", cmd_reset_connection},
+};
+
+void
+command_dispatch(struct session *s)
+{
+    static command_fn table[256];
+    static int ready; /* every worker fills the same values */
+
+    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+            table[commands[i].code] = commands[i].handler;
+        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+    }
+    if (table[s->cmd_byte] == NULL) {
+        session_send_error(s, ER_UNKNOWN_COM_ERROR, "08S01",
+                           "myshard: command 0x%02x is not supported by the "
+                           "proxy",
+                           s->cmd_byte);
+        session_command_done(s);
+        return;
+    }
+    table[s->cmd_byte](s);
+}

@@ -1,0 +1,261 @@
+/*
+ * relay.c - response framing without decoding: see relay.h.
+ *
+ * Which packet ends a response:
+ *   RESULT   OK | ERR | count, defs, EOF, rows.., EOF   (SERVER_MORE_RESULTS_
+ *            EXISTS on the final OK/EOF: another result follows)
+ *   PREPARE  ERR | PREPARE_OK, params.., [EOF], cols.., [EOF]
+ *   FIELDS   defs.., EOF | ERR
+ *   ROWS     rows.., EOF | ERR
+ *   SIMPLE   one packet
+ * An EOF is 0xFE with a payload under 9 bytes; a row may begin with 0xFE
+ * only as the prefix of a >= 16 MB length, so the size tells them apart.
+ */
+#include "session/relay.h"
+
+#include <event2/buffer.h>
+#include <string.h>
+
+#include "proto/mysql_defs.h"
+#include "proto/packet.h"
+#include "proto/wire.h"
+
+void
+relay_start(struct relay *r, enum relay_kind kind)
+{
+    memset(r, 0, sizeof(*r));
+    r->kind = kind;
+    r->phase = RL_FIRST;
+}
+
+/* Moves n bytes from in to out, or drops them when swallowing. */
+static void
+pass(struct relay *r, struct evbuffer *in, struct evbuffer *out, size_t n)
+{
+    if (out) {
+        evbuffer_remove_buffer(in, out, n);
+        r->started = true;
+    } else {
+        evbuffer_drain(in, n);
+    }
+    r->bytes += n;
+}
+
+static void
+parse_ok(struct relay *r, const uint8_t *p, size_t len)
+{
+    struct wire w;
+    uint8_t hdr;
+    uint64_t affected = 0, id;
+    uint16_t status = 0;
+
+    wire_init(&w, p, len);
+    if (wire_u8(&w, &hdr) && wire_lenenc(&w, &affected, NULL) &&
+        wire_lenenc(&w, &id, NULL) && wire_u16(&w, &status)) {
+        r->status = status;
+        r->affected = affected;
+    }
+}
+
+static void
+parse_eof(struct relay *r, const uint8_t *p, size_t len)
+{
+    if (len >= 5)
+        r->status = (uint16_t)(p[3] | p[4] << 8);
+}
+
+static void
+parse_err(struct relay *r, const uint8_t *p, size_t len)
+{
+    r->got_err = true;
+    r->err_code = len >= 3 ? (uint16_t)(p[1] | p[2] << 8) : 0;
+}
+
+/* After a result's final OK/EOF: another result, or done. */
+static void
+end_result(struct relay *r)
+{
+    r->phase = (r->status & SERVER_MORE_RESULTS_EXISTS) ? RL_FIRST : RL_DONE;
+}
+
+/* Handles a whole small packet (header + payload buffered). */
+static enum relay_status
+on_control(struct relay *r, const uint8_t *p, size_t len)
+{
+    uint8_t b = len ? p[0] : 0;
+
+    if (b == PKT_HDR_ERR && r->phase != RL_COLDEFS &&
+        r->phase != RL_PREP_PARAMS && r->phase != RL_PREP_COLS) {
+        parse_err(r, p, len);
+        r->phase = RL_DONE;
+        return RELAY_DONE;
+    }
+    switch (r->phase) {
+    case RL_FIRST:
+        if (r->kind == RELAY_SIMPLE) {
+            if (b == PKT_HDR_OK)
+                parse_ok(r, p, len);
+            else if (b == PKT_HDR_EOF)
+                parse_eof(r, p, len);
+            r->phase = RL_DONE;
+            break;
+        }
+        if (r->kind == RELAY_PREPARE) {
+            if (b != PKT_HDR_OK || len < 12)
+                return RELAY_BROKEN;
+            r->prep_stmt_id = (uint32_t)(p[1] | p[2] << 8 | p[3] << 16 |
+                                         (uint32_t)p[4] << 24);
+            r->prep_cols = (uint16_t)(p[5] | p[6] << 8);
+            r->prep_params = (uint16_t)(p[7] | p[8] << 8);
+            r->left = r->prep_params;
+            r->phase = r->prep_params ? RL_PREP_PARAMS
+                       : r->prep_cols ? RL_PREP_COLS
+                                      : RL_DONE;
+            if (r->phase == RL_PREP_COLS)
+                r->left = r->prep_cols;
+            break;
+        }
+        if (r->kind == RELAY_FIELDS || r->kind == RELAY_ROWS) {
+            if (b == PKT_HDR_EOF && len < 9) {
+                parse_eof(r, p, len);
+                r->phase = RL_DONE;
+            }
+            break; /* a definition or row: the caller passes it on */
+        }
+        if (b == PKT_HDR_OK) {
+            r->got_err = false;
+            parse_ok(r, p, len);
+            end_result(r);
+        } else {
+            struct wire w;
+            uint64_t n;
+            wire_init(&w, p, len);
+            if (!wire_lenenc(&w, &n, NULL) || n == 0)
+                return RELAY_BROKEN;
+            r->got_err = false;
+            r->left = n;
+            r->phase = RL_COLDEFS;
+        }
+        break;
+    case RL_COLDEFS_EOF:
+        if (b != PKT_HDR_EOF)
+            return RELAY_BROKEN;
+        parse_eof(r, p, len);
+        /* A cursor was opened: rows come later through COM_STMT_FETCH. */
+        r->phase =
+            (r->status & SERVER_STATUS_CURSOR_EXISTS) ? RL_DONE : RL_ROWS;
+        break;
+    case RL_ROWS:
+        parse_eof(r, p, len);
+        end_result(r);
+        break;
+    case RL_PREP_PARAMS_EOF:
+        r->left = r->prep_cols;
+        r->phase = r->prep_cols ? RL_PREP_COLS : RL_DONE;
+        break;
+    case RL_PREP_COLS_EOF:
+        r->phase = RL_DONE;
+        break;
+    default:
+        return RELAY_BROKEN;
+    }
+    return r->phase == RL_DONE ? RELAY_DONE : RELAY_MORE;
+}
+
+/* Is this packet one we must see whole? */
+static bool
+is_control(const struct relay *r, uint8_t first, uint32_t len)
+{
+    switch (r->phase) {
+    case RL_FIRST:
+        return r->kind != RELAY_FIELDS && r->kind != RELAY_ROWS
+                   ? true
+                   : (first == PKT_HDR_EOF && len < 9) || first == PKT_HDR_ERR;
+    case RL_ROWS:
+        return (first == PKT_HDR_EOF && len < 9) || first == PKT_HDR_ERR;
+    case RL_COLDEFS_EOF:
+    case RL_PREP_PARAMS_EOF:
+    case RL_PREP_COLS_EOF:
+        return true;
+    default:
+        return false;
+    }
+}
+
+enum relay_status
+relay_pump(struct relay *r, struct evbuffer *in, struct evbuffer *out,
+           size_t high)
+{
+    for (;;) {
+        struct packet_hdr h;
+        size_t avail = evbuffer_get_length(in);
+        uint8_t head[5];
+
+        if (r->phase == RL_DONE)
+            return RELAY_DONE;
+        if (out && evbuffer_get_length(out) > high)
+            return RELAY_PAUSED;
+        if (r->fwd_left > 0) {
+            size_t n = MIN((size_t)r->fwd_left, avail);
+            if (n == 0)
+                return RELAY_MORE;
+            pass(r, in, out, n);
+            r->fwd_left -= (uint32_t)n;
+            continue;
+        }
+        if (packet_peek(in, &h) == PKT_AGAIN)
+            return RELAY_MORE;
+        if (r->in_cont) { /* a continuation: payload only, no meaning */
+            r->in_cont = h.len == PACKET_MAX_PAYLOAD;
+            pass(r, in, out, MIN(avail, 4 + (size_t)h.len));
+            if (avail < 4 + (size_t)h.len)
+                r->fwd_left = (uint32_t)(4 + h.len - avail);
+            continue;
+        }
+        if (h.len > 0 && avail < 5)
+            return RELAY_MORE;
+        evbuffer_copyout(in, head, 5);
+        if (h.len > 0 && h.len < PACKET_MAX_PAYLOAD &&
+            is_control(r, head[4], h.len)) {
+            enum relay_status st;
+            uint8_t *p;
+            if (avail < 4 + (size_t)h.len)
+                return RELAY_MORE;
+            p = evbuffer_pullup(in, 4 + (ssize_t)h.len);
+            st = on_control(r, p + 4, h.len);
+            if (st == RELAY_BROKEN)
+                return st;
+            pass(r, in, out, 4 + (size_t)h.len);
+            if (r->kind == RELAY_FIELDS || r->kind == RELAY_ROWS) {
+                if (r->phase != RL_DONE)
+                    r->rows++;
+            }
+            continue;
+        }
+        /* A column definition or a row: pass it through. */
+        switch (r->phase) {
+        case RL_COLDEFS:
+        case RL_PREP_PARAMS:
+        case RL_PREP_COLS:
+            if (r->left == 0)
+                return RELAY_BROKEN;
+            if (--r->left == 0)
+                r->phase = r->phase == RL_COLDEFS       ? RL_COLDEFS_EOF
+                           : r->phase == RL_PREP_PARAMS ? RL_PREP_PARAMS_EOF
+                                                        : RL_PREP_COLS_EOF;
+            break;
+        case RL_ROWS:
+        case RL_FIRST: /* FIELDS / ROWS kinds */
+            r->rows++;
+            break;
+        default:
+            return RELAY_BROKEN;
+        }
+        r->in_cont = h.len == PACKET_MAX_PAYLOAD;
+        {
+            size_t n = MIN(avail, 4 + (size_t)h.len);
+            pass(r, in, out, n);
+            r->fwd_left = (uint32_t)(4 + h.len - n);
+        }
+    }
+}

@@ -1,0 +1,544 @@
+/*
+ * session.c - one client from accept to close.
+ *
+ *   accept ─► HandshakeV10 ─► HandshakeResponse41 ─┬─► verify ─► OK ─► IDLE
+ *                                                  └─► AuthSwitchRequest
+ *                                                      (mysql_native_password)
+ *                                                      ─► token ─► verify
+ *   IDLE ─► packet_read ─► command_dispatch ─► (answered | backend work)
+ *        ◄─ session_command_done ◄──────────────────────┘
+ *
+ * A malformed packet or a protocol violation closes this client only. A
+ * session is never freed inside one of its own callbacks: session_close()
+ * marks it and the event loop frees it on its next turn.
+ */
+#include "session/session.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/pool.h"
+#include "backend/serverconn.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "build_config.h"
+#include "cfg/cfg.h"
+#include "net/worker.h"
+#include "proto/auth.h"
+#include "proto/handshake.h"
+#include "proto/mysql_defs.h"
+#include "proto/pktbuf.h"
+#include "session/command.h"
+#include "session/query.h"
+
+/* Capabilities offered to clients: only what every pooled backend
+ * connection honours (see serverconn.c). Notably absent: CLIENT_FOUND_ROWS,
+ * CLIENT_IGNORE_SPACE (they change a server connection's behaviour),
+ * CLIENT_COMPRESS, CLIENT_LOCAL_FILES, CLIENT_DEPRECATE_EOF,
+ * CLIENT_SESSION_TRACK. */
+#define PROXY_CAPS                                                             \
+    (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |        \
+     CLIENT_PROTOCOL_41 | CLIENT_INTERACTIVE | CLIENT_TRANSACTIONS |           \
+     CLIENT_SECURE_CONNECTION | CLIENT_MULTI_STATEMENTS |                      \
+     CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH |     \
+     CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_CONNECT_ATTRS |            \
+     CLIENT_IGNORE_SIGPIPE)
+
+/* client_write_cb fires when output drains to this: relaying resumes. */
+#define CLIENT_LOW_WATER (256 * 1024)
+
+static const char *const state_names[] = {
+    "handshake", "auth_switch", "idle",   "wait_backend",
+    "prelude",   "relay",       "closing"};
+
+static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_write_cb(struct bufferevent *bev, void *arg);
+static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+
+void
+session_set_state(struct session *s, enum sess_state st)
+{
+    log_debug("session state client=%u %s -> %s", s->id, state_names[s->state],
+              state_names[st]);
+    s->state = st;
+}
+
+static void
+timer_arm(struct session *s, int64_t ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    if (ms > 0)
+        evtimer_add(s->timer, &tv);
+    else
+        evtimer_del(s->timer);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct session *s = arg;
+
+    (void)fd;
+    (void)what;
+    if (s->state == SESS_HANDSHAKE || s->state == SESS_AUTH_SWITCH) {
+        log_info("handshake timeout client=%u addr=%s", s->id, s->addr);
+        session_close(s, "handshake timeout");
+    } else if (s->state == SESS_IDLE) {
+        log_info("idle timeout client=%u addr=%s", s->id, s->addr);
+        session_close(s, "client idle timeout");
+    }
+}
+
+static void
+free_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct session *s = arg;
+
+    (void)fd;
+    (void)what;
+    if (s->bev)
+        bufferevent_free(s->bev);
+    event_free(s->timer);
+    free(s);
+}
+
+static void
+unlink_session(struct session *s)
+{
+    struct wctx *wc = s->wc;
+
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        wc->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+    wc->nsessions--;
+}
+
+void
+session_close(struct session *s, const char *reason)
+{
+    if (s->state == SESS_CLOSING)
+        return;
+    log_debug("client closed client=%u addr=%s reason=\"%s\"", s->id, s->addr,
+              reason);
+    pool_cancel(&s->waiter);
+    if (s->sc) {
+        /* Mid-response, in a transaction or holding session state: its
+         * state is not clean, so drop it rather than lend it again. */
+        bool dirty = s->state == SESS_RELAY || s->state == SESS_PRELUDE ||
+                     (s->pins & ~PIN_LAST_INSERT) != 0;
+        query_release_backend(s, dirty);
+    }
+    if (s->cmd.heap)
+        packet_consume(NULL, &s->cmd);
+    memset(&s->cmd, 0, sizeof(s->cmd));
+    session_set_state(s, SESS_CLOSING);
+    evtimer_del(s->timer);
+    unlink_session(s);
+    bufferevent_disable(s->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0 &&
+        reason != NULL && strcmp(reason, "network error") != 0) {
+        /* Let a last error packet reach the client, then free. */
+        bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+        bufferevent_setcb(s->bev, NULL, client_write_cb, client_event_cb, s);
+        timer_arm(s, 2000);
+        return;
+    }
+    bufferevent_disable(s->bev, EV_WRITE);
+    event_base_once(bufferevent_get_base(s->bev), -1, EV_TIMEOUT, free_cb, s,
+                    NULL);
+}
+
+void
+session_close_all(struct wctx *wc)
+{
+    while (wc->sessions)
+        session_close(wc->sessions, "shutdown");
+}
+
+void
+session_send_error(struct session *s, uint16_t code, const char *sqlstate,
+                   const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    proto_write_err(bufferevent_get_output(s->bev), &s->seq, code, sqlstate,
+                    "%s", msg);
+}
+
+void
+session_send_ok(struct session *s, uint64_t affected, const char *info)
+{
+    proto_write_ok(bufferevent_get_output(s->bev), &s->seq, affected, 0,
+                   s->status, 0, info);
+}
+
+const char *
+session_backend_schema(const struct session *s)
+{
+    if (s->schema < 0)
+        return NULL;
+    return s->wc->cfg->schemas[s->schema].backend_schema;
+}
+
+static void
+auth_fail(struct session *s, const char *user, size_t ulen, bool had_pw)
+{
+    log_info("access denied client=%u addr=%s user=%.*s", s->id, s->addr,
+             (int)MIN(ulen, 64), user);
+    session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000",
+                       "myshard: access denied for user '%.*s' (using "
+                       "password: %s); check the user and password in the "
+                       "proxy's users list",
+                       (int)MIN(ulen, 64), user, had_pw ? "YES" : "NO");
+    session_close(s, "access denied");
+}
+
+/* Checks token against the user's password; -1 = unknown user. */
+static int
+auth_check(struct session *s, const char *user, size_t ulen,
+           const uint8_t *token, size_t tlen)
+{
+    const struct cfg *c = s->wc->cfg;
+    char name[128];
+    uint8_t stage2[20];
+    const struct cfg_user *u;
+    int ui;
+    bool empty;
+
+    if (ulen >= sizeof(name))
+        return -1;
+    memcpy(name, user, ulen);
+    name[ulen] = '\0';
+    ui = cfg_find_user(c, name);
+    if (ui < 0)
+        return -1;
+    u = &c->users[ui];
+    if (u->has_hash) {
+        memcpy(stage2, u->hash, 20);
+        empty = false;
+    } else {
+        auth_native_stage2(u->password ? u->password : "", stage2);
+        empty = u->password == NULL || u->password[0] == '\0';
+    }
+    if (!auth_native_verify(token, tlen, s->scramble, stage2, empty))
+        return -1;
+    return ui;
+}
+
+/* The user passed: pick the schema and say OK. */
+static void
+auth_succeed(struct session *s, int ui, const char *db, size_t dblen)
+{
+    const struct cfg *c = s->wc->cfg;
+    int code = 0;
+
+    s->user = ui;
+    if (db != NULL && dblen > 0) {
+        int si = query_find_schema(s, ui, db, dblen, &code);
+        if (si < 0) {
+            if (code == ER_BAD_DB_ERROR)
+                session_send_error(s, ER_BAD_DB_ERROR, "42000",
+                                   "myshard: unknown database '%.*s'; the "
+                                   "proxy serves the schemas in its config",
+                                   (int)MIN(dblen, 64), db);
+            else
+                session_send_error(s, 1044, "42000",
+                                   "myshard: access denied for user '%s' to "
+                                   "database '%.*s'; add it to the user's "
+                                   "schemas",
+                                   c->users[ui].name, (int)MIN(dblen, 64), db);
+            session_close(s, "bad database");
+            return;
+        }
+        s->schema = si;
+    } else if (c->users[ui].nschemas > 0) {
+        s->schema = cfg_find_schema(c, c->users[ui].schemas[0],
+                                    strlen(c->users[ui].schemas[0]));
+    }
+    session_send_ok(s, 0, NULL);
+    session_set_state(s, SESS_IDLE);
+    timer_arm(s, c->client_idle_timeout_ms);
+    log_debug("client authenticated client=%u addr=%s user=%s", s->id, s->addr,
+              c->users[ui].name);
+}
+
+/* Pending login, kept between the response and an auth switch. */
+struct pending_login {
+    char user[128];
+    size_t user_len;
+    char db[128];
+    size_t db_len;
+    bool has_db;
+};
+
+static void
+on_handshake_response(struct session *s, const uint8_t *p, size_t len)
+{
+    struct handshake_response r;
+    int ui;
+
+    if (!handshake_parse_response(p, len, &r) || r.ssl_request ||
+        !(r.caps & CLIENT_PROTOCOL_41) || r.user_len >= 128 ||
+        (r.db && r.db_len >= 128)) {
+        session_send_error(s, ER_HANDSHAKE_ERROR, "08S01",
+                           "myshard: bad handshake; the client must speak "
+                           "protocol 4.1 without SSL");
+        session_close(s, "bad handshake");
+        return;
+    }
+    s->caps = r.caps & PROXY_CAPS;
+    s->charset = r.charset ? r.charset : CHARSET_UTF8MB4_GENERAL_CI;
+    s->multi_stmts = (s->caps & CLIENT_MULTI_STATEMENTS) != 0;
+    if (r.plugin != NULL &&
+        !(r.plugin_len == 21 &&
+          memcmp(r.plugin, "mysql_native_password", 21) == 0)) {
+        /* e.g. caching_sha2_password from MySQL 8 drivers: ask for a
+         * mysql_native_password token over the same scramble. */
+        struct pending_login *pl = xcalloc(1, sizeof(*pl));
+        memcpy(pl->user, r.user, r.user_len);
+        pl->user_len = r.user_len;
+        if (r.db) {
+            memcpy(pl->db, r.db, r.db_len);
+            pl->db_len = r.db_len;
+            pl->has_db = true;
+        }
+        s->cmd.data = (uint8_t *)pl; /* parked until the token arrives */
+        s->cmd.heap = true;
+        handshake_write_auth_switch(bufferevent_get_output(s->bev), s->seq++,
+                                    "mysql_native_password", s->scramble);
+        session_set_state(s, SESS_AUTH_SWITCH);
+        return;
+    }
+    ui = auth_check(s, r.user, r.user_len, r.auth, r.auth_len);
+    if (ui < 0) {
+        auth_fail(s, r.user, r.user_len, r.auth_len > 0);
+        return;
+    }
+    auth_succeed(s, ui, r.db, r.db ? r.db_len : 0);
+}
+
+static void
+on_auth_switch_response(struct session *s, const uint8_t *p, size_t len)
+{
+    struct pending_login pl = *(struct pending_login *)s->cmd.data;
+    int ui;
+
+    free(s->cmd.data);
+    memset(&s->cmd, 0, sizeof(s->cmd));
+    ui = auth_check(s, pl.user, pl.user_len, p, len);
+    if (ui < 0) {
+        auth_fail(s, pl.user, pl.user_len, len > 0);
+        return;
+    }
+    auth_succeed(s, ui, pl.has_db ? pl.db : NULL, pl.db_len);
+}
+
+static void process_input(struct session *s);
+
+void
+session_process_input(struct session *s)
+{
+    if (s->in_input)
+        return; /* the outer call's loop picks up the next packet */
+    s->in_input = true;
+    process_input(s);
+    s->in_input = false;
+}
+
+static void
+process_input(struct session *s)
+{
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+
+    while (s->state == SESS_HANDSHAKE || s->state == SESS_AUTH_SWITCH ||
+           s->state == SESS_IDLE) {
+        struct packet pkt;
+        size_t max = (size_t)s->wc->cfg->max_allowed_packet;
+        int want_seq = s->state == SESS_IDLE ? 0 : s->seq;
+        enum packet_status st = packet_read(in, max, want_seq, &pkt);
+
+        if (st == PKT_AGAIN)
+            return;
+        if (st == PKT_TOO_LARGE) {
+            s->seq = 1;
+            session_send_error(s, ER_NET_PACKET_TOO_LARGE, "08S01",
+                               "myshard: packet bigger than "
+                               "max_allowed_packet (%lld bytes)",
+                               (long long)max);
+            session_close(s, "packet too large");
+            return;
+        }
+        if (st == PKT_BAD_SEQ || (pkt.len == 0 && s->state == SESS_IDLE)) {
+            log_info("protocol violation client=%u addr=%s", s->id, s->addr);
+            packet_consume(in, &pkt);
+            session_close(s, "protocol violation");
+            return;
+        }
+        s->seq = (uint8_t)(pkt.seq + 1);
+        if (s->state == SESS_HANDSHAKE) {
+            on_handshake_response(s, pkt.data, pkt.len);
+            packet_consume(in, &pkt);
+            continue;
+        }
+        if (s->state == SESS_AUTH_SWITCH) {
+            on_auth_switch_response(s, pkt.data, pkt.len);
+            packet_consume(in, &pkt);
+            continue;
+        }
+        evtimer_del(s->timer);
+        s->cmd = pkt;
+        s->cmd_byte = pkt.data[0];
+        atomic_fetch_add(&s->wc->questions, 1);
+        command_dispatch(s);
+    }
+}
+
+void
+session_command_done(struct session *s)
+{
+    if (s->state == SESS_CLOSING)
+        return;
+    packet_consume(bufferevent_get_input(s->bev), &s->cmd);
+    session_set_state(s, SESS_IDLE);
+    if (s->wc->draining && s->sc == NULL) {
+        session_close(s, "shutdown");
+        return;
+    }
+    timer_arm(s, s->wc->cfg->client_idle_timeout_ms);
+    session_process_input(s);
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    session_process_input(arg);
+}
+
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct session *s = arg;
+
+    if (s->state == SESS_CLOSING) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+            evtimer_del(s->timer);
+            bufferevent_disable(bev, EV_WRITE);
+            event_base_once(bufferevent_get_base(bev), -1, EV_TIMEOUT, free_cb,
+                            s, NULL);
+        }
+        return;
+    }
+    if (s->state == SESS_RELAY)
+        query_client_drained(s);
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct session *s = arg;
+
+    (void)bev;
+    if (s->state == SESS_CLOSING) {
+        evtimer_del(s->timer);
+        bufferevent_disable(bev, EV_READ | EV_WRITE);
+        event_base_once(bufferevent_get_base(bev), -1, EV_TIMEOUT, free_cb, s,
+                        NULL);
+        return;
+    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        session_close(s, (what & BEV_EVENT_EOF) ? "client closed"
+                                                : "network error");
+}
+
+static void
+close_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct session *s = arg;
+
+    if (s->state == SESS_CLOSING) {
+        /* The client never read its last packet: give up on it. */
+        (void)fd;
+        (void)what;
+        bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+        event_base_once(bufferevent_get_base(s->bev), -1, EV_TIMEOUT, free_cb,
+                        s, NULL);
+        return;
+    }
+    timer_cb(fd, what, arg);
+}
+
+void
+session_accept(struct worker *w, int fd, const struct sockaddr *addr,
+               int addrlen)
+{
+    struct wctx *wc = w->ctx;
+    struct session *s;
+    char host[INET6_ADDRSTRLEN] = "?";
+    uint16_t port = 0;
+
+    (void)addrlen;
+    if (wc->draining || wc->nsessions >= wc->cfg->max_client_connections) {
+        /* Too many: say so in the greeting's place and close. */
+        struct evbuffer *out = evbuffer_new();
+        uint8_t seq = 0;
+        proto_write_err(out, &seq, ER_CON_COUNT_ERROR, "08004",
+                        "myshard: too many connections "
+                        "(max_client_connections)");
+        evbuffer_write(out, fd);
+        evbuffer_free(out);
+        evutil_closesocket(fd);
+        return;
+    }
+    s = xcalloc(1, sizeof(*s));
+    s->wc = wc;
+    s->id = wc->id_base + ++wc->next_id;
+    s->user = -1;
+    s->schema = -1;
+    s->status = SERVER_STATUS_AUTOCOMMIT;
+    s->connected_ms = clock_ms();
+    if (addr->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    } else if (addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(s->addr, sizeof(s->addr), "%s:%u", host, port);
+    s->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    s->timer = evtimer_new(w->base, close_timer_cb, s);
+    bufferevent_setcb(s->bev, client_read_cb, client_write_cb, client_event_cb,
+                      s);
+    bufferevent_setwatermark(s->bev, EV_WRITE, CLIENT_LOW_WATER, 0);
+    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    s->next = wc->sessions;
+    if (wc->sessions)
+        wc->sessions->prev = s;
+    wc->sessions = s;
+    wc->nsessions++;
+
+    auth_scramble_generate(s->scramble);
+    handshake_write_greeting(bufferevent_get_output(s->bev), s->seq++,
+                             MYSHARD_SERVER_VERSION, s->id, s->scramble,
+                             PROXY_CAPS, CHARSET_UTF8MB4_GENERAL_CI,
+                             SERVER_STATUS_AUTOCOMMIT, "mysql_native_password");
+    session_set_state(s, SESS_HANDSHAKE);
+    timer_arm(s, wc->cfg->handshake_timeout_ms);
+}
