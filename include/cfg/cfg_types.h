@@ -21,8 +21,8 @@ struct cfg_mark {
 };
 
 struct cfg_addr {
-    char *text;    /* as written, "127.0.0.1:3306" */
-    char *host;    /* "127.0.0.1" (brackets stripped for IPv6) */
+    char *text; /* as written, "127.0.0.1:3306" */
+    char *host; /* "127.0.0.1" (brackets stripped for IPv6) */
     uint16_t port;
     struct cfg_mark mark;
 };
@@ -37,10 +37,10 @@ enum cfg_rl_algo {
 
 struct cfg_rate_limit {
     enum cfg_rl_algo algo; /* RL_NONE when absent */
-    double rate;           /* statements per second (token/leaky) or per window */
-    int64_t burst;         /* token_bucket; default = rate */
-    int64_t window_ms;     /* sliding/fixed window; default 1000 */
-    int64_t max_wait_ms;   /* leaky_bucket; default 1000 */
+    double rate;         /* statements per second (token/leaky) or per window */
+    int64_t burst;       /* token_bucket; default = rate */
+    int64_t window_ms;   /* sliding/fixed window; default 1000 */
+    int64_t max_wait_ms; /* leaky_bucket; default 1000 */
     struct cfg_mark mark;
 };
 
@@ -48,10 +48,10 @@ enum cfg_user_class { CLASS_CORE = 0, CLASS_NONCORE };
 
 struct cfg_user {
     char *name;
-    char *password;        /* plain text, or NULL when password_hash given */
-    bool has_hash;         /* password_hash given: hash holds its 20 bytes */
-    uint8_t hash[20];      /* SHA1(SHA1(password)) decoded from "*HEX" */
-    char **schemas;        /* names; the first is the default */
+    char *password;   /* plain text, or NULL when password_hash given */
+    bool has_hash;    /* password_hash given: hash holds its 20 bytes */
+    uint8_t hash[20]; /* SHA1(SHA1(password)) decoded from "*HEX" */
+    char **schemas;   /* names; the first is the default */
     int nschemas;
     int64_t max_connections; /* 0 = unlimited */
     enum cfg_user_class cls;
@@ -85,7 +85,7 @@ struct cfg_bound {
 };
 
 struct cfg_range {
-    int shard; /* index into cfg.shards */
+    int shard;             /* index into cfg.shards */
     struct cfg_bound from; /* inclusive */
     struct cfg_bound to;   /* exclusive */
     struct cfg_mark mark;
@@ -94,10 +94,12 @@ struct cfg_range {
 struct cfg_rule {
     char *name;
     enum cfg_rule_type type;
-    int *shards; /* indices into cfg.shards (mod, hash) */
+    int *shards; /* indices into cfg.shards; for range rules the distinct
+                    shards of its ranges, in range order */
     int nshards;
-    uint32_t slots;      /* hash; default 1024 */
-    int *slot_owner;     /* hash: slots entries, shard index per slot */
+    uint32_t slots;    /* hash; default 1024 */
+    int *slot_owner;   /* hash: slots entries, cfg.shards index per slot */
+    bool has_slot_map; /* hash: slot_owner came from an explicit slot_map */
     struct cfg_range *ranges; /* range, sorted by from */
     int nranges;
     struct cfg_mark mark;
@@ -105,8 +107,8 @@ struct cfg_rule {
 
 struct cfg_table {
     char *name;
-    char *key;  /* NULL for global */
-    int rule;   /* index into cfg.rules; -1 for global */
+    char *key; /* NULL for global */
+    int rule;  /* index into cfg.rules; -1 for global */
     bool global;
     struct cfg_mark mark;
 };
@@ -126,10 +128,11 @@ struct cfg_schema {
 enum cfg_route_pref { ROUTE_DEFAULT = 0, ROUTE_PRIMARY, ROUTE_REPLICA };
 
 struct cfg_policy {
-    char *match;       /* case-insensitive digest prefix, or NULL */
-    char *match_regex; /* POSIX ERE source, or NULL */
-    regex_t re;        /* compiled when match_regex != NULL */
-    char *user;        /* NULL = every user */
+    char *match;          /* case-insensitive digest prefix, or NULL */
+    char *match_regex;    /* POSIX ERE source, or NULL */
+    regex_t re;           /* compiled when re_ok */
+    bool re_ok;           /* re holds a compiled match_regex (regfree it) */
+    char *user;           /* NULL = every user */
     int64_t cache_ttl_ms; /* 0 = no cache */
     char *deny;           /* refusal text, or NULL */
     enum cfg_route_pref route;
@@ -146,9 +149,9 @@ struct cfg_pool {
 };
 
 struct cfg_health {
-    int64_t interval_ms;        /* default 1s */
-    int64_t max_replica_lag_ms; /* default 5s */
-    int64_t circuit_failures;   /* default 5 */
+    int64_t interval_ms;         /* default 1s */
+    int64_t max_replica_lag_ms;  /* default 5s */
+    int64_t circuit_failures;    /* default 5 */
     int64_t circuit_open_for_ms; /* default 10s */
 };
 
@@ -180,16 +183,16 @@ struct cfg {
     int refs; /* atomic; see cfg_get/cfg_put */
     char *path;
 
-    struct cfg_addr listen;  /* default 0.0.0.0:6033 */
-    int workers;             /* resolved: "auto" = number of cores */
-    char *zone;              /* may be NULL */
-    int64_t shutdown_timeout_ms;     /* default 10s */
-    int64_t max_client_connections;  /* default 20000 */
+    struct cfg_addr listen;         /* default 0.0.0.0:6033 */
+    int workers;                    /* resolved: "auto" = number of cores */
+    char *zone;                     /* may be NULL */
+    int64_t shutdown_timeout_ms;    /* default 10s */
+    int64_t max_client_connections; /* default 20000 */
     /* Keys beyond PRODUCT.md's example, documented in conf/myshard.yaml: */
-    int64_t max_allowed_packet;      /* bytes; default 64MB */
-    int64_t handshake_timeout_ms;    /* default 10s */
-    int64_t client_idle_timeout_ms;  /* default 8h; 0 = none */
-    int64_t slow_query_ms;           /* default 1s; 0 = off */
+    int64_t max_allowed_packet;     /* bytes; default 64MB */
+    int64_t handshake_timeout_ms;   /* default 10s */
+    int64_t client_idle_timeout_ms; /* default 8h; 0 = none */
+    int64_t slow_query_ms;          /* default 1s; 0 = off */
 
     struct cfg_admin admin;
     struct cfg_tls tls;

@@ -1,0 +1,710 @@
+/*
+ * cfg.c - owns the configuration schema and the generation's life: the key
+ * tables below are the single declaration of every YAML key (type, bounds,
+ * default, help), from which cfg_bind.c binds and cfg_check.c validates.
+ * A loaded generation is immutable and shared by reference count; the last
+ * cfg_put frees it. Also the lookups and the --check summary.
+ *
+ * Table order is binding order: shards before the rules that name them,
+ * rules before the schemas whose tables use them, schemas before the users
+ * that list them, users before the policies that name them.
+ */
+#include "cfg/cfg.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/units.h"
+#include "cfg/cfg_bind.h"
+#include "cfg/cfg_check.h"
+#include "cfg/yamldoc.h"
+
+#define OFF(type, field) offsetof(struct type, field)
+#define KEYS(t)          .sub = (t), .nsub = ARRAY_SIZE(t)
+#define MS_HOUR          (60.0 * 60 * 1000)
+
+/* --- enums ------------------------------------------------------------- */
+
+static const struct cfg_enum rl_algos[] = {
+    {"token_bucket", RL_TOKEN_BUCKET},
+    {"leaky_bucket", RL_LEAKY_BUCKET},
+    {"sliding_window", RL_SLIDING_WINDOW},
+    {"fixed_window", RL_FIXED_WINDOW},
+    {NULL, 0},
+};
+
+static const struct cfg_enum user_classes[] = {
+    {"core", CLASS_CORE},
+    {"noncore", CLASS_NONCORE},
+    {NULL, 0},
+};
+
+static const struct cfg_enum rule_types[] = {
+    {"hash", RULE_HASH},
+    {"mod", RULE_MOD},
+    {"range", RULE_RANGE},
+    {NULL, 0},
+};
+
+static const struct cfg_enum txn_modes[] = {
+    {"deny", TXN_DENY},
+    {"best_effort", TXN_BEST_EFFORT},
+    {"xa", TXN_XA},
+    {NULL, 0},
+};
+
+static const struct cfg_enum route_prefs[] = {
+    {"primary", ROUTE_PRIMARY},
+    {"replica", ROUTE_REPLICA},
+    {NULL, 0},
+};
+
+/* --- key tables -------------------------------------------------------- */
+
+static const struct cfg_key rate_limit_keys[] = {
+    {"algorithm", KT_ENUM, OFF(cfg_rate_limit, algo), .enums = rl_algos,
+     .help = "token_bucket (default), leaky_bucket, sliding_window or "
+             "fixed_window"},
+    {"rate", KT_NUMBER, OFF(cfg_rate_limit, rate), 0, 1e9,
+     .flags = KEY_REQUIRED | KEY_MIN_EXCL,
+     .help = "statements per second (buckets) or per window (windows)"},
+    {"burst", KT_I64, OFF(cfg_rate_limit, burst), 1, 1e9,
+     .help = "token_bucket: bucket size; default = rate"},
+    {"window", KT_DURATION, OFF(cfg_rate_limit, window_ms), 1, 24 * MS_HOUR,
+     "1s", .help = "sliding_window/fixed_window: counting window"},
+    {"max_wait", KT_DURATION, OFF(cfg_rate_limit, max_wait_ms), 0, MS_HOUR,
+     "1s", .help = "leaky_bucket: longest a statement may queue"},
+};
+
+#define RATE_LIMIT_KEY(type)                                                   \
+    {                                                                          \
+        "rate_limit", KT_SECTION, OFF(type, rate_limit),                       \
+            KEYS(rate_limit_keys),                                             \
+            .flags = KEY_MARK, .mark_off = OFF(cfg_rate_limit, mark),          \
+            .post = cfg_check_rate_limit, .help = "statement rate limit"       \
+    }
+
+static const struct cfg_key admin_keys[] = {
+    {"listen", KT_ADDR, OFF(cfg_admin, listen), .def = "127.0.0.1:6032",
+     .help = "MySQL-protocol admin console"},
+    {"http", KT_ADDR, OFF(cfg_admin, http), .def = "127.0.0.1:6080",
+     .help = "HTTP /metrics, /status, /healthz"},
+    {"user", KT_STRING, OFF(cfg_admin, user), .def = "admin",
+     .help = "admin console user"},
+    {"password", KT_STRING, OFF(cfg_admin, password), .def = "admin",
+     .flags = KEY_SECRET, .help = "admin console password"},
+};
+
+static const struct cfg_key tls_keys[] = {
+    {"cert", KT_STRING, OFF(cfg_tls, cert), .flags = KEY_REQUIRED,
+     .help = "PEM certificate chain"},
+    {"key", KT_STRING, OFF(cfg_tls, key), .flags = KEY_REQUIRED,
+     .help = "PEM private key"},
+    {"require", KT_BOOL, OFF(cfg_tls, require), .def = "false",
+     .help = "refuse clients that do not switch to TLS"},
+};
+
+static const struct cfg_key user_keys[] = {
+    {"name", KT_STRING, OFF(cfg_user, name), .flags = KEY_REQUIRED | KEY_NAME,
+     .help = "login name"},
+    {"password", KT_STRING, OFF(cfg_user, password), .flags = KEY_SECRET,
+     .help = "plain password"},
+    {"password_hash", KT_CUSTOM, 0, .fn = cfg_check_password_hash,
+     .flags = KEY_SECRET, .help = "mysql_native_password hash, \"*\" + 40 hex"},
+    {"schemas", KT_STRLIST, OFF(cfg_user, schemas),
+     .count_off = OFF(cfg_user, nschemas),
+     .help = "schemas it may use, the first is its default; default all"},
+    {"max_connections", KT_I64, OFF(cfg_user, max_connections), 0, 10000000,
+     "0", .help = "client connections of this user; 0 = unlimited"},
+    {"class", KT_ENUM, OFF(cfg_user, cls), .def = "core", .enums = user_classes,
+     .help = "core or noncore (limited to backend.pool.noncore_share)"},
+    {"read_only", KT_BOOL, OFF(cfg_user, read_only), .def = "false",
+     .help = "refuse writes"},
+    RATE_LIMIT_KEY(cfg_user),
+};
+
+static const struct cfg_key pool_keys[] = {
+    {"max_connections", KT_I64, OFF(cfg_pool, max_connections), 1, 100000,
+     "200", .help = "connections per backend server, all workers together"},
+    {"noncore_share", KT_NUMBER, OFF(cfg_pool, noncore_share), 0, 1, "0.5",
+     .help = "share of max_connections noncore users may hold"},
+    {"min_idle", KT_I64, OFF(cfg_pool, min_idle), 0, 100000, "4",
+     .help = "idle connections kept open per backend"},
+    {"idle_timeout", KT_DURATION, OFF(cfg_pool, idle_timeout_ms), 0,
+     24 * MS_HOUR, "60s", .help = "close idle connections above min_idle"},
+    {"wait_timeout", KT_DURATION, OFF(cfg_pool, wait_timeout_ms), 0,
+     10 * 60 * 1000, "2s", .help = "longest queue wait for a connection"},
+};
+
+/* Bound into struct cfg_health itself (offset 0): the YAML nests it. */
+static const struct cfg_key circuit_keys[] = {
+    {"failures", KT_I64, OFF(cfg_health, circuit_failures), 1, 1000000, "5",
+     .help = "consecutive failures that open the circuit"},
+    {"open_for", KT_DURATION, OFF(cfg_health, circuit_open_for_ms), 1, MS_HOUR,
+     "10s", .help = "how long it stays open before one probe"},
+};
+
+static const struct cfg_key health_keys[] = {
+    {"interval", KT_DURATION, OFF(cfg_health, interval_ms), 10, MS_HOUR, "1s",
+     .help = "health check period"},
+    {"max_replica_lag", KT_DURATION, OFF(cfg_health, max_replica_lag_ms), 0,
+     24 * MS_HOUR, "5s", .help = "replicas further behind get no reads"},
+    {"circuit", KT_SECTION, 0, KEYS(circuit_keys),
+     .help = "circuit breaker per backend"},
+};
+
+static const struct cfg_key backend_keys[] = {
+    {"user", KT_STRING, OFF(cfg_backend, user), .flags = KEY_REQUIRED,
+     .help = "user the proxy logs in to MySQL with"},
+    {"password", KT_STRING, OFF(cfg_backend, password), .def = "",
+     .flags = KEY_SECRET, .help = "its password"},
+    {"tls", KT_BOOL, OFF(cfg_backend, tls), .def = "false",
+     .help = "use TLS to the servers"},
+    {"connect_timeout", KT_DURATION, OFF(cfg_backend, connect_timeout_ms), 1,
+     10 * 60 * 1000, "1s", .help = "connect + handshake limit"},
+    {"query_timeout", KT_DURATION, OFF(cfg_backend, query_timeout_ms), 0,
+     24 * MS_HOUR, "30s", .help = "statement runtime limit; 0 = none"},
+    {"pool", KT_SECTION, OFF(cfg_backend, pool), KEYS(pool_keys),
+     .post = cfg_check_pool, .help = "connection pools"},
+    {"health", KT_SECTION, OFF(cfg_backend, health), KEYS(health_keys),
+     .help = "health monitor"},
+};
+
+static const struct cfg_key replica_keys[] = {
+    {"addr", KT_ADDR, OFF(cfg_replica, addr), .flags = KEY_REQUIRED,
+     .help = "host:port"},
+    {"weight", KT_I32, OFF(cfg_replica, weight), 0, 1000000, "1",
+     .help = "share of reads; 0 = only when forced"},
+    {"zone", KT_STRING, OFF(cfg_replica, zone), .help = "its zone"},
+};
+
+static const struct cfg_key shard_keys[] = {
+    {"name", KT_STRING, OFF(cfg_shard, name), .flags = KEY_REQUIRED | KEY_NAME,
+     .help = "shard name"},
+    {"primary", KT_ADDR, OFF(cfg_shard, primary), .flags = KEY_REQUIRED,
+     .help = "host:port of the primary"},
+    {"replicas", KT_LIST, OFF(cfg_shard, replicas), KEYS(replica_keys),
+     .count_off = OFF(cfg_shard, nreplicas),
+     .elem_size = sizeof(struct cfg_replica),
+     .mark_off = OFF(cfg_replica, mark), .what = "replica",
+     .help = "read replicas"},
+};
+
+static const struct cfg_key range_keys[] = {
+    {"shard", KT_SHARD_REF, OFF(cfg_range, shard), .flags = KEY_REQUIRED,
+     .help = "shard holding the range"},
+    {"from", KT_BOUND, OFF(cfg_range, from),
+     .help = "inclusive lower bound; omitted on the first = unbounded"},
+    {"to", KT_BOUND, OFF(cfg_range, to),
+     .help = "exclusive upper bound; omitted on the last = unbounded"},
+};
+
+static const struct cfg_key rule_keys[] = {
+    {"type", KT_ENUM, OFF(cfg_rule, type), .enums = rule_types,
+     .flags = KEY_REQUIRED, .help = "hash, mod or range"},
+    {"shards", KT_SHARD_REFS, OFF(cfg_rule, shards),
+     .count_off = OFF(cfg_rule, nshards), .help = "hash/mod: shards in order"},
+    {"slots", KT_U32, OFF(cfg_rule, slots), 1, 65536, "1024",
+     .help = "hash: number of CRC32 slots"},
+    {"slot_map", KT_NODE, 0, .help = "hash: shard -> \"0-255,768-1023\""},
+    {"ranges", KT_LIST, OFF(cfg_rule, ranges), KEYS(range_keys),
+     .count_off = OFF(cfg_rule, nranges), .elem_size = sizeof(struct cfg_range),
+     .mark_off = OFF(cfg_range, mark), .what = "range",
+     .help = "range: {shard, from, to} list"},
+};
+
+static const struct cfg_key table_keys[] = {
+    {"name", KT_STRING, OFF(cfg_table, name), .flags = KEY_REQUIRED | KEY_NAME,
+     .help = "table name"},
+    {"key", KT_STRING, OFF(cfg_table, key), .help = "shard key column"},
+    {"rule", KT_RULE_REF, OFF(cfg_table, rule), .help = "sharding rule"},
+    {"global", KT_BOOL, OFF(cfg_table, global), .def = "false",
+     .help = "a full copy on every shard"},
+};
+
+static const struct cfg_key schema_keys[] = {
+    {"name", KT_STRING, OFF(cfg_schema, name), .flags = KEY_REQUIRED | KEY_NAME,
+     .help = "database name clients see"},
+    {"backend_schema", KT_STRING, OFF(cfg_schema, backend_schema),
+     .help = "its name on every shard; default the same"},
+    {"default_shard", KT_SHARD_REF, OFF(cfg_schema, default_shard),
+     .help = "home of unlisted tables; default the first shard"},
+    {"transactions", KT_ENUM, OFF(cfg_schema, transactions), .def = "deny",
+     .enums = txn_modes, .help = "cross-shard: deny, best_effort or xa"},
+    {"tables", KT_LIST, OFF(cfg_schema, tables), KEYS(table_keys),
+     .count_off = OFF(cfg_schema, ntables),
+     .elem_size = sizeof(struct cfg_table), .mark_off = OFF(cfg_table, mark),
+     .what = "table", .post = cfg_check_table,
+     .help = "sharded and global tables"},
+};
+
+/* Bound into struct cfg_policy itself: cache: { ttl } */
+static const struct cfg_key cache_keys[] = {
+    {"ttl", KT_DURATION, OFF(cfg_policy, cache_ttl_ms), 1, 24 * MS_HOUR,
+     .flags = KEY_REQUIRED, .help = "how long a result is served"},
+};
+
+static const struct cfg_key policy_keys[] = {
+    {"match", KT_STRING, OFF(cfg_policy, match),
+     .help = "case-insensitive prefix of the digest"},
+    {"match_regex", KT_STRING, OFF(cfg_policy, match_regex),
+     .help = "POSIX extended regex on the digest, case-insensitive"},
+    {"user", KT_STRING, OFF(cfg_policy, user), .help = "only this user"},
+    {"cache", KT_SECTION, 0, KEYS(cache_keys), .help = "serve from memory"},
+    {"deny", KT_STRING, OFF(cfg_policy, deny),
+     .help = "refuse, with this text"},
+    {"route", KT_ENUM, OFF(cfg_policy, route), .enums = route_prefs,
+     .help = "primary or replica"},
+    RATE_LIMIT_KEY(cfg_policy),
+};
+
+static const struct cfg_key top_keys[] = {
+    {"listen", KT_ADDR, OFF(cfg, listen), .def = "0.0.0.0:6033",
+     .help = "where applications connect"},
+    {"workers", KT_CUSTOM, OFF(cfg, workers), .def = "auto",
+     .fn = cfg_check_workers, .help = "event-loop threads; auto = one per CPU"},
+    {"zone", KT_STRING, OFF(cfg, zone), .help = "this proxy's zone"},
+    {"shutdown_timeout", KT_DURATION, OFF(cfg, shutdown_timeout_ms), 0, MS_HOUR,
+     "10s", .help = "grace period for open transactions"},
+    {"max_client_connections", KT_I64, OFF(cfg, max_client_connections), 1,
+     10000000, "20000", .help = "client connections, all users"},
+    {"max_allowed_packet", KT_SIZE, OFF(cfg, max_allowed_packet), 1024,
+     1024.0 * 1024 * 1024, "64MB", .help = "largest client statement"},
+    {"handshake_timeout", KT_DURATION, OFF(cfg, handshake_timeout_ms), 1,
+     MS_HOUR, "10s", .help = "a client must log in within this"},
+    {"client_idle_timeout", KT_DURATION, OFF(cfg, client_idle_timeout_ms), 0,
+     30 * 24 * MS_HOUR, "8h", .help = "close idle clients; 0 = never"},
+    {"slow_query_time", KT_DURATION, OFF(cfg, slow_query_ms), 0, 24 * MS_HOUR,
+     "1s", .help = "log statements slower than this; 0 = off"},
+    {"admin", KT_SECTION, OFF(cfg, admin), KEYS(admin_keys),
+     .help = "admin console and HTTP"},
+    {"tls", KT_SECTION, OFF(cfg, tls), KEYS(tls_keys), .post = cfg_check_tls,
+     .help = "TLS for clients"},
+    {"backend", KT_SECTION, OFF(cfg, backend), KEYS(backend_keys),
+     .flags = KEY_REQUIRED, .help = "how the proxy reaches MySQL"},
+    {"shards", KT_LIST, OFF(cfg, shards), KEYS(shard_keys),
+     .count_off = OFF(cfg, nshards), .elem_size = sizeof(struct cfg_shard),
+     .mark_off = OFF(cfg_shard, mark), .what = "shard", .flags = KEY_REQUIRED,
+     .help = "shards: a primary and replicas each"},
+    {"sharding_rules", KT_NAMED_MAP, OFF(cfg, rules), KEYS(rule_keys),
+     .count_off = OFF(cfg, nrules), .elem_size = sizeof(struct cfg_rule),
+     .name_off = OFF(cfg_rule, name), .mark_off = OFF(cfg_rule, mark),
+     .what = "rule", .post = cfg_check_rule, .help = "name -> rule"},
+    {"schemas", KT_LIST, OFF(cfg, schemas), KEYS(schema_keys),
+     .count_off = OFF(cfg, nschemas), .elem_size = sizeof(struct cfg_schema),
+     .mark_off = OFF(cfg_schema, mark), .what = "schema",
+     .post = cfg_check_schema, .flags = KEY_REQUIRED,
+     .help = "databases clients see"},
+    {"users", KT_LIST, OFF(cfg, users), KEYS(user_keys),
+     .count_off = OFF(cfg, nusers), .elem_size = sizeof(struct cfg_user),
+     .mark_off = OFF(cfg_user, mark), .what = "user", .post = cfg_check_user,
+     .flags = KEY_REQUIRED, .help = "accounts applications log in with"},
+    {"policies", KT_LIST, OFF(cfg, policies), KEYS(policy_keys),
+     .count_off = OFF(cfg, npolicies), .elem_size = sizeof(struct cfg_policy),
+     .mark_off = OFF(cfg_policy, mark), .what = "policy",
+     .post = cfg_check_policy, .help = "per-statement rules, first match"},
+};
+
+/* --- life -------------------------------------------------------------- */
+
+static void
+cfg_free(struct cfg *c)
+{
+    /* derived fields first: the arrays holding them go with bind_free */
+    for (int i = 0; i < c->nrules; i++)
+        free(c->rules[i].slot_owner);
+    for (int i = 0; i < c->npolicies; i++)
+        if (c->policies[i].re_ok)
+            regfree(&c->policies[i].re);
+    cfg_bind_free(top_keys, ARRAY_SIZE(top_keys), c);
+    free(c->path);
+    free(c);
+}
+
+struct cfg *
+cfg_get(struct cfg *c)
+{
+    __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+    return c;
+}
+
+void
+cfg_put(struct cfg *c)
+{
+    if (c == NULL)
+        return;
+    if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        cfg_free(c);
+}
+
+struct diag_order {
+    struct diag_item item;
+    size_t seq;
+};
+
+static int
+diag_order_cmp(const void *pa, const void *pb)
+{
+    const struct diag_order *a = pa, *b = pb;
+
+    if (a->item.line != b->item.line)
+        return a->item.line < b->item.line ? -1 : 1;
+    if (a->item.col != b->item.col)
+        return a->item.col < b->item.col ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Binding follows the tables, not the file; users read top to bottom. */
+static void
+sort_diags(struct diag *d, size_t from)
+{
+    size_t n = d->n - from;
+    struct diag_order *tmp;
+
+    if (n < 2)
+        return;
+    tmp = xcalloc(n, sizeof(*tmp));
+    for (size_t i = 0; i < n; i++) {
+        tmp[i].item = d->items[from + i];
+        tmp[i].seq = i;
+    }
+    qsort(tmp, n, sizeof(*tmp), diag_order_cmp);
+    for (size_t i = 0; i < n; i++)
+        d->items[from + i] = tmp[i].item;
+    free(tmp);
+}
+
+static struct cfg *
+load(const char *name, const char *text, size_t len, struct diag *d)
+{
+    struct yamldoc_node empty = {.kind = YAMLDOC_MAP, .line = 1, .col = 1};
+    const struct yamldoc_node *root;
+    size_t first = d->n, errors = d->errors;
+    struct cfg_bind b = {.file = name, .d = d};
+    struct yamldoc *doc;
+    struct cfg *c;
+
+    doc = yamldoc_parse(name, text, len, d);
+    if (doc == NULL)
+        return NULL;
+    c = xcalloc(1, sizeof(*c));
+    c->refs = 1;
+    c->path = xstrdup(name);
+    b.cfg = c;
+
+    root =
+        doc->root != NULL && !yamldoc_is_null(doc->root) ? doc->root : &empty;
+    if (root->kind != YAMLDOC_MAP) {
+        cfg_bind_error(&b, root, NULL,
+                       "the config must be a mapping of keys, not %s",
+                       yamldoc_kind_name(root));
+        root = &empty;
+    }
+    cfg_bind_map(&b, top_keys, ARRAY_SIZE(top_keys), root, c);
+    cfg_check_config(&b, root);
+    yamldoc_free(doc);
+
+    sort_diags(d, first);
+    if (d->errors > errors) {
+        cfg_put(c);
+        return NULL;
+    }
+    return c;
+}
+
+struct cfg *
+cfg_load_string(const char *name, const char *text, struct diag *d)
+{
+    return load(name, text, strlen(text), d);
+}
+
+struct cfg *
+cfg_load(const char *path, struct diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    size_t len = 0, cap = 0, n;
+    struct cfg *c;
+
+    if (f == NULL) {
+        diag_add(d, DIAG_ERROR, path, 0, 0, NULL, "cannot open config: %s",
+                 strerror(errno));
+        return NULL;
+    }
+    do {
+        if (cap - len < 4096) {
+            cap = cap ? cap * 2 : 16384;
+            text = xrealloc(text, cap);
+        }
+        n = fread(text + len, 1, cap - len, f);
+        len += n;
+    } while (n > 0);
+    if (ferror(f)) {
+        diag_add(d, DIAG_ERROR, path, 0, 0, NULL, "cannot read config: %s",
+                 strerror(errno));
+        fclose(f);
+        free(text);
+        return NULL;
+    }
+    fclose(f);
+    c = load(path, text, len, d);
+    free(text);
+    return c;
+}
+
+/* --- lookups ----------------------------------------------------------- */
+
+int
+cfg_find_user(const struct cfg *c, const char *name)
+{
+    for (int i = 0; i < c->nusers; i++)
+        if (strcmp(c->users[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int
+cfg_find_schema(const struct cfg *c, const char *name, size_t len)
+{
+    for (int i = 0; i < c->nschemas; i++)
+        if (strlen(c->schemas[i].name) == len &&
+            memcmp(c->schemas[i].name, name, len) == 0)
+            return i;
+    return -1;
+}
+
+int
+cfg_find_shard(const struct cfg *c, const char *name)
+{
+    for (int i = 0; i < c->nshards; i++)
+        if (strcmp(c->shards[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const struct cfg_table *
+cfg_find_table(const struct cfg_schema *s, const char *name, size_t len)
+{
+    for (int i = 0; i < s->ntables; i++)
+        if (strlen(s->tables[i].name) == len &&
+            memcmp(s->tables[i].name, name, len) == 0)
+            return &s->tables[i];
+    return NULL;
+}
+
+/* --- summary ----------------------------------------------------------- */
+
+static const char *
+enum_name(const struct cfg_enum *e, int v)
+{
+    for (; e->name != NULL; e++)
+        if (e->value == v)
+            return e->name;
+    return "?";
+}
+
+static const char *
+dur(int64_t ms, char *buf, size_t len)
+{
+    units_format_duration(ms, buf, len);
+    return buf;
+}
+
+static void
+print_rate_limit(const struct cfg_rate_limit *rl, FILE *out)
+{
+    char d[32];
+
+    switch (rl->algo) {
+    case RL_TOKEN_BUCKET:
+        fprintf(out, ", rate limit token_bucket %g/s burst %lld", rl->rate,
+                (long long)rl->burst);
+        break;
+    case RL_LEAKY_BUCKET:
+        fprintf(out, ", rate limit leaky_bucket %g/s max_wait %s", rl->rate,
+                dur(rl->max_wait_ms, d, sizeof(d)));
+        break;
+    case RL_SLIDING_WINDOW:
+    case RL_FIXED_WINDOW:
+        fprintf(out, ", rate limit %s %g per %s", enum_name(rl_algos, rl->algo),
+                rl->rate, dur(rl->window_ms, d, sizeof(d)));
+        break;
+    case RL_NONE:
+    default:
+        break;
+    }
+}
+
+static void
+print_bound(const struct cfg_bound *b, bool from, FILE *out)
+{
+    if (!b->set)
+        fputs(from ? "-inf" : "+inf", out);
+    else if (b->is_string)
+        fprintf(out, "'%s'", b->s);
+    else
+        fprintf(out, "%lld", (long long)b->i);
+}
+
+static void
+print_rule(const struct cfg *c, const struct cfg_rule *r, FILE *out)
+{
+    fprintf(out, "  %s: %s", r->name, enum_name(rule_types, (int)r->type));
+    if (r->type != RULE_RANGE) {
+        fputs(" over ", out);
+        for (int i = 0; i < r->nshards; i++)
+            fprintf(out, "%s%s", i ? ", " : "", c->shards[r->shards[i]].name);
+    }
+    if (r->type == RULE_HASH)
+        fprintf(out, ", %u slots%s", r->slots,
+                r->has_slot_map ? " (slot_map)" : "");
+    fputc('\n', out);
+
+    if (r->type == RULE_HASH && r->slot_owner != NULL) {
+        for (int i = 0; i < r->nshards; i++) {
+            int sh = r->shards[i];
+            bool any = false;
+            fprintf(out, "      %s: ", c->shards[sh].name);
+            for (uint32_t s = 0; s < r->slots; s++) {
+                uint32_t t = s;
+                if (r->slot_owner[s] != sh)
+                    continue;
+                while (t + 1 < r->slots && r->slot_owner[t + 1] == sh)
+                    t++;
+                fprintf(out, "%s%u", any ? "," : "", s);
+                if (t > s)
+                    fprintf(out, "-%u", t);
+                any = true;
+                s = t;
+            }
+            fprintf(out, "%s\n", any ? "" : "(no slots)");
+        }
+    }
+    for (int i = 0; i < r->nranges; i++) {
+        const struct cfg_range *x = &r->ranges[i];
+        fprintf(out, "      %s: [", c->shards[x->shard].name);
+        print_bound(&x->from, true, out);
+        fputs(", ", out);
+        print_bound(&x->to, false, out);
+        fputs(")\n", out);
+    }
+}
+
+void
+cfg_print_summary(const struct cfg *c, FILE *out)
+{
+    char d1[32], d2[32], d3[32], d4[32];
+    const struct cfg_backend *be = &c->backend;
+
+    fprintf(out, "config %s\n", c->path);
+    fprintf(out, "listen %s, workers %d, zone %s\n", c->listen.text, c->workers,
+            c->zone ? c->zone : "(none)");
+    units_format_size(c->max_allowed_packet, d1, sizeof(d1));
+    fprintf(out,
+            "clients: max %lld, max_allowed_packet %s, handshake_timeout %s, "
+            "idle_timeout %s\n",
+            (long long)c->max_client_connections, d1,
+            dur(c->handshake_timeout_ms, d2, sizeof(d2)),
+            dur(c->client_idle_timeout_ms, d3, sizeof(d3)));
+    fprintf(out, "shutdown_timeout %s, slow_query_time %s\n",
+            dur(c->shutdown_timeout_ms, d1, sizeof(d1)),
+            dur(c->slow_query_ms, d2, sizeof(d2)));
+    fprintf(out, "admin: console %s, http %s, user %s\n", c->admin.listen.text,
+            c->admin.http.text, c->admin.user);
+    if (c->tls.enabled)
+        fprintf(out, "tls: cert %s, key %s, require %s\n", c->tls.cert,
+                c->tls.key, c->tls.require ? "yes" : "no");
+    else
+        fprintf(out, "tls: off\n");
+    fprintf(out,
+            "backend: user %s, tls %s, connect_timeout %s, "
+            "query_timeout %s\n",
+            be->user, be->tls ? "on" : "off",
+            dur(be->connect_timeout_ms, d1, sizeof(d1)),
+            dur(be->query_timeout_ms, d2, sizeof(d2)));
+    fprintf(out,
+            "  pool: max_connections %lld, noncore_share %g, min_idle %lld, "
+            "idle_timeout %s, wait_timeout %s\n",
+            (long long)be->pool.max_connections, be->pool.noncore_share,
+            (long long)be->pool.min_idle,
+            dur(be->pool.idle_timeout_ms, d1, sizeof(d1)),
+            dur(be->pool.wait_timeout_ms, d2, sizeof(d2)));
+    fprintf(out,
+            "  health: interval %s, max_replica_lag %s, circuit %lld "
+            "failures / open %s\n",
+            dur(be->health.interval_ms, d3, sizeof(d3)),
+            dur(be->health.max_replica_lag_ms, d4, sizeof(d4)),
+            (long long)be->health.circuit_failures,
+            dur(be->health.circuit_open_for_ms, d1, sizeof(d1)));
+
+    fprintf(out, "shards (%d):\n", c->nshards);
+    for (int i = 0; i < c->nshards; i++) {
+        const struct cfg_shard *s = &c->shards[i];
+        fprintf(out, "  %s: primary %s\n", s->name, s->primary.text);
+        for (int j = 0; j < s->nreplicas; j++)
+            fprintf(out, "      replica %s weight %d zone %s\n",
+                    s->replicas[j].addr.text, s->replicas[j].weight,
+                    s->replicas[j].zone ? s->replicas[j].zone : "(none)");
+    }
+
+    fprintf(out, "rules (%d):\n", c->nrules);
+    for (int i = 0; i < c->nrules; i++)
+        print_rule(c, &c->rules[i], out);
+
+    fprintf(out, "schemas (%d):\n", c->nschemas);
+    for (int i = 0; i < c->nschemas; i++) {
+        const struct cfg_schema *s = &c->schemas[i];
+        fprintf(out,
+                "  %s: backend schema %s, default shard %s, "
+                "transactions %s\n",
+                s->name, s->backend_schema, c->shards[s->default_shard].name,
+                enum_name(txn_modes, (int)s->transactions));
+        for (int j = 0; j < s->ntables; j++) {
+            const struct cfg_table *t = &s->tables[j];
+            if (t->global)
+                fprintf(out, "      %s: global\n", t->name);
+            else
+                fprintf(out, "      %s: key %s, rule %s\n", t->name, t->key,
+                        c->rules[t->rule].name);
+        }
+    }
+
+    fprintf(out, "users (%d):\n", c->nusers);
+    for (int i = 0; i < c->nusers; i++) {
+        const struct cfg_user *u = &c->users[i];
+        fprintf(out, "  %s: schemas ", u->name);
+        for (int j = 0; j < u->nschemas; j++)
+            fprintf(out, "%s%s", j ? "," : "", u->schemas[j]);
+        fprintf(out, ", class %s", enum_name(user_classes, (int)u->cls));
+        if (u->read_only)
+            fputs(", read-only", out);
+        if (u->max_connections > 0)
+            fprintf(out, ", max_connections %lld",
+                    (long long)u->max_connections);
+        print_rate_limit(&u->rate_limit, out);
+        fputc('\n', out);
+    }
+
+    fprintf(out, "policies (%d):\n", c->npolicies);
+    for (int i = 0; i < c->npolicies; i++) {
+        const struct cfg_policy *p = &c->policies[i];
+        fprintf(out, "  %d:", i + 1);
+        if (p->match)
+            fprintf(out, " match \"%s\"", p->match);
+        if (p->match_regex)
+            fprintf(out, " match_regex \"%s\"", p->match_regex);
+        if (p->user)
+            fprintf(out, " user %s", p->user);
+        fputs(" ->", out);
+        if (p->deny)
+            fprintf(out, " deny \"%s\"", p->deny);
+        if (p->cache_ttl_ms > 0)
+            fprintf(out, " cache %s", dur(p->cache_ttl_ms, d1, sizeof(d1)));
+        if (p->route != ROUTE_DEFAULT)
+            fprintf(out, " route %s", enum_name(route_prefs, (int)p->route));
+        print_rate_limit(&p->rate_limit, out);
+        fputc('\n', out);
+    }
+}
