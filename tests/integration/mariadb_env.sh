@@ -162,6 +162,7 @@ except OSError:
 os.execvp(sys.argv[1], sys.argv[1:])
 ' mariadbd "${args[@]}" </dev/null >>"$dir/$name.err" 2>&1 &
     pid=$!
+    disown "$pid" 2>/dev/null || true
     printf '%s\n' "$pid" >"$dir/$name.mpid"
 }
 
