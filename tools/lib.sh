@@ -10,6 +10,8 @@
 #   install_packages    apt-get update + install all of them (CI)
 #   free_ports N        print N distinct free loopback TCP ports
 #   wait_port P T [PID] wait up to T s until 127.0.0.1:P accepts connections
+#   pid_alive PID       the process runs (zombies count as ended)
+#   stop_pid PID T      SIGTERM, SIGKILL after T s
 #   native_password_hash PW   "*" + upper(hex(sha1(sha1(PW))))
 #   build_dir DIR ARGS...     meson setup (or reconfigure) + ninja
 
@@ -138,6 +140,15 @@ port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# pid_alive PID: the process runs (a zombie, which kill -0 still finds until
+# its parent reaps it, counts as ended).
+pid_alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
+}
+
 # wait_port PORT TIMEOUT_S [PID]: wait until 127.0.0.1:PORT accepts a
 # connection. Fails at the timeout, or at once when PID (if given) exits.
 wait_port() {
@@ -147,7 +158,7 @@ wait_port() {
         if port_open "$port"; then
             return 0
         fi
-        if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
+        if [[ -n "$pid" ]] && ! pid_alive "$pid"; then
             return 1
         fi
         sleep 0.1
@@ -171,7 +182,7 @@ stop_pid() {
     local pid=$1 timeout=$2 deadline
     kill -TERM "$pid" 2>/dev/null || return 0
     deadline=$((SECONDS + timeout))
-    while kill -0 "$pid" 2>/dev/null; do
+    while pid_alive "$pid"; do
         if ((SECONDS >= deadline)); then
             kill -KILL "$pid" 2>/dev/null || true
             return 1

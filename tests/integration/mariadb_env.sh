@@ -173,7 +173,7 @@ _me_wait_alive() {
         if _me_sql "$dir" "$name" -e 'SELECT 1' >/dev/null 2>&1; then
             return 0
         fi
-        if ! kill -0 "$(<"$dir/$name.mpid")" 2>/dev/null; then
+        if ! pid_alive "$(<"$dir/$name.mpid")"; then
             _me_err "$name exited during startup (log: $dir/$name.err)"
             return 1
         fi
