@@ -12,6 +12,7 @@
 #   wait_port P T [PID] wait up to T s until 127.0.0.1:P accepts connections
 #   pid_alive PID       the process runs (zombies count as ended)
 #   stop_pid PID T      SIGTERM, SIGKILL after T s
+#   detach CMD...       start CMD in its own session; pid in DETACHED_PID
 #   native_password_hash PW   "*" + upper(hex(sha1(sha1(PW))))
 #   build_dir DIR ARGS...     meson setup (or reconfigure) + ninja
 
@@ -174,6 +175,24 @@ import hashlib, sys
 pw = sys.argv[1].encode()
 print("*" + hashlib.sha1(hashlib.sha1(pw).digest()).hexdigest().upper())
 ' "$1"
+}
+
+# detach CMD ARGS...: run CMD in the background in a session of its own, so
+# that it outlives the caller and a Ctrl-C at the caller's terminal does not
+# reach it; its pid is left in DETACHED_PID. Redirect the call's output as
+# needed. (setsid(1) forks when the caller runs with job control, and $!
+# would then not be CMD's pid.)
+detach() {
+    "$MYSHARD_PY" -c '
+import os, sys
+try:
+    os.setsid()
+except OSError:
+    pass
+os.execvp(sys.argv[1], sys.argv[1:])
+' "$@" &
+    DETACHED_PID=$!
+    disown "$DETACHED_PID" 2>/dev/null || true
 }
 
 # stop_pid PID TIMEOUT_S: SIGTERM, wait, then SIGKILL. Returns 0 when the

@@ -145,25 +145,14 @@ _me_write_args() {
     } >"$dir/$name.args"
 }
 
-# Launch NAME's mariadbd in its own session, so that it outlives the caller
-# and a Ctrl-C at the terminal does not reach it. (setsid(1) would fork when
-# the caller runs with job control, and $! would not be mariadbd's pid.)
+# Launch NAME's mariadbd in its own session (it outlives the caller).
 _me_launch() {
-    local dir=$1 name=$2 pid
+    local dir=$1 name=$2
     local -a args
     mapfile -t args <"$dir/$name.args"
     rm -f "$dir/$name.sock" "$dir/$name.pid"
-    "$MYSHARD_PY" -c '
-import os, sys
-try:
-    os.setsid()
-except OSError:
-    pass
-os.execvp(sys.argv[1], sys.argv[1:])
-' mariadbd "${args[@]}" </dev/null >>"$dir/$name.err" 2>&1 &
-    pid=$!
-    disown "$pid" 2>/dev/null || true
-    printf '%s\n' "$pid" >"$dir/$name.mpid"
+    detach mariadbd "${args[@]}" </dev/null >>"$dir/$name.err" 2>&1
+    printf '%s\n' "$DETACHED_PID" >"$dir/$name.mpid"
 }
 
 # Wait until NAME answers through its socket; deadline in $SECONDS units.
