@@ -157,7 +157,7 @@ start_workers(struct proxy *px)
         wc->started_ms = clock_ms();
         wc->pools = xcalloc((size_t)px->servers->n, sizeof(*wc->pools));
         for (int k = 0; k < px->servers->n; k++)
-            wc->pools[k] = pool_new(w->base, &px->servers->v[k], c);
+            wc->pools[k] = pool_new(w, &px->servers->v[k], c);
         w->ctx = wc;
         if (!worker_listen(w, c->listen.host, c->listen.port, session_accept)) {
             log_error("cannot listen addr=%s error=\"%s\"", c->listen.text,

@@ -13,7 +13,7 @@
 #include "cfg/cfg_types.h"
 
 struct event;
-struct event_base;
+struct worker;
 struct server;
 struct serverconn;
 struct pool_waiter;
@@ -33,7 +33,7 @@ struct pool_waiter {
 
 struct pool {
     struct server *srv;       /* (ref) */
-    struct event_base *base;  /* (ref) the worker's loop */
+    struct worker *w;         /* (ref) the worker it lives on */
     const char *backend_user; /* (ref) config generation, see pool_set_cfg */
     const char *backend_password; /* (ref) */
     int64_t connect_timeout_ms;
@@ -51,7 +51,7 @@ struct pool {
     struct event *tick;      /* owned; timeouts and idle trimming */
 };
 
-struct pool *pool_new(struct event_base *base, struct server *srv,
+struct pool *pool_new(struct worker *w, struct server *srv,
                       const struct cfg *cfg);
 /* Points the pool at a new config generation (limits, credentials). */
 void pool_set_cfg(struct pool *p, const struct cfg *cfg);

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include "base/util.h"
 
-struct bufferevent;
+struct conn;
 struct event;
 struct pool;
 struct server;
@@ -34,10 +34,10 @@ typedef void (*sc_error_fn)(struct serverconn *sc, void *arg, const char *why);
 typedef void (*sc_ready_fn)(struct serverconn *sc, int err, const char *msg);
 
 struct serverconn {
-    struct server *srv;      /* (ref) owned by the proxy */
-    struct pool *pool;       /* (ref) the pool it belongs to */
-    struct bufferevent *bev; /* owned */
-    struct event *timer;     /* owned; connect timeout */
+    struct server *srv;  /* (ref) owned by the proxy */
+    struct pool *pool;   /* (ref) the pool it belongs to */
+    struct conn *conn;   /* owned */
+    struct event *timer; /* owned; connect timeout */
     enum sc_state state;
     uint32_t thread_id; /* server's connection id, for KILL QUERY */
     uint32_t server_caps;

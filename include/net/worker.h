@@ -18,6 +18,7 @@ struct event_base;
 struct evconnlistener;
 struct event;
 struct worker;
+struct conn;
 
 typedef void (*worker_accept_fn)(struct worker *w, int fd,
                                  const struct sockaddr *addr, int addrlen);
@@ -35,6 +36,8 @@ struct worker {
     pthread_mutex_t inbox_lock;
     struct worker_msg *inbox; /* pending calls, LIFO, run in order */
     bool running;
+    bool stop;               /* leave the loop after this turn */
+    struct conn *flush_head; /* connections with output to write */
 };
 
 /* Creates the event_base. Returns false on failure. */

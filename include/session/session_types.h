@@ -12,7 +12,7 @@
 #include "proto/packet.h"
 #include "session/relay.h"
 
-struct bufferevent;
+struct conn;
 struct event;
 struct cfg;
 struct server_set;
@@ -61,10 +61,10 @@ enum pin_reason {
 
 struct session {
     uint32_t id;
-    struct wctx *wc;         /* (ref) */
-    struct bufferevent *bev; /* owned; the client socket */
-    struct event *timer;     /* owned; handshake/idle timeout */
-    char addr[64];           /* "ip:port" of the client */
+    struct wctx *wc;     /* (ref) */
+    struct conn *conn;   /* owned; the client socket */
+    struct event *timer; /* owned; handshake/idle timeout */
+    char addr[64];       /* "ip:port" of the client */
     enum sess_state state;
     uint8_t scramble[20];
     uint32_t caps;    /* negotiated capabilities */

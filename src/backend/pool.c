@@ -7,7 +7,6 @@
 #include "backend/pool.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,8 @@
 #include "backend/serverconn.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "net/conn.h"
+#include "net/worker.h"
 #include "proto/mysql_defs.h"
 
 static void
@@ -71,8 +72,9 @@ static void
 free_later(struct pool *p, struct serverconn *sc)
 {
     sc->state = SC_CLOSED;
-    bufferevent_disable(sc->bev, EV_READ | EV_WRITE);
-    if (event_base_once(p->base, -1, EV_TIMEOUT, free_later_cb, sc, NULL) < 0)
+    conn_read_enable(sc->conn, false);
+    if (event_base_once(p->w->base, -1, EV_TIMEOUT, free_later_cb, sc, NULL) <
+        0)
         serverconn_free(sc);
 }
 
@@ -194,15 +196,15 @@ pool_set_cfg(struct pool *p, const struct cfg *cfg)
 }
 
 struct pool *
-pool_new(struct event_base *base, struct server *srv, const struct cfg *cfg)
+pool_new(struct worker *w, struct server *srv, const struct cfg *cfg)
 {
     struct pool *p = xcalloc(1, sizeof(*p));
     struct timeval tv = {0, 100 * 1000};
 
     p->srv = srv;
-    p->base = base;
+    p->w = w;
     pool_set_cfg(p, cfg);
-    p->tick = event_new(base, -1, EV_PERSIST, tick_cb, p);
+    p->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, p);
     event_add(p->tick, &tv);
     return p;
 }
@@ -250,7 +252,7 @@ pool_release(struct serverconn *sc)
     serverconn_unlend(sc);
     p->nlent--;
     sc->idle_since_ms = clock_ms();
-    if (evbuffer_get_length(bufferevent_get_input(sc->bev)) > 0) {
+    if (evbuffer_get_length(sc->conn->in) > 0) {
         /* Bytes nobody asked for: the connection's state is unknown. */
         free_later(p, sc);
         pool_grow(p);

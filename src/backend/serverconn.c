@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,6 +24,8 @@
 #include "backend/server.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "net/conn.h"
+#include "net/worker.h"
 #include "proto/auth.h"
 #include "proto/handshake.h"
 #include "proto/mysql_defs.h"
@@ -41,8 +42,8 @@
 
 #define BACKEND_MAX_PACKET (1u << 30)
 
-static void sc_read_cb(struct bufferevent *bev, void *arg);
-static void sc_event_cb(struct bufferevent *bev, short what, void *arg);
+static void sc_read_cb(struct conn *c, void *arg);
+static void sc_event_cb(struct conn *c, void *arg, enum conn_event ev);
 
 static void
 sc_fail(struct serverconn *sc, const char *why)
@@ -135,17 +136,16 @@ on_greeting(struct serverconn *sc, const uint8_t *p, size_t len)
         caps &= ~CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA;
     sc->charset = CHARSET_UTF8MB4_GENERAL_CI;
     sc->auth_seq = 1;
-    handshake_write_response(bufferevent_get_output(sc->bev), sc->auth_seq++,
-                             caps, BACKEND_MAX_PACKET, sc->charset,
-                             sc->pool->backend_user, token, tlen, NULL,
-                             sc->plugin);
+    handshake_write_response(
+        sc->conn->out, sc->auth_seq++, caps, BACKEND_MAX_PACKET, sc->charset,
+        sc->pool->backend_user, token, tlen, NULL, sc->plugin);
     sc->state = SC_AUTH;
 }
 
 static void
 auth_send(struct serverconn *sc, const void *data, size_t len)
 {
-    packet_write(bufferevent_get_output(sc->bev), &sc->auth_seq, data, len);
+    packet_write(sc->conn->out, &sc->auth_seq, data, len);
 }
 
 static void
@@ -175,7 +175,9 @@ on_auth_packet(struct serverconn *sc, const uint8_t *p, size_t len)
             sc_fail(sc, "malformed auth switch request");
             return;
         }
-        snprintf(sc->plugin, sizeof(sc->plugin), "%s", (const char *)p + 1);
+        snprintf(sc->plugin, sizeof(sc->plugin), "%.*s",
+                 (int)MIN((size_t)(nul - p - 1), sizeof(sc->plugin) - 1),
+                 (const char *)p + 1);
         dlen = len - (size_t)(nul + 1 - p);
         if (dlen > 0 && nul[dlen] == 0)
             dlen--; /* trailing NUL of the scramble */
@@ -224,10 +226,10 @@ on_auth_packet(struct serverconn *sc, const uint8_t *p, size_t len)
 }
 
 static void
-sc_read_cb(struct bufferevent *bev, void *arg)
+sc_read_cb(struct conn *c, void *arg)
 {
     struct serverconn *sc = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = c->in;
 
     if (sc->state == SC_LENT) {
         sc->on_read(sc, sc->arg);
@@ -263,30 +265,24 @@ sc_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-sc_event_cb(struct bufferevent *bev, short what, void *arg)
+sc_event_cb(struct conn *c, void *arg, enum conn_event ev)
 {
     struct serverconn *sc = arg;
 
-    (void)bev;
-    if (what & BEV_EVENT_CONNECTED) {
-        int one = 1;
-        setsockopt(bufferevent_getfd(sc->bev), IPPROTO_TCP, TCP_NODELAY, &one,
-                   sizeof(one));
-        return;
-    }
+    if (ev == CONN_CONNECTED)
+        return; /* the server speaks first: wait for the greeting */
     if (sc->state == SC_CONNECTING || sc->state == SC_AUTH) {
         char msg[128];
         snprintf(msg, sizeof(msg), "cannot connect: %s",
-                 (what & BEV_EVENT_EOF)
-                     ? "connection closed by server"
-                     : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+                 ev == CONN_EOF ? "connection closed by server"
+                                : strerror(c->error));
         sc_fail(sc, msg);
         return;
     }
     if (sc->state == SC_LENT) {
         sc->on_error(sc, sc->arg,
-                     (what & BEV_EVENT_EOF) ? "server closed the connection"
-                                            : "network error");
+                     ev == CONN_EOF ? "server closed the connection"
+                                    : "network error");
         return;
     }
     if (sc->state == SC_IDLE)
@@ -303,31 +299,24 @@ serverconn_connect(struct pool *pool, sc_ready_fn on_ready)
     sc->pool = pool;
     sc->on_ready = on_ready;
     sc->state = SC_CONNECTING;
-    sc->bev = bufferevent_socket_new(pool->base, -1, BEV_OPT_CLOSE_ON_FREE);
-    sc->timer = evtimer_new(pool->base, timeout_cb, sc);
-    if (sc->bev == NULL || sc->timer == NULL)
+    sc->conn = conn_new(pool->w, -1);
+    sc->timer = evtimer_new(pool->w->base, timeout_cb, sc);
+    if (sc->timer == NULL)
         goto err;
-    bufferevent_setcb(sc->bev, sc_read_cb, NULL, sc_event_cb, sc);
-    bufferevent_enable(sc->bev, EV_READ | EV_WRITE);
-    /* Bound what one connection buffers when the client is slow. */
-    bufferevent_setwatermark(sc->bev, EV_READ, 0, 256 * 1024);
+    conn_set_cbs(sc->conn, sc_read_cb, NULL, sc_event_cb, sc);
+    /* Bound what one connection buffers when its client is slow. */
+    sc->conn->rd_high = 256 * 1024;
+    if (!conn_connect(sc->conn, (struct sockaddr *)&sc->srv->sa,
+                      sc->srv->salen))
+        goto err;
+    conn_read_enable(sc->conn, true);
     tv.tv_sec = pool->connect_timeout_ms / 1000;
     tv.tv_usec = (pool->connect_timeout_ms % 1000) * 1000;
     evtimer_add(sc->timer, &tv);
     atomic_fetch_add(&sc->srv->conns, 1);
-    if (bufferevent_socket_connect(sc->bev, (struct sockaddr *)&sc->srv->sa,
-                                   sc->srv->salen) < 0) {
-        /* Immediate failure (e.g. refused on loopback): report from the
-         * loop so the caller's state is consistent. */
-        evtimer_del(sc->timer);
-        tv.tv_sec = 0;
-        tv.tv_usec = 0;
-        evtimer_add(sc->timer, &tv);
-    }
     return sc;
 err:
-    if (sc->bev)
-        bufferevent_free(sc->bev);
+    conn_free(sc->conn);
     if (sc->timer)
         event_free(sc->timer);
     free(sc);
@@ -351,31 +340,31 @@ serverconn_unlend(struct serverconn *sc)
     sc->on_read = NULL;
     sc->on_error = NULL;
     sc->arg = NULL;
-    bufferevent_enable(sc->bev, EV_READ);
+    conn_read_enable(sc->conn, true);
 }
 
 struct evbuffer *
 serverconn_input(struct serverconn *sc)
 {
-    return bufferevent_get_input(sc->bev);
+    return sc->conn->in;
 }
 
 struct evbuffer *
 serverconn_output(struct serverconn *sc)
 {
-    return bufferevent_get_output(sc->bev);
+    return sc->conn->out;
 }
 
 void
 serverconn_pause(struct serverconn *sc)
 {
-    bufferevent_disable(sc->bev, EV_READ);
+    conn_read_enable(sc->conn, false);
 }
 
 void
 serverconn_resume(struct serverconn *sc)
 {
-    bufferevent_enable(sc->bev, EV_READ);
+    conn_read_enable(sc->conn, true);
 }
 
 void
@@ -384,8 +373,8 @@ serverconn_free(struct serverconn *sc)
     if (sc == NULL)
         return;
     atomic_fetch_sub(&sc->srv->conns, 1);
-    if (sc->bev)
-        bufferevent_free(sc->bev);
+    if (sc->conn)
+        conn_free(sc->conn);
     if (sc->timer)
         event_free(sc->timer);
     free(sc);

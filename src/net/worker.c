@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "net/conn.h"
 
 struct worker_msg {
     worker_call_fn fn;
@@ -148,7 +149,13 @@ worker_main(void *arg)
     struct worker *w = arg;
 
     log_set_thread_name(w->name);
-    event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    /* One turn of the loop, then write everything the turn queued: each
+     * connection gets at most one write per turn. */
+    while (!w->stop) {
+        if (event_base_loop(w->base, EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY) < 0)
+            break;
+        conn_flush_all(w);
+    }
     return NULL;
 }
 
@@ -181,6 +188,7 @@ static void
 stop_cb(struct worker *w, void *arg)
 {
     (void)arg;
+    w->stop = true;
     event_base_loopbreak(w->base);
 }
 

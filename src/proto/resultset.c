@@ -89,7 +89,7 @@ rs_columns(struct rs_writer *w, const struct coldef *cols, size_t n)
 void
 rs_columns_text(struct rs_writer *w, const char *const *names, size_t n)
 {
-    struct coldef stack[16];
+    struct coldef stack[16] = {0};
     struct coldef *cols =
         n <= ARRAY_SIZE(stack) ? stack : xcalloc(n, sizeof(*cols));
 

@@ -6,7 +6,6 @@
 #include "session/command.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
+#include "net/conn.h"
 #include "proto/auth.h"
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
@@ -79,7 +79,7 @@ cmd_statistics(struct session *s)
                      (long long)((clock_ms() - wc->started_ms) / 1000),
                      wc->nsessions, (long long)atomic_load(&wc->questions));
     /* The answer is a bare string packet, no header byte. */
-    packet_write(bufferevent_get_output(s->bev), &s->seq, text, (size_t)n);
+    packet_write(s->conn->out, &s->seq, text, (size_t)n);
     session_command_done(s);
 }
 
@@ -95,7 +95,7 @@ cmd_set_option(struct session *s)
                            "myshard: unknown COM_SET_OPTION value");
     } else {
         s->multi_stmts = opt == 0;
-        proto_write_eof(bufferevent_get_output(s->bev), &s->seq, 0, s->status);
+        proto_write_eof(s->conn->out, &s->seq, 0, s->status);
     }
     session_command_done(s);
 }

@@ -32,7 +32,6 @@
 #include "session/query.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +43,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "cfg/cfg.h"
+#include "net/conn.h"
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
 #include "proto/resultset.h"
@@ -364,7 +364,7 @@ answer_show_databases(struct session *s, const struct stmt_scan *st)
     if (st->arg)
         snprintf(colname, sizeof(colname), "Database (%.*s)",
                  (int)MIN(st->arg_len, 64), st->arg);
-    rs_begin(&w, bufferevent_get_output(s->bev), s->seq, false, s->status);
+    rs_begin(&w, s->conn->out, s->seq, false, s->status);
     rs_columns_text(&w, names, 1);
     for (int i = 0; i < u->nschemas; i++) {
         const char *v[1] = {u->schemas[i]};
@@ -384,7 +384,7 @@ answer_select_database(struct session *s)
     const char *v[1] = {s->schema >= 0 ? s->wc->cfg->schemas[s->schema].name
                                        : NULL};
 
-    rs_begin(&w, bufferevent_get_output(s->bev), s->seq, false, s->status);
+    rs_begin(&w, s->conn->out, s->seq, false, s->status);
     rs_columns_text(&w, names, 1);
     rs_row(&w, v, NULL);
     rs_end(&w);
@@ -561,7 +561,7 @@ send_command(struct session *s)
         packet_write(out, &seq, s->cmd.data, s->cmd.len);
         packet_consume(NULL, &s->cmd);
     } else {
-        packet_move(bufferevent_get_input(s->bev), out, &s->cmd);
+        packet_move(s->conn->in, out, &s->cmd);
     }
     if (!s->expect_response) {
         /* The server will not answer (SEND_LONG_DATA, STMT_CLOSE). */
@@ -651,8 +651,7 @@ pump(struct session *s)
     }
     if (s->state != SESS_RELAY)
         return;
-    st = relay_pump(&s->rl, in, bufferevent_get_output(s->bev),
-                    CLIENT_HIGH_WATER);
+    st = relay_pump(&s->rl, in, s->conn->out, CLIENT_HIGH_WATER);
     switch (st) {
     case RELAY_MORE:
     case RELAY_PAUSED: /* client_write_cb resumes us */

@@ -16,7 +16,6 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
+#include "net/conn.h"
 #include "net/worker.h"
 #include "proto/auth.h"
 #include "proto/handshake.h"
@@ -57,9 +57,9 @@ static const char *const state_names[] = {
     "handshake", "auth_switch", "idle",   "wait_backend",
     "prelude",   "relay",       "closing"};
 
-static void client_read_cb(struct bufferevent *bev, void *arg);
-static void client_write_cb(struct bufferevent *bev, void *arg);
-static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void client_read_cb(struct conn *c, void *arg);
+static void client_drain_cb(struct conn *c, void *arg);
+static void client_event_cb(struct conn *c, void *arg, enum conn_event ev);
 
 void
 session_set_state(struct session *s, enum sess_state st)
@@ -103,10 +103,20 @@ free_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (s->bev)
-        bufferevent_free(s->bev);
     event_free(s->timer);
     free(s);
+}
+
+/* Closes the socket now and frees the session after this loop turn. */
+static void
+session_free_later(struct session *s)
+{
+    evtimer_del(s->timer);
+    if (s->conn) {
+        conn_free(s->conn);
+        s->conn = NULL;
+    }
+    event_base_once(s->wc->w->base, -1, EV_TIMEOUT, free_cb, s, NULL);
 }
 
 static void
@@ -145,18 +155,15 @@ session_close(struct session *s, const char *reason)
     session_set_state(s, SESS_CLOSING);
     evtimer_del(s->timer);
     unlink_session(s);
-    bufferevent_disable(s->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0 &&
-        reason != NULL && strcmp(reason, "network error") != 0) {
+    conn_read_enable(s->conn, false);
+    if (evbuffer_get_length(s->conn->out) > 0 && !s->conn->dead) {
         /* Let a last error packet reach the client, then free. */
-        bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-        bufferevent_setcb(s->bev, NULL, client_write_cb, client_event_cb, s);
+        s->conn->wr_low = 0;
+        s->conn->above_low = true;
         timer_arm(s, 2000);
         return;
     }
-    bufferevent_disable(s->bev, EV_WRITE);
-    event_base_once(bufferevent_get_base(s->bev), -1, EV_TIMEOUT, free_cb, s,
-                    NULL);
+    session_free_later(s);
 }
 
 void
@@ -176,15 +183,13 @@ session_send_error(struct session *s, uint16_t code, const char *sqlstate,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    proto_write_err(bufferevent_get_output(s->bev), &s->seq, code, sqlstate,
-                    "%s", msg);
+    proto_write_err(s->conn->out, &s->seq, code, sqlstate, "%s", msg);
 }
 
 void
 session_send_ok(struct session *s, uint64_t affected, const char *info)
 {
-    proto_write_ok(bufferevent_get_output(s->bev), &s->seq, affected, 0,
-                   s->status, 0, info);
+    proto_write_ok(s->conn->out, &s->seq, affected, 0, s->status, 0, info);
 }
 
 const char *
@@ -319,7 +324,7 @@ on_handshake_response(struct session *s, const uint8_t *p, size_t len)
         }
         s->cmd.data = (uint8_t *)pl; /* parked until the token arrives */
         s->cmd.heap = true;
-        handshake_write_auth_switch(bufferevent_get_output(s->bev), s->seq++,
+        handshake_write_auth_switch(s->conn->out, s->seq++,
                                     "mysql_native_password", s->scramble);
         session_set_state(s, SESS_AUTH_SWITCH);
         return;
@@ -363,7 +368,7 @@ session_process_input(struct session *s)
 static void
 process_input(struct session *s)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
+    struct evbuffer *in = s->conn->in;
 
     while (s->state == SESS_HANDSHAKE || s->state == SESS_AUTH_SWITCH ||
            s->state == SESS_IDLE) {
@@ -413,7 +418,7 @@ session_command_done(struct session *s)
 {
     if (s->state == SESS_CLOSING)
         return;
-    packet_consume(bufferevent_get_input(s->bev), &s->cmd);
+    packet_consume(s->conn->in, &s->cmd);
     session_set_state(s, SESS_IDLE);
     if (s->wc->draining && s->sc == NULL) {
         session_close(s, "shutdown");
@@ -424,24 +429,21 @@ session_command_done(struct session *s)
 }
 
 static void
-client_read_cb(struct bufferevent *bev, void *arg)
+client_read_cb(struct conn *c, void *arg)
 {
-    (void)bev;
+    (void)c;
     session_process_input(arg);
 }
 
 static void
-client_write_cb(struct bufferevent *bev, void *arg)
+client_drain_cb(struct conn *c, void *arg)
 {
     struct session *s = arg;
 
+    (void)c;
     if (s->state == SESS_CLOSING) {
-        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-            evtimer_del(s->timer);
-            bufferevent_disable(bev, EV_WRITE);
-            event_base_once(bufferevent_get_base(bev), -1, EV_TIMEOUT, free_cb,
-                            s, NULL);
-        }
+        if (evbuffer_get_length(s->conn->out) == 0)
+            session_free_later(s);
         return;
     }
     if (s->state == SESS_RELAY)
@@ -449,21 +451,16 @@ client_write_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-client_event_cb(struct bufferevent *bev, short what, void *arg)
+client_event_cb(struct conn *c, void *arg, enum conn_event ev)
 {
     struct session *s = arg;
 
-    (void)bev;
+    (void)c;
     if (s->state == SESS_CLOSING) {
-        evtimer_del(s->timer);
-        bufferevent_disable(bev, EV_READ | EV_WRITE);
-        event_base_once(bufferevent_get_base(bev), -1, EV_TIMEOUT, free_cb, s,
-                        NULL);
+        session_free_later(s);
         return;
     }
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        session_close(s, (what & BEV_EVENT_EOF) ? "client closed"
-                                                : "network error");
+    session_close(s, ev == CONN_EOF ? "client closed" : "network error");
 }
 
 static void
@@ -473,11 +470,7 @@ close_timer_cb(evutil_socket_t fd, short what, void *arg)
 
     if (s->state == SESS_CLOSING) {
         /* The client never read its last packet: give up on it. */
-        (void)fd;
-        (void)what;
-        bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-        event_base_once(bufferevent_get_base(s->bev), -1, EV_TIMEOUT, free_cb,
-                        s, NULL);
+        session_free_later(s);
         return;
     }
     timer_cb(fd, what, arg);
@@ -522,12 +515,11 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
         port = ntohs(in6->sin6_port);
     }
     snprintf(s->addr, sizeof(s->addr), "%s:%u", host, port);
-    s->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    s->conn = conn_new(w, fd);
     s->timer = evtimer_new(w->base, close_timer_cb, s);
-    bufferevent_setcb(s->bev, client_read_cb, client_write_cb, client_event_cb,
-                      s);
-    bufferevent_setwatermark(s->bev, EV_WRITE, CLIENT_LOW_WATER, 0);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    conn_set_cbs(s->conn, client_read_cb, client_drain_cb, client_event_cb, s);
+    s->conn->wr_low = CLIENT_LOW_WATER;
+    conn_read_enable(s->conn, true);
     s->next = wc->sessions;
     if (wc->sessions)
         wc->sessions->prev = s;
@@ -535,9 +527,9 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
     wc->nsessions++;
 
     auth_scramble_generate(s->scramble);
-    handshake_write_greeting(bufferevent_get_output(s->bev), s->seq++,
-                             MYSHARD_SERVER_VERSION, s->id, s->scramble,
-                             PROXY_CAPS, CHARSET_UTF8MB4_GENERAL_CI,
+    handshake_write_greeting(s->conn->out, s->seq++, MYSHARD_SERVER_VERSION,
+                             s->id, s->scramble, PROXY_CAPS,
+                             CHARSET_UTF8MB4_GENERAL_CI,
                              SERVER_STATUS_AUTOCOMMIT, "mysql_native_password");
     session_set_state(s, SESS_HANDSHAKE);
     timer_arm(s, wc->cfg->handshake_timeout_ms);

@@ -1,0 +1,78 @@
+/*
+ * conn.h - a non-blocking socket with an input and an output evbuffer,
+ * built for the fewest system calls per statement:
+ *  - the read event stays registered (no epoll_ctl per read), and each
+ *    readable event is one read() into reserved evbuffer space (no FIONREAD);
+ *  - writes are not issued as data is queued: every connection with pending
+ *    output is flushed once at the end of the worker's loop iteration, with
+ *    one writev(), and the write event is registered only while the kernel
+ *    refuses more.
+ * Flow control: reading stops while the input holds rd_high bytes or more,
+ *  and resumes by itself when the consumer drains it; on_drain runs when the
+ *  output falls to wr_low after having been above it.
+ */
+#ifndef MYSHARD_NET_CONN_H
+#define MYSHARD_NET_CONN_H
+
+#include <event2/event_struct.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "base/util.h"
+
+struct evbuffer;
+struct worker;
+struct conn;
+
+enum conn_event {
+    CONN_CONNECTED = 1, /* an outgoing connect completed */
+    CONN_EOF,           /* the peer closed */
+    CONN_ERROR,         /* a socket error (errno-style text via conn_error) */
+};
+
+typedef void (*conn_fn)(struct conn *c, void *arg);
+typedef void (*conn_event_fn)(struct conn *c, void *arg, enum conn_event ev);
+
+struct conn {
+    struct worker *w;     /* (ref) owning worker */
+    int fd;               /* owned, closed by conn_free */
+    struct event rev;     /* persistent read event */
+    struct event wev;     /* write / connect-completion event */
+    struct evbuffer *in;  /* owned */
+    struct evbuffer *out; /* owned */
+    conn_fn on_read;      /* new input */
+    conn_fn on_drain;     /* output fell to wr_low */
+    conn_event_fn on_event;
+    void *arg;
+    size_t rd_high; /* stop reading at this many buffered bytes; 0 = no limit */
+    size_t wr_low;  /* on_drain threshold */
+    int error;      /* errno of the last failure */
+    bool read_on;   /* the owner wants input */
+    bool read_armed;  /* rev is registered */
+    bool write_armed; /* wev is registered */
+    bool connecting;
+    bool above_low;    /* output went above wr_low since last drain */
+    bool dead;         /* EOF/error seen or closing: no more I/O */
+    bool flush_queued; /* on the worker's flush list */
+    struct conn *flush_next;
+};
+
+/* Wraps an accepted (or not yet connected, fd < 0) socket. */
+struct conn *conn_new(struct worker *w, int fd);
+/* Starts a non-blocking connect; CONN_CONNECTED or CONN_ERROR follow. */
+MUST_CHECK bool conn_connect(struct conn *c, const struct sockaddr *sa,
+                             int salen);
+void conn_set_cbs(struct conn *c, conn_fn on_read, conn_fn on_drain,
+                  conn_event_fn on_event, void *arg);
+void conn_read_enable(struct conn *c, bool on);
+/* Writes pending output now (normally the worker does it after each loop
+ * iteration). */
+void conn_flush(struct conn *c);
+/* Stops all I/O and callbacks; the memory is freed at the end of the
+ * worker's loop iteration, so callers up the stack stay valid. */
+void conn_free(struct conn *c);
+/* Called by the worker after each loop iteration. */
+void conn_flush_all(struct worker *w);
+
+#endif
