@@ -397,13 +397,14 @@ load(const char *name, const char *text, size_t len, struct diag *d)
     root =
         doc->root != NULL && !yamldoc_is_null(doc->root) ? doc->root : &empty;
     if (root->kind != YAMLDOC_MAP) {
+        /* nothing else can be read from it: stop at one clear message */
         cfg_bind_error(&b, root, NULL,
                        "the config must be a mapping of keys, not %s",
                        yamldoc_kind_name(root));
-        root = &empty;
+    } else {
+        cfg_bind_map(&b, top_keys, ARRAY_SIZE(top_keys), root, c);
+        cfg_check_config(&b, root);
     }
-    cfg_bind_map(&b, top_keys, ARRAY_SIZE(top_keys), root, c);
-    cfg_check_config(&b, root);
     yamldoc_free(doc);
 
     sort_diags(d, first);

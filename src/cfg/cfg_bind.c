@@ -102,6 +102,9 @@ cfg_suggest_offer(struct cfg_suggest *s, const char *cand)
     if (cand == NULL)
         return;
     dist = edit_distance(s->word, cand);
+    /* "leaky" for "leaky_bucket": an abbreviation is as likely as a typo */
+    if (dist > limit && len >= 3 && strncasecmp(cand, s->word, len) == 0)
+        dist = limit;
     if (dist <= limit && dist < s->dist) {
         s->best = cand;
         s->dist = dist;
@@ -816,13 +819,8 @@ bind_value(struct cfg_bind *b, const struct cfg_key *k,
     if (yamldoc_is_null(node)) {
         /* Inside an absent section nothing is required: the section's own
          * key decides whether it must be there. */
-        if ((k->flags & KEY_REQUIRED) && map != NULL) {
-            if (node == NULL)
-                cfg_bind_error(b, map, NULL, "missing required key '%s'",
-                               k->name);
-            else
-                cfg_bind_error(b, node, NULL, "'%s' needs a value", k->name);
-        }
+        if ((k->flags & KEY_REQUIRED) && map != NULL && node != NULL)
+            cfg_bind_error(b, node, NULL, "'%s' needs a value", k->name);
         bind_default(b, k, obj);
         return;
     }
@@ -904,8 +902,6 @@ void
 cfg_bind_map(struct cfg_bind *b, const struct cfg_key *keys, size_t nkeys,
              const struct yamldoc_node *map, void *obj)
 {
-    if (map != NULL)
-        check_keys(b, keys, nkeys, map);
     for (size_t i = 0; i < nkeys; i++) {
         const struct cfg_key *k = &keys[i];
         const struct yamldoc_node *node = yamldoc_get(map, k->name);
@@ -927,6 +923,16 @@ cfg_bind_map(struct cfg_bind *b, const struct cfg_key *keys, size_t nkeys,
             }
         }
     }
+    /* After binding, so that an entry is already labelled by its name;
+     * missing keys last, as a typo in a present key often explains them. */
+    if (map == NULL)
+        return;
+    check_keys(b, keys, nkeys, map);
+    for (size_t i = 0; i < nkeys; i++)
+        if ((keys[i].flags & KEY_REQUIRED) &&
+            yamldoc_get(map, keys[i].name) == NULL)
+            cfg_bind_error(b, map, NULL, "missing required key '%s'",
+                           keys[i].name);
 }
 
 /* --- freeing ----------------------------------------------------------- */

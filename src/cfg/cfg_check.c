@@ -69,9 +69,14 @@ cfg_check_workers(struct cfg_bind *b, const struct cfg_key *k,
             return;
         }
     }
-    cfg_bind_error(b, n, NULL, "'workers' must be an integer or 'auto', not %s",
-                   n->kind == YAMLDOC_SCALAR ? "a string"
-                                             : yamldoc_kind_name(n));
+    if (n->kind == YAMLDOC_SCALAR)
+        cfg_bind_error(b, n, NULL,
+                       "'workers' must be an integer or 'auto', not '%s'",
+                       n->str);
+    else
+        cfg_bind_error(b, n, NULL,
+                       "'workers' must be an integer or 'auto', not %s",
+                       yamldoc_kind_name(n));
 }
 
 static int
@@ -302,7 +307,8 @@ check_ranges(struct cfg_bind *b, struct cfg_rule *r)
         }
     }
 
-    qsort(r->ranges, (size_t)r->nranges, sizeof(*r->ranges), range_order);
+    if (r->nranges > 1)
+        qsort(r->ranges, (size_t)r->nranges, sizeof(*r->ranges), range_order);
 
     for (int i = 1; i < r->nranges; i++) {
         const struct cfg_range *p = &r->ranges[i - 1], *x = &r->ranges[i];
@@ -394,20 +400,23 @@ slot_run_text(long lo, long hi, char *buf, size_t len)
         snprintf(buf, len, "%ld-%ld", lo, hi);
 }
 
-static void
+/* Returns false when the entry was unreadable, so that the coverage report
+ * does not repeat the same mistake as missing slots. */
+static bool
 slot_map_entry(struct cfg_bind *b, struct cfg_rule *r, int shard,
                const struct yamldoc_node *val)
 {
     struct cfg *c = b->cfg;
     const char *p, *e;
     char run[48];
+    bool ok = true;
 
     if (val->kind != YAMLDOC_SCALAR || yamldoc_is_null(val)) {
         cfg_bind_error(b, val, "write ranges like 0-255,768-1023",
                        "slot_map of shard '%s' must be a slot list, not %s",
                        c->shards[shard].name,
                        yamldoc_is_null(val) ? "empty" : yamldoc_kind_name(val));
-        return;
+        return false;
     }
     for (p = val->str; *p != '\0'; p = *e ? e + 1 : e) {
         long lo, hi;
@@ -417,17 +426,19 @@ slot_map_entry(struct cfg_bind *b, struct cfg_rule *r, int shard,
         if (!parse_slot_item(p, e, &lo, &hi)) {
             cfg_bind_error(b, val, "write ranges like 0-255,768-1023",
                            "bad slot list '%s'", val->str);
-            return;
+            return false;
         }
         if (lo > hi) {
             cfg_bind_error(b, val, NULL, "slot range %ld-%ld is reversed", lo,
                            hi);
+            ok = false;
             continue;
         }
         if (hi >= (long)r->slots) {
             cfg_bind_error(b, val, NULL,
                            "slot %ld is outside the rule's slots 0-%u", hi,
                            r->slots - 1);
+            ok = false;
             continue;
         }
         for (long s = lo; s <= hi; s++) {
@@ -447,16 +458,57 @@ slot_map_entry(struct cfg_bind *b, struct cfg_rule *r, int shard,
             s = t;
         }
     }
+    return ok;
+}
+
+/* One "shard: slots" pair of a slot map; false when it was unusable. */
+static bool
+slot_map_pair(struct cfg_bind *b, struct cfg_rule *r,
+              const struct yamldoc_node *sm, size_t i)
+{
+    const struct yamldoc_node *key = sm->pairs[i].key;
+    char hint[128];
+    bool in_rule = false;
+    int idx;
+
+    if (key->kind != YAMLDOC_SCALAR) {
+        cfg_bind_error(b, key, NULL, "slot_map keys must be shard names");
+        return false;
+    }
+    for (size_t j = 0; j < i; j++) {
+        if (sm->pairs[j].key->kind == YAMLDOC_SCALAR &&
+            strcmp(sm->pairs[j].key->str, key->str) == 0) {
+            cfg_bind_error(b, key, NULL, "shard '%s' appears twice in slot_map",
+                           key->str);
+            return false;
+        }
+    }
+    idx = cfg_bind_find_shard(b->cfg, key->str, hint, sizeof(hint));
+    if (idx < 0) {
+        cfg_bind_error(b, key, hint[0] ? hint : NULL,
+                       "shard '%s' is not defined", key->str);
+        return false;
+    }
+    for (int j = 0; j < r->nshards; j++)
+        in_rule = in_rule || r->shards[j] == idx;
+    if (!in_rule) {
+        cfg_bind_error(b, key, "add it to 'shards' or remove it here",
+                       "slot_map names shard '%s', which is not in the "
+                       "rule's shards",
+                       key->str);
+        return false;
+    }
+    return slot_map_entry(b, r, idx, sm->pairs[i].value);
 }
 
 static void
 check_slot_map(struct cfg_bind *b, struct cfg_rule *r,
                const struct yamldoc_node *sm)
 {
-    struct cfg *c = b->cfg;
-    char list[256], run[48], hint[128];
+    char list[256], run[48];
     size_t off = 0;
     int runs = 0;
+    bool readable = true, single = false;
 
     r->has_slot_map = true;
     if (sm->kind != YAMLDOC_MAP) {
@@ -466,40 +518,12 @@ check_slot_map(struct cfg_bind *b, struct cfg_rule *r,
                        yamldoc_kind_name(sm));
         return;
     }
-    for (size_t i = 0; i < sm->npairs; i++) {
-        const struct yamldoc_node *key = sm->pairs[i].key;
-        int idx;
-        bool in_rule = false, dup = false;
-
-        if (key->kind != YAMLDOC_SCALAR) {
-            cfg_bind_error(b, key, NULL, "slot_map keys must be shard names");
-            continue;
-        }
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = sm->pairs[j].key->kind == YAMLDOC_SCALAR &&
-                  strcmp(sm->pairs[j].key->str, key->str) == 0;
-        if (dup) {
-            cfg_bind_error(b, key, NULL, "shard '%s' appears twice in slot_map",
-                           key->str);
-            continue;
-        }
-        idx = cfg_bind_find_shard(c, key->str, hint, sizeof(hint));
-        if (idx < 0) {
-            cfg_bind_error(b, key, hint[0] ? hint : NULL,
-                           "shard '%s' is not defined", key->str);
-            continue;
-        }
-        for (int j = 0; j < r->nshards; j++)
-            in_rule = in_rule || r->shards[j] == idx;
-        if (!in_rule) {
-            cfg_bind_error(b, key, "add it to 'shards' or remove it here",
-                           "slot_map names shard '%s', which is not in the "
-                           "rule's shards",
-                           key->str);
-            continue;
-        }
-        slot_map_entry(b, r, idx, sm->pairs[i].value);
-    }
+    for (size_t i = 0; i < sm->npairs; i++)
+        if (!slot_map_pair(b, r, sm, i))
+            readable = false;
+    /* A broken entry was most likely meant to cover the missing slots. */
+    if (!readable)
+        return;
 
     for (uint32_t s = 0; s < r->slots; s++) {
         uint32_t t = s;
@@ -507,6 +531,7 @@ check_slot_map(struct cfg_bind *b, struct cfg_rule *r,
             continue;
         while (t + 1 < r->slots && r->slot_owner[t + 1] < 0)
             t++;
+        single = runs == 0 && s == t;
         if (runs++ < 4) {
             slot_run_text((long)s, (long)t, run, sizeof(run));
             off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
@@ -518,7 +543,8 @@ check_slot_map(struct cfg_bind *b, struct cfg_rule *r,
     }
     if (runs > 0)
         cfg_bind_error(b, sm, "every slot needs exactly one shard",
-                       "slot_map leaves slots %s without a shard", list);
+                       "slot_map leaves slot%s %s without a shard",
+                       single && runs == 1 ? "" : "s", list);
 }
 
 static bool
@@ -636,13 +662,15 @@ cfg_check_table(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
         return;
     }
     if (!has_rule) {
-        cfg_bind_error(b, map, "unlisted tables live on the default shard",
-                       "table needs 'rule' and 'key', or 'global: true'");
+        cfg_bind_error(
+            b, map,
+            "or leave it out: unlisted tables live on the default shard",
+            "needs 'rule' and 'key', or 'global: true'");
         return;
     }
     if (t->key == NULL)
         cfg_bind_error(b, map, "the column whose value picks the shard",
-                       "sharded table needs a 'key'");
+                       "needs a 'key', as it is sharded");
 }
 
 void
@@ -682,7 +710,7 @@ cfg_check_policy(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
                        "'match' and 'match_regex' cannot both be set");
     if (p->match == NULL && p->match_regex == NULL && p->user == NULL)
         cfg_bind_error(b, map, "a policy for everything is almost never meant",
-                       "policy needs 'match', 'match_regex' or 'user'");
+                       "needs 'match', 'match_regex' or 'user'");
     if (p->match_regex != NULL) {
         /* Case-insensitive like 'match'; NOSUB: we only ask "does it?" */
         rc = regcomp(&p->re, p->match_regex,
@@ -699,11 +727,10 @@ cfg_check_policy(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
         cfg_bind_find_user(b->cfg, p->user, hint, sizeof(hint)) < 0)
         cfg_bind_error(b, yamldoc_get(map, "user"), hint[0] ? hint : NULL,
                        "user '%s' is not defined", p->user);
-    if (p->cache_ttl_ms == 0 && p->deny == NULL && p->route == ROUTE_DEFAULT &&
-        p->rate_limit.algo == RL_NONE)
+    if (!given(map, "cache") && !given(map, "deny") && !given(map, "route") &&
+        !given(map, "rate_limit"))
         cfg_bind_warn(b, map, NULL,
-                      "policy has no action (cache, deny, route or "
-                      "rate_limit)");
+                      "has no action (cache, deny, route or rate_limit)");
 }
 
 /* --- whole config ------------------------------------------------------ */
@@ -780,16 +807,21 @@ cfg_check_config(struct cfg_bind *b, const struct yamldoc_node *root)
     CHECK_DUPS(c->schemas, c->nschemas, "schema");
     check_backend_addrs(b);
 
+    /* point at whichever of the two was written; defaults have no line */
     if (c->listen.host != NULL && c->admin.listen.host != NULL &&
         c->listen.port == c->admin.listen.port &&
         strcmp(c->listen.host, c->admin.listen.host) == 0)
-        error_at(b, c->admin.listen.mark, NULL,
-                 "admin.listen %s is the same address as listen",
-                 c->admin.listen.text);
+        error_at(b,
+                 c->admin.listen.mark.line ? c->admin.listen.mark
+                                           : c->listen.mark,
+                 NULL, "listen and admin.listen are the same address %s",
+                 c->listen.text);
     if (c->admin.http.host != NULL && c->admin.listen.host != NULL &&
         c->admin.http.port == c->admin.listen.port &&
         strcmp(c->admin.http.host, c->admin.listen.host) == 0)
-        error_at(b, c->admin.http.mark, NULL,
-                 "admin.http %s is the same address as admin.listen",
+        error_at(b,
+                 c->admin.http.mark.line ? c->admin.http.mark
+                                         : c->admin.listen.mark,
+                 NULL, "admin.listen and admin.http are the same address %s",
                  c->admin.http.text);
 }
