@@ -103,6 +103,9 @@ it_done(void)
     return tests_failed > 0 ? 1 : 0;
 }
 
+static bool vcheck(bool cond, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static bool
 vcheck(bool cond, const char *fmt, va_list ap)
 {
@@ -267,6 +270,9 @@ it_connect_backend(const char *port_env, const char *db)
                       CLIENT_MULTI_STATEMENTS, NULL, false);
 }
 
+static char *vformat(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
+
 static char *
 vformat(const char *fmt, va_list ap)
 {
@@ -317,6 +323,9 @@ it_exec(MYSQL *m, const char *fmt, ...)
     free(sql);
     return ok;
 }
+
+static char *vvalue(MYSQL *m, bool *is_null, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 static char *
 vvalue(MYSQL *m, bool *is_null, const char *fmt, va_list ap)
