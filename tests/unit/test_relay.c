@@ -1,0 +1,239 @@
+/*
+ * test_relay.c - the relay must find exactly where a response ends, pass
+ * every byte through unchanged, feed byte by byte or in bulk, and stop
+ * above the client's high-water mark.
+ */
+#include "session/relay.h"
+
+#include <check.h>
+#include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/mysql_defs.h"
+#include "proto/packet.h"
+
+static uint8_t seq;
+
+static void
+put(struct evbuffer *b, const void *p, size_t n)
+{
+    packet_write(b, &seq, p, n);
+}
+
+static void
+put_eof(struct evbuffer *b, uint16_t status)
+{
+    uint8_t e[5] = {0xfe, 0, 0, (uint8_t)status, (uint8_t)(status >> 8)};
+    put(b, e, 5);
+}
+
+static void
+put_ok(struct evbuffer *b, uint8_t affected, uint16_t status)
+{
+    uint8_t ok[7] = {0, affected, 0, (uint8_t)status, (uint8_t)(status >> 8),
+                     0, 0};
+    put(b, ok, 7);
+}
+
+/* A result set with ncols columns and nrows rows of one short value. */
+static void
+put_resultset(struct evbuffer *b, int ncols, int nrows, uint16_t status)
+{
+    uint8_t n = (uint8_t)ncols;
+    put(b, &n, 1);
+    for (int i = 0; i < ncols; i++)
+        put(b, "\x03" "def\x00\x00\x00\x01" "a\x00\x0c\x21\x00\x0b\x00\x00"
+               "\x00\xfd\x00\x00\x00\x00\x00", 24);
+    put_eof(b, SERVER_STATUS_AUTOCOMMIT);
+    for (int i = 0; i < nrows; i++)
+        put(b, "\x01x", 2);
+    put_eof(b, status);
+}
+
+/* Feeds src to the relay in chunks of step bytes; returns the final status
+ * and leaves what was passed in out. */
+static enum relay_status
+feed(struct relay *r, struct evbuffer *src, struct evbuffer *out, size_t step)
+{
+    struct evbuffer *in = evbuffer_new();
+    enum relay_status st = RELAY_MORE;
+
+    while (evbuffer_get_length(src) > 0) {
+        evbuffer_remove_buffer(src, in, step);
+        st = relay_pump(r, in, out, (size_t)1 << 40);
+        if (st == RELAY_DONE || st == RELAY_BROKEN)
+            break;
+    }
+    ck_assert_uint_eq(evbuffer_get_length(in), 0);
+    evbuffer_free(in);
+    return st;
+}
+
+START_TEST(test_multi_result_byte_by_byte)
+{
+    struct evbuffer *src = evbuffer_new(), *out = evbuffer_new();
+    struct relay r;
+    size_t total;
+
+    seq = 1;
+    put_resultset(src, 2, 3,
+                  SERVER_STATUS_AUTOCOMMIT | SERVER_MORE_RESULTS_EXISTS);
+    seq = 1;
+    put_ok(src, 5, SERVER_STATUS_AUTOCOMMIT | SERVER_MORE_RESULTS_EXISTS);
+    seq = 1;
+    put_resultset(src, 1, 0, SERVER_STATUS_IN_TRANS);
+    total = evbuffer_get_length(src);
+    relay_start(&r, RELAY_RESULT);
+    ck_assert_int_eq(feed(&r, src, out, 1), RELAY_DONE);
+    ck_assert_uint_eq(evbuffer_get_length(out), total);
+    ck_assert_uint_eq(r.rows, 3);
+    ck_assert_uint_eq(r.status, SERVER_STATUS_IN_TRANS);
+    evbuffer_free(src);
+    evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(test_error_ends)
+{
+    struct evbuffer *src = evbuffer_new(), *out = evbuffer_new();
+    struct relay r;
+
+    seq = 1;
+    put(src, "\xff\x28\x04#42000oops", 14);
+    relay_start(&r, RELAY_RESULT);
+    ck_assert_int_eq(feed(&r, src, out, 3), RELAY_DONE);
+    ck_assert(r.got_err);
+    ck_assert_uint_eq(r.err_code, 1064);
+    evbuffer_free(src);
+    evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(test_prepare)
+{
+    struct evbuffer *src = evbuffer_new(), *out = evbuffer_new();
+    struct relay r;
+    /* stmt 7, 1 column, 2 params */
+    const uint8_t ok[12] = {0, 7, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0};
+
+    seq = 1;
+    put(src, ok, 12);
+    put(src, "param1", 6);
+    put(src, "param2", 6);
+    put_eof(src, 2);
+    put(src, "col1", 4);
+    put_eof(src, 2);
+    relay_start(&r, RELAY_PREPARE);
+    ck_assert_int_eq(feed(&r, src, out, 5), RELAY_DONE);
+    ck_assert_uint_eq(r.prep_stmt_id, 7);
+    ck_assert_uint_eq(r.prep_params, 2);
+    ck_assert_uint_eq(r.prep_cols, 1);
+    evbuffer_free(src);
+    evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(test_huge_row_streams)
+{
+    struct evbuffer *src = evbuffer_new(), *out = evbuffer_new();
+    struct relay r;
+    size_t big = 0xFFFFFF + 100, total;
+    uint8_t *row = malloc(big);
+
+    /* A text row holding one 16 MB+ value: its first byte is 0xfd, the
+     * 3-byte length prefix, not an EOF. */
+    memset(row, 'z', big);
+    row[0] = 0xfd;
+    row[1] = (uint8_t)(big - 4);
+    row[2] = (uint8_t)((big - 4) >> 8);
+    row[3] = (uint8_t)((big - 4) >> 16);
+    seq = 1;
+    put(src, "\x01", 1);
+    put(src, "coldef-bytes", 12);
+    put_eof(src, 2);
+    put(src, row, big);
+    put_eof(src, 2);
+    total = evbuffer_get_length(src);
+    relay_start(&r, RELAY_RESULT);
+    ck_assert_int_eq(feed(&r, src, out, 65536), RELAY_DONE);
+    ck_assert_uint_eq(evbuffer_get_length(out), total);
+    ck_assert_uint_eq(r.rows, 1);
+    free(row);
+    evbuffer_free(src);
+    evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(test_pauses_above_high_water)
+{
+    struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
+    struct relay r;
+
+    seq = 1;
+    put_resultset(in, 1, 1000, 2);
+    relay_start(&r, RELAY_RESULT);
+    ck_assert_int_eq(relay_pump(&r, in, out, 100), RELAY_PAUSED);
+    ck_assert_uint_lt(evbuffer_get_length(out), 200);
+    evbuffer_drain(out, evbuffer_get_length(out));
+    while (relay_pump(&r, in, out, 100) == RELAY_PAUSED)
+        evbuffer_drain(out, evbuffer_get_length(out));
+    ck_assert_int_eq(r.phase, RL_DONE);
+    ck_assert_uint_eq(r.rows, 1000);
+    evbuffer_free(in);
+    evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(test_swallow_prelude)
+{
+    struct evbuffer *in = evbuffer_new();
+    struct relay r;
+
+    seq = 1;
+    put_ok(in, 0, 2);
+    relay_start(&r, RELAY_SIMPLE);
+    ck_assert_int_eq(relay_pump(&r, in, NULL, 0), RELAY_DONE);
+    ck_assert_uint_eq(evbuffer_get_length(in), 0);
+    ck_assert(!r.got_err);
+    evbuffer_free(in);
+}
+END_TEST
+
+START_TEST(test_garbage_column_count)
+{
+    struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
+    struct relay r;
+
+    seq = 1;
+    put(in, "\xfb", 1); /* LOCAL INFILE request: never negotiated */
+    relay_start(&r, RELAY_RESULT);
+    ck_assert_int_eq(relay_pump(&r, in, out, 1 << 20), RELAY_BROKEN);
+    evbuffer_free(in);
+    evbuffer_free(out);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("relay");
+    TCase *tc = tcase_create("framing");
+    SRunner *sr;
+    int failed;
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_multi_result_byte_by_byte);
+    tcase_add_test(tc, test_error_ends);
+    tcase_add_test(tc, test_prepare);
+    tcase_add_test(tc, test_huge_row_streams);
+    tcase_add_test(tc, test_pauses_above_high_water);
+    tcase_add_test(tc, test_swallow_prelude);
+    tcase_add_test(tc, test_garbage_column_count);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
