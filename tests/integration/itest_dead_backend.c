@@ -293,6 +293,10 @@ main(void)
         it_skip("direct server", "dead backend checks need a myshard binary");
         return it_done();
     }
+    if (!check(access(bin, X_OK) == 0, "MYSHARD_BIN is executable")) {
+        it_diag("MYSHARD_BIN=%s: %s", bin, strerror(errno));
+        return it_done();
+    }
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/itest_dead.XXXXXX");
     if (mkdtemp(tmpdir) == NULL) {
         printf("Bail out! mkdtemp failed\n");
