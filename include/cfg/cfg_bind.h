@@ -71,7 +71,7 @@ struct cfg_key {
     size_t offset;
     double min, max;  /* bounds in the stored unit; both 0: unbounded */
     const char *def;  /* default as it would be written in YAML, or NULL */
-    const char *help; /* one line for docs and --help-config */
+    const char *help; /* one line for docs */
     unsigned flags;
     const struct cfg_enum *enums; /* KT_ENUM, NULL-name terminated */
     const struct cfg_key *sub;    /* KT_SECTION/LIST/NAMED_MAP */

@@ -200,11 +200,15 @@ cfg_check_user(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
     if (yamldoc_is_null(sn)) {
         /* No list: every schema, in file order; the first is the default. */
         u->schemas = xcalloc((size_t)c->nschemas, sizeof(char *));
+        u->nschemas = 0;
         for (int i = 0; i < c->nschemas; i++)
-            u->schemas[i] = xstrdup(c->schemas[i].name);
-        u->nschemas = c->nschemas;
+            if (c->schemas[i].name != NULL) /* else already an error */
+                u->schemas[u->nschemas++] = xstrdup(c->schemas[i].name);
         return;
     }
+    if (sn->kind == YAMLDOC_SEQ && sn->nitems == 0)
+        cfg_bind_error(b, sn, "leave 'schemas' out to allow every schema",
+                       "'schemas' is empty, so the user could use nothing");
     for (int i = 0; i < u->nschemas; i++) {
         const struct yamldoc_node *at = sn;
         if (cfg_bind_find_schema(c, u->schemas[i], hint, sizeof(hint)) >= 0)
