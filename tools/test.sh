@@ -7,7 +7,7 @@
 #
 # Usage: tools/test.sh [all|unit|integration|lint] [-k PATTERN]
 #   all          everything (default)
-#   unit         build + unit suites
+#   unit         build + unit suites (+ fuzz targets, when built)
 #   integration  build + cluster + proxy + integration programs + sysbench
 #   lint         check-layers + clang-format
 #   -k PATTERN   run only the unit binaries, integration programs and named
@@ -172,7 +172,10 @@ if want lint; then
         else
             bad=$(printf '%s\n' "$out" | sed -n 's/^\([^:]*\.[ch]\):[0-9]*:[0-9]*: error:.*/\1/p' | sort -u)
             printf '%s\n' "$out" | head -n 40
-            fail "clang-format: $(grep -c . <<<"$bad") file(s) not formatted: $(tr '\n' ' ' <<<"$bad" | cut -c1-300)(fix: clang-format -i FILE)"
+            nbad=$(grep -c . <<<"$bad" || true)
+            list=$(head -n 8 <<<"$bad" | tr '\n' ' ')
+            [[ $nbad -gt 8 ]] && list+="... "
+            fail "clang-format: $nbad file(s) not formatted: $list(fix: clang-format -i FILE)"
         fi
     fi
 fi
@@ -250,6 +253,37 @@ if want unit && [[ -f "$BUILD/build.ninja" ]]; then
     else
         fail "unit: cannot list the tests of $BUILD (meson introspect failed)"
     fi
+fi
+
+# Fuzz targets (libFuzzer executables named fuzz_*, from a clang build)
+# run briefly each, on their seed corpus tests/fuzz/corpus/NAME if present.
+if want unit; then
+    fuzzers=()
+    for prog in "$BUILD"/tests/fuzz/fuzz_* "${MYSHARD_FUZZ_BUILD:-build-fuzz}"/tests/fuzz/fuzz_*; do
+        [[ -f $prog && -x $prog ]] && fuzzers+=("$prog")
+    done
+    if [[ ${#fuzzers[@]} -gt 0 ]]; then
+        section "fuzz targets (${MYSHARD_FUZZ_SECONDS:-10} s each)"
+    fi
+    for prog in "${fuzzers[@]}"; do
+        name=$(basename "$prog")
+        selected "$name" || continue
+        corpus=()
+        if [[ -d tests/fuzz/corpus/$name ]]; then
+            corpus=("tests/fuzz/corpus/$name")
+        fi
+        out=$(mktemp)
+        if timeout -k 10 $((${MYSHARD_FUZZ_SECONDS:-10} + 60)) "$prog" \
+            -max_total_time="${MYSHARD_FUZZ_SECONDS:-10}" -rss_limit_mb=2048 \
+            -artifact_prefix="/tmp/myshard-$name-" "${corpus[@]}" >"$out" 2>&1; then
+            tail -n 1 "$out"
+            pass "fuzz $name"
+        else
+            tail -n 40 "$out"
+            fail "fuzz $name: crashed or failed (reproducer: /tmp/myshard-$name-*)"
+        fi
+        rm -f "$out"
+    done
 fi
 
 # ------------------------------------------------------------ integration
