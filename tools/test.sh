@@ -517,8 +517,14 @@ integration() {
             run_program "$name" "$prog"
         fi
         if [[ -n $PROXY_PID ]] && ! pid_alive "$PROXY_PID"; then
-            wait "$PROXY_PID" 2>/dev/null || true
-            fail "$name: myshard died during the program (log: $DIR/myshard.log)"
+            local st=0
+            wait "$PROXY_PID" 2>/dev/null || st=$?
+            if [[ $st -gt 128 ]]; then
+                st="signal $((st - 128))"
+            else
+                st="exit status $st"
+            fi
+            fail "$name: myshard died during the program ($st; log: $DIR/myshard.log)"
             tail -n 30 "$DIR/myshard.log"
             KEEP_LOGS=1
             PROXY_PID=
