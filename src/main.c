@@ -3,6 +3,7 @@
  *   myshard [-c FILE] [--check] [--log-level LEVEL] [--version] [--help]
  * Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad config/arguments.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
+#include "net/worker.h"
 #include "proxy.h"
 
 static void
@@ -105,6 +107,14 @@ main(int argc, char **argv)
     }
     diag_free(&d);
     if (check) {
+        /* A warning only: the port is normally taken by the running proxy
+         * whose next config is being checked. */
+        if (!net_port_free(cfg->listen.host, cfg->listen.port))
+            fprintf(stderr,
+                    "%s:%d:%d: warning: listen address %s is in use; a new "
+                    "myshard would not start while it is\n",
+                    path, cfg->listen.mark.line, cfg->listen.mark.col,
+                    cfg->listen.text);
         cfg_print_summary(cfg, stdout);
         printf("%s: OK\n", path);
         cfg_put(cfg);

@@ -22,6 +22,7 @@
 #include "cfg/cfg.h"
 #include "net/worker.h"
 #include "session/session.h"
+#include "sql/rewrite.h"
 
 struct proxy {
     struct cfg *cfg;
@@ -158,6 +159,15 @@ start_workers(struct proxy *px)
         wc->pools = xcalloc((size_t)px->servers->n, sizeof(*wc->pools));
         for (int k = 0; k < px->servers->n; k++)
             wc->pools[k] = pool_new(w, &px->servers->v[k], c);
+        for (int k = 0; k < c->nschemas; k++) {
+            const struct cfg_schema *sc = &c->schemas[k];
+            if (strcmp(sc->name, sc->backend_schema) == 0)
+                continue;
+            wc->renames = xrealloc(wc->renames, (size_t)(wc->nrenames + 1) *
+                                                    sizeof(*wc->renames));
+            wc->renames[wc->nrenames].from = sc->name;
+            wc->renames[wc->nrenames++].to = sc->backend_schema;
+        }
         w->ctx = wc;
         if (!worker_listen(w, c->listen.host, c->listen.port, session_accept)) {
             log_error("cannot listen addr=%s error=\"%s\"", c->listen.text,
@@ -195,6 +205,7 @@ free_workers(struct proxy *px)
             event_base_loop(px->workers[i].base, EVLOOP_NONBLOCK);
             free(wc->pools);
         }
+        free(wc->renames);
         cfg_put(wc->cfg);
         worker_free(&px->workers[i]);
     }

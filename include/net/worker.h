@@ -57,6 +57,11 @@ void worker_call(struct worker *w, worker_call_fn fn, void *arg);
 void worker_stop(struct worker *w);
 void worker_free(struct worker *w);
 
+/* True when host:port can be bound by this process alone: a probe bind
+ * without SO_REUSEPORT, so another process already listening there (even
+ * with SO_REUSEPORT) makes it fail. errno is set on failure. */
+bool net_port_free(const char *host, uint16_t port);
+
 /* Resolves host:port into a sockaddr; false when it cannot. */
 bool net_resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
                  int *len);

@@ -18,6 +18,7 @@ struct cfg;
 struct server_set;
 struct worker;
 struct pool;
+struct rewrite_rename;
 struct serverconn;
 
 /* Per-worker state of the session layer; owned by the worker thread. */
@@ -30,8 +31,11 @@ struct wctx {
     int nsessions;
     uint32_t id_base; /* session ids: id_base + counter */
     uint32_t next_id;
-    bool draining;               /* shutting down: no new statements */
-    _Atomic long long questions; /* statements seen, COM_STATISTICS */
+    bool draining;                  /* shutting down: no new statements */
+    _Atomic long long questions;    /* statements seen, COM_STATISTICS */
+    struct rewrite_rename *renames; /* owned; schemas named differently on
+                                       the servers (backend_schema) */
+    int nrenames;
     int64_t started_ms;
 };
 

@@ -88,6 +88,28 @@ net_resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
     return true;
 }
 
+bool
+net_port_free(const char *host, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    int len, fd, one = 1, err;
+    bool ok;
+
+    if (!net_resolve(host, port, &ss, &len)) {
+        errno = EADDRNOTAVAIL;
+        return false;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    ok = bind(fd, (struct sockaddr *)&ss, (socklen_t)len) == 0;
+    err = errno;
+    close(fd);
+    errno = err;
+    return ok;
+}
+
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
           int salen, void *arg)

@@ -48,6 +48,7 @@
 #include "proto/pktbuf.h"
 #include "proto/resultset.h"
 #include "session/session.h"
+#include "sql/rewrite.h"
 
 #define CLIENT_HIGH_WATER (1024 * 1024)
 
@@ -393,6 +394,28 @@ answer_select_database(struct session *s)
 
 /* ---- forwarding ----------------------------------------------------- */
 
+/* Clients name schemas as the config does; servers may call them otherwise
+ * (backend_schema): qualified names are rewritten into a new command. */
+static void
+rename_schemas(struct session *s, const char *sql, size_t len)
+{
+    char *out;
+    size_t n;
+    uint8_t *cmd;
+
+    if (!rewrite_schema_names(sql, len, s->wc->renames, s->wc->nrenames, &out,
+                              &n))
+        return;
+    cmd = xmalloc(n + 1);
+    cmd[0] = COM_QUERY;
+    memcpy(cmd + 1, out, n);
+    free(out);
+    packet_consume(s->conn->in, &s->cmd);
+    s->cmd.data = cmd;
+    s->cmd.len = n + 1;
+    s->cmd.heap = true;
+}
+
 void
 query_start(struct session *s, const char *sql, size_t len)
 {
@@ -425,6 +448,8 @@ query_start(struct session *s, const char *sql, size_t len)
     default:
         break;
     }
+    if (s->wc->nrenames > 0)
+        rename_schemas(s, sql, len);
     s->pins |= st.pins & ~PIN_LAST_INSERT;
     if (st.kind == STMT_INSERT)
         s->pins |= PIN_LAST_INSERT; /* until the next statement ends */

@@ -43,8 +43,12 @@ put_resultset(struct evbuffer *b, int ncols, int nrows, uint16_t status)
     uint8_t n = (uint8_t)ncols;
     put(b, &n, 1);
     for (int i = 0; i < ncols; i++)
-        put(b, "\x03" "def\x00\x00\x00\x01" "a\x00\x0c\x21\x00\x0b\x00\x00"
-               "\x00\xfd\x00\x00\x00\x00\x00", 24);
+        put(b,
+            "\x03"
+            "def\x00\x00\x00\x01"
+            "a\x00\x0c\x21\x00\x0b\x00\x00"
+            "\x00\xfd\x00\x00\x00\x00\x00",
+            24);
     put_eof(b, SERVER_STATUS_AUTOCOMMIT);
     for (int i = 0; i < nrows; i++)
         put(b, "\x01x", 2);
