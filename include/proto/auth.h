@@ -35,7 +35,8 @@ bool auth_native_verify(const uint8_t *token, size_t token_len,
                         const uint8_t scramble[20], const uint8_t stage2[20],
                         bool empty_password);
 
-/* caching_sha2_password fast-auth token (32 bytes); empty password -> *len 0. */
+/* caching_sha2_password fast-auth token (32 bytes); empty password -> *len 0.
+ */
 void auth_sha2_token(const char *password, const uint8_t scramble[20],
                      uint8_t out[32], size_t *len);
 /* caching_sha2_password full auth without TLS: encrypts (password + NUL)

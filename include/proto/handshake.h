@@ -20,16 +20,16 @@ struct evbuffer;
 #define SCRAMBLE_LEN 20
 
 struct handshake_response {
-    bool ssl_request;   /* the packet was a 32-byte SSLRequest: only caps,
-                           max_packet and charset are set */
+    bool ssl_request; /* the packet was a 32-byte SSLRequest: only caps,
+                         max_packet and charset are set */
     uint32_t caps;
     uint32_t max_packet;
     uint8_t charset;
-    const char *user;   /* not NUL-terminated */
+    const char *user; /* not NUL-terminated */
     size_t user_len;
     const uint8_t *auth;
     size_t auth_len;
-    const char *db;     /* NULL when CLIENT_CONNECT_WITH_DB is absent */
+    const char *db; /* NULL when CLIENT_CONNECT_WITH_DB is absent */
     size_t db_len;
     const char *plugin; /* NULL when CLIENT_PLUGIN_AUTH is absent */
     size_t plugin_len;
@@ -54,14 +54,14 @@ bool handshake_write_auth_switch(struct evbuffer *out, uint8_t seq,
                                  const uint8_t scramble[SCRAMBLE_LEN]);
 
 struct server_greeting {
-    uint8_t protocol;        /* 10 */
-    char version[64];        /* NUL-terminated, truncated if longer */
-    uint32_t conn_id;        /* server thread id, for KILL QUERY */
+    uint8_t protocol; /* 10 */
+    char version[64]; /* NUL-terminated, truncated if longer */
+    uint32_t conn_id; /* server thread id, for KILL QUERY */
     uint8_t scramble[SCRAMBLE_LEN];
-    uint32_t caps;           /* full 32-bit capability set */
+    uint32_t caps; /* full 32-bit capability set */
     uint8_t charset;
     uint16_t status;
-    char plugin[64];         /* "mysql_native_password" etc., may be empty */
+    char plugin[64]; /* "mysql_native_password" etc., may be empty */
 };
 
 /* Parses a backend's HandshakeV10. False on malformed input, or an ERR packet
@@ -70,10 +70,10 @@ MUST_CHECK bool handshake_parse_greeting(const uint8_t *p, size_t len,
                                          struct server_greeting *g);
 
 /* HandshakeResponse41 sent to a backend. db and plugin may be NULL. */
-bool handshake_write_response(struct evbuffer *out, uint8_t seq,
-                              uint32_t caps, uint32_t max_packet,
-                              uint8_t charset, const char *user,
-                              const uint8_t *auth, size_t auth_len,
-                              const char *db, const char *plugin);
+bool handshake_write_response(struct evbuffer *out, uint8_t seq, uint32_t caps,
+                              uint32_t max_packet, uint8_t charset,
+                              const char *user, const uint8_t *auth,
+                              size_t auth_len, const char *db,
+                              const char *plugin);
 
 #endif

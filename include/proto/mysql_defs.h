@@ -113,43 +113,43 @@
 #define MYSQL_TYPE_GEOMETRY    0xff
 
 /* Column flags */
-#define NOT_NULL_FLAG       0x0001
-#define PRI_KEY_FLAG        0x0002
-#define BINARY_FLAG         0x0080
-#define UNSIGNED_FLAG       0x0020
+#define NOT_NULL_FLAG 0x0001
+#define PRI_KEY_FLAG  0x0002
+#define BINARY_FLAG   0x0080
+#define UNSIGNED_FLAG 0x0020
 
 /* Charsets */
 #define CHARSET_UTF8MB4_GENERAL_CI 45
 #define CHARSET_BINARY             63
 
 /* Packet framing */
-#define PACKET_HEADER_LEN   4
-#define PACKET_MAX_PAYLOAD  0xFFFFFFu
+#define PACKET_HEADER_LEN  4
+#define PACKET_MAX_PAYLOAD 0xFFFFFFu
 
 /* Response first bytes */
-#define PKT_HDR_OK   0x00
-#define PKT_HDR_EOF  0xfe
-#define PKT_HDR_ERR  0xff
+#define PKT_HDR_OK           0x00
+#define PKT_HDR_EOF          0xfe
+#define PKT_HDR_ERR          0xff
 #define PKT_HDR_LOCAL_INFILE 0xfb
 
 /* Errors myshard returns (standard codes where MySQL has one) */
-#define ER_CON_COUNT_ERROR        1040
-#define ER_ACCESS_DENIED_ERROR    1045
-#define ER_NO_DB_ERROR            1046
-#define ER_BAD_DB_ERROR           1049
-#define ER_UNKNOWN_COM_ERROR      1047
-#define ER_NET_PACKET_TOO_LARGE   1153
-#define ER_HANDSHAKE_ERROR        1043
-#define ER_NET_READ_ERROR         1158
-#define ER_UNKNOWN_ERROR          1105
-#define ER_SPECIFIC_ACCESS_DENIED 1227
-#define ER_USER_LIMIT_REACHED     1226
-#define ER_NOT_SUPPORTED_YET      1235
-#define ER_UNKNOWN_STMT_HANDLER   1243
-#define ER_STATEMENT_TIMEOUT      1969
+#define ER_CON_COUNT_ERROR           1040
+#define ER_ACCESS_DENIED_ERROR       1045
+#define ER_NO_DB_ERROR               1046
+#define ER_BAD_DB_ERROR              1049
+#define ER_UNKNOWN_COM_ERROR         1047
+#define ER_NET_PACKET_TOO_LARGE      1153
+#define ER_HANDSHAKE_ERROR           1043
+#define ER_NET_READ_ERROR            1158
+#define ER_UNKNOWN_ERROR             1105
+#define ER_SPECIFIC_ACCESS_DENIED    1227
+#define ER_USER_LIMIT_REACHED        1226
+#define ER_NOT_SUPPORTED_YET         1235
+#define ER_UNKNOWN_STMT_HANDLER      1243
+#define ER_STATEMENT_TIMEOUT         1969
 #define ER_OPTION_PREVENTS_STATEMENT 1290
-#define ER_MYSHARD_NO_BACKEND     9001
-#define ER_MYSHARD_POOL_TIMEOUT   9002
-#define ER_MYSHARD_CIRCUIT_OPEN   9003
+#define ER_MYSHARD_NO_BACKEND        9001
+#define ER_MYSHARD_POOL_TIMEOUT      9002
+#define ER_MYSHARD_CIRCUIT_OPEN      9003
 
 #endif

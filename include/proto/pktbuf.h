@@ -15,11 +15,11 @@
 struct evbuffer;
 
 struct pktbuf {
-    uint8_t *buf;  /* owned (heap) unless it points at inline storage */
-    size_t len;    /* payload bytes written */
-    size_t cap;    /* bytes available in buf */
-    bool failed;   /* sticky: a write could not grow the buffer */
-    bool heap;     /* buf was malloc'd by the builder */
+    uint8_t *buf; /* owned (heap) unless it points at inline storage */
+    size_t len;   /* payload bytes written */
+    size_t cap;   /* bytes available in buf */
+    bool failed;  /* sticky: a write could not grow the buffer */
+    bool heap;    /* buf was malloc'd by the builder */
     uint8_t inline_buf[256]; /* most packets fit here: no allocation */
 };
 

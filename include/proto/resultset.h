@@ -18,22 +18,22 @@ struct coldef {
     const char *table;     /* may be NULL */
     const char *org_table; /* may be NULL */
     const char *name;
-    const char *org_name;  /* may be NULL */
-    uint16_t charset;      /* 45 utf8mb4, 63 binary */
-    uint32_t length;       /* display length */
-    uint8_t type;          /* MYSQL_TYPE_* */
+    const char *org_name; /* may be NULL */
+    uint16_t charset;     /* 45 utf8mb4, 63 binary */
+    uint32_t length;      /* display length */
+    uint8_t type;         /* MYSQL_TYPE_* */
     uint16_t flags;
     uint8_t decimals;
 };
 
 struct rs_writer {
     struct evbuffer *out;
-    uint8_t seq;         /* next sequence id */
-    bool deprecate_eof;  /* client negotiated CLIENT_DEPRECATE_EOF */
-    uint16_t status;     /* server status for the terminators */
-    size_t ncols;        /* columns announced by rs_columns */
-    bool failed;         /* sticky: a packet could not be written; check
-                            once after rs_end */
+    uint8_t seq;        /* next sequence id */
+    bool deprecate_eof; /* client negotiated CLIENT_DEPRECATE_EOF */
+    uint16_t status;    /* server status for the terminators */
+    size_t ncols;       /* columns announced by rs_columns */
+    bool failed;        /* sticky: a packet could not be written; check
+                           once after rs_end */
 };
 
 void rs_begin(struct rs_writer *w, struct evbuffer *out, uint8_t first_seq,
