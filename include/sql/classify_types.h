@@ -181,8 +181,11 @@ enum pred_op {
     PRED_COLEQ,   /* col = col2: join equality (no values) */
 };
 
-#define PREDF_ON        0x01u /* from a JOIN ... ON clause */
-#define PREDF_OUTER     0x02u /* ... of an outer (LEFT/RIGHT) join */
+#define PREDF_ON 0x01u /* from a JOIN ... ON clause */
+/* PREDF_OUTER: from an outer (LEFT/RIGHT) join's ON. Its literal
+ * predicates do not filter the other side's rows, so never route by them;
+ * its PRED_COLEQ still tells co-location. */
+#define PREDF_OUTER     0x02u
 #define PREDF_TRUNCATED 0x04u /* IN list longer than the value array */
 
 /* A key predicate: a column compared with literal values. group 0 means a
@@ -360,7 +363,8 @@ enum xa_verb {
 #define SQLF_CTE             (1ull << 36) /* WITH ... */
 #define SQLF_JOIN            (1ull << 37) /* more than one table in a FROM */
 #define SQLF_OUTER_JOIN      (1ull << 38) /* LEFT/RIGHT join */
-#define SQLF_COUNT_DISTINCT  (1ull << 39) /* DISTINCT inside an aggregate */
+#define SQLF_AGG_DISTINCT                                                      \
+    (1ull << 39) /* COUNT(DISTINCT ..), AVG(DISTINCT ..) */
 
 /* stmt_info.txn: the statement's transaction effect */
 #define TXN_BEGIN           0x0001u /* starts a transaction */
@@ -384,12 +388,16 @@ struct stmt_info {
     uint8_t ddl_object; /* enum ddl_object */
     uint8_t xa;         /* enum xa_verb */
     bool is_write;      /* must run on a primary: writes, DDL, unknown */
-    bool multi;         /* more statements follow a ';' */
-    bool lex_error;     /* unterminated string/comment: fields partial */
-    bool overflow;      /* some array filled up; see the file comment */
-    uint16_t txn;       /* TXN_* */
-    uint64_t flags;     /* SQLF_* */
-    uint32_t nparams;   /* `?` placeholders in the first statement */
+    /* more statements follow a ';' (never after a routine body, see
+     * SQLF_COMPOUND: its ';'s are its own, it runs to the end) */
+    bool multi;
+    bool lex_error; /* unterminated string/comment: fields partial */
+    /* an array filled up or nesting passed the parser's depth: tables or
+     * predicates may be missing, so do not route by them alone */
+    bool overflow;
+    uint16_t txn;     /* TXN_* */
+    uint64_t flags;   /* SQLF_* */
+    uint32_t nparams; /* `?` placeholders in the first statement */
     struct sql_hint hint;
     struct sql_span opt_hint; /* last / *+ ... * / optimizer hint */
 

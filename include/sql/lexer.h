@@ -47,7 +47,8 @@ enum tok_type {
     TOK_DOT,     /* . between qualified name parts */
     TOK_SEMI,    /* ; */
     TOK_HINT,    /* a whole comment / * myshard: ... * / */
-    TOK_ERROR,   /* unterminated string, identifier or comment: p..end */
+    TOK_ERROR,   /* unterminated string, name or comment: p..end (an
+                    executable comment left open: empty, at the end) */
 };
 
 /* token.flags */
@@ -65,19 +66,19 @@ struct token {
 };
 
 struct lexer {
-    const char *sql;        /* start of the buffer */
-    const char *pos;        /* next byte to look at */
-    const char *end;        /* one past the last byte */
-    uint32_t nparams;       /* `?` seen so far */
-    bool in_exec;           /* inside / *! ... * / */
-    const char *exec_start; /* where that executable comment opened */
-    enum tok_type prev;     /* type of the last token returned */
-    const char *prev_end;   /* one past the last token returned */
-    const char *opt_hint;   /* last / *+ ... * / comment seen, or NULL */
-    size_t opt_hint_len;    /* its length, markers included */
+    const char *sql;      /* start of the buffer */
+    const char *pos;      /* next byte to look at */
+    const char *end;      /* one past the last byte */
+    uint32_t nparams;     /* `?` seen so far */
+    bool in_exec;         /* inside / *! ... * / */
+    enum tok_type prev;   /* type of the last token returned */
+    const char *prev_end; /* one past the last token returned */
+    const char *opt_hint; /* last / *+ ... * / comment seen, or NULL */
+    size_t opt_hint_len;  /* its length, markers included */
 };
 
-/* Starts lexing sql[0..len). The buffer must outlive the lexer and tokens. */
+/* Starts lexing sql[0..len) (sql may be NULL when len is 0). The buffer
+ * must outlive the lexer and its tokens. */
 void lexer_init(struct lexer *lx, const char *sql, size_t len);
 
 /* Stores the next token in *t and returns true; returns false at the end of

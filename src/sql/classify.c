@@ -91,7 +91,7 @@ hint_parse(struct stmt_info *st, const struct token *t)
 }
 
 /* The next raw token, with hints consumed. */
-static void
+static inline void
 lex_raw(struct parser *p, struct token *t)
 {
     for (;;) {
@@ -124,7 +124,7 @@ is_info_schema(const struct token *t)
 
 /* Flags that a token sets wherever it appears, given the one before it.
  * Each token is noted once, even when a caller backtracks over it. */
-static void
+static inline void
 note(struct parser *p)
 {
     const struct token *t = &p->t;
@@ -897,7 +897,7 @@ parse_select_list(struct parser *p, unsigned blk, bool rec)
             if (it.agg != AGG_NONE || (it.flags & ITEMF_NESTED))
                 st->flags |= SQLF_AGGREGATE;
             if (it.flags & ITEMF_DISTINCT)
-                st->flags |= SQLF_COUNT_DISTINCT;
+                st->flags |= SQLF_AGG_DISTINCT;
             if (st->nitems < SQL_MAX_ITEMS)
                 st->items[st->nitems++] = it;
             else

@@ -79,10 +79,9 @@ lexer_init(struct lexer *lx, const char *sql, size_t len)
 {
     lx->sql = sql;
     lx->pos = sql;
-    lx->end = sql + len;
+    lx->end = sql ? sql + len : sql; /* NULL + 0 is undefined */
     lx->nparams = 0;
     lx->in_exec = false;
-    lx->exec_start = NULL;
     lx->prev = TOK_EOF;
     lx->prev_end = NULL;
     lx->opt_hint = NULL;
@@ -291,7 +290,6 @@ skip_blanks(struct lexer *lx, struct token *t, bool *spaced)
                 if (d - v >= 5)
                     v = d;
                 lx->in_exec = true;
-                lx->exec_start = s;
                 s = v;
                 *spaced = true;
                 continue;
@@ -675,11 +673,12 @@ token:
 at_end:
     if (!lx->in_exec || lx->prev == TOK_ERROR)
         return false;
-    /* an executable comment that never closes */
+    /* an executable comment that never closes: its tokens are out, so
+     * the error is an empty token at the end, keeping tokens in order */
     lx->in_exec = false;
     t->type = TOK_ERROR;
-    t->p = lx->exec_start;
-    t->len = (size_t)(end - lx->exec_start);
+    t->p = end;
+    t->len = 0;
     lx->pos = end;
     lx->prev = TOK_ERROR;
     return true;

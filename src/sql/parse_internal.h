@@ -127,12 +127,13 @@ parser_is_op(const struct parser *p, const char *op)
     return op[i] == '\0';
 }
 
-/* At '(' : does a query start inside it? */
+/* At '(' : does a query start inside it? (SELECT, WITH, or TABLE t) */
 static inline bool
 parser_paren_query(struct parser *p)
 {
     const struct token *t = parser_peek(p);
-    return t->type == TOK_IDENT && (t->kw == KW_SELECT || t->kw == KW_WITH);
+    return t->type == TOK_IDENT &&
+           (t->kw == KW_SELECT || t->kw == KW_WITH || t->kw == KW_TABLE);
 }
 
 /* Restores a saved parser state after a failed attempt, keeping what was

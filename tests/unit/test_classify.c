@@ -107,46 +107,20 @@ bvalue(struct buf *b, const struct sql_value *v)
 }
 
 static const char *const flag_names[] = {
-    "for_update",
-    "share_lock",
-    "calc_found_rows",
-    "found_rows",
-    "last_insert_id",
-    "lock_func",
-    "uv_read",
-    "uv_write",
-    "sysvar",
-    "info_schema",
-    "distinct",
-    "agg",
-    "group",
-    "having",
-    "order",
-    "limit",
-    "union",
-    "subquery",
-    "odku",
-    "temporary",
-    "if_exists",
-    "if_not_exists",
-    "into",
-    "window",
-    "rollup",
-    "ignore",
-    "returning",
-    "set_statement",
-    "local",
-    "to_savepoint",
-    "describe",
-    "analyze",
-    "one_phase",
-    "kill_query",
-    "global_lock",
-    "compound",
-    "cte",
-    "join",
-    "outer_join",
-    "count_distinct",
+    "for_update",    "share_lock",     "calc_found_rows",
+    "found_rows",    "last_insert_id", "lock_func",
+    "uv_read",       "uv_write",       "sysvar",
+    "info_schema",   "distinct",       "agg",
+    "group",         "having",         "order",
+    "limit",         "union",          "subquery",
+    "odku",          "temporary",      "if_exists",
+    "if_not_exists", "into",           "window",
+    "rollup",        "ignore",         "returning",
+    "set_statement", "local",          "to_savepoint",
+    "describe",      "analyze",        "one_phase",
+    "kill_query",    "global_lock",    "compound",
+    "cte",           "join",           "outer_join",
+    "agg_distinct",
 };
 
 static const char *const txn_names[] = {
@@ -623,6 +597,24 @@ START_TEST(test_nul_bytes)
 }
 END_TEST
 
+START_TEST(test_empty)
+{
+    static struct stmt_info st;
+    struct sql_rows_iter it;
+    struct sql_row row;
+
+    /* found by fuzz_sql: empty input, NULL spans in the iterators */
+    ck_assert(sql_classify(NULL, 0, &st));
+    ck_assert_int_eq(st.kind, STMT_EMPTY);
+    ck_assert(sql_classify("", 0, &st));
+    sql_rows_begin(&it, &st);
+    ck_assert(!sql_rows_next(&it, &row));
+    ck_assert(sql_classify(" -- x\n/* y */ ", 14, &st));
+    ck_assert_int_eq(st.kind, STMT_EMPTY);
+    ck_assert(!st.multi);
+}
+END_TEST
+
 START_TEST(test_lex_error)
 {
     static struct stmt_info st;
@@ -904,6 +896,7 @@ main(void)
     tcase_add_test(tc, test_spans_and_positions);
     tcase_add_test(tc, test_multi_and_stmt_len);
     tcase_add_test(tc, test_nul_bytes);
+    tcase_add_test(tc, test_empty);
     tcase_add_test(tc, test_lex_error);
     tcase_add_test(tc, test_overflow);
     tcase_add_test(tc, test_insert_rows);

@@ -127,7 +127,10 @@ static const struct {
     {"SELECT @@`x", "IDENT(SELECT) ERROR(@@`x)"},
     {"SELECT 1 /* open", "IDENT(SELECT) NUMBER(1) ERROR(/* open)"},
     {"SELECT 1 /*", "IDENT(SELECT) NUMBER(1) ERROR(/*)"},
-    {"SELECT /*! 1", "IDENT(SELECT) NUMBER(1) ERROR(/*! 1)"},
+    {"SELECT /*! 1", "IDENT(SELECT) NUMBER(1) ERROR()"},
+    /* found by fuzz_sql: the error must not go back before the comment */
+    {"D/*!50700OM t WHERE id=5", "IDENT(D) IDENT(OM) IDENT(t) IDENT(WHERE) "
+                                 "IDENT(id) OP(=) NUMBER(5) ERROR()"},
     {"SELECT 'a' 'b", "IDENT(SELECT) STRING('a') ERROR('b)"},
     /* odd bytes */
     {"a\\b [c]", "IDENT(a) OP(\\) IDENT(b) OP([) IDENT(c) OP(])"},
