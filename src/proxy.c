@@ -141,6 +141,13 @@ start_workers(struct proxy *px)
 {
     const struct cfg *c = px->cfg;
 
+    /* SO_REUSEPORT would let a second proxy share the port silently. */
+    if (!net_port_free(c->listen.host, c->listen.port)) {
+        log_error("cannot listen addr=%s error=\"%s\" (is another myshard "
+                  "or server using the port?)",
+                  c->listen.text, strerror(errno));
+        return false;
+    }
     px->nworkers = c->workers > 0 ? c->workers : 1;
     px->workers = xcalloc((size_t)px->nworkers, sizeof(*px->workers));
     px->wctx = xcalloc((size_t)px->nworkers, sizeof(*px->wctx));

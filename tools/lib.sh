@@ -24,6 +24,7 @@ MYSHARD_DEB_PACKAGES=(
     build-essential meson ninja-build pkg-config
     libevent-dev libyaml-dev libssl-dev libmariadb-dev check
     mariadb-server mariadb-client sysbench python3-pymysql clang-format
+    clang libclang-rt-dev
 )
 
 msg() {

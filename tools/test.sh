@@ -257,9 +257,24 @@ fi
 
 # Fuzz targets (libFuzzer executables named fuzz_*, from a clang build)
 # run briefly each, on their seed corpus tests/fuzz/corpus/NAME if present.
+FUZZ_BUILD=${MYSHARD_FUZZ_BUILD:-build-fuzz}
+if want unit && command -v clang >/dev/null 2>&1; then
+    section "fuzz build (clang)"
+    if [[ ! -f $FUZZ_BUILD/build.ninja ]]; then
+        CC=clang meson setup "$FUZZ_BUILD" -Db_sanitize=address,undefined \
+            -Db_lundef=false --buildtype=debug >/dev/null 2>&1 || true
+    fi
+    if ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_sql tests/fuzz/fuzz_packet \
+        tests/fuzz/fuzz_cfg >"$FUZZ_BUILD.log" 2>&1; then
+        pass "fuzz targets build"
+    else
+        tail -n 30 "$FUZZ_BUILD.log"
+        fail "fuzz targets build (see $FUZZ_BUILD.log)"
+    fi
+fi
 if want unit; then
     fuzzers=()
-    for prog in "$BUILD"/tests/fuzz/fuzz_* "${MYSHARD_FUZZ_BUILD:-build-fuzz}"/tests/fuzz/fuzz_*; do
+    for prog in "$BUILD"/tests/fuzz/fuzz_* "$FUZZ_BUILD"/tests/fuzz/fuzz_*; do
         [[ -f $prog && -x $prog ]] && fuzzers+=("$prog")
     done
     if [[ ${#fuzzers[@]} -gt 0 ]]; then
