@@ -25,7 +25,12 @@ MYSHARD_DEB_PACKAGES=(
     libevent-dev libyaml-dev libssl-dev libmariadb-dev check
     mariadb-server mariadb-client sysbench python3-pymysql clang-format
     clang libclang-rt-dev
+    libmariadb-java default-jdk-headless golang-go
+    golang-github-go-sql-driver-mysql-dev php-cli php-mysql libdbi-perl
+    libdbd-mariadb-perl python3-mysqldb nodejs ruby ruby-mysql2
 )
+# npm for tests/drivers (node's mysql2 and mariadb), unless node brings its own
+command -v npm >/dev/null 2>&1 || MYSHARD_DEB_PACKAGES+=(npm)
 
 msg() {
     printf '==> %s\n' "$*" >&2

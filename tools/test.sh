@@ -553,6 +553,25 @@ integration() {
         fail "integration: no programs found ($BUILD/tests/integration/itest_*, tests/integration/*_test.py)"
     fi
 
+    # ---- driver programs: tests/drivers/run.sh DRIVER, one TAP program per
+    # driver family (JDBC, Go, PHP, Perl DBI, mysqlclient, node, Ruby) with
+    # the environment above; it installs a missing driver runtime first.
+    section "driver programs"
+    local drv
+    for drv in $(tests/drivers/run.sh --list); do
+        selected "driver-$drv" || continue
+        run_program "driver-$drv" tests/drivers/run.sh "$drv"
+        if [[ -n $PROXY_PID ]] && ! pid_alive "$PROXY_PID"; then
+            wait "$PROXY_PID" 2>/dev/null || true
+            fail "driver-$drv: myshard died during the program (log: $DIR/myshard.log)"
+            tail -n 30 "$DIR/myshard.log"
+            KEEP_LOGS=1
+            PROXY_PID=
+            start_proxy || true
+        fi
+    done
+    # ---- end of driver programs
+
     if selected sysbench; then
         section "sysbench smoke"
         sysbench_smoke

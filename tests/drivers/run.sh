@@ -3,6 +3,7 @@
 # named by the environment: one program per family, each printing TAP.
 #
 # Usage: tests/drivers/run.sh [DRIVER...]      (default: all of them)
+#        tests/drivers/run.sh --list           print the driver names
 #   jdbc         MariaDB Connector/J           JdbcTest.java
 #   go           go-sql-driver/mysql           go_test_main.go
 #   php          mysqli and PDO_MySQL          php_test.php
@@ -37,6 +38,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$MYSHARD_ROOT"
 
 ALL_DRIVERS=(jdbc go php perl mysqlclient node ruby)
+if [[ ${1:-} == --list ]]; then
+    printf '%s\n' "${ALL_DRIVERS[@]}"
+    exit 0
+fi
 JDBC_JAR=/usr/share/java/mariadb-java-client.jar
 NODE_DIR=${MYSHARD_NODE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/myshard-node}
 TIMEOUT=${MYSHARD_DRIVER_TIMEOUT_S:-300}
@@ -61,7 +66,10 @@ packages_of() {
     php) echo php-cli php-mysql ;;
     perl) echo libdbi-perl libdbd-mariadb-perl ;;
     mysqlclient) echo python3-mysqldb ;;
-    node) command -v node >/dev/null || echo nodejs npm ;;
+    node)
+        command -v node >/dev/null || echo nodejs
+        command -v npm >/dev/null || echo npm
+        ;;
     ruby) echo ruby ruby-mysql2 ;;
     esac
 }
