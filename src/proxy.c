@@ -22,6 +22,7 @@
 #include "cfg/cfg.h"
 #include "net/worker.h"
 #include "session/session.h"
+#include "sql/classify.h"
 #include "sql/rewrite.h"
 
 struct proxy {
@@ -163,6 +164,7 @@ start_workers(struct proxy *px)
         wc->servers = px->servers;
         wc->id_base = (uint32_t)i << 24;
         wc->started_ms = clock_ms();
+        wc->stmt = xmalloc(sizeof(*wc->stmt));
         wc->pools = xcalloc((size_t)px->servers->n, sizeof(*wc->pools));
         for (int k = 0; k < px->servers->n; k++)
             wc->pools[k] = pool_new(w, &px->servers->v[k], c);
@@ -213,6 +215,7 @@ free_workers(struct proxy *px)
             free(wc->pools);
         }
         free(wc->renames);
+        free(wc->stmt);
         cfg_put(wc->cfg);
         worker_free(&px->workers[i]);
     }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "backend/sessvars.h"
 #include "base/util.h"
 
 struct conn;
@@ -47,8 +48,9 @@ struct serverconn {
     char plugin[64];
 
     /* Session state currently set on the server side of this connection. */
-    char schema[65]; /* current database ("" = none) */
-    uint8_t charset; /* collation id in effect */
+    char schema[65];      /* current database ("" = none) */
+    uint8_t charset;      /* collation id in effect (0 = unknown) */
+    struct sessvars vars; /* variables a client SET on it */
 
     sc_ready_fn on_ready; /* set by the pool while connecting */
     sc_read_fn on_read;   /* borrower's */

@@ -10,4 +10,7 @@
  * once (and the command is done) or starts backend work. */
 void command_dispatch(struct session *s);
 
+/* Frees the prepared statements the proxy answered itself. */
+void command_free_local_stmts(struct session *s);
+
 #endif

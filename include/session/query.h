@@ -14,6 +14,9 @@ void query_start(struct session *s, const char *sql, size_t len);
  * given kind (or none when expect_response is false). */
 void query_forward(struct session *s, int shard, enum relay_kind kind,
                    bool expect_response);
+/* Rewrites s->cmd (COM_QUERY or COM_STMT_PREPARE) for backend_schema
+ * renames; a no-op when no schema is renamed. */
+void query_rewrite_for_backend(struct session *s);
 /* Gives the session's backend connection back (or drops it when dirty). */
 void query_release_backend(struct session *s, bool dirty);
 /* Client output drained below the low-water mark: resume relaying. */

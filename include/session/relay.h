@@ -52,6 +52,7 @@ struct relay {
     bool started;      /* some byte reached the client */
     bool got_err;      /* the response (or its last result) was an ERR */
     uint16_t err_code; /* of that ERR */
+    char err_msg[160]; /* its message, kept when swallowing */
     uint16_t status;   /* server status of the last OK/EOF */
     uint16_t prep_params, prep_cols;
     uint32_t prep_stmt_id;

@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "backend/pool.h"
+#include "backend/sessvars.h"
+#include "backend/sessvars.h"
 #include "proto/packet.h"
 #include "session/relay.h"
 
@@ -18,6 +20,7 @@ struct cfg;
 struct server_set;
 struct worker;
 struct pool;
+struct stmt_info;
 struct rewrite_rename;
 struct serverconn;
 
@@ -37,6 +40,18 @@ struct wctx {
                                        the servers (backend_schema) */
     int nrenames;
     int64_t started_ms;
+    struct stmt_info *stmt; /* owned; scratch for the statement being
+                               classified (statements are classified
+                               synchronously, so one per worker) */
+};
+
+/* A prepared statement the proxy answers itself (USE), so the server never
+ * sees it. Ids are LOCAL_STMT_BASE + n, far from the ids servers hand out. */
+#define LOCAL_STMT_BASE 0xFFFE0000u
+struct local_stmt {
+    uint32_t id;
+    int schema; /* index into cfg->schemas: what EXECUTE switches to */
+    struct local_stmt *next;
 };
 
 enum sess_state {
@@ -81,7 +96,12 @@ struct session {
     unsigned pins;    /* enum pin_reason bits */
     int nprepared;    /* statements prepared, not closed */
     int64_t connected_ms;
-    bool in_input; /* inside session_process_input */
+    bool in_input;                  /* inside session_process_input */
+    struct sessvars vars;           /* session variables the client SET */
+    struct sessvars pending;        /* a SET in flight, kept if it succeeds */
+    bool tracks_vars;               /* the statement in flight is that SET */
+    struct local_stmt *local_stmts; /* prepared statements myshard answers */
+    uint16_t local_seq;             /* for their ids */
 
     /* The command in flight. */
     struct packet cmd; /* held until a backend takes it */

@@ -25,4 +25,14 @@ bool rewrite_schema_names(const char *sql, size_t len,
                           const struct rewrite_rename *map, int nmap,
                           char **out, size_t *out_len);
 
+/*
+ * Replaces DATABASE() and SCHEMA() calls by the string literal of name (the
+ * schema as clients know it), so a renamed schema never shows its server
+ * name. A call that is a whole select item keeps its column name through an
+ * alias. Returns true with a malloc'd copy in *out, false when there is no
+ * such call.
+ */
+bool rewrite_current_schema(const char *sql, size_t len, const char *name,
+                            char **out, size_t *out_len);
+
 #endif

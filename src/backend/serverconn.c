@@ -373,6 +373,7 @@ serverconn_free(struct serverconn *sc)
     if (sc == NULL)
         return;
     atomic_fetch_sub(&sc->srv->conns, 1);
+    sessvars_clear(&sc->vars);
     if (sc->conn)
         conn_free(sc->conn);
     if (sc->timer)

@@ -17,11 +17,14 @@
 #include "cfg/cfg.h"
 #include "net/conn.h"
 #include "proto/auth.h"
+#include "proto/binproto.h"
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
 #include "proto/wire.h"
 #include "session/query.h"
 #include "session/session.h"
+#include "sql/classify.h"
+#include "sql/lexer.h"
 
 typedef void (*command_fn)(struct session *s);
 
@@ -109,6 +112,8 @@ reset_session_state(struct session *s)
     s->pins = 0;
     s->nprepared = 0;
     s->status = SERVER_STATUS_AUTOCOMMIT;
+    sessvars_clear(&s->vars);
+    command_free_local_stmts(s);
 }
 
 static void
@@ -200,15 +205,106 @@ cmd_field_list(struct session *s)
     query_forward(s, default_shard(s), RELAY_FIELDS, true);
 }
 
+/* The statement id a COM_STMT_* packet names, or 0 when too short. */
+static uint32_t
+stmt_id_of(const struct session *s)
+{
+    const uint8_t *p = s->cmd.data;
+
+    if (s->cmd.len < 5)
+        return 0;
+    return (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
+           (uint32_t)p[4] << 24;
+}
+
+static struct local_stmt **
+local_find(struct session *s, uint32_t id)
+{
+    struct local_stmt **pp = &s->local_stmts;
+
+    while (*pp && (*pp)->id != id)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+void
+command_free_local_stmts(struct session *s)
+{
+    while (s->local_stmts) {
+        struct local_stmt *l = s->local_stmts;
+        s->local_stmts = l->next;
+        free(l);
+    }
+}
+
+/* Prepared USE runs here, like the text one: the schema must be one the
+ * proxy serves, and the servers may call it otherwise. */
+static bool
+prepare_locally(struct session *s)
+{
+    struct stmt_info *st = s->wc->stmt;
+    struct binproto_prepare_ok ok = {0};
+    struct local_stmt *l;
+    struct pktbuf pb;
+    char name[192];
+    size_t n;
+    int si, code = 0;
+
+    if (!sql_classify((const char *)s->cmd.data + 1, s->cmd.len - 1, st) ||
+        st->kind != STMT_USE || st->multi)
+        return false;
+    n = MIN(lexer_unquote(st->schema.p, st->schema.len, name, sizeof(name)),
+            sizeof(name) - 1);
+    si = query_find_schema(s, s->user, name, n, &code);
+    if (si < 0) {
+        query_use_schema(s, name, n); /* sends the error */
+        session_command_done(s);
+        return true;
+    }
+    l = xcalloc(1, sizeof(*l));
+    l->id = LOCAL_STMT_BASE + s->local_seq++;
+    l->schema = si;
+    l->next = s->local_stmts;
+    s->local_stmts = l;
+    ok.stmt_id = l->id;
+    pktbuf_init(&pb);
+    binproto_write_prepare_ok(&pb, &ok);
+    if (!pktbuf_send(&pb, s->conn->out, &s->seq))
+        log_warn("cannot queue a reply client=%u", s->id);
+    pktbuf_free(&pb);
+    session_command_done(s);
+    return true;
+}
+
 static void
 cmd_stmt_prepare(struct session *s)
 {
+    if (prepare_locally(s))
+        return;
+    query_rewrite_for_backend(s);
     query_forward(s, default_shard(s), RELAY_PREPARE, true);
 }
 
 static void
 cmd_stmt_execute(struct session *s)
 {
+    uint32_t id = stmt_id_of(s);
+    struct local_stmt *l;
+
+    if (id >= LOCAL_STMT_BASE && id != 0xFFFFFFFFu) {
+        l = *local_find(s, id);
+        if (l == NULL)
+            session_send_error(s, ER_UNKNOWN_STMT_HANDLER, "HY000",
+                               "myshard: unknown prepared statement handler "
+                               "(%u) given to mysqld_stmt_execute",
+                               id);
+        else {
+            s->schema = l->schema;
+            session_send_ok(s, 0, NULL);
+        }
+        session_command_done(s);
+        return;
+    }
     query_forward(s, default_shard(s), RELAY_RESULT, true);
 }
 
@@ -221,6 +317,13 @@ cmd_stmt_fetch(struct session *s)
 static void
 cmd_stmt_reset(struct session *s)
 {
+    uint32_t id = stmt_id_of(s);
+
+    if (id >= LOCAL_STMT_BASE && id != 0xFFFFFFFFu) {
+        session_send_ok(s, 0, NULL);
+        session_command_done(s);
+        return;
+    }
     query_forward(s, default_shard(s), RELAY_SIMPLE, true);
 }
 
@@ -229,6 +332,18 @@ cmd_stmt_reset(struct session *s)
 static void
 cmd_stmt_noreply(struct session *s)
 {
+    uint32_t id = stmt_id_of(s);
+
+    if (id >= LOCAL_STMT_BASE && id != 0xFFFFFFFFu) {
+        struct local_stmt **pp = local_find(s, id);
+        if (s->cmd_byte == COM_STMT_CLOSE && *pp) {
+            struct local_stmt *l = *pp;
+            *pp = l->next;
+            free(l);
+        }
+        session_command_done(s);
+        return;
+    }
     if (s->cmd_byte == COM_STMT_CLOSE && s->nprepared > 0)
         s->nprepared--;
     if (s->sc == NULL) {

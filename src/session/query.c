@@ -12,7 +12,9 @@
  *    | COM_QUERY
  *    v
  *  query_start(s, sql)                  session/query.c
- *    | scan_statement()                 what the proxy answers itself, pins
+ *    | analyze() -> sql_classify()      sql/classify.c    what the proxy
+ * answers |                                                    itself, pins,
+ * SET tracking
  *    v
  *  query_forward(s, shard, kind)        session/query.c
  *    | pool_acquire(pool, ...)          backend/pool.c    (the pinned one if
@@ -40,6 +42,7 @@
 #include "backend/pool.h"
 #include "backend/server.h"
 #include "backend/serverconn.h"
+#include "backend/sessvars.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "cfg/cfg.h"
@@ -48,6 +51,8 @@
 #include "proto/pktbuf.h"
 #include "proto/resultset.h"
 #include "session/session.h"
+#include "sql/classify.h"
+#include "sql/lexer.h"
 #include "sql/rewrite.h"
 
 #define CLIENT_HIGH_WATER (1024 * 1024)
@@ -58,229 +63,196 @@ static void send_command(struct session *s);
 
 /* ---- what the proxy needs to know about a statement ------------------- */
 
-enum stmt_kind {
-    STMT_OTHER = 0,
-    STMT_USE,
-    STMT_SHOW_DATABASES,
-    STMT_SELECT_DATABASE,
-    STMT_INSERT,
+enum stmt_action {
+    ACT_FORWARD = 0,
+    ACT_USE,             /* answered: switch schema */
+    ACT_SHOW_DATABASES,  /* answered from the config */
+    ACT_SELECT_DATABASE, /* answered: the client-side schema name */
+    ACT_REFUSE,          /* answered with an error */
 };
 
-struct stmt_scan {
-    enum stmt_kind kind;
-    const char *arg; /* USE target / SHOW DATABASES LIKE pattern */
-    size_t arg_len;
+struct stmt_facts {
+    enum stmt_action action;
+    char name[192]; /* USE target or SHOW DATABASES LIKE pattern */
+    size_t name_len;
+    bool has_like;
     unsigned pins; /* enum pin_reason bits the statement sets */
-    bool multi;    /* more than one statement */
+    bool insert;   /* LAST_INSERT_ID() may be read next */
+    bool multi;
+    bool tracks_vars; /* a SET whose assignments s->pending holds */
 };
 
+/* A value that means the same on any connection: literals, bare words
+ * (ON, OFF, DEFAULT, a charset name) and NAMES' `x COLLATE y`, but no
+ * variables, placeholders or function calls. */
 static bool
-is_ident_char(char c)
+value_is_plain(struct sql_span v)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '$' ||
-           (unsigned char)c >= 0x80;
-}
+    struct lexer lx;
+    struct token t;
+    int n = 0;
 
-/* Skips blanks and comments, but not executable comments (slash-star-bang),
- * whose text the server runs. */
-static const char *
-skip_space(const char *p, const char *end)
-{
-    for (;;) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
-                           *p == '\r' || *p == '\f'))
-            p++;
-        if (end - p >= 2 && p[0] == '/' && p[1] == '*' &&
-            !(end - p >= 3 && p[2] == '!')) {
-            const char *q = p + 2;
-            while (end - q >= 2 && !(q[0] == '*' && q[1] == '/'))
-                q++;
-            p = end - q >= 2 ? q + 2 : end;
-            continue;
+    lexer_init(&lx, v.p, v.len);
+    while (lexer_next(&lx, &t)) {
+        if (++n > 3)
+            return false;
+        switch (t.type) {
+        case TOK_IDENT:
+        case TOK_QIDENT:
+        case TOK_STRING:
+        case TOK_NUMBER:
+        case TOK_HEX:
+        case TOK_BIT:
+            break;
+        case TOK_OP:
+            if (!(t.len == 1 && (t.p[0] == '-' || t.p[0] == '+')))
+                return false;
+            break;
+        default:
+            return false;
         }
-        if ((p < end && *p == '#') ||
-            (end - p >= 3 && p[0] == '-' && p[1] == '-' &&
-             (p[2] == ' ' || p[2] == '\t' || p[2] == '\n'))) {
-            while (p < end && *p != '\n')
-                p++;
-            continue;
-        }
-        return p;
     }
+    return n > 0;
 }
 
-static bool
-word_is(const char *p, const char *end, const char *kw, const char **after)
-{
-    size_t n = strlen(kw);
-
-    if ((size_t)(end - p) < n || strncasecmp(p, kw, n) != 0)
-        return false;
-    if (p + n < end && is_ident_char(p[n]))
-        return false;
-    if (after)
-        *after = p + n;
-    return true;
-}
-
-/* Case-insensitive search for a word outside quotes and comments. */
+/* SET statements whose every assignment is a session variable with a plain
+ * value are recorded in s->pending and follow the client; others pin. */
 static void
-scan_body(const char *p, const char *end, struct stmt_scan *st)
+analyze_set(struct session *s, const struct stmt_info *st, struct stmt_facts *f)
 {
-    while (p < end) {
-        char c = *p;
-        if (c == '\'' || c == '"' || c == '`') {
-            p++;
-            while (p < end && *p != c) {
-                if (*p == '\\' && c != '`')
-                    p++;
-                p++;
-            }
-            p++;
-            continue;
-        }
-        if (c == '@') {
-            if (p + 1 < end && p[1] != '@')
-                st->pins |= PIN_USER_VARS;
-            else
-                p++;
-            p++;
-            continue;
-        }
-        if (c == ';') {
-            const char *q = skip_space(p + 1, end);
-            if (q < end)
-                st->multi = true;
-            p = q;
-            if (q < end) {
-                /* A later statement may set state too. */
-                if (word_is(q, end, "SET", NULL))
-                    st->pins |= PIN_SESSION_VARS;
-                else if (word_is(q, end, "PREPARE", NULL))
-                    st->pins |= PIN_SQL_PREPARE;
-                else if (word_is(q, end, "LOCK", NULL))
-                    st->pins |= PIN_LOCKS;
-                else if (word_is(q, end, "USE", NULL))
-                    st->pins |= PIN_SESSION_VARS;
-            }
-            continue;
-        }
-        if ((c == '/' || c == '#' || c == '-') && skip_space(p, end) != p) {
-            p = skip_space(p, end);
-            continue;
-        }
-        if (is_ident_char(c)) {
-            const char *s = p;
-            while (p < end && is_ident_char(*p))
-                p++;
-            switch (p - s) {
-            case 8:
-                if (strncasecmp(s, "GET_LOCK", 8) == 0)
-                    st->pins |= PIN_LOCKS;
-                break;
-            case 9:
-                if (strncasecmp(s, "TEMPORARY", 9) == 0)
-                    st->pins |= PIN_TEMP_TABLE;
-                else if (strncasecmp(s, "FOUND_ROWS", 9) == 0)
-                    st->pins |= PIN_FOUND_ROWS;
-                break;
-            case 10:
-                if (strncasecmp(s, "FOUND_ROWS", 10) == 0)
-                    st->pins |= PIN_FOUND_ROWS;
-                break;
-            case 14:
-                if (strncasecmp(s, "LAST_INSERT_ID", 14) == 0)
-                    st->pins |= PIN_LAST_INSERT;
-                break;
-            case 19:
-                if (strncasecmp(s, "SQL_CALC_FOUND_ROWS", 19) == 0)
-                    st->pins |= PIN_FOUND_ROWS;
-                break;
-            default:
-                break;
-            }
-            continue;
-        }
-        p++;
-    }
-}
-
-static void
-scan_statement(const char *sql, size_t len, struct stmt_scan *st)
-{
-    const char *end = sql + len, *p = skip_space(sql, end), *q;
-
-    memset(st, 0, sizeof(*st));
-    if (word_is(p, end, "USE", &q)) {
-        const char *e;
-        q = skip_space(q, end);
-        e = end;
-        while (e > q && (e[-1] == ';' || e[-1] == ' ' || e[-1] == '\n' ||
-                         e[-1] == '\t' || e[-1] == '\r'))
-            e--;
-        if (e - q >= 2 && *q == '`' && e[-1] == '`') {
-            q++;
-            e--;
-        }
-        st->kind = STMT_USE;
-        st->arg = q;
-        st->arg_len = (size_t)(e - q);
+    sessvars_clear(&s->pending);
+    if (st->flags & (SQLF_SUBQUERY | SQLF_USERVAR_READ | SQLF_USERVAR_WRITE |
+                     SQLF_SYSVAR)) {
+        if (st->flags & (SQLF_USERVAR_READ | SQLF_USERVAR_WRITE))
+            f->pins |= PIN_USER_VARS;
+        else
+            f->pins |= PIN_SESSION_VARS;
         return;
     }
-    if (word_is(p, end, "SHOW", &q)) {
-        q = skip_space(q, end);
-        if (word_is(q, end, "DATABASES", &q) ||
-            word_is(q, end, "SCHEMAS", &q)) {
-            q = skip_space(q, end);
-            if (word_is(q, end, "LIKE", &q)) {
-                const char *e;
-                q = skip_space(q, end);
-                if (q < end && (*q == '\'' || *q == '"')) {
-                    e = memchr(q + 1, *q, (size_t)(end - q - 1));
-                    if (e) {
-                        st->arg = q + 1;
-                        st->arg_len = (size_t)(e - q - 1);
-                        q = e + 1;
-                    }
-                }
-            }
-            q = skip_space(q, end);
-            while (q < end && *q == ';')
-                q = skip_space(q + 1, end);
-            if (q == end) {
-                st->kind = STMT_SHOW_DATABASES;
-                return;
-            }
+    for (int i = 0; i < st->nsets; i++) {
+        const struct sql_setvar *v = &st->sets[i];
+        bool session = v->scope == SCOPE_DEFAULT || v->scope == SCOPE_SESSION;
+        if (v->kind == SETK_SYSVAR && session && value_is_plain(v->value)) {
+            sessvars_set(&s->pending, v->name.p, v->name.len, v->value.p,
+                         v->value.len);
+        } else if (v->kind == SETK_NAMES && value_is_plain(v->value)) {
+            sessvars_set(&s->pending, "names", 5, v->value.p, v->value.len);
+        } else if (v->kind == SETK_CHARSET && value_is_plain(v->value)) {
+            sessvars_set(&s->pending, "character set", 13, v->value.p,
+                         v->value.len);
+        } else if (v->kind == SETK_SYSVAR && v->scope == SCOPE_GLOBAL) {
+            continue; /* server-wide: nothing of the session's */
+        } else {
+            sessvars_clear(&s->pending);
+            f->pins |= PIN_SESSION_VARS;
+            return;
         }
     }
-    if (word_is(p, end, "SELECT", &q)) {
-        q = skip_space(q, end);
-        if (word_is(q, end, "DATABASE", &q) || word_is(q, end, "SCHEMA", &q)) {
-            q = skip_space(q, end);
-            if (end - q >= 2 && q[0] == '(' && q[1] == ')') {
-                q = skip_space(q + 2, end);
-                while (q < end && *q == ';')
-                    q = skip_space(q + 1, end);
-                if (q == end) {
-                    st->kind = STMT_SELECT_DATABASE;
-                    return;
-                }
-            }
+    f->tracks_vars = s->pending.n > 0;
+}
+
+/* What one statement does to the session: pins it may need. */
+static unsigned
+statement_pins(const struct stmt_info *st)
+{
+    unsigned pins = 0;
+
+    if (st->flags & (SQLF_USERVAR_READ | SQLF_USERVAR_WRITE))
+        pins |= PIN_USER_VARS;
+    if (st->flags & SQLF_TEMPORARY)
+        pins |= PIN_TEMP_TABLE;
+    if ((st->flags & SQLF_LOCK_FUNC) || st->kind == STMT_LOCK_TABLES ||
+        (st->flags & SQLF_GLOBAL_LOCK))
+        pins |= PIN_LOCKS;
+    if (st->flags & (SQLF_CALC_FOUND_ROWS | SQLF_FOUND_ROWS))
+        pins |= PIN_FOUND_ROWS;
+    if (st->kind == STMT_PREPARE || st->kind == STMT_HANDLER)
+        pins |= PIN_SQL_PREPARE;
+    if (st->kind == STMT_SET || st->kind == STMT_USE)
+        pins |= PIN_SESSION_VARS;
+    return pins;
+}
+
+static bool
+is_select_database(const struct stmt_info *st)
+{
+    struct lexer lx;
+    struct token t[4];
+    int n = 0;
+
+    if (st->kind != STMT_SELECT || st->from.len != 0 || st->nitems != 1 ||
+        st->items[0].alias.len != 0)
+        return false;
+    lexer_init(&lx, st->items[0].expr.p, st->items[0].expr.len);
+    while (n < 4 && lexer_next(&lx, &t[n]))
+        n++;
+    return n == 3 && (tok_is(&t[0], "DATABASE") || tok_is(&t[0], "SCHEMA")) &&
+           t[1].type == TOK_LPAREN && t[2].type == TOK_RPAREN;
+}
+
+static void
+analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
+{
+    struct stmt_info *st = s->wc->stmt;
+
+    memset(f, 0, sizeof(*f));
+    sql_classify(sql, len, st);
+    f->multi = st->multi;
+    if (st->multi) {
+        /* Pins of every statement; state-changing ones cannot be tracked
+         * inside a batch, so they pin as they are. */
+        size_t off = 0;
+        while (off < len) {
+            sql_classify(sql + off, len - off, st);
+            f->pins |= statement_pins(st);
+            if (st->kind == STMT_INSERT || st->kind == STMT_REPLACE)
+                f->insert = true;
+            if (st->stmt_len == 0 || !st->multi)
+                break;
+            off += st->stmt_len;
         }
+        return;
     }
-    if (word_is(p, end, "SET", NULL))
-        st->pins |= PIN_SESSION_VARS;
-    else if (word_is(p, end, "PREPARE", NULL))
-        st->pins |= PIN_SQL_PREPARE;
-    else if (word_is(p, end, "LOCK", NULL))
-        st->pins |= PIN_LOCKS;
-    else if (word_is(p, end, "INSERT", NULL) ||
-             word_is(p, end, "REPLACE", NULL))
-        st->kind = STMT_INSERT;
-    else if (word_is(p, end, "HANDLER", NULL))
-        st->pins |= PIN_SESSION_VARS;
-    scan_body(p, end, st);
+    switch (st->kind) {
+    case STMT_USE:
+        f->action = ACT_USE;
+        f->name_len = MIN(lexer_unquote(st->schema.p, st->schema.len, f->name,
+                                        sizeof(f->name)),
+                          sizeof(f->name) - 1);
+        return;
+    case STMT_SHOW:
+        if (st->show.obj != SHOW_DATABASES)
+            break;
+        if (st->show.where.len > 0) {
+            f->action = ACT_REFUSE;
+            return;
+        }
+        f->action = ACT_SHOW_DATABASES;
+        if (st->show.like.len > 0) {
+            f->has_like = true;
+            f->name_len = MIN(lexer_unquote(st->show.like.p, st->show.like.len,
+                                            f->name, sizeof(f->name)),
+                              sizeof(f->name) - 1);
+        }
+        return;
+    case STMT_SELECT:
+        if (is_select_database(st)) {
+            f->action = ACT_SELECT_DATABASE;
+            return;
+        }
+        break;
+    case STMT_SET:
+        analyze_set(s, st, f);
+        f->pins |= statement_pins(st) & ~PIN_SESSION_VARS;
+        return;
+    case STMT_INSERT:
+    case STMT_REPLACE:
+        f->insert = true;
+        break;
+    default:
+        break;
+    }
+    f->pins |= statement_pins(st);
 }
 
 /* ---- schemas -------------------------------------------------------- */
@@ -354,7 +326,7 @@ like_match(const char *pat, size_t plen, const char *str)
 }
 
 static void
-answer_show_databases(struct session *s, const struct stmt_scan *st)
+answer_show_databases(struct session *s, const struct stmt_facts *f)
 {
     const struct cfg *c = s->wc->cfg;
     const struct cfg_user *u = &c->users[s->user];
@@ -362,14 +334,14 @@ answer_show_databases(struct session *s, const struct stmt_scan *st)
     char colname[80] = "Database";
     const char *names[1] = {colname};
 
-    if (st->arg)
+    if (f->has_like)
         snprintf(colname, sizeof(colname), "Database (%.*s)",
-                 (int)MIN(st->arg_len, 64), st->arg);
+                 (int)MIN(f->name_len, 64), f->name);
     rs_begin(&w, s->conn->out, s->seq, false, s->status);
     rs_columns_text(&w, names, 1);
     for (int i = 0; i < u->nschemas; i++) {
         const char *v[1] = {u->schemas[i]};
-        if (st->arg && !like_match(st->arg, st->arg_len, u->schemas[i]))
+        if (f->has_like && !like_match(f->name, f->name_len, u->schemas[i]))
             continue;
         rs_row(&w, v, NULL);
     }
@@ -395,19 +367,37 @@ answer_select_database(struct session *s)
 /* ---- forwarding ----------------------------------------------------- */
 
 /* Clients name schemas as the config does; servers may call them otherwise
- * (backend_schema): qualified names are rewritten into a new command. */
-static void
-rename_schemas(struct session *s, const char *sql, size_t len)
+ * (backend_schema). Qualified names, and DATABASE() while the current schema
+ * is renamed, are rewritten into a new command with the same first byte
+ * (COM_QUERY or COM_STMT_PREPARE). */
+void
+query_rewrite_for_backend(struct session *s)
 {
-    char *out;
-    size_t n;
+    const struct cfg *c = s->wc->cfg;
+    const char *sql = (const char *)s->cmd.data + 1;
+    size_t len = s->cmd.len - 1, n;
+    char *out = NULL, *out2;
     uint8_t *cmd;
 
-    if (!rewrite_schema_names(sql, len, s->wc->renames, s->wc->nrenames, &out,
-                              &n))
+    if (s->wc->nrenames == 0)
+        return;
+    if (rewrite_schema_names(sql, len, s->wc->renames, s->wc->nrenames, &out,
+                             &n)) {
+        sql = out;
+        len = n;
+    }
+    if (s->schema >= 0 &&
+        strcmp(c->schemas[s->schema].name,
+               c->schemas[s->schema].backend_schema) != 0 &&
+        rewrite_current_schema(sql, len, c->schemas[s->schema].name, &out2,
+                               &n)) {
+        free(out);
+        out = out2;
+    }
+    if (out == NULL)
         return;
     cmd = xmalloc(n + 1);
-    cmd[0] = COM_QUERY;
+    cmd[0] = s->cmd_byte;
     memcpy(cmd + 1, out, n);
     free(out);
     packet_consume(s->conn->in, &s->cmd);
@@ -419,11 +409,11 @@ rename_schemas(struct session *s, const char *sql, size_t len)
 void
 query_start(struct session *s, const char *sql, size_t len)
 {
-    struct stmt_scan st;
+    struct stmt_facts f;
     int shard;
 
-    scan_statement(sql, len, &st);
-    if (st.multi && !s->multi_stmts) {
+    analyze(s, sql, len, &f);
+    if (f.multi && !s->multi_stmts) {
         /* What the server says when multi-statements are off. */
         session_send_error(s, 1064, "42000",
                            "myshard: multi-statements are disabled on this "
@@ -432,28 +422,36 @@ query_start(struct session *s, const char *sql, size_t len)
         session_command_done(s);
         return;
     }
-    switch (st.kind) {
-    case STMT_USE:
-        query_use_schema(s, st.arg, st.arg_len);
+    switch (f.action) {
+    case ACT_USE:
+        query_use_schema(s, f.name, f.name_len);
         session_command_done(s);
         return;
-    case STMT_SHOW_DATABASES:
-        answer_show_databases(s, &st);
+    case ACT_SHOW_DATABASES:
+        answer_show_databases(s, &f);
         session_command_done(s);
         return;
-    case STMT_SELECT_DATABASE:
+    case ACT_SELECT_DATABASE:
         answer_select_database(s);
         session_command_done(s);
         return;
-    default:
+    case ACT_REFUSE:
+        session_send_error(s, ER_NOT_SUPPORTED_YET, "42000",
+                           "myshard: SHOW DATABASES supports LIKE, not "
+                           "WHERE; the list comes from the proxy's config");
+        session_command_done(s);
+        return;
+    case ACT_FORWARD:
         break;
     }
-    if (s->wc->nrenames > 0)
-        rename_schemas(s, sql, len);
-    s->pins |= st.pins & ~PIN_LAST_INSERT;
-    if (st.kind == STMT_INSERT)
-        s->pins |= PIN_LAST_INSERT; /* until the next statement ends */
-    else if (!(st.pins & PIN_LAST_INSERT))
+    query_rewrite_for_backend(s);
+    s->tracks_vars = f.tracks_vars;
+    s->pins |= f.pins;
+    /* LAST_INSERT_ID() reads the connection of the last INSERT: keep it
+     * until the statement after the insert has run. */
+    if (f.insert)
+        s->pins |= PIN_LAST_INSERT;
+    else
         s->pins &= ~PIN_LAST_INSERT;
     shard = s->schema >= 0 ? s->wc->cfg->schemas[s->schema].default_shard
             : s->wc->cfg->nschemas > 0 ? s->wc->cfg->schemas[0].default_shard
@@ -516,8 +514,9 @@ collation_name(uint8_t id)
     }
 }
 
-/* Sends one statement whose answer the client never sees; true when one
- * was needed. */
+/* Sends one statement whose answer the client never sees, to give the
+ * connection the session's schema, then its character set and variables;
+ * true when one was needed. */
 static bool
 send_prelude(struct session *s)
 {
@@ -525,30 +524,45 @@ send_prelude(struct session *s)
     const char *schema = session_backend_schema(s);
     struct evbuffer *out = serverconn_output(sc);
     uint8_t seq = 0;
+    char buf[4096];
+    size_t n;
+    bool stale = false, own_charset;
 
     if (schema && strcmp(sc->schema, schema) != 0) {
-        size_t n = strlen(schema);
-        uint8_t buf[80];
-        buf[0] = COM_INIT_DB;
-        memcpy(buf + 1, schema, n);
-        packet_write(out, &seq, buf, n + 1);
+        size_t len = strlen(schema);
+        uint8_t cmd[80];
+        cmd[0] = COM_INIT_DB;
+        memcpy(cmd + 1, schema, len);
+        packet_write(out, &seq, cmd, len + 1);
         snprintf(sc->schema, sizeof(sc->schema), "%s", schema);
         relay_start(&s->rl, RELAY_SIMPLE);
         return true;
     }
-    if (sc->charset != s->charset) {
-        const char *name = collation_name(s->charset);
-        char buf[96];
-        int n;
-        sc->charset = s->charset;
-        if (name == NULL)
-            return false; /* unknown id: keep the connection's utf8mb4 */
-        n = snprintf(buf, sizeof(buf), "%cSET NAMES %s", COM_QUERY, name);
-        packet_write(out, &seq, buf, (size_t)n);
-        relay_start(&s->rl, RELAY_SIMPLE);
-        return true;
+    if (s->vars.n == 0 && sc->vars.n == 0 && sc->charset == s->charset)
+        return false; /* the common case: nothing to say */
+    buf[0] = COM_QUERY;
+    memcpy(buf + 1, "SET ", 4);
+    n = 5;
+    if (!sessvars_diff(&s->vars, &sc->vars, buf, sizeof(buf), &n, &stale)) {
+        sc->schema[0] = '\0'; /* give up on this connection's state */
+        return false;
     }
-    return false;
+    own_charset = !sessvars_has_charset(&s->vars);
+    if (own_charset && (stale || sc->charset != s->charset)) {
+        const char *name = collation_name(s->charset);
+        int r = name ? snprintf(buf + n, sizeof(buf) - n, "%sNAMES %s",
+                                n > 5 ? ", " : "", name)
+                     : 0;
+        if (r > 0 && (size_t)r < sizeof(buf) - n)
+            n += (size_t)r;
+    }
+    sessvars_copy(&sc->vars, &s->vars);
+    sc->charset = own_charset ? s->charset : 0;
+    if (n == 5)
+        return false;
+    packet_write(out, &seq, buf, n);
+    relay_start(&s->rl, RELAY_SIMPLE);
+    return true;
 }
 
 static void
@@ -627,6 +641,21 @@ finish(struct session *s)
     s->status = s->rl.status & ~SERVER_MORE_RESULTS_EXISTS;
     if (s->kind == RELAY_PREPARE && !s->rl.got_err)
         s->nprepared++;
+    if (s->tracks_vars) {
+        /* The SET ran on this connection: both now hold the values. */
+        if (!s->rl.got_err) {
+            for (int i = 0; i < s->pending.n; i++) {
+                const struct sessvar *v = &s->pending.v[i];
+                sessvars_set(&s->vars, v->name, strlen(v->name), v->value,
+                             strlen(v->value));
+            }
+            sessvars_copy(&s->sc->vars, &s->vars);
+            if (sessvars_has_charset(&s->vars))
+                s->sc->charset = 0;
+        }
+        sessvars_clear(&s->pending);
+        s->tracks_vars = false;
+    }
     if (s->status & SERVER_STATUS_IN_TRANS)
         s->pins |= PIN_TRANSACTION;
     else
@@ -657,16 +686,19 @@ pump(struct session *s)
         if (st == RELAY_BROKEN || s->rl.got_err) {
             /* The connection cannot take the client's state (schema
              * missing on the server, ...): report and drop it. */
+            char msg[300];
             log_warn("backend refused session state client=%u backend=%s "
-                     "error=%u",
-                     s->id, s->sc->srv->addr, s->rl.err_code);
+                     "error=%u message=\"%s\"",
+                     s->id, s->sc->srv->addr, s->rl.err_code, s->rl.err_msg);
+            snprintf(msg, sizeof(msg),
+                     "myshard: the backend refused the session's schema or "
+                     "variables: %s",
+                     s->rl.err_msg);
             s->sc->schema[0] = '\0';
             query_release_backend(s, true);
             s->pins &= ~PIN_LAST_INSERT;
-            fail_command(s, ER_BAD_DB_ERROR,
-                         "myshard: the backend rejected the session's schema "
-                         "or character set; check backend_schema exists on "
-                         "every shard");
+            fail_command(s, s->rl.err_code ? s->rl.err_code : ER_BAD_DB_ERROR,
+                         msg);
             return;
         }
         if (send_prelude(s))

@@ -14,6 +14,7 @@
 #include "session/relay.h"
 
 #include <event2/buffer.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/mysql_defs.h"
@@ -67,8 +68,14 @@ parse_eof(struct relay *r, const uint8_t *p, size_t len)
 static void
 parse_err(struct relay *r, const uint8_t *p, size_t len)
 {
+    size_t off = 3;
+
     r->got_err = true;
     r->err_code = len >= 3 ? (uint16_t)(p[1] | p[2] << 8) : 0;
+    if (len > 9 && p[3] == '#')
+        off = 9; /* '#' and the SQLSTATE */
+    snprintf(r->err_msg, sizeof(r->err_msg), "%.*s",
+             len > off ? (int)(len - off) : 0, (const char *)p + off);
 }
 
 /* After a result's final OK/EOF: another result, or done. */

@@ -104,6 +104,9 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     event_free(s->timer);
+    sessvars_clear(&s->vars);
+    sessvars_clear(&s->pending);
+    command_free_local_stmts(s);
     free(s);
 }
 

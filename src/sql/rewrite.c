@@ -68,3 +68,91 @@ rewrite_schema_names(const char *sql, size_t len,
     *out_len = n;
     return true;
 }
+
+/* Growable output for the rewriters. */
+struct outbuf {
+    char *p;
+    size_t n, cap;
+};
+
+static void
+out_put(struct outbuf *o, const char *s, size_t n)
+{
+    if (o->n + n + 1 > o->cap) {
+        o->cap = (o->n + n + 1) * 2;
+        o->p = xrealloc(o->p, o->cap);
+    }
+    memcpy(o->p + o->n, s, n);
+    o->n += n;
+}
+
+static bool
+ends_item(const struct token *t, bool have)
+{
+    return !have || t->type == TOK_COMMA || t->type == TOK_SEMI ||
+           t->type == TOK_RPAREN || tok_is(t, "FROM") || tok_is(t, "UNION") ||
+           tok_is(t, "INTO") || tok_is(t, "LIMIT") || tok_is(t, "ORDER") ||
+           tok_is(t, "WHERE") || tok_is(t, "GROUP") || tok_is(t, "HAVING") ||
+           tok_is(t, "FOR");
+}
+
+bool
+rewrite_current_schema(const char *sql, size_t len, const char *name,
+                       char **out, size_t *out_len)
+{
+    struct lexer lx;
+    struct token t[3], prev = {0};
+    struct outbuf o = {0};
+    const char *copied = sql;
+    bool have_prev = false;
+    int n = 0;
+
+    lexer_init(&lx, sql, len);
+    /* A sliding window of three tokens: DATABASE ( ) */
+    while (n < 3 && lexer_next(&lx, &t[n]))
+        n++;
+    while (n > 0) {
+        if (n == 3 && (tok_is(&t[0], "DATABASE") || tok_is(&t[0], "SCHEMA")) &&
+            t[1].type == TOK_LPAREN && t[2].type == TOK_RPAREN &&
+            !(have_prev && prev.type == TOK_DOT)) {
+            struct token next;
+            bool have_next = lexer_next(&lx, &next);
+            bool item = have_prev &&
+                        (prev.type == TOK_COMMA || tok_is(&prev, "SELECT") ||
+                         tok_is(&prev, "DISTINCT")) &&
+                        ends_item(&next, have_next);
+            const char *call_end = t[2].p + t[2].len;
+            out_put(&o, copied, (size_t)(t[0].p - copied));
+            out_put(&o, "'", 1);
+            out_put(&o, name, strlen(name));
+            out_put(&o, "'", 1);
+            if (item) {
+                out_put(&o, " AS `", 5);
+                out_put(&o, t[0].p, (size_t)(call_end - t[0].p));
+                out_put(&o, "`", 1);
+            }
+            copied = call_end;
+            prev = t[2];
+            have_prev = true;
+            n = 0;
+            if (have_next)
+                t[n++] = next;
+            while (n < 3 && lexer_next(&lx, &t[n]))
+                n++;
+            continue;
+        }
+        prev = t[0];
+        have_prev = true;
+        t[0] = t[1];
+        t[1] = t[2];
+        n--;
+        if (n == 2 && lexer_next(&lx, &t[2]))
+            n = 3;
+    }
+    if (o.p == NULL)
+        return false;
+    out_put(&o, copied, (size_t)(sql + len - copied));
+    *out = o.p;
+    *out_len = o.n;
+    return true;
+}

@@ -52,6 +52,40 @@ START_TEST(test_cases)
 }
 END_TEST
 
+static const struct {
+    const char *in;
+    const char *out; /* NULL: unchanged */
+} db_cases[] = {
+    {"SELECT DATABASE()", "SELECT 'appdb' AS `DATABASE()`"},
+    {"select database(), 1", "select 'appdb' AS `database()`, 1"},
+    {"SELECT x FROM t WHERE s = SCHEMA()", "SELECT x FROM t WHERE s = 'appdb'"},
+    {"SELECT DATABASE() AS d", "SELECT 'appdb' AS d"},
+    {"SELECT CONCAT(DATABASE(), '.t')", "SELECT CONCAT('appdb', '.t')"},
+    {"SELECT 'DATABASE()'", NULL},
+    {"SELECT t.database FROM t", NULL},
+    {"SELECT 1", NULL},
+};
+
+START_TEST(test_current_schema)
+{
+    for (size_t i = 0; i < sizeof(db_cases) / sizeof(db_cases[0]); i++) {
+        char *out = NULL;
+        size_t n = 0;
+        bool changed = rewrite_current_schema(
+            db_cases[i].in, strlen(db_cases[i].in), "appdb", &out, &n);
+        if (db_cases[i].out == NULL) {
+            ck_assert_msg(!changed, "case %zu changed: %.*s", i, (int)n, out);
+        } else {
+            ck_assert_msg(changed, "case %zu unchanged", i);
+            ck_assert_msg(n == strlen(db_cases[i].out) &&
+                              memcmp(out, db_cases[i].out, n) == 0,
+                          "case %zu: got %.*s", i, (int)n, out);
+        }
+        free(out);
+    }
+}
+END_TEST
+
 int
 main(void)
 {
@@ -61,6 +95,7 @@ main(void)
     int failed;
 
     tcase_add_test(tc, test_cases);
+    tcase_add_test(tc, test_current_schema);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,45 @@
+/*
+ * sessvars.h - session variables a client SET, kept so they can follow it
+ * to whichever backend connection serves its next statement. A session and
+ * a backend connection each hold a set; before a statement, the difference
+ * is applied in one SET: variables the client set with their values, and
+ * variables the connection carries from an earlier borrower back to
+ * DEFAULT. Names compare case-insensitively; values are the literal text
+ * the client wrote.
+ */
+#ifndef MYSHARD_BACKEND_SESSVARS_H
+#define MYSHARD_BACKEND_SESSVARS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sessvar {
+    char *name;  /* owned, lower case; "names" and "character set" are the
+                    SET NAMES / SET CHARACTER SET forms */
+    char *value; /* owned, as written */
+};
+
+struct sessvars {
+    struct sessvar *v; /* owned array */
+    int n;
+};
+
+/* Records name = value (replacing an earlier value). */
+void sessvars_set(struct sessvars *s, const char *name, size_t nlen,
+                  const char *value, size_t vlen);
+void sessvars_clear(struct sessvars *s);
+void sessvars_copy(struct sessvars *dst, const struct sessvars *src);
+bool sessvars_equal(const struct sessvars *a, const struct sessvars *b);
+/*
+ * Appends to buf (holding *n bytes, starting "SET ") the assignments that
+ * turn a connection holding `have` into one holding `want`. A NAMES or
+ * CHARACTER SET the connection holds and `want` lacks is not reset here:
+ * *charset_stale tells the caller to set the client's own character set.
+ * Returns false when buf is too small.
+ */
+bool sessvars_diff(const struct sessvars *want, const struct sessvars *have,
+                   char *buf, size_t cap, size_t *n, bool *charset_stale);
+/* True when the set holds SET NAMES or SET CHARACTER SET. */
+bool sessvars_has_charset(const struct sessvars *s);
+
+#endif
