@@ -18,7 +18,9 @@
 #   BENCH_TESTS="oltp_point_select oltp_read_only"
 #   BENCH_TABLES=4 BENCH_TABLE_SIZE=10000
 #   BENCH_IDLE_CLIENTS=2000  idle connections for the memory measurement
-#   BENCH_WORKERS=auto       myshard workers (private myshard only)
+#   BENCH_WORKERS=1          myshard workers (private myshard only); on a
+#                            2-core machine shared with sysbench and MariaDB,
+#                            one worker leaves them the other core
 #   BENCH_SYSBENCH_ARGS      extra sysbench options (e.g. --db-ps-mode=disable)
 #   BENCH_MYSHARD_ARGS       extra myshard options (--log-level warn)
 #
@@ -51,7 +53,7 @@ BENCH_TESTS=${BENCH_TESTS:-oltp_point_select oltp_read_only}
 BENCH_TABLES=${BENCH_TABLES:-4}
 BENCH_TABLE_SIZE=${BENCH_TABLE_SIZE:-10000}
 BENCH_IDLE_CLIENTS=${BENCH_IDLE_CLIENTS:-2000}
-BENCH_WORKERS=${BENCH_WORKERS:-auto}
+BENCH_WORKERS=${BENCH_WORKERS:-1}
 BENCH_MYSHARD_ARGS=${BENCH_MYSHARD_ARGS:---log-level warn}
 read -r -a SB_EXTRA <<<"${BENCH_SYSBENCH_ARGS:-}"
 read -r -a MS_EXTRA <<<"$BENCH_MYSHARD_ARGS"
