@@ -368,12 +368,33 @@ shards:
 
 sharding_rules:
   user_hash: { type: hash, shards: [s0, s1], slots: 1024 }
+  id_mod: { type: mod, shards: [s0, s1] }
+  id_range:
+    type: range
+    ranges:
+      - { shard: s0, to: 1000 }
+      - { shard: s1, from: 1000 }
+  email_hash:
+    type: hash
+    shards: [s0, s1]
+    slot_map: { s0: "0-255,768-1023", s1: "256-767" }
+  day_range:
+    type: range
+    ranges:
+      - { shard: s0, to: "2026-07-01" }
+      - { shard: s1, from: "2026-07-01" }
 
 schemas:
   - name: shop
     default_shard: s0
     tables:
       - { name: orders, key: user_id, rule: user_hash }
+      - { name: order_items, key: user_id, rule: user_hash }
+      - { name: accounts, key: id, rule: id_mod }
+      - { name: events, key: id, rule: id_range }
+      - { name: customers, key: email, rule: email_hash }
+      - { name: visits, key: day, rule: day_range }
+      - { name: countries, global: true }
   - name: appdb
     backend_schema: app_real
     default_shard: s1
