@@ -1372,6 +1372,8 @@ test_reads(const struct keys *k)
               "sku");
     cmp_query("SELECT DISTINCT status FROM orders");
     cmp_query("SELECT DISTINCT country FROM customers ORDER BY country");
+    cmp_query("SELECT DISTINCT created FROM orders ORDER BY created DESC");
+    cmp_query("SELECT DISTINCT user_id FROM orders WHERE amount > 150");
     cmp_query("SELECT DISTINCT user_id FROM order_items ORDER BY user_id "
               "LIMIT 10");
 
@@ -1401,8 +1403,8 @@ test_scatter_writes(const struct keys *k)
     cmp_write("UPDATE orders SET status = 'archived' WHERE amount < 30");
     cmp_write("UPDATE orders SET status = 'none' WHERE amount < 0");
     cmp_write("DELETE FROM events WHERE score > 90");
-    cmp_write("UPDATE accounts SET balance = balance * 2 WHERE country = "
-              "'DE'");
+    cmp_write("UPDATE accounts SET balance = balance * 2 WHERE country IN "
+              "('DE', 'FR')");
     cmp_write("DELETE FROM customers WHERE points < 50");
     cmp_write("UPDATE order_items SET qty = qty + 1");
     cmp_writef("UPDATE orders SET note = 'by key' WHERE user_id = %s", k->u[1]);
