@@ -1933,6 +1933,8 @@ src_packet(struct merge *m, struct msrc *s, int idx)
         }
         if (s->extra || m->failed || m->limit_done)
             return true; /* decided to keep it before that changed */
+        if (len == 0 || m->phase != MP_ROWS)
+            return false; /* an empty row: none has zero columns */
         if (!parse_row(m, p, len, s->types, s->vals, &s->vis_len))
             return false;
         s->held = true;
