@@ -387,6 +387,88 @@ START_TEST(test_long_in_list)
 }
 END_TEST
 
+/* Plan invariants, whatever the statement: a forward names valid shards
+ * with text, a refusal says what to do. */
+static void
+check_plan(const char *what, const struct route_plan *p)
+{
+    if (p->action == ROUTE_REFUSE) {
+        ck_assert_msg(strncmp(p->err_msg, "myshard: ", 9) == 0, "%s: %s", what,
+                      p->err_msg);
+        ck_assert_msg(p->err_code == 1235 || p->err_code == 1105, "%s: %u",
+                      what, p->err_code);
+        ck_assert_int_eq(p->ntargets, 0);
+        return;
+    }
+    ck_assert_msg(p->ntargets >= 1, "%s: no target", what);
+    for (int i = 0; i < p->ntargets; i++) {
+        ck_assert_int_ge(p->targets[i].shard, 0);
+        ck_assert_int_lt(p->targets[i].shard, cfg->nshards);
+        ck_assert_ptr_nonnull(p->targets[i].sql);
+        if (i > 0)
+            ck_assert_int_gt(p->targets[i].shard, p->targets[i - 1].shard);
+    }
+    ck_assert_msg(!(p->sum_affected && p->replicated), "%s", what);
+    if (p->merge) {
+        ck_assert_uint_le(p->ms.nsort, MERGE_MAX_KEYS);
+        ck_assert_uint_le(p->ms.ngroup, MERGE_MAX_KEYS);
+        ck_assert_uint_le(p->ms.npost_sort, MERGE_MAX_KEYS);
+        ck_assert_uint_le(p->ms.naggs, MERGE_MAX_AGGS);
+    }
+}
+
+/* Every statement of the sql layer's tables, whole and cut short, in
+ * several contexts: no crash, no sanitizer report, sane plans. */
+START_TEST(test_corpus)
+{
+    static const char *const files[] = {"tests/data/classify.tsv",
+                                        "tests/data/digest.tsv",
+                                        "tests/data/route.tsv"};
+    struct ctxbuf c;
+    struct route_plan plan;
+    char line[8192];
+    int n = 0;
+
+    route_plan_init(&plan);
+    for (unsigned f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        FILE *fp = fopen(files[f], "r");
+        ck_assert_ptr_nonnull(fp);
+        while (fgets(line, sizeof(line), fp) != NULL) {
+            char *tab = strchr(line, '\t');
+            size_t len;
+            if (line[0] == '#' || line[0] == '@' || line[0] == '\n')
+                continue;
+            if (tab)
+                *tab = '\0';
+            len = strlen(line);
+            for (int mode = 0; mode < 4; mode++) {
+                ctx_reset(&c);
+                if (mode == 1)
+                    c.ctx.schema = -1;
+                if (mode == 2)
+                    c.ctx.in_txn = true;
+                if (mode == 3)
+                    ctx_params(&c, "1,'a',NULL,-5,2,3,4,5");
+                for (size_t cut = len; cut > 0; cut = cut > 7 ? cut - 7 : 0) {
+                    char *copy = malloc(cut);
+                    memcpy(copy, line, cut);
+                    sql_classify(copy, cut, &st);
+                    router_route(cfg, &st, &c.ctx, &plan);
+                    check_plan(line, &plan);
+                    free(copy);
+                    n++;
+                    if (mode > 0)
+                        break;
+                }
+            }
+        }
+        fclose(fp);
+    }
+    route_plan_free(&plan);
+    ck_assert_int_gt(n, 1000);
+}
+END_TEST
+
 /* router_route is on every statement's path: keep it in microseconds. */
 START_TEST(test_timing)
 {
@@ -430,6 +512,7 @@ main(void)
     tcase_add_test(tc, test_format);
     tcase_add_test(tc, test_long_insert);
     tcase_add_test(tc, test_long_in_list);
+    tcase_add_test(tc, test_corpus);
     tcase_add_test(tc, test_timing);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
