@@ -1,37 +1,52 @@
 /*
  * router.c - router_route(): the pure function from (config, classified
- * statement, session facts) to a route plan. This file owns the parts
- * every statement goes through: the plan's reset and buffer, hints, the
- * resolution of the statement's tables against the config (sharded,
- * global, unlisted, external), key extraction (=, IN, BETWEEN, AND, OR
- * groups, alias-qualified and unqualified columns, literals and bound
- * parameters), co-location (tables of one rule joined on equal keys), the
- * availability of global and unlisted tables on the chosen shards, and the
- * statement kinds that need no rewriting: DDL, SHOW, DESCRIBE, EXPLAIN,
- * multi-statement batches and everything answered by the default shard.
- * SELECT merges live in route_select.c, INSERT/UPDATE/DELETE in
- * route_write.c, the plan's text form in route_format.c.
+ * statement, session facts) to a route plan. This file owns the entry and
+ * what every statement goes through: the plan's reset and buffer, hints,
+ * the role, and the statement kinds that need no rewriting (DDL, SHOW,
+ * DESCRIBE, EXPLAIN, multi-statement batches, everything answered by the
+ * default shard). Tables and co-location live in route_tables.c, key values
+ * in route_keys.c, SELECT merges in route_select.c (text edits in
+ * rewrite_plan.c), INSERT/UPDATE/DELETE in route_write.c, the plan's text
+ * in route_format.c.
  *
- * Choices where PRODUCT.md is silent (see also docs in those files):
+ * Choices where PRODUCT.md is silent (more at the head of each file):
  *  - The shards of a schema are the union of the shards of every rule its
  *    tables use, plus its default_shard. Global tables live there: writes
- *    go to all of them (replicated = true: report one OK), reads to the
- *    default shard, which always holds a copy.
+ *    go to all of them (replicated = true: the copies answer alike, report
+ *    the first OK), reads to the default shard, which always holds a copy.
  *  - An unlisted table joined with a sharded one is allowed only when the
  *    sharded tables' key maps to the default shard alone; else 1235.
  *  - Tables of schemas the config does not know (information_schema,
  *    mysql, ...) exist on every server: they never restrict a route.
- *  - A key predicate narrows only the tables of its own SELECT block;
- *    OUTER join predicates never narrow. A subquery's tables joined on the
- *    key to an outer table are co-located with it; the shards are chosen by
- *    the tables of the blocks that produce rows (top, derived, CTE, UNION
- *    member). Several groups of co-located tables are allowed only when
- *    each maps to one and the same shard.
+ *  - No schema selected and none named: the first schema's default shard.
  *  - A key that maps to no shard (a range gap, `key = NULL`) matches no
  *    row: the statement goes to one shard of the rule, which answers it
  *    empty.
- *  - Statements the session answers itself (SET, USE, BEGIN, ...) get a
- *    plan for the default shard, role primary.
+ *  - Roles: SELECT, SHOW and EXPLAIN read (ROLE_READ) unless locking (FOR
+ *    UPDATE/SHARE), calling lock functions, LAST_INSERT_ID()/FOUND_ROWS(),
+ *    INTO, or inside a transaction; the replica hint is obeyed outside
+ *    transactions and never for writes.
+ *  - DDL of several tables goes to the union of their shards. CREATE ...
+ *    LIKE needs the model table on every target; CREATE ... AS SELECT and
+ *    views need the rows they read there (a sharded table only under an
+ *    object sharded by the same rule). CREATE/DROP DATABASE: 1235.
+ *  - SHOW CREATE TABLE, SHOW COLUMNS/INDEX and DESCRIBE of a sharded table
+ *    go to the first shard of its rule; SHOW TABLES, SHOW TABLE STATUS and
+ *    other SHOWs to the default shard (of the schema named in FROM, if
+ *    any): it shows the tables it holds.
+ *  - EXPLAIN shows the plan of one target (the first the statement would
+ *    reach); ANALYZE of a write reaching several shards: 1235.
+ *  - A batch of statements (multi-statements) is routed only when none
+ *    touches a sharded or global table and all share one default shard.
+ *  - LOCK TABLES, LOAD DATA and HANDLER on sharded or global tables: 1235.
+ *  - Statements the session answers itself (SET, USE, BEGIN, ...) and
+ *    CALL, KILL, FLUSH, GRANT ... get a plan for the default shard, role
+ *    primary.
+ *  - A statement that did not lex (unterminated string or comment) goes
+ *    whole to the default shard, which refuses it: never split or narrowed
+ *    by what could not be read.
+ *  - When the classifier dropped something that could hide a table, an
+ *    item or an assignment (stmt_info.overflow): 1235, route it by hint.
  */
 #include "route/router.h"
 
@@ -293,7 +308,6 @@ kind_text(unsigned kind)
     return kind < STMT__COUNT && names[kind] ? names[kind] : "other";
 }
 
-/* Two raw identifiers (bare or backtick-quoted) name the same thing. */
 bool
 rt_span_has_param(struct sql_span s)
 {
