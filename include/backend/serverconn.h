@@ -48,12 +48,12 @@ struct serverconn {
     char plugin[64];
 
     /* Session state currently set on the server side of this connection. */
-    char schema[65];      /* current database ("" = none) */
-    uint8_t charset;      /* collation id in effect (0 = unknown) */
-    struct sessvars vars; /* variables a client SET on it */
+    char schema[65];       /* current database ("" = none) */
+    uint8_t charset;       /* collation id in effect (0 = unknown) */
+    struct sessvars vars;  /* variables a client SET on it */
     struct sc_stmt *stmts; /* owned; statements prepared on it (cache) */
     int nstmts;
-    uint64_t stmt_clock;   /* use counter for LRU eviction */
+    uint64_t stmt_clock; /* use counter for LRU eviction */
 
     sc_ready_fn on_ready; /* set by the pool while connecting */
     sc_read_fn on_read;   /* borrower's */
@@ -67,11 +67,11 @@ struct serverconn {
 
 /* A statement prepared on this connection for some client. */
 struct sc_stmt {
-    uint64_t hash;   /* of the text */
-    char *sql;       /* owned copy of the text */
+    uint64_t hash; /* of the text */
+    char *sql;     /* owned copy of the text */
     size_t len;
-    uint32_t id;     /* the server's statement id */
-    uint64_t used;   /* stmt_clock at last use */
+    uint32_t id;   /* the server's statement id */
+    uint64_t used; /* stmt_clock at last use */
 };
 
 /* Statements kept prepared per connection: far below the servers'

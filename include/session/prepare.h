@@ -16,14 +16,14 @@
 struct evbuffer;
 
 struct pstmt {
-    uint32_t id;       /* the id the client knows */
-    char *sql;         /* owned; text as sent to servers (renames applied) */
+    uint32_t id; /* the id the client knows */
+    char *sql;   /* owned; text as sent to servers (renames applied) */
     size_t len;
     uint16_t nparams;
     uint16_t ncols;
-    uint16_t *types;   /* owned; nparams type words, once bound */
+    uint16_t *types; /* owned; nparams type words, once bound */
     bool types_bound;
-    uint8_t **ld;      /* owned; long data per parameter, or NULL */
+    uint8_t **ld; /* owned; long data per parameter, or NULL */
     size_t *ld_len;
     struct pstmt *next;
 };

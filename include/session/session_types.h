@@ -44,9 +44,9 @@ struct wctx {
     int nrenames;
     int64_t started_ms;
     struct route_plan *plan; /* owned; the router's output, reused */
-    struct stmt_info *stmt; /* owned; scratch for the statement being
-                               classified (statements are classified
-                               synchronously, so one per worker) */
+    struct stmt_info *stmt;  /* owned; scratch for the statement being
+                                classified (statements are classified
+                                synchronously, so one per worker) */
 };
 
 /* A prepared statement the proxy answers itself (USE), so the server never
@@ -112,12 +112,12 @@ struct session {
     bool expect_response;
     int target_shard;
     struct serverconn *sc; /* lent or pinned connection */
-    struct scatter *sx;      /* owned; a statement on several shards */
-    char *txn_begin;         /* owned; a BEGIN not yet sent to any shard */
-    struct pstmt *pstmts;    /* owned; the client's prepared statements */
-    uint32_t pstmt_seq;      /* ids for them */
-    struct pstmt *exec_ps;   /* the statement an EXECUTE in flight runs */
-    char *prep_sql;          /* owned; text of a PREPARE in flight */
+    struct scatter *sx;    /* owned; a statement on several shards */
+    char *txn_begin;       /* owned; a BEGIN not yet sent to any shard */
+    struct pstmt *pstmts;  /* owned; the client's prepared statements */
+    uint32_t pstmt_seq;    /* ids for them */
+    struct pstmt *exec_ps; /* the statement an EXECUTE in flight runs */
+    char *prep_sql;        /* owned; text of a PREPARE in flight */
     size_t prep_len;
     uint32_t prep_backend_id; /* the server's id of that PREPARE */
     struct pool_waiter waiter;

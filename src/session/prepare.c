@@ -244,7 +244,7 @@ prepare_cmd_execute(struct session *s)
     struct binproto_execute ex;
     struct route_ctx ctx = {0};
     struct pktbuf pb;
-    char (*tmp)[64] = NULL;
+    char(*tmp)[64] = NULL;
     bool *ld = NULL;
 
     if (ps == NULL) {
@@ -260,8 +260,8 @@ prepare_cmd_execute(struct session *s)
         for (uint16_t i = 0; i < ps->nparams; i++)
             ld[i] = ps->ld[i] != NULL;
     }
-    if (!binproto_parse_execute(s->cmd.data, s->cmd.len, ps->nparams,
-                                ps->types, &ps->types_bound, ld, &ex, vals)) {
+    if (!binproto_parse_execute(s->cmd.data, s->cmd.len, ps->nparams, ps->types,
+                                &ps->types_bound, ld, &ex, vals)) {
         session_send_error(s, ER_UNKNOWN_ERROR, "HY000",
                            "myshard: malformed COM_STMT_EXECUTE (parameters "
                            "do not match the statement's %u)",

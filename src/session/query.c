@@ -404,8 +404,7 @@ query_rewrite_text(struct session *s, const char *sql, size_t len, char **out,
     if (s->schema >= 0 &&
         strcmp(c->schemas[s->schema].name,
                c->schemas[s->schema].backend_schema) != 0 &&
-        rewrite_current_schema(sql, len, c->schemas[s->schema].name, &o2,
-                               &n)) {
+        rewrite_current_schema(sql, len, c->schemas[s->schema].name, &o2, &n)) {
         free(o);
         o = o2;
     }
@@ -661,7 +660,7 @@ send_pending_begin(struct session *s, struct serverconn *sc, struct relay *rl)
     size_t n;
     uint8_t *p;
 
-    if (s->txn_begin == NULL || sc == s->sc)
+    if (s->txn_begin == NULL)
         return false;
     n = strlen(s->txn_begin);
     p = xmalloc(n + 1);
@@ -874,8 +873,7 @@ pump(struct session *s)
     }
     if (s->state != SESS_RELAY)
         return;
-    if (s->kind == RELAY_PREPARE && !s->rl.started &&
-        !prepare_patch_ok(s, in))
+    if (s->kind == RELAY_PREPARE && !s->rl.started && !prepare_patch_ok(s, in))
         return; /* the PREPARE_OK is not complete yet */
     st = relay_pump(&s->rl, in, s->conn->out, CLIENT_HIGH_WATER);
     switch (st) {

@@ -53,32 +53,32 @@ enum scatter_mode {
 };
 
 struct target {
-    struct scatter *sx;    /* (ref) */
+    struct scatter *sx; /* (ref) */
     int idx;
     int shard;
     struct serverconn *sc; /* lent, or the session's held one */
     bool held;             /* sc is s->sc: it stays with the session */
     struct pool_waiter waiter;
-    const uint8_t *pkt;    /* COM_QUERY payload (in sx->buf or own) */
+    const uint8_t *pkt; /* COM_QUERY payload (in sx->buf or own) */
     size_t pkt_len;
-    uint8_t *own;          /* owned; this target's renamed text */
+    uint8_t *own; /* owned; this target's renamed text */
     enum target_state state;
-    struct relay rl;       /* prelude answers; the relayed or swallowed
-                              answer of the statement */
+    struct relay rl; /* prelude answers; the relayed or swallowed
+                        answer of the statement */
 };
 
 struct scatter {
-    struct session *s;      /* (ref) */
+    struct session *s; /* (ref) */
     enum scatter_mode mode;
-    int n;                  /* targets */
+    int n; /* targets */
     int ndone;
-    bool binary;            /* prepared-statement rows */
-    bool ok_first_only;     /* global table writes: every shard did the
-                               same; report one shard's count */
-    struct merge *m;        /* owned; SX_MERGE */
-    struct pstmt *ps;       /* (ref) executing a prepared statement */
-    uint8_t *exec;          /* owned; execute payload, id patched per
-                               target */
+    bool binary;        /* prepared-statement rows */
+    bool ok_first_only; /* global table writes: every shard did the
+                           same; report one shard's count */
+    struct merge *m;    /* owned; SX_MERGE */
+    struct pstmt *ps;   /* (ref) executing a prepared statement */
+    uint8_t *exec;      /* owned; execute payload, id patched per
+                           target */
     size_t exec_len;
     bool failed;
     uint16_t err_code;
@@ -86,8 +86,8 @@ struct scatter {
     uint64_t affected;
     uint64_t insert_id;
     uint16_t status;
-    bool relayed;           /* SX_RELAY sent bytes to the client */
-    uint8_t *buf;           /* owned; the targets' COM_QUERY payloads */
+    bool relayed; /* SX_RELAY sent bytes to the client */
+    uint8_t *buf; /* owned; the targets' COM_QUERY payloads */
     struct target t[];
 };
 
@@ -143,8 +143,18 @@ finish(struct scatter *sx)
     struct session *s = sx->s;
 
     s->sx = NULL;
-    if (sx->failed) {
-        if (sx->relayed || (sx->m && merge_started(sx->m))) {
+    if (sx->mode == SX_MERGE) {
+        /* The merge wrote the whole answer, an error included, unless a
+         * packet to the client was cut. */
+        if (!merge_client_intact(sx->m)) {
+            scatter_free(sx);
+            session_close(s, "shard failed mid-result");
+            return;
+        }
+        s->status = merge_status_flags(sx->m);
+        s->seq = merge_next_seq(sx->m);
+    } else if (sx->failed) {
+        if (sx->relayed) {
             scatter_free(sx);
             session_close(s, "shard failed mid-result");
             return;
@@ -154,8 +164,6 @@ finish(struct scatter *sx)
         proto_write_ok(s->conn->out, &s->seq, sx->affected, sx->insert_id,
                        sx->status, 0, NULL);
         s->status = sx->status;
-    } else if (sx->mode == SX_MERGE) {
-        s->status = merge_status_flags(sx->m);
     } else {
         s->status = sx->t[0].rl.status;
     }
@@ -196,6 +204,31 @@ set_error(struct scatter *sx, uint16_t code, const char *msg)
     }
 }
 
+static void merge_progress(struct scatter *sx, enum merge_status ms);
+static void fail(struct scatter *sx, uint16_t code, const char *msg);
+
+/* Fails the statement: targets still working lose their connections. In a
+ * merge, only target i fails (the merge answers the client and drains the
+ * others); i < 0 fails them all. */
+static void
+fail_target(struct scatter *sx, int i, uint16_t code, const char *msg)
+{
+    struct session *s = sx->s;
+
+    if (sx->mode == SX_MERGE && i >= 0) {
+        struct target *t = &sx->t[i];
+        enum merge_status ms = merge_fail_source(sx->m, i, s->conn->out,
+                                                 CLIENT_HIGH_WATER, code, msg);
+        if (target_settle(t, t->state != TG_WAITING)) {
+            finish(sx);
+            return;
+        }
+        merge_progress(sx, ms);
+        return;
+    }
+    fail(sx, code, msg);
+}
+
 /* Fails the statement: targets still working lose their connections. */
 static void
 fail(struct scatter *sx, uint16_t code, const char *msg)
@@ -223,12 +256,9 @@ send_execute(struct target *t, uint32_t id)
     uint8_t seq;
 
     for (uint16_t i = 0; ps->ld && i < ps->nparams; i++) {
-        uint8_t hdr[7] = {COM_STMT_SEND_LONG_DATA,
-                          (uint8_t)id,
-                          (uint8_t)(id >> 8),
-                          (uint8_t)(id >> 16),
-                          (uint8_t)(id >> 24),
-                          (uint8_t)i,
+        uint8_t hdr[7] = {COM_STMT_SEND_LONG_DATA, (uint8_t)id,
+                          (uint8_t)(id >> 8),      (uint8_t)(id >> 16),
+                          (uint8_t)(id >> 24),     (uint8_t)i,
                           (uint8_t)(i >> 8)};
         uint8_t *p;
         if (ps->ld[i] == NULL)
@@ -293,7 +323,7 @@ on_acquired(void *arg, struct serverconn *sc, int err, const char *msg)
     struct target *t = arg;
 
     if (sc == NULL) {
-        fail(t->sx, (uint16_t)err, msg);
+        fail_target(t->sx, t->idx, (uint16_t)err, msg);
         return;
     }
     got_conn(t, sc);
@@ -316,7 +346,8 @@ step_done(struct target *t, enum relay_status rs)
                      "variables or transaction: %s",
                      s->wc->cfg->shards[t->shard].name, t->rl.err_msg);
         t->sc->schema[0] = '\0';
-        fail(sx, t->rl.err_code ? t->rl.err_code : ER_UNKNOWN_ERROR, msg);
+        fail_target(sx, t->idx,
+                    t->rl.err_code ? t->rl.err_code : ER_UNKNOWN_ERROR, msg);
         return;
     }
     if (t->state == TG_PREPARING) {
@@ -331,6 +362,32 @@ step_done(struct target *t, enum relay_status rs)
     if (query_send_prelude(s, t->sc, &t->rl))
         return;
     send_statement(t);
+}
+
+/* After the merge moved: sources that ended give their connections back;
+ * a broken source closes what is still open. */
+static void
+merge_progress(struct scatter *sx, enum merge_status ms)
+{
+    bool last = false;
+
+    if (ms == MERGE_BROKEN) {
+        log_warn("malformed shard result client=%u source=%d", sx->s->id,
+                 merge_broken_source(sx->m));
+        for (int i = 0; i < sx->n; i++)
+            if (sx->t[i].state != TG_DONE)
+                last |= target_settle(&sx->t[i], sx->t[i].state != TG_WAITING);
+        if (last)
+            finish(sx);
+        return;
+    }
+    for (int i = 0; i < sx->n; i++) {
+        struct target *t = &sx->t[i];
+        if (t->state == TG_RUNNING && merge_source_done(sx->m, i))
+            last |= target_settle(t, false);
+    }
+    if (last)
+        finish(sx);
 }
 
 static void
@@ -359,16 +416,10 @@ pump_target(struct target *t)
         else if (rs == RELAY_DONE)
             target_done(t, false);
         return;
-    case SX_MERGE: {
-        enum merge_status ms =
-            merge_pump(sx->m, t->idx, in, s->conn->out, CLIENT_HIGH_WATER);
-        if (ms == MERGE_BROKEN)
-            fail(sx, ER_UNKNOWN_ERROR,
-                 "myshard: a shard sent a malformed result");
-        else if (merge_source_done(sx->m, t->idx))
-            target_done(t, false);
+    case SX_MERGE:
+        merge_progress(
+            sx, merge_pump(sx->m, t->idx, in, s->conn->out, CLIENT_HIGH_WATER));
         return;
-    }
     case SX_COMBINE:
         break;
     }
@@ -415,7 +466,7 @@ target_error(struct serverconn *sc, void *arg, const char *why)
              "myshard: lost the connection to shard '%s' (%s) while running "
              "the statement; it may or may not have run there",
              t->sx->s->wc->cfg->shards[t->shard].name, sc->srv->addr);
-    fail(t->sx, ER_MYSHARD_NO_BACKEND, msg);
+    fail_target(t->sx, t->idx, ER_MYSHARD_NO_BACKEND, msg);
 }
 
 void
@@ -499,6 +550,11 @@ scatter_client_drained(struct session *s)
 {
     struct scatter *sx = s->sx;
 
+    if (sx != NULL && sx->mode == SX_MERGE) {
+        merge_progress(
+            sx, merge_pump(sx->m, -1, NULL, s->conn->out, CLIENT_HIGH_WATER));
+        return;
+    }
     for (int i = 0; sx != NULL && s->sx == sx && i < sx->n; i++)
         if (sx->t[i].state == TG_RUNNING)
             pump_target(&sx->t[i]);
