@@ -30,19 +30,56 @@ struct route_key {
 enum placement_status {
     PLACE_OK = 0,
     PLACE_NULL_KEY,     /* NULL has no shard */
-    PLACE_NOT_INTEGER,  /* mod rule, key is not an integer */
+    PLACE_NOT_INTEGER,  /* mod rule (or range rule with integer bounds),
+                           key is not an integer */
     PLACE_OUT_OF_RANGE, /* range rule, no range holds the key */
 };
 
 /*
  * Shard (index into cfg->shards) of key under rule; *slot receives the hash
- * slot (-1 for mod/range). Pure: no I/O, no allocation.
+ * slot (-1 for mod/range). Pure: no I/O, no allocation. *shard and *slot
+ * are set only on PLACE_OK (slot may be NULL).
+ *
+ * Key types: a string key that holds a decimal integer (as a DBA may write
+ * '42') is placed like the integer: for hash rules the text CRC32 sees is
+ * the same; for mod rules and integer-bounded ranges the string is read as
+ * an integer (sign and leading zeros allowed: '007' is 7, as an INT column
+ * stores it). For hash rules a string is always its raw bytes, so '007'
+ * hashes as "007" (a CHAR column keeps it so). An integer key against
+ * string range bounds compares as its canonical text.
  */
 enum placement_status placement_locate(const struct cfg_rule *rule,
                                        const struct route_key *key, int *shard,
                                        int *slot);
-/* A string key that holds a decimal integer (as a DBA may write '42') is
- * placed like the integer: canonical text is what CRC32 sees. */
+/* "ok", "NULL key", ... for messages. */
 const char *placement_status_text(enum placement_status st);
+
+/* ---- appended: sets of shards for the router ---- */
+
+/* Bit mask over cfg->shards of every shard the rule places keys on. */
+uint64_t placement_rule_mask(const struct cfg_rule *rule);
+
+/* Integer BETWEEN intervals at most this wide are expanded key by key on
+ * mod and hash rules; wider ones (and non-integer bounds) reach every
+ * shard of the rule. */
+#define PLACEMENT_MAX_EXPAND 64
+
+/*
+ * Shards that may hold keys k with lo <= k <= hi (SQL BETWEEN): for range
+ * rules the ranges overlapping the interval (empty when lo > hi); for mod
+ * and hash rules see PLACEMENT_MAX_EXPAND. A bound that is NULL, or of a
+ * type the rule cannot compare, gives every shard of the rule. Pure.
+ */
+uint64_t placement_between(const struct cfg_rule *rule,
+                           const struct route_key *lo,
+                           const struct route_key *hi);
+
+/* The key as an integer: an integer key, or a string holding one (sign
+ * and leading zeros allowed). False otherwise. */
+bool placement_key_int(const struct route_key *key, int64_t *out);
+
+/* Canonical decimal text of v into buf (at least 21 bytes); returns its
+ * length. */
+size_t placement_int_text(int64_t v, char *buf);
 
 #endif

@@ -113,6 +113,21 @@ struct route_plan {
     /* Text the plan owns (rewritten statements); freed by route_plan_free. */
     char *buf;
     size_t buf_len, buf_cap;
+
+    /* ---- appended ---- */
+    /* The targets hold copies of the same rows (a global table written,
+     * DDL of a global table): their OK packets agree; report the first
+     * target's, not the sum (sum_affected is false then). */
+    bool replicated;
+    /* The route depends on `?` values the context did not bind (the plan
+     * of a PREPARE, or EXPLAIN ROUTE of prepared text): the targets are
+     * every shard the statement may reach. Route again at EXECUTE with
+     * route_ctx.params. */
+    bool needs_params;
+    /* Router working memory (per-row shards of a split INSERT); owned by
+     * the plan, freed by route_plan_free. */
+    void *scratch;
+    size_t scratch_cap;
 };
 
 #endif

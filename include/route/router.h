@@ -41,4 +41,25 @@ void router_route(const struct cfg *cfg, const struct stmt_info *st,
 void route_plan_init(struct route_plan *plan);
 void route_plan_free(struct route_plan *plan);
 
+/* ---- appended ---- */
+
+/*
+ * A multi-line human description of plan, as EXPLAIN ROUTE shows it:
+ *   kind: select
+ *   tables: orders o
+ *   keys: user_id=42,43
+ *   route: read, scatter, merge     (or "refuse: 1235 myshard: ...")
+ *   target s0: SELECT ...
+ *   merge: sort=[0 desc] limit=10 offset=20 hidden=1
+ * Writes at most cap bytes including the NUL (cap > 0); returns the
+ * length the whole text needs, like snprintf.
+ */
+size_t route_plan_format(const struct cfg *cfg, const struct route_plan *plan,
+                         char *buf, size_t cap);
+
+/* The merge spec alone on one line ("sort=[0 desc,-1] hidden=1"; "concat"
+ * when it only concatenates), for EXPLAIN ROUTE and tests. Same return
+ * convention as route_plan_format. */
+size_t route_merge_format(const struct merge_spec *ms, char *buf, size_t cap);
+
 #endif

@@ -26,7 +26,14 @@
  * count mismatch or an early ERR answer the statement alone. Rows wait in
  * the sources' buffers meanwhile. A failure after rows went out is sent as
  * an ERR in place of the rest (after the row being passed through, if one
- * is); the final EOF is written only when every source has ended.
+ * is); the final EOF is written only when every source has ended. The
+ * sources' sequence ids are not checked (framing goes by length alone, as
+ * in relay.c) and never reused: client packets are numbered from first_seq.
+ *
+ * Limits: an in-memory sort holds at most max_rows rows (with a LIMIT, only
+ * offset + limit of them are kept, sorted and cut as they come); a packet
+ * copied out of a source is at most 1 GiB; a result has at most 4096
+ * columns.
  *
  * Comparison rules (sort keys, group equality, MIN/MAX, DISTINCT), by the
  * first shard's column definition:
@@ -88,7 +95,6 @@
 #define ERR_MSG_MAX       512
 #define INFO_MAX          256
 #define INFO_NUMS         8
-#define ER_MERGE_MIXED    ER_UNKNOWN_ERROR
 #define EOF_MAX_LEN       9 /* EOF payloads are shorter than this */
 
 /* ---- types ------------------------------------------------------------ */
@@ -818,6 +824,7 @@ coldef_parse(const uint8_t *p, size_t len, struct mcol *c)
     const uint8_t *s;
     size_t l;
     uint64_t flen;
+    bool unsigned_int;
 
     memset(c, 0, sizeof(*c));
     wire_init(&w, p, len);
@@ -832,10 +839,8 @@ coldef_parse(const uint8_t *p, size_t len, struct mcol *c)
         !wire_u8(&w, &c->type) || !wire_u16(&w, &c->flags) ||
         !wire_u8(&w, &c->decimals))
         return false;
-    c->tw =
-        (uint16_t)(c->type | ((c->flags & UNSIGNED_FLAG) && type_is_int(c->type)
-                                  ? BINPROTO_UNSIGNED
-                                  : 0));
+    unsigned_int = (c->flags & UNSIGNED_FLAG) && type_is_int(c->type);
+    c->tw = (uint16_t)(c->type | (unsigned_int ? BINPROTO_UNSIGNED : 0));
     if (type_is_int(c->type)) {
         c->cls = CC_INT;
     } else if (c->type == MYSQL_TYPE_DECIMAL ||
@@ -1780,7 +1785,7 @@ note_kind(struct merge *m, enum src_kind k)
     if (k == SK_RESULT)
         m->seen_result = true;
     if (m->seen_ok && m->seen_result)
-        merge_failf(m, ER_MERGE_MIXED,
+        merge_failf(m, ER_UNKNOWN_ERROR,
                     "myshard: shards answered differently (rows from some, "
                     "OK from others); the statement cannot be merged");
 }
@@ -1928,6 +1933,8 @@ src_packet(struct merge *m, struct msrc *s, int idx)
         }
         if (s->extra || m->failed || m->limit_done)
             return true; /* decided to keep it before that changed */
+        if (len == 0 || m->phase != MP_ROWS)
+            return false; /* an empty row: none has zero columns */
         if (!parse_row(m, p, len, s->types, s->vals, &s->vis_len))
             return false;
         s->held = true;

@@ -1460,6 +1460,67 @@ START_TEST(test_bad_plan)
 }
 END_TEST
 
+/* Corrupted responses: any outcome but a crash (the sanitizers watch) or
+ * a merge that claims more than it read. */
+START_TEST(test_corrupt_input)
+{
+    struct merge_spec specs[4];
+    struct evbuffer *pend[MAXSRC], *in[MAXSRC], *out = evbuffer_new();
+
+    specs[0] = spec();
+    specs[1] = spec_sort(0, true);
+    specs[2] = spec_group();
+    specs[3] = spec_group();
+    specs[3].npost_sort = 1;
+    specs[3].post_sort[0].col = 2;
+    specs[3].distinct = true;
+    rnd_state = 99;
+    for (int iter = 0; iter < 400; iter++) {
+        const struct merge_spec *ms = &specs[iter % 4];
+        bool binary = iter % 8 >= 4;
+        int n = binary ? 2 : 3;
+        struct merge *m = merge_new(ms, n, binary, 1);
+        enum merge_status st = MERGE_MORE;
+
+        for (int i = 0; i < 3; i++) {
+            pend[i] = evbuffer_new();
+            in[i] = evbuffer_new();
+        }
+        if (binary)
+            build_binary_order(pend);
+        else
+            build_groups(pend);
+        for (int flips = 1 + (int)(rnd() % 3); flips > 0; flips--) {
+            int i = (int)(rnd() % (uint32_t)n);
+            size_t len = evbuffer_get_length(pend[i]);
+            uint8_t *p = evbuffer_pullup(pend[i], -1);
+            p[rnd() % len] = (uint8_t)rnd();
+        }
+        while (st == MERGE_MORE || st == MERGE_PAUSED) {
+            int i = (int)(rnd() % (uint32_t)n);
+            if (evbuffer_get_length(pend[0]) + evbuffer_get_length(pend[1]) +
+                    evbuffer_get_length(pend[2]) ==
+                0)
+                break;
+            evbuffer_remove_buffer(pend[i], in[i], 1 + rnd() % 40);
+            st = merge_pump(m, i, in[i], out, iter % 2 ? 1 : BIG);
+            evbuffer_drain(out, evbuffer_get_length(out));
+        }
+        for (int k = 0; st == MERGE_PAUSED && k < 100000; k++) {
+            st = merge_pump(m, -1, NULL, out, iter % 2 ? 1 : BIG);
+            evbuffer_drain(out, evbuffer_get_length(out));
+        }
+        ck_assert_int_ne(st, MERGE_PAUSED);
+        merge_free(m);
+        for (int i = 0; i < 3; i++) {
+            evbuffer_free(pend[i]);
+            evbuffer_free(in[i]);
+        }
+    }
+    evbuffer_free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1497,6 +1558,7 @@ main(void)
     tcase_add_test(tc, test_malformed_is_broken);
     tcase_add_test(tc, test_lost_source);
     tcase_add_test(tc, test_bad_plan);
+    tcase_add_test(tc, test_corrupt_input);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

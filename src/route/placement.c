@@ -1,0 +1,321 @@
+/*
+ * placement.c - where a key lives: the mod, hash (CRC32 slots, even split
+ * or slot_map) and range rules of PRODUCT.md's placement contract, and the
+ * shard sets the router needs from them (a rule's shards, the shards a
+ * BETWEEN interval may reach). Everything here is pure arithmetic on the
+ * config generation: no I/O, no allocation, so the router can call it on
+ * every statement and myshard-locate prints exactly what the proxy does.
+ */
+#include "route/placement.h"
+
+#include <string.h>
+
+#include "base/crc32.h"
+
+size_t
+placement_int_text(int64_t v, char *buf)
+{
+    char tmp[24];
+    size_t n = 0, len = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        buf[len++] = '-';
+    while (n > 0)
+        buf[len++] = tmp[--n];
+    buf[len] = '\0';
+    return len;
+}
+
+/* A string key read as an integer: optional sign, then digits (leading
+ * zeros allowed), nothing else; false when it is not one or overflows. */
+static bool
+text_int(const char *s, size_t n, int64_t *out)
+{
+    uint64_t v = 0, limit = INT64_MAX;
+    bool neg = false;
+    size_t i = 0;
+
+    if (n > 0 && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        if (neg)
+            limit = (uint64_t)INT64_MAX + 1;
+        i = 1;
+    }
+    if (i == n)
+        return false;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)((unsigned char)s[i] - '0');
+        if (d > 9 || v > (limit - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (neg)
+        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+    else
+        *out = (int64_t)v;
+    return true;
+}
+
+bool
+placement_key_int(const struct route_key *key, int64_t *out)
+{
+    if (key->is_int) {
+        *out = key->i;
+        return true;
+    }
+    return text_int(key->s, key->len, out);
+}
+
+/* The key's bytes as hash and string ranges see them. */
+static const char *
+key_text(const struct route_key *key, char *buf, size_t *len)
+{
+    if (key->is_int) {
+        *len = placement_int_text(key->i, buf);
+        return buf;
+    }
+    *len = key->len;
+    return key->s != NULL ? key->s : "";
+}
+
+/* Bytewise comparison, shorter first on a common prefix (memcmp order). */
+static int
+bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+
+    if (c != 0 || alen == blen)
+        return c;
+    return alen < blen ? -1 : 1;
+}
+
+/* The range rule's bound type: true for strings. Validation keeps every
+ * set bound of one rule of the same type. */
+static bool
+range_is_string(const struct cfg_rule *rule)
+{
+    for (int i = 0; i < rule->nranges; i++) {
+        if (rule->ranges[i].from.set)
+            return rule->ranges[i].from.is_string;
+        if (rule->ranges[i].to.set)
+            return rule->ranges[i].to.is_string;
+    }
+    return false;
+}
+
+/* Compares a key with a bound of the rule's type: <0, 0, >0. */
+static int
+bound_cmp_int(int64_t k, const struct cfg_bound *b)
+{
+    return k < b->i ? -1 : k > b->i;
+}
+
+static int
+bound_cmp_str(const char *k, size_t klen, const struct cfg_bound *b)
+{
+    return bytes_cmp(k, klen, b->s, strlen(b->s));
+}
+
+static bool
+range_holds_int(const struct cfg_range *r, int64_t k)
+{
+    return (!r->from.set || bound_cmp_int(k, &r->from) >= 0) &&
+           (!r->to.set || bound_cmp_int(k, &r->to) < 0);
+}
+
+static bool
+range_holds_str(const struct cfg_range *r, const char *k, size_t klen)
+{
+    return (!r->from.set || bound_cmp_str(k, klen, &r->from) >= 0) &&
+           (!r->to.set || bound_cmp_str(k, klen, &r->to) < 0);
+}
+
+static enum placement_status
+locate_range(const struct cfg_rule *rule, const struct route_key *key,
+             int *shard)
+{
+    char buf[24];
+    const char *s;
+    size_t len;
+    int64_t k;
+
+    if (range_is_string(rule)) {
+        s = key_text(key, buf, &len);
+        for (int i = 0; i < rule->nranges; i++)
+            if (range_holds_str(&rule->ranges[i], s, len)) {
+                *shard = rule->ranges[i].shard;
+                return PLACE_OK;
+            }
+        return PLACE_OUT_OF_RANGE;
+    }
+    if (!placement_key_int(key, &k))
+        return PLACE_NOT_INTEGER;
+    for (int i = 0; i < rule->nranges; i++)
+        if (range_holds_int(&rule->ranges[i], k)) {
+            *shard = rule->ranges[i].shard;
+            return PLACE_OK;
+        }
+    return PLACE_OUT_OF_RANGE;
+}
+
+static int
+hash_owner(const struct cfg_rule *rule, uint32_t slot)
+{
+    if (rule->slot_owner != NULL)
+        return rule->slot_owner[slot];
+    return rule->shards[(uint64_t)slot * (uint64_t)rule->nshards / rule->slots];
+}
+
+enum placement_status
+placement_locate(const struct cfg_rule *rule, const struct route_key *key,
+                 int *shard, int *slot)
+{
+    char buf[24];
+    const char *s;
+    size_t len;
+    int64_t k;
+    uint32_t h;
+    int owner;
+    enum placement_status st;
+
+    if (key->is_null)
+        return PLACE_NULL_KEY;
+    switch (rule->type) {
+    case RULE_MOD:
+        if (!placement_key_int(key, &k))
+            return PLACE_NOT_INTEGER;
+        if (rule->nshards <= 0)
+            return PLACE_OUT_OF_RANGE;
+        *shard =
+            rule->shards[((k % rule->nshards) + rule->nshards) % rule->nshards];
+        if (slot != NULL)
+            *slot = -1;
+        return PLACE_OK;
+    case RULE_HASH:
+        if (rule->slots == 0 || rule->nshards <= 0)
+            return PLACE_OUT_OF_RANGE;
+        s = key_text(key, buf, &len);
+        h = crc32_ieee(s, len) % rule->slots;
+        owner = hash_owner(rule, h);
+        if (owner < 0)
+            return PLACE_OUT_OF_RANGE;
+        *shard = owner;
+        if (slot != NULL)
+            *slot = (int)h;
+        return PLACE_OK;
+    case RULE_RANGE:
+        st = locate_range(rule, key, shard);
+        if (st == PLACE_OK && slot != NULL)
+            *slot = -1;
+        return st;
+    }
+    return PLACE_OUT_OF_RANGE;
+}
+
+const char *
+placement_status_text(enum placement_status st)
+{
+    switch (st) {
+    case PLACE_OK:
+        return "ok";
+    case PLACE_NULL_KEY:
+        return "NULL key";
+    case PLACE_NOT_INTEGER:
+        return "not an integer";
+    case PLACE_OUT_OF_RANGE:
+        return "outside every range";
+    }
+    return "?";
+}
+
+uint64_t
+placement_rule_mask(const struct cfg_rule *rule)
+{
+    uint64_t m = 0;
+
+    for (int i = 0; i < rule->nshards; i++)
+        if (rule->shards[i] >= 0 && rule->shards[i] < 64)
+            m |= 1ull << rule->shards[i];
+    return m;
+}
+
+/* Range rules: the ranges overlapping [lo, hi]. */
+static uint64_t
+between_range(const struct cfg_rule *rule, const struct route_key *lo,
+              const struct route_key *hi)
+{
+    char lb[24], hb[24];
+    const char *ls, *hs;
+    size_t ll, hl;
+    int64_t li, hi_i;
+    uint64_t m = 0;
+
+    if (range_is_string(rule)) {
+        ls = key_text(lo, lb, &ll);
+        hs = key_text(hi, hb, &hl);
+        if (bytes_cmp(ls, ll, hs, hl) > 0)
+            return 0;
+        for (int i = 0; i < rule->nranges; i++) {
+            const struct cfg_range *r = &rule->ranges[i];
+            /* from <= hi and lo < to */
+            if ((!r->from.set || bound_cmp_str(hs, hl, &r->from) >= 0) &&
+                (!r->to.set || bound_cmp_str(ls, ll, &r->to) < 0))
+                m |= 1ull << r->shard;
+        }
+        return m;
+    }
+    if (!placement_key_int(lo, &li) || !placement_key_int(hi, &hi_i))
+        return placement_rule_mask(rule);
+    if (li > hi_i)
+        return 0;
+    for (int i = 0; i < rule->nranges; i++) {
+        const struct cfg_range *r = &rule->ranges[i];
+        if ((!r->from.set || bound_cmp_int(hi_i, &r->from) >= 0) &&
+            (!r->to.set || bound_cmp_int(li, &r->to) < 0))
+            m |= 1ull << r->shard;
+    }
+    return m;
+}
+
+uint64_t
+placement_between(const struct cfg_rule *rule, const struct route_key *lo,
+                  const struct route_key *hi)
+{
+    uint64_t all = placement_rule_mask(rule), m = 0;
+    int64_t a, b;
+    int shard;
+
+    if (lo->is_null || hi->is_null)
+        return all;
+    if (rule->type == RULE_RANGE)
+        return between_range(rule, lo, hi);
+    /* mod and hash: a short integer interval is expanded; strings and
+     * wide intervals can be anywhere. A string bound (even '5') is not
+     * expanded on hash rules: the column may be text, where '10' sorts
+     * between '1' and '2'. */
+    if (!lo->is_int || !hi->is_int) {
+        if (rule->type == RULE_HASH || !placement_key_int(lo, &a) ||
+            !placement_key_int(hi, &b))
+            return all;
+    } else {
+        a = lo->i;
+        b = hi->i;
+    }
+    if (a > b)
+        return 0;
+    if ((uint64_t)b - (uint64_t)a >= PLACEMENT_MAX_EXPAND)
+        return all;
+    for (int64_t k = a;; k++) {
+        struct route_key key = {.is_int = true, .i = k};
+        if (placement_locate(rule, &key, &shard, NULL) == PLACE_OK)
+            m |= 1ull << shard;
+        if (m == all || k == b)
+            break;
+    }
+    return m;
+}
