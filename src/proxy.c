@@ -22,6 +22,7 @@
 #include "cfg/cfg.h"
 #include "net/worker.h"
 #include "session/session.h"
+#include "route/router.h"
 #include "sql/classify.h"
 #include "sql/rewrite.h"
 
@@ -165,6 +166,8 @@ start_workers(struct proxy *px)
         wc->id_base = (uint32_t)i << 24;
         wc->started_ms = clock_ms();
         wc->stmt = xmalloc(sizeof(*wc->stmt));
+        wc->plan = xmalloc(sizeof(*wc->plan));
+        route_plan_init(wc->plan);
         wc->pools = xcalloc((size_t)px->servers->n, sizeof(*wc->pools));
         for (int k = 0; k < px->servers->n; k++)
             wc->pools[k] = pool_new(w, &px->servers->v[k], c);
@@ -216,6 +219,10 @@ free_workers(struct proxy *px)
         }
         free(wc->renames);
         free(wc->stmt);
+        if (wc->plan) {
+            route_plan_free(wc->plan);
+            free(wc->plan);
+        }
         cfg_put(wc->cfg);
         worker_free(&px->workers[i]);
     }

@@ -23,6 +23,8 @@
 #                            one worker leaves them the other core
 #   BENCH_SYSBENCH_ARGS      extra sysbench options (e.g. --db-ps-mode=disable)
 #   BENCH_MYSHARD_ARGS       extra myshard options (--log-level warn)
+#   BENCH_SHARDED=1          also compare point selects on tables sharded by id
+#                            (hash over both shards) with the unsharded ones
 #
 # Proxied reads of these unsharded tables go where myshard routes
 # default-shard reads (the s0 replica, or the s0 primary); the direct runs
@@ -117,7 +119,7 @@ admin:
 users:
   - name: app
     password: app
-    schemas: [shop]
+    schemas: [shop, shopsh]
     max_connections: $((BENCH_IDLE_CLIENTS + 1000))
 backend:
   user: myshard
@@ -133,9 +135,15 @@ shards:
     primary: 127.0.0.1:$S1_PRIMARY_PORT
     replicas:
       - { addr: 127.0.0.1:$S1_REPLICA_PORT }
+sharding_rules:
+  id_hash: { type: hash, shards: [s0, s1], slots: 1024 }
 schemas:
   - name: shop
     default_shard: s0
+  - name: shopsh
+    default_shard: s0
+    tables:
+$(for i in $(seq 1 "$BENCH_TABLES"); do printf '      - { name: sbtest%d, key: id, rule: id_hash }\n' "$i"; done)
 EOF
     msg "starting myshard on 127.0.0.1:$PROXY_PORT"
     build/myshard -c "$DIR/myshard.yaml" "${MS_EXTRA[@]}" >"$DIR/myshard.log" 2>&1 &
@@ -211,6 +219,38 @@ for test in $BENCH_TESTS; do
     done
 done
 
+# The same point select on tables sharded by id over both shards (rows
+# placed exactly where the rule says, by deleting on each shard what
+# belongs to the other), against the unsharded tables, both through myshard.
+sharded=()
+if [[ $OWN_CLUSTER -eq 1 && ${BENCH_SHARDED:-1} -eq 1 ]]; then
+    msg "preparing the sharded copy (schema shopsh, id_hash over s0 and s1)"
+    for port in "$S0_PRIMARY_PORT" "$S1_PRIMARY_PORT"; do
+        mariadb --no-defaults -h127.0.0.1 -P"$port" -umyshard -psecret \
+            -e 'CREATE DATABASE IF NOT EXISTS shopsh' || die "cannot create shopsh"
+        sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 \
+            --mysql-port="$port" --mysql-user=myshard --mysql-password=secret \
+            --mysql-db=shopsh "${COMMON[@]}" --threads=4 prepare >/dev/null ||
+            die "sysbench prepare (shopsh) failed"
+    done
+    for i in $(seq 1 "$BENCH_TABLES"); do
+        mariadb --no-defaults -h127.0.0.1 -P"$S0_PRIMARY_PORT" -umyshard -psecret shopsh \
+            -e "DELETE FROM sbtest$i WHERE CRC32(id) % 1024 >= 512"
+        mariadb --no-defaults -h127.0.0.1 -P"$S1_PRIMARY_PORT" -umyshard -psecret shopsh \
+            -e "DELETE FROM sbtest$i WHERE CRC32(id) % 1024 < 512"
+    done
+    SHARDED=(--db-driver=mysql --mysql-host=127.0.0.1 "--mysql-port=$PROXY_PORT"
+        --mysql-user=app --mysql-password=app --mysql-db=shopsh)
+    for threads in $BENCH_THREADS; do
+        msg "oltp_point_select, $threads threads: unsharded vs sharded, through myshard"
+        read -r uq _ <<<"$(run_sb oltp_point_select "$threads" "$BENCH_TIME" "${PROXIED[@]}") - -"
+        t0=$(cpu_ticks "$PROXY_PID")
+        read -r sq _ sn _ <<<"$(run_sb oltp_point_select "$threads" "$BENCH_TIME" "${SHARDED[@]}") - - -"
+        t1=$(cpu_ticks "$PROXY_PID")
+        sharded+=("$threads $uq $sq $((t1 - t0)) $sn")
+    done
+fi
+
 msg "opening $BENCH_IDLE_CLIENTS idle client connections to myshard"
 idle=$("$MYSHARD_PY" - "$PROXY_PORT" "$BENCH_IDLE_CLIENTS" "$PROXY_PID" <<'EOF'
 import resource, sys, time
@@ -269,6 +309,23 @@ for row in "${results[@]}"; do
             ratio, dp, pp, us, s10k
     }'
 done
+if [[ ${#sharded[@]} -gt 0 ]]; then
+    printf '\n%-18s %7s %15s %13s %6s %10s\n' test threads 'unsharded qps' 'sharded qps' \
+        ratio 'cpu us/q'
+    for row in "${sharded[@]}"; do
+        read -r threads uq sq ticks sn _ <<<"$row"
+        awk -v th="$threads" -v uq="$uq" -v sq="$sq" -v ticks="$ticks" -v sn="$sn" \
+            -v hz="$CLK_TCK" '
+        function num(x) { return x ~ /^[0-9.]+$/ }
+        BEGIN {
+            ratio = (num(uq) && num(sq) && uq > 0) ? sprintf("%.2f", sq / uq) : "-"
+            us = (num(sn) && sn > 0) ? sprintf("%.1f", ticks / hz * 1e6 / sn) : "-"
+            printf "%-18s %7s %15s %13s %6s %10s\n", "point_select", th,
+                num(uq) ? sprintf("%.0f", uq) : uq, num(sq) ? sprintf("%.0f", sq) : sq,
+                ratio, us
+        }'
+    done
+fi
 read -r rb ra rn rerr <<<"$idle"
 printf '\n'
 if [[ ${rn:-0} -gt 0 ]]; then

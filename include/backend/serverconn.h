@@ -48,9 +48,12 @@ struct serverconn {
     char plugin[64];
 
     /* Session state currently set on the server side of this connection. */
-    char schema[65];      /* current database ("" = none) */
-    uint8_t charset;      /* collation id in effect (0 = unknown) */
-    struct sessvars vars; /* variables a client SET on it */
+    char schema[65];       /* current database ("" = none) */
+    uint8_t charset;       /* collation id in effect (0 = unknown) */
+    struct sessvars vars;  /* variables a client SET on it */
+    struct sc_stmt *stmts; /* owned; statements prepared on it (cache) */
+    int nstmts;
+    uint64_t stmt_clock; /* use counter for LRU eviction */
 
     sc_ready_fn on_ready; /* set by the pool while connecting */
     sc_read_fn on_read;   /* borrower's */
@@ -61,6 +64,28 @@ struct serverconn {
     struct serverconn *next; /* pool idle list */
     struct serverconn *prev;
 };
+
+/* A statement prepared on this connection for some client. */
+struct sc_stmt {
+    uint64_t hash; /* of the text */
+    char *sql;     /* owned copy of the text */
+    size_t len;
+    uint32_t id;   /* the server's statement id */
+    uint64_t used; /* stmt_clock at last use */
+};
+
+/* Statements kept prepared per connection: far below the servers'
+ * max_prepared_stmt_count even with hundreds of connections. */
+#define SC_MAX_STMTS 32
+
+/* The server's id of text on this connection, or 0 when not prepared. */
+uint32_t serverconn_stmt_find(struct serverconn *sc, const char *sql,
+                              size_t len);
+/* Records text as prepared under id. When the cache is full, the least
+ * recently used statement is closed (COM_STMT_CLOSE, queued on the
+ * connection; it has no answer). */
+void serverconn_stmt_add(struct serverconn *sc, const char *sql, size_t len,
+                         uint32_t id);
 
 /* Starts connecting; on_ready runs on the worker's loop with the result.
  * Returns NULL only when no socket could be created. */

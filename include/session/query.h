@@ -5,6 +5,8 @@
 #define MYSHARD_SESSION_QUERY_H
 
 #include <stdbool.h>
+#include "route/route_types.h"
+#include "session/relay.h"
 #include "session/session_types.h"
 
 /* COM_QUERY: answers locally what the proxy owns (USE, SHOW DATABASES, ...)
@@ -14,9 +16,30 @@ void query_start(struct session *s, const char *sql, size_t len);
  * given kind (or none when expect_response is false). */
 void query_forward(struct session *s, int shard, enum relay_kind kind,
                    bool expect_response);
+/* The statement text rewritten for backend_schema renames: true with a
+ * malloc'd copy, false when the text needs no change. */
+bool query_rewrite_text(struct session *s, const char *sql, size_t len,
+                        char **out, size_t *out_len);
+struct stmt_info;
+/* The pins (enum pin_reason) a statement's effects on its connection
+ * need. */
+unsigned query_statement_pins(const struct stmt_info *st);
+/* Refusals and the transaction policy: false (after answering the client
+ * and ending the command) when the plan must not run. */
+bool query_plan_allowed(struct session *s, const struct route_plan *plan);
+/* A statement ended (s->status holds its final status): updates the pins,
+ * gives the connection back when nothing holds it, next command. */
+void query_statement_done(struct session *s);
+/* Makes sc the session's held connection between statements. */
+void query_hold_backend(struct session *s, struct serverconn *sc);
 /* Rewrites s->cmd (COM_QUERY or COM_STMT_PREPARE) for backend_schema
  * renames; a no-op when no schema is renamed. */
 void query_rewrite_for_backend(struct session *s);
+/* Queues on sc the one statement that gives it the session's schema, then
+ * its character set and variables; its answer is to be swallowed through
+ * rl. Returns false when the connection already matches. */
+bool query_send_prelude(struct session *s, struct serverconn *sc,
+                        struct relay *rl);
 /* Gives the session's backend connection back (or drops it when dirty). */
 void query_release_backend(struct session *s, bool dirty);
 /* Client output drained below the low-water mark: resume relaying. */

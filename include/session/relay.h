@@ -56,9 +56,11 @@ struct relay {
     uint16_t status;   /* server status of the last OK/EOF */
     uint16_t prep_params, prep_cols;
     uint32_t prep_stmt_id;
-    uint64_t affected; /* of the last OK */
-    uint64_t rows;     /* rows passed */
-    uint64_t bytes;    /* bytes passed */
+    uint64_t affected;  /* of the last OK */
+    uint64_t insert_id; /* of the last OK */
+    bool got_ok;        /* an OK packet was seen */
+    uint64_t rows;      /* rows passed */
+    uint64_t bytes;     /* bytes passed */
 };
 
 void relay_start(struct relay *r, enum relay_kind kind);

@@ -20,9 +20,12 @@ struct cfg;
 struct server_set;
 struct worker;
 struct pool;
+struct route_plan;
 struct stmt_info;
 struct rewrite_rename;
 struct serverconn;
+struct scatter;
+struct pstmt;
 
 /* Per-worker state of the session layer; owned by the worker thread. */
 struct wctx {
@@ -40,9 +43,10 @@ struct wctx {
                                        the servers (backend_schema) */
     int nrenames;
     int64_t started_ms;
-    struct stmt_info *stmt; /* owned; scratch for the statement being
-                               classified (statements are classified
-                               synchronously, so one per worker) */
+    struct route_plan *plan; /* owned; the router's output, reused */
+    struct stmt_info *stmt;  /* owned; scratch for the statement being
+                                classified (statements are classified
+                                synchronously, so one per worker) */
 };
 
 /* A prepared statement the proxy answers itself (USE), so the server never
@@ -71,7 +75,6 @@ enum pin_reason {
     PIN_USER_VARS = 1 << 2,    /* user variables */
     PIN_TEMP_TABLE = 1 << 3,
     PIN_LOCKS = 1 << 4,       /* GET_LOCK, LOCK TABLES */
-    PIN_PREPARED = 1 << 5,    /* prepared statements open */
     PIN_FOUND_ROWS = 1 << 6,  /* SQL_CALC_FOUND_ROWS / FOUND_ROWS() */
     PIN_LAST_INSERT = 1 << 7, /* LAST_INSERT_ID() may be read next */
     PIN_SQL_PREPARE = 1 << 8, /* SQL-level PREPARE */
@@ -94,7 +97,6 @@ struct session {
     bool multi_stmts; /* COM_SET_OPTION state */
     uint16_t status;  /* last server status seen */
     unsigned pins;    /* enum pin_reason bits */
-    int nprepared;    /* statements prepared, not closed */
     int64_t connected_ms;
     bool in_input;                  /* inside session_process_input */
     struct sessvars vars;           /* session variables the client SET */
@@ -110,6 +112,14 @@ struct session {
     bool expect_response;
     int target_shard;
     struct serverconn *sc; /* lent or pinned connection */
+    struct scatter *sx;    /* owned; a statement on several shards */
+    char *txn_begin;       /* owned; a BEGIN not yet sent to any shard */
+    struct pstmt *pstmts;  /* owned; the client's prepared statements */
+    uint32_t pstmt_seq;    /* ids for them */
+    struct pstmt *exec_ps; /* the statement an EXECUTE in flight runs */
+    char *prep_sql;        /* owned; text of a PREPARE in flight */
+    size_t prep_len;
+    uint32_t prep_backend_id; /* the server's id of that PREPARE */
     struct pool_waiter waiter;
     struct relay rl;
     int64_t started_us;

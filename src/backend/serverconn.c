@@ -374,9 +374,70 @@ serverconn_free(struct serverconn *sc)
         return;
     atomic_fetch_sub(&sc->srv->conns, 1);
     sessvars_clear(&sc->vars);
+    for (int i = 0; i < sc->nstmts; i++)
+        free(sc->stmts[i].sql);
+    free(sc->stmts);
     if (sc->conn)
         conn_free(sc->conn);
     if (sc->timer)
         event_free(sc->timer);
     free(sc);
+}
+
+static uint64_t
+text_hash(const char *p, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint8_t)p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+uint32_t
+serverconn_stmt_find(struct serverconn *sc, const char *sql, size_t len)
+{
+    uint64_t h = text_hash(sql, len);
+
+    for (int i = 0; i < sc->nstmts; i++) {
+        struct sc_stmt *e = &sc->stmts[i];
+        if (e->hash == h && e->len == len && memcmp(e->sql, sql, len) == 0) {
+            e->used = ++sc->stmt_clock;
+            return e->id;
+        }
+    }
+    return 0;
+}
+
+void
+serverconn_stmt_add(struct serverconn *sc, const char *sql, size_t len,
+                    uint32_t id)
+{
+    struct sc_stmt *e;
+
+    if (sc->stmts == NULL)
+        sc->stmts = xcalloc(SC_MAX_STMTS, sizeof(*sc->stmts));
+    if (sc->nstmts < SC_MAX_STMTS) {
+        e = &sc->stmts[sc->nstmts++];
+    } else {
+        uint8_t close[5] = {COM_STMT_CLOSE};
+        uint8_t seq = 0;
+        e = &sc->stmts[0];
+        for (int i = 1; i < sc->nstmts; i++)
+            if (sc->stmts[i].used < e->used)
+                e = &sc->stmts[i];
+        close[1] = (uint8_t)e->id;
+        close[2] = (uint8_t)(e->id >> 8);
+        close[3] = (uint8_t)(e->id >> 16);
+        close[4] = (uint8_t)(e->id >> 24);
+        packet_write(sc->conn->out, &seq, close, sizeof(close));
+        free(e->sql);
+    }
+    e->hash = text_hash(sql, len);
+    e->sql = xstrndup(sql, len);
+    e->len = len;
+    e->id = id;
+    e->used = ++sc->stmt_clock;
 }

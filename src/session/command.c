@@ -21,6 +21,7 @@
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
 #include "proto/wire.h"
+#include "session/prepare.h"
 #include "session/query.h"
 #include "session/session.h"
 #include "sql/classify.h"
@@ -110,10 +111,12 @@ reset_session_state(struct session *s)
     if (s->sc)
         query_release_backend(s, s->pins != 0);
     s->pins = 0;
-    s->nprepared = 0;
+    prepare_free_all(s);
     s->status = SERVER_STATUS_AUTOCOMMIT;
     sessvars_clear(&s->vars);
     command_free_local_stmts(s);
+    free(s->txn_begin);
+    s->txn_begin = NULL;
 }
 
 static void
@@ -281,8 +284,7 @@ cmd_stmt_prepare(struct session *s)
 {
     if (prepare_locally(s))
         return;
-    query_rewrite_for_backend(s);
-    query_forward(s, default_shard(s), RELAY_PREPARE, true);
+    prepare_cmd_prepare(s);
 }
 
 static void
@@ -305,13 +307,18 @@ cmd_stmt_execute(struct session *s)
         session_command_done(s);
         return;
     }
-    query_forward(s, default_shard(s), RELAY_RESULT, true);
+    prepare_cmd_execute(s);
 }
 
+/* EXECUTEs never open cursors (the whole result comes at once), so there
+ * is nothing to fetch from. */
 static void
 cmd_stmt_fetch(struct session *s)
 {
-    query_forward(s, default_shard(s), RELAY_ROWS, true);
+    session_send_error(s, ER_UNKNOWN_STMT_HANDLER, "HY000",
+                       "myshard: no cursor is open: the proxy runs prepared "
+                       "statements without cursors");
+    session_command_done(s);
 }
 
 static void
@@ -324,7 +331,7 @@ cmd_stmt_reset(struct session *s)
         session_command_done(s);
         return;
     }
-    query_forward(s, default_shard(s), RELAY_SIMPLE, true);
+    prepare_cmd_reset(s);
 }
 
 /* SEND_LONG_DATA and CLOSE have no response; without a connection there is
@@ -344,13 +351,10 @@ cmd_stmt_noreply(struct session *s)
         session_command_done(s);
         return;
     }
-    if (s->cmd_byte == COM_STMT_CLOSE && s->nprepared > 0)
-        s->nprepared--;
-    if (s->sc == NULL) {
-        session_command_done(s);
-        return;
-    }
-    query_forward(s, default_shard(s), RELAY_SIMPLE, false);
+    if (s->cmd_byte == COM_STMT_CLOSE)
+        prepare_cmd_close(s);
+    else
+        prepare_cmd_long_data(s);
 }
 
 static const struct command commands[] = {

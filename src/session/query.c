@@ -18,7 +18,7 @@
  *    v
  *  query_forward(s, shard, kind)        session/query.c
  *    | pool_acquire(pool, ...)          backend/pool.c    (the pinned one if
- * held) | send_prelude()                   schema / charset differences, one
+ * held) | query_send_prelude()             schema / charset differences, one
  * round trip each | packet_move(client in -> backend out)   the command,
  * unchanged (zero copy)
  *    v
@@ -50,6 +50,9 @@
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
 #include "proto/resultset.h"
+#include "route/router.h"
+#include "session/prepare.h"
+#include "session/scatter.h"
 #include "session/session.h"
 #include "sql/classify.h"
 #include "sql/lexer.h"
@@ -69,6 +72,9 @@ enum stmt_action {
     ACT_SHOW_DATABASES,  /* answered from the config */
     ACT_SELECT_DATABASE, /* answered: the client-side schema name */
     ACT_REFUSE,          /* answered with an error */
+    ACT_BEGIN,           /* remembered; starts on the first shard used */
+    ACT_END_EMPTY,       /* COMMIT/ROLLBACK of a transaction that touched
+                            no shard: answered */
 };
 
 struct stmt_facts {
@@ -152,8 +158,8 @@ analyze_set(struct session *s, const struct stmt_info *st, struct stmt_facts *f)
 }
 
 /* What one statement does to the session: pins it may need. */
-static unsigned
-statement_pins(const struct stmt_info *st)
+unsigned
+query_statement_pins(const struct stmt_info *st)
 {
     unsigned pins = 0;
 
@@ -204,13 +210,23 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
         size_t off = 0;
         while (off < len) {
             sql_classify(sql + off, len - off, st);
-            f->pins |= statement_pins(st);
+            f->pins |= query_statement_pins(st);
             if (st->kind == STMT_INSERT || st->kind == STMT_REPLACE)
                 f->insert = true;
             if (st->stmt_len == 0 || !st->multi)
                 break;
             off += st->stmt_len;
         }
+        return;
+    }
+    if (st->kind == STMT_BEGIN && s->sc == NULL && s->txn_begin == NULL) {
+        f->action = ACT_BEGIN;
+        return;
+    }
+    if ((st->kind == STMT_COMMIT || st->kind == STMT_ROLLBACK) &&
+        !(st->flags & SQLF_TO_SAVEPOINT) && s->sc == NULL &&
+        !(st->txn & (TXN_CHAIN | TXN_RELEASE))) {
+        f->action = ACT_END_EMPTY;
         return;
     }
     switch (st->kind) {
@@ -243,7 +259,7 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
         break;
     case STMT_SET:
         analyze_set(s, st, f);
-        f->pins |= statement_pins(st) & ~PIN_SESSION_VARS;
+        f->pins |= query_statement_pins(st) & ~PIN_SESSION_VARS;
         return;
     case STMT_INSERT:
     case STMT_REPLACE:
@@ -252,7 +268,7 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
     default:
         break;
     }
-    f->pins |= statement_pins(st);
+    f->pins |= query_statement_pins(st);
 }
 
 /* ---- schemas -------------------------------------------------------- */
@@ -370,31 +386,44 @@ answer_select_database(struct session *s)
  * (backend_schema). Qualified names, and DATABASE() while the current schema
  * is renamed, are rewritten into a new command with the same first byte
  * (COM_QUERY or COM_STMT_PREPARE). */
-void
-query_rewrite_for_backend(struct session *s)
+bool
+query_rewrite_text(struct session *s, const char *sql, size_t len, char **out,
+                   size_t *out_len)
 {
     const struct cfg *c = s->wc->cfg;
-    const char *sql = (const char *)s->cmd.data + 1;
-    size_t len = s->cmd.len - 1, n;
-    char *out = NULL, *out2;
-    uint8_t *cmd;
+    char *o = NULL, *o2;
+    size_t n = 0;
 
     if (s->wc->nrenames == 0)
-        return;
-    if (rewrite_schema_names(sql, len, s->wc->renames, s->wc->nrenames, &out,
+        return false;
+    if (rewrite_schema_names(sql, len, s->wc->renames, s->wc->nrenames, &o,
                              &n)) {
-        sql = out;
+        sql = o;
         len = n;
     }
     if (s->schema >= 0 &&
         strcmp(c->schemas[s->schema].name,
                c->schemas[s->schema].backend_schema) != 0 &&
-        rewrite_current_schema(sql, len, c->schemas[s->schema].name, &out2,
-                               &n)) {
-        free(out);
-        out = out2;
+        rewrite_current_schema(sql, len, c->schemas[s->schema].name, &o2, &n)) {
+        free(o);
+        o = o2;
     }
-    if (out == NULL)
+    if (o == NULL)
+        return false;
+    *out = o;
+    *out_len = n;
+    return true;
+}
+
+void
+query_rewrite_for_backend(struct session *s)
+{
+    char *out;
+    size_t n;
+    uint8_t *cmd;
+
+    if (!query_rewrite_text(s, (const char *)s->cmd.data + 1, s->cmd.len - 1,
+                            &out, &n))
         return;
     cmd = xmalloc(n + 1);
     cmd[0] = s->cmd_byte;
@@ -406,11 +435,106 @@ query_rewrite_for_backend(struct session *s)
     s->cmd.heap = true;
 }
 
+/* The shard of the session's held connection, or -1. */
+static int
+held_shard(const struct session *s)
+{
+    return s->sc ? s->sc->srv->shard : -1;
+}
+
+bool
+query_plan_allowed(struct session *s, const struct route_plan *plan)
+{
+    const struct cfg *c = s->wc->cfg;
+
+    if (plan->action == ROUTE_REFUSE) {
+        s->tracks_vars = false;
+        sessvars_clear(&s->pending);
+        session_send_error(s, plan->err_code, "42000", "%s", plan->err_msg);
+        session_command_done(s);
+        return false;
+    }
+    if ((s->pins & PIN_TRANSACTION) && s->sc != NULL &&
+        (plan->ntargets > 1 || plan->targets[0].shard != held_shard(s))) {
+        /* transactions: deny (the default) keeps a transaction on the
+         * shard it started on; the transaction stays usable. */
+        int other = plan->targets[0].shard != held_shard(s)
+                        ? plan->targets[0].shard
+                        : plan->targets[plan->ntargets > 1].shard;
+        session_send_error(
+            s, ER_NOT_SUPPORTED_YET, "HY000",
+            "myshard: this transaction runs on shard '%s' and the statement "
+            "needs shard '%s'; cross-shard transactions are denied for "
+            "schema '%s' (transactions: deny): commit first, or keep each "
+            "transaction on one shard",
+            c->shards[held_shard(s)].name, c->shards[other].name,
+            s->schema >= 0 ? c->schemas[s->schema].name : "");
+        session_command_done(s);
+        return false;
+    }
+    if (s->txn_begin != NULL && plan->ntargets > 1) {
+        session_send_error(
+            s, ER_NOT_SUPPORTED_YET, "HY000",
+            "myshard: the statement needs %d shards and a transaction is "
+            "open; cross-shard transactions are denied (transactions: "
+            "deny): run it outside the transaction or narrow it to one "
+            "shard",
+            plan->ntargets);
+        session_command_done(s);
+        return false;
+    }
+    return true;
+}
+
+/* Routes the statement and carries the plan out: one target that is the
+ * held connection's shard (or no connection is held) takes the relay path
+ * with the client's own packet when the text is unchanged; anything else
+ * goes through scatter. */
+static void
+route_and_run(struct session *s, const char *sql, size_t len, bool multi)
+{
+    struct wctx *wc = s->wc;
+    struct route_plan *plan = wc->plan;
+    struct route_ctx ctx = {0};
+    const struct route_target *t;
+
+    if (multi) /* analyze() classified the batch statement by statement */
+        sql_classify(sql, len, wc->stmt);
+    ctx.schema = s->schema;
+    ctx.in_txn = (s->pins & PIN_TRANSACTION) != 0;
+    ctx.txn_shards = held_shard(s) >= 0 ? 1ull << held_shard(s) : 0;
+    router_route(wc->cfg, wc->stmt, &ctx, plan);
+    if (s->sc != NULL && wc->stmt->ntables == 0 &&
+        plan->action == ROUTE_FORWARD && plan->ntargets == 1) {
+        /* No table (SELECT 1, COMMIT, SAVEPOINT...): the connection the
+         * session holds answers, whatever shard it is on. */
+        plan->targets[0].shard = held_shard(s);
+    }
+    if (!query_plan_allowed(s, plan))
+        return;
+    t = &plan->targets[0];
+    if (plan->ntargets == 1 && !plan->merge &&
+        (s->sc == NULL || held_shard(s) == t->shard)) {
+        if (t->sql != sql || t->len != len) {
+            uint8_t *cmd = xmalloc(t->len + 1);
+            cmd[0] = COM_QUERY;
+            memcpy(cmd + 1, t->sql, t->len);
+            packet_consume(s->conn->in, &s->cmd);
+            s->cmd.data = cmd;
+            s->cmd.len = t->len + 1;
+            s->cmd.heap = true;
+        }
+        query_rewrite_for_backend(s);
+        query_forward(s, t->shard, RELAY_RESULT, true);
+        return;
+    }
+    scatter_start(s, plan, NULL, NULL, 0);
+}
+
 void
 query_start(struct session *s, const char *sql, size_t len)
 {
     struct stmt_facts f;
-    int shard;
 
     analyze(s, sql, len, &f);
     if (f.multi && !s->multi_stmts) {
@@ -441,10 +565,23 @@ query_start(struct session *s, const char *sql, size_t len)
                            "WHERE; the list comes from the proxy's config");
         session_command_done(s);
         return;
+    case ACT_BEGIN:
+        free(s->txn_begin);
+        s->txn_begin = xstrndup(sql, len);
+        s->status |= SERVER_STATUS_IN_TRANS;
+        session_send_ok(s, 0, NULL);
+        session_command_done(s);
+        return;
+    case ACT_END_EMPTY:
+        free(s->txn_begin);
+        s->txn_begin = NULL;
+        s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+        session_send_ok(s, 0, NULL);
+        session_command_done(s);
+        return;
     case ACT_FORWARD:
         break;
     }
-    query_rewrite_for_backend(s);
     s->tracks_vars = f.tracks_vars;
     s->pins |= f.pins;
     /* LAST_INSERT_ID() reads the connection of the last INSERT: keep it
@@ -453,10 +590,7 @@ query_start(struct session *s, const char *sql, size_t len)
         s->pins |= PIN_LAST_INSERT;
     else
         s->pins &= ~PIN_LAST_INSERT;
-    shard = s->schema >= 0 ? s->wc->cfg->schemas[s->schema].default_shard
-            : s->wc->cfg->nschemas > 0 ? s->wc->cfg->schemas[0].default_shard
-                                       : 0;
-    query_forward(s, shard, RELAY_RESULT, true);
+    route_and_run(s, sql, len, f.multi);
 }
 
 void
@@ -517,10 +651,32 @@ collation_name(uint8_t id)
 /* Sends one statement whose answer the client never sees, to give the
  * connection the session's schema, then its character set and variables;
  * true when one was needed. */
+/* A BEGIN the client sent before touching any shard starts on the first
+ * connection a statement needs (transactions touch shards lazily). */
 static bool
-send_prelude(struct session *s)
+send_pending_begin(struct session *s, struct serverconn *sc, struct relay *rl)
 {
-    struct serverconn *sc = s->sc;
+    uint8_t seq = 0;
+    size_t n;
+    uint8_t *p;
+
+    if (s->txn_begin == NULL)
+        return false;
+    n = strlen(s->txn_begin);
+    p = xmalloc(n + 1);
+    p[0] = COM_QUERY;
+    memcpy(p + 1, s->txn_begin, n);
+    packet_write(serverconn_output(sc), &seq, p, n + 1);
+    free(p);
+    free(s->txn_begin);
+    s->txn_begin = NULL;
+    relay_start(rl, RELAY_SIMPLE);
+    return true;
+}
+
+bool
+query_send_prelude(struct session *s, struct serverconn *sc, struct relay *rl)
+{
     const char *schema = session_backend_schema(s);
     struct evbuffer *out = serverconn_output(sc);
     uint8_t seq = 0;
@@ -535,11 +691,11 @@ send_prelude(struct session *s)
         memcpy(cmd + 1, schema, len);
         packet_write(out, &seq, cmd, len + 1);
         snprintf(sc->schema, sizeof(sc->schema), "%s", schema);
-        relay_start(&s->rl, RELAY_SIMPLE);
+        relay_start(rl, RELAY_SIMPLE);
         return true;
     }
     if (s->vars.n == 0 && sc->vars.n == 0 && sc->charset == s->charset)
-        return false; /* the common case: nothing to say */
+        return send_pending_begin(s, sc, rl); /* the common case */
     buf[0] = COM_QUERY;
     memcpy(buf + 1, "SET ", 4);
     n = 5;
@@ -559,10 +715,17 @@ send_prelude(struct session *s)
     sessvars_copy(&sc->vars, &s->vars);
     sc->charset = own_charset ? s->charset : 0;
     if (n == 5)
-        return false;
+        return send_pending_begin(s, sc, rl);
     packet_write(out, &seq, buf, n);
-    relay_start(&s->rl, RELAY_SIMPLE);
+    relay_start(rl, RELAY_SIMPLE);
     return true;
+}
+
+void
+query_hold_backend(struct session *s, struct serverconn *sc)
+{
+    s->sc = sc;
+    serverconn_lend(sc, on_backend_read, on_backend_error, s);
 }
 
 static void
@@ -571,7 +734,7 @@ got_backend(struct session *s, struct serverconn *sc)
     s->sc = sc;
     serverconn_lend(sc, on_backend_read, on_backend_error, s);
     atomic_fetch_add(&sc->srv->queries, 1);
-    if (send_prelude(s)) {
+    if (query_send_prelude(s, s->sc, &s->rl)) {
         session_set_state(s, SESS_PRELUDE);
         return;
     }
@@ -640,7 +803,7 @@ finish(struct session *s)
 {
     s->status = s->rl.status & ~SERVER_MORE_RESULTS_EXISTS;
     if (s->kind == RELAY_PREPARE && !s->rl.got_err)
-        s->nprepared++;
+        prepare_register(s, s->rl.prep_params, s->rl.prep_cols);
     if (s->tracks_vars) {
         /* The SET ran on this connection: both now hold the values. */
         if (!s->rl.got_err) {
@@ -656,18 +819,20 @@ finish(struct session *s)
         sessvars_clear(&s->pending);
         s->tracks_vars = false;
     }
+    query_statement_done(s);
+}
+
+void
+query_statement_done(struct session *s)
+{
     if (s->status & SERVER_STATUS_IN_TRANS)
         s->pins |= PIN_TRANSACTION;
     else
         s->pins &= ~PIN_TRANSACTION;
-    if (s->nprepared > 0)
-        s->pins |= PIN_PREPARED;
-    else
-        s->pins &= ~PIN_PREPARED;
-    if (s->status & SERVER_STATUS_CURSOR_EXISTS)
-        s->pins |= PIN_CURSOR;
-    else if (s->kind != RELAY_ROWS)
-        s->pins &= ~PIN_CURSOR;
+    if (s->exec_ps != NULL) {
+        prepare_clear_long_data(s->exec_ps);
+        s->exec_ps = NULL;
+    }
     if (s->pins == 0)
         query_release_backend(s, false);
     session_command_done(s);
@@ -701,13 +866,15 @@ pump(struct session *s)
                          msg);
             return;
         }
-        if (send_prelude(s))
+        if (query_send_prelude(s, s->sc, &s->rl))
             return;
         send_command(s);
         return;
     }
     if (s->state != SESS_RELAY)
         return;
+    if (s->kind == RELAY_PREPARE && !s->rl.started && !prepare_patch_ok(s, in))
+        return; /* the PREPARE_OK is not complete yet */
     st = relay_pump(&s->rl, in, s->conn->out, CLIENT_HIGH_WATER);
     switch (st) {
     case RELAY_MORE:
@@ -753,11 +920,9 @@ on_backend_error(struct serverconn *sc, void *arg, const char *why)
         /* Lost while held between statements: the transaction or the
          * session state it carried is gone. */
         s->pins = 0;
-        s->nprepared = 0;
         return;
     }
     s->pins = 0;
-    s->nprepared = 0;
     if (started) {
         /* Part of a result already reached the client: the only honest
          * signal left is closing the connection. */

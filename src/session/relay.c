@@ -55,6 +55,8 @@ parse_ok(struct relay *r, const uint8_t *p, size_t len)
         wire_lenenc(&w, &id, NULL) && wire_u16(&w, &status)) {
         r->status = status;
         r->affected = affected;
+        r->insert_id = id;
+        r->got_ok = true;
     }
 }
 

@@ -35,7 +35,9 @@
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
 #include "session/command.h"
+#include "session/prepare.h"
 #include "session/query.h"
+#include "session/scatter.h"
 
 /* Capabilities offered to clients: only what every pooled backend
  * connection honours (see serverconn.c). Notably absent: CLIENT_FOUND_ROWS,
@@ -107,6 +109,8 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     sessvars_clear(&s->vars);
     sessvars_clear(&s->pending);
     command_free_local_stmts(s);
+    prepare_free_all(s);
+    free(s->txn_begin);
     free(s);
 }
 
@@ -145,6 +149,7 @@ session_close(struct session *s, const char *reason)
     log_debug("client closed client=%u addr=%s reason=\"%s\"", s->id, s->addr,
               reason);
     pool_cancel(&s->waiter);
+    scatter_abort(s);
     if (s->sc) {
         /* Mid-response, in a transaction or holding session state: its
          * state is not clean, so drop it rather than lend it again. */
@@ -449,7 +454,9 @@ client_drain_cb(struct conn *c, void *arg)
             session_free_later(s);
         return;
     }
-    if (s->state == SESS_RELAY)
+    if (s->state == SESS_RELAY && s->sx != NULL)
+        scatter_client_drained(s);
+    else if (s->state == SESS_RELAY)
         query_client_drained(s);
 }
 

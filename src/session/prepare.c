@@ -1,0 +1,363 @@
+/*
+ * prepare.c - prepared statements with myshard's own ids.
+ *
+ *   PREPARE  ─► one shard prepares it (the relay path); the answer reaches
+ *              the client with the server's id replaced by ours; the text,
+ *              parameter and column counts are kept in the session
+ *   EXECUTE  ─► parameters decoded ─► routed by their values like a text
+ *              statement ─► scatter: on each connection, the statement is
+ *              prepared first if that connection lacks it (its cache), then
+ *              executed under that connection's id
+ *   SEND_LONG_DATA / RESET / CLOSE ─► kept and answered here; long data is
+ *              replayed to each connection before its EXECUTE
+ * No client is pinned to a connection because it prepared something.
+ */
+#include "session/prepare.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/server.h"
+#include "backend/serverconn.h"
+#include "base/log.h"
+#include "cfg/cfg.h"
+#include "net/conn.h"
+#include "proto/binproto.h"
+#include "proto/mysql_defs.h"
+#include "proto/pktbuf.h"
+#include "route/router.h"
+#include "session/query.h"
+#include "session/scatter.h"
+#include "session/session.h"
+#include "sql/classify.h"
+
+static void
+pstmt_free(struct pstmt *ps)
+{
+    prepare_clear_long_data(ps);
+    free(ps->ld);
+    free(ps->ld_len);
+    free(ps->types);
+    free(ps->sql);
+    free(ps);
+}
+
+void
+prepare_clear_long_data(struct pstmt *ps)
+{
+    for (uint16_t i = 0; ps->ld && i < ps->nparams; i++) {
+        free(ps->ld[i]);
+        ps->ld[i] = NULL;
+        ps->ld_len[i] = 0;
+    }
+}
+
+struct pstmt *
+prepare_find(struct session *s, uint32_t id)
+{
+    struct pstmt *ps;
+
+    if (id == 0xFFFFFFFFu) /* MariaDB: the statement prepared last */
+        return s->pstmts;
+    for (ps = s->pstmts; ps; ps = ps->next)
+        if (ps->id == id)
+            return ps;
+    return NULL;
+}
+
+void
+prepare_free_all(struct session *s)
+{
+    while (s->pstmts) {
+        struct pstmt *ps = s->pstmts;
+        s->pstmts = ps->next;
+        pstmt_free(ps);
+    }
+    free(s->prep_sql);
+    s->prep_sql = NULL;
+}
+
+static int
+default_shard(const struct session *s)
+{
+    const struct cfg *c = s->wc->cfg;
+
+    if (s->schema >= 0)
+        return c->schemas[s->schema].default_shard;
+    return c->nschemas > 0 ? c->schemas[0].default_shard : 0;
+}
+
+void
+prepare_cmd_prepare(struct session *s)
+{
+    struct wctx *wc = s->wc;
+    struct route_ctx ctx = {0};
+    int shard = default_shard(s);
+
+    query_rewrite_for_backend(s);
+    s->prep_backend_id = 0;
+    free(s->prep_sql);
+    s->prep_len = s->cmd.len - 1;
+    s->prep_sql = xstrndup((const char *)s->cmd.data + 1, s->prep_len);
+    /* Prepare where the statement's tables live (any shard of them). */
+    if (sql_classify(s->prep_sql, s->prep_len, wc->stmt)) {
+        ctx.schema = s->schema;
+        router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
+        if (wc->plan->action == ROUTE_FORWARD && wc->plan->ntargets > 0)
+            shard = wc->plan->targets[0].shard;
+    }
+    if (s->sc != NULL)
+        shard = s->sc->srv->shard;
+    query_forward(s, shard, RELAY_PREPARE, true);
+}
+
+bool
+prepare_patch_ok(struct session *s, struct evbuffer *in)
+{
+    uint8_t *p;
+    uint32_t id;
+
+    if (evbuffer_get_length(in) < 5)
+        return false;
+    p = evbuffer_pullup(in, 5);
+    if (p[4] != PKT_HDR_OK)
+        return true; /* an ERR: relayed as it is */
+    if (evbuffer_get_length(in) < 4 + 12)
+        return false;
+    p = evbuffer_pullup(in, 4 + 12);
+    if (s->prep_backend_id != 0)
+        return true; /* patched already */
+    id = (uint32_t)p[5] | (uint32_t)p[6] << 8 | (uint32_t)p[7] << 16 |
+         (uint32_t)p[8] << 24;
+    s->prep_backend_id = id;
+    id = ++s->pstmt_seq;
+    p[5] = (uint8_t)id;
+    p[6] = (uint8_t)(id >> 8);
+    p[7] = (uint8_t)(id >> 16);
+    p[8] = (uint8_t)(id >> 24);
+    return true;
+}
+
+void
+prepare_register(struct session *s, uint16_t nparams, uint16_t ncols)
+{
+    struct pstmt *ps = xcalloc(1, sizeof(*ps));
+
+    ps->id = s->pstmt_seq;
+    ps->sql = s->prep_sql;
+    ps->len = s->prep_len;
+    s->prep_sql = NULL;
+    ps->nparams = nparams;
+    ps->ncols = ncols;
+    if (nparams > 0) {
+        ps->types = xcalloc(nparams, sizeof(*ps->types));
+        ps->ld = xcalloc(nparams, sizeof(*ps->ld));
+        ps->ld_len = xcalloc(nparams, sizeof(*ps->ld_len));
+    }
+    ps->next = s->pstmts;
+    s->pstmts = ps;
+    if (s->sc != NULL && ps->sql != NULL)
+        serverconn_stmt_add(s->sc, ps->sql, ps->len, s->prep_backend_id);
+}
+
+static uint32_t
+stmt_id(const struct session *s)
+{
+    const uint8_t *p = s->cmd.data;
+
+    if (s->cmd.len < 5)
+        return 0;
+    return (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
+           (uint32_t)p[4] << 24;
+}
+
+static void
+unknown_statement(struct session *s, uint32_t id, const char *cmd)
+{
+    session_send_error(s, ER_UNKNOWN_STMT_HANDLER, "HY000",
+                       "myshard: unknown prepared statement handler (%u) "
+                       "given to %s",
+                       id, cmd);
+}
+
+/* A bound parameter as the router sees a key: integers exactly, everything
+ * else as its text (dates in their SQL text form). */
+static void
+to_route_key(const struct binproto_value *v, struct route_key *k, char *tmp,
+             size_t cap)
+{
+    memset(k, 0, sizeof(*k));
+    if (v->is_null) {
+        k->is_null = true;
+        return;
+    }
+    switch (v->type) {
+    case MYSQL_TYPE_TINY:
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_LONGLONG:
+    case MYSQL_TYPE_YEAR:
+        if (v->is_unsigned && v->u64 > (uint64_t)INT64_MAX) {
+            int n = snprintf(tmp, cap, "%llu", (unsigned long long)v->u64);
+            k->s = tmp;
+            k->len = (size_t)n;
+            return;
+        }
+        k->is_int = true;
+        k->i = v->is_unsigned ? (int64_t)v->u64 : v->i64;
+        return;
+    case MYSQL_TYPE_DATE:
+        k->len = (size_t)snprintf(tmp, cap, "%04u-%02u-%02u", v->tm.year,
+                                  v->tm.month, v->tm.day);
+        k->s = tmp;
+        return;
+    case MYSQL_TYPE_DATETIME:
+    case MYSQL_TYPE_TIMESTAMP:
+        k->len = (size_t)snprintf(tmp, cap, "%04u-%02u-%02u %02u:%02u:%02u",
+                                  v->tm.year, v->tm.month, v->tm.day,
+                                  v->tm.hour, v->tm.minute, v->tm.second);
+        k->s = tmp;
+        return;
+    case MYSQL_TYPE_FLOAT:
+    case MYSQL_TYPE_DOUBLE:
+        k->len = (size_t)snprintf(tmp, cap, "%.17g", v->f64);
+        k->s = tmp;
+        return;
+    default:
+        k->s = (const char *)v->str;
+        k->len = v->len;
+        return;
+    }
+}
+
+void
+prepare_cmd_execute(struct session *s)
+{
+    struct wctx *wc = s->wc;
+    uint32_t id = stmt_id(s);
+    struct pstmt *ps = prepare_find(s, id);
+    struct binproto_value *vals = NULL;
+    struct route_param *params = NULL;
+    struct binproto_execute ex;
+    struct route_ctx ctx = {0};
+    struct pktbuf pb;
+    char(*tmp)[64] = NULL;
+    bool *ld = NULL;
+
+    if (ps == NULL) {
+        unknown_statement(s, id, "mysqld_stmt_execute");
+        session_command_done(s);
+        return;
+    }
+    if (ps->nparams > 0) {
+        vals = xcalloc(ps->nparams, sizeof(*vals));
+        params = xcalloc(ps->nparams, sizeof(*params));
+        tmp = xcalloc(ps->nparams, sizeof(*tmp));
+        ld = xcalloc(ps->nparams, sizeof(*ld));
+        for (uint16_t i = 0; i < ps->nparams; i++)
+            ld[i] = ps->ld[i] != NULL;
+    }
+    if (!binproto_parse_execute(s->cmd.data, s->cmd.len, ps->nparams, ps->types,
+                                &ps->types_bound, ld, &ex, vals)) {
+        session_send_error(s, ER_UNKNOWN_ERROR, "HY000",
+                           "myshard: malformed COM_STMT_EXECUTE (parameters "
+                           "do not match the statement's %u)",
+                           ps->nparams);
+        session_command_done(s);
+        goto out;
+    }
+    for (uint16_t i = 0; i < ps->nparams; i++)
+        to_route_key(&vals[i], &params[i].key, tmp[i], sizeof(tmp[i]));
+    if (!sql_classify(ps->sql, ps->len, wc->stmt)) {
+        session_send_error(s, ER_UNKNOWN_ERROR, "HY000",
+                           "myshard: cannot read the prepared statement");
+        session_command_done(s);
+        goto out;
+    }
+    /* State an executed statement leaves on its connection (SET, user
+     * variables, ...) keeps the session on that connection. */
+    s->pins |= query_statement_pins(wc->stmt);
+    ctx.schema = s->schema;
+    ctx.in_txn = (s->pins & PIN_TRANSACTION) != 0;
+    ctx.txn_shards = s->sc ? 1ull << s->sc->srv->shard : 0;
+    ctx.params = params;
+    ctx.nparams = ps->nparams;
+    router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
+    if (!query_plan_allowed(s, wc->plan))
+        goto out;
+    /* The execute each connection gets: no cursor (results come whole),
+     * parameter types always included (a connection may see the statement
+     * for the first time). The statement id is set per connection. */
+    pktbuf_init(&pb);
+    binproto_write_execute(&pb, 0, CURSOR_TYPE_NO_CURSOR, vals, ps->nparams,
+                           true);
+    if (pb.failed) {
+        pktbuf_free(&pb);
+        session_send_error(s, ER_UNKNOWN_ERROR, "HY000",
+                           "myshard: cannot encode the parameters");
+        session_command_done(s);
+        goto out;
+    }
+    s->exec_ps = ps;
+    scatter_start(s, wc->plan, ps, pb.buf, pb.len);
+    pktbuf_free(&pb);
+out:
+    free(vals);
+    free(params);
+    free(tmp);
+    free(ld);
+}
+
+void
+prepare_cmd_long_data(struct session *s)
+{
+    struct pstmt *ps = prepare_find(s, stmt_id(s));
+    uint16_t param;
+
+    /* No answer either way, as on a server; errors surface at EXECUTE. */
+    if (ps != NULL && s->cmd.len >= 7) {
+        param = (uint16_t)(s->cmd.data[5] | s->cmd.data[6] << 8);
+        if (param < ps->nparams) {
+            size_t add = s->cmd.len - 7;
+            ps->ld[param] =
+                xrealloc(ps->ld[param], ps->ld_len[param] + add + 1);
+            memcpy(ps->ld[param] + ps->ld_len[param], s->cmd.data + 7, add);
+            ps->ld_len[param] += add;
+        }
+    }
+    session_command_done(s);
+}
+
+void
+prepare_cmd_reset(struct session *s)
+{
+    uint32_t id = stmt_id(s);
+    struct pstmt *ps = prepare_find(s, id);
+
+    if (ps == NULL) {
+        unknown_statement(s, id, "mysqld_stmt_reset");
+    } else {
+        prepare_clear_long_data(ps);
+        session_send_ok(s, 0, NULL);
+    }
+    session_command_done(s);
+}
+
+void
+prepare_cmd_close(struct session *s)
+{
+    uint32_t id = stmt_id(s);
+    struct pstmt **pp = &s->pstmts;
+
+    while (*pp && (*pp)->id != id)
+        pp = &(*pp)->next;
+    if (*pp) {
+        struct pstmt *ps = *pp;
+        *pp = ps->next;
+        pstmt_free(ps);
+    }
+    session_command_done(s);
+}
