@@ -383,8 +383,42 @@ rt_route_insert(struct rt *r, bool explain_only)
         plan->sum_affected = true;
 }
 
-/* UPDATE ... SET key = v: allowed when v maps to the one shard the
- * statement reaches. */
+static bool
+keys_equal(const struct route_key *a, const struct route_key *b)
+{
+    if (a->is_null || b->is_null)
+        return false;
+    if (a->is_int && b->is_int)
+        return a->i == b->i;
+    if (a->is_int != b->is_int)
+        return false;
+    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+/* Does the WHERE clause pin table ti's key to exactly the value k (`key =
+ * k` at the top level)? Then SET key = k changes nothing. */
+static bool
+where_key_is(struct rt *r, int ti, const struct route_key *k)
+{
+    const struct stmt_info *st = r->st;
+
+    for (int i = 0; i < st->npreds; i++) {
+        const struct sql_pred *p = &st->preds[i];
+        struct route_key wk;
+        char buf[RT_KEY_CAP];
+        if (p->op != PRED_EQ || p->group != 0 || p->block != 0 ||
+            p->nvalues != 1 || !rt_col_is_key(r, 0, &p->col, ti))
+            continue;
+        if (rt_value_key(r, &st->values[p->vfirst], &wk, buf) == KV_OK &&
+            keys_equal(&wk, k))
+            return true;
+    }
+    return false;
+}
+
+/* UPDATE ... SET key = v: refused (the contract: an UPDATE that changes the
+ * key writes nothing), unless v is the very value the WHERE clause pins the
+ * key to, as ORMs write when they bind every column. */
 static bool
 check_key_assign(struct rt *r)
 {
@@ -418,7 +452,7 @@ check_key_assign(struct rt *r)
         if (kv == KV_OK && rt_mask_count(r->mask) == 1 &&
             placement_locate(&r->cfg->rules[r->tab[ti].rule], &k, &shard,
                              NULL) == PLACE_OK &&
-            rt_shard_bit(shard) == r->mask)
+            rt_shard_bit(shard) == r->mask && where_key_is(r, ti, &k))
             continue;
         rt_refuse(r, 1105,
                   "myshard: this UPDATE of '%s' changes the shard key '%s', "
