@@ -26,6 +26,23 @@ struct server {
     atomic_int conns;     /* open connections, all workers (the cap's count) */
     atomic_llong queries; /* statements sent, for the console */
     atomic_llong errors;  /* connect/query failures */
+    char *zone;           /* replica's zone, owned; NULL when none */
+    /* Health, published without locks (see backend/health.h for who writes
+     * what): */
+    atomic_int state;              /* enum server_state: monitor's verdict */
+    atomic_int admin;              /* enum server_state: operator's override */
+    atomic_llong lag_ms;           /* replica lag; -1 unknown */
+    atomic_bool read_only;         /* @@read_only at the last check */
+    atomic_bool repl_running;      /* replica: IO and SQL threads run */
+    atomic_int failures;           /* consecutive connect/query failures */
+    atomic_llong circuit_until_ms; /* 0 closed; else open until (monotonic) */
+    atomic_llong circuit_open_for; /* ms the circuit last opened for */
+    atomic_bool probing;           /* the half-open probe is out */
+    atomic_llong checked_ms;       /* last monitor check (monotonic); 0 none */
+    atomic_llong check_avg_us;     /* moving average of check latency */
+    atomic_llong checks;           /* monitor checks done */
+    atomic_llong check_failures;   /* of which could not connect or ping */
+    atomic_llong circuit_opens;    /* times the circuit opened */
 };
 
 #endif

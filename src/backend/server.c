@@ -22,6 +22,7 @@ server_init(struct server *s, int index, const struct cfg_addr *a, int shard,
     s->shard = shard;
     s->primary = primary;
     s->weight = weight;
+    atomic_init(&s->lag_ms, -1);
     if (!net_resolve(a->host, a->port, &s->sa, &s->salen)) {
         snprintf(err, errlen, "cannot resolve backend address '%s'", a->text);
         return false;
@@ -51,6 +52,8 @@ server_set_build(const struct cfg *cfg, char *err, size_t errlen)
             if (!server_init(&set->v[set->n], set->n, &sh->replicas[r].addr, i,
                              false, sh->replicas[r].weight, err, errlen))
                 goto fail;
+            if (sh->replicas[r].zone != NULL)
+                set->v[set->n].zone = xstrdup(sh->replicas[r].zone);
             set->n++;
         }
     }
@@ -69,6 +72,7 @@ server_set_free(struct server_set *set)
     for (int i = 0; i < set->n; i++) {
         free(set->v[i].addr);
         free(set->v[i].host);
+        free(set->v[i].zone);
     }
     free(set->v);
     free(set->shard_primary);
