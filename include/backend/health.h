@@ -70,11 +70,16 @@ struct health; /* the monitor thread */
  * every health.interval checks the servers one after another: ping
  * (reconnecting once when the connection broke), SELECT @@read_only, and on
  * replicas SHOW SLAVE STATUS (SHOW REPLICA STATUS where the former is
- * unknown). A dead server costs a round at most its timeouts, so a round
- * takes interval + (number of dead servers) * timeout at worst.
- * The first round starts at once. Settings are copied: cfg may be released
- * after the call; set must outlive health_stop. Returns NULL when the thread
- * cannot be created.
+ * unknown). Verdicts: down when it cannot connect or ping; a replica is
+ * lagging when its lag exceeds max_replica_lag or its replication is not
+ * running (Seconds_Behind_Master NULL, a thread not "Yes", not a replica),
+ * except while its IO thread only retries ("Connecting") a primary this
+ * monitor sees down: then it stays online at its last known lag, so reads
+ * survive a dead primary. A dead server costs a round at most its timeouts, so
+ * a round takes interval + (number of dead servers) * timeout at worst. The
+ * first round starts at once. Settings are copied: cfg may be released after
+ * the call; set must outlive health_stop. Returns NULL when the thread cannot
+ * be created.
  */
 struct health *health_start(struct server_set *set, const struct cfg *cfg);
 /* Stops the monitor (within one check's timeout), closes its connections

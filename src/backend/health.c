@@ -445,13 +445,15 @@ check_read_only(MYSQL *m, struct check *c)
  * broke. Replication not configured, stopped or unreadable leaves
  * repl_running false and lag unknown. */
 static bool
-check_replica(struct health *h, MYSQL *m, struct check *c)
+check_replica(struct health *h, const struct server *s, MYSQL *m,
+              struct check *c)
 {
     MYSQL_RES *res;
     MYSQL_ROW row;
     int ilag, iio, isql, rows = 0;
-    bool running = true;
-    int64_t lag = 0;
+    bool running = true, orphaned = true;
+    int64_t lag = 0, orphan_lag = -1;
+    const struct server *p = &h->set->v[h->set->shard_primary[s->shard]];
 
     if (mysql_query(m, "SHOW SLAVE STATUS") != 0) {
         if (is_client_error(m))
@@ -476,6 +478,14 @@ check_replica(struct health *h, MYSQL *m, struct check *c)
         if (ilag < 0 || iio < 0 || isql < 0 || row[ilag] == NULL ||
             !yes(row[iio]) || !yes(row[isql])) {
             running = false;
+            if (iio >= 0 && isql >= 0 && row[iio] != NULL &&
+                strcasecmp(row[iio], "Connecting") == 0 && yes(row[isql])) {
+                if (ilag >= 0 && row[ilag] != NULL)
+                    orphan_lag =
+                        MAX(orphan_lag, strtoll(row[ilag], NULL, 10) * 1000);
+            } else {
+                orphaned = false;
+            }
             snprintf(c->why, sizeof(c->why),
                      "replication not running io=%s sql=%s",
                      iio >= 0 && row[iio] ? row[iio] : "?",
@@ -490,6 +500,18 @@ check_replica(struct health *h, MYSQL *m, struct check *c)
         snprintf(c->why, sizeof(c->why), "not a replica");
     }
     c->repl_running = running;
+    if (!running && rows > 0 && orphaned &&
+        atomic_load(&p->state) == SRV_DOWN) {
+        /* The IO thread retries a primary this monitor also sees down:
+         * nobody can write, so the replica is as fresh as it will get and
+         * keeps its reads at its last known lag (unknown right after start:
+         * no reads). A primary that is up but unreachable from the replica
+         * is broken replication, below. */
+        c->lag_ms = orphan_lag >= 0 ? orphan_lag : atomic_load(&s->lag_ms);
+        if (c->lag_ms < 0 || c->lag_ms > h->max_lag_ms)
+            c->state = SRV_LAGGING;
+        return true;
+    }
     if (!running) {
         c->lag_ms = -1;
         c->state = SRV_LAGGING;
@@ -517,7 +539,7 @@ check_server(struct health *h, int i)
     up = conn_ping(h, i, &c);
     if (up && !check_read_only(h->conns[i], &c))
         up = false;
-    if (up && !s->primary && !check_replica(h, h->conns[i], &c))
+    if (up && !s->primary && !check_replica(h, s, h->conns[i], &c))
         up = false;
     if (!up) {
         if (h->conns[i] != NULL && c.why[0] == '\0')
@@ -540,7 +562,11 @@ check_server(struct health *h, int i)
     atomic_fetch_add(&s->checks, 1);
     old = atomic_exchange(&s->state, (int)c.state);
     if (old != (int)c.state) {
-        if (c.state == SRV_ONLINE)
+        if (c.state == SRV_ONLINE && s->primary)
+            log_info("backend state changed backend=%s %s->%s", s->addr,
+                     health_state_name((enum server_state)old),
+                     health_state_name(c.state));
+        else if (c.state == SRV_ONLINE)
             log_info("backend state changed backend=%s %s->%s lag_ms=%lld",
                      s->addr, health_state_name((enum server_state)old),
                      health_state_name(c.state), (long long)c.lag_ms);
