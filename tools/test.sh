@@ -355,6 +355,7 @@ backend:
   connect_timeout: 1s
   pool:
     max_connections: 50
+  health: { interval: 500ms, max_replica_lag: 2s, circuit: { failures: 3, open_for: 2s } }
 
 shards:
   - name: s0
