@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/health.h"
 #include "backend/pool.h"
 #include "backend/server.h"
 #include "base/clock.h"
@@ -30,6 +31,7 @@ struct proxy {
     struct cfg *cfg;
     char *cfg_path;
     struct server_set *servers;
+    struct health *health; /* the monitor thread */
     int nworkers;
     struct worker *workers;
     struct wctx *wctx;
@@ -254,6 +256,7 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     event_add(px.ev_term, NULL);
     event_add(px.ev_int, NULL);
     event_add(px.ev_hup, NULL);
+    px.health = health_start(px.servers, cfg);
     if (!start_workers(&px))
         goto out;
     log_info("myshard %s ready listen=%s workers=%d shards=%d servers=%d",
@@ -265,6 +268,8 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
 out:
     if (px.workers)
         free_workers(&px);
+    if (px.health)
+        health_stop(px.health);
     if (px.ev_drain)
         event_free(px.ev_drain);
     if (px.ev_term) {

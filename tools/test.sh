@@ -357,15 +357,18 @@ backend:
     max_connections: 50
   health: { interval: 500ms, max_replica_lag: 2s, circuit: { failures: 3, open_for: 2s } }
 
+# Replicas get no reads here (weight 0): the programs check what they
+# wrote from other connections at once, which replication lag would make
+# flaky. itest_replicas runs against a second myshard whose replicas read.
 shards:
   - name: s0
     primary: 127.0.0.1:$S0_PRIMARY_PORT
     replicas:
-      - { addr: 127.0.0.1:$S0_REPLICA_PORT }
+      - { addr: 127.0.0.1:$S0_REPLICA_PORT, weight: 0 }
   - name: s1
     primary: 127.0.0.1:$S1_PRIMARY_PORT
     replicas:
-      - { addr: 127.0.0.1:$S1_REPLICA_PORT }
+      - { addr: 127.0.0.1:$S1_REPLICA_PORT, weight: 0 }
 
 sharding_rules:
   user_hash: { type: hash, shards: [s0, s1], slots: 1024 }
@@ -463,6 +466,30 @@ run_program() {
     fi
 }
 
+# run_with_replica_proxy NAME PROG: a second myshard whose replicas take
+# reads (myshard-replicas.yaml) serves this one program.
+run_with_replica_proxy() {
+    local name=$1 prog=$2 pid st=0
+    local log=$DIR/myshard-replicas.log
+    "$PROXY_BIN" -c "$DIR/myshard-replicas.yaml" >>"$log" 2>&1 &
+    pid=$!
+    if ! wait_port "$REPLICA_PROXY_PORT" 10 "$pid"; then
+        tail -n 30 "$log"
+        fail "$name: its myshard (replicas reading) did not start (log: $log)"
+        return
+    fi
+    MYSHARD_PORT=$REPLICA_PROXY_PORT MYSHARD_ADMIN_PORT=$REPLICA_ADMIN_PORT \
+        MYSHARD_HTTP_PORT=$REPLICA_HTTP_PORT MYSHARD_CONFIG=$DIR/myshard-replicas.yaml \
+        MYSHARD_LOG=$log run_program "$name" "$prog"
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || st=$?
+    [[ $st -eq 0 ]] || fail "$name: its myshard exited with status $st on SIGTERM"
+    if grep -nE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error' "$log" >/dev/null; then
+        KEEP_LOGS=1
+        fail "$name: its myshard's log has sanitizer reports ($log)"
+    fi
+}
+
 sysbench_smoke() {
     local log=$DIR/sysbench.log rc=0 tx err
     local -a sb=(sysbench oltp_read_write --db-driver=mysql --mysql-host=127.0.0.1
@@ -526,6 +553,12 @@ integration() {
     # the proxy keeps going after a UBSan report; the log check counts it
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=0
     write_config
+    # the same topology with reading replicas, for itest_replicas
+    read -r REPLICA_PROXY_PORT REPLICA_ADMIN_PORT REPLICA_HTTP_PORT <<<"$(free_ports 3)"
+    sed -e "s/127.0.0.1:$MYSHARD_PORT\$/127.0.0.1:$REPLICA_PROXY_PORT/" \
+        -e "s/127.0.0.1:$MYSHARD_ADMIN_PORT\$/127.0.0.1:$REPLICA_ADMIN_PORT/" \
+        -e "s/127.0.0.1:$MYSHARD_HTTP_PORT\$/127.0.0.1:$REPLICA_HTTP_PORT/" \
+        -e 's/weight: 0 }/weight: 1 }/' "$DIR/myshard.yaml" >"$DIR/myshard-replicas.yaml"
 
     section "myshard ($PROXY_BIN on 127.0.0.1:$MYSHARD_PORT)"
     : >"$DIR/myshard.log"
@@ -550,6 +583,8 @@ integration() {
         selected "$name" || continue
         if [[ $prog == *.py ]]; then
             run_program "$name" "$MYSHARD_PY" "$prog"
+        elif [[ $name == itest_replicas ]]; then
+            run_with_replica_proxy "$name" "$prog"
         else
             run_program "$name" "$prog"
         fi

@@ -45,8 +45,6 @@ struct server {
     atomic_llong circuit_opens;    /* times the circuit opened */
 };
 
-#endif
-
 struct cfg;
 
 /* Every server of a config generation, and where each shard's live. */
@@ -62,3 +60,5 @@ struct server_set {
 struct server_set *server_set_build(const struct cfg *cfg, char *err,
                                     size_t errlen);
 void server_set_free(struct server_set *set);
+
+#endif

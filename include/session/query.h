@@ -15,7 +15,15 @@ void query_start(struct session *s, const char *sql, size_t len);
 /* Forwards s->cmd as-is to the shard's primary, relaying a response of the
  * given kind (or none when expect_response is false). */
 void query_forward(struct session *s, int shard, enum relay_kind kind,
-                   bool expect_response);
+                   bool expect_response, bool read);
+/* The server (index into the server set) for a statement on shard: a
+ * healthy replica for reads when allowed, else the primary when admitted.
+ * -1 with *err (9001, 9003) and a message when none can serve. */
+int query_pick_server(struct session *s, int shard, bool read, int exclude,
+                      int *err, char *msg, size_t msglen);
+/* A write was routed: the session reads from primaries for a while. */
+void query_note_write(struct session *s, const struct route_plan *plan,
+                      const struct stmt_info *st);
 /* The statement text rewritten for backend_schema renames: true with a
  * malloc'd copy, false when the text needs no change. */
 bool query_rewrite_text(struct session *s, const char *sql, size_t len,

@@ -113,6 +113,13 @@ struct session {
     int target_shard;
     struct serverconn *sc; /* lent or pinned connection */
     struct scatter *sx;    /* owned; a statement on several shards */
+    bool read;             /* the statement in flight may use a replica */
+    bool retried;          /* ... and was already retried once */
+    int srv;               /* server index serving it, -1 none */
+    int64_t last_write_ms; /* when the session last wrote (monotonic):
+                              replicas read for it only once they are
+                              known to hold that write */
+    uint32_t pick_seed;    /* spreads reads over weighted replicas */
     char *txn_begin;       /* owned; a BEGIN not yet sent to any shard */
     struct pstmt *pstmts;  /* owned; the client's prepared statements */
     uint32_t pstmt_seq;    /* ids for them */

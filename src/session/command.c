@@ -205,7 +205,7 @@ cmd_change_user(struct session *s)
 static void
 cmd_field_list(struct session *s)
 {
-    query_forward(s, default_shard(s), RELAY_FIELDS, true);
+    query_forward(s, default_shard(s), RELAY_FIELDS, true, true);
 }
 
 /* The statement id a COM_STMT_* packet names, or 0 when too short. */

@@ -110,7 +110,7 @@ prepare_cmd_prepare(struct session *s)
     }
     if (s->sc != NULL)
         shard = s->sc->srv->shard;
-    query_forward(s, shard, RELAY_PREPARE, true);
+    query_forward(s, shard, RELAY_PREPARE, true, false);
 }
 
 bool
@@ -288,6 +288,7 @@ prepare_cmd_execute(struct session *s)
     router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
     if (!query_plan_allowed(s, wc->plan))
         goto out;
+    query_note_write(s, wc->plan, wc->stmt);
     /* The execute each connection gets: no cursor (results come whole),
      * parameter types always included (a connection may see the statement
      * for the first time). The statement id is set per connection. */

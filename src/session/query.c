@@ -39,6 +39,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "backend/health.h"
 #include "backend/pool.h"
 #include "backend/server.h"
 #include "backend/serverconn.h"
@@ -63,6 +64,7 @@
 static void on_backend_read(struct serverconn *sc, void *arg);
 static void on_backend_error(struct serverconn *sc, void *arg, const char *why);
 static void send_command(struct session *s);
+static bool retry_read(struct session *s);
 
 /* ---- what the proxy needs to know about a statement ------------------- */
 
@@ -442,6 +444,15 @@ held_shard(const struct session *s)
     return s->sc ? s->sc->srv->shard : -1;
 }
 
+void
+query_note_write(struct session *s, const struct route_plan *plan,
+                 const struct stmt_info *st)
+{
+    /* Read your writes: replicas may lag up to max_replica_lag behind. */
+    if (plan->role == ROLE_PRIMARY && st->is_write)
+        s->last_write_ms = clock_ms();
+}
+
 bool
 query_plan_allowed(struct session *s, const struct route_plan *plan)
 {
@@ -512,6 +523,7 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
     }
     if (!query_plan_allowed(s, plan))
         return;
+    query_note_write(s, plan, wc->stmt);
     t = &plan->targets[0];
     if (plan->ntargets == 1 && !plan->merge &&
         (s->sc == NULL || held_shard(s) == t->shard)) {
@@ -525,7 +537,7 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
             s->cmd.heap = true;
         }
         query_rewrite_for_backend(s);
-        query_forward(s, t->shard, RELAY_RESULT, true);
+        query_forward(s, t->shard, RELAY_RESULT, true, plan->role == ROLE_READ);
         return;
     }
     scatter_start(s, plan, NULL, NULL, 0);
@@ -747,6 +759,11 @@ on_acquired(void *arg, struct serverconn *sc, int err, const char *msg)
     struct session *s = arg;
 
     if (sc == NULL) {
+        if (s->srv >= 0 && err == ER_MYSHARD_NO_BACKEND)
+            health_report(&s->wc->servers->v[s->srv], false,
+                          &s->wc->cfg->backend.health, clock_ms());
+        if (err == ER_MYSHARD_NO_BACKEND && retry_read(s))
+            return;
         fail_command(s, err, msg);
         return;
     }
@@ -758,12 +775,15 @@ send_command(struct session *s)
 {
     struct evbuffer *out = serverconn_output(s->sc);
 
+    /* A copy, not a move: the command stays until the statement ends, so a
+     * read whose server dies before answering can be sent again. */
     if (s->cmd.heap) {
         uint8_t seq = 0;
         packet_write(out, &seq, s->cmd.data, s->cmd.len);
-        packet_consume(NULL, &s->cmd);
     } else {
-        packet_move(s->conn->in, out, &s->cmd);
+        evbuffer_add(out,
+                     evbuffer_pullup(s->conn->in, (ssize_t)s->cmd.wire_len),
+                     s->cmd.wire_len);
     }
     if (!s->expect_response) {
         /* The server will not answer (SEND_LONG_DATA, STMT_CLOSE). */
@@ -774,27 +794,129 @@ send_command(struct session *s)
     session_set_state(s, SESS_RELAY);
 }
 
-void
-query_forward(struct session *s, int shard, enum relay_kind kind,
-              bool expect_response)
+/* SET autocommit = 0 (tracked): every statement is in a transaction. */
+static bool
+autocommit_off(const struct session *s)
+{
+    for (int i = 0; i < s->vars.n; i++) {
+        const char *v = s->vars.v[i].value;
+        if (strcmp(s->vars.v[i].name, "autocommit") == 0)
+            return strcmp(v, "0") == 0 || strcasecmp(v, "OFF") == 0 ||
+                   strcasecmp(v, "false") == 0 || strcmp(v, "'0'") == 0;
+    }
+    return false;
+}
+
+/* Has the replica applied everything written before write_ms? Known when
+ * a check after the write saw it so little behind that the data it held
+ * then was newer than the write (lag is whole seconds: one more second of
+ * margin). */
+static bool
+replica_has_write(struct server *srv, int64_t write_ms)
+{
+    int64_t checked = atomic_load(&srv->checked_ms);
+    int64_t lag = atomic_load(&srv->lag_ms);
+
+    if (srv->primary)
+        return true;
+    return lag >= 0 && checked - lag - 1000 > write_ms;
+}
+
+int
+query_pick_server(struct session *s, int shard, bool read, int exclude,
+                  int *err, char *msg, size_t msglen)
+{
+    struct wctx *wc = s->wc;
+    const struct cfg *c = wc->cfg;
+    int64_t now = clock_ms();
+    int srv;
+
+    /* Replicas serve reads outside transactions (autocommit=0 makes every
+     * statement part of one), and only once they are known to hold the
+     * session's own last write. */
+    read = read && !(s->pins & PIN_TRANSACTION) && s->txn_begin == NULL &&
+           !autocommit_off(s) &&
+           (s->last_write_ms == 0 ||
+            now >= s->last_write_ms + c->backend.health.max_replica_lag_ms);
+    s->pick_seed = s->pick_seed * 1103515245u + 12345u;
+    srv = health_pick(wc->servers, c, shard, read, c->zone,
+                      s->pick_seed ^ s->id, exclude, now);
+    if (srv >= 0 && read && s->last_write_ms != 0 &&
+        !replica_has_write(&wc->servers->v[srv], s->last_write_ms))
+        srv =
+            health_pick(wc->servers, c, shard, false, c->zone, 0, exclude, now);
+    if (srv >= 0 && health_admit(&wc->servers->v[srv], now) != GATE_CLOSED)
+        return srv;
+    {
+        struct server *primary =
+            &wc->servers->v[wc->servers->shard_primary[shard]];
+        *err = health_error_for(primary);
+        snprintf(msg, msglen,
+                 *err == ER_MYSHARD_CIRCUIT_OPEN
+                     ? "myshard: shard '%s' is failing (circuit open for %s "
+                       "after repeated errors); retry in a moment"
+                     : "myshard: no backend available for shard '%s' (%s "
+                       "is down or unreachable); retry when it is back",
+                 c->shards[shard].name, primary->addr);
+    }
+    return -1;
+}
+
+/* Acquires a connection to a server of the shard, or fails the command. */
+static void
+acquire(struct session *s, int shard, int exclude)
 {
     struct wctx *wc = s->wc;
     struct serverconn *sc;
-    struct pool *p;
+    char msg[256];
+    int err = 0;
 
+    s->srv =
+        query_pick_server(s, shard, s->read, exclude, &err, msg, sizeof(msg));
+    if (s->srv < 0) {
+        fail_command(s, err, msg);
+        return;
+    }
+    session_set_state(s, SESS_WAIT_BACKEND);
+    sc = pool_acquire(wc->pools[s->srv], &s->waiter, on_acquired, s);
+    if (sc != NULL)
+        got_backend(s, sc);
+}
+
+/* A read that failed before any byte reached the client goes once to
+ * another server of the shard. True when it did. */
+static bool
+retry_read(struct session *s)
+{
+    int failed = s->srv;
+
+    if (!s->read || s->retried || s->rl.started || s->sc != NULL ||
+        (s->pins & PIN_TRANSACTION) || failed < 0)
+        return false;
+    s->retried = true;
+    log_info("retrying read client=%u failed_backend=%s", s->id,
+             s->wc->servers->v[failed].addr);
+    acquire(s, s->target_shard, failed);
+    return true;
+}
+
+void
+query_forward(struct session *s, int shard, enum relay_kind kind,
+              bool expect_response, bool read)
+{
     s->kind = kind;
     s->expect_response = expect_response;
     s->target_shard = shard;
     s->started_us = clock_us();
+    s->read = read;
+    s->retried = false;
+    s->srv = -1;
     if (s->sc != NULL) {
+        s->srv = s->sc->srv->index;
         got_backend(s, s->sc);
         return;
     }
-    p = wc->pools[wc->servers->shard_primary[shard]];
-    session_set_state(s, SESS_WAIT_BACKEND);
-    sc = pool_acquire(p, &s->waiter, on_acquired, s);
-    if (sc != NULL)
-        got_backend(s, sc);
+    acquire(s, shard, -1);
 }
 
 /* The statement is over: keep the connection or give it back. */
@@ -802,6 +924,9 @@ static void
 finish(struct session *s)
 {
     s->status = s->rl.status & ~SERVER_MORE_RESULTS_EXISTS;
+    if (s->sc != NULL)
+        health_report(s->sc->srv, true, &s->wc->cfg->backend.health,
+                      clock_ms());
     if (s->kind == RELAY_PREPARE && !s->rl.got_err)
         prepare_register(s, s->rl.prep_params, s->rl.prep_cols);
     if (s->tracks_vars) {
@@ -923,12 +1048,15 @@ on_backend_error(struct serverconn *sc, void *arg, const char *why)
         return;
     }
     s->pins = 0;
+    health_report(sc->srv, false, &s->wc->cfg->backend.health, clock_ms());
     if (started) {
         /* Part of a result already reached the client: the only honest
          * signal left is closing the connection. */
         session_close(s, "backend lost mid-result");
         return;
     }
+    if (s->state == SESS_RELAY && retry_read(s))
+        return;
     fail_command(s, ER_MYSHARD_NO_BACKEND,
                  "myshard: lost the connection to the backend while running "
                  "the statement; it may or may not have run");

@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/health.h"
 #include "backend/pool.h"
 #include "backend/server.h"
 #include "backend/serverconn.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "cfg/cfg.h"
 #include "net/conn.h"
@@ -56,6 +58,7 @@ struct target {
     struct scatter *sx; /* (ref) */
     int idx;
     int shard;
+    int srv;               /* server index serving it, -1 none yet */
     struct serverconn *sc; /* lent, or the session's held one */
     bool held;             /* sc is s->sc: it stays with the session */
     struct pool_waiter waiter;
@@ -73,6 +76,7 @@ struct scatter {
     int n; /* targets */
     int ndone;
     bool binary;        /* prepared-statement rows */
+    bool read;          /* replicas may serve it */
     bool ok_first_only; /* global table writes: every shard did the
                            same; report one shard's count */
     struct merge *m;    /* owned; SX_MERGE */
@@ -323,6 +327,9 @@ on_acquired(void *arg, struct serverconn *sc, int err, const char *msg)
     struct target *t = arg;
 
     if (sc == NULL) {
+        if (t->srv >= 0 && err == ER_MYSHARD_NO_BACKEND)
+            health_report(&t->sx->s->wc->servers->v[t->srv], false,
+                          &t->sx->s->wc->cfg->backend.health, clock_ms());
         fail_target(t->sx, t->idx, (uint16_t)err, msg);
         return;
     }
@@ -462,6 +469,8 @@ target_error(struct serverconn *sc, void *arg, const char *why)
     log_warn("shard connection lost client=%u backend=%s reason=\"%s\"",
              t->sx->s->id, sc->srv->addr, why);
     atomic_fetch_add(&sc->srv->errors, 1);
+    health_report(sc->srv, false, &t->sx->s->wc->cfg->backend.health,
+                  clock_ms());
     snprintf(msg, sizeof(msg),
              "myshard: lost the connection to shard '%s' (%s) while running "
              "the statement; it may or may not have run there",
@@ -482,6 +491,7 @@ scatter_start(struct session *s, const struct route_plan *plan,
     sx->n = plan->ntargets;
     sx->mode = sx->n == 1 ? SX_RELAY : plan->merge ? SX_MERGE : SX_COMBINE;
     sx->binary = ps != NULL;
+    sx->read = plan->role == ROLE_READ;
     sx->ok_first_only = !plan->sum_affected;
     sx->ps = ps;
     if (ps != NULL) {
@@ -506,6 +516,7 @@ scatter_start(struct session *s, const struct route_plan *plan,
         t->sx = sx;
         t->idx = i;
         t->shard = plan->targets[i].shard;
+        t->srv = -1;
         if (ps != NULL)
             continue;
         t->own = NULL;
@@ -538,8 +549,17 @@ scatter_start(struct session *s, const struct route_plan *plan,
             got_conn(t, s->sc);
             continue;
         }
-        sc = pool_acquire(wc->pools[wc->servers->shard_primary[t->shard]],
-                          &t->waiter, on_acquired, t);
+        {
+            char msg[256];
+            int err = 0;
+            t->srv = query_pick_server(s, t->shard, sx->read, -1, &err, msg,
+                                       sizeof(msg));
+            if (t->srv < 0) {
+                fail_target(sx, t->idx, (uint16_t)err, msg);
+                continue;
+            }
+        }
+        sc = pool_acquire(wc->pools[t->srv], &t->waiter, on_acquired, t);
         if (sc != NULL)
             got_conn(t, sc);
     }
