@@ -129,6 +129,7 @@ target_release(struct target *t, bool dirty)
         pool_discard(sc);
         return;
     }
+    health_report(sc->srv, true, &s->wc->cfg->backend.health, clock_ms());
     if (t->held || (s->sc == NULL && t->sx->n == 1 &&
                     ((t->rl.status & SERVER_STATUS_IN_TRANS) ||
                      (s->pins & ~PIN_TRANSACTION) != 0))) {
