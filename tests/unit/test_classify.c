@@ -33,6 +33,9 @@ struct buf {
     size_t n;
 };
 
+static void bprintf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 bprintf(struct buf *b, const char *fmt, ...)
 {
