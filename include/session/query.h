@@ -32,6 +32,10 @@ struct stmt_info;
 /* The pins (enum pin_reason) a statement's effects on its connection
  * need. */
 unsigned query_statement_pins(const struct stmt_info *st);
+/* The current schema's default shard (the first schema's without one). */
+int query_default_shard(const struct session *s);
+/* The statement id a COM_STMT_* command names (0 when too short). */
+uint32_t query_stmt_id(const struct session *s);
 /* Refusals and the transaction policy: false (after answering the client
  * and ending the command) when the plan must not run. */
 bool query_plan_allowed(struct session *s, const struct route_plan *plan);

@@ -35,16 +35,6 @@ struct command {
     command_fn handler;
 };
 
-static int
-default_shard(const struct session *s)
-{
-    const struct cfg *c = s->wc->cfg;
-
-    if (s->schema >= 0)
-        return c->schemas[s->schema].default_shard;
-    return c->nschemas > 0 ? c->schemas[0].default_shard : 0;
-}
-
 static void
 cmd_quit(struct session *s)
 {
@@ -205,19 +195,7 @@ cmd_change_user(struct session *s)
 static void
 cmd_field_list(struct session *s)
 {
-    query_forward(s, default_shard(s), RELAY_FIELDS, true, true);
-}
-
-/* The statement id a COM_STMT_* packet names, or 0 when too short. */
-static uint32_t
-stmt_id_of(const struct session *s)
-{
-    const uint8_t *p = s->cmd.data;
-
-    if (s->cmd.len < 5)
-        return 0;
-    return (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
-           (uint32_t)p[4] << 24;
+    query_forward(s, query_default_shard(s), RELAY_FIELDS, true, true);
 }
 
 static struct local_stmt **
@@ -290,7 +268,7 @@ cmd_stmt_prepare(struct session *s)
 static void
 cmd_stmt_execute(struct session *s)
 {
-    uint32_t id = stmt_id_of(s);
+    uint32_t id = query_stmt_id(s);
     struct local_stmt *l;
 
     if (id >= LOCAL_STMT_BASE && id != 0xFFFFFFFFu) {
@@ -324,7 +302,7 @@ cmd_stmt_fetch(struct session *s)
 static void
 cmd_stmt_reset(struct session *s)
 {
-    uint32_t id = stmt_id_of(s);
+    uint32_t id = query_stmt_id(s);
 
     if (id >= LOCAL_STMT_BASE && id != 0xFFFFFFFFu) {
         session_send_ok(s, 0, NULL);
@@ -339,7 +317,7 @@ cmd_stmt_reset(struct session *s)
 static void
 cmd_stmt_noreply(struct session *s)
 {
-    uint32_t id = stmt_id_of(s);
+    uint32_t id = query_stmt_id(s);
 
     if (id >= LOCAL_STMT_BASE && id != 0xFFFFFFFFu) {
         struct local_stmt **pp = local_find(s, id);

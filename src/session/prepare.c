@@ -79,22 +79,12 @@ prepare_free_all(struct session *s)
     s->prep_sql = NULL;
 }
 
-static int
-default_shard(const struct session *s)
-{
-    const struct cfg *c = s->wc->cfg;
-
-    if (s->schema >= 0)
-        return c->schemas[s->schema].default_shard;
-    return c->nschemas > 0 ? c->schemas[0].default_shard : 0;
-}
-
 void
 prepare_cmd_prepare(struct session *s)
 {
     struct wctx *wc = s->wc;
     struct route_ctx ctx = {0};
-    int shard = default_shard(s);
+    int shard = query_default_shard(s);
 
     query_rewrite_for_backend(s);
     s->prep_backend_id = 0;
@@ -162,17 +152,6 @@ prepare_register(struct session *s, uint16_t nparams, uint16_t ncols)
         serverconn_stmt_add(s->sc, ps->sql, ps->len, s->prep_backend_id);
 }
 
-static uint32_t
-stmt_id(const struct session *s)
-{
-    const uint8_t *p = s->cmd.data;
-
-    if (s->cmd.len < 5)
-        return 0;
-    return (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
-           (uint32_t)p[4] << 24;
-}
-
 static void
 unknown_statement(struct session *s, uint32_t id, const char *cmd)
 {
@@ -237,7 +216,7 @@ void
 prepare_cmd_execute(struct session *s)
 {
     struct wctx *wc = s->wc;
-    uint32_t id = stmt_id(s);
+    uint32_t id = query_stmt_id(s);
     struct pstmt *ps = prepare_find(s, id);
     struct binproto_value *vals = NULL;
     struct route_param *params = NULL;
@@ -315,7 +294,7 @@ out:
 void
 prepare_cmd_long_data(struct session *s)
 {
-    struct pstmt *ps = prepare_find(s, stmt_id(s));
+    struct pstmt *ps = prepare_find(s, query_stmt_id(s));
     uint16_t param;
 
     /* No answer either way, as on a server; errors surface at EXECUTE. */
@@ -335,7 +314,7 @@ prepare_cmd_long_data(struct session *s)
 void
 prepare_cmd_reset(struct session *s)
 {
-    uint32_t id = stmt_id(s);
+    uint32_t id = query_stmt_id(s);
     struct pstmt *ps = prepare_find(s, id);
 
     if (ps == NULL) {
@@ -350,7 +329,7 @@ prepare_cmd_reset(struct session *s)
 void
 prepare_cmd_close(struct session *s)
 {
-    uint32_t id = stmt_id(s);
+    uint32_t id = query_stmt_id(s);
     struct pstmt **pp = &s->pstmts;
 
     while (*pp && (*pp)->id != id)

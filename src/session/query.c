@@ -437,6 +437,27 @@ query_rewrite_for_backend(struct session *s)
     s->cmd.heap = true;
 }
 
+int
+query_default_shard(const struct session *s)
+{
+    const struct cfg *c = s->wc->cfg;
+
+    if (s->schema >= 0)
+        return c->schemas[s->schema].default_shard;
+    return c->nschemas > 0 ? c->schemas[0].default_shard : 0;
+}
+
+uint32_t
+query_stmt_id(const struct session *s)
+{
+    const uint8_t *p = s->cmd.data;
+
+    if (s->cmd.len < 5)
+        return 0;
+    return (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
+           (uint32_t)p[4] << 24;
+}
+
 /* The shard of the session's held connection, or -1. */
 static int
 held_shard(const struct session *s)
