@@ -348,6 +348,10 @@ users:
   - name: app2
     password_hash: "$hash2"
     schemas: [shop, appdb]
+  - name: reader
+    password: reader
+    schemas: [shop]
+    read_only: true
 
 backend:
   user: myshard

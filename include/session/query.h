@@ -21,6 +21,8 @@ void query_forward(struct session *s, int shard, enum relay_kind kind,
  * -1 with *err (9001, 9003) and a message when none can serve. */
 int query_pick_server(struct session *s, int shard, bool read, int exclude,
                       int *err, char *msg, size_t msglen);
+/* A read_only user's write: refused (answered, command done) -> true. */
+bool query_refuse_read_only(struct session *s);
 /* A write was routed: the session reads from primaries for a while. */
 void query_note_write(struct session *s, const struct route_plan *plan,
                       const struct stmt_info *st);

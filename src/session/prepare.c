@@ -256,6 +256,8 @@ prepare_cmd_execute(struct session *s)
         session_command_done(s);
         goto out;
     }
+    if (wc->stmt->is_write && query_refuse_read_only(s))
+        goto out;
     /* State an executed statement leaves on its connection (SET, user
      * variables, ...) keeps the session on that connection. */
     s->pins |= query_statement_pins(wc->stmt);

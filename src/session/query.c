@@ -88,6 +88,7 @@ struct stmt_facts {
     bool insert;   /* LAST_INSERT_ID() may be read next */
     bool multi;
     bool tracks_vars; /* a SET whose assignments s->pending holds */
+    bool writes;      /* some statement writes (or might: DDL, CALL...) */
 };
 
 /* A value that means the same on any connection: literals, bare words
@@ -213,14 +214,20 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
         while (off < len) {
             sql_classify(sql + off, len - off, st);
             f->pins |= query_statement_pins(st);
+            f->writes |= st->is_write;
             if (st->kind == STMT_INSERT || st->kind == STMT_REPLACE)
                 f->insert = true;
-            if (st->stmt_len == 0 || !st->multi)
+            if (!st->multi)
                 break;
-            off += st->stmt_len;
+            off += st->stmt_len; /* stmt_len stops before the ';' */
+            while (off < len && (sql[off] == ';' || sql[off] == ' ' ||
+                                 sql[off] == '\n' || sql[off] == '\t' ||
+                                 sql[off] == '\r'))
+                off++;
         }
         return;
     }
+    f->writes = st->is_write;
     if (st->kind == STMT_BEGIN && s->sc == NULL && s->txn_begin == NULL) {
         f->action = ACT_BEGIN;
         return;
@@ -465,6 +472,24 @@ held_shard(const struct session *s)
     return s->sc ? s->sc->srv->shard : -1;
 }
 
+bool
+query_refuse_read_only(struct session *s)
+{
+    const struct cfg_user *u = &s->wc->cfg->users[s->user];
+
+    if (!u->read_only)
+        return false;
+    s->tracks_vars = false;
+    sessvars_clear(&s->pending);
+    session_send_error(s, ER_OPTION_PREVENTS_STATEMENT, "HY000",
+                       "myshard: user '%s' is read_only: writes, DDL and "
+                       "procedure calls are refused; use another user to "
+                       "change data",
+                       u->name);
+    session_command_done(s);
+    return true;
+}
+
 void
 query_note_write(struct session *s, const struct route_plan *plan,
                  const struct stmt_info *st)
@@ -615,6 +640,8 @@ query_start(struct session *s, const char *sql, size_t len)
     case ACT_FORWARD:
         break;
     }
+    if (f.writes && query_refuse_read_only(s))
+        return;
     s->tracks_vars = f.tracks_vars;
     s->pins |= f.pins;
     /* LAST_INSERT_ID() reads the connection of the last INSERT: keep it

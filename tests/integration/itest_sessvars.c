@@ -110,6 +110,33 @@ main(void)
     for (int i = 0; i < n; i++)
         mysql_close(idle[i]);
 
+    /* A read_only user reads, and its writes never reach a server. */
+    if (it_expect_proxy()) {
+        unsigned err = 0;
+        MYSQL *r = it_connect_as("reader", "reader", "shop",
+                                 CLIENT_MULTI_STATEMENTS, &err);
+        check(r != NULL, "read_only user logs in (errno %u)", err);
+        if (r != NULL) {
+            check_int(it_int(r, -1, "SELECT 41 + 1"), 42,
+                      "read_only user reads");
+            check(mysql_query(r, "CREATE TABLE itest_sv_ro (id INT)") != 0 &&
+                      mysql_errno(r) == 1290 &&
+                      strncmp(mysql_error(r), "myshard:", 8) == 0,
+                  "read_only user: CREATE TABLE refused with 1290 (%u %s)",
+                  mysql_errno(r), mysql_error(r));
+            check_int(it_int(direct, -1,
+                             "SELECT COUNT(*) FROM information_schema.TABLES "
+                             "WHERE TABLE_NAME = 'itest_sv_ro'"),
+                      0, "... and nothing reached the shard");
+            check(mysql_query(r, "SELECT 1; DELETE FROM nothing_here") != 0 &&
+                      mysql_errno(r) == 1290,
+                  "read_only user: a write inside a batch is refused");
+            mysql_close(r);
+        }
+    } else {
+        it_skip("direct server", "read_only user");
+    }
+
     free(tz_default);
     free(mode_default);
     mysql_close(a);
