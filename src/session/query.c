@@ -220,9 +220,9 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
             if (!st->multi)
                 break;
             off += st->stmt_len; /* stmt_len stops before the ';' */
-            while (off < len && (sql[off] == ';' || sql[off] == ' ' ||
-                                 sql[off] == '\n' || sql[off] == '\t' ||
-                                 sql[off] == '\r'))
+            while (off < len &&
+                   (sql[off] == ';' || sql[off] == ' ' || sql[off] == '\n' ||
+                    sql[off] == '\t' || sql[off] == '\r'))
                 off++;
         }
         return;
@@ -959,6 +959,7 @@ query_forward(struct session *s, int shard, enum relay_kind kind,
     s->read = read;
     s->retried = false;
     s->srv = -1;
+    s->rl.started = false; /* nothing of this statement reached the client */
     if (s->sc != NULL) {
         s->srv = s->sc->srv->index;
         got_backend(s, s->sc);
