@@ -47,7 +47,6 @@ struct pool {
     int nlent;
     struct pool_waiter *wait_head, *wait_tail;
     int nwaiting;
-    int asked;               /* our share of srv->wanted */
     int64_t longest_wait_ms; /* of the current waiters, updated on tick */
     struct event *tick;      /* owned; timeouts and idle trimming */
 };

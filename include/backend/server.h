@@ -26,8 +26,6 @@ struct server {
     atomic_int conns;     /* open connections, all workers (the cap's count) */
     atomic_llong queries; /* statements sent, for the console */
     atomic_llong errors;  /* connect/query failures */
-    atomic_int wanted;    /* connections workers wait for while the cap is
-                             reached: other workers close idle ones */
     char *zone;           /* replica's zone, owned; NULL when none */
     /* Health, published without locks (see backend/health.h for who writes
      * what): */

@@ -44,21 +44,6 @@ idle_remove(struct pool *p, struct serverconn *sc)
     p->nidle--;
 }
 
-/* Keeps srv->wanted holding how many of our waiters no connection in
- * flight will serve: what other workers' idle connections are wanted for. */
-static void
-update_asked(struct pool *p)
-{
-    int need = p->nwaiting - p->nconnecting;
-
-    if (need < 0)
-        need = 0;
-    if (need != p->asked) {
-        atomic_fetch_add(&p->srv->wanted, need - p->asked);
-        p->asked = need;
-    }
-}
-
 static void
 waiter_remove(struct pool *p, struct pool_waiter *w)
 {
@@ -73,7 +58,6 @@ waiter_remove(struct pool *p, struct pool_waiter *w)
     w->next = w->prev = NULL;
     w->pool = NULL;
     p->nwaiting--;
-    update_asked(p);
 }
 
 static void
@@ -155,31 +139,10 @@ pool_grow(struct pool *p)
     while (p->nwaiting > p->nconnecting) {
         int total = atomic_fetch_add(&p->srv->conns, 0);
         if (total >= p->max_connections)
-            break;
-        if (serverconn_connect(p, on_connected) == NULL)
-            break;
-        p->nconnecting++;
-    }
-    /* The cap is shared by every worker's pool: when it is reached while
-     * statements wait here, ask the others to give up idle connections. */
-    update_asked(p);
-}
-
-/* Closes idle connections other workers' waiters need (see pool_grow). */
-static void
-donate_idle(struct pool *p)
-{
-    while (p->nidle > 0) {
-        struct serverconn *sc = p->idle_head, *oldest = NULL;
-        int w = atomic_load(&p->srv->wanted);
-        if (w <= p->asked) /* only our own waiters want them */
             return;
-        if (!atomic_compare_exchange_weak(&p->srv->wanted, &w, w - 1))
-            continue;
-        for (; sc; sc = sc->next)
-            oldest = sc;
-        idle_remove(p, oldest);
-        free_later(p, oldest);
+        if (serverconn_connect(p, on_connected) == NULL)
+            return;
+        p->nconnecting++;
     }
 }
 
@@ -206,8 +169,6 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (p->wait_head)
         p->longest_wait_ms = now - p->wait_head->since_ms;
-    donate_idle(p);
-    pool_grow(p);
     /* Trim idle connections past idle_timeout, oldest last in the list. */
     for (sc = p->idle_head; sc; sc = next) {
         next = sc->next;
@@ -317,8 +278,6 @@ pool_discard(struct serverconn *sc)
 void
 pool_free(struct pool *p)
 {
-    atomic_fetch_sub(&p->srv->wanted, p->asked);
-    p->asked = 0;
     while (p->wait_head)
         fail_waiter(p, ER_MYSHARD_NO_BACKEND, "myshard: shutting down");
     while (p->idle_head) {
