@@ -334,6 +334,7 @@ write_config() {
 listen: 127.0.0.1:$MYSHARD_PORT
 workers: 2
 shutdown_timeout: 5s
+handshake_timeout: 2s
 
 admin:
   listen: 127.0.0.1:$MYSHARD_ADMIN_PORT
@@ -551,6 +552,7 @@ integration() {
     export MYSHARD_BIN=$PROXY_BIN MYSHARD_CONFIG=$DIR/myshard.yaml
     export MYSHARD_LOG=$DIR/myshard.log MYSHARD_TEST_DIR=$DIR
     export MYSHARD_EXPECT_PROXY=1 MYSHARD_TEST_TIMEOUT_S=$TEST_TIMEOUT
+    export MYSHARD_HANDSHAKE_TIMEOUT_S=2
     export MYSHARD_SRC=$MYSHARD_ROOT
     export MARIADB_ENV=$MYSHARD_ROOT/tests/integration/mariadb_env.sh
     export BACKEND_USER=myshard BACKEND_PASSWORD=secret
