@@ -32,6 +32,11 @@ void session_command_done(struct session *s);
 void session_process_input(struct session *s);
 /* Frees every session of the worker (shutdown). */
 void session_close_all(struct wctx *wc);
+/* Checks a mysql_native_password token over the connection's scramble
+ * against the configured user; the user's index, or -1 when the user is
+ * unknown or the token wrong. */
+int session_check_password(struct session *s, const char *user, size_t ulen,
+                           const uint8_t *token, size_t tlen);
 /* The schema's name as the backend knows it (backend_schema). */
 const char *session_backend_schema(const struct session *s);
 

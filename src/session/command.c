@@ -16,7 +16,6 @@
 #include "build_config.h"
 #include "cfg/cfg.h"
 #include "net/conn.h"
-#include "proto/auth.h"
 #include "proto/binproto.h"
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
@@ -147,20 +146,7 @@ cmd_change_user(struct session *s)
         (void)wire_u16(&w, &charset);
     memcpy(name, user, ulen);
     name[ulen] = '\0';
-    ui = cfg_find_user(c, name);
-    if (ui >= 0) {
-        const struct cfg_user *u = &c->users[ui];
-        uint8_t stage2[20];
-        bool empty = false;
-        if (u->has_hash) {
-            memcpy(stage2, u->hash, 20);
-        } else {
-            auth_native_stage2(u->password ? u->password : "", stage2);
-            empty = u->password == NULL || u->password[0] == '\0';
-        }
-        if (!auth_native_verify(auth, alen, s->scramble, stage2, empty))
-            ui = -1;
-    }
+    ui = session_check_password(s, name, ulen, auth, alen);
     if (ui < 0) {
         session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000",
                            "myshard: access denied for user '%s' (using "

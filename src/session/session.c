@@ -221,10 +221,9 @@ auth_fail(struct session *s, const char *user, size_t ulen, bool had_pw)
     session_close(s, "access denied");
 }
 
-/* Checks token against the user's password; -1 = unknown user. */
-static int
-auth_check(struct session *s, const char *user, size_t ulen,
-           const uint8_t *token, size_t tlen)
+int
+session_check_password(struct session *s, const char *user, size_t ulen,
+                       const uint8_t *token, size_t tlen)
 {
     const struct cfg *c = s->wc->cfg;
     char name[128];
@@ -337,7 +336,7 @@ on_handshake_response(struct session *s, const uint8_t *p, size_t len)
         session_set_state(s, SESS_AUTH_SWITCH);
         return;
     }
-    ui = auth_check(s, r.user, r.user_len, r.auth, r.auth_len);
+    ui = session_check_password(s, r.user, r.user_len, r.auth, r.auth_len);
     if (ui < 0) {
         auth_fail(s, r.user, r.user_len, r.auth_len > 0);
         return;
@@ -353,7 +352,7 @@ on_auth_switch_response(struct session *s, const uint8_t *p, size_t len)
 
     free(s->cmd.data);
     memset(&s->cmd, 0, sizeof(s->cmd));
-    ui = auth_check(s, pl.user, pl.user_len, p, len);
+    ui = session_check_password(s, pl.user, pl.user_len, p, len);
     if (ui < 0) {
         auth_fail(s, pl.user, pl.user_len, len > 0);
         return;
