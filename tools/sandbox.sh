@@ -222,7 +222,6 @@ do_start() {
 myshard sandbox is running (data, sockets and logs in $SANDBOX).
 
   connect:   mysql -h127.0.0.1 -P6033 -uapp -papp shop
-  admin:     mysql -h127.0.0.1 -P6032 -uadmin -padmin
   status:    ./tools/sandbox.sh status
   stop:      ./tools/sandbox.sh stop
 
