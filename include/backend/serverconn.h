@@ -97,9 +97,6 @@ void serverconn_unlend(struct serverconn *sc);
 /* The connection's input and output buffers. */
 struct evbuffer *serverconn_input(struct serverconn *sc);
 struct evbuffer *serverconn_output(struct serverconn *sc);
-/* Stops/starts reading from the server (backpressure). */
-void serverconn_pause(struct serverconn *sc);
-void serverconn_resume(struct serverconn *sc);
 /* Closes the socket and frees; updates the server's connection count. */
 void serverconn_free(struct serverconn *sc);
 

@@ -58,9 +58,6 @@ enum packet_status packet_read(struct evbuffer *in, size_t max, int first_seq,
                                struct packet *pkt);
 /* Drops a packet read by packet_read(): removes buffered bytes or frees. */
 void packet_consume(struct evbuffer *in, struct packet *pkt);
-/* Moves the packet's bytes as-is (all physical packets) to out; only for
- * packets that are still buffered (!pkt->heap). */
-void packet_move(struct evbuffer *in, struct evbuffer *out, struct packet *pkt);
 /* Frames payload onto out as one or more physical packets from sequence id
  * *seq, advancing it. */
 void packet_write(struct evbuffer *out, uint8_t *seq, const void *payload,

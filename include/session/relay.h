@@ -15,12 +15,15 @@
 
 struct evbuffer;
 
+/* Relaying stops while the client's output holds more than this; it goes
+ * on when the output drains to the session's low-water mark. */
+#define RELAY_CLIENT_HIGH_WATER (1024 * 1024)
+
 /* What kind of response the command produces. */
 enum relay_kind {
     RELAY_RESULT = 0, /* COM_QUERY, COM_STMT_EXECUTE: OK | ERR | result sets */
     RELAY_PREPARE,    /* COM_STMT_PREPARE */
     RELAY_FIELDS,     /* COM_FIELD_LIST: column defs until EOF */
-    RELAY_ROWS,       /* COM_STMT_FETCH: rows until EOF */
     RELAY_SIMPLE,     /* one packet: OK, ERR or EOF */
 };
 

@@ -78,7 +78,6 @@ enum pin_reason {
     PIN_FOUND_ROWS = 1 << 6,  /* SQL_CALC_FOUND_ROWS / FOUND_ROWS() */
     PIN_LAST_INSERT = 1 << 7, /* LAST_INSERT_ID() may be read next */
     PIN_SQL_PREPARE = 1 << 8, /* SQL-level PREPARE */
-    PIN_CURSOR = 1 << 9,      /* a server-side cursor is open */
 };
 
 struct session {

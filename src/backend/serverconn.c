@@ -356,18 +356,6 @@ serverconn_output(struct serverconn *sc)
 }
 
 void
-serverconn_pause(struct serverconn *sc)
-{
-    conn_read_enable(sc->conn, false);
-}
-
-void
-serverconn_resume(struct serverconn *sc)
-{
-    conn_read_enable(sc->conn, true);
-}
-
-void
 serverconn_free(struct serverconn *sc)
 {
     if (sc == NULL)

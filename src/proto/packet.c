@@ -115,13 +115,6 @@ packet_consume(struct evbuffer *in, struct packet *pkt)
 }
 
 void
-packet_move(struct evbuffer *in, struct evbuffer *out, struct packet *pkt)
-{
-    evbuffer_remove_buffer(in, out, pkt->wire_len);
-    memset(pkt, 0, sizeof(*pkt));
-}
-
-void
 packet_write(struct evbuffer *out, uint8_t *seq, const void *payload,
              size_t len)
 {

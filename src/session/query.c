@@ -1,36 +1,39 @@
+/* clang-format off */
 /*
  * query.c - the data path of one statement.
  *
  *  client socket
- *    | client_read_cb()                 session/session.c
+ *    | client_read_cb()                  session/session.c
  *    v
- *  session_process_input(s)             session/session.c
- *    | packet_read(in, &pkt)            proto/packet.c    AGAIN -> wait, bad ->
- * close
+ *  session_process_input(s)              session/session.c
+ *    | packet_read(in, &pkt)             proto/packet.c    AGAIN: wait; bad: close
  *    v
- *  command_dispatch(s)                  session/command.c table by first byte
+ *  command_dispatch(s)                   session/command.c by first byte
  *    | COM_QUERY
  *    v
- *  query_start(s, sql)                  session/query.c
- *    | analyze() -> sql_classify()      sql/classify.c    what the proxy
- * answers |                                                    itself, pins,
- * SET tracking
+ *  query_start(s, sql)                   session/query.c
+ *    | analyze() -> sql_classify()       sql/classify.c    answered here? pins,
+ *    |                                                     SET tracking
+ *    | router_route()                    route/router.c    targets, role, merge
  *    v
- *  query_forward(s, shard, kind)        session/query.c
- *    | pool_acquire(pool, ...)          backend/pool.c    (the pinned one if
- * held) | query_send_prelude()             schema / charset differences, one
- * round trip each | packet_move(client in -> backend out)   the command,
- * unchanged (zero copy)
+ *  query_forward(s, shard, kind, read)   session/query.c   one target
+ *  (or scatter_start())                  session/scatter.c several targets
+ *    | query_pick_server()               backend/health.c  replica or primary
+ *    | pool_acquire(pool, ...)           backend/pool.c    (or the held one)
+ *    | query_send_prelude()              schema, variables, pending BEGIN:
+ *    |                                   one round trip each, only if needed
+ *    | send_command()                    the client's packet, as it is
  *    v
- *  on_backend_read()                    session/query.c
- *    | relay_pump(in, client out)       session/relay.c   chain moves; pauses
- * above |                                                    the client
- * high-water mark
+ *  on_backend_read()                     session/query.c
+ *    | relay_pump(in, client out)        session/relay.c   chain moves; pauses
+ *    |                                                     above the client's
+ *    |                                                     high-water mark
  *    v
- *  finish()                             keep (transaction, pins) or
- * pool_release() | session_command_done(s)          session/session.c next
- * command
+ *  finish()                              keep the connection (transaction,
+ *    | query_statement_done()            pins) or pool_release()
+ *    | session_command_done(s)           session/session.c next command
  */
+/* clang-format on */
 #include "session/query.h"
 
 #include <event2/buffer.h>
@@ -58,8 +61,6 @@
 #include "sql/classify.h"
 #include "sql/lexer.h"
 #include "sql/rewrite.h"
-
-#define CLIENT_HIGH_WATER (1024 * 1024)
 
 static void on_backend_read(struct serverconn *sc, void *arg);
 static void on_backend_error(struct serverconn *sc, void *arg, const char *why);
@@ -1049,7 +1050,7 @@ pump(struct session *s)
         return;
     if (s->kind == RELAY_PREPARE && !s->rl.started && !prepare_patch_ok(s, in))
         return; /* the PREPARE_OK is not complete yet */
-    st = relay_pump(&s->rl, in, s->conn->out, CLIENT_HIGH_WATER);
+    st = relay_pump(&s->rl, in, s->conn->out, RELAY_CLIENT_HIGH_WATER);
     switch (st) {
     case RELAY_MORE:
     case RELAY_PAUSED: /* client_write_cb resumes us */

@@ -6,7 +6,6 @@
  *            EXISTS on the final OK/EOF: another result follows)
  *   PREPARE  ERR | PREPARE_OK, params.., [EOF], cols.., [EOF]
  *   FIELDS   defs.., EOF | ERR
- *   ROWS     rows.., EOF | ERR
  *   SIMPLE   one packet
  * An EOF is 0xFE with a payload under 9 bytes; a row may begin with 0xFE
  * only as the prefix of a >= 16 MB length, so the size tells them apart.
@@ -124,7 +123,7 @@ on_control(struct relay *r, const uint8_t *p, size_t len)
                 r->left = r->prep_cols;
             break;
         }
-        if (r->kind == RELAY_FIELDS || r->kind == RELAY_ROWS) {
+        if (r->kind == RELAY_FIELDS) {
             if (b == PKT_HDR_EOF && len < 9) {
                 parse_eof(r, p, len);
                 r->phase = RL_DONE;
@@ -177,7 +176,7 @@ is_control(const struct relay *r, uint8_t first, uint32_t len)
 {
     switch (r->phase) {
     case RL_FIRST:
-        return r->kind != RELAY_FIELDS && r->kind != RELAY_ROWS
+        return r->kind != RELAY_FIELDS
                    ? true
                    : (first == PKT_HDR_EOF && len < 9) || first == PKT_HDR_ERR;
     case RL_ROWS:
@@ -235,7 +234,7 @@ relay_pump(struct relay *r, struct evbuffer *in, struct evbuffer *out,
             if (st == RELAY_BROKEN)
                 return st;
             pass(r, in, out, 4 + (size_t)h.len);
-            if (r->kind == RELAY_FIELDS || r->kind == RELAY_ROWS) {
+            if (r->kind == RELAY_FIELDS) {
                 if (r->phase != RL_DONE)
                     r->rows++;
             }
@@ -254,7 +253,7 @@ relay_pump(struct relay *r, struct evbuffer *in, struct evbuffer *out,
                                                         : RL_PREP_COLS_EOF;
             break;
         case RL_ROWS:
-        case RL_FIRST: /* FIELDS / ROWS kinds */
+        case RL_FIRST: /* FIELDS */
             r->rows++;
             break;
         default:

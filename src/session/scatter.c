@@ -38,8 +38,6 @@
 #include "session/relay.h"
 #include "session/session.h"
 
-#define CLIENT_HIGH_WATER (1024 * 1024)
-
 enum target_state {
     TG_WAITING = 0, /* for a pool connection */
     TG_PRELUDE,     /* schema / variables / pending BEGIN being applied */
@@ -222,8 +220,8 @@ fail_target(struct scatter *sx, int i, uint16_t code, const char *msg)
 
     if (sx->mode == SX_MERGE && i >= 0) {
         struct target *t = &sx->t[i];
-        enum merge_status ms = merge_fail_source(sx->m, i, s->conn->out,
-                                                 CLIENT_HIGH_WATER, code, msg);
+        enum merge_status ms = merge_fail_source(
+            sx->m, i, s->conn->out, RELAY_CLIENT_HIGH_WATER, code, msg);
         if (target_settle(t, t->state != TG_WAITING)) {
             finish(sx);
             return;
@@ -416,7 +414,7 @@ pump_target(struct target *t)
         return;
     switch (sx->mode) {
     case SX_RELAY:
-        rs = relay_pump(&t->rl, in, s->conn->out, CLIENT_HIGH_WATER);
+        rs = relay_pump(&t->rl, in, s->conn->out, RELAY_CLIENT_HIGH_WATER);
         sx->relayed |= t->rl.started;
         if (rs == RELAY_BROKEN)
             fail(sx, ER_UNKNOWN_ERROR,
@@ -425,8 +423,8 @@ pump_target(struct target *t)
             target_done(t, false);
         return;
     case SX_MERGE:
-        merge_progress(
-            sx, merge_pump(sx->m, t->idx, in, s->conn->out, CLIENT_HIGH_WATER));
+        merge_progress(sx, merge_pump(sx->m, t->idx, in, s->conn->out,
+                                      RELAY_CLIENT_HIGH_WATER));
         return;
     case SX_COMBINE:
         break;
@@ -572,8 +570,8 @@ scatter_client_drained(struct session *s)
     struct scatter *sx = s->sx;
 
     if (sx != NULL && sx->mode == SX_MERGE) {
-        merge_progress(
-            sx, merge_pump(sx->m, -1, NULL, s->conn->out, CLIENT_HIGH_WATER));
+        merge_progress(sx, merge_pump(sx->m, -1, NULL, s->conn->out,
+                                      RELAY_CLIENT_HIGH_WATER));
         return;
     }
     for (int i = 0; sx != NULL && s->sx == sx && i < sx->n; i++)
