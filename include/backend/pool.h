@@ -1,8 +1,11 @@
 /*
  * pool.h - the connections of one worker to one server. The cap
  * (pool.max_connections) counts every worker's connections to the server
- * through the server's atomic. A statement that finds no idle connection and
- * no room to open one waits, first come first served, up to wait_timeout.
+ * through the server's atomic, reserved before each connect so it is never
+ * exceeded. A statement that finds no idle connection and no room to open
+ * one waits, first come first served, up to wait_timeout; meanwhile the
+ * server's pools on other workers lend it their spare connections (moved to
+ * this worker's loop), so the whole cap serves whoever needs it.
  */
 #ifndef MYSHARD_BACKEND_POOL_H
 #define MYSHARD_BACKEND_POOL_H
@@ -49,6 +52,11 @@ struct pool {
     int nwaiting;
     int64_t longest_wait_ms; /* of the current waiters, updated on tick */
     struct event *tick;      /* owned; timeouts and idle trimming */
+    int asked; /* connections asked of other workers, not yet arrived */
+    /* Guarded by srv->lend_mu: */
+    int want;              /* asked and not yet sent by anyone */
+    int64_t want_since_ms; /* its oldest waiter: the longest wait is served
+                              first */
 };
 
 struct pool *pool_new(struct worker *w, struct server *srv,

@@ -7,6 +7,7 @@
 #ifndef MYSHARD_BACKEND_SERVER_H
 #define MYSHARD_BACKEND_SERVER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,6 +44,12 @@ struct server {
     atomic_llong checks;           /* monitor checks done */
     atomic_llong check_failures;   /* of which could not connect or ping */
     atomic_llong circuit_opens;    /* times the circuit opened */
+    /* Lending between workers (backend/pool.c): each worker's pool for this
+     * server, and how many connections pools at the cap still want. */
+    struct pool **pools; /* (ref) indexed by worker id; owned array */
+    int npools;
+    atomic_int lend_want;    /* sum of the pools' wants: lock-free check */
+    pthread_mutex_t lend_mu; /* guards the pools' want fields */
 };
 
 struct cfg;

@@ -88,7 +88,8 @@ void serverconn_stmt_add(struct serverconn *sc, const char *sql, size_t len,
                          uint32_t id);
 
 /* Starts connecting; on_ready runs on the worker's loop with the result.
- * Returns NULL only when no socket could be created. */
+ * Returns NULL only when no socket could be created. The caller has taken
+ * the connection's place in srv->conns; serverconn_free gives it back. */
 struct serverconn *serverconn_connect(struct pool *pool, sc_ready_fn on_ready);
 /* Routes read/error events to a borrower (lend) or back to the pool. */
 void serverconn_lend(struct serverconn *sc, sc_read_fn on_read,

@@ -74,5 +74,10 @@ void conn_flush(struct conn *c);
 void conn_free(struct conn *c);
 /* Called by the worker after each loop iteration. */
 void conn_flush_all(struct worker *w);
+/* Moving a connection to another worker: conn_detach on the owning thread
+ * (flushes what it can, unregisters its events), then conn_attach on the new
+ * owner's thread (registers them on its loop). In between nobody touches it. */
+void conn_detach(struct conn *c);
+void conn_attach(struct conn *c, struct worker *w);
 
 #endif

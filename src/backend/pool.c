@@ -1,13 +1,25 @@
 /*
  * pool.c - one worker's connections to one server: an MRU idle list, a FIFO
  * of waiters, and the shared cap. A connection leaves the pool only lent to
- * exactly one borrower or closed; closed connections are freed from the
- * event loop, never inside the callback that noticed the failure.
+ * exactly one borrower, lent to another worker's pool, or closed; closed
+ * connections are freed from the event loop, never inside the callback that
+ * noticed the failure.
+ *
+ * Lending between workers: a pool at the cap whose waiters outnumber its
+ * connects in flight posts a "want" on the server's board (lend_sync), and
+ * kicks the other workers when it starts wanting. A pool with a connection
+ * to spare - one coming back with no local waiter, or idle when kicked or
+ * on its tick - sends it to the pool that has wanted longest (lend_out):
+ * detached from this loop, attached to that one through its inbox
+ * (lend_arrive). `asked` counts wants posted and not yet arrived, so a pool
+ * never asks twice for one waiter. A connection closed anywhere makes room:
+ * wanting pools are kicked to open one themselves.
  */
 #include "backend/pool.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,12 +72,32 @@ waiter_remove(struct pool *p, struct pool_waiter *w)
     p->nwaiting--;
 }
 
+static void lend_kick_others(struct server *srv, const struct pool *self,
+                             bool wanting_only);
+static void pool_grow(struct pool *p);
+static void lend_sync(struct pool *p);
+
 static void
 free_later_cb(evutil_socket_t fd, short what, void *arg)
 {
+    struct serverconn *sc = arg;
+    struct server *srv = sc->srv;
+    struct worker *w = sc->conn ? sc->conn->w : NULL;
+    struct pool *p;
+
     (void)fd;
     (void)what;
-    serverconn_free(arg);
+    serverconn_free(sc);
+    /* Room under the cap: this worker's waiters, then other workers' pools
+     * waiting at it, may open a connection. (The pool is looked up again:
+     * at shutdown it may be gone.) */
+    p = w != NULL && w->id < srv->npools ? srv->pools[w->id] : NULL;
+    if (p != NULL) {
+        pool_grow(p);
+        lend_sync(p);
+    }
+    if (atomic_load_explicit(&srv->lend_want, memory_order_relaxed) > 0)
+        lend_kick_others(srv, p, true);
 }
 
 static void
@@ -78,7 +110,7 @@ free_later(struct pool *p, struct serverconn *sc)
         serverconn_free(sc);
 }
 
-static void pool_grow(struct pool *p);
+static bool lend_out(struct pool *p, struct serverconn *sc);
 
 /* Hands sc to the first waiter; false when nobody waits. */
 static bool
@@ -125,25 +157,171 @@ on_connected(struct serverconn *sc, int err, const char *msg)
         /* The waiters this attempt would have served share its fate. */
         while (n-- > 0 && p->wait_head)
             fail_waiter(p, err, buf);
+        lend_sync(p);
         return;
     }
     sc->idle_since_ms = clock_ms();
-    if (!give_to_waiter(p, sc))
+    if (!give_to_waiter(p, sc) && !lend_out(p, sc))
         idle_push(p, sc);
+    lend_sync(p);
+}
+
+/* Takes one place under the cap for a new connection; false at the cap. */
+static bool
+reserve(struct pool *p)
+{
+    int cur = atomic_load(&p->srv->conns);
+
+    do {
+        if (cur >= p->max_connections)
+            return false;
+    } while (!atomic_compare_exchange_weak(&p->srv->conns, &cur, cur + 1));
+    return true;
+}
+
+static bool
+open_one(struct pool *p)
+{
+    if (!reserve(p))
+        return false;
+    if (serverconn_connect(p, on_connected) == NULL) {
+        atomic_fetch_sub(&p->srv->conns, 1);
+        return false;
+    }
+    p->nconnecting++;
+    return true;
 }
 
 /* Opens connections for waiters while under the cap. */
 static void
 pool_grow(struct pool *p)
 {
-    while (p->nwaiting > p->nconnecting) {
-        int total = atomic_fetch_add(&p->srv->conns, 0);
-        if (total >= p->max_connections)
+    while (p->nwaiting > p->nconnecting)
+        if (!open_one(p))
             return;
-        if (serverconn_connect(p, on_connected) == NULL)
-            return;
-        p->nconnecting++;
+}
+
+/* ---- lending between workers ------------------------------------------ */
+
+/* Brings this pool's want on the board in line with its uncovered waiters. */
+static void
+lend_sync(struct pool *p)
+{
+    struct server *srv = p->srv;
+    int need = MAX(p->nwaiting - p->nconnecting, 0);
+    bool kick = false;
+
+    if (need == p->asked)
+        return;
+    pthread_mutex_lock(&srv->lend_mu);
+    if (need > p->asked) {
+        int add = need - p->asked;
+        kick = p->want == 0;
+        p->want += add;
+        p->asked = need;
+        atomic_fetch_add(&srv->lend_want, add);
+    } else {
+        int drop = MIN(p->asked - need, p->want);
+        p->want -= drop;
+        p->asked -= drop;
+        atomic_fetch_sub(&srv->lend_want, drop);
     }
+    p->want_since_ms = p->wait_head ? p->wait_head->since_ms : 0;
+    pthread_mutex_unlock(&srv->lend_mu);
+    if (kick)
+        lend_kick_others(srv, p, false);
+}
+
+static void lend_arrive(struct worker *w, void *arg);
+
+/* Sends an idle connection to the pool that has wanted longest; false
+ * when no other pool wants one. sc must be in no list. */
+static bool
+lend_out(struct pool *p, struct serverconn *sc)
+{
+    struct server *srv = p->srv;
+    struct pool *best = NULL;
+
+    if (atomic_load_explicit(&srv->lend_want, memory_order_relaxed) <= 0)
+        return false;
+    pthread_mutex_lock(&srv->lend_mu);
+    for (int i = 0; i < srv->npools; i++) {
+        struct pool *q = srv->pools[i];
+        if (q != NULL && q != p && q->want > 0 &&
+            (best == NULL || q->want_since_ms < best->want_since_ms))
+            best = q;
+    }
+    if (best != NULL) {
+        best->want--;
+        atomic_fetch_sub(&srv->lend_want, 1);
+    }
+    pthread_mutex_unlock(&srv->lend_mu);
+    if (best == NULL)
+        return false;
+    conn_detach(sc->conn);
+    sc->pool = best;
+    sc->state = SC_IDLE;
+    worker_call(best->w, lend_arrive, sc);
+    return true;
+}
+
+/* Lends idle connections while other pools want them. */
+static void
+lend_idle(struct pool *p)
+{
+    while (p->idle_head != NULL && p->wait_head == NULL) {
+        struct serverconn *sc = p->idle_head;
+        idle_remove(p, sc);
+        if (!lend_out(p, sc)) {
+            idle_push(p, sc);
+            return;
+        }
+    }
+}
+
+/* A connection lent by another worker reaches this pool's loop. */
+static void
+lend_arrive(struct worker *w, void *arg)
+{
+    struct serverconn *sc = arg;
+    struct pool *p = sc->pool;
+
+    conn_attach(sc->conn, w);
+    p->asked--;
+    sc->idle_since_ms = clock_ms();
+    if (!give_to_waiter(p, sc) && !lend_out(p, sc))
+        idle_push(p, sc);
+    lend_sync(p);
+}
+
+static void
+kick_cb(struct worker *w, void *arg)
+{
+    struct pool *p = arg;
+
+    (void)w;
+    pool_grow(p);
+    lend_idle(p);
+    lend_sync(p);
+}
+
+/* Wakes the server's other pools: those that want (room may have opened
+ * under the cap), or all (one started wanting: spare idle ones). */
+static void
+lend_kick_others(struct server *srv, const struct pool *self, bool wanting_only)
+{
+    struct pool *kick[64];
+    int n = 0;
+
+    pthread_mutex_lock(&srv->lend_mu);
+    for (int i = 0; i < srv->npools && n < 64; i++) {
+        struct pool *q = srv->pools[i];
+        if (q != NULL && q != self && (!wanting_only || q->want > 0))
+            kick[n++] = q;
+    }
+    pthread_mutex_unlock(&srv->lend_mu);
+    for (int i = 0; i < n; i++)
+        worker_call(kick[i]->w, kick_cb, kick[i]);
 }
 
 static void
@@ -152,7 +330,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
     struct pool *p = arg;
     int64_t now = clock_ms();
     struct serverconn *sc, *next;
-    int keep = (int)p->min_idle;
+    int keep = p->srv->npools > 0
+                   ? (int)((p->min_idle + p->srv->npools - 1) / p->srv->npools)
+                   : (int)p->min_idle;
 
     (void)fd;
     (void)what;
@@ -169,6 +349,17 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (p->wait_head)
         p->longest_wait_ms = now - p->wait_head->since_ms;
+    /* Missed kicks are harmless: room and spare connections are looked
+     * for here too. */
+    pool_grow(p);
+    if (atomic_load_explicit(&p->srv->lend_want, memory_order_relaxed) > 0)
+        lend_idle(p);
+    lend_sync(p);
+    /* min_idle: keep this worker's share of it open while the server is
+     * healthy, so a burst finds connections ready. */
+    if (p->nidle + p->nconnecting < keep && p->wait_head == NULL &&
+        atomic_load(&p->srv->state) == 0 && atomic_load(&p->srv->admin) == 0)
+        open_one(p);
     /* Trim idle connections past idle_timeout, oldest last in the list. */
     for (sc = p->idle_head; sc; sc = next) {
         next = sc->next;
@@ -206,6 +397,14 @@ pool_new(struct worker *w, struct server *srv, const struct cfg *cfg)
     pool_set_cfg(p, cfg);
     p->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, p);
     event_add(p->tick, &tv);
+    /* Pools are made before the workers start: no lock needed yet. */
+    if (w->id >= srv->npools) {
+        srv->pools = xrealloc(srv->pools, (size_t)(w->id + 1) * sizeof(p));
+        for (int i = srv->npools; i <= w->id; i++)
+            srv->pools[i] = NULL;
+        srv->npools = w->id + 1;
+    }
+    srv->pools[w->id] = p;
     return p;
 }
 
@@ -234,14 +433,19 @@ pool_acquire(struct pool *p, struct pool_waiter *w, pool_acquire_fn cb,
     p->wait_tail = w;
     p->nwaiting++;
     pool_grow(p);
+    lend_sync(p);
     return NULL;
 }
 
 void
 pool_cancel(struct pool_waiter *w)
 {
-    if (w->pool)
-        waiter_remove(w->pool, w);
+    struct pool *p = w->pool;
+
+    if (p) {
+        waiter_remove(p, w);
+        lend_sync(p);
+    }
 }
 
 void
@@ -255,11 +459,11 @@ pool_release(struct serverconn *sc)
     if (evbuffer_get_length(sc->conn->in) > 0) {
         /* Bytes nobody asked for: the connection's state is unknown. */
         free_later(p, sc);
-        pool_grow(p);
         return;
     }
-    if (!give_to_waiter(p, sc))
+    if (!give_to_waiter(p, sc) && !lend_out(p, sc))
         idle_push(p, sc);
+    lend_sync(p);
 }
 
 void
@@ -271,13 +475,20 @@ pool_discard(struct serverconn *sc)
         idle_remove(p, sc);
     else if (sc->state == SC_LENT)
         p->nlent--;
-    free_later(p, sc);
-    pool_grow(p);
+    free_later(p, sc); /* makes room once freed, see free_later_cb */
 }
 
 void
 pool_free(struct pool *p)
 {
+    struct server *srv = p->srv;
+
+    pthread_mutex_lock(&srv->lend_mu);
+    atomic_fetch_sub(&srv->lend_want, p->want);
+    p->want = 0;
+    if (p->w->id < srv->npools)
+        srv->pools[p->w->id] = NULL;
+    pthread_mutex_unlock(&srv->lend_mu);
     while (p->wait_head)
         fail_waiter(p, ER_MYSHARD_NO_BACKEND, "myshard: shutting down");
     while (p->idle_head) {

@@ -15,6 +15,7 @@ static bool
 server_init(struct server *s, int index, const struct cfg_addr *a, int shard,
             bool primary, int weight, char *err, size_t errlen)
 {
+    pthread_mutex_init(&s->lend_mu, NULL);
     s->index = index;
     s->addr = xstrdup(a->text);
     s->host = xstrdup(a->host);
@@ -73,6 +74,8 @@ server_set_free(struct server_set *set)
         free(set->v[i].addr);
         free(set->v[i].host);
         free(set->v[i].zone);
+        free(set->v[i].pools);
+        pthread_mutex_destroy(&set->v[i].lend_mu);
     }
     free(set->v);
     free(set->shard_primary);

@@ -62,7 +62,10 @@ sc_ready(struct serverconn *sc)
 {
     sc_ready_fn cb = sc->on_ready;
 
-    evtimer_del(sc->timer);
+    /* The timer belongs to this worker's loop; a ready connection may move
+     * to another worker's pool, and needs no timer any more. */
+    event_free(sc->timer);
+    sc->timer = NULL;
     sc->state = SC_IDLE;
     sc->on_ready = NULL;
     log_debug("backend connected backend=%s thread_id=%u", sc->srv->addr,
@@ -313,7 +316,6 @@ serverconn_connect(struct pool *pool, sc_ready_fn on_ready)
     tv.tv_sec = pool->connect_timeout_ms / 1000;
     tv.tv_usec = (pool->connect_timeout_ms % 1000) * 1000;
     evtimer_add(sc->timer, &tv);
-    atomic_fetch_add(&sc->srv->conns, 1);
     return sc;
 err:
     conn_free(sc->conn);

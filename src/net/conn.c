@@ -252,6 +252,19 @@ conn_read_enable(struct conn *c, bool on)
 }
 
 static void
+flush_unlink(struct conn *c)
+{
+    struct conn **pp = &c->w->flush_head;
+
+    while (*pp && *pp != c)
+        pp = &(*pp)->flush_next;
+    if (*pp)
+        *pp = c->flush_next;
+    c->flush_queued = false;
+    c->flush_next = NULL;
+}
+
+static void
 free_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
@@ -280,15 +293,8 @@ conn_free(struct conn *c)
     c->read_armed = c->write_armed = false;
     evbuffer_remove_cb(c->out, out_cb, c);
     evbuffer_remove_cb(c->in, in_cb, c);
-    if (c->flush_queued) {
-        /* Unlink now: the flush list must never see freed memory. */
-        struct conn **pp = &c->w->flush_head;
-        while (*pp && *pp != c)
-            pp = &(*pp)->flush_next;
-        if (*pp)
-            *pp = c->flush_next;
-        c->flush_queued = false;
-    }
+    if (c->flush_queued) /* the flush list must never see freed memory */
+        flush_unlink(c);
     if (event_base_once(c->w->base, -1, EV_TIMEOUT, free_cb, c, NULL) < 0)
         free_cb(-1, 0, c);
 }
@@ -303,4 +309,32 @@ conn_flush_all(struct worker *w)
         c->flush_next = NULL;
         conn_flush(c);
     }
+}
+
+void
+conn_detach(struct conn *c)
+{
+    conn_flush(c);
+    if (c->flush_queued)
+        flush_unlink(c);
+    if (c->fd >= 0) {
+        if (c->read_armed)
+            event_del(&c->rev);
+        if (c->write_armed)
+            event_del(&c->wev);
+    }
+    c->read_armed = c->write_armed = false;
+    c->w = NULL;
+}
+
+void
+conn_attach(struct conn *c, struct worker *w)
+{
+    c->w = w;
+    if (c->fd < 0)
+        return;
+    assign_events(c);
+    read_arm(c);
+    if (evbuffer_get_length(c->out) > 0)
+        queue_flush(c);
 }
