@@ -17,6 +17,7 @@
 #include "backend/health.h"
 #include "backend/pool.h"
 #include "backend/server.h"
+#include "backend/xalog.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "build_config.h"
@@ -141,6 +142,15 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 }
 
 static bool
+uses_xa(const struct cfg *c)
+{
+    for (int i = 0; i < c->nschemas; i++)
+        if (c->schemas[i].transactions == TXN_XA)
+            return true;
+    return false;
+}
+
+static bool
 start_workers(struct proxy *px)
 {
     const struct cfg *c = px->cfg;
@@ -247,6 +257,14 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (uses_xa(cfg)) {
+        /* Before any client: branches a crash left prepared hold locks. */
+        struct xa_recovery rec;
+        if (!xalog_open(cfg, px.servers, &rec, err, sizeof(err))) {
+            log_error("cannot open the xa decision log: %s", err);
+            goto out;
+        }
+    }
     px.base = event_base_new();
     if (px.base == NULL)
         goto out;
@@ -280,6 +298,7 @@ out:
     if (px.base)
         event_base_free(px.base);
     server_set_free(px.servers);
+    xalog_close();
     free(px.cfg_path);
     cfg_put(cfg);
     return rc;

@@ -26,6 +26,7 @@ struct rewrite_rename;
 struct serverconn;
 struct scatter;
 struct pstmt;
+struct txn;
 
 /* Per-worker state of the session layer; owned by the worker thread. */
 struct wctx {
@@ -120,6 +121,8 @@ struct session {
                               known to hold that write */
     uint32_t pick_seed;    /* spreads reads over weighted replicas */
     char *txn_begin;       /* owned; a BEGIN not yet sent to any shard */
+    struct txn *txn;       /* owned; a transaction that may span shards
+                              (session/txn.h), NULL when none */
     struct pstmt *pstmts;  /* owned; the client's prepared statements */
     uint32_t pstmt_seq;    /* ids for them */
     struct pstmt *exec_ps; /* the statement an EXECUTE in flight runs */

@@ -23,6 +23,7 @@
 #include "session/prepare.h"
 #include "session/query.h"
 #include "session/session.h"
+#include "session/txn.h"
 #include "sql/classify.h"
 #include "sql/lexer.h"
 
@@ -97,6 +98,7 @@ cmd_set_option(struct session *s)
 static void
 reset_session_state(struct session *s)
 {
+    txn_abandon(s, false);
     if (s->sc)
         query_release_backend(s, s->pins != 0);
     s->pins = 0;

@@ -58,6 +58,7 @@
 #include "session/prepare.h"
 #include "session/scatter.h"
 #include "session/session.h"
+#include "session/txn.h"
 #include "sql/classify.h"
 #include "sql/lexer.h"
 #include "sql/rewrite.h"
@@ -78,6 +79,8 @@ enum stmt_action {
     ACT_BEGIN,           /* remembered; starts on the first shard used */
     ACT_END_EMPTY,       /* COMMIT/ROLLBACK of a transaction that touched
                             no shard: answered */
+    ACT_TXN_BEGIN,       /* BEGIN where transactions may span shards */
+    ACT_TXN_END,         /* COMMIT/ROLLBACK (or BEGIN) ending one */
 };
 
 struct stmt_facts {
@@ -90,6 +93,9 @@ struct stmt_facts {
     bool multi;
     bool tracks_vars; /* a SET whose assignments s->pending holds */
     bool writes;      /* some statement writes (or might: DDL, CALL...) */
+    bool commit;      /* ACT_TXN_END: COMMIT (else ROLLBACK) */
+    bool chain;       /* ... AND CHAIN, or BEGIN: a new one follows */
+    bool release;     /* ... AND RELEASE */
 };
 
 /* A value that means the same on any connection: literals, bare words
@@ -229,8 +235,20 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
         return;
     }
     f->writes = st->is_write;
-    if (st->kind == STMT_BEGIN && s->sc == NULL && s->txn_begin == NULL) {
-        f->action = ACT_BEGIN;
+    if (s->txn != NULL) {
+        /* BEGIN inside a transaction commits it first, as MySQL does. */
+        if (st->kind == STMT_BEGIN ||
+            ((st->kind == STMT_COMMIT || st->kind == STMT_ROLLBACK) &&
+             !(st->flags & SQLF_TO_SAVEPOINT))) {
+            f->action = ACT_TXN_END;
+            f->commit = st->kind != STMT_ROLLBACK;
+            f->chain = st->kind == STMT_BEGIN || (st->txn & TXN_CHAIN);
+            f->release = (st->txn & TXN_RELEASE) != 0;
+            return;
+        }
+    } else if (st->kind == STMT_BEGIN && s->sc == NULL &&
+               s->txn_begin == NULL) {
+        f->action = txn_spans_shards(s) ? ACT_TXN_BEGIN : ACT_BEGIN;
         return;
     }
     if ((st->kind == STMT_COMMIT || st->kind == STMT_ROLLBACK) &&
@@ -512,6 +530,17 @@ query_plan_allowed(struct session *s, const struct route_plan *plan)
         session_command_done(s);
         return false;
     }
+    if (s->txn != NULL) {
+        /* The transaction may span shards; unless it can only roll back. */
+        if (txn_broken(s) == NULL)
+            return true;
+        session_send_error(s, 1402, "XA100",
+                           "myshard: %s; the transaction can only be rolled "
+                           "back: send ROLLBACK",
+                           txn_broken(s));
+        session_command_done(s);
+        return false;
+    }
     if ((s->pins & PIN_TRANSACTION) && s->sc != NULL &&
         (plan->ntargets > 1 || plan->targets[0].shard != held_shard(s))) {
         /* transactions: deny (the default) keeps a transaction on the
@@ -562,6 +591,19 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
     ctx.in_txn = (s->pins & PIN_TRANSACTION) != 0;
     ctx.txn_shards = held_shard(s) >= 0 ? 1ull << held_shard(s) : 0;
     router_route(wc->cfg, wc->stmt, &ctx, plan);
+    if (s->txn != NULL) {
+        /* Every statement of a transaction that may span shards runs on
+         * its branches; one with no table on the first branch. */
+        struct serverconn *first = s->txn ? txn_first_branch(s) : NULL;
+        if (first != NULL && wc->stmt->ntables == 0 &&
+            plan->action == ROUTE_FORWARD && plan->ntargets == 1)
+            plan->targets[0].shard = first->srv->shard;
+        if (!query_plan_allowed(s, plan))
+            return;
+        query_note_write(s, plan, wc->stmt);
+        scatter_start(s, plan, NULL, NULL, 0);
+        return;
+    }
     if (s->sc != NULL && wc->stmt->ntables == 0 &&
         plan->action == ROUTE_FORWARD && plan->ntargets == 1) {
         /* No table (SELECT 1, COMMIT, SAVEPOINT...): the connection the
@@ -630,6 +672,12 @@ query_start(struct session *s, const char *sql, size_t len)
         s->status |= SERVER_STATUS_IN_TRANS;
         session_send_ok(s, 0, NULL);
         session_command_done(s);
+        return;
+    case ACT_TXN_BEGIN:
+        txn_begin(s, sql, len);
+        return;
+    case ACT_TXN_END:
+        txn_end(s, f.commit, f.chain, f.release);
         return;
     case ACT_END_EMPTY:
         free(s->txn_begin);
@@ -1000,6 +1048,8 @@ finish(struct session *s)
 void
 query_statement_done(struct session *s)
 {
+    if (s->txn != NULL)
+        s->status |= SERVER_STATUS_IN_TRANS;
     if (s->status & SERVER_STATUS_IN_TRANS)
         s->pins |= PIN_TRANSACTION;
     else
@@ -1008,7 +1058,8 @@ query_statement_done(struct session *s)
         prepare_clear_long_data(s->exec_ps);
         s->exec_ps = NULL;
     }
-    if (s->pins == 0)
+    /* A transaction spanning shards keeps its branches, not s->sc. */
+    if (s->pins == 0 || (s->txn != NULL && s->pins == PIN_TRANSACTION))
         query_release_backend(s, false);
     session_command_done(s);
 }

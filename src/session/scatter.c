@@ -37,6 +37,7 @@
 #include "session/query.h"
 #include "session/relay.h"
 #include "session/session.h"
+#include "session/txn.h"
 
 enum target_state {
     TG_WAITING = 0, /* for a pool connection */
@@ -59,6 +60,8 @@ struct target {
     int srv;               /* server index serving it, -1 none yet */
     struct serverconn *sc; /* lent, or the session's held one */
     bool held;             /* sc is s->sc: it stays with the session */
+    bool new_branch;       /* sc starts the transaction's branch on this
+                              shard (session/txn.h) */
     struct pool_waiter waiter;
     const uint8_t *pkt; /* COM_QUERY payload (in sx->buf or own) */
     size_t pkt_len;
@@ -121,6 +124,16 @@ target_release(struct target *t, bool dirty)
     if (sc == NULL)
         return;
     t->sc = NULL;
+    if (txn_owns(s, sc)) {
+        /* A transaction's branch stays with it between statements. */
+        if (dirty) {
+            txn_lose(s, sc, "a statement on it failed mid-way");
+            return;
+        }
+        health_report(sc->srv, true, &s->wc->cfg->backend.health, clock_ms());
+        txn_keep(s, sc);
+        return;
+    }
     if (dirty) {
         if (t->held)
             s->sc = NULL;
@@ -308,12 +321,29 @@ send_statement(struct target *t)
     atomic_fetch_add(&t->sc->srv->queries, 1);
 }
 
+/* Sends what the connection needs before the statement: the session's
+ * schema and variables, then, on a shard the transaction has not touched,
+ * the start of its branch. True when something was sent. */
+static bool
+target_prelude(struct target *t)
+{
+    struct session *s = t->sx->s;
+
+    if (query_send_prelude(s, t->sc, &t->rl))
+        return true;
+    if (!t->new_branch)
+        return false;
+    t->new_branch = false;
+    txn_start_branch(s, t->sc, &t->rl);
+    return true;
+}
+
 static void
 got_conn(struct target *t, struct serverconn *sc)
 {
     t->sc = sc;
     serverconn_lend(sc, target_read, target_error, t);
-    if (query_send_prelude(t->sx->s, sc, &t->rl)) {
+    if (target_prelude(t)) {
         t->state = TG_PRELUDE;
         return;
     }
@@ -365,7 +395,7 @@ step_done(struct target *t, enum relay_status rs)
         atomic_fetch_add(&t->sc->srv->queries, 1);
         return;
     }
-    if (query_send_prelude(s, t->sc, &t->rl))
+    if (target_prelude(t))
         return;
     send_statement(t);
 }
@@ -543,6 +573,14 @@ scatter_start(struct session *s, const struct route_plan *plan,
         struct serverconn *sc;
         if (t->state != TG_WAITING)
             continue;
+        if (s->txn != NULL) {
+            struct serverconn *branch = txn_branch(s, t->shard);
+            if (branch != NULL) {
+                got_conn(t, branch);
+                continue;
+            }
+            t->new_branch = true;
+        }
         if (s->sc != NULL && s->sc->srv->shard == t->shard) {
             t->held = true;
             got_conn(t, s->sc);
@@ -594,7 +632,9 @@ scatter_abort(struct session *s)
         pool_cancel(&t->waiter);
         if (t->held)
             s->sc = NULL;
-        if (t->sc)
+        if (t->sc && txn_owns(s, t->sc))
+            txn_lose(s, t->sc, "the client went away mid-statement");
+        else if (t->sc)
             pool_discard(t->sc);
         t->sc = NULL;
         t->state = TG_DONE;

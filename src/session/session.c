@@ -38,6 +38,7 @@
 #include "session/prepare.h"
 #include "session/query.h"
 #include "session/scatter.h"
+#include "session/txn.h"
 
 /* Capabilities offered to clients: only what every pooled backend
  * connection honours (see serverconn.c). Notably absent: CLIENT_FOUND_ROWS,
@@ -150,6 +151,7 @@ session_close(struct session *s, const char *reason)
               reason);
     pool_cancel(&s->waiter);
     scatter_abort(s);
+    txn_abandon(s, false); /* rolled back without the client */
     if (s->sc) {
         /* Mid-response, in a transaction or holding session state: its
          * state is not clean, so drop it rather than lend it again. */
@@ -177,8 +179,10 @@ session_close(struct session *s, const char *reason)
 void
 session_close_all(struct wctx *wc)
 {
-    while (wc->sessions)
+    while (wc->sessions) {
+        txn_abandon(wc->sessions, true);
         session_close(wc->sessions, "shutdown");
+    }
 }
 
 void
