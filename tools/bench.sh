@@ -25,6 +25,10 @@
 #   BENCH_MYSHARD_ARGS       extra myshard options (--log-level warn)
 #   BENCH_SHARDED=1          also compare point selects on tables sharded by id
 #                            (hash over both shards) with the unsharded ones
+#   BENCH_MUX=1              also compare point selects multiplexed (a backend
+#                            connection lent per statement) with pinned
+#                            (pool_mode: session), on a second myshard whose
+#                            reads all go to the primary
 #
 # Proxied reads of these unsharded tables go where myshard routes
 # default-shard reads (the s0 replica, or the s0 primary); the direct runs
@@ -251,6 +255,53 @@ if [[ $OWN_CLUSTER -eq 1 && ${BENCH_SHARDED:-1} -eq 1 ]]; then
     done
 fi
 
+# Multiplexed against pinned: the same myshard binary and backend, users
+# that differ only in pool_mode, no replicas, so only the pooling differs.
+mux=()
+if [[ $OWN_CLUSTER -eq 1 && ${BENCH_MUX:-1} -eq 1 ]]; then
+    read -r MUX_PORT MUX_ADMIN MUX_HTTP <<<"$(free_ports 3)"
+    cat >"$DIR/myshard-mux.yaml" <<EOF
+# written by tools/bench.sh: multiplexed vs pinned
+listen: 127.0.0.1:$MUX_PORT
+workers: $BENCH_WORKERS
+admin:
+  listen: 127.0.0.1:$MUX_ADMIN
+  http: 127.0.0.1:$MUX_HTTP
+users:
+  - { name: app, password: app, schemas: [shop] }
+  - { name: pinned, password: pinned, schemas: [shop], pool_mode: session }
+backend:
+  user: myshard
+  password: secret
+  pool:
+    max_connections: 200
+shards:
+  - name: s0
+    primary: 127.0.0.1:$S0_PRIMARY_PORT
+schemas:
+  - name: shop
+    default_shard: s0
+EOF
+    build/myshard -c "$DIR/myshard-mux.yaml" "${MS_EXTRA[@]}" >"$DIR/myshard-mux.log" 2>&1 &
+    MUX_PID=$!
+    if wait_port "$MUX_PORT" 10 "$MUX_PID"; then
+        for threads in $BENCH_THREADS; do
+            msg "oltp_point_select, $threads threads: multiplexed vs pinned, through myshard"
+            read -r mq _ <<<"$(run_sb oltp_point_select "$threads" "$BENCH_TIME" --db-driver=mysql \
+                --mysql-host=127.0.0.1 "--mysql-port=$MUX_PORT" --mysql-user=app \
+                --mysql-password=app --mysql-db=shop) - -"
+            read -r nq _ <<<"$(run_sb oltp_point_select "$threads" "$BENCH_TIME" --db-driver=mysql \
+                --mysql-host=127.0.0.1 "--mysql-port=$MUX_PORT" --mysql-user=pinned \
+                --mysql-password=pinned --mysql-db=shop) - -"
+            mux+=("$threads $mq $nq")
+        done
+    else
+        msg "the second myshard did not start (see $DIR/myshard-mux.log)"
+    fi
+    kill "$MUX_PID" 2>/dev/null || true
+    wait "$MUX_PID" 2>/dev/null || true
+fi
+
 msg "opening $BENCH_IDLE_CLIENTS idle client connections to myshard"
 idle=$("$MYSHARD_PY" - "$PROXY_PORT" "$BENCH_IDLE_CLIENTS" "$PROXY_PID" <<'EOF'
 import resource, sys, time
@@ -323,6 +374,19 @@ if [[ ${#sharded[@]} -gt 0 ]]; then
             printf "%-18s %7s %15s %13s %6s %10s\n", "point_select", th,
                 num(uq) ? sprintf("%.0f", uq) : uq, num(sq) ? sprintf("%.0f", sq) : sq,
                 ratio, us
+        }'
+    done
+fi
+if [[ ${#mux[@]} -gt 0 ]]; then
+    printf '\n%-18s %7s %16s %11s %6s\n' test threads 'multiplexed qps' 'pinned qps' ratio
+    for row in "${mux[@]}"; do
+        read -r threads mq nq _ <<<"$row"
+        awk -v th="$threads" -v mq="$mq" -v nq="$nq" '
+        function num(x) { return x ~ /^[0-9.]+$/ }
+        BEGIN {
+            ratio = (num(mq) && num(nq) && nq > 0) ? sprintf("%.2f", mq / nq) : "-"
+            printf "%-18s %7s %16s %11s %6s\n", "point_select", th,
+                num(mq) ? sprintf("%.0f", mq) : mq, num(nq) ? sprintf("%.0f", nq) : nq, ratio
         }'
     done
 fi

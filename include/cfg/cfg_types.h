@@ -45,6 +45,9 @@ struct cfg_rate_limit {
 };
 
 enum cfg_user_class { CLASS_CORE = 0, CLASS_NONCORE };
+/* transaction: a connection is lent per statement or transaction;
+ * session: a client keeps its connection until it leaves. */
+enum cfg_pool_mode { POOL_MODE_TRANSACTION = 0, POOL_MODE_SESSION };
 
 struct cfg_user {
     char *name;
@@ -56,6 +59,7 @@ struct cfg_user {
     int64_t max_connections; /* 0 = unlimited */
     enum cfg_user_class cls;
     bool read_only;
+    enum cfg_pool_mode pool_mode;
     struct cfg_rate_limit rate_limit;
     struct cfg_mark mark;
 };

@@ -75,10 +75,11 @@ enum pin_reason {
     PIN_SESSION_VARS = 1 << 1, /* SET of session state */
     PIN_USER_VARS = 1 << 2,    /* user variables */
     PIN_TEMP_TABLE = 1 << 3,
-    PIN_LOCKS = 1 << 4,       /* GET_LOCK, LOCK TABLES */
-    PIN_FOUND_ROWS = 1 << 6,  /* SQL_CALC_FOUND_ROWS / FOUND_ROWS() */
-    PIN_LAST_INSERT = 1 << 7, /* LAST_INSERT_ID() may be read next */
-    PIN_SQL_PREPARE = 1 << 8, /* SQL-level PREPARE */
+    PIN_LOCKS = 1 << 4,        /* GET_LOCK, LOCK TABLES */
+    PIN_FOUND_ROWS = 1 << 6,   /* SQL_CALC_FOUND_ROWS / FOUND_ROWS() */
+    PIN_LAST_INSERT = 1 << 7,  /* LAST_INSERT_ID() may be read next */
+    PIN_SQL_PREPARE = 1 << 8,  /* SQL-level PREPARE */
+    PIN_POOL_SESSION = 1 << 9, /* the user's pool_mode is session */
 };
 
 struct session {

@@ -41,6 +41,12 @@ static const struct cfg_enum user_classes[] = {
     {NULL, 0},
 };
 
+static const struct cfg_enum pool_modes[] = {
+    {"transaction", POOL_MODE_TRANSACTION},
+    {"session", POOL_MODE_SESSION},
+    {NULL, 0},
+};
+
 static const struct cfg_enum rule_types[] = {
     {"hash", RULE_HASH},
     {"mod", RULE_MOD},
@@ -122,6 +128,9 @@ static const struct cfg_key user_keys[] = {
      .help = "core or noncore (limited to backend.pool.noncore_share)"},
     {"read_only", KT_BOOL, OFF(cfg_user, read_only), .def = "false",
      .help = "refuse writes"},
+    {"pool_mode", KT_ENUM, OFF(cfg_user, pool_mode), .def = "transaction",
+     .enums = pool_modes,
+     .help = "transaction (share connections) or session (keep one)"},
     RATE_LIMIT_KEY(cfg_user),
 };
 

@@ -101,7 +101,7 @@ reset_session_state(struct session *s)
     txn_abandon(s, false);
     if (s->sc)
         query_release_backend(s, s->pins != 0);
-    s->pins = 0;
+    s->pins &= PIN_POOL_SESSION; /* the user's, not the connection's */
     prepare_free_all(s);
     s->status = SERVER_STATUS_AUTOCOMMIT;
     sessvars_clear(&s->vars);
@@ -173,6 +173,9 @@ cmd_change_user(struct session *s)
     }
     reset_session_state(s);
     s->user = ui;
+    s->pins &= ~PIN_POOL_SESSION;
+    if (c->users[ui].pool_mode == POOL_MODE_SESSION)
+        s->pins |= PIN_POOL_SESSION;
     s->schema = si;
     if (charset)
         s->charset = (uint8_t)charset;

@@ -930,8 +930,10 @@ query_pick_server(struct session *s, int shard, bool read, int exclude,
 
     /* Replicas serve reads outside transactions (autocommit=0 makes every
      * statement part of one), and only once they are known to hold the
-     * session's own last write. */
-    read = read && !(s->pins & PIN_TRANSACTION) && s->txn_begin == NULL &&
+     * session's own last write. A session that pins (or whose statement
+     * will pin) keeps the connection it gets: the primary's, since its
+     * later statements may write. */
+    read = read && (s->pins & ~PIN_LAST_INSERT) == 0 && s->txn_begin == NULL &&
            !autocommit_off(s) &&
            (s->last_write_ms == 0 ||
             now >= s->last_write_ms + c->backend.health.max_replica_lag_ms);
@@ -1145,10 +1147,10 @@ on_backend_error(struct serverconn *sc, void *arg, const char *why)
     if (s->state != SESS_RELAY && s->state != SESS_PRELUDE) {
         /* Lost while held between statements: the transaction or the
          * session state it carried is gone. */
-        s->pins = 0;
+        s->pins &= PIN_POOL_SESSION;
         return;
     }
-    s->pins = 0;
+    s->pins &= PIN_POOL_SESSION;
     health_report(sc->srv, false, &s->wc->cfg->backend.health, clock_ms());
     if (started) {
         /* Part of a result already reached the client: the only honest

@@ -264,6 +264,8 @@ auth_succeed(struct session *s, int ui, const char *db, size_t dblen)
     int code = 0;
 
     s->user = ui;
+    if (c->users[ui].pool_mode == POOL_MODE_SESSION)
+        s->pins |= PIN_POOL_SESSION;
     if (db != NULL && dblen > 0) {
         int si = query_find_schema(s, ui, db, dblen, &code);
         if (si < 0) {
