@@ -652,7 +652,7 @@ sysbench_pool() {
 
     # nobody else may be connected as backend.user when the count starts,
     # and the refused connections of (a) must be gone
-    q="SELECT COUNT(*), COALESCE(SUM(COMMAND <> 'Sleep'), 0) FROM information_schema.PROCESSLIST WHERE USER = '$buser' AND ID <> CONNECTION_ID()"
+    q="SELECT COUNT(*), COALESCE(SUM(COMMAND <> 'Sleep'), 0), COALESCE(SUM(DB IS NULL), 0) FROM information_schema.PROCESSLIST WHERE USER = '$buser' AND ID <> CONNECTION_ID()"
     for ((i = 0; i < 100; i++)); do
         n=$(s0_sql "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER IN ('$buser', 'unauthenticated user') AND ID <> CONNECTION_ID()") || n=
         [[ $n == 0 ]] && break
@@ -698,6 +698,8 @@ sysbench_pool() {
     done
     wait "$POOL500_SAMPLER_PID" 2>/dev/null || st=$?
     POOL500_SAMPLER_PID=
+    # what its myshard holds on s0 now, while its pool is still up
+    s0_sql "SELECT IFNULL(DB, 'NULL'), COMMAND, COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '$buser' AND ID <> CONNECTION_ID() GROUP BY 1, 2" >"$d/after" 2>&1 || true
 
     tx=$(sed -n 's/^ *transactions: *\([0-9]*\).*/\1/p' "$d/proxied.log" | head -n 1)
     queries=$(sed -n 's/^ *queries: *\([0-9]*\).*/\1/p' "$d/proxied.log" | head -n 1)
@@ -723,6 +725,9 @@ sysbench_pool() {
     elif [[ $max -le $((cap + health)) ]]; then
         pass "sysbench-pool: s0 saw at most $max connections of '$buser' (cap $cap + $health health monitor; $samples samples, at most $active busy at once)"
     else
+        printf 's0 processlist of %s (count, busy, without a database): %s\n' "$buser" \
+            "$(awk -v m="$max" '$1 == m' "$d/samples" | sort | uniq -c | tr -s ' \t\n' ' ')"
+        printf 'after the run (database, command, count): %s\n' "$(tr -s '\t\n' ' ' <"$d/after")"
         fail "sysbench-pool: s0 saw $max connections of '$buser', over the cap $cap + $health health monitor ($samples samples)"
     fi
 
