@@ -5,8 +5,9 @@
  * the backend never sees more than the pool cap; temporary tables, GET_LOCK
  * and user variables behave as on a direct connection; a pool exhausted by
  * open transactions makes the next statement wait wait_timeout and fail
- * with 9002 while the holders carry on, and recovers when they end; 1000
- * idle clients hold no backend connection; a client that vanishes
+ * with 9002 while the holders carry on, and recovers when they end; 5000
+ * idle clients hold no backend connection and cost myshard under 8 KiB of
+ * resident memory each; a client that vanishes
  * mid-transaction leaves no row and no lock behind.
  */
 #include <errno.h>
@@ -24,8 +25,10 @@
 
 #define NCLIENTS 200
 #define NROUNDS  20
-#define NIDLE    1000
-#define TABLE    "itest_pool_t"
+#define NIDLE    5000
+/* What one idle client may add to myshard's resident memory. */
+#define IDLE_BYTES_MAX 8192
+#define TABLE          "itest_pool_t"
 /* myshard's health monitor keeps one connection per server of its own,
  * outside the pool (a Sleep with no database in the processlist). */
 #define HEALTH_CONNS 1
@@ -527,46 +530,116 @@ test_exhaustion(long long cap, long long wait_ms)
 
 /* ------------------------------------------------- 4. idle clients */
 
+/* VmRSS of pid in bytes, -1 when unreadable. */
+static long long
+rss_bytes(long pid)
+{
+    char path[64], line[256];
+    long long kb = -1;
+    snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kb = atoll(line + 6);
+            break;
+        }
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+/* Descriptors for n clients and this program's own: raises the soft limit,
+ * and the hard one when allowed. False when the process cannot get them;
+ * *have is the soft limit it ends up with. */
+static bool
+nofile_for(long long n, long long *have)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)n + 200;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        *have = -1;
+        return false;
+    }
+    if (rl.rlim_cur < need) {
+        struct rlimit want = rl;
+        if (want.rlim_max < need)
+            want.rlim_max = need; /* takes CAP_SYS_RESOURCE */
+        want.rlim_cur = want.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &want) != 0) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    *have = (long long)rl.rlim_cur;
+    return rl.rlim_cur >= need;
+}
+
 static void
 test_idle_clients(void)
 {
     static MYSQL *idle[NIDLE];
-    struct rlimit rl;
-    MYSQL *direct = connect_direct();
-    long long before, after;
+    MYSQL *direct = NULL;
+    long long before, after, rss0 = -1, rss1 = -1, nofile;
+    long pid = atol(it_env("MYSHARD_PID", "0"));
+    double t0;
     int n = 0;
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < NIDLE + 200) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (rl.rlim_cur < NIDLE + 100) {
-        it_skip("RLIMIT_NOFILE too low", "%d idle clients", NIDLE);
-        if (direct != NULL)
-            mysql_close(direct);
+    bool fds = nofile_for(NIDLE, &nofile);
+    if (!check(fds, "RLIMIT_NOFILE allows %d idle clients (soft limit %lld)",
+               NIDLE, nofile)) {
+        it_diag("this program needs %d descriptors and cannot raise its "
+                "hard limit; raise it (ulimit -Hn) in the shell that runs "
+                "tools/test.sh",
+                NIDLE + 200);
         return;
     }
+    direct = connect_direct();
     if (direct == NULL) {
         check(false, "direct connection to s0");
         return;
     }
     before = backend_count(direct);
+    if (pid > 0)
+        rss0 = rss_bytes(pid);
+    t0 = it_now();
     for (n = 0; n < NIDLE; n++) {
         idle[n] = it_connect();
         if (idle[n] == NULL)
             break;
     }
-    check_int(n, NIDLE, "%d clients connect and authenticate", NIDLE);
+    check_int(n, NIDLE, "%d clients connect and authenticate (%.1fs)", NIDLE,
+              it_now() - t0);
     sleep_ms(200);
     after = backend_count(direct);
+    if (pid > 0)
+        rss1 = rss_bytes(pid);
     if (it_expect_proxy())
-        check(after - before < 10,
+        check(before >= 0 && after >= 0 && after - before < 10,
               "%d idle clients hold no backend connection (s0: %lld "
               "before, %lld after)",
               n, before, after);
     else
         it_skip("direct server", "idle clients hold no backend connection");
+    if (!it_expect_proxy()) {
+        it_skip("direct server", "idle clients cost under %d bytes each",
+                IDLE_BYTES_MAX);
+    } else if (rss0 < 0 || rss1 < 0) {
+        check(false,
+              "myshard's RSS is readable (MYSHARD_PID=%ld, "
+              "/proc/PID/status VmRSS)",
+              pid);
+    } else {
+        long long per = n > 0 ? (rss1 - rss0) / n : -1;
+        it_diag("myshard VmRSS %lld kB before, %lld kB after %d idle "
+                "clients: %lld bytes per client",
+                rss0 / 1024, rss1 / 1024, n, per);
+        check(n == NIDLE && per < IDLE_BYTES_MAX,
+              "%d idle clients cost under %d bytes each in myshard's RSS "
+              "(%lld bytes per client)",
+              n, IDLE_BYTES_MAX, per);
+    }
     if (n > 0) {
         check_int(it_int(idle[0], -1, "SELECT 1"), 1,
                   "the first idle client still works");
