@@ -19,6 +19,12 @@ void session_accept(struct worker *w, int fd, const struct sockaddr *addr,
                     int addrlen);
 /* Only place the state changes; logs old -> new at debug level. */
 void session_set_state(struct session *s, enum sess_state st);
+/* The name of pin reason bit i ("transaction", "user_vars", ...), or NULL
+ * for an unused bit. */
+const char *session_pin_name(int bit);
+/* Counts the pins the session took since the last call (per reason, in
+ * its worker's pins_taken). */
+void session_count_pins(struct session *s);
 /* Sends an ERR packet (the proxy's own: message starts with "myshard:"). */
 void session_send_error(struct session *s, uint16_t code, const char *sqlstate,
                         const char *fmt, ...) PRINTF_FMT(4, 5);

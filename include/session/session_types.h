@@ -28,6 +28,9 @@ struct scatter;
 struct pstmt;
 struct txn;
 
+/* Bit positions of enum pin_reason (below). */
+#define PIN_REASONS 10
+
 /* Per-worker state of the session layer; owned by the worker thread. */
 struct wctx {
     struct worker *w;           /* (ref) */
@@ -38,8 +41,10 @@ struct wctx {
     int nsessions;
     uint32_t id_base; /* session ids: id_base + counter */
     uint32_t next_id;
-    bool draining;                  /* shutting down: no new statements */
-    _Atomic long long questions;    /* statements seen, COM_STATISTICS */
+    bool draining;               /* shutting down: no new statements */
+    _Atomic long long questions; /* statements seen, COM_STATISTICS */
+    _Atomic long long pins_taken[PIN_REASONS]; /* times a session was
+                                                  pinned, per reason bit */
     struct rewrite_rename *renames; /* owned; schemas named differently on
                                        the servers (backend_schema) */
     int nrenames;
@@ -90,14 +95,15 @@ struct session {
     char addr[64];       /* "ip:port" of the client */
     enum sess_state state;
     uint8_t scramble[20];
-    uint32_t caps;    /* negotiated capabilities */
-    uint8_t charset;  /* collation id from the handshake */
-    uint8_t seq;      /* next sequence id to the client */
-    int user;         /* index into cfg->users, -1 before auth */
-    int schema;       /* index into cfg->schemas, -1 = none */
-    bool multi_stmts; /* COM_SET_OPTION state */
-    uint16_t status;  /* last server status seen */
-    unsigned pins;    /* enum pin_reason bits */
+    uint32_t caps;         /* negotiated capabilities */
+    uint8_t charset;       /* collation id from the handshake */
+    uint8_t seq;           /* next sequence id to the client */
+    int user;              /* index into cfg->users, -1 before auth */
+    int schema;            /* index into cfg->schemas, -1 = none */
+    bool multi_stmts;      /* COM_SET_OPTION state */
+    uint16_t status;       /* last server status seen */
+    unsigned pins;         /* enum pin_reason bits */
+    unsigned pins_counted; /* of those, already in wc->pins_taken */
     int64_t connected_ms;
     bool in_input;                  /* inside session_process_input */
     struct sessvars vars;           /* session variables the client SET */

@@ -1060,6 +1060,7 @@ query_statement_done(struct session *s)
         prepare_clear_long_data(s->exec_ps);
         s->exec_ps = NULL;
     }
+    session_count_pins(s);
     /* A transaction spanning shards keeps its branches, not s->sc. */
     if (s->pins == 0 || (s->txn != NULL && s->pins == PIN_TRANSACTION))
         query_release_backend(s, false);

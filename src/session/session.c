@@ -185,6 +185,30 @@ session_close_all(struct wctx *wc)
     }
 }
 
+const char *
+session_pin_name(int bit)
+{
+    static const char *const names[PIN_REASONS] = {
+        "transaction", "session_vars", "user_vars",  "temp_table",
+        "locks",       NULL,           "found_rows", "last_insert",
+        "sql_prepare", "pool_session",
+    };
+
+    return bit >= 0 && bit < PIN_REASONS ? names[bit] : NULL;
+}
+
+void
+session_count_pins(struct session *s)
+{
+    unsigned fresh = s->pins & ~s->pins_counted;
+
+    for (int i = 0; fresh != 0 && i < PIN_REASONS; i++)
+        if (fresh & (1u << i))
+            atomic_fetch_add_explicit(&s->wc->pins_taken[i], 1,
+                                      memory_order_relaxed);
+    s->pins_counted = s->pins;
+}
+
 void
 session_send_error(struct session *s, uint16_t code, const char *sqlstate,
                    const char *fmt, ...)
