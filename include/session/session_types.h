@@ -13,6 +13,7 @@
 #include "backend/sessvars.h"
 #include "proto/packet.h"
 #include "session/relay.h"
+#include "session/stats.h"
 
 struct conn;
 struct event;
@@ -29,7 +30,7 @@ struct pstmt;
 struct txn;
 
 /* Bit positions of enum pin_reason (below). */
-#define PIN_REASONS 10
+#define PIN_REASONS STATS_PIN_REASONS
 
 /* Per-worker state of the session layer; owned by the worker thread. */
 struct wctx {
@@ -43,8 +44,9 @@ struct wctx {
     uint32_t next_id;
     bool draining;               /* shutting down: no new statements */
     _Atomic long long questions; /* statements seen, COM_STATISTICS */
-    _Atomic long long pins_taken[PIN_REASONS]; /* times a session was
-                                                  pinned, per reason bit */
+    struct stats stats;          /* this worker's counters (stats.h) */
+    struct stats_user *ustats;   /* owned; per user of cfg (nustats) */
+    int nustats;
     struct rewrite_rename *renames; /* owned; schemas named differently on
                                        the servers (backend_schema) */
     int nrenames;

@@ -204,8 +204,7 @@ session_count_pins(struct session *s)
 
     for (int i = 0; fresh != 0 && i < PIN_REASONS; i++)
         if (fresh & (1u << i))
-            atomic_fetch_add_explicit(&s->wc->pins_taken[i], 1,
-                                      memory_order_relaxed);
+            STATS_ADD(&s->wc->stats, pins_taken[i], 1);
     s->pins_counted = s->pins;
 }
 
