@@ -8,6 +8,9 @@
 #include "proxy.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include "backend/health.h"
 #include "backend/pool.h"
 #include "backend/server.h"
+#include "admin/console.h"
 #include "backend/xalog.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -39,8 +43,32 @@ struct proxy {
     struct event_base *base;
     struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
     int64_t drain_deadline_ms;
-    bool stopping;
+    atomic_bool stopping;
+    pthread_mutex_t cfg_lock; /* px->cfg may be swapped by a reload */
+    struct admin_view view;   /* what the admin thread reads */
+    struct admin_ops ops;
+    struct console *console;
 };
+
+static struct cfg *
+view_cfg(void *arg)
+{
+    struct proxy *px = arg;
+    struct cfg *c;
+
+    pthread_mutex_lock(&px->cfg_lock);
+    c = cfg_get(px->cfg);
+    pthread_mutex_unlock(&px->cfg_lock);
+    return c;
+}
+
+static bool
+view_serving(void *arg)
+{
+    struct proxy *px = arg;
+
+    return px->workers != NULL && !atomic_load(&px->stopping);
+}
 
 static void
 drain_worker(struct worker *w, void *arg)
@@ -180,6 +208,14 @@ start_workers(struct proxy *px)
         wc->stmt = xmalloc(sizeof(*wc->stmt));
         wc->plan = xmalloc(sizeof(*wc->plan));
         route_plan_init(wc->plan);
+        wc->nustats = c->nusers;
+        wc->ustats = xcalloc((size_t)MAX(c->nusers, 1), sizeof(*wc->ustats));
+        wc->q_users = c->nusers;
+        wc->q_shards = c->nshards;
+        wc->qmatrix =
+            xcalloc((size_t)MAX(c->nusers, 1) * (size_t)(c->nshards + 1) *
+                        SR_COUNT * SK_COUNT,
+                    sizeof(*wc->qmatrix));
         wc->pools = xcalloc((size_t)px->servers->n, sizeof(*wc->pools));
         for (int k = 0; k < px->servers->n; k++)
             wc->pools[k] = pool_new(w, &px->servers->v[k], c);
@@ -230,6 +266,9 @@ free_workers(struct proxy *px)
             free(wc->pools);
         }
         free(wc->renames);
+        free(wc->ustats);
+        free((void *)wc->qmatrix);
+        digests_free(&wc->digests);
         free(wc->stmt);
         if (wc->plan) {
             route_plan_free(wc->plan);
@@ -251,6 +290,7 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
 
     px.cfg = cfg;
     px.cfg_path = xstrdup(cfg_path);
+    pthread_mutex_init(&px.cfg_lock, NULL);
     px.servers = server_set_build(cfg, err, sizeof(err));
     if (px.servers == NULL) {
         log_error("%s", err);
@@ -277,6 +317,23 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     px.health = health_start(px.servers, cfg);
     if (!start_workers(&px))
         goto out;
+    px.view = (struct admin_view){
+        .workers = px.workers,
+        .wctx = px.wctx,
+        .nworkers = px.nworkers,
+        .servers = px.servers,
+        .started_ms = clock_ms(),
+        .started_wall = (int64_t)time(NULL),
+        .cfg_path = px.cfg_path,
+        .cfg_get = view_cfg,
+        .cfg_arg = &px,
+        .serving = view_serving,
+    };
+    px.console = console_start(&px.view, &px.ops, cfg, err, sizeof(err));
+    if (px.console == NULL) {
+        log_error("%s", err);
+        goto out;
+    }
     log_info("myshard %s ready listen=%s workers=%d shards=%d servers=%d",
              MYSHARD_VERSION, cfg->listen.text, px.nworkers, cfg->nshards,
              px.servers->n);
@@ -284,6 +341,8 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     rc = 0;
     log_info("stopped");
 out:
+    /* The admin thread reads the workers: it goes first. */
+    console_stop(px.console);
     if (px.workers)
         free_workers(&px);
     if (px.health)
@@ -300,6 +359,7 @@ out:
     server_set_free(px.servers);
     xalog_close();
     free(px.cfg_path);
-    cfg_put(cfg);
+    pthread_mutex_destroy(&px.cfg_lock);
+    cfg_put(px.cfg);
     return rc;
 }

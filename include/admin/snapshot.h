@@ -84,7 +84,13 @@ struct snapshot {
     int nclients;
     struct snap_digest *digests; /* owned; by total time, descending */
     int ndigests;
-    struct stats totals;          /* every worker's counters, summed */
+    struct stats totals;      /* every worker's counters, summed */
+    struct stats_user *users; /* owned; per cfg user, summed */
+    long long *user_conns;    /* owned; per cfg user: open connections */
+    /* owned; statements by [user][shard + 1][route][kind] summed (shard
+     * slot 0: several shards or none), see SNAP_Q */
+    long long *queries;
+    int q_users, q_shards;
     long long client_connections; /* open now */
     bool serving;
 };

@@ -186,6 +186,7 @@ struct cfg_tls {
 struct cfg {
     int refs; /* atomic; see cfg_get/cfg_put */
     char *path;
+    char *text; /* the file as loaded (SHOW CONFIG masks its passwords) */
 
     struct cfg_addr listen;         /* default 0.0.0.0:6033 */
     int workers;                    /* resolved: "auto" = number of cores */

@@ -48,9 +48,10 @@ struct conn {
     size_t rd_high; /* stop reading at this many buffered bytes; 0 = no limit */
     size_t wr_low;  /* on_drain threshold */
     int error;      /* errno of the last failure */
-    bool read_on;   /* the owner wants input */
-    bool read_armed;  /* rev is registered */
-    bool write_armed; /* wev is registered */
+    unsigned long long bytes_in, bytes_out; /* moved through the socket */
+    bool read_on;                           /* the owner wants input */
+    bool read_armed;                        /* rev is registered */
+    bool write_armed;                       /* wev is registered */
     bool connecting;
     bool above_low;    /* output went above wr_low since last drain */
     bool dead;         /* EOF/error seen or closing: no more I/O */

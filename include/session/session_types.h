@@ -12,6 +12,7 @@
 #include "backend/sessvars.h"
 #include "backend/sessvars.h"
 #include "proto/packet.h"
+#include "session/digests.h"
 #include "session/relay.h"
 #include "session/stats.h"
 
@@ -47,6 +48,11 @@ struct wctx {
     struct stats stats;          /* this worker's counters (stats.h) */
     struct stats_user *ustats;   /* owned; per user of cfg (nustats) */
     int nustats;
+    /* owned; statements by [user][shard + 1][route][kind] (shard 0 = more
+     * than one or none), dimensions of the config it was made for */
+    _Atomic long long *qmatrix;
+    int q_users, q_shards;
+    struct digest_table digests;    /* normalized statements seen here */
     struct rewrite_rename *renames; /* owned; schemas named differently on
                                        the servers (backend_schema) */
     int nrenames;
@@ -117,6 +123,13 @@ struct session {
     /* The command in flight. */
     struct packet cmd; /* held until a backend takes it */
     uint8_t cmd_byte;
+    bool counted;        /* a statement: counted when it ends */
+    bool cmd_err;        /* answered with an error */
+    uint8_t stmt_kind;   /* enum stats_kind */
+    uint8_t stmt_route;  /* enum stats_route */
+    uint16_t stmt_shard; /* shard index + 1; 0 = several or none */
+    int digest_slot;     /* in wc->digests, -1 none */
+    int64_t cmd_started_us;
     enum relay_kind kind;
     bool expect_response;
     int target_shard;

@@ -29,8 +29,8 @@
 /* Statement kinds, label kind="...". */
 #define STATS_KINDS(X)                                                         \
     X(select)                                                                  \
-    X(insert) X(update) X(delete) X(replace) X(ddl) X(set) X(transaction)      \
-        X(show) X(other)
+    X(insert)                                                                  \
+    X(update) X(delete) X(replace) X(ddl) X(set) X(transaction) X(show) X(other)
 
 /* Where a statement went, label role="...". */
 #define STATS_ROUTES(X) X(primary) X(replica) X(scatter) X(proxy)
@@ -69,7 +69,6 @@ struct stats {
 struct stats_user {
     _Atomic long long queries;
     _Atomic long long errors;
-    _Atomic long long connections; /* open now */
     _Atomic long long rate_limited;
 };
 

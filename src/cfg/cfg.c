@@ -333,6 +333,7 @@ cfg_free(struct cfg *c)
             regfree(&c->policies[i].re);
     cfg_bind_free(top_keys, ARRAY_SIZE(top_keys), c);
     free(c->path);
+    free(c->text);
     free(c);
 }
 
@@ -405,6 +406,7 @@ load(const char *name, const char *text, size_t len, struct diag *d)
     c = xcalloc(1, sizeof(*c));
     c->refs = 1;
     c->path = xstrdup(name);
+    c->text = xstrndup(text, len);
     b.cfg = c;
 
     root =

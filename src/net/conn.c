@@ -106,6 +106,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
             fail(c, CONN_ERROR, errno);
         return;
     }
+    c->bytes_in += (unsigned long long)n;
     if ((size_t)n <= v[0].iov_len) {
         v[0].iov_len = (size_t)n;
         nv = 1;
@@ -125,6 +126,8 @@ conn_flush(struct conn *c)
         return;
     while (evbuffer_get_length(c->out) > 0) {
         int n = evbuffer_write(c->out, c->fd);
+        if (n > 0)
+            c->bytes_out += (unsigned long long)n;
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;

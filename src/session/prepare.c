@@ -250,12 +250,14 @@ prepare_cmd_execute(struct session *s)
     }
     for (uint16_t i = 0; i < ps->nparams; i++)
         to_route_key(&vals[i], &params[i].key, tmp[i], sizeof(tmp[i]));
+    s->digest_slot = digests_slot(&wc->digests, ps->sql, ps->len);
     if (!sql_classify(ps->sql, ps->len, wc->stmt)) {
         session_send_error(s, ER_UNKNOWN_ERROR, "HY000",
                            "myshard: cannot read the prepared statement");
         session_command_done(s);
         goto out;
     }
+    s->stmt_kind = (uint8_t)stats_kind_of(wc->stmt->kind);
     if (wc->stmt->is_write && query_refuse_read_only(s))
         goto out;
     /* State an executed statement leaves on its connection (SET, user

@@ -214,6 +214,8 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
     memset(f, 0, sizeof(*f));
     sql_classify(sql, len, st);
     f->multi = st->multi;
+    s->stmt_kind = (uint8_t)stats_kind_of(st->kind);
+    s->digest_slot = digests_slot(&s->wc->digests, sql, len);
     if (st->multi) {
         /* Pins of every statement; state-changing ones cannot be tracked
          * inside a batch, so they pin as they are. */
@@ -840,6 +842,8 @@ query_hold_backend(struct session *s, struct serverconn *sc)
 static void
 got_backend(struct session *s, struct serverconn *sc)
 {
+    s->stmt_route = sc->srv->primary ? SR_primary : SR_replica;
+    s->stmt_shard = (uint16_t)(sc->srv->shard + 1);
     s->sc = sc;
     serverconn_lend(sc, on_backend_read, on_backend_error, s);
     atomic_fetch_add(&sc->srv->queries, 1);
@@ -993,6 +997,7 @@ retry_read(struct session *s)
         (s->pins & PIN_TRANSACTION) || failed < 0)
         return false;
     s->retried = true;
+    STATS_ADD(&s->wc->stats, read_retries_total, 1);
     log_info("retrying read client=%u failed_backend=%s", s->id,
              s->wc->servers->v[failed].addr);
     acquire(s, s->target_shard, failed);
@@ -1024,6 +1029,7 @@ static void
 finish(struct session *s)
 {
     s->status = s->rl.status & ~SERVER_MORE_RESULTS_EXISTS;
+    s->cmd_err |= s->rl.got_err;
     if (s->sc != NULL)
         health_report(s->sc->srv, true, &s->wc->cfg->backend.health,
                       clock_ms());

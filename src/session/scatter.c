@@ -182,6 +182,7 @@ finish(struct scatter *sx)
         s->status = sx->status;
     } else {
         s->status = sx->t[0].rl.status;
+        s->cmd_err |= sx->t[0].rl.got_err;
     }
     s->status &= (uint16_t)~SERVER_MORE_RESULTS_EXISTS;
     scatter_free(sx);
@@ -341,6 +342,15 @@ target_prelude(struct target *t)
 static void
 got_conn(struct target *t, struct serverconn *sc)
 {
+    struct session *s = t->sx->s;
+
+    if (t->sx->n == 1) {
+        s->stmt_route = sc->srv->primary ? SR_primary : SR_replica;
+        s->stmt_shard = (uint16_t)(sc->srv->shard + 1);
+    } else {
+        s->stmt_route = SR_scatter;
+        s->stmt_shard = 0;
+    }
     t->sc = sc;
     serverconn_lend(sc, target_read, target_error, t);
     if (target_prelude(t)) {

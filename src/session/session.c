@@ -121,6 +121,12 @@ session_free_later(struct session *s)
 {
     evtimer_del(s->timer);
     if (s->conn) {
+        /* Live sessions' bytes are summed by the snapshot; these are
+         * gone from the list now. */
+        STATS_ADD(&s->wc->stats, client_bytes_in_total,
+                  (long long)s->conn->bytes_in);
+        STATS_ADD(&s->wc->stats, client_bytes_out_total,
+                  (long long)s->conn->bytes_out);
         conn_free(s->conn);
         s->conn = NULL;
     }
@@ -218,6 +224,13 @@ session_send_error(struct session *s, uint16_t code, const char *sqlstate,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    s->cmd_err = true;
+    if (code == ER_MYSHARD_POOL_TIMEOUT)
+        STATS_ADD(&s->wc->stats, pool_timeouts_total, 1);
+    else if (code == ER_MYSHARD_NO_BACKEND)
+        STATS_ADD(&s->wc->stats, no_backend_total, 1);
+    else if (code == ER_MYSHARD_CIRCUIT_OPEN)
+        STATS_ADD(&s->wc->stats, circuit_refused_total, 1);
     proto_write_err(s->conn->out, &s->seq, code, sqlstate, "%s", msg);
 }
 
@@ -240,6 +253,7 @@ auth_fail(struct session *s, const char *user, size_t ulen, bool had_pw)
 {
     log_info("access denied client=%u addr=%s user=%.*s", s->id, s->addr,
              (int)MIN(ulen, 64), user);
+    STATS_ADD(&s->wc->stats, connections_refused, 1);
     session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000",
                        "myshard: access denied for user '%.*s' (using "
                        "password: %s); check the user and password in the "
@@ -445,7 +459,58 @@ process_input(struct session *s)
         s->cmd = pkt;
         s->cmd_byte = pkt.data[0];
         atomic_fetch_add(&s->wc->questions, 1);
+        s->counted =
+            s->cmd_byte == COM_QUERY || s->cmd_byte == COM_STMT_EXECUTE;
+        s->cmd_err = false;
+        s->stmt_kind = SK_other;
+        s->stmt_route = SR_proxy;
+        s->stmt_shard = 0;
+        s->digest_slot = -1;
+        s->cmd_started_us = clock_us();
         command_dispatch(s);
+    }
+}
+
+/* A statement ended: count it where SHOW STATS, SHOW DIGESTS and
+ * /metrics look, and log it when slow. */
+static void
+count_statement(struct session *s)
+{
+    struct wctx *wc = s->wc;
+    struct stats *st = &wc->stats;
+    int64_t us = clock_us() - s->cmd_started_us;
+
+    s->counted = false;
+    STATS_ADD(st, queries_total, 1);
+    STATS_ADD(st, by_kind[s->stmt_kind], 1);
+    STATS_ADD(st, by_route[s->stmt_route], 1);
+    stats_observe_us(st, us);
+    if (s->cmd_err)
+        STATS_ADD(st, errors_total, 1);
+    if (s->user >= 0 && s->user < wc->nustats) {
+        STATS_ADD(&wc->ustats[s->user], queries, 1);
+        if (s->cmd_err)
+            STATS_ADD(&wc->ustats[s->user], errors, 1);
+    }
+    if (wc->qmatrix != NULL && s->user >= 0 && s->user < wc->q_users &&
+        s->stmt_shard <= wc->q_shards)
+        STATS_ADD(wc,
+                  qmatrix[(((size_t)s->user * (size_t)(wc->q_shards + 1) +
+                            s->stmt_shard) *
+                               SR_COUNT +
+                           s->stmt_route) *
+                              SK_COUNT +
+                          s->stmt_kind],
+                  1);
+    digests_note(&wc->digests, s->digest_slot, us, s->cmd_err);
+    if (wc->cfg->slow_query_ms > 0 && us >= wc->cfg->slow_query_ms * 1000) {
+        STATS_ADD(st, slow_queries_total, 1);
+        log_warn("slow statement client=%u user=%s schema=%s duration_ms=%lld "
+                 "route=%s digest=\"%s\"",
+                 s->id, s->user >= 0 ? wc->cfg->users[s->user].name : "-",
+                 s->schema >= 0 ? wc->cfg->schemas[s->schema].name : "-",
+                 (long long)(us / 1000), stats_route_name(s->stmt_route),
+                 digests_text(&wc->digests, s->digest_slot));
     }
 }
 
@@ -454,6 +519,8 @@ session_command_done(struct session *s)
 {
     if (s->state == SESS_CLOSING)
         return;
+    if (s->counted)
+        count_statement(s);
     packet_consume(s->conn->in, &s->cmd);
     session_set_state(s, SESS_IDLE);
     if (s->wc->draining && s->sc == NULL) {
@@ -528,6 +595,7 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
         /* Too many: say so in the greeting's place and close. */
         struct evbuffer *out = evbuffer_new();
         uint8_t seq = 0;
+        STATS_ADD(&wc->stats, connections_refused, 1);
         proto_write_err(out, &seq, ER_CON_COUNT_ERROR, "08004",
                         "myshard: too many connections "
                         "(max_client_connections)");
@@ -537,6 +605,7 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
         return;
     }
     s = xcalloc(1, sizeof(*s));
+    STATS_ADD(&wc->stats, connections_total, 1);
     s->wc = wc;
     s->id = wc->id_base + ++wc->next_id;
     s->user = -1;

@@ -67,6 +67,7 @@ struct branch {
 
 struct txn {
     struct session *s; /* (ref) NULL once the client is gone */
+    struct wctx *wc;   /* (ref) its worker's */
     enum cfg_txn_mode mode;
     char gtrid[64];
     char *begin_sql; /* owned; best_effort: the client's BEGIN */
@@ -105,6 +106,7 @@ txn_new(struct session *s, const char *sql, size_t len)
     struct txn *tx = xcalloc(1, sizeof(*tx));
 
     tx->s = s;
+    tx->wc = s->wc;
     tx->mode = c->schemas[s->schema].transactions;
     tx->cap = c->nshards;
     tx->b = xcalloc((size_t)tx->cap, sizeof(*tx->b));
@@ -488,6 +490,7 @@ phase_done(struct txn *tx)
             return;
         }
         tx->two_phase = true;
+        STATS_ADD(&tx->wc->stats, xa_commits_total, 1);
         if (tx->s && tx->s->wc->cfg->xa_commit_delay_ms > 0) {
             int64_t ms = tx->s->wc->cfg->xa_commit_delay_ms;
             struct timeval tv = {(time_t)(ms / 1000),
@@ -517,6 +520,7 @@ phase_done(struct txn *tx)
         finish(tx);
         return;
     case PH_ROLLBACK:
+        STATS_ADD(&tx->wc->stats, xa_rollbacks_total, 1);
         if (!tx->commit)
             tx->failed = false; /* what a ROLLBACK leaves, disconnects undo */
         if (!tx->failed && tx->commit && tx->broken[0]) {

@@ -1,0 +1,43 @@
+/*
+ * digests.h - one worker's table of normalized statements (sql/digest.h):
+ * how often each ran, how long it took, how often it failed. Only the
+ * worker touches its table; SHOW DIGESTS copies it on the worker's thread.
+ * Bounded: past DIGESTS_MAX distinct statements, the rest are counted
+ * under one "(other statements)" entry.
+ */
+#ifndef MYSHARD_SESSION_DIGESTS_H
+#define MYSHARD_SESSION_DIGESTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DIGESTS_MAX     1024
+#define DIGEST_TEXT_MAX 256
+/* Slots of the table: twice the cap (short probes) + the overflow one. */
+#define DIGESTS_SLOTS (2 * DIGESTS_MAX + 1)
+
+struct digest_entry {
+    uint64_t hash; /* 0 = free slot */
+    long long count;
+    long long total_us;
+    long long max_us;
+    long long errors;
+    char text[DIGEST_TEXT_MAX];
+};
+
+struct digest_table {
+    struct digest_entry *v; /* owned; DIGESTS_SLOTS, allocated on first
+                               use; the last is "(other statements)" */
+    int n;                  /* distinct statements held */
+};
+
+/* The slot of sql's digest, added when new. */
+int digests_slot(struct digest_table *t, const char *sql, size_t len);
+/* Counts one run of the statement in slot. */
+void digests_note(struct digest_table *t, int slot, int64_t us, bool failed);
+/* The digest text of slot ("" when slot < 0). */
+const char *digests_text(const struct digest_table *t, int slot);
+void digests_free(struct digest_table *t);
+
+#endif

@@ -1,0 +1,1062 @@
+/*
+ * console.c - see console.h.
+ *
+ *   accept ─► greeting ─► HandshakeResponse41 (admin user, native password;
+ *   an auth switch for clients that open with another plugin) ─► OK
+ *   ─► COM_QUERY ─► the command table ─► one result set (or an error)
+ *
+ * Commands read a snapshot (admin/snapshot.h), the same one GET /status and
+ * /metrics render; SET BACKEND, KILL CLIENT and RELOAD CONFIG act through
+ * the health atomics, the workers' inboxes and the proxy's reload.
+ */
+#include "admin/console.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "backend/health.h"
+#include "backend/server.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "build_config.h"
+#include "cfg/cfg.h"
+#include "net/conn.h"
+#include "net/worker.h"
+#include "proto/auth.h"
+#include "proto/handshake.h"
+#include "proto/mysql_defs.h"
+#include "proto/packet.h"
+#include "proto/pktbuf.h"
+#include "proto/resultset.h"
+#include "route/router.h"
+#include "session/session.h"
+#include "session/session_types.h"
+#include "sql/classify.h"
+
+#define ADMIN_CAPS                                                             \
+    (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |        \
+     CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION |     \
+     CLIENT_PLUGIN_AUTH | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA |              \
+     CLIENT_CONNECT_ATTRS | CLIENT_MULTI_RESULTS)
+#define ADMIN_MAX_PACKET (1u << 20)
+#define ADMIN_LOGIN_MS   10000
+
+enum ac_state { AC_HANDSHAKE = 0, AC_AUTH_SWITCH, AC_READY, AC_CLOSING };
+
+struct admin_conn {
+    struct console *con;
+    struct conn *conn;
+    struct event *timer; /* login timeout */
+    enum ac_state state;
+    uint8_t scramble[20];
+    uint8_t seq;
+    uint32_t id;
+    char schema[65];        /* USE, for EXPLAIN ROUTE; "" none */
+    char pending_user[128]; /* between the response and an auth switch */
+    struct admin_conn *next, *prev;
+};
+
+struct console {
+    struct worker w; /* the admin thread */
+    const struct admin_view *v;
+    const struct admin_ops *ops;
+    struct admin_conn *conns;
+    uint32_t next_id;
+    bool started;
+};
+
+/* ---- a result set under construction ------------------------------------ */
+
+struct table {
+    const char *const *cols;
+    int ncols;
+    char **cells; /* owned, nrows * ncols */
+    int nrows, cap;
+};
+
+static void
+table_row(struct table *t, ...)
+{
+    va_list ap;
+
+    if (t->nrows == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->cells = xrealloc(t->cells,
+                            (size_t)t->cap * (size_t)t->ncols * sizeof(char *));
+    }
+    va_start(ap, t);
+    for (int i = 0; i < t->ncols; i++) {
+        const char *v = va_arg(ap, const char *);
+        t->cells[t->nrows * t->ncols + i] = v ? xstrdup(v) : NULL;
+    }
+    va_end(ap);
+    t->nrows++;
+}
+
+/* A number as a cell (static ring: valid until 16 more calls). */
+static const char *
+num(long long n)
+{
+    static char ring[16][24];
+    static int k;
+    char *b = ring[k++ % 16];
+
+    snprintf(b, 24, "%lld", n);
+    return b;
+}
+
+static const char *
+fixed(double x, int decimals)
+{
+    static char ring[8][32];
+    static int k;
+    char *b = ring[k++ % 8];
+
+    snprintf(b, 32, "%.*f", decimals, x);
+    return b;
+}
+
+static void
+table_send(struct admin_conn *ac, struct table *t)
+{
+    struct rs_writer w;
+
+    rs_begin(&w, ac->conn->out, ac->seq, false, SERVER_STATUS_AUTOCOMMIT);
+    rs_columns_text(&w, t->cols, (size_t)t->ncols);
+    for (int r = 0; r < t->nrows; r++)
+        rs_row(&w, (const char *const *)&t->cells[r * t->ncols], NULL);
+    rs_end(&w);
+    for (int i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+}
+
+static void send_error(struct admin_conn *ac, uint16_t code, const char *state,
+                       const char *fmt, ...) PRINTF_FMT(4, 5);
+
+static void
+send_error(struct admin_conn *ac, uint16_t code, const char *state,
+           const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    uint8_t seq = ac->seq;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    proto_write_err(ac->conn->out, &seq, code, state, "%s", msg);
+}
+
+static void
+send_ok(struct admin_conn *ac)
+{
+    uint8_t seq = ac->seq;
+    proto_write_ok(ac->conn->out, &seq, 0, 0, SERVER_STATUS_AUTOCOMMIT, 0,
+                   NULL);
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+typedef void (*cmd_fn)(struct admin_conn *ac, const char *args);
+
+struct admin_cmd {
+    const char *name; /* words, matched case-insensitively */
+    const char *usage;
+    const char *help;
+    cmd_fn fn;
+};
+
+static const struct admin_cmd *commands(int *n);
+
+static void
+cmd_help(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"command", "description"};
+    struct table t = {cols, 2, NULL, 0, 0};
+    int n;
+    const struct admin_cmd *c = commands(&n);
+
+    (void)args;
+    for (int i = 0; i < n; i++)
+        table_row(&t, c[i].usage, c[i].help);
+    table_send(ac, &t);
+}
+
+static void
+cmd_version(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"version", "build", "started_at",
+                                       "uptime_seconds"};
+    struct table t = {cols, 4, NULL, 0, 0};
+    const struct admin_view *v = ac->con->v;
+    char started[32];
+    time_t st = (time_t)v->started_wall;
+    struct tm tm;
+
+    (void)args;
+    gmtime_r(&st, &tm);
+    strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    table_row(&t, MYSHARD_VERSION, MYSHARD_SERVER_VERSION, started,
+              num((clock_ms() - v->started_ms) / 1000));
+    table_send(ac, &t);
+}
+
+static void
+cmd_shards(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"shard", "primary", "replicas", "rules",
+                                       "default_for"};
+    struct table t = {cols, 5, NULL, 0, 0};
+    struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
+
+    (void)args;
+    for (int i = 0; i < c->nshards; i++) {
+        const struct cfg_shard *sh = &c->shards[i];
+        char reps[1024] = "", rules[1024] = "", defs[1024] = "";
+        size_t n = 0;
+        for (int r = 0; r < sh->nreplicas; r++)
+            n += (size_t)snprintf(
+                reps + n, n < sizeof(reps) ? sizeof(reps) - n : 0, "%s%s",
+                r ? "," : "", sh->replicas[r].addr.text);
+        n = 0;
+        for (int r = 0; r < c->nrules; r++)
+            for (int k = 0; k < c->rules[r].nshards; k++)
+                if (c->rules[r].shards[k] == i) {
+                    n += (size_t)snprintf(
+                        rules + n, n < sizeof(rules) ? sizeof(rules) - n : 0,
+                        "%s%s", n ? "," : "", c->rules[r].name);
+                    break;
+                }
+        n = 0;
+        for (int s = 0; s < c->nschemas; s++)
+            if (c->schemas[s].default_shard == i)
+                n += (size_t)snprintf(defs + n,
+                                      n < sizeof(defs) ? sizeof(defs) - n : 0,
+                                      "%s%s", n ? "," : "", c->schemas[s].name);
+        table_row(&t, sh->name, sh->primary.text, reps, rules, defs);
+    }
+    cfg_put(c);
+    table_send(ac, &t);
+}
+
+static void
+cmd_backends(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {
+        "backend",    "shard",   "role",   "state",
+        "zone",       "weight",  "lag_ms", "conns_used",
+        "conns_idle", "queries", "errors", "avg_latency_ms"};
+    struct table t = {cols, 12, NULL, 0, 0};
+    struct snapshot *s = snapshot_take(ac->con->v, SNAP_POOLS);
+
+    (void)args;
+    for (int i = 0; i < s->nbackends; i++) {
+        const struct health_row *b = &s->backends[i];
+        const struct snap_pool *p = &s->pools[i];
+        table_row(&t, b->addr,
+                  b->shard < s->cfg->nshards ? s->cfg->shards[b->shard].name
+                                             : "?",
+                  b->role, b->state, b->zone, num(b->weight),
+                  b->lag_ms >= 0 ? num(b->lag_ms) : NULL, num(p->in_use),
+                  num(p->idle), num(b->queries), num(b->errors),
+                  fixed((double)b->avg_latency_us / 1000.0, 3));
+    }
+    snapshot_free(s);
+    table_send(ac, &t);
+}
+
+static void
+cmd_pools(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"backend",        "max",  "open",
+                                       "in_use",         "idle", "waiting",
+                                       "longest_wait_ms"};
+    struct table t = {cols, 7, NULL, 0, 0};
+    struct snapshot *s = snapshot_take(ac->con->v, SNAP_POOLS);
+
+    (void)args;
+    for (int i = 0; i < s->nbackends; i++) {
+        const struct snap_pool *p = &s->pools[i];
+        table_row(&t, s->backends[i].addr, num(p->max), num(p->open),
+                  num(p->in_use), num(p->idle), num(p->waiting),
+                  num(p->longest_wait_ms));
+    }
+    snapshot_free(s);
+    table_send(ac, &t);
+}
+
+static void
+cmd_clients(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"id",        "user",       "addr",
+                                       "schema",    "state",      "pinned",
+                                       "statement", "age_seconds"};
+    struct table t = {cols, 8, NULL, 0, 0};
+    struct snapshot *s = snapshot_take(ac->con->v, SNAP_CLIENTS);
+
+    (void)args;
+    for (int i = 0; i < s->nclients; i++) {
+        const struct snap_client *c = &s->clients[i];
+        table_row(&t, num(c->id), c->user, c->addr, c->schema, c->state,
+                  c->pins, c->stmt, num(c->age_ms / 1000));
+    }
+    snapshot_free(s);
+    table_send(ac, &t);
+}
+
+static void
+rate_limit_text(const struct cfg_rate_limit *rl, char *buf, size_t len)
+{
+    switch (rl->algo) {
+    case RL_TOKEN_BUCKET:
+        snprintf(buf, len, "token_bucket %g/s burst %lld", rl->rate,
+                 (long long)rl->burst);
+        return;
+    case RL_LEAKY_BUCKET:
+        snprintf(buf, len, "leaky_bucket %g/s max_wait %lldms", rl->rate,
+                 (long long)rl->max_wait_ms);
+        return;
+    case RL_SLIDING_WINDOW:
+    case RL_FIXED_WINDOW:
+        snprintf(buf, len, "%s %g per %lldms",
+                 rl->algo == RL_SLIDING_WINDOW ? "sliding_window"
+                                               : "fixed_window",
+                 rl->rate, (long long)rl->window_ms);
+        return;
+    default:
+        snprintf(buf, len, "%s", "");
+        return;
+    }
+}
+
+static void
+cmd_users(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {
+        "user",    "class",  "read_only",    "connections", "max_connections",
+        "queries", "errors", "rate_limited", "rate_limit"};
+    struct table t = {cols, 9, NULL, 0, 0};
+    struct snapshot *s = snapshot_take(ac->con->v, 0);
+
+    (void)args;
+    for (int i = 0; i < s->cfg->nusers; i++) {
+        const struct cfg_user *u = &s->cfg->users[i];
+        char rl[96];
+        rate_limit_text(&u->rate_limit, rl, sizeof(rl));
+        table_row(&t, u->name, u->cls == CLASS_NONCORE ? "noncore" : "core",
+                  u->read_only ? "1" : "0", num(s->user_conns[i]),
+                  num(u->max_connections),
+                  num(STATS_GET(&s->users[i], queries)),
+                  num(STATS_GET(&s->users[i], errors)),
+                  num(STATS_GET(&s->users[i], rate_limited)), rl);
+    }
+    snapshot_free(s);
+    table_send(ac, &t);
+}
+
+static void
+cmd_stats(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"stat", "value"};
+    struct table t = {cols, 2, NULL, 0, 0};
+    struct snapshot *s = snapshot_take(ac->con->v, 0);
+    const struct stats *st = &s->totals;
+    char name[64];
+
+    (void)args;
+    table_row(&t, "uptime_seconds", num(s->uptime_ms / 1000));
+    table_row(&t, "client_connections", num(s->client_connections));
+#define ROW(n, help) table_row(&t, #n, num(STATS_GET(st, n)));
+    STATS_COUNTERS(ROW)
+#undef ROW
+    for (int k = 0; k < SK_COUNT; k++) {
+        snprintf(name, sizeof(name), "queries_%s", stats_kind_name(k));
+        table_row(&t, name, num(STATS_GET(st, by_kind[k])));
+    }
+    for (int r = 0; r < SR_COUNT; r++) {
+        snprintf(name, sizeof(name), "route_%s", stats_route_name(r));
+        table_row(&t, name, num(STATS_GET(st, by_route[r])));
+    }
+    for (int b = 0; b < PIN_REASONS; b++) {
+        if (session_pin_name(b) == NULL)
+            continue;
+        snprintf(name, sizeof(name), "pins_%s", session_pin_name(b));
+        table_row(&t, name, num(STATS_GET(st, pins_taken[b])));
+    }
+    snapshot_free(s);
+    table_send(ac, &t);
+}
+
+static void
+cmd_digests(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"digest", "count",  "total_ms",
+                                       "avg_ms", "max_ms", "errors"};
+    struct table t = {cols, 6, NULL, 0, 0};
+    struct snapshot *s = snapshot_take(ac->con->v, SNAP_DIGESTS);
+
+    (void)args;
+    for (int i = 0; i < s->ndigests && i < 100; i++) {
+        const struct snap_digest *d = &s->digests[i];
+        table_row(
+            &t, d->text, num(d->count), fixed((double)d->total_us / 1000.0, 3),
+            fixed(d->count ? (double)d->total_us / 1000.0 / (double)d->count
+                           : 0.0,
+                  3),
+            fixed((double)d->max_us / 1000.0, 3), num(d->errors));
+    }
+    snapshot_free(s);
+    table_send(ac, &t);
+}
+
+/* A config line with its secret masked: `password: x` keeps its key. */
+static void
+mask_line(const char *line, size_t len, char *out, size_t cap)
+{
+    const char *keys[] = {"password:", "password_hash:"};
+    size_t n = MIN(len, cap - 1);
+
+    memcpy(out, line, n);
+    out[n] = '\0';
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        char *p = out;
+        while ((p = strstr(p, keys[k])) != NULL) {
+            char *v = p + strlen(keys[k]);
+            char *end;
+            bool prev_ok =
+                p == out || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+            p = v;
+            if (!prev_ok)
+                continue;
+            while (*v == ' ')
+                v++;
+            end = v;
+            while (*end && *end != ',' && *end != '}' && *end != '#')
+                end++;
+            while (end > v && end[-1] == ' ')
+                end--;
+            if (end > v) {
+                char rest[1024];
+                snprintf(rest, sizeof(rest), "%s", end);
+                snprintf(v, cap - (size_t)(v - out), "********%s", rest);
+            }
+        }
+    }
+}
+
+static void
+cmd_config(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"line", "text"};
+    struct table t = {cols, 2, NULL, 0, 0};
+    struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
+    const char *p = c->text ? c->text : "";
+    int line = 0;
+
+    (void)args;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char buf[1024];
+        mask_line(p, len, buf, sizeof(buf));
+        table_row(&t, num(++line), buf);
+        p += len + (e != NULL);
+    }
+    cfg_put(c);
+    table_send(ac, &t);
+}
+
+static void
+cmd_explain(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"item", "value"};
+    struct table t = {cols, 2, NULL, 0, 0};
+    struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
+    struct stmt_info *st = xmalloc(sizeof(*st));
+    struct route_plan plan;
+    struct route_ctx ctx = {0};
+    char *text;
+    size_t need;
+
+    if (*args == '\0') {
+        send_error(ac, 1064, "42000",
+                   "myshard: EXPLAIN ROUTE needs a statement, e.g. EXPLAIN "
+                   "ROUTE SELECT * FROM t WHERE id = 1");
+        free(st);
+        cfg_put(c);
+        return;
+    }
+    ctx.schema = ac->schema[0]
+                     ? cfg_find_schema(c, ac->schema, strlen(ac->schema))
+                     : (c->nschemas > 0 ? 0 : -1);
+    route_plan_init(&plan);
+    sql_classify(args, strlen(args), st);
+    router_route(c, st, &ctx, &plan);
+    need = route_plan_format(c, &plan, NULL, 0);
+    text = xmalloc(need + 1);
+    route_plan_format(c, &plan, text, need + 1);
+    table_row(&t, "schema", ctx.schema >= 0 ? c->schemas[ctx.schema].name : "");
+    for (char *p = text; *p;) {
+        char *e = strchr(p, '\n');
+        char *colon;
+        if (e)
+            *e = '\0';
+        colon = strstr(p, ": ");
+        if (colon) {
+            *colon = '\0';
+            table_row(&t, p, colon + 2);
+        } else if (*p) {
+            table_row(&t, p, "");
+        }
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    free(text);
+    route_plan_free(&plan);
+    free(st);
+    cfg_put(c);
+    table_send(ac, &t);
+}
+
+/* 'addr' or addr, then a word. */
+static void
+cmd_set_backend(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"backend", "state"};
+    struct table t = {cols, 2, NULL, 0, 0};
+    const struct server_set *set = ac->con->v->servers;
+    char addr[128] = "", word[32] = "";
+    const char *p = args;
+    size_t n = 0;
+    enum server_state st;
+    struct server *srv = NULL;
+
+    if (*p == '\'' || *p == '"' || *p == '`') {
+        char q = *p++;
+        while (*p && *p != q && n < sizeof(addr) - 1)
+            addr[n++] = *p++;
+        if (*p == q)
+            p++;
+    } else {
+        while (*p && !isspace((unsigned char)*p) && n < sizeof(addr) - 1)
+            addr[n++] = *p++;
+    }
+    addr[n] = '\0';
+    while (isspace((unsigned char)*p))
+        p++;
+    snprintf(word, sizeof(word), "%s", p);
+    if (strcasecmp(word, "OFFLINE") == 0)
+        st = SRV_OFFLINE;
+    else if (strcasecmp(word, "ONLINE") == 0)
+        st = SRV_ONLINE;
+    else if (strcasecmp(word, "DRAIN") == 0)
+        st = SRV_DRAINING;
+    else {
+        send_error(ac, 1064, "42000",
+                   "myshard: SET BACKEND 'host:port' OFFLINE | ONLINE | "
+                   "DRAIN");
+        return;
+    }
+    for (int i = 0; i < set->n; i++)
+        if (strcmp(set->v[i].addr, addr) == 0)
+            srv = &set->v[i];
+    if (srv == NULL) {
+        send_error(ac, 1105, "HY000",
+                   "myshard: no backend '%s'; SHOW BACKENDS lists them", addr);
+        return;
+    }
+    if (!health_set_admin(srv, st)) {
+        send_error(ac, 1105, "HY000", "myshard: cannot set backend '%s' %s",
+                   addr, word);
+        return;
+    }
+    log_info("backend state set by admin backend=%s state=%s", srv->addr,
+             health_state_name(st));
+    table_row(&t, srv->addr, health_state_name(health_state(srv, clock_ms())));
+    table_send(ac, &t);
+}
+
+static void
+cmd_reload(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"status", "detail"};
+    struct table t = {cols, 2, NULL, 0, 0};
+    const struct admin_ops *ops = ac->con->ops;
+    char msg[4096] = "";
+
+    (void)args;
+    if (ops == NULL || ops->reload == NULL) {
+        send_error(ac, 1105, "HY000", "myshard: reload is not available");
+        return;
+    }
+    if (!ops->reload(ops->arg, msg, sizeof(msg))) {
+        send_error(ac, 1105, "HY000",
+                   "myshard: the config has errors; the running config is "
+                   "kept: %s",
+                   msg);
+        return;
+    }
+    table_row(&t, "reloaded", msg);
+    table_send(ac, &t);
+}
+
+struct kill_req {
+    unsigned id;
+};
+
+static void
+kill_cb(struct worker *w, void *arg)
+{
+    struct wctx *wc = w->ctx;
+    struct kill_req *k = arg;
+
+    for (struct session *s = wc->sessions; s; s = s->next)
+        if (s->id == k->id) {
+            log_info("client killed by admin client=%u addr=%s", s->id,
+                     s->addr);
+            session_close(s, "killed by admin");
+            break;
+        }
+    free(k);
+}
+
+bool
+console_kill_client(const struct admin_view *v, unsigned id)
+{
+    struct snapshot *s = snapshot_take(v, SNAP_CLIENTS);
+    bool found = false;
+    int worker = -1;
+
+    for (int i = 0; i < s->nclients; i++)
+        if (s->clients[i].id == id) {
+            found = true;
+            worker = s->clients[i].worker;
+        }
+    snapshot_free(s);
+    if (found && worker >= 0 && worker < v->nworkers) {
+        struct kill_req *k = xmalloc(sizeof(*k));
+        k->id = id;
+        worker_call(&v->workers[worker], kill_cb, k);
+    }
+    return found;
+}
+
+static void
+cmd_kill(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {"id", "closed"};
+    struct table t = {cols, 2, NULL, 0, 0};
+    char *end;
+    unsigned long id = strtoul(args, &end, 10);
+
+    if (end == args || *end != '\0') {
+        send_error(ac, 1064, "42000",
+                   "myshard: KILL CLIENT <id> (SHOW "
+                   "CLIENTS lists the ids)");
+        return;
+    }
+    if (!console_kill_client(ac->con->v, (unsigned)id)) {
+        send_error(ac, 1094, "HY000",
+                   "myshard: no client %lu; SHOW CLIENTS "
+                   "lists them",
+                   id);
+        return;
+    }
+    table_row(&t, num((long long)id), "1");
+    table_send(ac, &t);
+}
+
+static const struct admin_cmd cmd_table[] = {
+    {"SHOW HELP", "SHOW HELP", "the commands", cmd_help},
+    {"SHOW VERSION", "SHOW VERSION", "version, build, uptime", cmd_version},
+    {"SHOW SHARDS", "SHOW SHARDS",
+     "shards: primary, replicas, the rules that use them", cmd_shards},
+    {"SHOW BACKENDS", "SHOW BACKENDS",
+     "servers: state, zone, weight, lag, connections, queries, errors, "
+     "latency",
+     cmd_backends},
+    {"SHOW POOLS", "SHOW POOLS",
+     "per server: cap, open, in use, idle, waiting, longest wait", cmd_pools},
+    {"SHOW CLIENTS", "SHOW CLIENTS",
+     "client connections: user, address, schema, state, pins, statement, "
+     "age",
+     cmd_clients},
+    {"SHOW USERS", "SHOW USERS",
+     "users: class, connections, queries, errors, rate limits", cmd_users},
+    {"SHOW STATS", "SHOW STATS", "counters since start", cmd_stats},
+    {"SHOW DIGESTS", "SHOW DIGESTS",
+     "normalized statements by total time: count, total/avg/max time",
+     cmd_digests},
+    {"SHOW CONFIG", "SHOW CONFIG", "the running config, passwords masked",
+     cmd_config},
+    {"EXPLAIN ROUTE", "EXPLAIN ROUTE <sql>",
+     "the route of a statement in the USE schema", cmd_explain},
+    {"SET BACKEND", "SET BACKEND 'addr' OFFLINE|ONLINE|DRAIN",
+     "take a server out, back in, or let it drain", cmd_set_backend},
+    {"RELOAD CONFIG", "RELOAD CONFIG",
+     "re-read the config file; a broken file changes nothing", cmd_reload},
+    {"KILL CLIENT", "KILL CLIENT <id>", "close a client connection", cmd_kill},
+};
+
+static const struct admin_cmd *
+commands(int *n)
+{
+    *n = (int)(sizeof(cmd_table) / sizeof(cmd_table[0]));
+    return cmd_table;
+}
+
+/* Matches the command's words at the start of q (case-insensitive, any
+ * blanks between); returns what follows, or NULL. */
+static const char *
+match_words(const char *q, const char *name)
+{
+    while (*name) {
+        if (*name == ' ') {
+            if (!isspace((unsigned char)*q))
+                return NULL;
+            while (isspace((unsigned char)*q))
+                q++;
+            name++;
+            continue;
+        }
+        if (toupper((unsigned char)*q) != *name)
+            return NULL;
+        q++;
+        name++;
+    }
+    if (*q && !isspace((unsigned char)*q))
+        return NULL;
+    while (isspace((unsigned char)*q))
+        q++;
+    return q;
+}
+
+static void
+use_schema(struct admin_conn *ac, const char *name, size_t len)
+{
+    struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
+    char buf[65];
+
+    if (len > 0 && (name[0] == '`' || name[0] == '\'' || name[0] == '"') &&
+        name[len - 1] == name[0] && len >= 2) {
+        name++;
+        len -= 2;
+    }
+    snprintf(buf, sizeof(buf), "%.*s", (int)MIN(len, 64), name);
+    if (cfg_find_schema(c, buf, strlen(buf)) < 0) {
+        send_error(ac, 1049, "42000",
+                   "myshard: unknown schema '%s'; SHOW CONFIG lists the "
+                   "schemas",
+                   buf);
+    } else {
+        snprintf(ac->schema, sizeof(ac->schema), "%s", buf);
+        send_ok(ac);
+    }
+    cfg_put(c);
+}
+
+static void
+admin_query(struct admin_conn *ac, const char *sql, size_t len)
+{
+    char *q = xstrndup(sql, len);
+    char *end;
+    const char *args;
+    int n;
+    const struct admin_cmd *c = commands(&n);
+
+    while (*q && isspace((unsigned char)*q))
+        memmove(q, q + 1, strlen(q));
+    end = q + strlen(q);
+    while (end > q && (isspace((unsigned char)end[-1]) || end[-1] == ';'))
+        *--end = '\0';
+    for (int i = 0; i < n; i++) {
+        if ((args = match_words(q, c[i].name)) != NULL) {
+            c[i].fn(ac, args);
+            free(q);
+            return;
+        }
+    }
+    if ((args = match_words(q, "USE")) != NULL && *args) {
+        use_schema(ac, args, strlen(args));
+    } else if (strncasecmp(q, "SELECT", 6) == 0 &&
+               strcasestr(q, "@@version_comment") != NULL) {
+        static const char *const cols[] = {"@@version_comment"};
+        struct table t = {cols, 1, NULL, 0, 0};
+        table_row(&t, "myshard admin console");
+        table_send(ac, &t);
+    } else if (match_words(q, "SET") != NULL) {
+        send_ok(ac); /* SET NAMES and friends from client libraries */
+    } else {
+        send_error(ac, 1064, "42000",
+                   "myshard: unknown admin command '%.80s'; SHOW HELP lists "
+                   "them",
+                   q);
+    }
+    free(q);
+}
+
+/* ---- connection --------------------------------------------------------- */
+
+static void ac_close(struct admin_conn *ac);
+
+static void
+free_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct admin_conn *ac = arg;
+
+    (void)fd;
+    (void)what;
+    free(ac);
+}
+
+static void
+ac_close(struct admin_conn *ac)
+{
+    struct console *con = ac->con;
+
+    if (ac->state == AC_CLOSING)
+        return;
+    ac->state = AC_CLOSING;
+    conn_flush(ac->conn);
+    conn_free(ac->conn);
+    event_free(ac->timer);
+    if (ac->prev)
+        ac->prev->next = ac->next;
+    else
+        con->conns = ac->next;
+    if (ac->next)
+        ac->next->prev = ac->prev;
+    event_base_once(con->w.base, -1, EV_TIMEOUT, free_cb, ac, NULL);
+}
+
+static bool
+check_login(struct admin_conn *ac, const char *user, size_t ulen,
+            const uint8_t *token, size_t tlen)
+{
+    struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
+    uint8_t stage2[20];
+    bool ok;
+
+    auth_native_stage2(c->admin.password, stage2);
+    ok = ulen == strlen(c->admin.user) &&
+         memcmp(user, c->admin.user, ulen) == 0 &&
+         auth_native_verify(token, tlen, ac->scramble, stage2,
+                            c->admin.password[0] == '\0');
+    cfg_put(c);
+    return ok;
+}
+
+static void
+login_result(struct admin_conn *ac, const char *user, size_t ulen, bool ok)
+{
+    if (!ok) {
+        log_info("admin access denied addr=%s user=%.*s", "-",
+                 (int)MIN(ulen, 64), user);
+        send_error(ac, ER_ACCESS_DENIED_ERROR, "28000",
+                   "myshard: access denied for user '%.*s' on the admin "
+                   "console; use admin.user and admin.password",
+                   (int)MIN(ulen, 64), user);
+        ac_close(ac);
+        return;
+    }
+    evtimer_del(ac->timer);
+    send_ok(ac);
+    ac->state = AC_READY;
+}
+
+static void
+on_packet(struct admin_conn *ac, const uint8_t *p, size_t len)
+{
+    if (ac->state == AC_HANDSHAKE) {
+        struct handshake_response r;
+        if (!handshake_parse_response(p, len, &r) || r.ssl_request ||
+            r.user_len >= sizeof(ac->pending_user)) {
+            send_error(ac, ER_HANDSHAKE_ERROR, "08S01",
+                       "myshard: bad handshake");
+            ac_close(ac);
+            return;
+        }
+        if (r.db != NULL && r.db_len > 0 && r.db_len < sizeof(ac->schema)) {
+            memcpy(ac->schema, r.db, r.db_len);
+            ac->schema[r.db_len] = '\0';
+        }
+        if (r.plugin != NULL &&
+            !(r.plugin_len == 21 &&
+              memcmp(r.plugin, "mysql_native_password", 21) == 0)) {
+            memcpy(ac->pending_user, r.user, r.user_len);
+            ac->pending_user[r.user_len] = '\0';
+            handshake_write_auth_switch(ac->conn->out, ac->seq++,
+                                        "mysql_native_password", ac->scramble);
+            ac->state = AC_AUTH_SWITCH;
+            return;
+        }
+        login_result(ac, r.user, r.user_len,
+                     check_login(ac, r.user, r.user_len, r.auth, r.auth_len));
+        return;
+    }
+    if (ac->state == AC_AUTH_SWITCH) {
+        login_result(ac, ac->pending_user, strlen(ac->pending_user),
+                     check_login(ac, ac->pending_user, strlen(ac->pending_user),
+                                 p, len));
+        return;
+    }
+    switch (p[0]) {
+    case COM_QUIT:
+        ac_close(ac);
+        return;
+    case COM_PING:
+        send_ok(ac);
+        return;
+    case COM_INIT_DB:
+        use_schema(ac, (const char *)p + 1, len - 1);
+        return;
+    case COM_QUERY:
+        admin_query(ac, (const char *)p + 1, len - 1);
+        return;
+    default:
+        send_error(ac, 1047, "08S01",
+                   "myshard: the admin console answers text queries only");
+        return;
+    }
+}
+
+static void
+ac_read(struct conn *c, void *arg)
+{
+    struct admin_conn *ac = arg;
+
+    while (ac->state != AC_CLOSING) {
+        struct packet pkt;
+        int want = ac->state == AC_READY ? 0 : ac->seq;
+        enum packet_status st =
+            packet_read(c->in, ADMIN_MAX_PACKET, want, &pkt);
+        if (st == PKT_AGAIN)
+            return;
+        if (st != PKT_OK || (pkt.len == 0 && ac->state == AC_READY)) {
+            ac_close(ac);
+            return;
+        }
+        ac->seq = (uint8_t)(pkt.seq + 1);
+        {
+            uint8_t *copy = xmalloc(pkt.len + 1);
+            size_t len = pkt.len;
+            memcpy(copy, pkt.data, len);
+            copy[len] = 0;
+            packet_consume(c->in, &pkt);
+            on_packet(ac, copy, len);
+            free(copy);
+        }
+    }
+}
+
+static void
+ac_event(struct conn *c, void *arg, enum conn_event ev)
+{
+    (void)c;
+    (void)ev;
+    ac_close(arg);
+}
+
+static void
+login_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ac_close(arg);
+}
+
+static void
+admin_accept(struct worker *w, int fd, const struct sockaddr *addr, int addrlen)
+{
+    struct console *con = w->ctx;
+    struct admin_conn *ac = xcalloc(1, sizeof(*ac));
+    struct timeval tv = {ADMIN_LOGIN_MS / 1000, 0};
+
+    (void)addr;
+    (void)addrlen;
+    ac->con = con;
+    ac->id = ++con->next_id;
+    ac->conn = conn_new(w, fd);
+    ac->timer = evtimer_new(w->base, login_timeout, ac);
+    evtimer_add(ac->timer, &tv);
+    conn_set_cbs(ac->conn, ac_read, NULL, ac_event, ac);
+    conn_read_enable(ac->conn, true);
+    ac->next = con->conns;
+    if (con->conns)
+        con->conns->prev = ac;
+    con->conns = ac;
+    auth_scramble_generate(ac->scramble);
+    handshake_write_greeting(ac->conn->out, ac->seq++, MYSHARD_SERVER_VERSION,
+                             ac->id, ac->scramble, ADMIN_CAPS,
+                             CHARSET_UTF8MB4_GENERAL_CI,
+                             SERVER_STATUS_AUTOCOMMIT, "mysql_native_password");
+}
+
+struct console *
+console_start(const struct admin_view *v, const struct admin_ops *ops,
+              const struct cfg *cfg, char *err, size_t errlen)
+{
+    struct console *con = xcalloc(1, sizeof(*con));
+
+    con->v = v;
+    con->ops = ops;
+    if (!worker_init(&con->w, 9999)) {
+        snprintf(err, errlen, "cannot create the admin event loop");
+        free(con);
+        return NULL;
+    }
+    snprintf(con->w.name, sizeof(con->w.name), "admin");
+    con->w.ctx = con;
+    if (!net_port_free(cfg->admin.listen.host, cfg->admin.listen.port) ||
+        !worker_listen(&con->w, cfg->admin.listen.host, cfg->admin.listen.port,
+                       admin_accept)) {
+        snprintf(err, errlen, "cannot listen on admin.listen %s: %s",
+                 cfg->admin.listen.text, strerror(errno));
+        worker_free(&con->w);
+        free(con);
+        return NULL;
+    }
+    if (!worker_start(&con->w)) {
+        snprintf(err, errlen, "cannot start the admin thread");
+        worker_free(&con->w);
+        free(con);
+        return NULL;
+    }
+    con->started = true;
+    return con;
+}
+
+static void
+close_all_cb(struct worker *w, void *arg)
+{
+    struct console *con = w->ctx;
+
+    (void)arg;
+    while (con->conns)
+        ac_close(con->conns);
+}
+
+void
+console_stop(struct console *con)
+{
+    if (con == NULL)
+        return;
+    if (con->started) {
+        worker_call(&con->w, close_all_cb, NULL);
+        worker_stop(&con->w);
+    }
+    event_base_loop(con->w.base, EVLOOP_NONBLOCK);
+    worker_free(&con->w);
+    free(con);
+}
