@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "backend/health.h"
+#include "backend/killer.h"
 #include "backend/pool.h"
 #include "backend/server.h"
 #include "admin/console.h"
@@ -315,6 +316,7 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     event_add(px.ev_int, NULL);
     event_add(px.ev_hup, NULL);
     px.health = health_start(px.servers, cfg);
+    killer_start();
     if (!start_workers(&px))
         goto out;
     px.view = (struct admin_view){
@@ -347,6 +349,7 @@ out:
         free_workers(&px);
     if (px.health)
         health_stop(px.health);
+    killer_stop();
     if (px.ev_drain)
         event_free(px.ev_drain);
     if (px.ev_term) {

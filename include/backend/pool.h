@@ -45,6 +45,7 @@ struct pool {
     int64_t max_connections;
     int64_t min_idle;
     struct serverconn *idle_head; /* MRU first */
+    struct serverconn *connecting_head; /* connects in flight */
     int nidle;
     int nconnecting;
     int nlent;

@@ -58,6 +58,10 @@ bool query_send_prelude(struct session *s, struct serverconn *sc,
 void query_release_backend(struct session *s, bool dirty);
 /* Client output drained below the low-water mark: resume relaying. */
 void query_client_drained(struct session *s);
+/* The statement ran past backend.query_timeout: KILL QUERY on its
+ * backend(s); the client gets 1969 now when nothing of the answer reached
+ * it yet (the rest of the answer is then dropped). */
+void query_timeout_fired(struct session *s);
 /* Validates and switches the current schema; sends OK or 1049/1044. */
 void query_use_schema(struct session *s, const char *name, size_t len);
 /* Index of a schema the user may use, or -1 with *code set (1049/1044). */

@@ -30,5 +30,8 @@ void scatter_start(struct session *s, const struct route_plan *plan,
 void scatter_client_drained(struct session *s);
 /* The client is gone: drop every connection the statement holds. */
 void scatter_abort(struct session *s);
+/* Past query_timeout: KILL QUERY on every target still running; one
+ * target's answer not yet begun is replaced by 1969 at once. */
+void scatter_timeout(struct session *s);
 
 #endif

@@ -28,6 +28,9 @@ void session_count_pins(struct session *s);
 /* Sends an ERR packet (the proxy's own: message starts with "myshard:"). */
 void session_send_error(struct session *s, uint16_t code, const char *sqlstate,
                         const char *fmt, ...) PRINTF_FMT(4, 5);
+/* Counts the session as one of user ui's connections (leaving the user it
+ * had); false, with 1040 sent, when the user has max_connections. */
+bool session_enter_user(struct session *s, int ui);
 void session_send_ok(struct session *s, uint64_t affected, const char *info);
 /* Closes the client: flushes what is queued, returns or drops its backend
  * connection, frees from the event loop. */

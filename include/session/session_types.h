@@ -107,6 +107,7 @@ struct session {
     uint8_t charset;       /* collation id from the handshake */
     uint8_t seq;           /* next sequence id to the client */
     int user;              /* index into cfg->users, -1 before auth */
+    int user_slot;         /* its connection counter (session/limits.h), -1 */
     int schema;            /* index into cfg->schemas, -1 = none */
     bool multi_stmts;      /* COM_SET_OPTION state */
     uint16_t status;       /* last server status seen */
@@ -125,6 +126,7 @@ struct session {
     uint8_t cmd_byte;
     bool counted;        /* a statement: counted when it ends */
     bool cmd_err;        /* answered with an error */
+    bool timed_out;      /* past query_timeout: killed, answered with 1969 */
     uint8_t stmt_kind;   /* enum stats_kind */
     uint8_t stmt_route;  /* enum stats_route */
     uint16_t stmt_shard; /* shard index + 1; 0 = several or none */

@@ -105,6 +105,7 @@ client_row(const struct session *s, const struct cfg *c, int64_t now,
            struct snap_client *r)
 {
     size_t n = 0;
+    unsigned pins;
 
     r->id = s->id;
     snprintf(r->user, sizeof(r->user), "%s",
@@ -116,10 +117,13 @@ client_row(const struct session *s, const struct cfg *c, int64_t now,
                  : "");
     r->state = state_name(s->state);
     r->pins[0] = '\0';
+    /* A BEGIN not yet sent to a shard holds nothing, but it is open. */
+    pins = s->pins |
+           (s->txn_begin != NULL || s->txn != NULL ? PIN_TRANSACTION : 0u);
     for (int b = 0; b < PIN_REASONS; b++) {
         const char *name = session_pin_name(b);
         int k;
-        if (!(s->pins & (1u << b)) || name == NULL)
+        if (!(pins & (1u << b)) || name == NULL)
             continue;
         k = snprintf(r->pins + n, sizeof(r->pins) - n, "%s%s", n ? "," : "",
                      name);

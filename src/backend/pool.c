@@ -143,6 +143,13 @@ on_connected(struct serverconn *sc, int err, const char *msg)
 {
     struct pool *p = sc->pool;
 
+    if (sc->prev)
+        sc->prev->next = sc->next;
+    else
+        p->connecting_head = sc->next;
+    if (sc->next)
+        sc->next->prev = sc->prev;
+    sc->next = sc->prev = NULL;
     p->nconnecting--;
     if (err) {
         char buf[256];
@@ -182,12 +189,21 @@ reserve(struct pool *p)
 static bool
 open_one(struct pool *p)
 {
+    struct serverconn *sc;
+
     if (!reserve(p))
         return false;
-    if (serverconn_connect(p, on_connected) == NULL) {
+    sc = serverconn_connect(p, on_connected);
+    if (sc == NULL) {
         atomic_fetch_sub(&p->srv->conns, 1);
         return false;
     }
+    /* Listed until it is ready or failed, so shutdown can free it. */
+    sc->prev = NULL;
+    sc->next = p->connecting_head;
+    if (p->connecting_head)
+        p->connecting_head->prev = sc;
+    p->connecting_head = sc;
     p->nconnecting++;
     return true;
 }
@@ -494,6 +510,11 @@ pool_free(struct pool *p)
     while (p->idle_head) {
         struct serverconn *sc = p->idle_head;
         idle_remove(p, sc);
+        serverconn_free(sc);
+    }
+    while (p->connecting_head) {
+        struct serverconn *sc = p->connecting_head;
+        p->connecting_head = sc->next;
         serverconn_free(sc);
     }
     event_free(p->tick);

@@ -171,6 +171,10 @@ cmd_change_user(struct session *s)
         si = cfg_find_schema(c, c->users[ui].schemas[0],
                              strlen(c->users[ui].schemas[0]));
     }
+    if (!session_enter_user(s, ui)) {
+        session_close(s, "user connection limit");
+        return;
+    }
     reset_session_state(s);
     s->user = ui;
     s->pins &= ~PIN_POOL_SESSION;

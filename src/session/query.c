@@ -43,6 +43,7 @@
 #include <strings.h>
 
 #include "backend/health.h"
+#include "backend/killer.h"
 #include "backend/pool.h"
 #include "backend/server.h"
 #include "backend/serverconn.h"
@@ -1056,6 +1057,10 @@ finish(struct session *s)
 void
 query_statement_done(struct session *s)
 {
+    /* The KILL QUERY may still be on its way: a connection it could hit
+     * is never lent to anyone else. */
+    if (s->timed_out && s->sc != NULL && s->pins == 0)
+        query_release_backend(s, true);
     if (s->txn != NULL)
         s->status |= SERVER_STATUS_IN_TRANS;
     if (s->status & SERVER_STATUS_IN_TRANS)
@@ -1110,7 +1115,9 @@ pump(struct session *s)
         return;
     if (s->kind == RELAY_PREPARE && !s->rl.started && !prepare_patch_ok(s, in))
         return; /* the PREPARE_OK is not complete yet */
-    st = relay_pump(&s->rl, in, s->conn->out, RELAY_CLIENT_HIGH_WATER);
+    /* After a timeout answered the client, the rest is dropped. */
+    st = relay_pump(&s->rl, in, s->timed_out ? NULL : s->conn->out,
+                    RELAY_CLIENT_HIGH_WATER);
     switch (st) {
     case RELAY_MORE:
     case RELAY_PAUSED: /* client_write_cb resumes us */
@@ -1132,6 +1139,40 @@ on_backend_read(struct serverconn *sc, void *arg)
 {
     (void)sc;
     pump(arg);
+}
+
+void
+query_timeout_fired(struct session *s)
+{
+    const struct cfg *c = s->wc->cfg;
+    struct serverconn *sc = s->sc;
+
+    if (s->timed_out)
+        return;
+    if (s->sx != NULL) {
+        scatter_timeout(s);
+        return;
+    }
+    if (sc == NULL)
+        return;
+    s->timed_out = true;
+    STATS_ADD(&s->wc->stats, query_timeouts_total, 1);
+    log_warn("query timeout client=%u user=%s backend=%s thread_id=%u "
+             "timeout_ms=%lld digest=\"%s\"",
+             s->id, s->user >= 0 ? c->users[s->user].name : "-", sc->srv->addr,
+             sc->thread_id, (long long)c->backend.query_timeout_ms,
+             digests_text(&s->wc->digests, s->digest_slot));
+    killer_kill(sc->srv, sc->thread_id, c->backend.user, c->backend.password);
+    if (s->state == SESS_RELAY && !s->rl.started) {
+        session_send_error(s, ER_STATEMENT_TIMEOUT, "70100",
+                           "myshard: the statement ran longer than "
+                           "backend.query_timeout (%lld ms) and was killed on "
+                           "%s; make it faster or raise the timeout",
+                           (long long)c->backend.query_timeout_ms,
+                           sc->srv->addr);
+        return;
+    }
+    /* Rows already reached the client: it sees the server's own error. */
 }
 
 void

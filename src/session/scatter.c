@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "backend/health.h"
+#include "backend/killer.h"
 #include "backend/pool.h"
 #include "backend/server.h"
 #include "backend/serverconn.h"
@@ -134,6 +135,9 @@ target_release(struct target *t, bool dirty)
         txn_keep(s, sc);
         return;
     }
+    /* A KILL QUERY may still be on its way to it: never lend it again. */
+    if (s->timed_out && !t->held)
+        dirty = true;
     if (dirty) {
         if (t->held)
             s->sc = NULL;
@@ -169,6 +173,8 @@ finish(struct scatter *sx)
         }
         s->status = merge_status_flags(sx->m);
         s->seq = merge_next_seq(sx->m);
+    } else if (s->timed_out && sx->mode != SX_MERGE) {
+        /* 1969 went out when the timeout fired; the answer was dropped */
     } else if (sx->failed) {
         if (sx->relayed) {
             scatter_free(sx);
@@ -454,7 +460,8 @@ pump_target(struct target *t)
         return;
     switch (sx->mode) {
     case SX_RELAY:
-        rs = relay_pump(&t->rl, in, s->conn->out, RELAY_CLIENT_HIGH_WATER);
+        rs = relay_pump(&t->rl, in, s->timed_out ? NULL : s->conn->out,
+                        RELAY_CLIENT_HIGH_WATER);
         sx->relayed |= t->rl.started;
         if (rs == RELAY_BROKEN)
             fail(sx, ER_UNKNOWN_ERROR,
@@ -625,6 +632,33 @@ scatter_client_drained(struct session *s)
     for (int i = 0; sx != NULL && s->sx == sx && i < sx->n; i++)
         if (sx->t[i].state == TG_RUNNING)
             pump_target(&sx->t[i]);
+}
+
+void
+scatter_timeout(struct session *s)
+{
+    struct scatter *sx = s->sx;
+    const struct cfg *c = s->wc->cfg;
+
+    if (sx == NULL || s->timed_out)
+        return;
+    for (int i = 0; i < sx->n; i++) {
+        struct target *t = &sx->t[i];
+        if (t->state == TG_RUNNING && t->sc != NULL)
+            killer_kill(t->sc->srv, t->sc->thread_id, c->backend.user,
+                        c->backend.password);
+    }
+    STATS_ADD(&s->wc->stats, query_timeouts_total, 1);
+    log_warn("query timeout client=%u targets=%d timeout_ms=%lld", s->id, sx->n,
+             (long long)c->backend.query_timeout_ms);
+    if (sx->mode == SX_MERGE || sx->relayed)
+        return; /* the shards' own errors end the answer */
+    s->timed_out = true;
+    session_send_error(s, ER_STATEMENT_TIMEOUT, "70100",
+                       "myshard: the statement ran longer than "
+                       "backend.query_timeout (%lld ms) and was killed on "
+                       "its shards; make it faster or raise the timeout",
+                       (long long)c->backend.query_timeout_ms);
 }
 
 void

@@ -37,6 +37,7 @@
 #include "session/command.h"
 #include "session/prepare.h"
 #include "session/query.h"
+#include "session/limits.h"
 #include "session/scatter.h"
 #include "session/txn.h"
 
@@ -96,6 +97,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
     } else if (s->state == SESS_IDLE) {
         log_info("idle timeout client=%u addr=%s", s->id, s->addr);
         session_close(s, "client idle timeout");
+    } else if (s->state == SESS_RELAY || s->state == SESS_PRELUDE) {
+        query_timeout_fired(s);
     }
 }
 
@@ -146,6 +149,9 @@ unlink_session(struct session *s)
         s->next->prev = s->prev;
     s->next = s->prev = NULL;
     wc->nsessions--;
+    limits_client_leave();
+    limits_user_leave(s->user_slot);
+    s->user_slot = -1;
 }
 
 void
@@ -234,6 +240,28 @@ session_send_error(struct session *s, uint16_t code, const char *sqlstate,
     proto_write_err(s->conn->out, &s->seq, code, sqlstate, "%s", msg);
 }
 
+bool
+session_enter_user(struct session *s, int ui)
+{
+    const struct cfg_user *u = &s->wc->cfg->users[ui];
+    int slot = limits_user_slot(u->name);
+
+    if (!limits_user_enter(slot, u->max_connections)) {
+        STATS_ADD(&s->wc->stats, connections_refused, 1);
+        log_info("user connection limit client=%u addr=%s user=%s max=%lld",
+                 s->id, s->addr, u->name, (long long)u->max_connections);
+        session_send_error(s, ER_CON_COUNT_ERROR, "08004",
+                           "myshard: too many connections for user '%s' "
+                           "(users[].max_connections = %lld); close some "
+                           "or raise the limit",
+                           u->name, (long long)u->max_connections);
+        return false;
+    }
+    limits_user_leave(s->user_slot);
+    s->user_slot = slot;
+    return true;
+}
+
 void
 session_send_ok(struct session *s, uint64_t affected, const char *info)
 {
@@ -300,6 +328,10 @@ auth_succeed(struct session *s, int ui, const char *db, size_t dblen)
     const struct cfg *c = s->wc->cfg;
     int code = 0;
 
+    if (!session_enter_user(s, ui)) {
+        session_close(s, "user connection limit");
+        return;
+    }
     s->user = ui;
     if (c->users[ui].pool_mode == POOL_MODE_SESSION)
         s->pins |= PIN_POOL_SESSION;
@@ -466,7 +498,10 @@ process_input(struct session *s)
         s->stmt_route = SR_proxy;
         s->stmt_shard = 0;
         s->digest_slot = -1;
+        s->timed_out = false;
         s->cmd_started_us = clock_us();
+        if (s->counted) /* the funnel: see backend.query_timeout */
+            timer_arm(s, s->wc->cfg->backend.query_timeout_ms);
         command_dispatch(s);
     }
 }
@@ -591,7 +626,7 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
     uint16_t port = 0;
 
     (void)addrlen;
-    if (wc->draining || wc->nsessions >= wc->cfg->max_client_connections) {
+    if (wc->draining || !limits_client_enter(wc->cfg->max_client_connections)) {
         /* Too many: say so in the greeting's place and close. */
         struct evbuffer *out = evbuffer_new();
         uint8_t seq = 0;
@@ -609,6 +644,7 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
     s->wc = wc;
     s->id = wc->id_base + ++wc->next_id;
     s->user = -1;
+    s->user_slot = -1;
     s->schema = -1;
     s->status = SERVER_STATUS_AUTOCOMMIT;
     s->connected_ms = clock_ms();
