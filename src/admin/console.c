@@ -512,7 +512,10 @@ cmd_explain(struct admin_conn *ac, const char *args)
         if (e)
             *e = '\0';
         colon = strstr(p, ": ");
-        if (colon) {
+        if (strncmp(p, "target ", 7) == 0) {
+            /* one row per shard: "s0: the statement it receives" */
+            table_row(&t, "target", p + 7);
+        } else if (colon) {
             *colon = '\0';
             table_row(&t, p, colon + 2);
         } else if (*p) {

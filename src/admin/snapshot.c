@@ -380,11 +380,13 @@ snapshot_take(const struct admin_view *v, unsigned what)
         if (!p->done)
             continue;
         merge_part(s, p);
-        memcpy(s->clients + s->nclients, p->clients,
-               (size_t)p->nclients * sizeof(*s->clients));
+        if (p->nclients > 0)
+            memcpy(s->clients + s->nclients, p->clients,
+                   (size_t)p->nclients * sizeof(*s->clients));
         s->nclients += p->nclients;
-        memcpy(s->digests + s->ndigests, p->digests,
-               (size_t)p->ndigests * sizeof(*s->digests));
+        if (p->ndigests > 0)
+            memcpy(s->digests + s->ndigests, p->digests,
+                   (size_t)p->ndigests * sizeof(*s->digests));
         s->ndigests += p->ndigests;
     }
     pthread_mutex_unlock(&g->mu);
