@@ -44,7 +44,7 @@ struct pool {
     int64_t idle_timeout_ms;
     int64_t max_connections;
     int64_t min_idle;
-    struct serverconn *idle_head; /* MRU first */
+    struct serverconn *idle_head;       /* MRU first */
     struct serverconn *connecting_head; /* connects in flight */
     int nidle;
     int nconnecting;

@@ -110,7 +110,8 @@ free_later(struct pool *p, struct serverconn *sc)
         serverconn_free(sc);
 }
 
-static bool lend_out(struct pool *p, struct serverconn *sc);
+static bool lend_out(struct pool *p, struct serverconn *sc, int64_t before);
+static void dispatch(struct pool *p, struct serverconn *sc);
 
 /* Hands sc to the first waiter; false when nobody waits. */
 static bool
@@ -168,8 +169,7 @@ on_connected(struct serverconn *sc, int err, const char *msg)
         return;
     }
     sc->idle_since_ms = clock_ms();
-    if (!give_to_waiter(p, sc) && !lend_out(p, sc))
-        idle_push(p, sc);
+    dispatch(p, sc);
     lend_sync(p);
 }
 
@@ -227,8 +227,19 @@ lend_sync(struct pool *p)
     int need = MAX(p->nwaiting - p->nconnecting, 0);
     bool kick = false;
 
-    if (need == p->asked)
+    if (need == p->asked) {
+        /* Still wanting: keep the board's view of our oldest wait fresh,
+         * so the longest wait across workers is served first. */
+        if (need > 0) {
+            int64_t since = p->wait_head ? p->wait_head->since_ms : 0;
+            if (since != p->want_since_ms) {
+                pthread_mutex_lock(&srv->lend_mu);
+                p->want_since_ms = since;
+                pthread_mutex_unlock(&srv->lend_mu);
+            }
+        }
         return;
+    }
     pthread_mutex_lock(&srv->lend_mu);
     if (need > p->asked) {
         int add = need - p->asked;
@@ -250,10 +261,11 @@ lend_sync(struct pool *p)
 
 static void lend_arrive(struct worker *w, void *arg);
 
-/* Sends an idle connection to the pool that has wanted longest; false
- * when no other pool wants one. sc must be in no list. */
+/* Sends an idle connection to the pool that has wanted longest, if that
+ * wait began before `before`; false when no other pool qualifies. sc must
+ * be in no list. */
 static bool
-lend_out(struct pool *p, struct serverconn *sc)
+lend_out(struct pool *p, struct serverconn *sc, int64_t before)
 {
     struct server *srv = p->srv;
     struct pool *best = NULL;
@@ -263,7 +275,7 @@ lend_out(struct pool *p, struct serverconn *sc)
     pthread_mutex_lock(&srv->lend_mu);
     for (int i = 0; i < srv->npools; i++) {
         struct pool *q = srv->pools[i];
-        if (q != NULL && q != p && q->want > 0 &&
+        if (q != NULL && q != p && q->want > 0 && q->want_since_ms < before &&
             (best == NULL || q->want_since_ms < best->want_since_ms))
             best = q;
     }
@@ -288,7 +300,7 @@ lend_idle(struct pool *p)
     while (p->idle_head != NULL && p->wait_head == NULL) {
         struct serverconn *sc = p->idle_head;
         idle_remove(p, sc);
-        if (!lend_out(p, sc)) {
+        if (!lend_out(p, sc, INT64_MAX)) {
             idle_push(p, sc);
             return;
         }
@@ -305,9 +317,25 @@ lend_arrive(struct worker *w, void *arg)
     conn_attach(sc->conn, w);
     p->asked--;
     sc->idle_since_ms = clock_ms();
-    if (!give_to_waiter(p, sc) && !lend_out(p, sc))
+    /* It came for this pool's waiters; only with none left does it move
+     * on. */
+    if (!give_to_waiter(p, sc) && !lend_out(p, sc, INT64_MAX))
         idle_push(p, sc);
     lend_sync(p);
+}
+
+/* A free connection goes to whoever has waited longest across the
+ * workers: another pool's waiter that began waiting before this pool's
+ * first, else this pool's first waiter, else the idle list. */
+static void
+dispatch(struct pool *p, struct serverconn *sc)
+{
+    int64_t mine = p->wait_head ? p->wait_head->since_ms : INT64_MAX;
+
+    if (lend_out(p, sc, mine))
+        return;
+    if (!give_to_waiter(p, sc))
+        idle_push(p, sc);
 }
 
 static void
@@ -477,8 +505,7 @@ pool_release(struct serverconn *sc)
         free_later(p, sc);
         return;
     }
-    if (!give_to_waiter(p, sc) && !lend_out(p, sc))
-        idle_push(p, sc);
+    dispatch(p, sc);
     lend_sync(p);
 }
 
