@@ -87,6 +87,16 @@ struct snapshot {
     struct stats totals;          /* every worker's counters, summed */
     long long client_connections; /* open now */
     bool serving;
+    /* Statements by user, shard, route and kind, summed; read with SNAP_Q.
+     * user: index into cfg->users (q_users of them); shard: 0 = several
+     * shards or none, s + 1 = cfg->shards[s] (q_shards of them). NULL when
+     * not gathered. */
+    long long *queries; /* owned; q_users * (q_shards + 1) * SR_COUNT *
+                           SK_COUNT */
+    int q_users;
+    int q_shards;
+    struct stats_user *users; /* owned; per cfg->users index, summed */
+    int nusers;
 };
 
 #define SNAP_Q(s, u, sh, r, k)                                                 \
