@@ -17,9 +17,11 @@
  *        HTTP_MAX_HEADERS header lines
  *   505  an HTTP major version other than 1
  * Request bodies are never read. A bad request closes that one connection;
- * the others do not notice. When HTTP_MAX_CONNS are open, a new client
- * evicts the oldest connection that is still sending its request (or
- * lingering); when every one is busy writing, the new one is closed.
+ * the others do not notice. When the connection cap (HTTP_MAX_CONNS) is
+ * reached, a new client makes room by closing the oldest connection that is
+ * lingering, else the oldest one still sending its request (so slow clients
+ * cannot lock the port); when every one is writing, the new client gets a
+ * bare 503 and is closed.
  *
  * Thread: everything runs on the thread of the event_base; http_close must
  * be called there, or after its loop has stopped.

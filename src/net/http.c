@@ -491,20 +491,29 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
     conn_free(c);
 }
 
-/* Makes room for one more connection: closes the oldest one still reading
- * its request or lingering. False when every connection is writing. */
+/* Makes room for one more connection: closes the oldest lingering one, else
+ * the oldest still sending its request (a client slower than the ones
+ * after it). False when every connection is writing. */
 static bool
 evict_one(struct http_server *s)
 {
-    for (struct http_conn *c = s->head; c != NULL; c = c->next)
-        if (c->state != HC_WRITE) {
-            log_debug("http: connection cap reached, closing the oldest "
-                      "idle one max=%d",
-                      s->max_conns);
-            conn_free(c);
-            return true;
+    struct http_conn *victim = NULL;
+
+    for (struct http_conn *c = s->head; c != NULL; c = c->next) {
+        if (c->state == HC_LINGER) {
+            victim = c;
+            break;
         }
-    return false;
+        if (victim == NULL && c->state == HC_READ)
+            victim = c;
+    }
+    if (victim == NULL)
+        return false;
+    log_debug("http: connection cap reached, closing the oldest idle one "
+              "max=%d",
+              s->max_conns);
+    conn_free(victim);
+    return true;
 }
 
 static void
@@ -519,6 +528,13 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     (void)sa;
     (void)salen;
     if (s->nconns >= s->max_conns && !evict_one(s)) {
+        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                                   "Content-Length: 0\r\n"
+                                   "Connection: close\r\n\r\n";
+
+        /* best effort: the socket is new, its buffer empty */
+        if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+            log_debug("http: busy answer not sent");
         evutil_closesocket(fd);
         return;
     }

@@ -63,6 +63,12 @@ handler(void *arg, const char *method, const char *path, struct http_reply *r)
             chunk[i] = (char)('a' + i % 26);
         for (size_t n = 0; n < BIG_LEN; n += sizeof(chunk))
             evbuffer_add(r->body, chunk, MIN(sizeof(chunk), BIG_LEN - n));
+    } else if (strcmp(path, "/huge") == 0) {
+        /* more than the kernel buffers hold: the writer stays writing */
+        static char chunk[65536];
+
+        for (int i = 0; i < 128; i++)
+            evbuffer_add(r->body, chunk, sizeof(chunk));
     } else if (strcmp(path, "/badtype") == 0) {
         r->content_type = "text/plain\r\nX-Evil: 1";
         evbuffer_add_printf(r->body, "x");
@@ -150,6 +156,12 @@ send_all(int fd, const void *p, size_t n)
         c += w;
         n -= (size_t)w;
     }
+}
+
+static void
+send_str(int fd, const char *s)
+{
+    send_all(fd, s, strlen(s));
 }
 
 /* Reads until EOF; fails on the receive timeout. Returns a NUL-terminated
@@ -523,7 +535,7 @@ START_TEST(test_body_and_half_close)
     free(req);
 
     fd = cli_connect();
-    send_all(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 31);
+    send_str(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     shutdown(fd, SHUT_WR);
     raw = read_all(fd, &n);
     close(fd);
@@ -581,10 +593,10 @@ START_TEST(test_timeout)
     size_t n;
     char *raw;
 
-    send_all(slow, "GET /hello HT", 13);
+    send_str(slow, "GET /hello HT");
     /* another client, served while those two wait */
     fd = cli_connect();
-    send_all(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 32);
+    send_str(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
     raw = read_all(fd, &n);
     close(fd);
     resp_parse(raw, n, false, &r);
@@ -644,7 +656,7 @@ START_TEST(test_conn_cap)
 
     for (int i = 0; i < 4; i++) {
         idle[i] = cli_connect();
-        send_all(idle[i], "GET", 3);
+        send_str(idle[i], "GET");
         usleep(20 * 1000); /* accept order */
     }
     ck_assert_int_eq(status_of("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"), 200);
@@ -652,13 +664,49 @@ START_TEST(test_conn_cap)
     ck_assert_uint_eq(n, 0);
     free(raw);
     /* the others still wait for their request: finish one */
-    send_all(idle[3], " /hello HTTP/1.1\r\nHost: x\r\n\r\n", 30);
+    send_str(idle[3], " /hello HTTP/1.1\r\nHost: x\r\n\r\n");
     raw = read_all(idle[3], &n);
     resp_parse(raw, n, false, &r);
     ck_assert_int_eq(r.status, 200);
     free(raw);
     for (int i = 0; i < 4; i++)
         close(idle[i]);
+}
+END_TEST
+
+/* With the cap reached by connections all busy writing (their clients do
+ * not read), a new client gets a bare 503. */
+START_TEST(test_conn_cap_busy)
+{
+    int busy[4], rcv = 4096;
+    size_t n;
+    char *raw;
+
+    for (int i = 0; i < 4; i++) {
+        struct sockaddr_in sa = {0};
+
+        busy[i] = socket(AF_INET, SOCK_STREAM, 0);
+        setsockopt(busy[i], SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons(port);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ck_assert_int_eq(connect(busy[i], (struct sockaddr *)&sa, sizeof(sa)),
+                         0);
+        send_str(busy[i], "GET /huge HTTP/1.0\r\n\r\n");
+    }
+    while (atomic_load(&handled) < 4)
+        usleep(10 * 1000);
+    usleep(100 * 1000);
+    {
+        int fd = cli_connect();
+
+        raw = read_all(fd, &n);
+        close(fd);
+    }
+    ck_assert_msg(strncmp(raw, "HTTP/1.1 503 ", 13) == 0, "%s", raw);
+    free(raw);
+    for (int i = 0; i < 4; i++)
+        close(busy[i]);
 }
 END_TEST
 
@@ -707,7 +755,7 @@ START_TEST(test_garbage_sockets)
         /* finish with an empty line so most are judged without waiting for
          * the timeout */
         send_all(fd, buf, len);
-        send_all(fd, "\r\n\r\n", 4);
+        send_str(fd, "\r\n\r\n");
         raw = read_all(fd, &n);
         if (n > 0) {
             struct resp r;
@@ -855,6 +903,7 @@ main(void)
     tcase_add_checked_fixture(cap, setup_cap, teardown);
     tcase_set_timeout(cap, 60);
     tcase_add_test(cap, test_conn_cap);
+    tcase_add_test(cap, test_conn_cap_busy);
     suite_add_tcase(s, cap);
 
     tcase_set_timeout(parse, 120);
