@@ -100,8 +100,7 @@ put_escaped(struct evbuffer *out, const char *s, enum esc how)
     }
 }
 
-/* --- Prometheus -------------------------------------------------------------
- */
+/* --- Prometheus ----------------------------------------------------------- */
 
 static void
 family(struct evbuffer *out, const char *name, const char *type,
@@ -407,8 +406,7 @@ metrics_render_prometheus(const struct snapshot *snap, struct evbuffer *out)
     sample_d(out, "uptime_seconds", NULL, 0, (double)snap->uptime_ms / 1000.0);
 }
 
-/* --- JSON
- * ------------------------------------------------------------------------ */
+/* --- JSON ----------------------------------------------------------------- */
 
 static void
 json_str(struct evbuffer *out, const char *s)
@@ -538,8 +536,7 @@ metrics_render_status_json(const struct snapshot *snap, struct evbuffer *out)
     evbuffer_add(out, "}\n", 2);
 }
 
-/* --- routing
- * ----------------------------------------------------------------------- */
+/* --- routing -------------------------------------------------------------- */
 
 void
 metrics_http_reply(const struct snapshot *snap, const char *path,

@@ -59,8 +59,7 @@ struct http_server {
     struct http_conn *head, *tail; /* accept order, oldest first */
 };
 
-/* --- parsing ---------------------------------------------------------------
- */
+/* --- parsing -------------------------------------------------------------- */
 
 static bool
 is_tchar(unsigned char c)
@@ -278,8 +277,7 @@ http_reason(int status)
     }
 }
 
-/* --- connections ------------------------------------------------------------
- */
+/* --- connections ---------------------------------------------------------- */
 
 static void
 conn_free(struct http_conn *c)

@@ -123,8 +123,7 @@ teardown(void)
     event_base_free(base);
 }
 
-/* --- client side ------------------------------------------------------------
- */
+/* --- client side ---------------------------------------------------------- */
 
 static int
 cli_connect(void)
@@ -272,8 +271,7 @@ status_of(const char *req)
     return st;
 }
 
-/* --- over sockets ------------------------------------------------------------
- */
+/* --- over sockets --------------------------------------------------------- */
 
 START_TEST(test_get)
 {
@@ -772,8 +770,7 @@ START_TEST(test_garbage_sockets)
 }
 END_TEST
 
-/* --- the parser alone
- * --------------------------------------------------------- */
+/* --- the parser alone ----------------------------------------------------- */
 
 START_TEST(test_parse_incremental)
 {

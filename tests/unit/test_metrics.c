@@ -179,8 +179,7 @@ status_json(void)
     return drain(b);
 }
 
-/* --- a strict reader of the text format -------------------------------------
- */
+/* --- a strict reader of the text format ----------------------------------- */
 
 #define MAXF 64
 
@@ -441,8 +440,7 @@ has_series(const char *text, const char *series)
     return false;
 }
 
-/* --- a strict JSON validator ------------------------------------------------
- */
+/* --- a strict JSON validator ---------------------------------------------- */
 
 static const char *json_value(const char *p, int depth);
 
@@ -580,8 +578,7 @@ count(const char *text, const char *needle)
     return n;
 }
 
-/* --- tests -------------------------------------------------------------------
- */
+/* --- tests ---------------------------------------------------------------- */
 
 START_TEST(test_prometheus_format)
 {
