@@ -23,7 +23,8 @@ MYSHARD_PY=/usr/bin/python3
 MYSHARD_DEB_PACKAGES=(
     build-essential meson ninja-build pkg-config
     libevent-dev libyaml-dev libssl-dev libmariadb-dev check
-    mariadb-server mariadb-client sysbench python3-pymysql clang-format
+    mariadb-server mariadb-client sysbench python3-pymysql
+    python3-prometheus-client clang-format
     clang libclang-rt-dev
     libmariadb-java default-jdk-headless golang-go
     golang-github-go-sql-driver-mysql-dev php-cli php-mysql libdbi-perl

@@ -93,6 +93,7 @@ struct snapshot {
     int q_users, q_shards;
     long long client_connections; /* open now */
     bool serving;
+    int nusers; /* entries of users and user_conns (cfg->nusers) */
 };
 
 #define SNAP_Q(s, u, sh, r, k)                                                 \

@@ -29,7 +29,9 @@
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
+#include "admin/metrics.h"
 #include "net/conn.h"
+#include "net/http.h"
 #include "net/worker.h"
 #include "proto/auth.h"
 #include "proto/handshake.h"
@@ -72,6 +74,7 @@ struct console {
     struct admin_conn *conns;
     uint32_t next_id;
     bool started;
+    struct http_server *http; /* admin.http on the same thread */
 };
 
 /* ---- a result set under construction ------------------------------------ */
@@ -1006,6 +1009,19 @@ admin_accept(struct worker *w, int fd, const struct sockaddr *addr, int addrlen)
                              SERVER_STATUS_AUTOCOMMIT, "mysql_native_password");
 }
 
+/* GET /metrics, /status, /healthz: the same snapshot as the console. */
+static void
+admin_http(void *arg, const char *method, const char *path,
+           struct http_reply *r)
+{
+    struct console *con = arg;
+    struct snapshot *s = snapshot_take(con->v, SNAP_POOLS);
+
+    (void)method;
+    metrics_http_reply(s, path, r);
+    snapshot_free(s);
+}
+
 struct console *
 console_start(const struct admin_view *v, const struct admin_ops *ops,
               const struct cfg *cfg, char *err, size_t errlen)
@@ -1030,7 +1046,19 @@ console_start(const struct admin_view *v, const struct admin_ops *ops,
         free(con);
         return NULL;
     }
+    con->http = http_listen(con->w.base, cfg->admin.http.host,
+                            cfg->admin.http.port, admin_http, con, err, errlen);
+    if (con->http == NULL) {
+        char why[200];
+        snprintf(why, sizeof(why), "%s", err);
+        snprintf(err, errlen, "cannot listen on admin.http %s: %s",
+                 cfg->admin.http.text, why);
+        worker_free(&con->w);
+        free(con);
+        return NULL;
+    }
     if (!worker_start(&con->w)) {
+        http_close(con->http);
         snprintf(err, errlen, "cannot start the admin thread");
         worker_free(&con->w);
         free(con);
@@ -1059,6 +1087,8 @@ console_stop(struct console *con)
         worker_call(&con->w, close_all_cb, NULL);
         worker_stop(&con->w);
     }
+    if (con->http)
+        http_close(con->http);
     event_base_loop(con->w.base, EVLOOP_NONBLOCK);
     worker_free(&con->w);
     free(con);

@@ -339,6 +339,7 @@ snapshot_take(const struct admin_view *v, unsigned what)
     s->pools = xcalloc((size_t)MAX(s->nbackends, 1), sizeof(*s->pools));
     for (int k = 0; k < s->nbackends; k++)
         s->pools[k].open = atomic_load(&v->servers->v[k].conns);
+    s->nusers = s->cfg->nusers;
     s->users = xcalloc((size_t)MAX(s->cfg->nusers, 1), sizeof(*s->users));
     s->user_conns =
         xcalloc((size_t)MAX(s->cfg->nusers, 1), sizeof(*s->user_conns));
