@@ -36,7 +36,7 @@
  *   clock, window k being [k*W, (k+1)*W); a window admits its first L
  *   statements and refuses the rest. Any span of length W therefore admits
  *   at most 2L (L at the end of one window, L at the start of the next),
- *   and under steady demand at least L.
+ *   and under continuous demand above the limit at least L.
  *
  * RLA_SLIDING_WINDOW (L statements per window W): the two-window estimate.
  *   With the window k = floor(now / W), e = now - k*W the time elapsed in
@@ -55,9 +55,9 @@
  * for the fixed window the state is (window number mod 2^(64-c), count) and
  * for the sliding window (window number mod 2^(64-2c), cur, prev), where
  * c = the bit width of L. The window number is kept modulo that power of
- * two; a limiter left idle for an exact multiple of 2^(64-c) (or 2^(64-2c))
- * windows may count a few windows against stale counts - fewer admissions,
- * never more.
+ * two; a limiter left idle for (within a second of) an exact multiple of
+ * 2^(64-c) or 2^(64-2c) windows may count against stale counts for up to
+ * about a second - fewer admissions, never more.
  *
  * Threads: callers read their clock and then call ratelimit_take(), so calls
  * may reach the limiter slightly out of time order. A caller whose time is
