@@ -1,0 +1,337 @@
+/*
+ * ratelimit.c - the four statement rate limiters of ratelimit.h, each on one
+ * 64-bit atomic changed by a compare-and-swap loop. The bucket algorithms
+ * keep a time in nanoseconds (TAT for the token bucket, the next departure
+ * for the leaky bucket); the window algorithms pack the window number and
+ * their counts into one word. A refusal writes nothing, so a limiter under
+ * a flood of refused statements only reads its cache line and bumps a
+ * counter.
+ *
+ * Every value stays far from int64 overflow: times are clamped below 2^62
+ * ns (146 years of uptime), intervals below 2^55 ns and bucket depths below
+ * 2^60 ns, so TAT + T and NEXT + T cannot wrap.
+ */
+#include "base/ratelimit.h"
+
+#include <math.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#define NS_PER_US         1000
+#define NS_PER_S          1000000000.0
+#define US_PER_MS         1000
+#define NOW_MAX_US        (((int64_t)1 << 62) / NS_PER_US)
+#define INTERVAL_MAX_NS   ((int64_t)1 << 55) /* about 1.1 years */
+#define DEPTH_MAX_NS      ((int64_t)1 << 60) /* about 36 years */
+#define WINDOW_MAX_MS     (72LL * 3600 * 1000)
+#define FIXED_LIMIT_MAX   0xFFFFFFFFull /* window number keeps >= 32 bits */
+#define SLIDING_LIMIT_MAX 0xFFFFFFull   /* window number keeps >= 16 bits */
+
+struct ratelimit {
+    /* The shared state, alone on its cache line. Token bucket: TAT, ns.
+     * Leaky bucket: next departure, ns. Windows: packed, see below. */
+    alignas(64) _Atomic uint64_t state;
+
+    alignas(64) enum rl_algo algo;
+    int64_t interval_ns; /* buckets: 1/rate, rounded up, >= 1 */
+    int64_t depth_ns;    /* token: burst * interval; leaky: max_wait */
+    int64_t window_us;   /* windows: W */
+    uint64_t limit;      /* windows: L, statements per window */
+    int cbits;           /* windows: bits of one count (bit width of L) */
+    uint64_t cmask;      /* windows: (1 << cbits) - 1 */
+    uint64_t imask;      /* windows: mask of the stored window number */
+    uint64_t lag;        /* windows: how far behind a caller may be */
+
+    alignas(64) _Atomic long long admitted; /* at once */
+    _Atomic long long delayed;              /* after a wait (leaky) */
+    _Atomic long long refused;
+};
+
+const char *
+ratelimit_algo_name(enum rl_algo algo)
+{
+    switch (algo) {
+    case RLA_TOKEN_BUCKET:
+        return "token_bucket";
+    case RLA_LEAKY_BUCKET:
+        return "leaky_bucket";
+    case RLA_SLIDING_WINDOW:
+        return "sliding_window";
+    case RLA_FIXED_WINDOW:
+        return "fixed_window";
+    }
+    return "?";
+}
+
+/* 1/rate in nanoseconds, rounded up (never a faster rate than asked) but
+ * forgiving the last bits of floating-point noise: 50/s is 20 ms exactly. */
+static int64_t
+interval_ns(double rate)
+{
+    double t = NS_PER_S / rate;
+
+    t = ceil(t - t * 1e-12);
+    if (t < 1)
+        return 1;
+    if (t > (double)INTERVAL_MAX_NS)
+        return INTERVAL_MAX_NS;
+    return (int64_t)t;
+}
+
+static int
+bit_width(uint64_t v)
+{
+    int n = 0;
+
+    while (v) {
+        n++;
+        v >>= 1;
+    }
+    return n;
+}
+
+/* Window limits: L = floor(rate), at least 1, at most max; the packing
+ * leaves 64 - ncounts * bit_width(L) bits for the window number. */
+static void
+window_setup(struct ratelimit *rl, double rate, int64_t window_ms, uint64_t max,
+             int ncounts)
+{
+    double l = floor(rate);
+    rl->limit = l < 1 ? 1 : l > (double)max ? max : (uint64_t)l;
+    rl->window_us = window_ms * US_PER_MS;
+    rl->cbits = bit_width(rl->limit);
+    rl->cmask = ((uint64_t)1 << rl->cbits) - 1;
+    rl->imask = UINT64_MAX >> (ncounts * rl->cbits);
+    /* a racing thread is at most a second late; far less than a wrap */
+    rl->lag = (uint64_t)((1000000 + rl->window_us - 1) / rl->window_us);
+    if (rl->lag < 2)
+        rl->lag = 2;
+    if (rl->lag > rl->imask >> 2)
+        rl->lag = rl->imask >> 2;
+}
+
+struct ratelimit *
+ratelimit_new(enum rl_algo algo, double rate, int64_t burst, int64_t window_ms,
+              int64_t max_wait_ms)
+{
+    struct ratelimit *rl;
+
+    if (!isfinite(rate) || rate <= 0)
+        return NULL;
+    switch (algo) {
+    case RLA_TOKEN_BUCKET:
+        if (burst < 1)
+            return NULL;
+        break;
+    case RLA_LEAKY_BUCKET:
+        if (max_wait_ms < 0)
+            return NULL;
+        break;
+    case RLA_SLIDING_WINDOW:
+    case RLA_FIXED_WINDOW:
+        if (window_ms < 1 || window_ms > WINDOW_MAX_MS)
+            return NULL;
+        break;
+    default:
+        return NULL;
+    }
+    rl = aligned_alloc(alignof(struct ratelimit), sizeof(*rl));
+    if (rl == NULL)
+        return NULL;
+    *rl = (struct ratelimit){.algo = algo};
+    atomic_init(&rl->state, 0);
+    atomic_init(&rl->admitted, 0);
+    atomic_init(&rl->delayed, 0);
+    atomic_init(&rl->refused, 0);
+
+    switch (algo) {
+    case RLA_TOKEN_BUCKET:
+        rl->interval_ns = interval_ns(rate);
+        rl->depth_ns = burst > DEPTH_MAX_NS / rl->interval_ns
+                           ? DEPTH_MAX_NS
+                           : burst * rl->interval_ns;
+        break;
+    case RLA_LEAKY_BUCKET:
+        rl->interval_ns = interval_ns(rate);
+        rl->depth_ns = max_wait_ms > DEPTH_MAX_NS / 1000000
+                           ? DEPTH_MAX_NS
+                           : max_wait_ms * 1000000;
+        break;
+    case RLA_SLIDING_WINDOW:
+        window_setup(rl, rate, window_ms, SLIDING_LIMIT_MAX, 2);
+        break;
+    case RLA_FIXED_WINDOW:
+        window_setup(rl, rate, window_ms, FIXED_LIMIT_MAX, 1);
+        break;
+    }
+    return rl;
+}
+
+void
+ratelimit_free(struct ratelimit *rl)
+{
+    free(rl);
+}
+
+/* GCRA: admit iff max(TAT, now) + T - now <= B*T; store the new TAT. */
+static int64_t
+token_take(struct ratelimit *rl, int64_t now_ns)
+{
+    uint64_t old = atomic_load_explicit(&rl->state, memory_order_relaxed);
+    int64_t tat, next;
+
+    do {
+        tat = (int64_t)old > now_ns ? (int64_t)old : now_ns;
+        next = tat + rl->interval_ns;
+        if (next - now_ns > rl->depth_ns)
+            return -1;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &rl->state, &old, (uint64_t)next, memory_order_relaxed,
+        memory_order_relaxed));
+    return 0;
+}
+
+/* Leave at max(NEXT, now) unless that is more than max_wait away. */
+static int64_t
+leaky_take(struct ratelimit *rl, int64_t now_ns)
+{
+    uint64_t old = atomic_load_explicit(&rl->state, memory_order_relaxed);
+    int64_t start, wait;
+
+    do {
+        start = (int64_t)old > now_ns ? (int64_t)old : now_ns;
+        wait = start - now_ns;
+        if (wait > rl->depth_ns)
+            return -1;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &rl->state, &old, (uint64_t)(start + rl->interval_ns),
+        memory_order_relaxed, memory_order_relaxed));
+    return (wait + NS_PER_US - 1) / NS_PER_US;
+}
+
+/*
+ * How many windows the stored window i must move forward for a caller in
+ * window w (both modulo imask + 1); 0 with *behind set when the caller is
+ * a little behind i and counts in i.
+ */
+static uint64_t
+window_advance(const struct ratelimit *rl, uint64_t i, uint64_t w, bool *behind)
+{
+    uint64_t back = (i - w) & rl->imask;
+
+    *behind = back != 0 && back <= rl->lag;
+    if (*behind)
+        return 0;
+    return (w - i) & rl->imask;
+}
+
+/* Fixed window: the state is (window number << cbits) | count. */
+static int64_t
+fixed_take(struct ratelimit *rl, int64_t now_us)
+{
+    uint64_t w = (uint64_t)(now_us / rl->window_us) & rl->imask;
+    uint64_t old = atomic_load_explicit(&rl->state, memory_order_relaxed);
+    uint64_t i, count, next;
+    bool behind;
+
+    do {
+        i = old >> rl->cbits;
+        count = old & rl->cmask;
+        if (window_advance(rl, i, w, &behind) != 0) {
+            i = w;
+            count = 0;
+        }
+        if (count >= rl->limit)
+            return -1;
+        next = i << rl->cbits | (count + 1);
+    } while (!atomic_compare_exchange_weak_explicit(
+        &rl->state, &old, next, memory_order_relaxed, memory_order_relaxed));
+    return 0;
+}
+
+/*
+ * Sliding window: the state is (window number << 2*cbits) | (cur << cbits)
+ * | prev. Admit iff cur*W + prev*(W - e) < L*W; every term is below
+ * 2^24 * 2^38, so the sum fits.
+ */
+static int64_t
+sliding_take(struct ratelimit *rl, int64_t now_us)
+{
+    int64_t win = now_us / rl->window_us;
+    uint64_t w = (uint64_t)win & rl->imask;
+    uint64_t width = (uint64_t)rl->window_us;
+    uint64_t elapsed = (uint64_t)(now_us - win * rl->window_us);
+    uint64_t old = atomic_load_explicit(&rl->state, memory_order_relaxed);
+    uint64_t i, cur, prev, adv, e, next;
+    bool behind;
+
+    do {
+        i = old >> (2 * rl->cbits);
+        cur = old >> rl->cbits & rl->cmask;
+        prev = old & rl->cmask;
+        e = elapsed;
+        adv = window_advance(rl, i, w, &behind);
+        if (behind) {
+            e = 0; /* as at the start of the stored window */
+        } else if (adv == 1) {
+            prev = cur;
+            cur = 0;
+            i = w;
+        } else if (adv > 1) {
+            prev = 0;
+            cur = 0;
+            i = w;
+        }
+        if (cur * width + prev * (width - e) >= rl->limit * width)
+            return -1;
+        next = i << (2 * rl->cbits) | (cur + 1) << rl->cbits | prev;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &rl->state, &old, next, memory_order_relaxed, memory_order_relaxed));
+    return 0;
+}
+
+int64_t
+ratelimit_take(struct ratelimit *rl, int64_t now_us)
+{
+    int64_t r = -1;
+
+    if (now_us < 0)
+        now_us = 0;
+    if (now_us > NOW_MAX_US)
+        now_us = NOW_MAX_US;
+    switch (rl->algo) {
+    case RLA_TOKEN_BUCKET:
+        r = token_take(rl, now_us * NS_PER_US);
+        break;
+    case RLA_LEAKY_BUCKET:
+        r = leaky_take(rl, now_us * NS_PER_US);
+        break;
+    case RLA_FIXED_WINDOW:
+        r = fixed_take(rl, now_us);
+        break;
+    case RLA_SLIDING_WINDOW:
+        r = sliding_take(rl, now_us);
+        break;
+    }
+    if (r == 0)
+        atomic_fetch_add_explicit(&rl->admitted, 1, memory_order_relaxed);
+    else if (r > 0)
+        atomic_fetch_add_explicit(&rl->delayed, 1, memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&rl->refused, 1, memory_order_relaxed);
+    return r;
+}
+
+void
+ratelimit_counts(const struct ratelimit *rl, long long *admitted,
+                 long long *delayed, long long *refused)
+{
+    if (admitted)
+        *admitted = atomic_load_explicit(&rl->admitted, memory_order_relaxed);
+    if (delayed)
+        *delayed = atomic_load_explicit(&rl->delayed, memory_order_relaxed);
+    if (refused)
+        *refused = atomic_load_explicit(&rl->refused, memory_order_relaxed);
+}
