@@ -629,7 +629,7 @@ static void
 settings_take(struct health *h)
 {
     struct health_settings *next;
-    bool reconnect;
+    bool reconnect, changed;
 
     pthread_mutex_lock(&h->mu);
     next = h->next;
@@ -640,9 +640,13 @@ settings_take(struct health *h)
     reconnect = strcmp(next->user, h->st.user) != 0 ||
                 strcmp(next->password, h->st.password) != 0 ||
                 next->tls != h->st.tls || next->timeout_s != h->st.timeout_s;
+    changed = reconnect || next->interval_ms != h->st.interval_ms ||
+              next->max_lag_ms != h->st.max_lag_ms;
     settings_free(&h->st);
     h->st = *next;
     free(next);
+    if (!changed)
+        return;
     if (reconnect)
         for (int i = 0; i < h->set->n; i++)
             conn_close(h, i);
