@@ -1,9 +1,20 @@
 /*
- * proxy.c - start, run and stop: builds the server set from the config,
- * starts one worker per configured thread (each with its own listener and
- * pools), and turns signals into actions on the main thread's loop.
- * SIGTERM/SIGINT: stop accepting, let running statements and open
+ * proxy.c - start, run, reload and stop: builds the server set from the
+ * config, starts one worker per configured thread (each with its own
+ * listener and pools), and turns signals into actions on the main thread's
+ * loop. SIGTERM/SIGINT: stop accepting, let running statements and open
  * transactions finish for up to shutdown_timeout, then close everything.
+ * SIGHUP (and the admin console's RELOAD CONFIG): proxy_reload.
+ *
+ * Reload: the file is loaded and validated into a new generation; a bad
+ * file changes nothing. The keys bound at start (cfg_diff: listen, workers,
+ * admin.listen, admin.http, tls, xa_log, shards) keep their running values
+ * and are reported as needing a restart; a changed shard list refuses the
+ * whole reload, since rules and schemas name shards by position. The new
+ * generation then replaces px->cfg, goes to the health monitor, and to
+ * every worker through its inbox (session/reload.h: between events, so no
+ * statement is halfway through its classification). Each worker drops its
+ * reference to the old generation as it switches; the last one frees it.
  */
 #include "proxy.h"
 
@@ -12,6 +23,7 @@
 #include <stdatomic.h>
 #include <time.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +40,21 @@
 #include "build_config.h"
 #include "cfg/cfg.h"
 #include "net/worker.h"
+#include "session/reload.h"
 #include "session/session.h"
 #include "route/router.h"
 #include "sql/classify.h"
 #include "sql/rewrite.h"
 
+/* How long a reload waits for the workers to switch before it reports. */
+#define RELOAD_WAIT_MS 5000
+
 struct proxy {
-    struct cfg *cfg;
+    struct cfg *cfg; /* (ref held) the running generation; the pointer is
+                        guarded by cfg_mu (other threads read it) */
+    pthread_mutex_t cfg_mu;
+    pthread_mutex_t reload_mu; /* one reload at a time; guards stopping */
+    unsigned generation;       /* 1 at start, +1 per reload applied */
     char *cfg_path;
     struct server_set *servers;
     struct health *health; /* the monitor thread */
@@ -45,23 +65,10 @@ struct proxy {
     struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
     int64_t drain_deadline_ms;
     atomic_bool stopping;
-    pthread_mutex_t cfg_lock; /* px->cfg may be swapped by a reload */
-    struct admin_view view;   /* what the admin thread reads */
+    struct admin_view view; /* what the admin thread reads */
     struct admin_ops ops;
     struct console *console;
 };
-
-static struct cfg *
-view_cfg(void *arg)
-{
-    struct proxy *px = arg;
-    struct cfg *c;
-
-    pthread_mutex_lock(&px->cfg_lock);
-    c = cfg_get(px->cfg);
-    pthread_mutex_unlock(&px->cfg_lock);
-    return c;
-}
 
 static bool
 view_serving(void *arg)
@@ -122,11 +129,24 @@ drain_tick(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+struct cfg *
+proxy_cfg_get(void *arg)
+{
+    struct proxy *px = arg;
+    struct cfg *c;
+
+    pthread_mutex_lock(&px->cfg_mu);
+    c = cfg_get(px->cfg);
+    pthread_mutex_unlock(&px->cfg_mu);
+    return c;
+}
+
 static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct proxy *px = arg;
     struct timeval tv = {0, 50 * 1000};
+    struct cfg *c;
 
     (void)what;
     if (px->stopping) {
@@ -134,40 +154,18 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopbreak(px->base);
         return;
     }
+    pthread_mutex_lock(&px->reload_mu); /* waits for a reload under way */
     px->stopping = true;
+    pthread_mutex_unlock(&px->reload_mu);
+    c = proxy_cfg_get(px);
     log_info("shutting down signal=%d clients=%d timeout_ms=%lld", (int)sig,
-             live_sessions(px), (long long)px->cfg->shutdown_timeout_ms);
+             live_sessions(px), (long long)c->shutdown_timeout_ms);
     for (int i = 0; i < px->nworkers; i++)
         worker_call(&px->workers[i], drain_worker, NULL);
-    px->drain_deadline_ms = clock_ms() + px->cfg->shutdown_timeout_ms;
+    px->drain_deadline_ms = clock_ms() + c->shutdown_timeout_ms;
     px->ev_drain = event_new(px->base, -1, EV_PERSIST, drain_tick, px);
     event_add(px->ev_drain, &tv);
-}
-
-static void
-on_hup(evutil_socket_t sig, short what, void *arg)
-{
-    struct proxy *px = arg;
-    struct diag d;
-    struct cfg *c;
-
-    (void)sig;
-    (void)what;
-    diag_init(&d);
-    c = cfg_load(px->cfg_path, &d);
-    if (c == NULL) {
-        log_error("reload refused: the config has errors; keeping the "
-                  "running one file=%s",
-                  px->cfg_path);
-        diag_print(&d, stderr);
-    } else {
-        /* Applying a new generation live is the reload work of the admin
-         * console; until then the file is validated and reported. */
-        log_warn("reload: config is valid; restart to apply it file=%s",
-                 px->cfg_path);
-        cfg_put(c);
-    }
-    diag_free(&d);
+    cfg_put(c);
 }
 
 static bool
@@ -177,6 +175,225 @@ uses_xa(const struct cfg *c)
         if (c->schemas[i].transactions == TXN_XA)
             return true;
     return false;
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+/* The workers' switch, waited for by the reload (bounded): shared by the
+ * reload and every worker's job, freed by the last one. */
+struct reload_sync {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC */
+    int pending;       /* workers that have not switched yet */
+    int refs;
+};
+
+struct reload_job {
+    struct cfg *cfg; /* (ref held) */
+    struct reload_sync *sync;
+};
+
+static void
+sync_put(struct reload_sync *rs)
+{
+    bool last;
+
+    pthread_mutex_lock(&rs->mu);
+    last = --rs->refs == 0;
+    pthread_mutex_unlock(&rs->mu);
+    if (!last)
+        return;
+    pthread_cond_destroy(&rs->cv);
+    pthread_mutex_destroy(&rs->mu);
+    free(rs);
+}
+
+/* On the worker's thread, from its inbox: between events. */
+static void
+reload_worker(struct worker *w, void *arg)
+{
+    struct reload_job *job = arg;
+
+    reload_use_cfg(w->ctx, job->cfg);
+    cfg_put(job->cfg);
+    pthread_mutex_lock(&job->sync->mu);
+    job->sync->pending--;
+    pthread_cond_broadcast(&job->sync->cv);
+    pthread_mutex_unlock(&job->sync->mu);
+    sync_put(job->sync);
+    free(job);
+}
+
+/* Hands next to every worker and waits up to RELOAD_WAIT_MS for them to
+ * switch; returns how many have not yet (they still will). */
+static int
+switch_workers(struct proxy *px, struct cfg *next)
+{
+    struct reload_sync *rs = xcalloc(1, sizeof(*rs));
+    pthread_condattr_t ca;
+    struct timespec ts;
+    int64_t deadline = clock_ms() + RELOAD_WAIT_MS;
+    int left;
+
+    pthread_mutex_init(&rs->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&rs->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    rs->pending = px->nworkers;
+    rs->refs = px->nworkers + 1;
+    for (int i = 0; i < px->nworkers; i++) {
+        struct reload_job *job = xcalloc(1, sizeof(*job));
+        job->cfg = cfg_get(next);
+        job->sync = rs;
+        worker_call(&px->workers[i], reload_worker, job);
+    }
+    ts.tv_sec = (time_t)(deadline / 1000);
+    ts.tv_nsec = (long)(deadline % 1000) * 1000000;
+    pthread_mutex_lock(&rs->mu);
+    while (rs->pending > 0 && clock_ms() < deadline)
+        pthread_cond_timedwait(&rs->cv, &rs->mu, &ts);
+    left = rs->pending;
+    pthread_mutex_unlock(&rs->mu);
+    sync_put(rs);
+    return left;
+}
+
+static void
+log_diags(const struct diag *d)
+{
+    char line[1024];
+
+    for (size_t i = 0; i < d->n; i++) {
+        diag_format(d, i, line, sizeof(line));
+        if (d->items[i].level == DIAG_ERROR)
+            log_error("config: %s", line);
+        else
+            log_warn("config: %s", line);
+    }
+}
+
+bool
+proxy_reload(struct proxy *px, char *msg, size_t msglen)
+{
+    char scratch[1024], restart[320];
+    struct cfg *next, *running;
+    struct cfg_diff df;
+    struct diag d;
+    bool ok = false;
+    int left;
+
+    if (msg == NULL || msglen == 0) {
+        msg = scratch;
+        msglen = sizeof(scratch);
+    }
+    msg[0] = '\0';
+    pthread_mutex_lock(&px->reload_mu);
+    if (px->stopping) {
+        snprintf(msg, msglen, "myshard is shutting down; nothing reloaded");
+        log_warn("config reload refused: shutting down file=%s", px->cfg_path);
+        goto out;
+    }
+    log_info("reloading the config file=%s", px->cfg_path);
+    diag_init(&d);
+    next = cfg_load(px->cfg_path, &d);
+    log_diags(&d);
+    if (next == NULL) {
+        int n = snprintf(msg, msglen,
+                         "reload refused, the running config is unchanged: ");
+        size_t off = n > 0 ? MIN((size_t)n, msglen - 1) : 0;
+        (void)diag_join(&d, msg + off, msglen - off);
+        log_error("config reload refused: %zu error(s) in %s; the running "
+                  "config is unchanged",
+                  d.errors, px->cfg_path);
+        diag_free(&d);
+        goto out;
+    }
+    diag_free(&d);
+
+    running = proxy_cfg_get(px);
+    cfg_diff(running, next, &df);
+    snprintf(restart, sizeof(restart), "%s", df.restart);
+    if (uses_xa(next) && !xalog_enabled())
+        /* the decision log and its recovery run at start only */
+        snprintf(restart + strlen(restart), sizeof(restart) - strlen(restart),
+                 "%stransactions: xa", restart[0] ? ", " : "");
+    if (df.shard_list) {
+        snprintf(msg, msglen,
+                 "reload refused, the running config is unchanged: the "
+                 "shard list of %s changed (needs a restart: shards); rules "
+                 "and schemas name shards by position, so nothing else can "
+                 "apply either",
+                 px->cfg_path);
+        log_error("config reload refused: the shard list changed, which "
+                  "needs a restart; nothing applied file=%s",
+                  px->cfg_path);
+        cfg_put(next);
+        cfg_put(running);
+        goto out;
+    }
+    cfg_keep_restart_keys(next, running);
+    if (df.nlive == 0) {
+        cfg_put(next);
+        cfg_put(running);
+        if (restart[0] != '\0') {
+            snprintf(msg, msglen,
+                     "reloaded %s: nothing applied; needs a restart: %s",
+                     px->cfg_path, restart);
+            log_warn("config reload: nothing applied; needs a restart: %s "
+                     "file=%s",
+                     restart, px->cfg_path);
+        } else {
+            snprintf(msg, msglen, "reloaded %s: no changes", px->cfg_path);
+            log_info("config reload: no changes file=%s", px->cfg_path);
+        }
+        ok = true;
+        goto out;
+    }
+
+    pthread_mutex_lock(&px->cfg_mu);
+    px->cfg = next; /* the reference cfg_load returned */
+    pthread_mutex_unlock(&px->cfg_mu);
+    px->generation++;
+    health_set_cfg(px->health, next);
+    left = switch_workers(px, next);
+    cfg_put(running); /* px's */
+    cfg_put(running); /* proxy_cfg_get's; the workers hold the rest */
+    if (left > 0)
+        log_warn("config reload: %d worker(s) have not switched yet; they "
+                 "will between two events",
+                 left);
+    log_info("config reloaded file=%s generation=%u applied=\"%s\"",
+             px->cfg_path, px->generation, df.live);
+    if (restart[0] != '\0') {
+        log_warn("config reload: needs a restart: %s; the running values "
+                 "stay file=%s",
+                 restart, px->cfg_path);
+        snprintf(msg, msglen, "reloaded %s: applied %s; needs a restart: %s",
+                 px->cfg_path, df.live, restart);
+    } else {
+        snprintf(msg, msglen, "reloaded %s: applied %s", px->cfg_path, df.live);
+    }
+    ok = true;
+out:
+    pthread_mutex_unlock(&px->reload_mu);
+    return ok;
+}
+
+bool
+proxy_reload_cb(void *arg, char *msg, size_t msglen)
+{
+    return proxy_reload(arg, msg, msglen);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    char msg[1024];
+
+    (void)sig;
+    (void)what;
+    (void)proxy_reload(arg, msg, sizeof(msg)); /* it logs what it did */
 }
 
 static bool
@@ -202,7 +419,6 @@ start_workers(struct proxy *px)
             return false;
         }
         wc->w = w;
-        wc->cfg = cfg_get(px->cfg);
         wc->servers = px->servers;
         wc->id_base = (uint32_t)i << 24;
         wc->started_ms = clock_ms();
@@ -220,15 +436,7 @@ start_workers(struct proxy *px)
         wc->pools = xcalloc((size_t)px->servers->n, sizeof(*wc->pools));
         for (int k = 0; k < px->servers->n; k++)
             wc->pools[k] = pool_new(w, &px->servers->v[k], c);
-        for (int k = 0; k < c->nschemas; k++) {
-            const struct cfg_schema *sc = &c->schemas[k];
-            if (strcmp(sc->name, sc->backend_schema) == 0)
-                continue;
-            wc->renames = xrealloc(wc->renames, (size_t)(wc->nrenames + 1) *
-                                                    sizeof(*wc->renames));
-            wc->renames[wc->nrenames].from = sc->name;
-            wc->renames[wc->nrenames++].to = sc->backend_schema;
-        }
+        reload_use_cfg(wc, px->cfg);
         w->ctx = wc;
         if (!worker_listen(w, c->listen.host, c->listen.port, session_accept)) {
             log_error("cannot listen addr=%s error=\"%s\"", c->listen.text,
@@ -290,8 +498,10 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     int rc = 1;
 
     px.cfg = cfg;
+    px.generation = 1;
+    pthread_mutex_init(&px.cfg_mu, NULL);
+    pthread_mutex_init(&px.reload_mu, NULL);
     px.cfg_path = xstrdup(cfg_path);
-    pthread_mutex_init(&px.cfg_lock, NULL);
     px.servers = server_set_build(cfg, err, sizeof(err));
     if (px.servers == NULL) {
         log_error("%s", err);
@@ -327,10 +537,12 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
         .started_ms = clock_ms(),
         .started_wall = (int64_t)time(NULL),
         .cfg_path = px.cfg_path,
-        .cfg_get = view_cfg,
+        .cfg_get = proxy_cfg_get,
         .cfg_arg = &px,
         .serving = view_serving,
+        .reload = proxy_reload_cb,
     };
+    px.ops = (struct admin_ops){.reload = proxy_reload_cb, .arg = &px};
     px.console = console_start(&px.view, &px.ops, cfg, err, sizeof(err));
     if (px.console == NULL) {
         log_error("%s", err);
@@ -343,6 +555,9 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     rc = 0;
     log_info("stopped");
 out:
+    pthread_mutex_lock(&px.reload_mu); /* no reload from now on */
+    px.stopping = true;
+    pthread_mutex_unlock(&px.reload_mu);
     /* The admin thread reads the workers: it goes first. */
     console_stop(px.console);
     if (px.workers)
@@ -362,7 +577,8 @@ out:
     server_set_free(px.servers);
     xalog_close();
     free(px.cfg_path);
-    pthread_mutex_destroy(&px.cfg_lock);
     cfg_put(px.cfg);
+    pthread_mutex_destroy(&px.cfg_mu);
+    pthread_mutex_destroy(&px.reload_mu);
     return rc;
 }

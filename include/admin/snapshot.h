@@ -12,6 +12,7 @@
 #define MYSHARD_ADMIN_SNAPSHOT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "backend/health.h"
@@ -37,6 +38,10 @@ struct admin_view {
     void *cfg_arg;
     /* true while the proxy accepts and can serve clients (GET /healthz) */
     bool (*serving)(void *arg);
+    /* RELOAD CONFIG: re-reads cfg_path and applies it (proxy_reload, with
+     * cfg_arg); false when nothing changed. msg gets the outcome, or the
+     * file's problems; blocks until the workers switched (bounded). */
+    bool (*reload)(void *arg, char *msg, size_t msglen);
 };
 
 /* One backend server's pools, summed over the workers. */

@@ -82,6 +82,12 @@ struct health; /* the monitor thread */
  * be created.
  */
 struct health *health_start(struct server_set *set, const struct cfg *cfg);
+/* A reload: the monitor takes cfg's backend.user/password/tls,
+ * connect_timeout and health interval/max_replica_lag (copied now) at the
+ * start of its next round, which starts at once; its connections are
+ * reopened when the credentials, TLS or timeouts changed. From any thread;
+ * NULL h is a no-op. */
+void health_set_cfg(struct health *h, const struct cfg *cfg);
 /* Stops the monitor (within one check's timeout), closes its connections
  * and frees h. NULL is a no-op. */
 void health_stop(struct health *h);

@@ -36,6 +36,12 @@ void diag_add(struct diag *d, enum diag_level lvl, const char *file, int line,
               int col, const char *hint, const char *fmt, ...) PRINTF_FMT(7, 8);
 /* Formats item i as "file:line:col: level: message (hint)" into buf. */
 size_t diag_format(const struct diag *d, size_t i, char *buf, size_t len);
+/* Every item formatted as diag_format does, joined by "; ", into buf
+ * (len > 0; always NUL-terminated): items that do not fit are left out and
+ * counted at the end, "; (and 3 more)"; a first item that does not fit is
+ * cut, ending in "...". Returns how many items were written (whole or
+ * cut). */
+size_t diag_join(const struct diag *d, char *buf, size_t len);
 /* Prints every item, one per line. */
 void diag_print(const struct diag *d, FILE *out);
 static inline bool

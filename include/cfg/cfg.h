@@ -34,6 +34,37 @@ int cfg_find_shard(const struct cfg *c, const char *name);
 const struct cfg_table *cfg_find_table(const struct cfg_schema *s,
                                        const char *name, size_t len);
 
+/*
+ * What a reload would change, key by key, named as the file spells them
+ * ("users", "backend.pool.max_connections", "admin.listen"): sections are
+ * compared key by key, lists and maps as a whole. Keys bound at start
+ * (KEY_RESTART in cfg.c's tables: listen, workers, admin.listen, admin.http,
+ * tls, xa_log, shards) go to restart, the others to live. Pure; a list that
+ * does not fit ends with "...".
+ */
+struct cfg_diff {
+    char live[512];    /* "users, slow_query_time"; "" when none */
+    char restart[256]; /* "listen, shards"; "" when none */
+    int nlive, nrestart;
+    bool shard_list; /* the shards' names, number or order differ: rules and
+                        schemas name shards by position, so the new
+                        generation cannot run on the running servers */
+};
+void cfg_diff(const struct cfg *old, const struct cfg *next,
+              struct cfg_diff *out);
+/* The restart part of cfg_diff alone: the keys, comma-separated, in buf
+ * ("" when none; len > 0); returns how many. */
+int cfg_restart_needed(const struct cfg *old, const struct cfg *next, char *buf,
+                       size_t len);
+/*
+ * Gives next, a generation nobody shares yet, running's values of every key
+ * that needs a restart, so the generation a reload swaps in describes what
+ * runs. Pre-condition: cfg_diff(running, next) found no shard_list change
+ * (next's rules and schemas then name the same shards by the same
+ * positions).
+ */
+void cfg_keep_restart_keys(struct cfg *next, const struct cfg *running);
+
 /* Prints the --check summary: shards, replicas, rules (with slot map), schemas
  * and tables, users, policies. */
 void cfg_print_summary(const struct cfg *c, FILE *out);

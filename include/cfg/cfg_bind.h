@@ -48,6 +48,7 @@ enum {
     KEY_MIN_EXCL = 1 << 2, /* value must be greater than min */
     KEY_MARK = 1 << 3,     /* section: store its mark at mark_off */
     KEY_SECRET = 1 << 4,   /* never echo the value in messages */
+    KEY_RESTART = 1 << 5,  /* bound at start: a reload cannot change it */
 };
 
 struct cfg_bind;
@@ -64,6 +65,10 @@ typedef void (*cfg_bind_fn)(struct cfg_bind *b, const struct cfg_key *k,
 /* Runs after a section or entry was bound; map is NULL when it was absent. */
 typedef void (*cfg_post_fn)(struct cfg_bind *b, const struct yamldoc_node *map,
                             void *obj);
+/* KT_CUSTOM/KT_NODE: whether the values k bound into a and b (the structs
+ * the key belongs to) are the same. */
+typedef bool (*cfg_eq_fn)(const struct cfg_key *k, const void *a,
+                          const void *b);
 
 struct cfg_key {
     const char *name;
@@ -83,6 +88,7 @@ struct cfg_key {
     const char *what; /* label of one entry: "shard", "table" */
     cfg_bind_fn fn;   /* KT_CUSTOM */
     cfg_post_fn post; /* KT_SECTION/LIST/NAMED_MAP: per section/entry */
+    cfg_eq_fn eq;     /* KT_CUSTOM/KT_NODE: compares (see cfg_bind_equal) */
 };
 
 struct cfg_bind {
@@ -138,5 +144,16 @@ int cfg_bind_find_user(const struct cfg *c, const char *name, char *hint,
 /* Frees what the binder allocated for the keys inside obj (strings, lists,
  * sections, entries), recursively, but not obj itself. */
 void cfg_bind_free(const struct cfg_key *keys, size_t nkeys, void *obj);
+
+/* Whether key k has the same value in a and b (structs of k's table):
+ * strings, numbers, addresses (host and port), lists entry by entry,
+ * sections key by key; KT_CUSTOM and KT_NODE through k->eq (different when
+ * it has none). Marks (line:col) are not compared. */
+bool cfg_bind_equal(const struct cfg_key *k, const void *a, const void *b);
+
+/* Replaces the value of key k in dst by a deep copy of its value in src,
+ * freeing what dst held. For every type but KT_CUSTOM and KT_NODE (which
+ * the owner copies itself); list entries are copied whole, marks included. */
+void cfg_bind_copy(const struct cfg_key *k, void *dst, const void *src);
 
 #endif

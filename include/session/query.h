@@ -9,6 +9,8 @@
 #include "session/relay.h"
 #include "session/session_types.h"
 
+struct stmt_info;
+
 /* COM_QUERY: answers locally what the proxy owns (USE, SHOW DATABASES, ...)
  * and forwards the rest. */
 void query_start(struct session *s, const char *sql, size_t len);
@@ -21,6 +23,9 @@ void query_forward(struct session *s, int shard, enum relay_kind kind,
  * -1 with *err (9001, 9003) and a message when none can serve. */
 int query_pick_server(struct session *s, int shard, bool read, int exclude,
                       int *err, char *msg, size_t msglen);
+/* A statement on an unqualified table while the session has no schema (a
+ * reload removed it): refused with 1046 (answered, command done) -> true. */
+bool query_refuse_no_schema(struct session *s, const struct stmt_info *st);
 /* A read_only user's write: refused (answered, command done) -> true. */
 bool query_refuse_read_only(struct session *s);
 /* A write was routed: the session reads from primaries for a while. */

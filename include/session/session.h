@@ -46,7 +46,8 @@ void session_close_all(struct wctx *wc);
  * unknown or the token wrong. */
 int session_check_password(struct session *s, const char *user, size_t ulen,
                            const uint8_t *token, size_t tlen);
-/* The schema's name as the backend knows it (backend_schema). */
+/* The schema's name as the backend knows it (backend_schema); for a
+ * statement in flight at a reload, the one it started with. NULL: none. */
 const char *session_backend_schema(const struct session *s);
 
 #endif

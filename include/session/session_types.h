@@ -109,6 +109,11 @@ struct session {
     int user;              /* index into cfg->users, -1 before auth */
     int user_slot;         /* its connection counter (session/limits.h), -1 */
     int schema;            /* index into cfg->schemas, -1 = none */
+    bool user_removed;     /* a reload removed its user: closed when the
+                              statement in flight ends (session/reload.h) */
+    char *stmt_schema;     /* owned; the backend schema of a statement that
+                              was in flight at a reload, until it ends;
+                              NULL otherwise */
     bool multi_stmts;      /* COM_SET_OPTION state */
     uint16_t status;       /* last server status seen */
     unsigned pins;         /* enum pin_reason bits */

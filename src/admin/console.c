@@ -607,10 +607,7 @@ cmd_reload(struct admin_conn *ac, const char *args)
         return;
     }
     if (!ops->reload(ops->arg, msg, sizeof(msg))) {
-        send_error(ac, 1105, "HY000",
-                   "myshard: the config has errors; the running config is "
-                   "kept: %s",
-                   msg);
+        send_error(ac, 1105, "HY000", "myshard: %s", msg);
         return;
     }
     table_row(&t, "reloaded", msg);

@@ -309,15 +309,22 @@ health_snapshot(const struct server_set *set, struct health_row *rows, int n)
 
 /* ---- monitor thread ----------------------------------------------------- */
 
-struct health {
-    struct server_set *set;
+/* What the monitor takes from a config generation (copies). */
+struct health_settings {
     char *user;
     char *password;
     bool tls;
     int64_t interval_ms;
     int64_t max_lag_ms;
     unsigned timeout_s;
-    MYSQL **conns; /* one per server; NULL when not connected */
+};
+
+struct health {
+    struct server_set *set;
+    struct health_settings st;    /* the monitor thread's own */
+    struct health_settings *next; /* guarded by mu: a reload's, taken at the
+                                     start of the next round */
+    MYSQL **conns;                /* one per server; NULL when not connected */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* CLOCK_MONOTONIC */
@@ -347,7 +354,7 @@ conn_open(struct health *h, int i, struct check *c)
 {
     const struct server *s = &h->set->v[i];
     MYSQL *m = mysql_init(NULL);
-    unsigned t = h->timeout_s;
+    unsigned t = h->st.timeout_s;
     unsigned proto = MYSQL_PROTOCOL_TCP;
     my_bool no = 0;
 
@@ -361,14 +368,14 @@ conn_open(struct health *h, int i, struct check *c)
     mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
     mysql_options(m, MYSQL_OPT_RECONNECT, &no);
 #ifdef MARIADB_PACKAGE_VERSION
-    if (h->tls) {
+    if (h->st.tls) {
         my_bool yes = 1;
         mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &yes);
         mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &no);
     }
 #endif
-    if (mysql_real_connect(m, s->host, h->user, h->password, NULL, s->port,
-                           NULL, 0) == NULL) {
+    if (mysql_real_connect(m, s->host, h->st.user, h->st.password, NULL,
+                           s->port, NULL, 0) == NULL) {
         snprintf(c->why, sizeof(c->why), "connect: %s", mysql_error(m));
         mysql_close(m);
         return false;
@@ -508,7 +515,7 @@ check_replica(struct health *h, const struct server *s, MYSQL *m,
          * no reads). A primary that is up but unreachable from the replica
          * is broken replication, below. */
         c->lag_ms = orphan_lag >= 0 ? orphan_lag : atomic_load(&s->lag_ms);
-        if (c->lag_ms < 0 || c->lag_ms > h->max_lag_ms)
+        if (c->lag_ms < 0 || c->lag_ms > h->st.max_lag_ms)
             c->state = SRV_LAGGING;
         return true;
     }
@@ -517,10 +524,10 @@ check_replica(struct health *h, const struct server *s, MYSQL *m,
         c->state = SRV_LAGGING;
     } else {
         c->lag_ms = lag;
-        if (lag > h->max_lag_ms) {
+        if (lag > h->st.max_lag_ms) {
             c->state = SRV_LAGGING;
             snprintf(c->why, sizeof(c->why), "lag_ms=%lld > max %lld",
-                     (long long)lag, (long long)h->max_lag_ms);
+                     (long long)lag, (long long)h->st.max_lag_ms);
         }
     }
     return true;
@@ -589,6 +596,66 @@ check_server(struct health *h, int i)
     }
 }
 
+static void
+settings_from(struct health_settings *st, const struct cfg *cfg)
+{
+    const struct cfg_backend *b = &cfg->backend;
+    int64_t t;
+
+    st->user = xstrdup(b->user != NULL ? b->user : "");
+    st->password = xstrdup(b->password != NULL ? b->password : "");
+    st->tls = b->tls;
+    st->interval_ms = b->health.interval_ms > 0 ? b->health.interval_ms : 1000;
+    st->max_lag_ms = b->health.max_replica_lag_ms;
+    t = MIN(st->interval_ms, b->connect_timeout_ms > 0 ? b->connect_timeout_ms
+                                                       : st->interval_ms);
+    st->timeout_s = (unsigned)MAX((t + 999) / 1000, 1);
+}
+
+static void
+settings_free(struct health_settings *st)
+{
+    if (st->password != NULL)
+        memset(st->password, 0, strlen(st->password));
+    free(st->password);
+    free(st->user);
+    st->password = st->user = NULL;
+}
+
+/* Takes a reload's settings, if any, at the start of a round. Connections
+ * made with other credentials, TLS or timeouts are closed, so this round
+ * checks with the new ones. */
+static void
+settings_take(struct health *h)
+{
+    struct health_settings *next;
+    bool reconnect, changed;
+
+    pthread_mutex_lock(&h->mu);
+    next = h->next;
+    h->next = NULL;
+    pthread_mutex_unlock(&h->mu);
+    if (next == NULL)
+        return;
+    reconnect = strcmp(next->user, h->st.user) != 0 ||
+                strcmp(next->password, h->st.password) != 0 ||
+                next->tls != h->st.tls || next->timeout_s != h->st.timeout_s;
+    changed = reconnect || next->interval_ms != h->st.interval_ms ||
+              next->max_lag_ms != h->st.max_lag_ms;
+    settings_free(&h->st);
+    h->st = *next;
+    free(next);
+    if (!changed)
+        return;
+    if (reconnect)
+        for (int i = 0; i < h->set->n; i++)
+            conn_close(h, i);
+    log_info("health monitor settings changed interval_ms=%lld "
+             "max_replica_lag_ms=%lld timeout_s=%u reconnect=%s",
+             (long long)h->st.interval_ms, (long long)h->st.max_lag_ms,
+             h->st.timeout_s, reconnect ? "yes" : "no");
+}
+
 static void *
 health_main(void *arg)
 {
@@ -598,13 +665,14 @@ health_main(void *arg)
     log_set_thread_name("health");
     mysql_thread_init();
     while (!atomic_load(&h->stop)) {
+        settings_take(h);
         for (int i = 0; i < h->set->n && !atomic_load(&h->stop); i++)
             check_server(h, i);
-        next += h->interval_ms;
+        next += h->st.interval_ms;
         if (next < clock_ms())
             next = clock_ms(); /* a slow round: start the next at once */
         pthread_mutex_lock(&h->mu);
-        while (!atomic_load(&h->stop) && clock_ms() < next) {
+        while (!atomic_load(&h->stop) && h->next == NULL && clock_ms() < next) {
             struct timespec ts = {.tv_sec = (time_t)(next / 1000),
                                   .tv_nsec = (long)(next % 1000) * 1000000};
             pthread_cond_timedwait(&h->cv, &h->mu, &ts);
@@ -623,10 +691,11 @@ health_free(struct health *h)
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
     free(h->conns);
-    if (h->password != NULL)
-        memset(h->password, 0, strlen(h->password));
-    free(h->password);
-    free(h->user);
+    settings_free(&h->st);
+    if (h->next != NULL) {
+        settings_free(h->next);
+        free(h->next);
+    }
     free(h);
 }
 
@@ -634,20 +703,11 @@ struct health *
 health_start(struct server_set *set, const struct cfg *cfg)
 {
     struct health *h = xcalloc(1, sizeof(*h));
-    const struct cfg_backend *b = &cfg->backend;
     pthread_condattr_t ca;
-    int64_t t;
     int rc;
 
     h->set = set;
-    h->user = xstrdup(b->user != NULL ? b->user : "");
-    h->password = xstrdup(b->password != NULL ? b->password : "");
-    h->tls = b->tls;
-    h->interval_ms = b->health.interval_ms > 0 ? b->health.interval_ms : 1000;
-    h->max_lag_ms = b->health.max_replica_lag_ms;
-    t = MIN(h->interval_ms,
-            b->connect_timeout_ms > 0 ? b->connect_timeout_ms : h->interval_ms);
-    h->timeout_s = (unsigned)MAX((t + 999) / 1000, 1);
+    settings_from(&h->st, cfg);
     h->conns = xcalloc((size_t)MAX(set->n, 1), sizeof(*h->conns));
     pthread_mutex_init(&h->mu, NULL);
     pthread_condattr_init(&ca);
@@ -663,8 +723,27 @@ health_start(struct server_set *set, const struct cfg *cfg)
     }
     log_info("health monitor started servers=%d interval_ms=%lld "
              "timeout_s=%u",
-             set->n, (long long)h->interval_ms, h->timeout_s);
+             set->n, (long long)h->st.interval_ms, h->st.timeout_s);
     return h;
+}
+
+void
+health_set_cfg(struct health *h, const struct cfg *cfg)
+{
+    struct health_settings *st;
+
+    if (h == NULL)
+        return;
+    st = xcalloc(1, sizeof(*st));
+    settings_from(st, cfg);
+    pthread_mutex_lock(&h->mu);
+    if (h->next != NULL) {
+        settings_free(h->next);
+        free(h->next);
+    }
+    h->next = st;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
 }
 
 void

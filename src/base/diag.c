@@ -105,6 +105,42 @@ diag_format(const struct diag *d, size_t i, char *buf, size_t len)
     return off < len ? off : len - 1;
 }
 
+size_t
+diag_join(const struct diag *d, char *buf, size_t len)
+{
+    char line[1024];
+    size_t off = 0, i;
+
+    if (len == 0)
+        return 0;
+    buf[0] = '\0';
+    for (i = 0; i < d->n; i++) {
+        size_t n = diag_format(d, i, line, sizeof(line));
+        size_t sep = i > 0 ? 2 : 0;
+        /* room for the count of the ones after this, should they not fit */
+        int keep = i + 1 < d->n
+                       ? snprintf(NULL, 0, "; (and %zu more)", d->n - i - 1)
+                       : 0;
+
+        if (off + sep + n + (size_t)keep < len) {
+            snprintf(buf + off, len - off, "%s%s", sep ? "; " : "", line);
+            off += sep + n;
+            continue;
+        }
+        if (i == 0 && len > (size_t)keep + 3 + 8) {
+            size_t cut = len - 1 - (size_t)keep - 3;
+            snprintf(buf, len, "%.*s...", (int)cut, line);
+            off = cut + 3;
+            i++;
+        }
+        break;
+    }
+    if (i < d->n)
+        snprintf(buf + off, len - off, "%s(and %zu more)", off > 0 ? "; " : "",
+                 d->n - i);
+    return i;
+}
+
 void
 diag_print(const struct diag *d, FILE *out)
 {

@@ -67,6 +67,40 @@ static const struct cfg_enum route_prefs[] = {
     {NULL, 0},
 };
 
+/* --- comparing what custom binders and hooks filled --------------------- */
+
+static bool
+eq_workers(const struct cfg_key *k, const void *a, const void *b)
+{
+    return *(const int *)((const char *)a + k->offset) ==
+           *(const int *)((const char *)b + k->offset);
+}
+
+static bool
+eq_password_hash(const struct cfg_key *k, const void *a, const void *b)
+{
+    const struct cfg_user *x = a, *y = b;
+
+    (void)k;
+    return x->has_hash == y->has_hash &&
+           (!x->has_hash || memcmp(x->hash, y->hash, sizeof(x->hash)) == 0);
+}
+
+/* slot_map fills the slot owners (explicit or the even split). */
+static bool
+eq_slot_owners(const struct cfg_key *k, const void *a, const void *b)
+{
+    const struct cfg_rule *x = a, *y = b;
+
+    (void)k;
+    if (x->has_slot_map != y->has_slot_map || x->slots != y->slots)
+        return false;
+    if (x->slot_owner == NULL || y->slot_owner == NULL)
+        return x->slot_owner == y->slot_owner;
+    return memcmp(x->slot_owner, y->slot_owner,
+                  (size_t)x->slots * sizeof(int)) == 0;
+}
+
 /* --- key tables -------------------------------------------------------- */
 
 static const struct cfg_key rate_limit_keys[] = {
@@ -94,9 +128,9 @@ static const struct cfg_key rate_limit_keys[] = {
 
 static const struct cfg_key admin_keys[] = {
     {"listen", KT_ADDR, OFF(cfg_admin, listen), .def = "127.0.0.1:6032",
-     .help = "MySQL-protocol admin console"},
+     .flags = KEY_RESTART, .help = "MySQL-protocol admin console"},
     {"http", KT_ADDR, OFF(cfg_admin, http), .def = "127.0.0.1:6080",
-     .help = "HTTP /metrics, /status, /healthz"},
+     .flags = KEY_RESTART, .help = "HTTP /metrics, /status, /healthz"},
     {"user", KT_STRING, OFF(cfg_admin, user), .def = "admin",
      .help = "admin console user"},
     {"password", KT_STRING, OFF(cfg_admin, password), .def = "admin",
@@ -118,7 +152,8 @@ static const struct cfg_key user_keys[] = {
     {"password", KT_STRING, OFF(cfg_user, password), .flags = KEY_SECRET,
      .help = "plain password"},
     {"password_hash", KT_CUSTOM, 0, .fn = cfg_check_password_hash,
-     .flags = KEY_SECRET, .help = "mysql_native_password hash, \"*\" + 40 hex"},
+     .eq = eq_password_hash, .flags = KEY_SECRET,
+     .help = "mysql_native_password hash, \"*\" + 40 hex"},
     {"schemas", KT_STRLIST, OFF(cfg_user, schemas),
      .count_off = OFF(cfg_user, nschemas),
      .help = "schemas it may use, the first is its default; default all"},
@@ -217,7 +252,8 @@ static const struct cfg_key rule_keys[] = {
      .count_off = OFF(cfg_rule, nshards), .help = "hash/mod: shards in order"},
     {"slots", KT_U32, OFF(cfg_rule, slots), 1, 65536, "1024",
      .help = "hash: number of CRC32 slots"},
-    {"slot_map", KT_NODE, 0, .help = "hash: shard -> \"0-255,768-1023\""},
+    {"slot_map", KT_NODE, 0, .eq = eq_slot_owners,
+     .help = "hash: shard -> \"0-255,768-1023\""},
     {"ranges", KT_LIST, OFF(cfg_rule, ranges), KEYS(range_keys),
      .count_off = OFF(cfg_rule, nranges), .elem_size = sizeof(struct cfg_range),
      .mark_off = OFF(cfg_range, mark), .what = "range",
@@ -271,9 +307,10 @@ static const struct cfg_key policy_keys[] = {
 
 static const struct cfg_key top_keys[] = {
     {"listen", KT_ADDR, OFF(cfg, listen), .def = "0.0.0.0:6033",
-     .help = "where applications connect"},
+     .flags = KEY_RESTART, .help = "where applications connect"},
     {"workers", KT_CUSTOM, OFF(cfg, workers), .def = "auto",
-     .fn = cfg_check_workers, .help = "event-loop threads; auto = one per CPU"},
+     .fn = cfg_check_workers, .eq = eq_workers, .flags = KEY_RESTART,
+     .help = "event-loop threads; auto = one per CPU"},
     {"zone", KT_STRING, OFF(cfg, zone), .help = "this proxy's zone"},
     {"shutdown_timeout", KT_DURATION, OFF(cfg, shutdown_timeout_ms), 0, MS_HOUR,
      "10s", .help = "grace period for open transactions"},
@@ -288,18 +325,19 @@ static const struct cfg_key top_keys[] = {
     {"slow_query_time", KT_DURATION, OFF(cfg, slow_query_ms), 0, 24 * MS_HOUR,
      "1s", .help = "log statements slower than this; 0 = off"},
     {"xa_log", KT_STRING, OFF(cfg, xa_log), .def = "myshard-xa.log",
-     .help = "decision log of transactions: xa"},
+     .flags = KEY_RESTART, .help = "decision log of transactions: xa"},
     {"xa_commit_delay", KT_DURATION, OFF(cfg, xa_commit_delay_ms), 0, MS_HOUR,
      "0", .help = "fault injection for recovery tests; keep 0"},
     {"admin", KT_SECTION, OFF(cfg, admin), KEYS(admin_keys),
      .help = "admin console and HTTP"},
     {"tls", KT_SECTION, OFF(cfg, tls), KEYS(tls_keys), .post = cfg_check_tls,
-     .help = "TLS for clients"},
+     .flags = KEY_RESTART, .help = "TLS for clients"},
     {"backend", KT_SECTION, OFF(cfg, backend), KEYS(backend_keys),
      .flags = KEY_REQUIRED, .help = "how the proxy reaches MySQL"},
     {"shards", KT_LIST, OFF(cfg, shards), KEYS(shard_keys),
      .count_off = OFF(cfg, nshards), .elem_size = sizeof(struct cfg_shard),
-     .mark_off = OFF(cfg_shard, mark), .what = "shard", .flags = KEY_REQUIRED,
+     .mark_off = OFF(cfg_shard, mark), .what = "shard",
+     .flags = KEY_REQUIRED | KEY_RESTART,
      .help = "shards: a primary and replicas each"},
     {"sharding_rules", KT_NAMED_MAP, OFF(cfg, rules), KEYS(rule_keys),
      .count_off = OFF(cfg, nrules), .elem_size = sizeof(struct cfg_rule),
@@ -468,6 +506,100 @@ cfg_load(const char *path, struct diag *d)
     c = load(path, text, len, d);
     free(text);
     return c;
+}
+
+/* --- reload: what changed -------------------------------------------- */
+
+/* Appends name to the comma-separated list in buf (len > 4); a name that
+ * does not fit ends the list with "...". */
+static void
+list_add(char *buf, size_t len, const char *name)
+{
+    size_t used = strlen(buf), need = strlen(name) + (used ? 2 : 0);
+
+    if (used >= 3 && strcmp(buf + used - 3, "...") == 0)
+        return;
+    if (used + need + 5 < len) {
+        snprintf(buf + used, len - used, "%s%s", used ? ", " : "", name);
+        return;
+    }
+    snprintf(buf + used, len - used, "%s...", used ? ", " : "");
+}
+
+static void
+diff_keys(const struct cfg_key *keys, size_t nkeys, const void *a,
+          const void *b, const char *prefix, struct cfg_diff *out)
+{
+    for (size_t i = 0; i < nkeys; i++) {
+        const struct cfg_key *k = &keys[i];
+        char name[128];
+
+        if (cfg_bind_equal(k, a, b))
+            continue;
+        snprintf(name, sizeof(name), "%s%s", prefix, k->name);
+        if (k->type == KT_SECTION && !(k->flags & KEY_RESTART)) {
+            char sub[130];
+            snprintf(sub, sizeof(sub), "%s.", name);
+            diff_keys(k->sub, k->nsub, (const char *)a + k->offset,
+                      (const char *)b + k->offset, sub, out);
+            continue;
+        }
+        if (k->flags & KEY_RESTART) {
+            list_add(out->restart, sizeof(out->restart), name);
+            out->nrestart++;
+        } else {
+            list_add(out->live, sizeof(out->live), name);
+            out->nlive++;
+        }
+    }
+}
+
+void
+cfg_diff(const struct cfg *old, const struct cfg *next, struct cfg_diff *out)
+{
+    memset(out, 0, sizeof(*out));
+    diff_keys(top_keys, ARRAY_SIZE(top_keys), old, next, "", out);
+    out->shard_list = old->nshards != next->nshards;
+    for (int i = 0; !out->shard_list && i < old->nshards; i++)
+        out->shard_list =
+            strcmp(old->shards[i].name, next->shards[i].name) != 0;
+}
+
+int
+cfg_restart_needed(const struct cfg *old, const struct cfg *next, char *buf,
+                   size_t len)
+{
+    struct cfg_diff d;
+
+    cfg_diff(old, next, &d);
+    snprintf(buf, len, "%s", d.restart);
+    return d.nrestart;
+}
+
+static void
+keep_keys(const struct cfg_key *keys, size_t nkeys, void *dst, const void *src)
+{
+    for (size_t i = 0; i < nkeys; i++) {
+        const struct cfg_key *k = &keys[i];
+
+        if (k->flags & KEY_RESTART) {
+            if (k->type == KT_CUSTOM) /* workers: an int */
+                memcpy((char *)dst + k->offset, (const char *)src + k->offset,
+                       sizeof(int));
+            else
+                cfg_bind_copy(k, dst, src);
+        } else if (k->type == KT_SECTION) {
+            keep_keys(k->sub, k->nsub, (char *)dst + k->offset,
+                      (const char *)src + k->offset);
+        }
+    }
+}
+
+void
+cfg_keep_restart_keys(struct cfg *next, const struct cfg *running)
+{
+    keep_keys(top_keys, ARRAY_SIZE(top_keys), next, running);
+    next->tls.enabled = running->tls.enabled; /* derived: section present */
 }
 
 /* --- lookups ----------------------------------------------------------- */

@@ -190,6 +190,12 @@ cmd_change_user(struct session *s)
 static void
 cmd_field_list(struct session *s)
 {
+    if (s->schema < 0) {
+        session_send_error(s, ER_NO_DB_ERROR, "3D000",
+                           "myshard: no database selected; USE one first");
+        session_command_done(s);
+        return;
+    }
     query_forward(s, query_default_shard(s), RELAY_FIELDS, true, true);
 }
 
@@ -273,6 +279,11 @@ cmd_stmt_execute(struct session *s)
                                "myshard: unknown prepared statement handler "
                                "(%u) given to mysqld_stmt_execute",
                                id);
+        else if (l->schema < 0)
+            session_send_error(s, ER_BAD_DB_ERROR, "42000",
+                               "myshard: the database of this prepared USE "
+                               "is no longer available to the user (a "
+                               "reload of the config removed it)");
         else {
             s->schema = l->schema;
             session_send_ok(s, 0, NULL);

@@ -93,6 +93,8 @@ prepare_cmd_prepare(struct session *s)
     s->prep_sql = xstrndup((const char *)s->cmd.data + 1, s->prep_len);
     /* Prepare where the statement's tables live (any shard of them). */
     if (sql_classify(s->prep_sql, s->prep_len, wc->stmt)) {
+        if (query_refuse_no_schema(s, wc->stmt))
+            return;
         ctx.schema = s->schema;
         router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
         if (wc->plan->action == ROUTE_FORWARD && wc->plan->ntargets > 0)
@@ -259,6 +261,8 @@ prepare_cmd_execute(struct session *s)
     }
     s->stmt_kind = (uint8_t)stats_kind_of(wc->stmt->kind);
     if (wc->stmt->is_write && query_refuse_read_only(s))
+        goto out;
+    if (query_refuse_no_schema(s, wc->stmt))
         goto out;
     /* State an executed statement leaves on its connection (SET, user
      * variables, ...) keeps the session on that connection. */

@@ -495,6 +495,28 @@ held_shard(const struct session *s)
 }
 
 bool
+query_refuse_no_schema(struct session *s, const struct stmt_info *st)
+{
+    if (s->schema >= 0)
+        return false;
+    for (int i = 0; i < st->ntables; i++) {
+        const struct sql_table *t = &st->tables[i];
+        if (t->schema.len > 0 || (t->flags & (TBLF_DERIVED | TBLF_CTE)))
+            continue;
+        s->tracks_vars = false;
+        sessvars_clear(&s->pending);
+        session_send_error(s, ER_NO_DB_ERROR, "3D000",
+                           "myshard: no database selected (a reload of the "
+                           "config removed this session's database or the "
+                           "user's access to it); USE one that SHOW "
+                           "DATABASES lists, or qualify the table");
+        session_command_done(s);
+        return true;
+    }
+    return false;
+}
+
+bool
 query_refuse_read_only(struct session *s)
 {
     const struct cfg_user *u = &s->wc->cfg->users[s->user];
@@ -693,6 +715,8 @@ query_start(struct session *s, const char *sql, size_t len)
         break;
     }
     if (f.writes && query_refuse_read_only(s))
+        return;
+    if (query_refuse_no_schema(s, s->wc->stmt))
         return;
     s->tracks_vars = f.tracks_vars;
     s->pins |= f.pins;

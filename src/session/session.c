@@ -115,6 +115,7 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     command_free_local_stmts(s);
     prepare_free_all(s);
     free(s->txn_begin);
+    free(s->stmt_schema);
     free(s);
 }
 
@@ -271,6 +272,8 @@ session_send_ok(struct session *s, uint64_t affected, const char *info)
 const char *
 session_backend_schema(const struct session *s)
 {
+    if (s->stmt_schema != NULL)
+        return s->stmt_schema; /* started before a reload */
     if (s->schema < 0)
         return NULL;
     return s->wc->cfg->schemas[s->schema].backend_schema;
@@ -557,7 +560,16 @@ session_command_done(struct session *s)
     if (s->counted)
         count_statement(s);
     packet_consume(s->conn->in, &s->cmd);
+    free(s->stmt_schema);
+    s->stmt_schema = NULL;
     session_set_state(s, SESS_IDLE);
+    if (s->user_removed) {
+        log_info("closing client: a reload removed its user client=%u "
+                 "addr=%s",
+                 s->id, s->addr);
+        session_close(s, "user removed from the config");
+        return;
+    }
     if (s->wc->draining && s->sc == NULL) {
         session_close(s, "shutdown");
         return;

@@ -47,6 +47,40 @@ START_TEST(test_format)
 }
 END_TEST
 
+START_TEST(test_join)
+{
+    struct diag d;
+    char buf[256];
+
+    diag_init(&d);
+    ck_assert_uint_eq(diag_join(&d, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "");
+    diag_add(&d, DIAG_ERROR, "f.yaml", 1, 2, NULL, "first");
+    diag_add(&d, DIAG_ERROR, "f.yaml", 3, 4, "hint", "second");
+    diag_add(&d, DIAG_WARNING, "f.yaml", 5, 0, NULL, "third");
+    ck_assert_uint_eq(diag_join(&d, buf, sizeof(buf)), 3);
+    ck_assert_str_eq(buf, "f.yaml:1:2: error: first; f.yaml:3:4: error: "
+                          "second (hint); f.yaml:5: warning: third");
+    /* exactly the length fits; one byte less drops the last */
+    ck_assert_uint_eq(diag_join(&d, buf, strlen(buf) + 1), 3);
+    ck_assert_uint_eq(diag_join(&d, buf, 80), 2);
+    ck_assert_str_eq(buf, "f.yaml:1:2: error: first; f.yaml:3:4: error: "
+                          "second (hint); (and 1 more)");
+    ck_assert_uint_eq(diag_join(&d, buf, 50), 1);
+    ck_assert_str_eq(buf, "f.yaml:1:2: error: first; (and 2 more)");
+    /* the first does not fit: cut */
+    ck_assert_uint_eq(diag_join(&d, buf, 30), 1);
+    ck_assert_str_eq(buf, "f.yaml:1:2: ...; (and 2 more)");
+    ck_assert_uint_eq(strlen(buf), 29);
+    /* no room even for that: the count alone, or nothing */
+    ck_assert_uint_eq(diag_join(&d, buf, 20), 0);
+    ck_assert_str_eq(buf, "(and 3 more)");
+    ck_assert_uint_eq(diag_join(&d, buf, 1), 0);
+    ck_assert_str_eq(buf, "");
+    diag_free(&d);
+}
+END_TEST
+
 START_TEST(test_print_many)
 {
     struct diag d;
@@ -82,6 +116,7 @@ main(void)
     int failed;
 
     tcase_add_test(tc, test_format);
+    tcase_add_test(tc, test_join);
     tcase_add_test(tc, test_print_many);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
