@@ -28,7 +28,10 @@ typedef void (*pool_acquire_fn)(void *arg, struct serverconn *sc, int err,
 struct pool_waiter {
     pool_acquire_fn cb;
     void *arg;
-    int64_t since_ms;         /* when it started waiting */
+    bool noncore;     /* for a noncore user (backend.pool.noncore_share) */
+    bool reserved;    /* holds one of the noncore places */
+    bool in_nc;       /* queued for a noncore place (pool.nc_head) */
+    int64_t since_ms; /* when it started waiting */
     struct pool_waiter *next; /* FIFO */
     struct pool_waiter *prev;
     struct pool *pool; /* non-NULL while queued */
@@ -43,6 +46,7 @@ struct pool {
     int64_t wait_timeout_ms;
     int64_t idle_timeout_ms;
     int64_t max_connections;
+    int64_t noncore_max; /* places for noncore users, all workers */
     int64_t min_idle;
     struct serverconn *idle_head;       /* MRU first */
     struct serverconn *connecting_head; /* connects in flight */
@@ -51,6 +55,10 @@ struct pool {
     int nlent;
     struct pool_waiter *wait_head, *wait_tail;
     int nwaiting;
+    /* noncore statements waiting for a noncore place (not yet for a
+     * connection): FIFO, failed with 9002 at wait_timeout */
+    struct pool_waiter *nc_head, *nc_tail;
+    int nc_waiting;
     int64_t longest_wait_ms; /* of the current waiters, updated on tick */
     struct event *tick;      /* owned; timeouts and idle trimming */
     int asked; /* connections asked of other workers, not yet arrived */
@@ -72,6 +80,11 @@ void pool_set_cfg(struct pool *p, const struct cfg *cfg);
  */
 struct serverconn *pool_acquire(struct pool *p, struct pool_waiter *w,
                                 pool_acquire_fn cb, void *arg);
+/* The same for a noncore user's statement: it first needs one of the
+ * noncore places (noncore_share of max_connections, all workers), so
+ * reporting traffic never holds more than its share. */
+struct serverconn *pool_acquire_noncore(struct pool *p, struct pool_waiter *w,
+                                        pool_acquire_fn cb, void *arg);
 void pool_cancel(struct pool_waiter *w);
 /* Returns a clean connection: to the first waiter, else to the idle list. */
 void pool_release(struct serverconn *sc);

@@ -49,6 +49,7 @@ struct server {
     struct pool **pools; /* (ref) indexed by worker id; owned array */
     int npools;
     atomic_int lend_want;    /* sum of the pools' wants: lock-free check */
+    atomic_int noncore_used; /* noncore places taken (pool.h) */
     pthread_mutex_t lend_mu; /* guards the pools' want fields */
 };
 

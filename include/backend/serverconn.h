@@ -61,6 +61,7 @@ struct serverconn {
     void *arg;            /* borrower's */
 
     int64_t idle_since_ms;   /* monotonic ms when returned to the pool */
+    bool noncore;            /* lent holding a noncore place */
     struct serverconn *next; /* pool idle list */
     struct serverconn *prev;
 };

@@ -35,6 +35,8 @@ enum cfg_rl_algo {
     RL_FIXED_WINDOW,
 };
 
+struct ratelimit;
+
 struct cfg_rate_limit {
     enum cfg_rl_algo algo; /* RL_NONE when absent */
     double rate;         /* statements per second (token/leaky) or per window */
@@ -42,6 +44,8 @@ struct cfg_rate_limit {
     int64_t window_ms;   /* sliding/fixed window; default 1000 */
     int64_t max_wait_ms; /* leaky_bucket; default 1000 */
     struct cfg_mark mark;
+    struct ratelimit *rl; /* owned; the shared limiter (base/ratelimit.h),
+                             made at load; NULL when absent */
 };
 
 enum cfg_user_class { CLASS_CORE = 0, CLASS_NONCORE };

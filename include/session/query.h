@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include "route/route_types.h"
 #include "session/relay.h"
+#include "backend/pool.h"
 #include "session/session_types.h"
 
 struct stmt_info;
@@ -63,6 +64,10 @@ bool query_send_prelude(struct session *s, struct serverconn *sc,
 void query_release_backend(struct session *s, bool dirty);
 /* Client output drained below the low-water mark: resume relaying. */
 void query_client_drained(struct session *s);
+/* pool_acquire, or pool_acquire_noncore for a noncore user. */
+struct serverconn *query_pool_acquire(struct session *s, struct pool *p,
+                                      struct pool_waiter *w, pool_acquire_fn cb,
+                                      void *arg);
 /* The statement ran past backend.query_timeout: KILL QUERY on its
  * backend(s); the client gets 1969 now when nothing of the answer reached
  * it yet (the rest of the answer is then dropped). */

@@ -129,13 +129,17 @@ struct session {
     /* The command in flight. */
     struct packet cmd; /* held until a backend takes it */
     uint8_t cmd_byte;
-    bool counted;        /* a statement: counted when it ends */
-    bool cmd_err;        /* answered with an error */
-    bool timed_out;      /* past query_timeout: killed, answered with 1969 */
-    uint8_t stmt_kind;   /* enum stats_kind */
-    uint8_t stmt_route;  /* enum stats_route */
-    uint16_t stmt_shard; /* shard index + 1; 0 = several or none */
-    int digest_slot;     /* in wc->digests, -1 none */
+    bool counted;           /* a statement: counted when it ends */
+    bool cmd_err;           /* answered with an error */
+    bool timed_out;         /* past query_timeout: killed, answered with 1969 */
+    bool admitted;          /* passed protect_admit (a delayed statement) */
+    uint8_t route_pref;     /* enum cfg_route_pref of its policy */
+    int64_t cache_ttl_ms;   /* its policy's cache TTL; 0 none */
+    struct event *delay_ev; /* owned; a leaky bucket's wait, lazily made */
+    uint8_t stmt_kind;      /* enum stats_kind */
+    uint8_t stmt_route;     /* enum stats_route */
+    uint16_t stmt_shard;    /* shard index + 1; 0 = several or none */
+    int digest_slot;        /* in wc->digests, -1 none */
     int64_t cmd_started_us;
     enum relay_kind kind;
     bool expect_response;

@@ -21,6 +21,9 @@
     X(circuit_refused_total, "statements refused by an open circuit (9003)")   \
     X(read_retries_total, "reads retried on another server")                   \
     X(query_timeouts_total, "statements killed past query_timeout (1969)")     \
+    X(limit_refused_total, "statements refused by a rate limit (1226)")        \
+    X(limit_delayed_total, "statements a leaky bucket made wait their turn")   \
+    X(denied_total, "statements refused by a deny policy")                     \
     X(slow_queries_total, "statements slower than slow_query_time")            \
     X(xa_commits_total, "two-phase commits decided")                           \
     X(xa_rollbacks_total, "cross-shard transactions rolled back")              \

@@ -77,6 +77,77 @@ static void lend_kick_others(struct server *srv, const struct pool *self,
 static void pool_grow(struct pool *p);
 static void lend_sync(struct pool *p);
 
+/* ---- noncore places ----------------------------------------------------- */
+
+static bool
+nc_reserve(struct pool *p)
+{
+    int cur = atomic_load(&p->srv->noncore_used);
+
+    do {
+        if (cur >= p->noncore_max)
+            return false;
+    } while (
+        !atomic_compare_exchange_weak(&p->srv->noncore_used, &cur, cur + 1));
+    return true;
+}
+
+static void nc_admit(struct pool *p);
+
+static void
+nc_unreserve(struct pool *p)
+{
+    atomic_fetch_sub(&p->srv->noncore_used, 1);
+    nc_admit(p);
+}
+
+static void
+nc_remove(struct pool *p, struct pool_waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        p->nc_head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        p->nc_tail = w->prev;
+    w->next = w->prev = NULL;
+    w->pool = NULL;
+    w->in_nc = false;
+    p->nc_waiting--;
+}
+
+/* A connection goes to a waiter: a noncore one hands its place to it. */
+static void
+deliver(struct pool_waiter *w, struct serverconn *sc)
+{
+    if (w->reserved) {
+        sc->noncore = true;
+        w->reserved = false;
+    }
+    w->cb(w->arg, sc, 0, NULL);
+}
+
+/* Noncore statements whose place came free go on to wait for (or get) a
+ * connection like any other. */
+static void
+nc_admit(struct pool *p)
+{
+    while (p->nc_head != NULL && nc_reserve(p)) {
+        struct pool_waiter *w = p->nc_head;
+        struct serverconn *sc;
+        int64_t since = w->since_ms;
+        nc_remove(p, w);
+        w->reserved = true;
+        sc = pool_acquire(p, w, w->cb, w->arg);
+        if (sc != NULL)
+            deliver(w, sc);
+        else
+            w->since_ms = since; /* wait_timeout counts from the start */
+    }
+}
+
 static void
 free_later_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -124,7 +195,7 @@ give_to_waiter(struct pool *p, struct serverconn *sc)
     waiter_remove(p, w);
     p->nlent++;
     sc->state = SC_LENT;
-    w->cb(w->arg, sc, 0, NULL);
+    deliver(w, sc);
     return true;
 }
 
@@ -136,6 +207,10 @@ fail_waiter(struct pool *p, int err, const char *msg)
     if (w == NULL)
         return;
     waiter_remove(p, w);
+    if (w->reserved) {
+        w->reserved = false;
+        nc_unreserve(p);
+    }
     w->cb(w->arg, NULL, err, msg);
 }
 
@@ -393,6 +468,21 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (p->wait_head)
         p->longest_wait_ms = now - p->wait_head->since_ms;
+    while (p->nc_head && now - p->nc_head->since_ms >= p->wait_timeout_ms) {
+        struct pool_waiter *w = p->nc_head;
+        char buf[240];
+        snprintf(buf, sizeof(buf),
+                 "myshard: waited %lldms for a connection to %s: noncore "
+                 "users hold their share (%lld of pool.max_connections=%lld, "
+                 "backend.pool.noncore_share); retry later",
+                 (long long)(now - w->since_ms), p->srv->addr,
+                 (long long)p->noncore_max, (long long)p->max_connections);
+        nc_remove(p, w);
+        w->cb(w->arg, NULL, ER_MYSHARD_POOL_TIMEOUT, buf);
+    }
+    if (p->nc_head && now - p->nc_head->since_ms > p->longest_wait_ms)
+        p->longest_wait_ms = now - p->nc_head->since_ms;
+    nc_admit(p); /* places freed on other workers */
     /* Missed kicks are harmless: room and spare connections are looked
      * for here too. */
     pool_grow(p);
@@ -427,6 +517,11 @@ pool_set_cfg(struct pool *p, const struct cfg *cfg)
     p->wait_timeout_ms = cfg->backend.pool.wait_timeout_ms;
     p->idle_timeout_ms = cfg->backend.pool.idle_timeout_ms;
     p->max_connections = cfg->backend.pool.max_connections;
+    p->noncore_max = cfg->backend.pool.noncore_share > 0
+                         ? MAX((int64_t)(cfg->backend.pool.noncore_share *
+                                         (double)p->max_connections),
+                               1)
+                         : 0;
     p->min_idle = cfg->backend.pool.min_idle;
 }
 
@@ -481,15 +576,57 @@ pool_acquire(struct pool *p, struct pool_waiter *w, pool_acquire_fn cb,
     return NULL;
 }
 
+struct serverconn *
+pool_acquire_noncore(struct pool *p, struct pool_waiter *w, pool_acquire_fn cb,
+                     void *arg)
+{
+    struct serverconn *sc;
+
+    w->noncore = true;
+    w->reserved = false;
+    w->in_nc = false;
+    if (p->nc_head == NULL && nc_reserve(p)) {
+        w->reserved = true;
+        sc = pool_acquire(p, w, cb, arg);
+        if (sc != NULL) {
+            sc->noncore = true;
+            w->reserved = false;
+        }
+        return sc;
+    }
+    w->cb = cb;
+    w->arg = arg;
+    w->since_ms = clock_ms();
+    w->pool = p;
+    w->in_nc = true;
+    w->next = NULL;
+    w->prev = p->nc_tail;
+    if (p->nc_tail)
+        p->nc_tail->next = w;
+    else
+        p->nc_head = w;
+    p->nc_tail = w;
+    p->nc_waiting++;
+    return NULL;
+}
+
 void
 pool_cancel(struct pool_waiter *w)
 {
     struct pool *p = w->pool;
 
-    if (p) {
-        waiter_remove(p, w);
-        lend_sync(p);
+    if (p == NULL)
+        return;
+    if (w->in_nc) {
+        nc_remove(p, w);
+        return;
     }
+    waiter_remove(p, w);
+    if (w->reserved) {
+        w->reserved = false;
+        nc_unreserve(p);
+    }
+    lend_sync(p);
 }
 
 void
@@ -499,6 +636,10 @@ pool_release(struct serverconn *sc)
 
     serverconn_unlend(sc);
     p->nlent--;
+    if (sc->noncore) {
+        sc->noncore = false;
+        nc_unreserve(p);
+    }
     sc->idle_since_ms = clock_ms();
     if (evbuffer_get_length(sc->conn->in) > 0) {
         /* Bytes nobody asked for: the connection's state is unknown. */
@@ -518,6 +659,10 @@ pool_discard(struct serverconn *sc)
         idle_remove(p, sc);
     else if (sc->state == SC_LENT)
         p->nlent--;
+    if (sc->noncore) {
+        sc->noncore = false;
+        nc_unreserve(p);
+    }
     free_later(p, sc); /* makes room once freed, see free_later_cb */
 }
 
@@ -534,6 +679,11 @@ pool_free(struct pool *p)
     pthread_mutex_unlock(&srv->lend_mu);
     while (p->wait_head)
         fail_waiter(p, ER_MYSHARD_NO_BACKEND, "myshard: shutting down");
+    while (p->nc_head) {
+        struct pool_waiter *w = p->nc_head;
+        nc_remove(p, w);
+        w->cb(w->arg, NULL, ER_MYSHARD_NO_BACKEND, "myshard: shutting down");
+    }
     while (p->idle_head) {
         struct serverconn *sc = p->idle_head;
         idle_remove(p, sc);

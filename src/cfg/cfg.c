@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ratelimit.h"
 #include "base/units.h"
 #include "cfg/cfg_bind.h"
 #include "cfg/cfg_check.h"
@@ -366,9 +367,13 @@ cfg_free(struct cfg *c)
     /* derived fields first: the arrays holding them go with bind_free */
     for (int i = 0; i < c->nrules; i++)
         free(c->rules[i].slot_owner);
-    for (int i = 0; i < c->npolicies; i++)
+    for (int i = 0; i < c->npolicies; i++) {
         if (c->policies[i].re_ok)
             regfree(&c->policies[i].re);
+        ratelimit_free(c->policies[i].rate_limit.rl);
+    }
+    for (int i = 0; i < c->nusers; i++)
+        ratelimit_free(c->users[i].rate_limit.rl);
     cfg_bind_free(top_keys, ARRAY_SIZE(top_keys), c);
     free(c->path);
     free(c->text);
@@ -428,6 +433,18 @@ sort_diags(struct diag *d, size_t from)
     free(tmp);
 }
 
+/* The limiter a rate_limit describes, shared by every worker using this
+ * config generation (a reload starts them afresh). */
+static void
+make_limiter(struct cfg_rate_limit *r)
+{
+    if (r->algo == RL_NONE)
+        return;
+    /* enum cfg_rl_algo and enum rl_algo share their values */
+    r->rl = ratelimit_new((enum rl_algo)r->algo, r->rate, r->burst,
+                          r->window_ms, r->max_wait_ms);
+}
+
 static struct cfg *
 load(const char *name, const char *text, size_t len, struct diag *d)
 {
@@ -465,6 +482,10 @@ load(const char *name, const char *text, size_t len, struct diag *d)
         cfg_put(c);
         return NULL;
     }
+    for (int i = 0; i < c->nusers; i++)
+        make_limiter(&c->users[i].rate_limit);
+    for (int i = 0; i < c->npolicies; i++)
+        make_limiter(&c->policies[i].rate_limit);
     return c;
 }
 

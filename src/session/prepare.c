@@ -13,6 +13,7 @@
  * No client is pinned to a connection because it prepared something.
  */
 #include "session/prepare.h"
+#include "session/protect.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -253,6 +254,9 @@ prepare_cmd_execute(struct session *s)
     for (uint16_t i = 0; i < ps->nparams; i++)
         to_route_key(&vals[i], &params[i].key, tmp[i], sizeof(tmp[i]));
     s->digest_slot = digests_slot(&wc->digests, ps->sql, ps->len);
+    if (!s->admitted && protect_admit(s) != ADMIT_GO)
+        goto out; /* refused, or delayed: dispatched again at its turn */
+    s->admitted = false;
     if (!sql_classify(ps->sql, ps->len, wc->stmt)) {
         session_send_error(s, ER_UNKNOWN_ERROR, "HY000",
                            "myshard: cannot read the prepared statement");

@@ -57,6 +57,7 @@
 #include "proto/resultset.h"
 #include "route/router.h"
 #include "session/prepare.h"
+#include "session/protect.h"
 #include "session/scatter.h"
 #include "session/session.h"
 #include "session/txn.h"
@@ -663,6 +664,9 @@ query_start(struct session *s, const char *sql, size_t len)
     struct stmt_facts f;
 
     analyze(s, sql, len, &f);
+    if (!s->admitted && protect_admit(s) != ADMIT_GO)
+        return; /* refused, or delayed: dispatched again at its turn */
+    s->admitted = false;
     if (f.multi && !s->multi_stmts) {
         /* What the server says when multi-statements are off. */
         session_send_error(s, 1064, "42000",
@@ -952,6 +956,7 @@ int
 query_pick_server(struct session *s, int shard, bool read, int exclude,
                   int *err, char *msg, size_t msglen)
 {
+    bool orig_read = read;
     struct wctx *wc = s->wc;
     const struct cfg *c = wc->cfg;
     int64_t now = clock_ms();
@@ -966,6 +971,14 @@ query_pick_server(struct session *s, int shard, bool read, int exclude,
            !autocommit_off(s) &&
            (s->last_write_ms == 0 ||
             now >= s->last_write_ms + c->backend.health.max_replica_lag_ms);
+    /* A policy's route: replica keeps reads on replicas even right after
+     * the session's writes; primary sends them to the primary. */
+    if (s->route_pref == ROUTE_PRIMARY)
+        read = false;
+    else if (s->route_pref == ROUTE_REPLICA && orig_read &&
+             (s->pins & ~PIN_LAST_INSERT) == 0 && s->txn_begin == NULL &&
+             !autocommit_off(s))
+        read = true;
     s->pick_seed = s->pick_seed * 1103515245u + 12345u;
     srv = health_pick(wc->servers, c, shard, read, c->zone,
                       s->pick_seed ^ s->id, exclude, now);
@@ -990,6 +1003,17 @@ query_pick_server(struct session *s, int shard, bool read, int exclude,
     return -1;
 }
 
+struct serverconn *
+query_pool_acquire(struct session *s, struct pool *p, struct pool_waiter *w,
+                   pool_acquire_fn cb, void *arg)
+{
+    /* Noncore users (reports, batch) hold at most their share. */
+    if (s->user >= 0 && s->wc->cfg->users[s->user].cls == CLASS_NONCORE)
+        return pool_acquire_noncore(p, w, cb, arg);
+    w->noncore = w->reserved = w->in_nc = false;
+    return pool_acquire(p, w, cb, arg);
+}
+
 /* Acquires a connection to a server of the shard, or fails the command. */
 static void
 acquire(struct session *s, int shard, int exclude)
@@ -1006,7 +1030,7 @@ acquire(struct session *s, int shard, int exclude)
         return;
     }
     session_set_state(s, SESS_WAIT_BACKEND);
-    sc = pool_acquire(wc->pools[s->srv], &s->waiter, on_acquired, s);
+    sc = query_pool_acquire(s, wc->pools[s->srv], &s->waiter, on_acquired, s);
     if (sc != NULL)
         got_backend(s, sc);
 }

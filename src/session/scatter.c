@@ -613,7 +613,8 @@ scatter_start(struct session *s, const struct route_plan *plan,
                 continue;
             }
         }
-        sc = pool_acquire(wc->pools[t->srv], &t->waiter, on_acquired, t);
+        sc = query_pool_acquire(s, wc->pools[t->srv], &t->waiter, on_acquired,
+                                t);
         if (sc != NULL)
             got_conn(t, sc);
     }

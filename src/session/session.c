@@ -110,6 +110,8 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     event_free(s->timer);
+    if (s->delay_ev)
+        event_free(s->delay_ev);
     sessvars_clear(&s->vars);
     sessvars_clear(&s->pending);
     command_free_local_stmts(s);
@@ -163,6 +165,8 @@ session_close(struct session *s, const char *reason)
     log_debug("client closed client=%u addr=%s reason=\"%s\"", s->id, s->addr,
               reason);
     pool_cancel(&s->waiter);
+    if (s->delay_ev)
+        evtimer_del(s->delay_ev);
     scatter_abort(s);
     txn_abandon(s, false); /* rolled back without the client */
     if (s->sc) {
