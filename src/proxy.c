@@ -40,6 +40,7 @@
 #include "build_config.h"
 #include "cfg/cfg.h"
 #include "net/worker.h"
+#include "session/qcache.h"
 #include "session/reload.h"
 #include "session/session.h"
 #include "route/router.h"
@@ -433,6 +434,8 @@ start_workers(struct proxy *px)
             xcalloc((size_t)MAX(c->nusers, 1) * (size_t)(c->nshards + 1) *
                         SR_COUNT * SK_COUNT,
                     sizeof(*wc->qmatrix));
+        wc->qcache = qcache_new((size_t)c->cache_memory / (size_t)px->nworkers,
+                                &wc->stats);
         wc->pools = xcalloc((size_t)px->servers->n, sizeof(*wc->pools));
         for (int k = 0; k < px->servers->n; k++)
             wc->pools[k] = pool_new(w, &px->servers->v[k], c);
@@ -478,6 +481,7 @@ free_workers(struct proxy *px)
         free(wc->ustats);
         free((void *)wc->qmatrix);
         digests_free(&wc->digests);
+        qcache_free(wc->qcache);
         free(wc->stmt);
         if (wc->plan) {
             route_plan_free(wc->plan);

@@ -64,6 +64,15 @@ bool query_send_prelude(struct session *s, struct serverconn *sc,
 void query_release_backend(struct session *s, bool dirty);
 /* Client output drained below the low-water mark: resume relaying. */
 void query_client_drained(struct session *s);
+/* The tables the session wrote: their cached reads go stale now (and,
+ * with txn_open, again when the transaction ends). */
+void query_cache_writes_done(struct session *s, bool txn_open);
+/* The statement st writes: remember its tables for the cache (multi: a
+ * batch, tables unknown). */
+void query_cache_note_write(struct session *s, const struct stmt_info *st,
+                            bool multi);
+/* Drops the session's cache state (close, reset). */
+void query_cache_forget(struct session *s);
 /* pool_acquire, or pool_acquire_noncore for a noncore user. */
 struct serverconn *query_pool_acquire(struct session *s, struct pool *p,
                                       struct pool_waiter *w, pool_acquire_fn cb,

@@ -29,6 +29,9 @@ struct serverconn;
 struct scatter;
 struct pstmt;
 struct txn;
+struct qcache;
+struct cache_fill;
+struct write_marks;
 
 /* Bit positions of enum pin_reason (below). */
 #define PIN_REASONS STATS_PIN_REASONS
@@ -52,7 +55,8 @@ struct wctx {
      * than one or none), dimensions of the config it was made for */
     _Atomic long long *qmatrix;
     int q_users, q_shards;
-    struct digest_table digests;    /* normalized statements seen here */
+    struct digest_table digests; /* normalized statements seen here */
+    struct qcache *qcache; /* owned; the hot-key cache (session/qcache.h) */
     struct rewrite_rename *renames; /* owned; schemas named differently on
                                        the servers (backend_schema) */
     int nrenames;
@@ -136,10 +140,12 @@ struct session {
     uint8_t route_pref;     /* enum cfg_route_pref of its policy */
     int64_t cache_ttl_ms;   /* its policy's cache TTL; 0 none */
     struct event *delay_ev; /* owned; a leaky bucket's wait, lazily made */
-    uint8_t stmt_kind;      /* enum stats_kind */
-    uint8_t stmt_route;     /* enum stats_route */
-    uint16_t stmt_shard;    /* shard index + 1; 0 = several or none */
-    int digest_slot;        /* in wc->digests, -1 none */
+    struct cache_fill *fill; /* owned; a cacheable read's answer being kept */
+    struct write_marks *wmarks; /* owned; tables written, for the cache */
+    uint8_t stmt_kind;          /* enum stats_kind */
+    uint8_t stmt_route;         /* enum stats_route */
+    uint16_t stmt_shard;        /* shard index + 1; 0 = several or none */
+    int digest_slot;            /* in wc->digests, -1 none */
     int64_t cmd_started_us;
     enum relay_kind kind;
     bool expect_response;

@@ -24,6 +24,9 @@
     X(limit_refused_total, "statements refused by a rate limit (1226)")        \
     X(limit_delayed_total, "statements a leaky bucket made wait their turn")   \
     X(denied_total, "statements refused by a deny policy")                     \
+    X(cache_hits_total, "reads answered from the hot-key cache")               \
+    X(cache_misses_total, "cacheable reads the cache could not answer")        \
+    X(cache_evictions_total, "cache entries dropped: stale, expired or LRU")   \
     X(slow_queries_total, "statements slower than slow_query_time")            \
     X(xa_commits_total, "two-phase commits decided")                           \
     X(xa_rollbacks_total, "cross-shard transactions rolled back")              \

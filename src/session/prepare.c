@@ -266,6 +266,8 @@ prepare_cmd_execute(struct session *s)
     s->stmt_kind = (uint8_t)stats_kind_of(wc->stmt->kind);
     if (wc->stmt->is_write && query_refuse_read_only(s))
         goto out;
+    if (wc->stmt->is_write)
+        query_cache_note_write(s, wc->stmt, false);
     if (query_refuse_no_schema(s, wc->stmt))
         goto out;
     /* State an executed statement leaves on its connection (SET, user

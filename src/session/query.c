@@ -58,6 +58,7 @@
 #include "route/router.h"
 #include "session/prepare.h"
 #include "session/protect.h"
+#include "session/qcache.h"
 #include "session/scatter.h"
 #include "session/session.h"
 #include "session/txn.h"
@@ -66,6 +67,7 @@
 #include "sql/rewrite.h"
 
 static void on_backend_read(struct serverconn *sc, void *arg);
+static bool autocommit_off(const struct session *s);
 static void on_backend_error(struct serverconn *sc, void *arg, const char *why);
 static void send_command(struct session *s);
 static bool retry_read(struct session *s);
@@ -658,6 +660,189 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
     scatter_start(s, plan, NULL, NULL, 0);
 }
 
+/* ---- the hot-key cache ---------------------------------------------- */
+
+struct cache_fill {
+    char *key; /* owned: user, schema and text */
+    size_t klen;
+    struct evbuffer *answer; /* owned; what went to the client */
+    int ntables;
+    uint32_t slots[QCACHE_MAX_TABLES];
+    uint64_t vers[QCACHE_MAX_TABLES];
+    uint64_t epoch;
+    int64_t ttl_ms;
+};
+
+#define WMARKS_MAX 16
+struct write_marks {
+    int n;
+    bool all; /* tables unknown: every entry */
+    uint32_t slots[WMARKS_MAX];
+};
+
+static void
+fill_free(struct session *s)
+{
+    if (s->fill == NULL)
+        return;
+    free(s->fill->key);
+    evbuffer_free(s->fill->answer);
+    free(s->fill);
+    s->fill = NULL;
+}
+
+/* A read the cache may answer: one plain SELECT outside transactions,
+ * with nothing that depends on the connection. */
+static bool
+cacheable(const struct session *s, const struct stmt_info *st)
+{
+    return st->kind == STMT_SELECT && !st->multi &&
+           !(st->flags &
+             (SQLF_FOR_UPDATE | SQLF_SHARE_LOCK | SQLF_CALC_FOUND_ROWS |
+              SQLF_FOUND_ROWS | SQLF_LAST_INSERT_ID | SQLF_LOCK_FUNC |
+              SQLF_USERVAR_READ | SQLF_USERVAR_WRITE | SQLF_INTO)) &&
+           s->txn == NULL && s->txn_begin == NULL && s->sc == NULL &&
+           (s->pins & ~PIN_POOL_SESSION) == 0 && !autocommit_off(s);
+}
+
+/* Answers from the cache (true), or gets ready to keep the answer. */
+static bool
+cache_try(struct session *s, const char *sql, size_t len)
+{
+    const struct cfg *c = s->wc->cfg;
+    const char *user = c->users[s->user].name;
+    const char *schema = s->schema >= 0 ? c->schemas[s->schema].name : "";
+    size_t ul = strlen(user), sl = strlen(schema);
+    char *key;
+    size_t klen = ul + 1 + sl + 1 + len;
+    const struct evbuffer *hit;
+    uint32_t slots[QCACHE_MAX_TABLES];
+    int n;
+
+    if (s->wc->qcache == NULL || !cacheable(s, s->wc->stmt))
+        return false;
+    n = qcache_table_slots(s->wc->stmt, s->schema >= 0 ? schema : NULL, slots,
+                           QCACHE_MAX_TABLES);
+    if (n < 0)
+        return false;
+    key = xmalloc(klen);
+    memcpy(key, user, ul + 1);
+    memcpy(key + ul + 1, schema, sl + 1);
+    memcpy(key + ul + 1 + sl + 1, sql, len);
+    hit = qcache_get(s->wc->qcache, key, klen, clock_ms());
+    if (hit != NULL) {
+        /* The answer as the server gave it (sequence ids from 1). */
+        size_t hl = evbuffer_get_length(hit);
+        struct evbuffer_ptr pos;
+        char *tmp = xmalloc(hl ? hl : 1);
+        evbuffer_ptr_set((struct evbuffer *)hit, &pos, 0, EVBUFFER_PTR_SET);
+        evbuffer_copyout_from((struct evbuffer *)hit, &pos, tmp, hl);
+        evbuffer_add(s->conn->out, tmp, hl);
+        free(tmp);
+        free(key);
+        s->stmt_route = SR_proxy;
+        session_command_done(s);
+        return true;
+    }
+    s->fill = xcalloc(1, sizeof(*s->fill));
+    s->fill->key = key;
+    s->fill->klen = klen;
+    s->fill->answer = evbuffer_new();
+    s->fill->ntables = n;
+    memcpy(s->fill->slots, slots, (size_t)n * sizeof(*slots));
+    qcache_versions(slots, n, s->fill->vers);
+    s->fill->epoch = qcache_epoch();
+    s->fill->ttl_ms = s->cache_ttl_ms;
+    return false;
+}
+
+/* What the relay just appended to the client's output, kept too. */
+static void
+cache_copy(struct session *s, size_t from)
+{
+    struct evbuffer *out = s->conn->out;
+    size_t len = evbuffer_get_length(out);
+    struct evbuffer_ptr pos;
+    char *tmp;
+
+    if (len <= from)
+        return;
+    if (evbuffer_get_length(s->fill->answer) + (len - from) >
+        QCACHE_MAX_ENTRY) {
+        fill_free(s); /* too big to keep */
+        return;
+    }
+    tmp = xmalloc(len - from);
+    evbuffer_ptr_set(out, &pos, from, EVBUFFER_PTR_SET);
+    evbuffer_copyout_from(out, &pos, tmp, len - from);
+    evbuffer_add(s->fill->answer, tmp, len - from);
+    free(tmp);
+}
+
+static void
+cache_store(struct session *s)
+{
+    struct cache_fill *f = s->fill;
+
+    if (f == NULL)
+        return;
+    if (!s->rl.got_err && !s->timed_out && s->kind == RELAY_RESULT)
+        qcache_put(s->wc->qcache, f->key, f->klen, f->answer, clock_ms(),
+                   f->ttl_ms, f->slots, f->vers, f->ntables, f->epoch);
+    fill_free(s);
+}
+
+/* A statement that writes: its tables' cached reads go stale when it
+ * ends, and again when its transaction ends. */
+void
+query_cache_note_write(struct session *s, const struct stmt_info *st,
+                       bool multi)
+{
+    const struct cfg *c = s->wc->cfg;
+    uint32_t slots[WMARKS_MAX];
+    int n = -1;
+
+    if (s->wc->qcache == NULL)
+        return;
+    if (!multi)
+        n = qcache_table_slots(
+            st, s->schema >= 0 ? c->schemas[s->schema].name : NULL, slots,
+            WMARKS_MAX);
+    if (s->wmarks == NULL)
+        s->wmarks = xcalloc(1, sizeof(*s->wmarks));
+    if (n < 0 || s->wmarks->n + n > WMARKS_MAX) {
+        s->wmarks->all = true;
+        return;
+    }
+    memcpy(s->wmarks->slots + s->wmarks->n, slots, (size_t)n * sizeof(*slots));
+    s->wmarks->n += n;
+}
+
+void
+query_cache_writes_done(struct session *s, bool txn_open)
+{
+    struct write_marks *w = s->wmarks;
+
+    if (w == NULL)
+        return;
+    if (w->all)
+        qcache_bump_all();
+    else
+        qcache_bump(w->slots, w->n);
+    if (txn_open)
+        return; /* bumped again when the transaction ends */
+    free(w);
+    s->wmarks = NULL;
+}
+
+void
+query_cache_forget(struct session *s)
+{
+    fill_free(s);
+    free(s->wmarks);
+    s->wmarks = NULL;
+}
+
 void
 query_start(struct session *s, const char *sql, size_t len)
 {
@@ -730,6 +915,10 @@ query_start(struct session *s, const char *sql, size_t len)
         s->pins |= PIN_LAST_INSERT;
     else
         s->pins &= ~PIN_LAST_INSERT;
+    if (f.writes)
+        query_cache_note_write(s, s->wc->stmt, f.multi);
+    else if (s->cache_ttl_ms > 0 && cache_try(s, sql, len))
+        return;
     route_and_run(s, sql, len, f.multi);
 }
 
@@ -1077,6 +1266,7 @@ query_forward(struct session *s, int shard, enum relay_kind kind,
 static void
 finish(struct session *s)
 {
+    cache_store(s);
     s->status = s->rl.status & ~SERVER_MORE_RESULTS_EXISTS;
     s->cmd_err |= s->rl.got_err;
     if (s->sc != NULL)
@@ -1115,6 +1305,8 @@ query_statement_done(struct session *s)
         s->pins |= PIN_TRANSACTION;
     else
         s->pins &= ~PIN_TRANSACTION;
+    fill_free(s); /* kept by finish() if it could be */
+    query_cache_writes_done(s, (s->pins & PIN_TRANSACTION) != 0);
     if (s->exec_ps != NULL) {
         prepare_clear_long_data(s->exec_ps);
         s->exec_ps = NULL;
@@ -1131,6 +1323,7 @@ pump(struct session *s)
 {
     struct evbuffer *in = serverconn_input(s->sc);
     enum relay_status st;
+    size_t before;
 
     if (s->state == SESS_PRELUDE) {
         st = relay_pump(&s->rl, in, NULL, 0);
@@ -1164,8 +1357,11 @@ pump(struct session *s)
     if (s->kind == RELAY_PREPARE && !s->rl.started && !prepare_patch_ok(s, in))
         return; /* the PREPARE_OK is not complete yet */
     /* After a timeout answered the client, the rest is dropped. */
+    before = evbuffer_get_length(s->conn->out);
     st = relay_pump(&s->rl, in, s->timed_out ? NULL : s->conn->out,
                     RELAY_CLIENT_HIGH_WATER);
+    if (s->fill != NULL)
+        cache_copy(s, before);
     switch (st) {
     case RELAY_MORE:
     case RELAY_PAUSED: /* client_write_cb resumes us */

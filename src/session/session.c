@@ -112,6 +112,7 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     event_free(s->timer);
     if (s->delay_ev)
         event_free(s->delay_ev);
+    query_cache_forget(s);
     sessvars_clear(&s->vars);
     sessvars_clear(&s->pending);
     command_free_local_stmts(s);
