@@ -10,6 +10,7 @@
  *   lim  max_connections 3               ro   read_only
  *   policy "SELECT id FROM itest_protect_sw": sliding_window 5 per 1s
  *   policy "DELETE FROM itest_protect_audit": deny
+ *   policy "SELECT v FROM itest_protect_hot WHERE id = ?": cache ttl 2s
  * Rows are witnessed on the s0 primary itself (direct connection), and so
  * is what still runs there (information_schema.PROCESSLIST).
  *
@@ -46,6 +47,18 @@
  *   k. max_client_connections (80): with no other client, 80 connect and
  *      the 81st gets 1040 naming max_client_connections; after one
  *      closes, a new one gets in
+ *   l. hot-key cache (per worker: the reads go through one connection of
+ *      app; the worker of a connection is the top byte of its connection
+ *      id): a read of itest_protect_hot id 1 after the row changed on the
+ *      s0 primary itself still answers the old value within the 2 s TTL
+ *      and SHOW STATS cache_hits_total grows; after 2.2 s the new value;
+ *      id 2 is an entry of its own, and rep on the same worker does not
+ *      get app's cached answer; an UPDATE through myshard on the same
+ *      connection, then one on a connection of the other worker, are seen
+ *      by the very next read; while a transaction of the other connection
+ *      holds an UPDATE the read answers the committed value, and the read
+ *      right after its COMMIT the new one; /metrics has
+ *      myshard_cache_hits_total and myshard_cache_misses_total > 0
  * The isolation sleeps are 1.5 s, not 2 s: a 2 s sleep would race the 2 s
  * query_timeout. Every wait is bounded; the whole program has a watchdog
  * that kills its myshard. Proxy-only.
@@ -74,6 +87,8 @@
 #define SCHEMA      "pt"
 #define T_SW        "itest_protect_sw"
 #define T_AUDIT     "itest_protect_audit"
+#define T_HOT       "itest_protect_hot"
+#define HOT_SQL     "SELECT v FROM " T_HOT " WHERE id = "
 #define DENY_TEXT   "audit rows are never deleted"
 #define ADMIN_USER  "padmin"
 #define ADMIN_PASS  "padmin-pw"
@@ -254,7 +269,9 @@ write_conf(void)
         "    rate_limit: { algorithm: sliding_window, rate: 5, "
         "window: 1s }\n"
         "  - match: \"DELETE FROM " T_AUDIT "\"\n"
-        "    deny: \"" DENY_TEXT "\"\n",
+        "    deny: \"" DENY_TEXT "\"\n"
+        "  - match: \"" HOT_SQL "?\"\n"
+        "    cache: { ttl: 2s }\n",
         listen_port, MAX_CLIENTS, admin_port, http_port,
         it_env("BACKEND_USER", "myshard"), it_env("BACKEND_PASSWORD", "secret"),
         it_backend_port("S0_PRIMARY_PORT"), it_backend_port("S1_PRIMARY_PORT"));
@@ -654,6 +671,10 @@ setup_backend(void)
                           " (id INT PRIMARY KEY, v INT NOT NULL)") &&
               it_exec(d0, "CREATE TABLE " DB "." T_AUDIT
                           " (id INT PRIMARY KEY, note VARCHAR(64) NOT NULL)");
+    ok = ok &&
+         it_exec(d0,
+                 "CREATE TABLE " DB "." T_HOT " (id INT PRIMARY KEY, v INT)") &&
+         it_exec(d0, "INSERT INTO " DB "." T_HOT " VALUES (1, 100), (2, 200)");
     for (int i = 1; ok && i <= 10; i++)
         ok = it_exec(d0, "INSERT INTO " DB "." T_SW " VALUES (%d, %d)", i,
                      i * 10);
@@ -1357,6 +1378,192 @@ test_global_max(void)
     close_all(ms, MAX_CLIENTS);
 }
 
+/* ------------------------------------------------- l. hot-key cache */
+
+/* The worker a client connection of myshard landed on: session ids are
+ * the worker's index << 24 plus a counter. */
+static int
+worker_of(MYSQL *m)
+{
+    return (int)(mysql_thread_id(m) >> 24);
+}
+
+/* A client of user on worker w (same) or on another worker (!same); NULL
+ * when 16 tries did not get one. */
+static MYSQL *
+client_on(const char *user, const char *pass, int w, bool same)
+{
+    for (int i = 0; i < 16; i++) {
+        MYSQL *m = client(user, pass);
+        if (m == NULL)
+            return NULL;
+        if ((worker_of(m) == w) == same)
+            return m;
+        mysql_close(m);
+    }
+    it_diag("l: no connection of %s on %s worker %d in 16 tries", user,
+            same ? "the" : "another than", w);
+    return NULL;
+}
+
+/* v of row id of T_HOT read through m (-1 on failure). */
+static long long
+hot_read(MYSQL *m, int id, struct answer *a)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), HOT_SQL "%d", id);
+    run(m, sql, a);
+    return a->err == 0 ? a->value : -1;
+}
+
+/* Sets v of row 1 on the s0 primary itself, past myshard. */
+static bool
+hot_set_direct(int v)
+{
+    return it_exec(d0, "UPDATE " DB "." T_HOT " SET v = %d WHERE id = 1", v);
+}
+
+static long long
+stat_num(const char *name)
+{
+    return admin_num("SHOW STATS", "stat", name, "value");
+}
+
+static void
+test_cache(void)
+{
+    struct answer a;
+    long long v;
+    wait_clients_at_most(0, 3.0); /* k's connections are gone */
+    MYSQL *m = client("app", "app-pw");
+    int w = m != NULL ? worker_of(m) : -1;
+    MYSQL *other = m != NULL ? client_on("app", "app-pw", w, false) : NULL;
+    MYSQL *rep = m != NULL ? client_on("rep", "rep-pw", w, true) : NULL;
+    if (!check(m != NULL && other != NULL && rep != NULL,
+               "l: app connects (worker %d), another app connection on the "
+               "other worker, rep on the same worker",
+               w)) {
+        MYSQL *ms[3] = {m, other, rep};
+        close_all(ms, 3);
+        return;
+    }
+    long long hits0 = stat_num("cache_hits_total");
+    long long miss0 = stat_num("cache_misses_total");
+
+    /* 1: served from memory within the TTL */
+    v = hot_read(m, 1, &a);
+    double t_put = it_now();
+    check(v == 100, "l: " HOT_SQL "1 answers 100 (%lld; %u %s)", v, a.err,
+          a.msg);
+    check(hot_set_direct(101), "l: v = 101 on the s0 primary itself");
+    v = hot_read(m, 1, &a);
+    check(v == 100,
+          "l: the same read within the TTL still answers 100, from memory "
+          "(%lld; %u %s)",
+          v, a.err, a.msg);
+    long long hits1 = stat_num("cache_hits_total");
+    check(hits0 >= 0 && hits1 > hits0,
+          "l: SHOW STATS cache_hits_total grew (%lld -> %lld)", hits0, hits1);
+
+    /* 5: other parameters, other users: entries of their own */
+    v = hot_read(m, 2, &a);
+    check(v == 200, "l: id = 2 is an entry of its own: 200 (%lld; %u %s)", v,
+          a.err, a.msg);
+    v = hot_read(rep, 1, &a);
+    check(v == 101,
+          "l: rep on the same worker reads 101, not app's cached 100 (%lld; "
+          "%u %s)",
+          v, a.err, a.msg);
+    v = hot_read(m, 1, &a);
+    check(v == 100, "l: app still gets its cached 100 (%lld, %.2f s after)", v,
+          it_now() - t_put);
+
+    /* 2: the TTL ends */
+    double wait = t_put + 2.2 - it_now();
+    if (wait > 0)
+        sleep_ms((long)(wait * 1000));
+    v = hot_read(m, 1, &a);
+    check(v == 101, "l: 2.2 s after, the read answers 101 (%lld; %u %s)", v,
+          a.err, a.msg);
+
+    /* 3: a write through myshard, on the same connection */
+    check(hot_set_direct(102), "l: v = 102 on the s0 primary itself");
+    v = hot_read(m, 1, &a);
+    check(v == 101, "l: the read answers the cached 101 (%lld; %u %s)", v,
+          a.err, a.msg);
+    run(m, "UPDATE " T_HOT " SET v = 110 WHERE id = 1", &a);
+    check(a.err == 0, "l: UPDATE ... SET v = 110 through myshard (%u %s)",
+          a.err, a.msg);
+    v = hot_read(m, 1, &a);
+    check(v == 110,
+          "l: the very next read on the same connection answers 110 (%lld; "
+          "%u %s)",
+          v, a.err, a.msg);
+
+    /* ... and on a connection of the other worker */
+    check(hot_set_direct(111), "l: v = 111 on the s0 primary itself");
+    v = hot_read(m, 1, &a);
+    check(v == 110, "l: the read answers the cached 110 (%lld; %u %s)", v,
+          a.err, a.msg);
+    run(other, "UPDATE " T_HOT " SET v = 120 WHERE id = 1", &a);
+    check(a.err == 0,
+          "l: UPDATE ... SET v = 120 through myshard on the other worker (%u "
+          "%s)",
+          a.err, a.msg);
+    v = hot_read(m, 1, &a);
+    check(v == 120,
+          "l: the very next read on the first connection answers 120 (%lld; "
+          "%u %s)",
+          v, a.err, a.msg);
+
+    /* 4: a write in a transaction: visible once committed */
+    v = hot_read(m, 1, &a);
+    check(v == 120, "l: the read answers 120 again (%lld; %u %s)", v, a.err,
+          a.msg);
+    bool txn = run(other, "BEGIN", &a) == 0;
+    txn =
+        txn && run(other, "UPDATE " T_HOT " SET v = 130 WHERE id = 1", &a) == 0;
+    check(txn,
+          "l: BEGIN; UPDATE ... SET v = 130 on the other connection (%u "
+          "%s)",
+          a.err, a.msg);
+    long long hits2 = stat_num("cache_hits_total");
+    long long in1 = hot_read(m, 1, &a);
+    long long in2 = hot_read(m, 1, &a);
+    it_diag("l: cache hits over the two reads in the transaction: %lld",
+            stat_num("cache_hits_total") - hits2);
+    check(in1 == 120 && in2 == 120,
+          "l: while it is open, two reads answer the committed 120 (%lld, "
+          "%lld)",
+          in1, in2);
+    run(other, "COMMIT", &a);
+    check(a.err == 0, "l: COMMIT (%u %s)", a.err, a.msg);
+    v = hot_read(m, 1, &a);
+    check(v == 130,
+          "l: the very next read after the COMMIT answers 130 (%lld; %u %s)", v,
+          a.err, a.msg);
+    long long miss1 = stat_num("cache_misses_total");
+    check(miss0 >= 0 && miss1 > miss0,
+          "l: SHOW STATS cache_misses_total grew (%lld -> %lld)", miss0, miss1);
+
+    /* 6: /metrics */
+    int status = 0;
+    char *body = http_get("/metrics", &status);
+    double hits =
+        body != NULL ? metric_value(body, "myshard_cache_hits_total") : -1;
+    double miss =
+        body != NULL ? metric_value(body, "myshard_cache_misses_total") : -1;
+    check(status == 200 && hits > 0 && miss > 0,
+          "l: /metrics: myshard_cache_hits_total %g and "
+          "myshard_cache_misses_total %g > 0 (status %d)",
+          hits, miss, status);
+    free(body);
+
+    MYSQL *ms[3] = {m, other, rep};
+    close_all(ms, 3);
+    check(it_exec(d0, "DROP TABLE " DB "." T_HOT), "l: drop " DB "." T_HOT);
+}
+
 /* ------------------------------------------------------------- main */
 
 int
@@ -1397,7 +1604,8 @@ main(void)
     if (!check(d0 != NULL && d1 != NULL,
                "direct connections to the s0 and s1 primaries"))
         return it_done();
-    check(setup_backend(), "create %s." T_SW " and %s." T_AUDIT " on s0", DB,
+    check(setup_backend(),
+          "create %s." T_SW ", %s." T_AUDIT " and %s." T_HOT " on s0", DB, DB,
           DB);
     check(write_conf(), "write %s", cfg_path);
     bool up = start_proxy();
@@ -1422,6 +1630,7 @@ main(void)
         test_user_max_connections();
         test_visibility(tb_before);
         test_global_max();
+        test_cache();
         if (adm != NULL)
             mysql_close(adm);
     }
