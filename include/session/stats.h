@@ -13,7 +13,8 @@
 /* X(name, help): plain counters, myshard_<name> in /metrics. */
 #define STATS_COUNTERS(X)                                                      \
     X(connections_total, "client connections accepted")                        \
-    X(connections_refused, "client connections refused (limits, bad login)")   \
+    X(connections_refused_total,                                               \
+      "client connections refused (limits, bad login)")                        \
     X(queries_total, "statements received from clients")                       \
     X(errors_total, "statements answered with an error")                       \
     X(pool_timeouts_total, "statements that waited wait_timeout (9002)")       \

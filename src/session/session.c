@@ -253,7 +253,7 @@ session_enter_user(struct session *s, int ui)
     int slot = limits_user_slot(u->name);
 
     if (!limits_user_enter(slot, u->max_connections)) {
-        STATS_ADD(&s->wc->stats, connections_refused, 1);
+        STATS_ADD(&s->wc->stats, connections_refused_total, 1);
         log_info("user connection limit client=%u addr=%s user=%s max=%lld",
                  s->id, s->addr, u->name, (long long)u->max_connections);
         session_send_error(s, ER_CON_COUNT_ERROR, "08004",
@@ -289,7 +289,7 @@ auth_fail(struct session *s, const char *user, size_t ulen, bool had_pw)
 {
     log_info("access denied client=%u addr=%s user=%.*s", s->id, s->addr,
              (int)MIN(ulen, 64), user);
-    STATS_ADD(&s->wc->stats, connections_refused, 1);
+    STATS_ADD(&s->wc->stats, connections_refused_total, 1);
     session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000",
                        "myshard: access denied for user '%.*s' (using "
                        "password: %s); check the user and password in the "
@@ -647,7 +647,7 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
         /* Too many: say so in the greeting's place and close. */
         struct evbuffer *out = evbuffer_new();
         uint8_t seq = 0;
-        STATS_ADD(&wc->stats, connections_refused, 1);
+        STATS_ADD(&wc->stats, connections_refused_total, 1);
         proto_write_err(out, &seq, ER_CON_COUNT_ERROR, "08004",
                         "myshard: too many connections "
                         "(max_client_connections)");

@@ -593,15 +593,24 @@ START_TEST(test_prometheus_format)
     /* every family asked for */
     {
         static const char *const fams[] = {
-            "myshard_connections_total",      "myshard_connections_refused",
-            "myshard_queries_total",          "myshard_errors_total",
-            "myshard_xa_commits_total",       "myshard_client_bytes_out_total",
-            "myshard_query_duration_seconds", "myshard_client_connections",
-            "myshard_backend_connections",    "myshard_backend_up",
-            "myshard_replica_lag_seconds",    "myshard_circuit_open",
-            "myshard_pool_waiting",           "myshard_pins_total",
-            "myshard_user_queries_total",     "myshard_user_connections",
-            "myshard_rate_limited_total",     "myshard_uptime_seconds",
+            "myshard_connections_total",
+            "myshard_connections_refused_total",
+            "myshard_queries_total",
+            "myshard_errors_total",
+            "myshard_xa_commits_total",
+            "myshard_client_bytes_out_total",
+            "myshard_query_duration_seconds",
+            "myshard_client_connections",
+            "myshard_backend_connections",
+            "myshard_backend_up",
+            "myshard_replica_lag_seconds",
+            "myshard_circuit_open",
+            "myshard_pool_waiting",
+            "myshard_pins_total",
+            "myshard_user_queries_total",
+            "myshard_user_connections",
+            "myshard_rate_limited_total",
+            "myshard_uptime_seconds",
         };
 
         for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
