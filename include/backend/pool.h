@@ -88,6 +88,11 @@ struct serverconn *pool_acquire_noncore(struct pool *p, struct pool_waiter *w,
 void pool_cancel(struct pool_waiter *w);
 /* Returns a clean connection: to the first waiter, else to the idle list. */
 void pool_release(struct serverconn *sc);
+/* Returns a connection whose session state (user variables, temporary
+ * tables, locks, a transaction) must not reach the next borrower: it is
+ * reset with COM_RESET_CONNECTION first, or closed if that fails. Only
+ * between statements. */
+void pool_release_reset(struct serverconn *sc);
 /* Drops a connection whose state is unknown (broken mid-statement). */
 void pool_discard(struct serverconn *sc);
 /* Closes idle connections and fails waiters; for shutdown. */

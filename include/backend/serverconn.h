@@ -99,6 +99,9 @@ void serverconn_unlend(struct serverconn *sc);
 /* The connection's input and output buffers. */
 struct evbuffer *serverconn_input(struct serverconn *sc);
 struct evbuffer *serverconn_output(struct serverconn *sc);
+/* The server reset the session (COM_RESET_CONNECTION): forget its
+ * variables, character set and prepared statements; the schema stays. */
+void serverconn_forget_state(struct serverconn *sc);
 /* Closes the socket and frees; updates the server's connection count. */
 void serverconn_free(struct serverconn *sc);
 

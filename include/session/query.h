@@ -62,6 +62,9 @@ bool query_send_prelude(struct session *s, struct serverconn *sc,
                         struct relay *rl);
 /* Gives the session's backend connection back (or drops it when dirty). */
 void query_release_backend(struct session *s, bool dirty);
+/* Gives back the held connection, between statements, after resetting the
+ * session state the client left on it (COM_RESET_CONNECTION). */
+void query_release_backend_reset(struct session *s);
 /* Client output drained below the low-water mark: resume relaying. */
 void query_client_drained(struct session *s);
 /* The tables the session wrote: their cached reads go stale now (and,

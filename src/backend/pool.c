@@ -31,6 +31,7 @@
 #include "net/conn.h"
 #include "net/worker.h"
 #include "proto/mysql_defs.h"
+#include "proto/packet.h"
 
 static void
 idle_push(struct pool *p, struct serverconn *sc)
@@ -648,6 +649,53 @@ pool_release(struct serverconn *sc)
     }
     dispatch(p, sc);
     lend_sync(p);
+}
+
+/* ---- reset before reuse ------------------------------------------------ */
+
+static void
+reset_read(struct serverconn *sc, void *arg)
+{
+    struct packet pkt;
+    enum packet_status st =
+        packet_read(serverconn_input(sc), 1u << 20, -1, &pkt);
+    bool ok;
+
+    (void)arg;
+    if (st == PKT_AGAIN)
+        return;
+    ok = st == PKT_OK && pkt.len > 0 && pkt.data[0] == 0x00;
+    if (st == PKT_OK)
+        packet_consume(serverconn_input(sc), &pkt);
+    if (!ok) {
+        pool_discard(sc);
+        return;
+    }
+    /* The server dropped the session's state: so does our record of it
+     * (the current database stays). */
+    serverconn_forget_state(sc);
+    pool_release(sc);
+}
+
+static void
+reset_error(struct serverconn *sc, void *arg, const char *why)
+{
+    (void)arg;
+    (void)why;
+    pool_discard(sc);
+}
+
+void
+pool_release_reset(struct serverconn *sc)
+{
+    uint8_t seq = 0, cmd = COM_RESET_CONNECTION;
+
+    if (evbuffer_get_length(serverconn_input(sc)) > 0) {
+        pool_discard(sc); /* an answer still coming: state unknown */
+        return;
+    }
+    serverconn_lend(sc, reset_read, reset_error, NULL);
+    packet_write(serverconn_output(sc), &seq, &cmd, 1);
 }
 
 void

@@ -358,6 +358,16 @@ serverconn_output(struct serverconn *sc)
 }
 
 void
+serverconn_forget_state(struct serverconn *sc)
+{
+    sessvars_clear(&sc->vars);
+    sc->charset = 0;
+    for (int i = 0; i < sc->nstmts; i++)
+        free(sc->stmts[i].sql);
+    sc->nstmts = 0;
+}
+
+void
 serverconn_free(struct serverconn *sc)
 {
     if (sc == NULL)

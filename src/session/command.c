@@ -99,8 +99,10 @@ static void
 reset_session_state(struct session *s)
 {
     txn_abandon(s, false);
-    if (s->sc)
-        query_release_backend(s, s->pins != 0);
+    if (s->sc && s->pins != 0)
+        query_release_backend_reset(s);
+    else if (s->sc)
+        query_release_backend(s, false);
     s->pins &= PIN_POOL_SESSION; /* the user's, not the connection's */
     prepare_free_all(s);
     s->status = SERVER_STATUS_AUTOCOMMIT;

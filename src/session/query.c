@@ -923,6 +923,20 @@ query_start(struct session *s, const char *sql, size_t len)
 }
 
 void
+query_release_backend_reset(struct session *s)
+{
+    struct serverconn *sc = s->sc;
+
+    if (sc == NULL)
+        return;
+    s->sc = NULL;
+    if (s->timed_out) /* a KILL QUERY may still be on its way */
+        pool_discard(sc);
+    else
+        pool_release_reset(sc);
+}
+
+void
 query_release_backend(struct session *s, bool dirty)
 {
     struct serverconn *sc = s->sc;

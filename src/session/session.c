@@ -171,11 +171,18 @@ session_close(struct session *s, const char *reason)
     scatter_abort(s);
     txn_abandon(s, false); /* rolled back without the client */
     if (s->sc) {
-        /* Mid-response, in a transaction or holding session state: its
-         * state is not clean, so drop it rather than lend it again. */
-        bool dirty = s->state == SESS_RELAY || s->state == SESS_PRELUDE ||
-                     (s->pins & ~PIN_LAST_INSERT) != 0;
-        query_release_backend(s, dirty);
+        /* Mid-statement its state is unknown: dropped. Between statements,
+         * a transaction or session state the client left (user variables,
+         * temporary tables, locks) is reset before anyone else gets it. */
+        if (s->state == SESS_RELAY || s->state == SESS_PRELUDE ||
+            s->state == SESS_WAIT_BACKEND)
+            query_release_backend(s, true);
+        else if ((s->pins & ~PIN_LAST_INSERT) != 0 && !s->wc->draining)
+            query_release_backend_reset(s);
+        else if ((s->pins & ~PIN_LAST_INSERT) != 0)
+            query_release_backend(s, true); /* shutting down: no reset */
+        else
+            query_release_backend(s, false);
     }
     if (s->cmd.heap)
         packet_consume(NULL, &s->cmd);
@@ -197,6 +204,7 @@ session_close(struct session *s, const char *reason)
 void
 session_close_all(struct wctx *wc)
 {
+    wc->draining = true; /* nothing is reset or lent from now on */
     while (wc->sessions) {
         txn_abandon(wc->sessions, true);
         session_close(wc->sessions, "shutdown");

@@ -709,6 +709,48 @@ out:
         mysql_close(direct);
 }
 
+/* ------------- 6. state a client leaves behind is reset, not inherited */
+
+static void
+test_state_reset(void)
+{
+    MYSQL *a = it_connect();
+    int leaks = 0, locks = 0, temps = 0, n = 0;
+
+    if (a == NULL) {
+        check(false, "connect the client that leaves state behind");
+        return;
+    }
+    check(it_exec(a, "SET @itest_left = 42") &&
+              it_exec(a, "CREATE TEMPORARY TABLE itest_pool_left (id INT)") &&
+              it_int(a, -1, "SELECT GET_LOCK('itest_pool_left', 0)") == 1,
+          "a client sets a user variable, creates a temporary table and "
+          "takes a lock");
+    mysql_close(a); /* its connection goes back to the pool, reset */
+    /* Every client after it, on whichever pooled connection, starts
+     * clean: the connection was reset (or closed), never lent dirty. */
+    for (int i = 0; i < 30; i++) {
+        MYSQL *b = it_connect();
+        bool is_null = false;
+        char *v;
+        if (b == NULL)
+            continue;
+        n++;
+        v = it_value(b, &is_null, "SELECT @itest_left");
+        leaks += !is_null;
+        free(v);
+        locks += it_int(b, -1, "SELECT IS_FREE_LOCK('itest_pool_left')") != 1;
+        temps += mysql_query(b, "SELECT * FROM itest_pool_left") == 0;
+        if (mysql_errno(b) == 0)
+            mysql_free_result(mysql_store_result(b));
+        mysql_close(b);
+    }
+    check(n == 30, "30 later clients connect (%d)", n);
+    check_int(leaks, 0, "no later client sees the user variable");
+    check_int(locks, 0, "the lock was released for every later client");
+    check_int(temps, 0, "no later client sees the temporary table");
+}
+
 int
 main(void)
 {
@@ -745,6 +787,7 @@ main(void)
     test_exhaustion(cap, wait_ms);
     test_idle_clients();
     test_vanished_client();
+    test_state_reset();
 
     check(it_exec(m, "DROP TABLE IF EXISTS " TABLE), "DROP TABLE " TABLE);
     mysql_close(m);
