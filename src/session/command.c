@@ -99,7 +99,9 @@ static void
 reset_session_state(struct session *s)
 {
     txn_abandon(s, false);
-    if (s->sc && s->pins != 0)
+    if (s->sc && (s->pins & PIN_TRANSACTION))
+        query_release_backend(s, true); /* closing ends the transaction */
+    else if (s->sc && s->pins != 0)
         query_release_backend_reset(s);
     else if (s->sc)
         query_release_backend(s, false);

@@ -171,12 +171,14 @@ session_close(struct session *s, const char *reason)
     scatter_abort(s);
     txn_abandon(s, false); /* rolled back without the client */
     if (s->sc) {
-        /* Mid-statement its state is unknown: dropped. Between statements,
-         * a transaction or session state the client left (user variables,
-         * temporary tables, locks) is reset before anyone else gets it. */
+        /* Mid-statement its state is unknown, and an open transaction is
+         * best ended by closing: dropped. Between statements, session
+         * state the client left (user variables, temporary tables, locks)
+         * is reset before anyone else gets it. */
         if (s->state == SESS_RELAY || s->state == SESS_PRELUDE ||
-            s->state == SESS_WAIT_BACKEND)
-            query_release_backend(s, true);
+            s->state == SESS_WAIT_BACKEND || (s->pins & PIN_TRANSACTION))
+            query_release_backend(s, true); /* closing ends a transaction
+                                               at once, on every server */
         else if ((s->pins & ~PIN_LAST_INSERT) != 0 && !s->wc->draining)
             query_release_backend_reset(s);
         else if ((s->pins & ~PIN_LAST_INSERT) != 0)
