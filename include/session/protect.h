@@ -8,9 +8,12 @@
 #ifndef MYSHARD_SESSION_PROTECT_H
 #define MYSHARD_SESSION_PROTECT_H
 
+#include <stddef.h>
+
 struct session;
 struct cfg;
 struct cfg_policy;
+struct cfg_rate_limit;
 
 enum admit {
     ADMIT_GO = 0, /* run it now */
@@ -21,6 +24,10 @@ enum admit {
 /* For the statement in flight (its digest is s->digest_slot). Sets the
  * statement's route preference and cache TTL. */
 enum admit protect_admit(struct session *s);
+/* A limit in words ("token_bucket 50/s burst 10"), for errors and the
+ * console; "" when there is none. */
+void protect_describe_limit(const struct cfg_rate_limit *r, char *buf,
+                            size_t len);
 /* The first policy for user (index, -1 none) and digest, or NULL. */
 const struct cfg_policy *protect_match(const struct cfg *c, int user,
                                        const char *digest);

@@ -40,6 +40,7 @@
 #include "proto/pktbuf.h"
 #include "proto/resultset.h"
 #include "route/router.h"
+#include "session/protect.h"
 #include "session/session.h"
 #include "session/session_types.h"
 #include "sql/classify.h"
@@ -318,31 +319,6 @@ cmd_clients(struct admin_conn *ac, const char *args)
 }
 
 static void
-rate_limit_text(const struct cfg_rate_limit *rl, char *buf, size_t len)
-{
-    switch (rl->algo) {
-    case RL_TOKEN_BUCKET:
-        snprintf(buf, len, "token_bucket %g/s burst %lld", rl->rate,
-                 (long long)rl->burst);
-        return;
-    case RL_LEAKY_BUCKET:
-        snprintf(buf, len, "leaky_bucket %g/s max_wait %lldms", rl->rate,
-                 (long long)rl->max_wait_ms);
-        return;
-    case RL_SLIDING_WINDOW:
-    case RL_FIXED_WINDOW:
-        snprintf(buf, len, "%s %g per %lldms",
-                 rl->algo == RL_SLIDING_WINDOW ? "sliding_window"
-                                               : "fixed_window",
-                 rl->rate, (long long)rl->window_ms);
-        return;
-    default:
-        snprintf(buf, len, "%s", "");
-        return;
-    }
-}
-
-static void
 cmd_users(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {
@@ -355,7 +331,7 @@ cmd_users(struct admin_conn *ac, const char *args)
     for (int i = 0; i < s->cfg->nusers; i++) {
         const struct cfg_user *u = &s->cfg->users[i];
         char rl[96];
-        rate_limit_text(&u->rate_limit, rl, sizeof(rl));
+        protect_describe_limit(&u->rate_limit, rl, sizeof(rl));
         table_row(&t, u->name, u->cls == CLASS_NONCORE ? "noncore" : "core",
                   u->read_only ? "1" : "0", num(s->user_conns[i]),
                   num(u->max_connections),

@@ -39,8 +39,8 @@ protect_match(const struct cfg *c, int user, const char *digest)
     return NULL;
 }
 
-static void
-describe(const struct cfg_rate_limit *r, char *buf, size_t len)
+void
+protect_describe_limit(const struct cfg_rate_limit *r, char *buf, size_t len)
 {
     switch (r->algo) {
     case RL_TOKEN_BUCKET:
@@ -59,7 +59,7 @@ describe(const struct cfg_rate_limit *r, char *buf, size_t len)
                  r->rate, (long long)r->window_ms);
         break;
     default:
-        snprintf(buf, len, "?");
+        snprintf(buf, len, "%s", "");
         break;
     }
 }
@@ -81,7 +81,7 @@ refuse(struct session *s, const char *whose, const struct cfg_rate_limit *r)
 {
     char what[96];
 
-    describe(r, what, sizeof(what));
+    protect_describe_limit(r, what, sizeof(what));
     STATS_ADD(&s->wc->stats, limit_refused_total, 1);
     if (s->user >= 0 && s->user < s->wc->nustats)
         STATS_ADD(&s->wc->ustats[s->user], rate_limited, 1);
