@@ -652,8 +652,24 @@ scatter_timeout(struct session *s)
     STATS_ADD(&s->wc->stats, query_timeouts_total, 1);
     log_warn("query timeout client=%u targets=%d timeout_ms=%lld", s->id, sx->n,
              (long long)c->backend.query_timeout_ms);
-    if (sx->mode == SX_MERGE || sx->relayed)
-        return; /* the shards' own errors end the answer */
+    if (sx->mode == SX_MERGE) {
+        /* The merge answers 1969 for one source (rows already sent end
+         * with it) and drains the others, whose kills it then ignores. */
+        char msg[300];
+        snprintf(msg, sizeof(msg),
+                 "myshard: the statement ran longer than "
+                 "backend.query_timeout (%lld ms) and was killed on its "
+                 "shards; make it faster or raise the timeout",
+                 (long long)c->backend.query_timeout_ms);
+        for (int i = 0; i < sx->n; i++)
+            if (sx->t[i].state == TG_RUNNING && sx->t[i].sc != NULL) {
+                fail_target(sx, i, ER_STATEMENT_TIMEOUT, msg);
+                return; /* sx may be gone */
+            }
+        return;
+    }
+    if (sx->relayed)
+        return; /* the shard's own error ends the answer */
     s->timed_out = true;
     session_send_error(s, ER_STATEMENT_TIMEOUT, "70100",
                        "myshard: the statement ran longer than "
