@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -478,4 +481,286 @@ it_free_port(void)
         port = ntohs(sa.sin_port);
     close(fd);
     return port;
+}
+
+void
+it_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+long
+it_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+bool
+it_file_has(const char *path, long from, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    if (from > 0)
+        fseek(f, from, SEEK_SET);
+    size_t cap = 4096, len = 0, n;
+    char *buf = malloc(cap);
+    bool found = false;
+    while (buf != NULL && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            char *nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf != NULL) {
+        buf[len] = '\0';
+        found = strstr(buf, needle) != NULL;
+        free(buf);
+    }
+    return found;
+}
+
+/* ------------------------------------------------- a private myshard */
+
+static struct it_proxy *watched; /* the process the watchdog kills */
+
+static void
+proxy_watchdog(int sig)
+{
+    static const char msg[] = "Bail out! watchdog timeout (myshard killed)\n";
+    (void)sig;
+    if (watched != NULL && watched->pid > 0)
+        kill(watched->pid, SIGKILL);
+    if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0) {
+        /* nothing more to do */
+    }
+    _exit(1);
+}
+
+void
+it_proxy_init(struct it_proxy *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->pid = -1;
+    p->bin = it_env("MYSHARD_BIN", NULL);
+    p->user = it_user();
+    p->password = it_password();
+    p->io_s = 20;
+}
+
+bool
+it_proxy_have_bin(const struct it_proxy *p)
+{
+    return p->bin != NULL && access(p->bin, X_OK) == 0;
+}
+
+void
+it_proxy_watchdog(struct it_proxy *p, unsigned limit_s)
+{
+    int limit = atoi(it_env("MYSHARD_TEST_TIMEOUT_S", "600"));
+    watched = p;
+    signal(SIGALRM, proxy_watchdog);
+    alarm(limit > 0 && (unsigned)limit < limit_s ? (unsigned)limit : limit_s);
+}
+
+bool
+it_proxy_dir(struct it_proxy *p, const char *program)
+{
+    snprintf(p->dir, sizeof(p->dir), "%s/%s.XXXXXX",
+             it_env("MYSHARD_TEST_DIR", "/tmp"), program);
+    if (mkdtemp(p->dir) == NULL)
+        return false;
+    snprintf(p->cfg, sizeof(p->cfg), "%s/myshard.yaml", p->dir);
+    snprintf(p->log, sizeof(p->log), "%s/myshard.log", p->dir);
+    p->port = it_free_port();
+    p->admin_port = it_free_port();
+    p->http_port = it_free_port();
+    while (p->admin_port == p->port)
+        p->admin_port = it_free_port();
+    while (p->http_port == p->port || p->http_port == p->admin_port)
+        p->http_port = it_free_port();
+    return true;
+}
+
+/* Waits up to timeout seconds for pid. True if it exited (*status). */
+static bool
+wait_for(pid_t pid, double timeout, int *status)
+{
+    double deadline = it_now() + timeout;
+    do {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid)
+            return true;
+        if (r < 0 && errno != EINTR)
+            return false;
+        it_sleep_ms(20);
+    } while (it_now() < deadline);
+    return false;
+}
+
+/* Whether p's listen port lets p->user in; else the errno in *err. */
+static bool
+proxy_accepts(const struct it_proxy *p, unsigned *err)
+{
+    MYSQL *m = mysql_init(NULL);
+    unsigned t = 5, rw = p->io_s;
+    if (m == NULL) {
+        *err = 0;
+        return false;
+    }
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &t);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
+    bool ok = mysql_real_connect(m, "127.0.0.1", p->user, p->password, NULL,
+                                 p->port, NULL, 0) != NULL;
+    *err = ok ? 0 : mysql_errno(m);
+    mysql_close(m);
+    return ok;
+}
+
+bool
+it_proxy_start(struct it_proxy *p, long *log_from)
+{
+    long from = it_file_size(p->log);
+    if (log_from)
+        *log_from = from;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execl(p->bin, p->bin, "-c", p->cfg, (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0) {
+        it_diag("fork: %s", strerror(errno));
+        return false;
+    }
+    p->pid = pid;
+    double t0 = it_now(), deadline = t0 + IT_PROXY_START_S;
+    unsigned err = 0;
+    int status = 0;
+    while (it_now() < deadline) {
+        if (proxy_accepts(p, &err)) {
+            it_diag("myshard (pid %d) accepts clients after %.2f s", (int)pid,
+                    it_now() - t0);
+            return true;
+        }
+        if (wait_for(pid, 0.1, &status)) {
+            if (p->exit_detail)
+                it_diag("myshard exited at start-up (%s %d)",
+                        WIFEXITED(status) ? "status" : "signal",
+                        WIFEXITED(status) ? WEXITSTATUS(status)
+                                          : WTERMSIG(status));
+            else
+                it_diag("myshard exited at start-up");
+            p->pid = -1;
+            it_proxy_log_tail(p, from, 15);
+            return false;
+        }
+    }
+    it_diag("myshard did not accept clients within %.0f s (last errno %u)",
+            IT_PROXY_START_S, err);
+    it_proxy_log_tail(p, from, 15);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    p->pid = -1;
+    return false;
+}
+
+bool
+it_proxy_stop(struct it_proxy *p, int sig, double timeout, int *status)
+{
+    int st = 0;
+    bool gone = true;
+    pid_t pid = p->pid;
+    if (pid <= 0) {
+        if (status)
+            *status = -1;
+        return false;
+    }
+    kill(pid, sig);
+    if (!wait_for(pid, timeout, &st)) {
+        gone = false;
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    p->pid = -1;
+    if (status)
+        *status = st;
+    return gone;
+}
+
+bool
+it_proxy_running(const struct it_proxy *p)
+{
+    return p->pid > 0;
+}
+
+void
+it_proxy_kill(struct it_proxy *p)
+{
+    if (p->pid > 0)
+        kill(p->pid, SIGKILL);
+}
+
+void
+it_proxy_log_tail(const struct it_proxy *p, long from, int lines)
+{
+    FILE *f = fopen(p->log, "r");
+    if (f == NULL)
+        return;
+    if (from > 0)
+        fseek(f, from, SEEK_SET);
+    char *ring[64] = {0};
+    int n = 0;
+    char buf[1024];
+    if (lines > 64)
+        lines = 64;
+    while (fgets(buf, sizeof(buf), f) != NULL) {
+        buf[strcspn(buf, "\n")] = '\0';
+        free(ring[n % lines]);
+        ring[n % lines] = strdup(buf);
+        n++;
+    }
+    fclose(f);
+    for (int i = n > lines ? n - lines : 0; i < n; i++)
+        it_diag("log: %s", ring[i % lines] ? ring[i % lines] : "");
+    for (int i = 0; i < lines; i++)
+        free(ring[i]);
+}
+
+bool
+it_proxy_log_clean(const struct it_proxy *p)
+{
+    return !it_file_has(p->log, 0, "AddressSanitizer") &&
+           !it_file_has(p->log, 0, "LeakSanitizer") &&
+           !it_file_has(p->log, 0, "UndefinedBehaviorSanitizer") &&
+           !it_file_has(p->log, 0, "runtime error");
+}
+
+void
+it_proxy_cleanup(const struct it_proxy *p, int rc)
+{
+    if (rc == 0) {
+        unlink(p->cfg);
+        unlink(p->log);
+        rmdir(p->dir);
+    } else {
+        printf("# files kept in %s\n", p->dir);
+    }
 }

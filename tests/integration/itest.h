@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <mysql.h>
 
@@ -92,5 +93,63 @@ void it_fill_random(unsigned char *buf, size_t len, unsigned seed);
 char *it_hex(const unsigned char *data, size_t len);
 /* A loopback TCP port nobody listens on right now. */
 unsigned it_free_port(void);
+
+/* Sleeps ms milliseconds (restarted after signals). */
+void it_sleep_ms(long ms);
+/* Size of the file in bytes, 0 when it cannot be read. */
+long it_file_size(const char *path);
+/* Whether the file holds needle past byte offset from. */
+bool it_file_has(const char *path, long from, const char *needle);
+
+/* A private myshard a program runs ($MYSHARD_BIN -c cfg) with its config
+ * and log (stdout and stderr, every start appended) in a temporary
+ * directory. user/password (set by it_proxy_init to MYSHARD_USER and
+ * MYSHARD_PASSWORD) is the login that probes the listen port at start;
+ * io_s is the read/write timeout of that probe. exit_detail adds how the
+ * process ended to the diagnostic when it exits at start-up. */
+struct it_proxy {
+    volatile pid_t pid; /* -1 when not running */
+    unsigned port, admin_port, http_port;
+    const char *bin;
+    const char *user, *password;
+    unsigned io_s;
+    bool exit_detail;
+    char dir[256], cfg[300], log[300];
+};
+
+/* Seconds it_proxy_start waits for the listen port to accept a client. */
+#define IT_PROXY_START_S 20.0
+
+/* Sets p up: bin from MYSHARD_BIN (NULL when unset), no process. */
+void it_proxy_init(struct it_proxy *p);
+/* Whether p->bin is an executable file. */
+bool it_proxy_have_bin(const struct it_proxy *p);
+/* Replaces it_init's watchdog: after min(MYSHARD_TEST_TIMEOUT_S, limit_s)
+ * seconds p's process gets SIGKILL and the program bails out. */
+void it_proxy_watchdog(struct it_proxy *p, unsigned limit_s);
+/* Creates $MYSHARD_TEST_DIR/<program>.XXXXXX (p->dir), names
+ * myshard.yaml (p->cfg) and myshard.log (p->log) in it and picks three
+ * distinct free loopback ports. false with errno set when mkdtemp fails. */
+bool it_proxy_dir(struct it_proxy *p, const char *program);
+/* Starts p->bin -c p->cfg and waits up to IT_PROXY_START_S for its listen
+ * port to accept a client; diagnostics and the log's tail on failure.
+ * *log_from (when not NULL) gets the log offset of this start. */
+bool it_proxy_start(struct it_proxy *p, long *log_from);
+/* Sends sig and waits up to timeout s, then SIGKILL. True when it exited
+ * on its own; *status (when not NULL) gets the wait status, -1 when no
+ * process was running. */
+bool it_proxy_stop(struct it_proxy *p, int sig, double timeout, int *status);
+/* Whether the process is running (started and not stopped). */
+bool it_proxy_running(const struct it_proxy *p);
+/* SIGKILL without waiting, for bail-outs. */
+void it_proxy_kill(struct it_proxy *p);
+/* The last lines of the log past offset from as `log: ` diagnostics. */
+void it_proxy_log_tail(const struct it_proxy *p, long from, int lines);
+/* Whether the log has no AddressSanitizer, LeakSanitizer,
+ * UndefinedBehaviorSanitizer or runtime error report. */
+bool it_proxy_log_clean(const struct it_proxy *p);
+/* At the end: with rc 0 removes the config, the log and the directory
+ * (other files in it first), else says where the files are kept. */
+void it_proxy_cleanup(const struct it_proxy *p, int rc);
 
 #endif

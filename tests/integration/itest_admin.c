@@ -39,7 +39,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,9 +47,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define TA         "itest_admin_t" /* in shop, unlisted: default shard s0 */
@@ -58,10 +55,9 @@
 #define NEW_USER   "itest_admin_u" /* added by RELOAD CONFIG */
 #define NEW_PASS   "itest_admin_pw"
 #define BAD_RULE   "itest_admin_no_such_rule"
-#define IO_S       15   /* read/write timeout of every connection */
-#define START_S    20.0 /* this program's myshard accepts clients within */
-#define SWITCH_S   1.5  /* reads leave an OFFLINE replica within this */
-#define BACK_S     5.0  /* and come back after ONLINE within this */
+#define IO_S       15  /* read/write timeout of every connection */
+#define SWITCH_S   1.5 /* reads leave an OFFLINE replica within this */
+#define BACK_S     5.0 /* and come back after ONLINE within this */
 #define WATCHDOG_S 240
 
 static const char *const backend_states[] = {
@@ -69,14 +65,6 @@ static const char *const backend_states[] = {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
 
 static void *
 xcalloc(size_t n, size_t size)
@@ -262,15 +250,6 @@ read_file(const char *path)
     fclose(f);
     buf[len] = '\0';
     return buf;
-}
-
-static bool
-file_has(const char *path, const char *needle)
-{
-    char *text = read_file(path);
-    bool found = text != NULL && strstr(text, needle) != NULL;
-    free(text);
-    return found;
 }
 
 /* ---------------------------------------------------------- connections */
@@ -904,7 +883,7 @@ test_backends(MYSQL *a)
             rs_diag(r, 8);
         rs_free(r);
         if (!online)
-            sleep_ms(200);
+            it_sleep_ms(200);
     } while (!online && it_now() < end);
     check(online, "SHOW BACKENDS: both primaries online");
 }
@@ -988,7 +967,7 @@ pins_become(MYSQL *a, MYSQL *c, const char *reason, bool want)
             it_diag("pinned: %s", buf);
             return false;
         }
-        sleep_ms(100);
+        it_sleep_ms(100);
     }
 }
 
@@ -1054,7 +1033,7 @@ clients_checks(MYSQL *a, MYSQL *c1, MYSQL *c2, MYSQL *c3)
             shown = contains_nocase(st, "SLEEP(");
             rs_free(r);
             if (!shown)
-                sleep_ms(100);
+                it_sleep_ms(100);
         } while (!shown && it_now() < end);
         if (!check(shown, "SHOW CLIENTS: the running %s shows in statement",
                    sleep_sql))
@@ -1191,7 +1170,7 @@ test_stats(MYSQL *a)
         after = stat_value(a, "queries_total");
         if (before >= 0 && after >= before + 5)
             break;
-        sleep_ms(100);
+        it_sleep_ms(100);
     } while (it_now() < end);
     check(ran && before >= 0 && after >= before + 5,
           "SHOW STATS: queries_total grows by at least 5 after 5 statements "
@@ -1625,7 +1604,7 @@ test_kill(MYSQL *a)
             gone = r->set && rs_find(r, "id", id) < 0;
             rs_free(r);
             if (!gone)
-                sleep_ms(100);
+                it_sleep_ms(100);
         } while (!gone && it_now() < end);
         check(gone, "KILL CLIENT: the killed client leaves SHOW CLIENTS");
     }
@@ -1642,24 +1621,8 @@ test_kill(MYSQL *a)
 
 /* ---------------------------------------------- this program's myshard */
 
-static char tmpdir[256], cfg_path[300], log_path[300];
-static unsigned own_port, own_admin, own_http;
-static const char *bin;
-static volatile pid_t proxy_pid = -1;
+static struct it_proxy px; /* this program's myshard */
 static long long id_s0p = -1, id_s0r = -1;
-
-static void
-watchdog(int sig)
-{
-    static const char msg[] = "Bail out! watchdog timeout (myshard killed)\n";
-    (void)sig;
-    if (proxy_pid > 0)
-        kill(proxy_pid, SIGKILL);
-    if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0) {
-        /* nothing more to do */
-    }
-    _exit(1);
-}
 
 /* The config of this program's myshard: the test cluster, replicas
  * reading (weight 1). extra_user adds NEW_USER; rule names the rule of
@@ -1714,7 +1677,7 @@ own_config(bool extra_user, const char *rule, int *rule_line)
         "    default_shard: s0\n"
         "    tables:\n"
         "      - { name: " TO ", key: user_id, rule: %s }\n",
-        own_port, own_admin, own_http, admin_user, admin_password, users,
+        px.port, px.admin_port, px.http_port, admin_user, admin_password, users,
         it_env("BACKEND_USER", "myshard"), it_env("BACKEND_PASSWORD", "secret"),
         a_s0p, a_s0r, a_s1p, a_s1r, rule);
     free(users);
@@ -1728,130 +1691,12 @@ own_config(bool extra_user, const char *rule, int *rule_line)
     return text;
 }
 
-static long
-file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (long)st.st_size : 0;
-}
-
-static void
-diag_log_tail(long from, int lines)
-{
-    char *text = read_file(log_path);
-    if (text == NULL)
-        return;
-    long len = (long)strlen(text);
-    const char *start = text + (from < len ? from : len);
-    const char *p = text + len;
-    int n = 0;
-    while (p > start && n <= lines) {
-        p--;
-        if (*p == '\n')
-            n++;
-    }
-    if (*p == '\n')
-        p++;
-    char *copy = xstrdup(p), *save = NULL;
-    for (char *l = strtok_r(copy, "\n", &save); l != NULL;
-         l = strtok_r(NULL, "\n", &save))
-        it_diag("log: %s", l);
-    free(copy);
-    free(text);
-}
-
-static bool
-wait_for(pid_t pid, double timeout, int *status)
-{
-    double deadline = it_now() + timeout;
-    do {
-        pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid)
-            return true;
-        if (r < 0 && errno != EINTR)
-            return false;
-        sleep_ms(20);
-    } while (it_now() < deadline);
-    return false;
-}
-
-/* Starts $MYSHARD_BIN -c cfg_path and waits until it accepts a client on
- * its listen port. */
-static bool
-start_proxy(void)
-{
-    long from = file_size(log_path);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-            close(fd);
-        }
-        execl(bin, bin, "-c", cfg_path, (char *)NULL);
-        _exit(127);
-    }
-    if (pid < 0) {
-        it_diag("fork: %s", strerror(errno));
-        return false;
-    }
-    proxy_pid = pid;
-    double t0 = it_now(), deadline = t0 + START_S;
-    unsigned err = 0;
-    int status = 0;
-    while (it_now() < deadline) {
-        MYSQL *m = connect_port("127.0.0.1", own_port, it_user(), it_password(),
-                                NULL, &err, NULL, 0);
-        if (m != NULL) {
-            mysql_close(m);
-            it_diag("myshard (pid %d) accepts clients after %.2f s", (int)pid,
-                    it_now() - t0);
-            return true;
-        }
-        if (wait_for(pid, 0.1, &status)) {
-            it_diag("myshard exited at start-up (%s %d)",
-                    WIFEXITED(status) ? "status" : "signal",
-                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-            proxy_pid = -1;
-            diag_log_tail(from, 15);
-            return false;
-        }
-    }
-    it_diag("myshard did not accept clients within %.0f s (last errno %u)",
-            START_S, err);
-    diag_log_tail(from, 15);
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    proxy_pid = -1;
-    return false;
-}
-
-/* SIGTERM, up to timeout s, then SIGKILL. True when it exited by itself. */
-static bool
-stop_proxy(double timeout, int *status)
-{
-    int st = 0;
-    bool gone = true;
-    if (proxy_pid <= 0)
-        return false;
-    kill(proxy_pid, SIGTERM);
-    if (!wait_for(proxy_pid, timeout, &st)) {
-        gone = false;
-        kill(proxy_pid, SIGKILL);
-        waitpid(proxy_pid, &st, 0);
-    }
-    proxy_pid = -1;
-    *status = st;
-    return gone;
-}
-
 /* @@server_id answering a read of TA on a new session of this program's
  * myshard; -1 on error. */
 static long long
 read_server_id(void)
 {
-    MYSQL *m = connect_port("127.0.0.1", own_port, it_user(), it_password(),
+    MYSQL *m = connect_port("127.0.0.1", px.port, it_user(), it_password(),
                             it_db(), NULL, NULL, 0);
     if (m == NULL)
         return -1;
@@ -1881,7 +1726,7 @@ reads_reach(long long want, double timeout, long long *last)
         *last = read_server_id();
         if (*last == want)
             return it_now() - t0;
-        sleep_ms(100);
+        it_sleep_ms(100);
     } while (it_now() - t0 < timeout);
     return -1;
 }
@@ -1950,7 +1795,7 @@ test_set_backend(MYSQL *a)
         }
         if (n == 2)
             break;
-        sleep_ms(200);
+        it_sleep_ms(200);
     }
     if (rep != NULL)
         mysql_close(rep);
@@ -2019,10 +1864,10 @@ reload_checks(MYSQL *a)
     rs_free(r);
     double end = it_now() + 3;
     do {
-        m = connect_port("127.0.0.1", own_port, NEW_USER, NEW_PASS, it_db(),
+        m = connect_port("127.0.0.1", px.port, NEW_USER, NEW_PASS, it_db(),
                          &err, msg, sizeof(msg));
         if (m == NULL)
-            sleep_ms(100);
+            it_sleep_ms(100);
     } while (m == NULL && it_now() < end);
     if (!check(m != NULL && it_exec(m, "SELECT * FROM " TA " WHERE id = 1"),
                "RELOAD CONFIG: " NEW_USER " logs in and reads"))
@@ -2034,14 +1879,14 @@ reload_checks(MYSQL *a)
      * serves on */
     int line = 0;
     char *bad = own_config(true, BAD_RULE, &line);
-    check(write_file(cfg_path, bad),
-          "RELOAD CONFIG: %s broken on line %d (rule " BAD_RULE ")", cfg_path,
+    check(write_file(px.cfg, bad),
+          "RELOAD CONFIG: %s broken on line %d (rule " BAD_RULE ")", px.cfg,
           line);
     free(bad);
     r = rs_run(a, "RELOAD CONFIG");
     check_myshard_error(r, 0, "RELOAD CONFIG of a broken file");
-    const char *base = strrchr(cfg_path, '/');
-    base = base != NULL ? base + 1 : cfg_path;
+    const char *base = strrchr(px.cfg, '/');
+    base = base != NULL ? base + 1 : px.cfg;
     char *where = xprintf("%s:%d", base, line);
     const char *at = strstr(r->msg, where);
     bool named =
@@ -2050,7 +1895,7 @@ reload_checks(MYSQL *a)
         it_diag("error %u: %s", r->err, r->msg);
     free(where);
     rs_free(r);
-    m = connect_port("127.0.0.1", own_port, NEW_USER, NEW_PASS, it_db(), &err,
+    m = connect_port("127.0.0.1", px.port, NEW_USER, NEW_PASS, it_db(), &err,
                      msg, sizeof(msg));
     if (!check(m != NULL && it_exec(m, "SELECT * FROM " TA " WHERE id = 1"),
                "RELOAD CONFIG: after the failed reload " NEW_USER
@@ -2058,7 +1903,7 @@ reload_checks(MYSQL *a)
         it_diag("%u %s", err, msg);
     if (m != NULL)
         mysql_close(m);
-    m = connect_port("127.0.0.1", own_port, it_user(), it_password(), it_db(),
+    m = connect_port("127.0.0.1", px.port, it_user(), it_password(), it_db(),
                      &err, msg, sizeof(msg));
     if (!check(m != NULL && it_exec(m, "INSERT INTO " TO
                                        " (id, user_id) VALUES (100, 100)"),
@@ -2076,7 +1921,7 @@ test_reload(MYSQL *a)
 {
     unsigned err;
     char msg[256];
-    MYSQL *m = connect_port("127.0.0.1", own_port, NEW_USER, NEW_PASS, it_db(),
+    MYSQL *m = connect_port("127.0.0.1", px.port, NEW_USER, NEW_PASS, it_db(),
                             &err, msg, sizeof(msg));
     check(m == NULL && err == 1045,
           "RELOAD CONFIG: " NEW_USER " is refused (1045) before the reload");
@@ -2086,44 +1931,32 @@ test_reload(MYSQL *a)
         it_diag("%u %s", err, msg);
 
     char *good = own_config(true, "user_hash", NULL);
-    check(write_file(cfg_path, good), "RELOAD CONFIG: %s gets user " NEW_USER,
-          cfg_path);
+    check(write_file(px.cfg, good), "RELOAD CONFIG: %s gets user " NEW_USER,
+          px.cfg);
     if (need(a, "RELOAD CONFIG"))
         reload_checks(a);
     /* the valid file again, for whatever reads it next */
-    write_file(cfg_path, good);
+    write_file(px.cfg, good);
     free(good);
 }
 
 static void
 test_own_proxy(void)
 {
-    bin = it_env("MYSHARD_BIN", NULL);
-    bool have_bin = bin != NULL && access(bin, X_OK) == 0;
+    bool have_bin = it_proxy_have_bin(&px);
     if (!check(have_bin && s0r != 0 && s1r != 0,
                "MYSHARD_BIN and the replicas' ports for a myshard of this "
                "program")) {
-        it_diag("MYSHARD_BIN=%s", bin ? bin : "(unset)");
+        it_diag("MYSHARD_BIN=%s", px.bin ? px.bin : "(unset)");
         return;
     }
-    snprintf(tmpdir, sizeof(tmpdir), "%s/itest_admin.XXXXXX",
-             it_env("MYSHARD_TEST_DIR", "/tmp"));
-    if (mkdtemp(tmpdir) == NULL) {
-        check(false, "mkdtemp %s: %s", tmpdir, strerror(errno));
+    if (!it_proxy_dir(&px, "itest_admin")) {
+        check(false, "mkdtemp %s: %s", px.dir, strerror(errno));
         return;
     }
-    snprintf(cfg_path, sizeof(cfg_path), "%s/myshard.yaml", tmpdir);
-    snprintf(log_path, sizeof(log_path), "%s/myshard.log", tmpdir);
-    own_port = it_free_port();
-    own_admin = it_free_port();
-    own_http = it_free_port();
-    while (own_admin == own_port)
-        own_admin = it_free_port();
-    while (own_http == own_port || own_http == own_admin)
-        own_http = it_free_port();
     it_diag("this program's myshard: 127.0.0.1:%u, console 127.0.0.1:%u, "
             "files in %s",
-            own_port, own_admin, tmpdir);
+            px.port, px.admin_port, px.dir);
 
     MYSQL *d = it_connect_backend("S0_PRIMARY_PORT", NULL);
     id_s0p = it_int(d, -1, "SELECT @@server_id");
@@ -2140,13 +1973,13 @@ test_own_proxy(void)
         return;
 
     char *text = own_config(false, "user_hash", NULL);
-    bool written = write_file(cfg_path, text);
+    bool written = write_file(px.cfg, text);
     free(text);
-    if (!check(written, "write %s (replicas with weight 1)", cfg_path))
+    if (!check(written, "write %s (replicas with weight 1)", px.cfg))
         return;
-    if (!check(start_proxy(), "this program's myshard starts"))
+    if (!check(it_proxy_start(&px, NULL), "this program's myshard starts"))
         return;
-    MYSQL *a = admin_connect(own_admin);
+    MYSQL *a = admin_connect(px.admin_port);
     check(a != NULL, "admin login on this program's myshard");
 
     test_set_backend(a);
@@ -2156,13 +1989,10 @@ test_own_proxy(void)
         mysql_close(a);
     int st = 0;
     double t0 = it_now();
-    bool gone = stop_proxy(8, &st);
+    bool gone = it_proxy_stop(&px, SIGTERM, 8, &st);
     check(gone && WIFEXITED(st) && WEXITSTATUS(st) == 0,
           "this program's myshard exits 0 on SIGTERM (%.2f s)", it_now() - t0);
-    bool clean = !file_has(log_path, "AddressSanitizer") &&
-                 !file_has(log_path, "LeakSanitizer") &&
-                 !file_has(log_path, "UndefinedBehaviorSanitizer") &&
-                 !file_has(log_path, "runtime error");
+    bool clean = it_proxy_log_clean(&px);
     check(clean, "its log has no sanitizer report");
 }
 
@@ -2205,9 +2035,10 @@ main(void)
         it_skip("needs myshard (MYSHARD_EXPECT_PROXY=1)", "admin console");
         return it_done();
     }
-    int limit = atoi(it_env("MYSHARD_TEST_TIMEOUT_S", "600"));
-    signal(SIGALRM, watchdog);
-    alarm(limit > 0 && limit < WATCHDOG_S ? (unsigned)limit : WATCHDOG_S);
+    it_proxy_init(&px);
+    px.io_s = IO_S;
+    px.exit_detail = true;
+    it_proxy_watchdog(&px, WATCHDOG_S);
     double t_start = it_now();
 
     admin_port = (unsigned)atoi(it_env("MYSHARD_ADMIN_PORT", "6032"));
@@ -2266,14 +2097,7 @@ main(void)
         mysql_close(d1);
     it_diag("itest_admin ran %.1f s", it_now() - t_start);
     int rc = it_done();
-    if (tmpdir[0] != '\0') {
-        if (rc == 0) {
-            unlink(cfg_path);
-            unlink(log_path);
-            rmdir(tmpdir);
-        } else {
-            printf("# files kept in %s\n", tmpdir);
-        }
-    }
+    if (px.dir[0] != '\0')
+        it_proxy_cleanup(&px, rc);
     return rc;
 }

@@ -67,7 +67,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -77,10 +76,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DB          "itest_protect" /* backend schema of pt, s0 and s1 */
@@ -93,7 +90,6 @@
 #define ADMIN_USER  "padmin"
 #define ADMIN_PASS  "padmin-pw"
 #define MAX_CLIENTS 80
-#define START_S     20.0
 #define WATCHDOG_S  150
 #define SPIKE_CL    10 /* leaky bucket: clients ... */
 #define SPIKE_PER   3  /* ... with this many statements in flight each */
@@ -107,102 +103,25 @@
 #define ER_STMT_TIMEOUT           1969
 #define ER_POOL_TIMEOUT           9002
 
-static char tmpdir[256];
-static char cfg_path[300];
-static char log_path[300];
-static unsigned listen_port, admin_port, http_port;
-static const char *bin;
-static volatile pid_t proxy_pid = -1;
-static MYSQL *d0, *d1; /* direct: s0 and s1 primaries */
-static MYSQL *adm;     /* the admin console */
+static struct it_proxy px; /* this program's myshard */
+static MYSQL *d0, *d1;     /* direct: s0 and s1 primaries */
+static MYSQL *adm;         /* the admin console */
 
 /* ------------------------------------------------------------ helpers */
-
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static void
-watchdog(int sig)
-{
-    static const char msg[] = "Bail out! watchdog timeout (myshard killed)\n";
-    (void)sig;
-    if (proxy_pid > 0)
-        kill(proxy_pid, SIGKILL);
-    if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0) {
-        /* nothing more to do */
-    }
-    _exit(1);
-}
 
 /* Threads could not start: stop this program's myshard and give up. */
 static void
 bail(const char *why)
 {
-    if (proxy_pid > 0)
-        kill(proxy_pid, SIGKILL);
+    it_proxy_kill(&px);
     printf("Bail out! %s\n", why);
     _exit(1);
-}
-
-static long
-file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (long)st.st_size : 0;
-}
-
-/* Whether the file holds needle past offset from. */
-static bool
-file_has(const char *path, long from, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    if (from > 0)
-        fseek(f, from, SEEK_SET);
-    char buf[2048];
-    bool found = false;
-    while (!found && fgets(buf, sizeof(buf), f) != NULL)
-        found = strstr(buf, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
-static void
-diag_log_tail(long from, int lines)
-{
-    FILE *f = fopen(log_path, "r");
-    if (f == NULL)
-        return;
-    if (from > 0)
-        fseek(f, from, SEEK_SET);
-    char *ring[64] = {0};
-    int n = 0;
-    char buf[1024];
-    if (lines > 64)
-        lines = 64;
-    while (fgets(buf, sizeof(buf), f) != NULL) {
-        buf[strcspn(buf, "\n")] = '\0';
-        free(ring[n % lines]);
-        ring[n % lines] = strdup(buf);
-        n++;
-    }
-    fclose(f);
-    for (int i = n > lines ? n - lines : 0; i < n; i++)
-        it_diag("log: %s", ring[i % lines] ? ring[i % lines] : "");
-    for (int i = 0; i < lines; i++)
-        free(ring[i]);
 }
 
 static bool
 write_conf(void)
 {
-    FILE *o = fopen(cfg_path, "w");
+    FILE *o = fopen(px.cfg, "w");
     if (o == NULL)
         return false;
     fprintf(
@@ -272,13 +191,13 @@ write_conf(void)
         "    deny: \"" DENY_TEXT "\"\n"
         "  - match: \"" HOT_SQL "?\"\n"
         "    cache: { ttl: 2s }\n",
-        listen_port, MAX_CLIENTS, admin_port, http_port,
+        px.port, MAX_CLIENTS, px.admin_port, px.http_port,
         it_env("BACKEND_USER", "myshard"), it_env("BACKEND_PASSWORD", "secret"),
         it_backend_port("S0_PRIMARY_PORT"), it_backend_port("S1_PRIMARY_PORT"));
     return fclose(o) == 0;
 }
 
-/* A client of this program's myshard (or its console, port admin_port);
+/* A client of this program's myshard (or its console, port px.admin_port);
  * NULL on failure with the errno in *err and the message in msg. */
 static MYSQL *
 connect_port(unsigned port, const char *user, const char *pass, const char *db,
@@ -314,7 +233,7 @@ client(const char *user, const char *pass)
     unsigned err = 0;
     char msg[256];
     MYSQL *m =
-        connect_port(listen_port, user, pass, SCHEMA, &err, msg, sizeof(msg));
+        connect_port(px.port, user, pass, SCHEMA, &err, msg, sizeof(msg));
     if (m == NULL)
         it_diag("connect %s failed: %u %s", user, err, msg);
     return m;
@@ -386,7 +305,7 @@ usable_within(MYSQL *m, double timeout, struct answer *a)
             return true;
         if (a->err != ER_USER_LIMIT || it_now() >= deadline)
             return false;
-        sleep_ms(50);
+        it_sleep_ms(50);
     }
 }
 
@@ -435,88 +354,6 @@ check_refusals(const struct tally *t, const char *what, const char *algo)
 }
 
 /* ------------------------------------------------------ proxy process */
-
-static bool
-wait_for(pid_t pid, double timeout, int *status)
-{
-    double deadline = it_now() + timeout;
-    do {
-        pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid)
-            return true;
-        if (r < 0 && errno != EINTR)
-            return false;
-        sleep_ms(20);
-    } while (it_now() < deadline);
-    return false;
-}
-
-static bool
-start_proxy(void)
-{
-    long from = file_size(log_path);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-            close(fd);
-        }
-        execl(bin, bin, "-c", cfg_path, (char *)NULL);
-        _exit(127);
-    }
-    if (pid < 0) {
-        it_diag("fork: %s", strerror(errno));
-        return false;
-    }
-    proxy_pid = pid;
-    double t0 = it_now(), deadline = t0 + START_S;
-    unsigned err = 0;
-    int status = 0;
-    while (it_now() < deadline) {
-        MYSQL *m =
-            connect_port(listen_port, "app", "app-pw", NULL, &err, NULL, 0);
-        if (m != NULL) {
-            mysql_close(m);
-            it_diag("myshard (pid %d) accepts clients after %.2f s", (int)pid,
-                    it_now() - t0);
-            return true;
-        }
-        if (wait_for(pid, 0.1, &status)) {
-            it_diag("myshard exited at start-up");
-            proxy_pid = -1;
-            diag_log_tail(from, 15);
-            return false;
-        }
-    }
-    it_diag("myshard did not accept clients within %.0f s (last errno %u)",
-            START_S, err);
-    diag_log_tail(from, 15);
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    proxy_pid = -1;
-    return false;
-}
-
-static bool
-stop_proxy(double timeout, int *status)
-{
-    int st = 0;
-    bool gone = true;
-    if (proxy_pid <= 0)
-        return false;
-    kill(proxy_pid, SIGTERM);
-    if (!wait_for(proxy_pid, timeout, &st)) {
-        gone = false;
-        kill(proxy_pid, SIGKILL);
-        waitpid(proxy_pid, &st, 0);
-    }
-    proxy_pid = -1;
-    if (status)
-        *status = st;
-    return gone;
-}
 
 /* ------------------------------------------------------ admin and HTTP */
 
@@ -580,7 +417,7 @@ wait_clients_at_most(long long n, double timeout)
         c = admin_num("SHOW STATS", "stat", "client_connections", "value");
         if ((c >= 0 && c <= n) || it_now() >= deadline)
             return c;
-        sleep_ms(50);
+        it_sleep_ms(50);
     }
 }
 
@@ -598,13 +435,13 @@ http_get(const char *path, int *status)
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)http_port);
+    sa.sin_port = htons((uint16_t)px.http_port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     char req[256];
     int rl = snprintf(req, sizeof(req),
                       "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
                       "Connection: close\r\n\r\n",
-                      path, http_port);
+                      path, px.http_port);
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
         write(fd, req, (size_t)rl) != rl) {
         it_diag("GET %s: %s", path, strerror(errno));
@@ -991,7 +828,7 @@ test_leaky_bucket(void)
                 refused = sp.c[i].m[k];
     if (refused != NULL) {
         struct answer a;
-        sleep_ms(300); /* the queue drains at 20/s */
+        it_sleep_ms(300); /* the queue drains at 20/s */
         bool usable = usable_within(refused, 1.5, &a);
         check(usable, "d: a refused connection then runs SELECT 1 (%u %s)",
               a.err, a.msg);
@@ -1031,7 +868,7 @@ test_query_timeout(void)
                          " AND ID <> CONNECTION_ID()");
         if (running == 0 || it_now() >= deadline)
             break;
-        sleep_ms(50);
+        it_sleep_ms(50);
     }
     check_int(running, 0,
               "e: the s0 primary no longer runs SLEEP(4) within 1 s after");
@@ -1141,7 +978,7 @@ sampler_main(void *arg)
             if (a.value > s->max)
                 s->max = a.value;
         }
-        sleep_ms(10);
+        it_sleep_ms(10);
     }
     mysql_thread_end();
     return NULL;
@@ -1192,7 +1029,7 @@ test_isolation(void)
         double at = 0.3 + 0.2 * i;
         double wait = t0 + at - it_now();
         if (wait > 0)
-            sleep_ms((long)(wait * 1000));
+            it_sleep_ms((long)(wait * 1000));
         double q0 = it_now();
         run(core, "SELECT 1", &a);
         double took = it_now() - q0;
@@ -1267,7 +1104,7 @@ test_user_max_connections(void)
             n++;
     check_int(n, 3, "i: lim (max_connections 3) opens 3 connections");
     MYSQL *extra =
-        connect_port(listen_port, "lim", "lim-pw", SCHEMA, &err, msg, 256);
+        connect_port(px.port, "lim", "lim-pw", SCHEMA, &err, msg, 256);
     check(extra == NULL && err == ER_CON_COUNT,
           "i: its 4th connection gets 1040 (%u %s)", err, msg);
     if (extra != NULL)
@@ -1279,10 +1116,9 @@ test_user_max_connections(void)
     }
     double deadline = it_now() + 2.0;
     while (extra == NULL && it_now() < deadline) {
-        extra =
-            connect_port(listen_port, "lim", "lim-pw", SCHEMA, &err, msg, 256);
+        extra = connect_port(px.port, "lim", "lim-pw", SCHEMA, &err, msg, 256);
         if (extra == NULL)
-            sleep_ms(50);
+            it_sleep_ms(50);
     }
     struct answer a;
     check(extra != NULL && run(extra, "SELECT 1", &a) == 0,
@@ -1338,8 +1174,7 @@ test_global_max(void)
         return;
     int n = 0;
     for (int i = 0; i < MAX_CLIENTS; i++) {
-        ms[i] =
-            connect_port(listen_port, "app", "app-pw", SCHEMA, &err, msg, 256);
+        ms[i] = connect_port(px.port, "app", "app-pw", SCHEMA, &err, msg, 256);
         if (ms[i] == NULL) {
             it_diag("k: connection %d: %u %s", i + 1, err, msg);
             break;
@@ -1351,7 +1186,7 @@ test_global_max(void)
               "connect",
               MAX_CLIENTS);
     MYSQL *extra =
-        connect_port(listen_port, "app", "app-pw", SCHEMA, &err, msg, 256);
+        connect_port(px.port, "app", "app-pw", SCHEMA, &err, msg, 256);
     check(extra == NULL && err == ER_CON_COUNT &&
               strstr(msg, "max_client_connections") != NULL,
           "k: the next gets 1040 naming max_client_connections (%u %s)", err,
@@ -1365,10 +1200,9 @@ test_global_max(void)
     }
     double deadline = it_now() + 2.0;
     while (extra == NULL && it_now() < deadline) {
-        extra =
-            connect_port(listen_port, "app", "app-pw", SCHEMA, &err, msg, 256);
+        extra = connect_port(px.port, "app", "app-pw", SCHEMA, &err, msg, 256);
         if (extra == NULL)
-            sleep_ms(50);
+            it_sleep_ms(50);
     }
     struct answer a;
     check(extra != NULL && run(extra, "SELECT 1", &a) == 0,
@@ -1481,7 +1315,7 @@ test_cache(void)
     /* 2: the TTL ends */
     double wait = t_put + 2.2 - it_now();
     if (wait > 0)
-        sleep_ms((long)(wait * 1000));
+        it_sleep_ms((long)(wait * 1000));
     v = hot_read(m, 1, &a);
     check(v == 101, "l: 2.2 s after, the read answers 101 (%lld; %u %s)", v,
           a.err, a.msg);
@@ -1570,34 +1404,27 @@ int
 main(void)
 {
     it_init("itest_protect");
-    int limit = atoi(it_env("MYSHARD_TEST_TIMEOUT_S", "600"));
-    signal(SIGALRM, watchdog);
-    alarm(limit > 0 && limit < WATCHDOG_S ? (unsigned)limit : WATCHDOG_S);
+    it_proxy_init(&px);
+    px.user = "app";
+    px.password = "app-pw";
+    it_proxy_watchdog(&px, WATCHDOG_S);
     double t_start = it_now();
 
-    bin = it_env("MYSHARD_BIN", NULL);
-    bool have_bin = bin != NULL && access(bin, X_OK) == 0;
+    bool have_bin = it_proxy_have_bin(&px);
     check(have_bin, "MYSHARD_BIN is an executable myshard");
     bool have_ports = it_backend_port("S0_PRIMARY_PORT") != 0 &&
                       it_backend_port("S1_PRIMARY_PORT") != 0;
     check(have_ports, "S0_PRIMARY_PORT and S1_PRIMARY_PORT are set");
     if (!have_bin || !have_ports) {
-        it_diag("MYSHARD_BIN=%s", bin ? bin : "(unset)");
+        it_diag("MYSHARD_BIN=%s", px.bin ? px.bin : "(unset)");
         return it_done();
     }
-    snprintf(tmpdir, sizeof(tmpdir), "%s/itest_protect.XXXXXX",
-             it_env("MYSHARD_TEST_DIR", "/tmp"));
-    if (mkdtemp(tmpdir) == NULL) {
-        printf("Bail out! mkdtemp %s: %s\n", tmpdir, strerror(errno));
+    if (!it_proxy_dir(&px, "itest_protect")) {
+        printf("Bail out! mkdtemp %s: %s\n", px.dir, strerror(errno));
         return 1;
     }
-    snprintf(cfg_path, sizeof(cfg_path), "%s/myshard.yaml", tmpdir);
-    snprintf(log_path, sizeof(log_path), "%s/myshard.log", tmpdir);
-    listen_port = it_free_port();
-    admin_port = it_free_port();
-    http_port = it_free_port();
-    it_diag("this program's myshard: 127.0.0.1:%u, files in %s", listen_port,
-            tmpdir);
+    it_diag("this program's myshard: 127.0.0.1:%u, files in %s", px.port,
+            px.dir);
 
     d0 = it_connect_backend("S0_PRIMARY_PORT", NULL);
     d1 = it_connect_backend("S1_PRIMARY_PORT", NULL);
@@ -1607,14 +1434,14 @@ main(void)
     check(setup_backend(),
           "create %s." T_SW ", %s." T_AUDIT " and %s." T_HOT " on s0", DB, DB,
           DB);
-    check(write_conf(), "write %s", cfg_path);
-    bool up = start_proxy();
+    check(write_conf(), "write %s", px.cfg);
+    bool up = it_proxy_start(&px, NULL);
     check(up, "myshard starts");
     if (up) {
         unsigned err = 0;
         char msg[256];
-        adm = connect_port(admin_port, ADMIN_USER, ADMIN_PASS, NULL, &err, msg,
-                           sizeof(msg));
+        adm = connect_port(px.admin_port, ADMIN_USER, ADMIN_PASS, NULL, &err,
+                           msg, sizeof(msg));
         check(adm != NULL, "the admin console lets " ADMIN_USER " in (%u %s)",
               err, msg);
         long long tb_before =
@@ -1636,20 +1463,17 @@ main(void)
     }
 
     int st = 0;
-    if (proxy_pid > 0) {
-        bool gone = stop_proxy(8, &st);
+    if (it_proxy_running(&px)) {
+        bool gone = it_proxy_stop(&px, SIGTERM, 8, &st);
         check(gone && WIFEXITED(st) && WEXITSTATUS(st) == 0,
               "myshard exits 0 on SIGTERM");
     } else if (up) {
         check(false, "myshard is running at the end");
     }
-    bool clean = !file_has(log_path, 0, "AddressSanitizer") &&
-                 !file_has(log_path, 0, "LeakSanitizer") &&
-                 !file_has(log_path, 0, "UndefinedBehaviorSanitizer") &&
-                 !file_has(log_path, 0, "runtime error");
+    bool clean = it_proxy_log_clean(&px);
     check(clean, "myshard's log has no sanitizer report");
     if (!clean)
-        diag_log_tail(0, 40);
+        it_proxy_log_tail(&px, 0, 40);
 
     bool dropped = it_exec(d0, "DROP DATABASE IF EXISTS " DB) &&
                    it_exec(d1, "DROP DATABASE IF EXISTS " DB);
@@ -1659,12 +1483,6 @@ main(void)
     it_diag("itest_protect ran %.1f s", it_now() - t_start);
 
     int rc = it_done();
-    if (rc == 0) {
-        unlink(cfg_path);
-        unlink(log_path);
-        rmdir(tmpdir);
-    } else {
-        printf("# files kept in %s\n", tmpdir);
-    }
+    it_proxy_cleanup(&px, rc);
     return rc;
 }

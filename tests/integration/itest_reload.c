@@ -28,33 +28,24 @@
 #include "itest.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DB1        "itest_reload"  /* backend schema of rl, both primaries */
 #define DB2        "itest_reload2" /* backend schema of rl2, s0 */
-#define START_S    20.0
-#define RELOAD_S   10.0 /* a reload shows in the log within this */
+#define RELOAD_S   10.0            /* a reload shows in the log within this */
 #define WATCHDOG_S 170
 #define THREADS    8
 #define LOAD_S     6.0 /* the threads of g run this long */
 #define RELOADS    10
 
-static char tmpdir[256];
-static char cfg_path[300];
-static char log_path[300];
-static unsigned listen_port, admin_port, http_port;
-static const char *bin;
-static volatile pid_t proxy_pid = -1;
+static struct it_proxy px; /* this program's myshard */
 static MYSQL *d0, *d1;     /* direct: s0 and s1 primaries */
 static int generation = 1; /* the proxy's, as its log says */
 
@@ -73,7 +64,7 @@ struct conf {
 static struct conf
 conf_base(void)
 {
-    struct conf c = {.listen = listen_port,
+    struct conf c = {.listen = px.port,
                      .pw_pass = "first",
                      .old_user = true,
                      .schema2 = true,
@@ -84,89 +75,18 @@ conf_base(void)
 
 /* ------------------------------------------------------------ helpers */
 
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static void
-watchdog(int sig)
-{
-    static const char msg[] = "Bail out! watchdog timeout (myshard killed)\n";
-    (void)sig;
-    if (proxy_pid > 0)
-        kill(proxy_pid, SIGKILL);
-    if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0) {
-        /* nothing more to do */
-    }
-    _exit(1);
-}
-
-static long
-file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (long)st.st_size : 0;
-}
-
-/* Whether the file holds needle past offset from. */
-static bool
-file_has(const char *path, long from, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    if (from > 0)
-        fseek(f, from, SEEK_SET);
-    char buf[2048];
-    bool found = false;
-    while (!found && fgets(buf, sizeof(buf), f) != NULL)
-        found = strstr(buf, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
 /* Polls the log past from for needle, up to timeout s. */
 static bool
 log_wait(long from, const char *needle, double timeout)
 {
     double deadline = it_now() + timeout;
     for (;;) {
-        if (file_has(log_path, from, needle))
+        if (it_file_has(px.log, from, needle))
             return true;
         if (it_now() >= deadline)
             return false;
-        sleep_ms(20);
+        it_sleep_ms(20);
     }
-}
-
-static void
-diag_log_tail(long from, int lines)
-{
-    FILE *f = fopen(log_path, "r");
-    if (f == NULL)
-        return;
-    if (from > 0)
-        fseek(f, from, SEEK_SET);
-    char *ring[64] = {0};
-    int n = 0;
-    char buf[1024];
-    if (lines > 64)
-        lines = 64;
-    while (fgets(buf, sizeof(buf), f) != NULL) {
-        buf[strcspn(buf, "\n")] = '\0';
-        free(ring[n % lines]);
-        ring[n % lines] = strdup(buf);
-        n++;
-    }
-    fclose(f);
-    for (int i = n > lines ? n - lines : 0; i < n; i++)
-        it_diag("log: %s", ring[i % lines] ? ring[i % lines] : "");
-    for (int i = 0; i < lines; i++)
-        free(ring[i]);
 }
 
 static bool
@@ -218,7 +138,7 @@ conf_text(const struct conf *c)
             "    default_shard: s0\n"
             "    tables:\n"
             "      - { name: items, key: id, rule: %s }\n",
-            c->listen, c->slow, admin_port, http_port,
+            c->listen, c->slow, px.admin_port, px.http_port,
             it_env("BACKEND_USER", "myshard"),
             it_env("BACKEND_PASSWORD", "secret"), c->pool_max,
             it_backend_port("S0_PRIMARY_PORT"),
@@ -253,7 +173,7 @@ static bool
 write_conf(const struct conf *c)
 {
     char *text = conf_text(c);
-    bool ok = write_file(cfg_path, text, "w");
+    bool ok = write_file(px.cfg, text, "w");
     free(text);
     return ok;
 }
@@ -309,7 +229,7 @@ connect_to(unsigned port, const char *user, const char *pass, const char *db,
 static MYSQL *
 connect_as(const char *user, const char *pass, const char *db, unsigned *err)
 {
-    return connect_to(listen_port, user, pass, db, err);
+    return connect_to(px.port, user, pass, db, err);
 }
 
 /* Whether user/pass logs in (into db rl); else *err is the errno. */
@@ -346,111 +266,30 @@ run(MYSQL *m, const char *sql)
     return 0;
 }
 
-static bool
-wait_for(pid_t pid, double timeout, int *status)
-{
-    double deadline = it_now() + timeout;
-    do {
-        pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid)
-            return true;
-        if (r < 0 && errno != EINTR)
-            return false;
-        sleep_ms(20);
-    } while (it_now() < deadline);
-    return false;
-}
-
-static bool
-start_proxy(void)
-{
-    long from = file_size(log_path);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-            close(fd);
-        }
-        execl(bin, bin, "-c", cfg_path, (char *)NULL);
-        _exit(127);
-    }
-    if (pid < 0) {
-        it_diag("fork: %s", strerror(errno));
-        return false;
-    }
-    proxy_pid = pid;
-    double t0 = it_now(), deadline = t0 + START_S;
-    unsigned err = 0;
-    int status = 0;
-    while (it_now() < deadline) {
-        MYSQL *m = connect_as(it_user(), it_password(), NULL, &err);
-        if (m != NULL) {
-            mysql_close(m);
-            it_diag("myshard (pid %d) accepts clients after %.2f s", (int)pid,
-                    it_now() - t0);
-            return true;
-        }
-        if (wait_for(pid, 0.1, &status)) {
-            it_diag("myshard exited at start-up");
-            proxy_pid = -1;
-            diag_log_tail(from, 15);
-            return false;
-        }
-    }
-    it_diag("myshard did not accept clients within %.0f s (last errno %u)",
-            START_S, err);
-    diag_log_tail(from, 15);
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    proxy_pid = -1;
-    return false;
-}
-
-static bool
-stop_proxy(double timeout, int *status)
-{
-    int st = 0;
-    bool gone = true;
-    if (proxy_pid <= 0)
-        return false;
-    kill(proxy_pid, SIGTERM);
-    if (!wait_for(proxy_pid, timeout, &st)) {
-        gone = false;
-        kill(proxy_pid, SIGKILL);
-        waitpid(proxy_pid, &st, 0);
-    }
-    proxy_pid = -1;
-    if (status)
-        *status = st;
-    return gone;
-}
-
 /* SIGHUP, then waits for the log line that says how it ended: "applied"
  * (the next generation), "refused" or "restart" (nothing applied). */
 static bool
 reload(const char *expect, long *log_from)
 {
     char needle[400];
-    long from = file_size(log_path);
+    long from = it_file_size(px.log);
     if (log_from)
         *log_from = from;
-    if (proxy_pid <= 0)
+    if (px.pid <= 0)
         return false;
     if (strcmp(expect, "applied") == 0)
         snprintf(needle, sizeof(needle),
-                 "config reloaded file=%s generation=%d", cfg_path,
+                 "config reloaded file=%s generation=%d", px.cfg,
                  generation + 1);
     else if (strcmp(expect, "refused") == 0)
         snprintf(needle, sizeof(needle), "config reload refused");
     else
         snprintf(needle, sizeof(needle), "nothing applied; needs a restart");
-    kill(proxy_pid, SIGHUP);
+    kill(px.pid, SIGHUP);
     bool ok = log_wait(from, needle, RELOAD_S);
     if (!ok) {
         it_diag("no '%s' in the log within %.0f s", needle, RELOAD_S);
-        diag_log_tail(from, 10);
+        it_proxy_log_tail(&px, from, 10);
     } else if (strcmp(expect, "applied") == 0) {
         generation++;
     }
@@ -496,12 +335,12 @@ test_transaction_across_reload(void)
     check(!can_login("newbie", "newpw", &err) && err == 1045,
           "a: newbie cannot log in before the reload (errno %u)", err);
 
-    bool appended = write_file(cfg_path,
+    bool appended = write_file(px.cfg,
                                "  - name: newbie\n"
                                "    password: newpw\n"
                                "    schemas: [rl]\n",
                                "a");
-    check(appended, "a: newbie appended to %s", cfg_path);
+    check(appended, "a: newbie appended to %s", px.cfg);
     check(reload("applied", NULL), "a: SIGHUP reloads the config");
     check(can_login("newbie", "newpw", &err),
           "a: newbie logs in after the reload (errno %u)", err);
@@ -536,15 +375,15 @@ broken_case(const char *what, const char *tail, const struct conf *c, int line,
     MYSQL *keep = connect_as(it_user(), it_password(), "rl", &err);
     bool ok = c ? write_conf(c) : true;
     if (tail)
-        ok = ok && write_file(cfg_path, tail, "a");
+        ok = ok && write_file(px.cfg, tail, "a");
     check(ok, "b %s: the file written", what);
     long from = 0;
     check(reload("refused", &from), "b %s: the reload is refused", what);
-    snprintf(where, sizeof(where), "%s:%d:%d: error:", cfg_path, line, col);
-    bool named = file_has(log_path, from, where);
+    snprintf(where, sizeof(where), "%s:%d:%d: error:", px.cfg, line, col);
+    bool named = it_file_has(px.log, from, where);
     check(named, "b %s: the log names %s", what, where);
     if (!named)
-        diag_log_tail(from, 8);
+        it_proxy_log_tail(&px, from, 8);
     check(!can_login("newbie2", "pw2", &err) && err == 1045,
           "b %s: the file's new user cannot log in (errno %u)", what, err);
     check(can_login("newbie", "newpw", &err),
@@ -627,7 +466,7 @@ test_removed_user(void)
     pthread_t th;
     bool started =
         sl.m != NULL && pthread_create(&th, NULL, sleeper_main, &sl) == 0;
-    sleep_ms(500); /* SELECT SLEEP(2) is running */
+    it_sleep_ms(500); /* SELECT SLEEP(2) is running */
 
     c.old_user = false;
     long from = 0;
@@ -646,7 +485,7 @@ test_removed_user(void)
     e = run(sl.m, "SELECT 1");
     check(e == 2013 || e == 2006,
           "c: ... and then its client was closed (errno %u)", e);
-    check(file_has(log_path, from, "a reload removed the user of a client"),
+    check(it_file_has(px.log, from, "a reload removed the user of a client"),
           "c: the log says why the clients were closed");
     if (idle)
         mysql_close(idle);
@@ -669,7 +508,7 @@ test_listen_change(void)
     long from = 0;
     check(write_conf(&c) && reload("restart", &from),
           "d: a changed listen reloads with nothing applied");
-    check(file_has(log_path, from, "needs a restart: listen"),
+    check(it_file_has(px.log, from, "needs a restart: listen"),
           "d: the log says listen needs a restart");
     check(run(before, "SELECT COUNT(*) FROM items") == 0,
           "d: a client of the old port keeps working");
@@ -681,7 +520,7 @@ test_listen_change(void)
         mysql_close(m);
     if (before)
         mysql_close(before);
-    c.listen = listen_port;
+    c.listen = px.port;
     write_conf(&c);
 }
 
@@ -890,7 +729,7 @@ test_reloads_under_load(void)
         started++;
     }
     check(started == THREADS, "g: %d threads run statements", THREADS);
-    sleep_ms(500);
+    it_sleep_ms(500);
     int applied = 0;
     double t0 = it_now();
     struct conf c = conf_base();
@@ -904,11 +743,11 @@ test_reloads_under_load(void)
         c.slow = r % 3 == 0 ? "2s" : "1s";
         if (write_conf(&c) && reload("applied", NULL))
             applied++;
-        sleep_ms(150);
+        it_sleep_ms(150);
     }
     double took = it_now() - t0;
     if (took < LOAD_S)
-        sleep_ms((long)((LOAD_S - took) * 1000));
+        it_sleep_ms((long)((LOAD_S - took) * 1000));
     atomic_store(&stop, true);
     long long stmts = 0, errors = 0;
     for (int i = 0; i < started; i++) {
@@ -934,34 +773,25 @@ int
 main(void)
 {
     it_init("itest_reload");
-    int limit = atoi(it_env("MYSHARD_TEST_TIMEOUT_S", "600"));
-    signal(SIGALRM, watchdog);
-    alarm(limit > 0 && limit < WATCHDOG_S ? (unsigned)limit : WATCHDOG_S);
+    it_proxy_init(&px);
+    it_proxy_watchdog(&px, WATCHDOG_S);
     double t_start = it_now();
 
-    bin = it_env("MYSHARD_BIN", NULL);
-    bool have_bin = bin != NULL && access(bin, X_OK) == 0;
+    bool have_bin = it_proxy_have_bin(&px);
     check(have_bin, "MYSHARD_BIN is an executable myshard");
     bool have_ports = it_backend_port("S0_PRIMARY_PORT") != 0 &&
                       it_backend_port("S1_PRIMARY_PORT") != 0;
     check(have_ports, "S0_PRIMARY_PORT and S1_PRIMARY_PORT are set");
     if (!have_bin || !have_ports) {
-        it_diag("MYSHARD_BIN=%s", bin ? bin : "(unset)");
+        it_diag("MYSHARD_BIN=%s", px.bin ? px.bin : "(unset)");
         return it_done();
     }
-    snprintf(tmpdir, sizeof(tmpdir), "%s/itest_reload.XXXXXX",
-             it_env("MYSHARD_TEST_DIR", "/tmp"));
-    if (mkdtemp(tmpdir) == NULL) {
-        printf("Bail out! mkdtemp %s: %s\n", tmpdir, strerror(errno));
+    if (!it_proxy_dir(&px, "itest_reload")) {
+        printf("Bail out! mkdtemp %s: %s\n", px.dir, strerror(errno));
         return 1;
     }
-    snprintf(cfg_path, sizeof(cfg_path), "%s/myshard.yaml", tmpdir);
-    snprintf(log_path, sizeof(log_path), "%s/myshard.log", tmpdir);
-    listen_port = it_free_port();
-    admin_port = it_free_port();
-    http_port = it_free_port();
-    it_diag("this program's myshard: 127.0.0.1:%u, files in %s", listen_port,
-            tmpdir);
+    it_diag("this program's myshard: 127.0.0.1:%u, files in %s", px.port,
+            px.dir);
 
     d0 = it_connect_backend("S0_PRIMARY_PORT", NULL);
     d1 = it_connect_backend("S1_PRIMARY_PORT", NULL);
@@ -971,8 +801,8 @@ main(void)
     check(setup_backend(), "create %s on both primaries and %s on s0", DB1,
           DB2);
     struct conf c = conf_base();
-    check(write_conf(&c), "write %s", cfg_path);
-    bool up = start_proxy();
+    check(write_conf(&c), "write %s", px.cfg);
+    bool up = it_proxy_start(&px, NULL);
     check(up, "myshard starts");
     if (up) {
         test_transaction_across_reload();
@@ -985,20 +815,17 @@ main(void)
     }
 
     int st = 0;
-    if (proxy_pid > 0) {
-        bool gone = stop_proxy(8, &st);
+    if (it_proxy_running(&px)) {
+        bool gone = it_proxy_stop(&px, SIGTERM, 8, &st);
         check(gone && WIFEXITED(st) && WEXITSTATUS(st) == 0,
               "myshard exits 0 on SIGTERM");
     } else {
         check(false, "myshard is running at the end");
     }
-    bool clean = !file_has(log_path, 0, "AddressSanitizer") &&
-                 !file_has(log_path, 0, "LeakSanitizer") &&
-                 !file_has(log_path, 0, "UndefinedBehaviorSanitizer") &&
-                 !file_has(log_path, 0, "runtime error");
+    bool clean = it_proxy_log_clean(&px);
     check(clean, "myshard's log has no sanitizer report");
     if (!clean)
-        diag_log_tail(0, 40);
+        it_proxy_log_tail(&px, 0, 40);
 
     bool dropped = it_exec(d0, "DROP DATABASE IF EXISTS " DB1) &&
                    it_exec(d1, "DROP DATABASE IF EXISTS " DB1) &&
@@ -1009,12 +836,6 @@ main(void)
     it_diag("itest_reload ran %.1f s", it_now() - t_start);
 
     int rc = it_done();
-    if (rc == 0) {
-        unlink(cfg_path);
-        unlink(log_path);
-        rmdir(tmpdir);
-    } else {
-        printf("# files kept in %s\n", tmpdir);
-    }
+    it_proxy_cleanup(&px, rc);
     return rc;
 }

@@ -26,7 +26,6 @@
 #include "itest.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <signal.h>
@@ -34,9 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DB_X         "itest_xa_x" /* backend schemas, on both primaries */
@@ -48,18 +45,12 @@
 #define TRANSFERS    40
 #define MAX_ATTEMPTS 8
 #define WORKLOAD_S   20.0 /* the transfers of check 1 stop after this */
-#define START_S      20.0 /* myshard must accept clients within this */
 #define WATCHDOG_S   170
 #define FOREIGN_GT   "other:1"
 #define ABORT_N      "999999"
 
-static char tmpdir[256];
-static char cfg_path[300];
-static char log_path[300]; /* the proxy's stderr, every start appended */
+static struct it_proxy px; /* this program's myshard */
 static char xalog_path[300];
-static unsigned listen_port, admin_port, http_port;
-static const char *bin;
-static volatile pid_t proxy_pid = -1;
 static char instance[9]; /* 8 hex digits from the decision log */
 static char prefix[64];  /* "myshard:<instance>:" */
 static MYSQL *d0, *d1;   /* direct: s0 and s1 primaries */
@@ -67,82 +58,10 @@ static const char *dbs[] = {DB_X, DB_B, DB_D};
 
 /* ------------------------------------------------------------ helpers */
 
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static void
-watchdog(int sig)
-{
-    static const char msg[] = "Bail out! watchdog timeout (myshard killed)\n";
-    (void)sig;
-    if (proxy_pid > 0)
-        kill(proxy_pid, SIGKILL);
-    if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0) {
-        /* nothing more to do */
-    }
-    _exit(1);
-}
-
 static MYSQL *
 direct(int id)
 {
     return (id % 2 == 0) ? d0 : d1;
-}
-
-static void
-diag_file_tail(const char *path, long from, int lines)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    if (from > 0)
-        fseek(f, from, SEEK_SET);
-    char *ring[64] = {0};
-    int n = 0;
-    char buf[512];
-    if (lines > 64)
-        lines = 64;
-    while (fgets(buf, sizeof(buf), f) != NULL) {
-        buf[strcspn(buf, "\n")] = '\0';
-        free(ring[n % lines]);
-        ring[n % lines] = strdup(buf);
-        n++;
-    }
-    fclose(f);
-    int start = n > lines ? n - lines : 0;
-    for (int i = start; i < n; i++)
-        it_diag("log: %s", ring[i % lines] ? ring[i % lines] : "");
-    for (int i = 0; i < lines; i++)
-        free(ring[i]);
-}
-
-static long
-file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (long)st.st_size : 0;
-}
-
-/* Whether the file holds needle past offset from. */
-static bool
-file_has(const char *path, long from, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    if (from > 0)
-        fseek(f, from, SEEK_SET);
-    char buf[1024];
-    bool found = false;
-    while (!found && fgets(buf, sizeof(buf), f) != NULL)
-        found = strstr(buf, needle) != NULL;
-    fclose(f);
-    return found;
 }
 
 static bool
@@ -253,7 +172,7 @@ xa_wait_empty(double timeout)
             return true;
         if (it_now() >= deadline)
             return false;
-        sleep_ms(100);
+        it_sleep_ms(100);
     }
 }
 
@@ -343,11 +262,11 @@ write_config(const char *commit_delay)
         "    transactions: deny\n"
         "    tables:\n"
         "      - { name: accounts, key: id, rule: id_mod }\n",
-        listen_port, xalog_path, delay_line, admin_port, http_port, it_user(),
+        px.port, xalog_path, delay_line, px.admin_port, px.http_port, it_user(),
         it_password(), it_env("BACKEND_USER", "myshard"),
         it_env("BACKEND_PASSWORD", "secret"),
         it_backend_port("S0_PRIMARY_PORT"), it_backend_port("S1_PRIMARY_PORT"));
-    bool ok = n > 0 && write_file(cfg_path, text);
+    bool ok = n > 0 && write_file(px.cfg, text);
     free(text);
     return ok;
 }
@@ -367,12 +286,12 @@ connect_proxy(const char *db, unsigned read_timeout, unsigned *err, bool quiet)
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &read_timeout);
     if (mysql_real_connect(m, "127.0.0.1", it_user(), it_password(), db,
-                           listen_port, NULL, 0) == NULL) {
+                           px.port, NULL, 0) == NULL) {
         if (err)
             *err = mysql_errno(m);
         if (!quiet)
             it_diag("connect to myshard on port %u db=%s failed: %u %s",
-                    listen_port, db ? db : "(none)", mysql_errno(m),
+                    px.port, db ? db : "(none)", mysql_errno(m),
                     mysql_error(m));
         mysql_close(m);
         return NULL;
@@ -380,105 +299,6 @@ connect_proxy(const char *db, unsigned read_timeout, unsigned *err, bool quiet)
     if (err)
         *err = 0;
     return m;
-}
-
-/* Waits up to timeout seconds for pid. True if it exited (*status). */
-static bool
-wait_for(pid_t pid, double timeout, int *status)
-{
-    double deadline = it_now() + timeout;
-    do {
-        pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid)
-            return true;
-        if (r < 0 && errno != EINTR)
-            return false;
-        sleep_ms(20);
-    } while (it_now() < deadline);
-    return false;
-}
-
-/* Starts myshard -c cfg_path (stderr appended to log_path) and waits until
- * it accepts a client. *log_from gets the log offset of this start. */
-static bool
-start_proxy(long *log_from)
-{
-    long from = file_size(log_path);
-    if (log_from)
-        *log_from = from;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-            close(fd);
-        }
-        execl(bin, bin, "-c", cfg_path, (char *)NULL);
-        _exit(127);
-    }
-    if (pid < 0) {
-        it_diag("fork: %s", strerror(errno));
-        return false;
-    }
-    proxy_pid = pid;
-    double t0 = it_now(), deadline = t0 + START_S;
-    unsigned err = 0;
-    int status = 0;
-    while (it_now() < deadline) {
-        MYSQL *m = connect_proxy(NULL, 5, &err, true);
-        if (m != NULL) {
-            mysql_close(m);
-            it_diag("myshard (pid %d) accepts clients after %.2f s", (int)pid,
-                    it_now() - t0);
-            return true;
-        }
-        if (wait_for(pid, 0.1, &status)) {
-            it_diag("myshard exited at start-up (%s %d)",
-                    WIFEXITED(status) ? "status" : "signal",
-                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-            proxy_pid = -1;
-            diag_file_tail(log_path, from, 15);
-            return false;
-        }
-    }
-    it_diag("myshard did not accept clients within %.0f s (last errno %u)",
-            START_S, err);
-    diag_file_tail(log_path, from, 15);
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    proxy_pid = -1;
-    return false;
-}
-
-/* Sends sig and waits up to timeout s (SIGKILL after). True when it exited
- * on its own; *status gets the wait status. */
-static bool
-stop_proxy(int sig, double timeout, int *status)
-{
-    int st = 0;
-    bool gone = true;
-    if (proxy_pid <= 0) {
-        if (status)
-            *status = -1;
-        return false;
-    }
-    kill(proxy_pid, sig);
-    if (!wait_for(proxy_pid, timeout, &st)) {
-        gone = false;
-        kill(proxy_pid, SIGKILL);
-        waitpid(proxy_pid, &st, 0);
-    }
-    proxy_pid = -1;
-    if (status)
-        *status = st;
-    return gone;
-}
-
-static bool
-proxy_running(void)
-{
-    return proxy_pid > 0;
 }
 
 /* Reads the instance from the decision log's first line, waiting up to
@@ -510,7 +330,7 @@ read_instance(double timeout, char out[9])
             it_diag("decision log %s: first line '%s'", xalog_path, line);
             return false;
         }
-        sleep_ms(100);
+        it_sleep_ms(100);
     }
 }
 
@@ -668,7 +488,7 @@ transfer_worker(void *arg)
                 break;
             }
             w->retries++;
-            sleep_ms(5 + rand_r(&seed) % 30);
+            it_sleep_ms(5 + rand_r(&seed) % 30);
         }
     }
     if (m != NULL)
@@ -830,7 +650,7 @@ test_vanished_client(void)
         }
         locked_free = last == 0;
         if (!locked_free)
-            sleep_ms(200);
+            it_sleep_ms(200);
     }
     double took = it_now() - t0;
     it_diag("direct UPDATE of both rows: %s after %.2f s (last errno %u)",
@@ -974,14 +794,14 @@ test_crash_after_decision(void)
     atomic_init(&c.done, false);
     long long ba = bal(DB_X, c.a), bb = bal(DB_X, c.b);
     int st = 0;
-    stop_proxy(SIGTERM, 8, &st);
-    bool up = write_config("3s") && start_proxy(NULL);
+    it_proxy_stop(&px, SIGTERM, 8, &st);
+    bool up = write_config("3s") && it_proxy_start(&px, NULL);
     check(up, "xa crash: myshard restarts with xa_commit_delay: 3s");
     if (!up) {
         check(false, "xa crash: in-doubt branches after SIGKILL (no proxy)");
         write_config(NULL);
-        if (!proxy_running())
-            start_proxy(NULL);
+        if (!it_proxy_running(&px))
+            it_proxy_start(&px, NULL);
         return;
     }
     pthread_t th;
@@ -998,7 +818,7 @@ test_crash_after_decision(void)
         p1 = xa_count(d1, prefix, "s1", NULL);
         if ((p0 > 0 && p1 > 0) || atomic_load(&c.done))
             break;
-        sleep_ms(50);
+        it_sleep_ms(50);
     }
     double seen = it_now() - t0;
     bool prepared = p0 > 0 && p1 > 0;
@@ -1007,9 +827,9 @@ test_crash_after_decision(void)
     check(prepared, "xa crash: COMMIT leaves prepared branches on both "
                     "primaries during the delay");
     if (prepared)
-        sleep_ms(1000);
-    pid_t victim = proxy_pid;
-    stop_proxy(SIGKILL, 5, &st);
+        it_sleep_ms(1000);
+    pid_t victim = px.pid;
+    it_proxy_stop(&px, SIGKILL, 5, &st);
     it_diag("myshard (pid %d) killed with SIGKILL %.2f s after COMMIT was "
             "sent",
             (int)victim, it_now() - t0);
@@ -1033,7 +853,7 @@ test_crash_after_decision(void)
     check(nx > 0 && fmt1, "xa crash: the branches have formatID 1");
 
     long log_from = 0;
-    up = write_config(NULL) && start_proxy(&log_from);
+    up = write_config(NULL) && it_proxy_start(&px, &log_from);
     check(up, "xa crash: myshard restarts without the delay");
     t0 = it_now();
     bool empty = up && xa_wait_empty(5);
@@ -1044,7 +864,7 @@ test_crash_after_decision(void)
         diag_xids("s0", d0);
         diag_xids("s1", d1);
     }
-    check(file_has(log_path, log_from, "xa recovery"),
+    check(it_file_has(px.log, log_from, "xa recovery"),
           "xa crash: the restart logs its xa recovery");
     long long na = bal(DB_X, c.a), nb = bal(DB_X, c.b);
     it_diag("before %lld/%lld, after %lld/%lld", ba, bb, na, nb);
@@ -1082,7 +902,7 @@ test_presumed_abort(void)
 {
     int a = 6, b = 7, f = 8;
     int st = 0;
-    bool stopped = stop_proxy(SIGTERM, 8, &st);
+    bool stopped = it_proxy_stop(&px, SIGTERM, 8, &st);
     check(stopped && WIFEXITED(st) && WEXITSTATUS(st) == 0,
           "xa abort: myshard stops on SIGTERM with status 0");
     char again[9] = "";
@@ -1117,7 +937,7 @@ test_presumed_abort(void)
           "sessions closed");
 
     long log_from = 0;
-    bool up = start_proxy(&log_from);
+    bool up = it_proxy_start(&px, &log_from);
     check(up, "xa abort: myshard starts with undecided branches in doubt");
     double t0 = it_now(), deadline = t0 + 5;
     while (up && it_now() < deadline) {
@@ -1125,7 +945,7 @@ test_presumed_abort(void)
         n1 = xa_count(d1, prefix, NULL, NULL);
         if (n0 == 0 && n1 == 0)
             break;
-        sleep_ms(100);
+        it_sleep_ms(100);
     }
     it_diag("branches of this instance after the start: s0 %d, s1 %d "
             "(%.2f s)",
@@ -1133,7 +953,7 @@ test_presumed_abort(void)
     check(up && n0 == 0 && n1 == 0,
           "xa abort: the start-up rolled back this instance's undecided "
           "branches");
-    check(file_has(log_path, log_from, "xa recovery"),
+    check(it_file_has(px.log, log_from, "xa recovery"),
           "xa abort: the start logs its xa recovery");
     long long na = bal(DB_X, a), nb = bal(DB_X, b);
     it_diag("before %lld/%lld, after %lld/%lld", ba, bb, na, nb);
@@ -1160,36 +980,29 @@ int
 main(void)
 {
     it_init("itest_xa");
-    int limit = atoi(it_env("MYSHARD_TEST_TIMEOUT_S", "600"));
-    signal(SIGALRM, watchdog);
-    alarm(limit > 0 && limit < WATCHDOG_S ? (unsigned)limit : WATCHDOG_S);
+    it_proxy_init(&px);
+    px.io_s = 5;
+    px.exit_detail = true;
+    it_proxy_watchdog(&px, WATCHDOG_S);
     setenv("MYSHARD_TEST_IO_TIMEOUT_S", "20", 0);
     double t_start = it_now();
 
-    bin = it_env("MYSHARD_BIN", NULL);
-    bool have_bin = bin != NULL && access(bin, X_OK) == 0;
+    bool have_bin = it_proxy_have_bin(&px);
     check(have_bin, "MYSHARD_BIN is an executable myshard");
     bool have_ports = it_backend_port("S0_PRIMARY_PORT") != 0 &&
                       it_backend_port("S1_PRIMARY_PORT") != 0;
     check(have_ports, "S0_PRIMARY_PORT and S1_PRIMARY_PORT are set");
     if (!have_bin || !have_ports) {
-        it_diag("MYSHARD_BIN=%s", bin ? bin : "(unset)");
+        it_diag("MYSHARD_BIN=%s", px.bin ? px.bin : "(unset)");
         return it_done();
     }
-    snprintf(tmpdir, sizeof(tmpdir), "%s/itest_xa.XXXXXX",
-             it_env("MYSHARD_TEST_DIR", "/tmp"));
-    if (mkdtemp(tmpdir) == NULL) {
-        printf("Bail out! mkdtemp %s: %s\n", tmpdir, strerror(errno));
+    if (!it_proxy_dir(&px, "itest_xa")) {
+        printf("Bail out! mkdtemp %s: %s\n", px.dir, strerror(errno));
         return 1;
     }
-    snprintf(cfg_path, sizeof(cfg_path), "%s/myshard.yaml", tmpdir);
-    snprintf(log_path, sizeof(log_path), "%s/myshard.log", tmpdir);
-    snprintf(xalog_path, sizeof(xalog_path), "%s/xa.log", tmpdir);
-    listen_port = it_free_port();
-    admin_port = it_free_port();
-    http_port = it_free_port();
-    it_diag("this program's myshard: 127.0.0.1:%u, files in %s", listen_port,
-            tmpdir);
+    snprintf(xalog_path, sizeof(xalog_path), "%s/xa.log", px.dir);
+    it_diag("this program's myshard: 127.0.0.1:%u, files in %s", px.port,
+            px.dir);
 
     d0 = it_connect_backend("S0_PRIMARY_PORT", NULL);
     d1 = it_connect_backend("S1_PRIMARY_PORT", NULL);
@@ -1206,9 +1019,9 @@ main(void)
           "create %s, %s, %s with %d accounts of %d on both primaries", DB_X,
           DB_B, DB_D, NACC, START_BAL);
 
-    check(write_config(NULL), "write %s", cfg_path);
-    bool up = start_proxy(NULL);
-    check(up, "myshard starts with xa_log in %s", tmpdir);
+    check(write_config(NULL), "write %s", px.cfg);
+    bool up = it_proxy_start(&px, NULL);
+    check(up, "myshard starts with xa_log in %s", px.dir);
     bool inst = up && read_instance(5, instance);
     check(inst, "the decision log's first line names the instance");
     if (inst) {
@@ -1230,18 +1043,15 @@ main(void)
     test_presumed_abort();
 
     int st = 0;
-    if (proxy_running()) {
+    if (it_proxy_running(&px)) {
         double t0 = it_now();
-        bool gone = stop_proxy(SIGTERM, 8, &st);
+        bool gone = it_proxy_stop(&px, SIGTERM, 8, &st);
         check(gone && WIFEXITED(st) && WEXITSTATUS(st) == 0,
               "myshard exits 0 on SIGTERM (%.2f s)", it_now() - t0);
     } else {
         check(false, "myshard is running at the end");
     }
-    bool clean = !file_has(log_path, 0, "AddressSanitizer") &&
-                 !file_has(log_path, 0, "LeakSanitizer") &&
-                 !file_has(log_path, 0, "UndefinedBehaviorSanitizer") &&
-                 !file_has(log_path, 0, "runtime error");
+    bool clean = it_proxy_log_clean(&px);
     check(clean, "myshard's log has no sanitizer report");
 
     int c0 = xa_cleanup(d0), c1 = xa_cleanup(d1);
@@ -1257,13 +1067,8 @@ main(void)
     it_diag("itest_xa ran %.1f s", it_now() - t_start);
 
     int rc = it_done();
-    if (rc == 0) {
-        unlink(cfg_path);
-        unlink(log_path);
+    if (rc == 0)
         unlink(xalog_path);
-        rmdir(tmpdir);
-    } else {
-        printf("# files kept in %s\n", tmpdir);
-    }
+    it_proxy_cleanup(&px, rc);
     return rc;
 }
