@@ -45,6 +45,11 @@ bool xalog_commit(const char *gtrid);
 /* Records that every branch committed (not synced: losing it only makes
  * recovery look for branches that are gone). Thread-safe. */
 void xalog_done(const char *gtrid);
+/* The decision was logged but XA COMMIT failed on some shard (a server
+ * restarting, a lost connection): a thread keeps committing the branches
+ * still in XA RECOVER every 2 s until none is left, then logs it done.
+ * Thread-safe. */
+void xalog_commit_incomplete(const char *gtrid);
 void xalog_close(void);
 
 #endif

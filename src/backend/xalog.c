@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,17 @@
 #define XALOG_MAGIC "myshard-xa-log v1 instance="
 
 static int log_fd = -1;
+
+/* Commits whose decision was logged but whose XA COMMIT failed on some
+ * shard: the resolver thread finishes them while myshard runs. */
+static pthread_mutex_t res_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t res_cv = PTHREAD_COND_INITIALIZER;
+static struct decisions *res_pending; /* guarded by res_mu */
+static bool res_running, res_stop;
+static pthread_t res_tid;
+static const struct server_set *res_set;
+static char *res_user, *res_password;
+static int64_t res_connect_timeout_ms;
 static char instance[9];
 static char prefix[32]; /* "myshard:<instance>:" */
 static atomic_ullong next_seq;
@@ -83,9 +95,13 @@ xalog_done(const char *gtrid)
                  strerror(errno));
 }
 
+static void resolver_start(const struct cfg *cfg, const struct server_set *set);
+static void resolver_stop(void);
+
 void
 xalog_close(void)
 {
+    resolver_stop();
     if (log_fd >= 0)
         close(log_fd);
     log_fd = -1;
@@ -243,10 +259,31 @@ connect_primary(const struct cfg *cfg, const struct server *s)
 }
 
 /* Resolves the shard's prepared branches of this instance: 1 done, 0 some
- * failed, -1 the primary could not be asked (its decisions must be kept). */
+ * failed, -1 the primary could not be asked (its decisions must be kept).
+ * only_decided: touch only the branches d lists (commit them), leaving
+ * others (in flight right now) alone. */
+static int recover_server_any(const struct cfg *cfg, const struct server *s,
+                              const struct decisions *d,
+                              struct xa_recovery *rec, bool only_decided);
+
 static int
 recover_server(const struct cfg *cfg, const struct server *s,
                const struct decisions *d, struct xa_recovery *rec)
+{
+    return recover_server_any(cfg, s, d, rec, false);
+}
+
+static int
+recover_server_only(const struct cfg *cfg, const struct server *s,
+                    const struct decisions *d, struct xa_recovery *rec)
+{
+    return recover_server_any(cfg, s, d, rec, true);
+}
+
+static int
+recover_server_any(const struct cfg *cfg, const struct server *s,
+                   const struct decisions *d, struct xa_recovery *rec,
+                   bool only_decided)
 {
     MYSQL *m = connect_primary(cfg, s);
     MYSQL_RES *res;
@@ -283,6 +320,8 @@ recover_server(const struct cfg *cfg, const struct server *s,
         hex(ghex, row[3], (size_t)gl);
         hex(bhex, row[3] + gl, (size_t)bl);
         commit = dec_find(d, gtrid) >= 0;
+        if (only_decided && !commit)
+            continue; /* a transaction of this instance still running */
         snprintf(sql, sizeof(sql), "XA %s X'%s',X'%s',%ld",
                  commit ? "COMMIT" : "ROLLBACK", ghex, bhex, fmt);
         if (mysql_query(m, sql) != 0) {
@@ -352,5 +391,120 @@ xalog_open(const struct cfg *cfg, const struct server_set *set,
              "failed=%d unreachable_primaries=%d foreign=%d",
              instance, path, rec->committed, rec->rolled_back, rec->failed,
              rec->unreachable, rec->foreign);
+    resolver_start(cfg, set);
     return true;
+}
+
+/* ---- resolving incomplete commits while running ------------------------ */
+
+#define RESOLVE_EVERY_S 2
+
+void
+xalog_commit_incomplete(const char *gtrid)
+{
+    pthread_mutex_lock(&res_mu);
+    if (res_running && dec_find(res_pending, gtrid) < 0) {
+        struct decisions *d = res_pending;
+        if (d->n == d->cap) {
+            d->cap = d->cap ? d->cap * 2 : 8;
+            d->v = xrealloc(d->v, (size_t)d->cap * sizeof(*d->v));
+        }
+        d->v[d->n++] = xstrdup(gtrid);
+        pthread_cond_signal(&res_cv);
+    }
+    pthread_mutex_unlock(&res_mu);
+}
+
+static void *
+resolver(void *arg)
+{
+    struct cfg fake;
+
+    (void)arg;
+    mysql_thread_init();
+    memset(&fake, 0, sizeof(fake));
+    fake.backend.user = res_user;
+    fake.backend.password = res_password;
+    fake.backend.connect_timeout_ms = res_connect_timeout_ms;
+    pthread_mutex_lock(&res_mu);
+    while (!res_stop) {
+        struct decisions todo = {0};
+        struct xa_recovery rec;
+        bool all = true;
+        struct timespec until;
+
+        if (res_pending->n == 0) {
+            pthread_cond_wait(&res_cv, &res_mu);
+            continue;
+        }
+        for (int i = 0; i < res_pending->n; i++) {
+            if (todo.n == todo.cap) {
+                todo.cap = todo.cap ? todo.cap * 2 : 8;
+                todo.v = xrealloc(todo.v, (size_t)todo.cap * sizeof(char *));
+            }
+            todo.v[todo.n++] = xstrdup(res_pending->v[i]);
+        }
+        pthread_mutex_unlock(&res_mu);
+        /* The decision is commit for every one of them; branches not in
+         * XA RECOVER any more are done. Other in-doubt branches of this
+         * instance are left to start-up recovery. */
+        memset(&rec, 0, sizeof(rec));
+        for (int i = 0; i < res_set->nshards; i++)
+            all &= recover_server_only(&fake,
+                                       &res_set->v[res_set->shard_primary[i]],
+                                       &todo, &rec) == 1;
+        pthread_mutex_lock(&res_mu);
+        if (all) {
+            for (int i = 0; i < todo.n; i++) {
+                int k = dec_find(res_pending, todo.v[i]);
+                xalog_done(todo.v[i]);
+                log_info("xa commit completed gtrid=%s", todo.v[i]);
+                if (k >= 0) {
+                    free(res_pending->v[k]);
+                    res_pending->v[k] = res_pending->v[--res_pending->n];
+                }
+            }
+        }
+        dec_free(&todo);
+        if (res_pending->n == 0 || res_stop)
+            continue;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += RESOLVE_EVERY_S;
+        pthread_cond_timedwait(&res_cv, &res_mu, &until);
+    }
+    pthread_mutex_unlock(&res_mu);
+    mysql_thread_end();
+    return NULL;
+}
+
+static void
+resolver_start(const struct cfg *cfg, const struct server_set *set)
+{
+    res_set = set;
+    res_user = xstrdup(cfg->backend.user);
+    res_password = xstrdup(cfg->backend.password ? cfg->backend.password : "");
+    res_connect_timeout_ms = cfg->backend.connect_timeout_ms;
+    res_pending = xcalloc(1, sizeof(*res_pending));
+    res_stop = false;
+    res_running = pthread_create(&res_tid, NULL, resolver, NULL) == 0;
+}
+
+static void
+resolver_stop(void)
+{
+    pthread_mutex_lock(&res_mu);
+    if (!res_running) {
+        pthread_mutex_unlock(&res_mu);
+        return;
+    }
+    res_stop = true;
+    pthread_cond_signal(&res_cv);
+    pthread_mutex_unlock(&res_mu);
+    pthread_join(res_tid, NULL);
+    res_running = false;
+    dec_free(res_pending);
+    free(res_pending);
+    res_pending = NULL;
+    free(res_user);
+    free(res_password);
 }

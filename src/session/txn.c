@@ -88,6 +88,8 @@ struct txn {
 };
 
 static void branch_read(struct serverconn *sc, void *arg);
+static void note_failure(struct txn *tx, const struct branch *br,
+                         const char *what);
 static void branch_error(struct serverconn *sc, void *arg, const char *why);
 static void phase_done(struct txn *tx);
 
@@ -289,6 +291,14 @@ drop(struct branch *br, const char *why)
     if (tx->broken[0] == '\0' && tx->phase == PH_OPEN)
         snprintf(tx->broken, sizeof(tx->broken),
                  "the connection to shard '%s' was lost (%s)", br->name, why);
+    else if (tx->phase != PH_OPEN && !br->failed) {
+        /* Lost between the steps of the end (while the commit waits, say):
+         * the branch did not do what this phase needs. A prepared one is
+         * still on its server: after a logged decision the resolver
+         * commits it. */
+        br->failed = true;
+        note_failure(tx, br, "lost its connection");
+    }
     log_warn("transaction branch lost gtrid=%s backend=%s reason=\"%s\"",
              tx->gtrid[0] ? tx->gtrid : "-", sc->srv->addr, why);
     pool_discard(sc);
@@ -506,11 +516,12 @@ phase_done(struct txn *tx)
     case PH_COMMIT:
         if (tx->two_phase) {
             if (tx->failed) {
-                /* The decision stands: the branch stays prepared, and
-                 * the next start-up's recovery commits it. */
+                /* The decision stands: the branch stays prepared until
+                 * the resolver (or a restart's recovery) commits it. */
                 log_error("xa commit incomplete gtrid=%s error=\"%s\"; "
-                          "recovery at the next start commits the rest",
+                          "committing the rest in the background",
                           tx->gtrid, tx->err);
+                xalog_commit_incomplete(tx->gtrid);
                 tx->failed = false;
             } else {
                 xalog_done(tx->gtrid);

@@ -872,6 +872,87 @@ test_crash_after_decision(void)
           "xa crash: the decided transfer is committed on both primaries");
 }
 
+/* --------------- 4b. a shard restarts between the decision and COMMIT */
+
+/* $MARIADB_ENV cmd $MARIADB_DIR name (kill, up); true on success. */
+static bool
+cluster(const char *cmd, const char *name)
+{
+    const char *env = getenv("MARIADB_ENV"), *dir = getenv("MARIADB_DIR");
+    char buf[1200];
+    if (env == NULL || dir == NULL)
+        return false;
+    snprintf(buf, sizeof(buf), "\"%s\" %s \"%s\" %s >/dev/null 2>&1", env, cmd,
+             dir, name);
+    return system(buf) == 0;
+}
+
+static void
+test_shard_restart_after_decision(void)
+{
+    struct committer c = {.a = 16, .b = 17, .x = 5};
+    atomic_init(&c.done, false);
+    long long ba = bal(DB_X, c.a), bb = bal(DB_X, c.b);
+    int st = 0;
+    it_proxy_stop(&px, SIGTERM, 8, &st);
+    long log_from = 0;
+    bool up = write_config("3s") && it_proxy_start(&px, &log_from);
+    check(up, "xa resolve: myshard restarts with xa_commit_delay: 3s");
+    if (!up) {
+        write_config(NULL);
+        it_proxy_start(&px, NULL);
+        return;
+    }
+    pthread_t th;
+    if (pthread_create(&th, NULL, commit_thread, &c) != 0) {
+        printf("Bail out! pthread_create failed\n");
+        exit(1);
+    }
+    double t0 = it_now(), deadline = t0 + 8;
+    int p0 = 0, p1 = 0;
+    while (it_now() < deadline) {
+        p0 = xa_count(d0, prefix, "s0", NULL);
+        p1 = xa_count(d1, prefix, "s1", NULL);
+        if ((p0 > 0 && p1 > 0) || atomic_load(&c.done))
+            break;
+        it_sleep_ms(50);
+    }
+    check(p0 > 0 && p1 > 0,
+          "xa resolve: the branches are prepared during the delay");
+    /* s1's primary crashes and comes back while myshard waits to commit:
+     * its XA COMMIT on s1 fails; the decision stands. */
+    bool killed = cluster("kill", "s1-primary");
+    bool back = killed && cluster("up", "s1-primary");
+    check(killed && back, "xa resolve: the s1 primary is killed and restarted");
+    mysql_close(d1);
+    d1 = it_connect_backend("S1_PRIMARY_PORT", NULL);
+    pthread_join(th, NULL);
+    it_diag("the client's COMMIT returned after %.2f s: %u %s", c.took, c.err,
+            c.err ? c.msg : "OK");
+    check(c.err == 0, "xa resolve: the client's COMMIT succeeds (decided)");
+    t0 = it_now();
+    bool empty = d1 != NULL && xa_wait_empty(15);
+    it_diag("XA RECOVER %s %.2f s after the COMMIT returned, without "
+            "restarting myshard",
+            empty ? "empty" : "still not empty", it_now() - t0);
+    check(empty && it_proxy_running(&px),
+          "xa resolve: the running myshard commits the s1 branch once s1 is "
+          "back");
+    if (!empty) {
+        diag_xids("s0", d0);
+        diag_xids("s1", d1);
+    }
+    check(it_file_has(px.log, log_from, "xa commit completed"),
+          "xa resolve: its log says the commit completed");
+    long long na = bal(DB_X, c.a), nb = bal(DB_X, c.b);
+    it_diag("before %lld/%lld, after %lld/%lld", ba, bb, na, nb);
+    check(na == ba - c.x && nb == bb + c.x,
+          "xa resolve: the transfer is committed on both primaries");
+    it_proxy_stop(&px, SIGTERM, 8, &st);
+    up = write_config(NULL) && it_proxy_start(&px, NULL);
+    check(up, "xa resolve: myshard restarts without the delay");
+}
+
 /* ----------------------------------- 5. presumed abort at start-up */
 
 static MYSQL *
@@ -1040,6 +1121,7 @@ main(void)
     test_best_effort();
     test_deny();
     test_crash_after_decision();
+    test_shard_restart_after_decision();
     test_presumed_abort();
 
     int st = 0;
