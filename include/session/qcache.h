@@ -43,9 +43,10 @@ struct qcache; /* one per worker */
  * counted in st. */
 struct qcache *qcache_new(size_t max_bytes, struct stats *st);
 void qcache_free(struct qcache *c);
-/* The cached answer for key, fresh and of unchanged tables, or NULL. */
-const struct evbuffer *qcache_get(struct qcache *c, const char *key,
-                                  size_t klen, int64_t now_ms);
+/* The cached answer for key, fresh and of unchanged tables: true with
+ * answer/len pointing into the cache (valid until its next call). */
+bool qcache_get(struct qcache *c, const char *key, size_t klen, int64_t now_ms,
+                const uint8_t **answer, size_t *len);
 /* Keeps an answer (copied) for ttl_ms; its tables and their versions as
  * they were when the read was sent. */
 void qcache_put(struct qcache *c, const char *key, size_t klen,

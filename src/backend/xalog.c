@@ -234,11 +234,18 @@ hex(char *out, const char *p, size_t n)
     out[2 * n] = '\0';
 }
 
+/* How recovery logs in to the primaries (backend.user and friends). */
+struct login {
+    const char *user;
+    const char *password;
+    int64_t connect_timeout_ms;
+};
+
 static MYSQL *
-connect_primary(const struct cfg *cfg, const struct server *s)
+connect_primary(const struct login *lg, const struct server *s)
 {
     MYSQL *m = mysql_init(NULL);
-    unsigned t = (unsigned)((cfg->backend.connect_timeout_ms + 999) / 1000);
+    unsigned t = (unsigned)((lg->connect_timeout_ms + 999) / 1000);
     unsigned rw = 10;
     unsigned proto = MYSQL_PROTOCOL_TCP;
 
@@ -248,8 +255,8 @@ connect_primary(const struct cfg *cfg, const struct server *s)
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
     mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
-    if (mysql_real_connect(m, s->host, cfg->backend.user, cfg->backend.password,
-                           NULL, s->port, NULL, 0) == NULL) {
+    if (mysql_real_connect(m, s->host, lg->user, lg->password, NULL, s->port,
+                           NULL, 0) == NULL) {
         log_warn("xa recovery cannot connect backend=%s error=\"%s\"", s->addr,
                  mysql_error(m));
         mysql_close(m);
@@ -262,30 +269,12 @@ connect_primary(const struct cfg *cfg, const struct server *s)
  * failed, -1 the primary could not be asked (its decisions must be kept).
  * only_decided: touch only the branches d lists (commit them), leaving
  * others (in flight right now) alone. */
-static int recover_server_any(const struct cfg *cfg, const struct server *s,
-                              const struct decisions *d,
-                              struct xa_recovery *rec, bool only_decided);
-
 static int
-recover_server(const struct cfg *cfg, const struct server *s,
-               const struct decisions *d, struct xa_recovery *rec)
+recover_server(const struct login *lg, const struct server *s,
+               const struct decisions *d, struct xa_recovery *rec,
+               bool only_decided)
 {
-    return recover_server_any(cfg, s, d, rec, false);
-}
-
-static int
-recover_server_only(const struct cfg *cfg, const struct server *s,
-                    const struct decisions *d, struct xa_recovery *rec)
-{
-    return recover_server_any(cfg, s, d, rec, true);
-}
-
-static int
-recover_server_any(const struct cfg *cfg, const struct server *s,
-                   const struct decisions *d, struct xa_recovery *rec,
-                   bool only_decided)
-{
-    MYSQL *m = connect_primary(cfg, s);
+    MYSQL *m = connect_primary(lg, s);
     MYSQL_RES *res;
     MYSQL_ROW row;
     size_t plen = strlen(prefix);
@@ -351,6 +340,8 @@ xalog_open(const struct cfg *cfg, const struct server_set *set,
     struct decisions d = {0};
     bool exists, all = true;
     const char *path = cfg->xa_log;
+    const struct login lg = {cfg->backend.user, cfg->backend.password,
+                             cfg->backend.connect_timeout_ms};
 
     memset(rec, 0, sizeof(*rec));
     if (!read_log(path, &d, &exists, err, errlen)) {
@@ -367,7 +358,8 @@ xalog_open(const struct cfg *cfg, const struct server_set *set,
     /* Ids stay unique across restarts without being stored. */
     atomic_store(&next_seq, (unsigned long long)time(NULL) * 1000000ull);
     for (int i = 0; i < set->nshards; i++) {
-        int r = recover_server(cfg, &set->v[set->shard_primary[i]], &d, rec);
+        int r =
+            recover_server(&lg, &set->v[set->shard_primary[i]], &d, rec, false);
         all &= r == 1;
         rec->unreachable += r < 0;
     }
@@ -418,14 +410,10 @@ xalog_commit_incomplete(const char *gtrid)
 static void *
 resolver(void *arg)
 {
-    struct cfg fake;
+    const struct login lg = {res_user, res_password, res_connect_timeout_ms};
 
     (void)arg;
     mysql_thread_init();
-    memset(&fake, 0, sizeof(fake));
-    fake.backend.user = res_user;
-    fake.backend.password = res_password;
-    fake.backend.connect_timeout_ms = res_connect_timeout_ms;
     pthread_mutex_lock(&res_mu);
     while (!res_stop) {
         struct decisions todo = {0};
@@ -450,9 +438,8 @@ resolver(void *arg)
          * instance are left to start-up recovery. */
         memset(&rec, 0, sizeof(rec));
         for (int i = 0; i < res_set->nshards; i++)
-            all &= recover_server_only(&fake,
-                                       &res_set->v[res_set->shard_primary[i]],
-                                       &todo, &rec) == 1;
+            all &= recover_server(&lg, &res_set->v[res_set->shard_primary[i]],
+                                  &todo, &rec, true) == 1;
         pthread_mutex_lock(&res_mu);
         if (all) {
             for (int i = 0; i < todo.n; i++) {

@@ -94,7 +94,8 @@ struct entry {
     uint64_t hash;
     char *key;
     size_t klen;
-    struct evbuffer *answer;
+    uint8_t *answer; /* owned; the packets as the server sent them */
+    size_t alen;
     size_t bytes;
     int64_t expires_ms;
     int ntables;
@@ -156,7 +157,7 @@ drop(struct qcache *c, struct entry *e)
         *pp = e->hnext;
     lru_unlink(c, e);
     c->bytes -= e->bytes;
-    evbuffer_free(e->answer);
+    free(e->answer);
     free(e->key);
     free(e);
 }
@@ -182,8 +183,9 @@ fresh(const struct entry *e, int64_t now_ms)
     return true;
 }
 
-const struct evbuffer *
-qcache_get(struct qcache *c, const char *key, size_t klen, int64_t now_ms)
+bool
+qcache_get(struct qcache *c, const char *key, size_t klen, int64_t now_ms,
+           const uint8_t **answer, size_t *len)
 {
     uint64_t h = digest_hash(key, klen);
     struct entry *e = c->buckets[h % BUCKETS];
@@ -193,18 +195,20 @@ qcache_get(struct qcache *c, const char *key, size_t klen, int64_t now_ms)
             break;
     if (e == NULL) {
         STATS_ADD(c->st, cache_misses_total, 1);
-        return NULL;
+        return false;
     }
     if (!fresh(e, now_ms)) {
         drop(c, e);
         STATS_ADD(c->st, cache_evictions_total, 1);
         STATS_ADD(c->st, cache_misses_total, 1);
-        return NULL;
+        return false;
     }
     lru_unlink(c, e);
     lru_push(c, e);
     STATS_ADD(c->st, cache_hits_total, 1);
-    return e->answer;
+    *answer = e->answer;
+    *len = e->alen;
+    return true;
 }
 
 void
@@ -236,8 +240,9 @@ qcache_put(struct qcache *c, const char *key, size_t klen,
     e->key = xmalloc(klen);
     memcpy(e->key, key, klen);
     e->klen = klen;
-    e->answer = evbuffer_new();
-    evbuffer_add(e->answer, evbuffer_pullup(answer, -1), len);
+    e->answer = xmalloc(len ? len : 1);
+    evbuffer_copyout(answer, e->answer, len);
+    e->alen = len;
     e->bytes = len + klen + sizeof(*e);
     e->expires_ms = now_ms + ttl_ms;
     e->ntables = n;

@@ -715,7 +715,8 @@ cache_try(struct session *s, const char *sql, size_t len)
     size_t ul = strlen(user), sl = strlen(schema);
     char *key;
     size_t klen = ul + 1 + sl + 1 + len;
-    const struct evbuffer *hit;
+    const uint8_t *hit;
+    size_t hlen;
     uint32_t slots[QCACHE_MAX_TABLES];
     int n;
 
@@ -729,16 +730,9 @@ cache_try(struct session *s, const char *sql, size_t len)
     memcpy(key, user, ul + 1);
     memcpy(key + ul + 1, schema, sl + 1);
     memcpy(key + ul + 1 + sl + 1, sql, len);
-    hit = qcache_get(s->wc->qcache, key, klen, clock_ms());
-    if (hit != NULL) {
+    if (qcache_get(s->wc->qcache, key, klen, clock_ms(), &hit, &hlen)) {
         /* The answer as the server gave it (sequence ids from 1). */
-        size_t hl = evbuffer_get_length(hit);
-        struct evbuffer_ptr pos;
-        char *tmp = xmalloc(hl ? hl : 1);
-        evbuffer_ptr_set((struct evbuffer *)hit, &pos, 0, EVBUFFER_PTR_SET);
-        evbuffer_copyout_from((struct evbuffer *)hit, &pos, tmp, hl);
-        evbuffer_add(s->conn->out, tmp, hl);
-        free(tmp);
+        evbuffer_add(s->conn->out, hit, hlen);
         free(key);
         s->stmt_route = SR_proxy;
         session_command_done(s);
@@ -763,7 +757,8 @@ cache_copy(struct session *s, size_t from)
     struct evbuffer *out = s->conn->out;
     size_t len = evbuffer_get_length(out);
     struct evbuffer_ptr pos;
-    char *tmp;
+    struct evbuffer_iovec v[8];
+    int n;
 
     if (len <= from)
         return;
@@ -772,11 +767,17 @@ cache_copy(struct session *s, size_t from)
         fill_free(s); /* too big to keep */
         return;
     }
-    tmp = xmalloc(len - from);
     evbuffer_ptr_set(out, &pos, from, EVBUFFER_PTR_SET);
-    evbuffer_copyout_from(out, &pos, tmp, len - from);
-    evbuffer_add(s->fill->answer, tmp, len - from);
-    free(tmp);
+    while (from < len) {
+        n = evbuffer_peek(out, (ev_ssize_t)(len - from), &pos, v, 8);
+        for (int i = 0; i < n && i < 8 && from < len; i++) {
+            size_t take = MIN(v[i].iov_len, len - from);
+            evbuffer_add(s->fill->answer, v[i].iov_base, take);
+            from += take;
+        }
+        if (n <= 0 || evbuffer_ptr_set(out, &pos, from, EVBUFFER_PTR_SET) < 0)
+            break;
+    }
 }
 
 static void

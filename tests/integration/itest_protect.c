@@ -226,6 +226,22 @@ connect_port(unsigned port, const char *user, const char *pass, const char *db,
     return m;
 }
 
+/* A connection to this program's myshard as user, retried for up to
+ * secs (a place another client gave up takes a moment to free). */
+static MYSQL *
+connect_within(double secs, const char *user, const char *pw, unsigned *err,
+               char msg[256])
+{
+    double deadline = it_now() + secs;
+    MYSQL *m = NULL;
+    while (m == NULL && it_now() < deadline) {
+        m = connect_port(px.port, user, pw, SCHEMA, err, msg, 256);
+        if (m == NULL)
+            it_sleep_ms(50);
+    }
+    return m;
+}
+
 /* user's client into pt; NULL (and a diagnostic) on failure. */
 static MYSQL *
 client(const char *user, const char *pass)
@@ -1114,12 +1130,7 @@ test_user_max_connections(void)
         mysql_close(ms[0]);
         ms[0] = NULL;
     }
-    double deadline = it_now() + 2.0;
-    while (extra == NULL && it_now() < deadline) {
-        extra = connect_port(px.port, "lim", "lim-pw", SCHEMA, &err, msg, 256);
-        if (extra == NULL)
-            it_sleep_ms(50);
-    }
+    extra = connect_within(2.0, "lim", "lim-pw", &err, msg);
     struct answer a;
     check(extra != NULL && run(extra, "SELECT 1", &a) == 0,
           "i: after one closes, a new connection of lim works (%u %s)", err,
@@ -1198,12 +1209,7 @@ test_global_max(void)
         mysql_close(ms[0]);
         ms[0] = NULL;
     }
-    double deadline = it_now() + 2.0;
-    while (extra == NULL && it_now() < deadline) {
-        extra = connect_port(px.port, "app", "app-pw", SCHEMA, &err, msg, 256);
-        if (extra == NULL)
-            it_sleep_ms(50);
-    }
+    extra = connect_within(2.0, "app", "app-pw", &err, msg);
     struct answer a;
     check(extra != NULL && run(extra, "SELECT 1", &a) == 0,
           "k: after one closes, a new connection works (%u %s)", err, msg);

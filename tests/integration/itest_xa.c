@@ -787,6 +787,44 @@ commit_thread(void *arg)
     return NULL;
 }
 
+/* Restarts this program's myshard with xa_commit_delay: 3s. */
+static bool
+restart_delayed(long *log_from)
+{
+    int st = 0;
+    it_proxy_stop(&px, SIGTERM, 8, &st);
+    return write_config("3s") && it_proxy_start(&px, log_from);
+}
+
+/* Runs c's transfer, COMMIT included, in a thread. */
+static void
+start_commit(struct committer *c, pthread_t *th)
+{
+    if (pthread_create(th, NULL, commit_thread, c) != 0) {
+        printf("Bail out! pthread_create failed\n");
+        exit(1);
+    }
+}
+
+/* Waits (8 s at most) until both primaries hold a prepared branch of this
+ * instance: the decision follows at once, then the 3 s delay. */
+static bool
+wait_prepared(struct committer *c)
+{
+    double t0 = it_now(), deadline = t0 + 8;
+    int p0 = 0, p1 = 0;
+    while (it_now() < deadline) {
+        p0 = xa_count(d0, prefix, "s0", NULL);
+        p1 = xa_count(d1, prefix, "s1", NULL);
+        if ((p0 > 0 && p1 > 0) || atomic_load(&c->done))
+            break;
+        it_sleep_ms(50);
+    }
+    it_diag("prepared branches %s after %.2f s (s0 %d, s1 %d)",
+            p0 > 0 && p1 > 0 ? "seen" : "not seen", it_now() - t0, p0, p1);
+    return p0 > 0 && p1 > 0;
+}
+
 static void
 test_crash_after_decision(void)
 {
@@ -794,8 +832,7 @@ test_crash_after_decision(void)
     atomic_init(&c.done, false);
     long long ba = bal(DB_X, c.a), bb = bal(DB_X, c.b);
     int st = 0;
-    it_proxy_stop(&px, SIGTERM, 8, &st);
-    bool up = write_config("3s") && it_proxy_start(&px, NULL);
+    bool up = restart_delayed(NULL);
     check(up, "xa crash: myshard restarts with xa_commit_delay: 3s");
     if (!up) {
         check(false, "xa crash: in-doubt branches after SIGKILL (no proxy)");
@@ -805,25 +842,10 @@ test_crash_after_decision(void)
         return;
     }
     pthread_t th;
-    if (pthread_create(&th, NULL, commit_thread, &c) != 0) {
-        printf("Bail out! pthread_create failed\n");
-        exit(1);
-    }
-    /* the branches show up prepared; the decision follows at once, then
-     * the proxy sleeps 3 s before XA COMMIT: kill it in that window */
-    double t0 = it_now(), deadline = t0 + 8;
-    int p0 = 0, p1 = 0;
-    while (it_now() < deadline) {
-        p0 = xa_count(d0, prefix, "s0", NULL);
-        p1 = xa_count(d1, prefix, "s1", NULL);
-        if ((p0 > 0 && p1 > 0) || atomic_load(&c.done))
-            break;
-        it_sleep_ms(50);
-    }
-    double seen = it_now() - t0;
-    bool prepared = p0 > 0 && p1 > 0;
-    it_diag("prepared branches %s after %.2f s (s0 %d, s1 %d)",
-            prepared ? "seen" : "not seen", seen, p0, p1);
+    start_commit(&c, &th);
+    /* kill the proxy in the delay between the decision and XA COMMIT */
+    double t0 = it_now();
+    bool prepared = wait_prepared(&c);
     check(prepared, "xa crash: COMMIT leaves prepared branches on both "
                     "primaries during the delay");
     if (prepared)
@@ -894,9 +916,8 @@ test_shard_restart_after_decision(void)
     atomic_init(&c.done, false);
     long long ba = bal(DB_X, c.a), bb = bal(DB_X, c.b);
     int st = 0;
-    it_proxy_stop(&px, SIGTERM, 8, &st);
     long log_from = 0;
-    bool up = write_config("3s") && it_proxy_start(&px, &log_from);
+    bool up = restart_delayed(&log_from);
     check(up, "xa resolve: myshard restarts with xa_commit_delay: 3s");
     if (!up) {
         write_config(NULL);
@@ -904,20 +925,8 @@ test_shard_restart_after_decision(void)
         return;
     }
     pthread_t th;
-    if (pthread_create(&th, NULL, commit_thread, &c) != 0) {
-        printf("Bail out! pthread_create failed\n");
-        exit(1);
-    }
-    double t0 = it_now(), deadline = t0 + 8;
-    int p0 = 0, p1 = 0;
-    while (it_now() < deadline) {
-        p0 = xa_count(d0, prefix, "s0", NULL);
-        p1 = xa_count(d1, prefix, "s1", NULL);
-        if ((p0 > 0 && p1 > 0) || atomic_load(&c.done))
-            break;
-        it_sleep_ms(50);
-    }
-    check(p0 > 0 && p1 > 0,
+    start_commit(&c, &th);
+    check(wait_prepared(&c),
           "xa resolve: the branches are prepared during the delay");
     /* s1's primary crashes and comes back while myshard waits to commit:
      * its XA COMMIT on s1 fails; the decision stands. */
@@ -930,7 +939,7 @@ test_shard_restart_after_decision(void)
     it_diag("the client's COMMIT returned after %.2f s: %u %s", c.took, c.err,
             c.err ? c.msg : "OK");
     check(c.err == 0, "xa resolve: the client's COMMIT succeeds (decided)");
-    t0 = it_now();
+    double t0 = it_now();
     bool empty = d1 != NULL && xa_wait_empty(15);
     it_diag("XA RECOVER %s %.2f s after the COMMIT returned, without "
             "restarting myshard",
