@@ -218,12 +218,13 @@ table_context(const struct dstate *d)
 }
 
 size_t
-digest_make(const char *sql, size_t len, char *out, size_t cap)
+digest_make(const char *sql, size_t len, struct lex_mode mode, char *out,
+            size_t cap)
 {
     struct writer w = {out, cap, 0, L_NONE};
     struct dstate d;
 
-    lexer_init(&d.lx, sql, len);
+    lexer_init(&d.lx, sql, len, mode);
     d.cur.type = TOK_EOF;
     d.cur.kw = KW_NONE;
     d.prev_type = TOK_EOF;

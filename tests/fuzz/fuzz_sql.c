@@ -66,7 +66,7 @@ fuzz_lexer(const char *sql, size_t len)
     bool error = false;
     char buf[16];
 
-    lexer_init(&lx, sql, len);
+    lexer_init(&lx, sql, len, LEX_MODE_DEFAULT);
     while (lexer_next(&lx, &t)) {
         CHECK(!error); /* nothing after an error */
         CHECK(t.p >= prev_end && t.p + t.len <= sql + len);
@@ -77,7 +77,8 @@ fuzz_lexer(const char *sql, size_t len)
             error = true;
         if (t.type == TOK_QIDENT || t.type == TOK_STRING ||
             t.type == TOK_USERVAR)
-            CHECK(lexer_unquote(t.p, t.len, buf, sizeof(buf)) <= t.len);
+            CHECK(lexer_unquote(t.p, t.len, LEX_MODE_DEFAULT, buf,
+                                sizeof(buf)) <= t.len);
         (void)tok_is(&t, "select");
     }
 }
@@ -92,7 +93,7 @@ fuzz_classify(const char *sql, size_t len)
 
     base = sql;
     base_len = len;
-    (void)sql_classify(sql, len, &st);
+    (void)sql_classify(sql, len, LEX_MODE_DEFAULT, &st);
     CHECK(st.kind < STMT__COUNT);
     CHECK(st.stmt_len <= len);
     CHECK(st.ntables <= SQL_MAX_TABLES && st.npreds <= SQL_MAX_PREDS &&
@@ -124,7 +125,7 @@ fuzz_classify(const char *sql, size_t len)
             check_value(&st.values[p->vfirst + v2]);
         if (p->op == PRED_IN) {
             unsigned count = 0;
-            sql_values_begin(&it, p->list, p->list_param);
+            sql_values_begin(&it, p->list, p->list_param, LEX_MODE_DEFAULT);
             while (sql_values_next(&it, &v)) {
                 check_value(&v);
                 CHECK(++count <= len);
@@ -191,8 +192,8 @@ fuzz_digest(const char *sql, size_t len)
 {
     static char big[1 << 16];
     char small[24];
-    size_t a = digest_make(sql, len, big, sizeof(big));
-    size_t b = digest_make(sql, len, small, sizeof(small));
+    size_t a = digest_make(sql, len, LEX_MODE_DEFAULT, big, sizeof(big));
+    size_t b = digest_make(sql, len, LEX_MODE_DEFAULT, small, sizeof(small));
 
     CHECK(a == b);
     CHECK(a <= 2 * len + 8); /* ' ?' per byte at most */

@@ -25,7 +25,7 @@ dump_n(const char *sql, size_t len)
 
     ck_assert_ptr_nonnull(copy);
     memcpy(copy, sql, len);
-    lexer_init(&lx, copy, len);
+    lexer_init(&lx, copy, len, LEX_MODE_DEFAULT);
     out[0] = '\0';
     while (lexer_next(&lx, &t)) {
         ck_assert(t.p >= copy && t.p + t.len <= copy + len);
@@ -168,7 +168,7 @@ START_TEST(test_token_fields)
     struct token t;
     unsigned params = 0;
 
-    lexer_init(&lx, sql, strlen(sql));
+    lexer_init(&lx, sql, strlen(sql), LEX_MODE_DEFAULT);
     ck_assert(lexer_next(&lx, &t));
     ck_assert_uint_eq(t.kw, KW_SELECT);
     ck_assert(tok_is(&t, "select"));
@@ -191,7 +191,7 @@ START_TEST(test_token_fields)
 
     /* optimizer hints are kept aside */
     sql = "SELECT /*+ NO_ICP(t) */ * FROM t";
-    lexer_init(&lx, sql, strlen(sql));
+    lexer_init(&lx, sql, strlen(sql), LEX_MODE_DEFAULT);
     while (lexer_next(&lx, &t))
         ;
     ck_assert_ptr_nonnull(lx.opt_hint);
@@ -199,7 +199,7 @@ START_TEST(test_token_fields)
 
     /* keywords are recognised in any case, names after '.' never */
     sql = "SeLeCt t.select";
-    lexer_init(&lx, sql, strlen(sql));
+    lexer_init(&lx, sql, strlen(sql), LEX_MODE_DEFAULT);
     lexer_next(&lx, &t);
     ck_assert_uint_eq(t.kw, KW_SELECT);
     lexer_next(&lx, &t);
@@ -237,27 +237,37 @@ START_TEST(test_unquote)
 {
     char b[64];
 
-    ck_assert_uint_eq(lexer_unquote("`a``b`", 6, b, sizeof(b)), 3);
-    ck_assert_str_eq(b, "a`b");
-    ck_assert_uint_eq(lexer_unquote("'it''s'", 7, b, sizeof(b)), 4);
-    ck_assert_str_eq(b, "it's");
     ck_assert_uint_eq(
-        lexer_unquote("'a\\nb\\tc\\\\d\\'e\\%f'", 18, b, sizeof(b)), 12);
+        lexer_unquote("`a``b`", 6, LEX_MODE_DEFAULT, b, sizeof(b)), 3);
+    ck_assert_str_eq(b, "a`b");
+    ck_assert_uint_eq(
+        lexer_unquote("'it''s'", 7, LEX_MODE_DEFAULT, b, sizeof(b)), 4);
+    ck_assert_str_eq(b, "it's");
+    ck_assert_uint_eq(lexer_unquote("'a\\nb\\tc\\\\d\\'e\\%f'", 18,
+                                    LEX_MODE_DEFAULT, b, sizeof(b)),
+                      12);
     ck_assert_str_eq(b, "a\nb\tc\\d'e\\%f");
-    ck_assert_uint_eq(lexer_unquote("\"x\\0y\"", 6, b, sizeof(b)), 3);
+    ck_assert_uint_eq(
+        lexer_unquote("\"x\\0y\"", 6, LEX_MODE_DEFAULT, b, sizeof(b)), 3);
     ck_assert_int_eq(b[1], '\0');
-    ck_assert_uint_eq(lexer_unquote("_utf8mb4 'x'", 12, b, sizeof(b)), 1);
+    ck_assert_uint_eq(
+        lexer_unquote("_utf8mb4 'x'", 12, LEX_MODE_DEFAULT, b, sizeof(b)), 1);
     ck_assert_str_eq(b, "x");
-    ck_assert_uint_eq(lexer_unquote("N'n'", 4, b, sizeof(b)), 1);
-    ck_assert_uint_eq(lexer_unquote("@'v'", 4, b, sizeof(b)), 1);
+    ck_assert_uint_eq(lexer_unquote("N'n'", 4, LEX_MODE_DEFAULT, b, sizeof(b)),
+                      1);
+    ck_assert_uint_eq(lexer_unquote("@'v'", 4, LEX_MODE_DEFAULT, b, sizeof(b)),
+                      1);
     ck_assert_str_eq(b, "v");
-    ck_assert_uint_eq(lexer_unquote("plain", 5, b, sizeof(b)), 5);
+    ck_assert_uint_eq(lexer_unquote("plain", 5, LEX_MODE_DEFAULT, b, sizeof(b)),
+                      5);
     ck_assert_str_eq(b, "plain");
-    ck_assert_uint_eq(lexer_unquote("_binary X'41'", 13, b, sizeof(b)), 13);
+    ck_assert_uint_eq(
+        lexer_unquote("_binary X'41'", 13, LEX_MODE_DEFAULT, b, sizeof(b)), 13);
     /* truncation: full length returned, output cut and terminated */
-    ck_assert_uint_eq(lexer_unquote("'abcdef'", 8, b, 4), 6);
+    ck_assert_uint_eq(lexer_unquote("'abcdef'", 8, LEX_MODE_DEFAULT, b, 4), 6);
     ck_assert_str_eq(b, "abc");
-    ck_assert_uint_eq(lexer_unquote("'abcdef'", 8, NULL, 0), 6);
+    ck_assert_uint_eq(lexer_unquote("'abcdef'", 8, LEX_MODE_DEFAULT, NULL, 0),
+                      6);
 
     ck_assert(lexer_ident_eq("`Orders`", 8, "orders", 6));
     ck_assert(lexer_ident_eq("ORDERS", 6, "orders", 6));
@@ -287,7 +297,7 @@ lex_file(const char *path, int *count)
         tab = strchr(line, '\t');
         if (tab)
             *tab = '\0';
-        lexer_init(&lx, line, strlen(line));
+        lexer_init(&lx, line, strlen(line), LEX_MODE_DEFAULT);
         prev_end = line;
         while (lexer_next(&lx, &t)) {
             ck_assert_msg(t.type != TOK_ERROR, "%s: %s", path, line);
@@ -317,7 +327,7 @@ lex_seconds(const char *sql, size_t len, size_t *ntok)
     clock_t t0 = clock();
 
     *ntok = 0;
-    lexer_init(&lx, sql, len);
+    lexer_init(&lx, sql, len, LEX_MODE_DEFAULT);
     while (lexer_next(&lx, &t))
         (*ntok)++;
     return (double)(clock() - t0) / CLOCKS_PER_SEC;
