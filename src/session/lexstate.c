@@ -23,14 +23,21 @@ static enum lexvar
 lexvar_of(const char *name)
 {
     const char *dot = strrchr(name, '.');
+    size_t n;
 
     if (dot != NULL)
         name = dot + 1; /* a.sql_mode: fail closed, treat it as sql_mode */
-    if (strcasecmp(name, "sql_mode") == 0)
+    n = strlen(name);
+    if (n >= 2 && (name[0] == '`' || name[0] == '"') &&
+        name[n - 1] == name[0]) {
+        name++; /* `sql_mode` as the variable's recorded name */
+        n -= 2;
+    }
+    if (n == 8 && strncasecmp(name, "sql_mode", n) == 0)
         return LV_SQL_MODE;
-    if (strcasecmp(name, "character_set_client") == 0 ||
-        strcasecmp(name, "names") == 0 ||
-        strcasecmp(name, "character set") == 0)
+    if ((n == 20 && strncasecmp(name, "character_set_client", n) == 0) ||
+        (n == 5 && strncasecmp(name, "names", n) == 0) ||
+        (n == 13 && strncasecmp(name, "character set", n) == 0))
         return LV_CLIENT_CHARSET;
     return LV_NONE;
 }
@@ -210,8 +217,10 @@ lexstate_check_set(struct session *s, const struct stmt_info *st,
     struct lex_mode m;
     int found = 0;
 
+    /* values are checked one by one by the caller (literal or refused);
+     * SQLF_SYSVAR may be the @@x being set */
     if (st->overflow || (st->flags & (SQLF_SUBQUERY | SQLF_USERVAR_READ |
-                                      SQLF_USERVAR_WRITE | SQLF_SYSVAR))) {
+                                      SQLF_USERVAR_WRITE))) {
         snprintf(why, cap,
                  "myshard: set sql_mode and the character set alone, with "
                  "literal values (SET sql_mode = 'A,B', SET NAMES x): the "

@@ -152,8 +152,10 @@ analyze_set(struct session *s, const struct stmt_info *st, struct stmt_facts *f)
         f->action = ACT_REFUSE_LEX;
         return;
     }
+    /* SQLF_SYSVAR alone is the @@x being set: a value that reads one is
+     * not plain (below) */
     if (st->flags & (SQLF_SUBQUERY | SQLF_USERVAR_READ | SQLF_USERVAR_WRITE |
-                     SQLF_SYSVAR)) {
+                     (lexing ? 0 : SQLF_SYSVAR))) {
         if (st->flags & (SQLF_USERVAR_READ | SQLF_USERVAR_WRITE))
             f->pins |= PIN_USER_VARS;
         else
@@ -1051,6 +1053,19 @@ send_pending_begin(struct session *s, struct serverconn *sc, struct relay *rl)
     return true;
 }
 
+/* Whether vars hold a sql_mode (however the client spelled its name). */
+static bool
+vars_have_sql_mode(const struct sessvars *vars)
+{
+    for (int i = 0; i < vars->n; i++) {
+        const char *nm = vars->v[i].name;
+        if (strcmp(nm, "sql_mode") == 0 || strcmp(nm, "`sql_mode`") == 0 ||
+            strcmp(nm, "\"sql_mode\"") == 0)
+            return true;
+    }
+    return false;
+}
+
 bool
 query_send_prelude(struct session *s, struct serverconn *sc, struct relay *rl)
 {
@@ -1071,7 +1086,8 @@ query_send_prelude(struct session *s, struct serverconn *sc, struct relay *rl)
         relay_start(rl, RELAY_SIMPLE);
         return true;
     }
-    if (s->vars.n == 0 && sc->vars.n == 0 && sc->charset == s->charset)
+    if (s->vars.n == 0 && sc->vars.n == 0 && sc->charset == s->charset &&
+        sc->sql_mode_seen == atomic_load(&sc->srv->sql_mode))
         return send_pending_begin(s, sc, rl); /* the common case */
     buf[0] = COM_QUERY;
     memcpy(buf + 1, "SET ", 4);
@@ -1079,6 +1095,22 @@ query_send_prelude(struct session *s, struct serverconn *sc, struct relay *rl)
     if (!sessvars_diff(&s->vars, &sc->vars, buf, sizeof(buf), &n, &stale)) {
         sc->schema[0] = '\0'; /* give up on this connection's state */
         return false;
+    }
+    if (!vars_have_sql_mode(&s->vars)) {
+        /* the session is lexed by the servers' global sql_mode as the
+         * monitor last read it: a connection opened before it changed
+         * takes the new one (session/lexstate.h) */
+        int gm = atomic_load(&sc->srv->sql_mode);
+        if (gm != sc->sql_mode_seen && !vars_have_sql_mode(&sc->vars)) {
+            int r = snprintf(buf + n, sizeof(buf) - n, "%ssql_mode = DEFAULT",
+                             n > 5 ? ", " : "");
+            if (r < 0 || (size_t)r >= sizeof(buf) - n) {
+                sc->schema[0] = '\0';
+                return false;
+            }
+            n += (size_t)r;
+        }
+        sc->sql_mode_seen = gm;
     }
     own_charset = !sessvars_has_charset(&s->vars);
     if (own_charset && (stale || sc->charset != s->charset)) {

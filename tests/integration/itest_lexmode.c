@@ -9,9 +9,11 @@
  * Each trick below once hid a DELETE from the proxy inside what it took
  * for a string; every check ends by reading the row on the s0 primary
  * directly:
- *   a. ro: SET sql_mode = 'NO_BACKSLASH_ESCAPES', then the batch
+ *   a. ro: SET sql_mode = 'NO_BACKSLASH_ESCAPES' (also spelled SET
+ *      @@session.`sql_mode`), then the batch
  *      SELECT 'a\'; DELETE ... WHERE id = 7; -- '   is refused (1290)
- *   b. ro: the same with ANSI_QUOTES and "a\"
+ *   b. ro: the same with ANSI_QUOTES (and DB2, set with another
+ *      variable) and "a\"
  *   c. ro: SET NAMES gbk / big5 / sjis / cp932, then SELECT '<lead>\';
  *      DELETE ...; -- '  (the server reads <lead>\ as one character)
  *   d. ro: the same with the character set from the handshake (gbk)
@@ -239,7 +241,8 @@ exploit(char *out, size_t cap, const char *open, const char *lead,
 /* ----------------------------------------------------------- a. b. */
 
 static void
-test_sql_mode(const char *mode, const char *quote, int id, const char *tag)
+test_sql_mode(const char *set_fmt, const char *mode, const char *quote, int id,
+              const char *tag)
 {
     MYSQL *m = client("ro", "ro-pw");
     struct answer a;
@@ -248,7 +251,12 @@ test_sql_mode(const char *mode, const char *quote, int id, const char *tag)
 
     if (!check(m != NULL, "%s: ro connects", tag))
         return;
-    snprintf(set, sizeof(set), "SET sql_mode = '%s'", mode);
+    {
+        /* set_fmt holds one %s: the mode */
+        const char *at = strstr(set_fmt, "%s");
+        snprintf(set, sizeof(set), "%.*s%s%s", (int)(at - set_fmt), set_fmt,
+                 mode, at + 2);
+    }
     check(run(m, set, &a) == 0, "%s: %s (%u %s)", tag, set, a.err, a.msg);
     n = exploit(sql, sizeof(sql), quote, "", quote, id);
     run_bin(m, sql, n, &a);
@@ -535,8 +543,13 @@ main(void)
     bool up = it_proxy_start(&px, NULL);
     check(up, "myshard starts");
     if (up) {
-        test_sql_mode("NO_BACKSLASH_ESCAPES", "'", 7, "a");
-        test_sql_mode("ANSI_QUOTES", "\"", 7, "b");
+        test_sql_mode("SET sql_mode = '%s'", "NO_BACKSLASH_ESCAPES", "'", 7,
+                      "a");
+        test_sql_mode("SET @@session.`sql_mode` = '%s'",
+                      "STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES", "'", 7, "a");
+        test_sql_mode("SET SESSION sql_mode = '%s', @@autocommit = 1", "DB2",
+                      "\"", 7, "b");
+        test_sql_mode("SET sql_mode = '%s'", "ANSI_QUOTES", "\"", 7, "b");
         test_charset("gbk", "\x81", false, 7, "c");
         test_charset("big5", "\xa1", false, 7, "c");
         test_charset("sjis", "\x81", false, 7, "c");
