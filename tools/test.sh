@@ -329,7 +329,9 @@ if want unit; then
         selected "$name" || continue
         corpus=()
         if [[ -d tests/fuzz/corpus/$name ]]; then
-            corpus=("tests/fuzz/corpus/$name")
+            # a copy: libFuzzer adds what it finds to its first corpus dir
+            corpus=("$(mktemp -d)")
+            cp -R "tests/fuzz/corpus/$name/." "${corpus[0]}"
         fi
         out=$(mktemp)
         if timeout -k 10 $((${MYSHARD_FUZZ_SECONDS:-10} + 60)) "$prog" \
@@ -342,6 +344,7 @@ if want unit; then
             fail "fuzz $name: crashed or failed (reproducer: /tmp/myshard-$name-*)"
         fi
         rm -f "$out"
+        [[ ${#corpus[@]} -eq 0 ]] || rm -rf "${corpus[0]}"
     done
 fi
 

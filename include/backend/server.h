@@ -34,6 +34,8 @@ struct server {
     atomic_int admin;              /* enum server_state: operator's override */
     atomic_llong lag_ms;           /* replica lag; -1 unknown */
     atomic_bool read_only;         /* @@read_only at the last check */
+    atomic_int sql_mode;           /* SRV_SQLMODE_* of @@global.sql_mode at
+                                      the last check; 0 before the first */
     atomic_bool repl_running;      /* replica: IO and SQL threads run */
     atomic_int failures;           /* consecutive connect/query failures */
     atomic_llong circuit_until_ms; /* 0 closed; else open until (monotonic) */
@@ -52,6 +54,15 @@ struct server {
     atomic_int noncore_used; /* noncore places taken (pool.h) */
     pthread_mutex_t lend_mu; /* guards the pools' want fields */
 };
+
+/* server.sql_mode: the parts of the server's global sql_mode that change
+ * how statements lex; sessions that keep the default mode are lexed by
+ * them (session/lexstate.c). */
+#define SRV_SQLMODE_NO_BACKSLASH_ESCAPES 0x01
+#define SRV_SQLMODE_ANSI_QUOTES          0x02
+#define SRV_SQLMODE_PIPES_AS_CONCAT      0x04
+#define SRV_SQLMODE_UNLEXABLE            0x08 /* ORACLE or MSSQL */
+#define SRV_SQLMODE_KNOWN                0x80
 
 struct cfg;
 

@@ -50,6 +50,8 @@ struct serverconn {
     /* Session state currently set on the server side of this connection. */
     char schema[65];       /* current database ("" = none) */
     uint8_t charset;       /* collation id in effect (0 = unknown) */
+    int sql_mode_seen;     /* srv->sql_mode when its session sql_mode was
+                              last the server's global (connect, reset) */
     struct sessvars vars;  /* variables a client SET on it */
     struct sc_stmt *stmts; /* owned; statements prepared on it (cache) */
     int nstmts;

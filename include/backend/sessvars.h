@@ -39,7 +39,8 @@ bool sessvars_equal(const struct sessvars *a, const struct sessvars *b);
  */
 bool sessvars_diff(const struct sessvars *want, const struct sessvars *have,
                    char *buf, size_t cap, size_t *n, bool *charset_stale);
-/* True when the set holds SET NAMES or SET CHARACTER SET. */
+/* True when the set holds SET NAMES, SET CHARACTER SET or
+ * character_set_client: the client chose its character set itself. */
 bool sessvars_has_charset(const struct sessvars *s);
 
 #endif

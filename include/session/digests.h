@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sql/lexer.h"
+
 #define DIGESTS_MAX     1024
 #define DIGEST_TEXT_MAX 256
 /* Slots of the table: twice the cap (short probes) + the overflow one. */
@@ -32,8 +34,9 @@ struct digest_table {
     int n;                  /* distinct statements held */
 };
 
-/* The slot of sql's digest, added when new. */
-int digests_slot(struct digest_table *t, const char *sql, size_t len);
+/* The slot of sql's digest (lexed under mode), added when new. */
+int digests_slot(struct digest_table *t, const char *sql, size_t len,
+                 struct lex_mode mode);
 /* Counts one run of the statement in slot. */
 void digests_note(struct digest_table *t, int slot, int64_t us, bool failed);
 /* The digest text of slot ("" when slot < 0). */

@@ -19,6 +19,7 @@ struct pstmt {
     uint32_t id; /* the id the client knows */
     char *sql;   /* owned; text as sent to servers (renames applied) */
     size_t len;
+    struct lex_mode mode; /* the session's when prepared: how it lexes */
     uint16_t nparams;
     uint16_t ncols;
     uint16_t *types; /* owned; nparams type words, once bound */

@@ -12,6 +12,7 @@
 #include "backend/sessvars.h"
 #include "backend/sessvars.h"
 #include "proto/packet.h"
+#include "sql/lexer.h"
 #include "session/digests.h"
 #include "session/relay.h"
 #include "session/stats.h"
@@ -123,10 +124,11 @@ struct session {
     unsigned pins;         /* enum pin_reason bits */
     unsigned pins_counted; /* of those, already in wc->pins_taken */
     int64_t connected_ms;
-    bool in_input;                  /* inside session_process_input */
-    struct sessvars vars;           /* session variables the client SET */
-    struct sessvars pending;        /* a SET in flight, kept if it succeeds */
-    bool tracks_vars;               /* the statement in flight is that SET */
+    bool in_input;           /* inside session_process_input */
+    struct sessvars vars;    /* session variables the client SET */
+    struct sessvars pending; /* a SET in flight, kept if it succeeds */
+    struct lex_mode lex;     /* how its statements lex (session/lexstate.h) */
+    bool tracks_vars;        /* the statement in flight is that SET */
     struct local_stmt *local_stmts; /* prepared statements myshard answers */
     uint16_t local_seq;             /* for their ids */
 

@@ -13,13 +13,15 @@
 #include "sql/classify_types.h"
 
 /* Classifies the first statement of sql[0..len) into *out (whose previous
- * contents are discarded; arrays are not cleared, only their counts).
+ * contents are discarded; arrays are not cleared, only their counts),
+ * lexed under mode (the session's sql_mode and character set).
  * Later statements after a ';' are not classified; out->multi tells that
  * they exist. Returns false when the text does not lex (an unterminated
  * string, quoted name or comment): out->lex_error is then set and the
  * fields hold what was learnt before the error. Runs in time linear in len
  * with bounded stack, whatever the input. */
-bool sql_classify(const char *sql, size_t len, struct stmt_info *out);
+bool sql_classify(const char *sql, size_t len, struct lex_mode mode,
+                  struct stmt_info *out);
 
 /* Upper-case name of a statement kind ("SELECT", "DDL", ...). */
 const char *stmt_kind_name(unsigned kind);

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sql/lexer.h"
+
 #define SQL_MAX_TABLES 16
 #define SQL_MAX_PREDS  64
 #define SQL_MAX_VALUES 256 /* predicate values, all predicates together */
@@ -162,6 +164,7 @@ enum val_type {
 struct sql_value {
     uint8_t type;         /* enum val_type */
     bool negative;        /* preceded by unary minus (NUMBER, PARAM) */
+    struct lex_mode mode; /* how text was lexed (decode it the same way) */
     uint32_t param;       /* VAL_PARAM: 0-based placeholder index */
     struct sql_span text; /* the literal token (no sign) or expression */
 };
@@ -379,15 +382,16 @@ enum xa_verb {
 
 struct stmt_info {
     /* ---- scalars: sql_classify() resets everything up to `tables` ---- */
-    const char *sql;    /* the buffer classified */
-    size_t len;         /* its length */
-    size_t stmt_len;    /* bytes of the first statement (before its ';') */
-    uint8_t kind;       /* enum stmt_kind */
-    uint8_t inner_kind; /* STMT_EXPLAIN: kind explained (STMT_EMPTY: table) */
-    uint8_t ddl_verb;   /* enum ddl_verb */
-    uint8_t ddl_object; /* enum ddl_object */
-    uint8_t xa;         /* enum xa_verb */
-    bool is_write;      /* must run on a primary: writes, DDL, unknown */
+    const char *sql;      /* the buffer classified */
+    size_t len;           /* its length */
+    struct lex_mode mode; /* how it was lexed: re-lex its spans the same way */
+    size_t stmt_len;      /* bytes of the first statement (before its ';') */
+    uint8_t kind;         /* enum stmt_kind */
+    uint8_t inner_kind;   /* STMT_EXPLAIN: kind explained (STMT_EMPTY: table) */
+    uint8_t ddl_verb;     /* enum ddl_verb */
+    uint8_t ddl_object;   /* enum ddl_object */
+    uint8_t xa;           /* enum xa_verb */
+    bool is_write;        /* must run on a primary: writes, DDL, unknown */
     /* more statements follow a ';' (never after a routine body, see
      * SQLF_COMPOUND: its ';'s are its own, it runs to the end) */
     bool multi;

@@ -35,10 +35,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Writes the digest of sql[0..len) into out[0..cap), NUL-terminated when
+#include "sql/lexer.h"
+
+/* Writes the digest of sql[0..len), lexed under mode (the session's, so
+ * that the digest's statement boundaries and literals are the server's),
+ * into out[0..cap), NUL-terminated when
  * cap > 0. Returns the digest's full length: when it is >= cap, out holds
  * its first cap - 1 bytes. Linear time, no allocation. */
-size_t digest_make(const char *sql, size_t len, char *out, size_t cap);
+size_t digest_make(const char *sql, size_t len, struct lex_mode mode, char *out,
+                   size_t cap);
 
 /* 64-bit FNV-1a of s[0..len), for keying digests in hash tables. */
 uint64_t digest_hash(const char *s, size_t len);

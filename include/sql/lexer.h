@@ -17,8 +17,16 @@
  *  - `/ * myshard: ... * /` comments are returned as TOK_HINT tokens.
  * (Spaces inside the comment markers above only keep this C comment legal.)
  *
- * Assumed server modes: backslash escapes on (no NO_BACKSLASH_ESCAPES),
- * double quotes delimit strings (no ANSI_QUOTES), `||` is OR.
+ * The text is lexed as the server will lex it under the session's mode
+ * (struct lex_mode): NO_BACKSLASH_ESCAPES turns `\` into an ordinary byte
+ * inside strings; ANSI_QUOTES makes "x" a quoted identifier (TOK_QIDENT);
+ * PIPES_AS_CONCAT makes `||` concatenation (the parser's business); and the
+ * client character set decides which bytes pair up: in gbk, big5, sjis and
+ * cp932 a lead byte and a valid trail byte are one character inside strings
+ * and identifiers, so a trail byte 0x5C (`\`) or 0x60 (`) is not a quote
+ * or an escape; in latin1, 0xA0 is a blank. Character sets whose lexing is
+ * not modelled here (swe7, ...) are refused by the session (sql/lexmode.h),
+ * never lexed approximately.
  */
 #ifndef MYSHARD_SQL_LEXER_H
 #define MYSHARD_SQL_LEXER_H
@@ -55,6 +63,33 @@ enum tok_type {
 #define TOKF_SPACE_BEFORE 0x01u /* whitespace or a comment precedes it */
 #define TOKF_IN_EXEC      0x02u /* lexed inside an executable comment */
 
+/* lex_mode.flags: the sql_mode flags that change how text splits. */
+#define LEXM_NO_BACKSLASH_ESCAPES 0x01u
+#define LEXM_ANSI_QUOTES          0x02u
+#define LEXM_PIPES_AS_CONCAT      0x04u
+
+/* lex_mode.charset: how the client character set pairs bytes. */
+enum lex_charset {
+    LEXCS_ASCII = 0, /* ASCII bytes are themselves, >= 0x80 never pairs with
+                        one: utf8mb3, utf8mb4, ascii, binary, ujis,
+                        eucjpms, euckr, gb2312 */
+    LEXCS_LATIN1,    /* latin1: as ASCII, and 0xA0 is a blank */
+    LEXCS_GBK,       /* lead 0x81-0xFE, trail 0x40-0x7E 0x80-0xFE */
+    LEXCS_BIG5,      /* lead 0xA1-0xF9, trail 0x40-0x7E 0xA1-0xFE */
+    LEXCS_SJIS,      /* sjis, cp932: lead 0x81-0x9F 0xE0-0xFC, trail
+                        0x40-0x7E 0x80-0xFC */
+};
+
+/* How the server will lex the text: the session's sql_mode and client
+ * character set. Passed by value; {0} is the server's default (backslash
+ * escapes, double-quoted strings, `||` is OR, an ASCII-safe charset). */
+struct lex_mode {
+    uint8_t flags;   /* LEXM_* */
+    uint8_t charset; /* enum lex_charset */
+};
+
+#define LEX_MODE_DEFAULT ((struct lex_mode){0, LEXCS_ASCII})
+
 struct token {
     enum tok_type type;
     uint16_t kw;        /* enum sql_kw for TOK_IDENT, else KW_NONE */
@@ -75,11 +110,13 @@ struct lexer {
     const char *prev_end; /* one past the last token returned */
     const char *opt_hint; /* last / *+ ... * / comment seen, or NULL */
     size_t opt_hint_len;  /* its length, markers included */
+    struct lex_mode mode; /* how the text is lexed */
 };
 
-/* Starts lexing sql[0..len) (sql may be NULL when len is 0). The buffer
- * must outlive the lexer and its tokens. */
-void lexer_init(struct lexer *lx, const char *sql, size_t len);
+/* Starts lexing sql[0..len) (sql may be NULL when len is 0) under mode.
+ * The buffer must outlive the lexer and its tokens. */
+void lexer_init(struct lexer *lx, const char *sql, size_t len,
+                struct lex_mode mode);
 
 /* Stores the next token in *t and returns true; returns false at the end of
  * the input. After a TOK_ERROR token the input counts as consumed. */
@@ -90,17 +127,21 @@ bool lexer_next(struct lexer *lx, struct token *t);
 bool tok_is(const struct token *t, const char *kw);
 
 /* Decodes an identifier, quoted identifier, string (with its introducer),
- * or user variable name from raw token text p[0..len) into out[0..cap):
- * quotes removed, `` and '' and "" collapsed, backslash escapes decoded in
- * strings as MySQL does (\n, \0, \Z, ...; \% and \_ stay two bytes). Any
+ * or user variable name from raw token text p[0..len), lexed under mode,
+ * into out[0..cap): quotes removed, `` and '' and "" collapsed, backslash
+ * escapes decoded in strings as MySQL does (\n, \0, \Z, ...; \% and \_
+ * stay two bytes) unless mode has NO_BACKSLASH_ESCAPES or the quote is an
+ * ANSI_QUOTES identifier's; multi-byte characters are copied whole. Any
  * other text (bare words, numbers, hex and bit literals) is copied
  * unchanged. Returns the decoded length; when that is
  * >= cap the output was cut at cap - 1 bytes. out is NUL-terminated when
  * cap > 0 (the decoded text itself may contain NUL bytes). */
-size_t lexer_unquote(const char *p, size_t len, char *out, size_t cap);
+size_t lexer_unquote(const char *p, size_t len, struct lex_mode mode, char *out,
+                     size_t cap);
 
-/* True when the identifier in raw token text p[0..len) (bare or backtick
- * quoted) equals name[0..nlen), ASCII case-insensitively. No copy. */
+/* True when the identifier in raw token text p[0..len) (bare, backtick
+ * or ANSI double-quote quoted) equals name[0..nlen), ASCII case-insensitively.
+ * No copy. */
 bool lexer_ident_eq(const char *p, size_t len, const char *name, size_t nlen);
 
 /* Name of a token type, for tests and logs ("IDENT", "STRING", ...). */

@@ -26,9 +26,9 @@ struct sql_values_iter {
 
 /* Starts iterating the values in list (text between the parentheses);
  * param_base is the number of `?` before it in the statement (the
- * predicate's list_param). */
+ * predicate's list_param); mode is the statement's (stmt_info.mode). */
 void sql_values_begin(struct sql_values_iter *it, struct sql_span list,
-                      uint32_t param_base);
+                      uint32_t param_base, struct lex_mode mode);
 /* Stores the next value and returns true; false at the end. A value that
  * is not a literal, `?`, NULL or DEFAULT comes back as VAL_EXPR spanning
  * its text. */

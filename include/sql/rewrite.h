@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sql/lexer.h"
+
 struct rewrite_rename {
     const char *from; /* the client-side schema name */
     const char *to;   /* its name on the servers */
@@ -16,12 +18,12 @@ struct rewrite_rename {
 
 /*
  * Replaces every schema qualifier `from.` (bare or backtick-quoted,
- * case-insensitive) by `to` in sql[0..len). Strings, comments and unrelated
- * identifiers are left alone. Returns true and a malloc'd copy in *out
- * (length *out_len) when something was renamed; false, with *out untouched,
- * when the statement needs no change.
+ * case-insensitive) by `to` in sql[0..len), lexed under mode. Strings, comments
+ * and unrelated identifiers are left alone. Returns true and a malloc'd copy in
+ * *out (length *out_len) when something was renamed; false, with *out
+ * untouched, when the statement needs no change.
  */
-bool rewrite_schema_names(const char *sql, size_t len,
+bool rewrite_schema_names(const char *sql, size_t len, struct lex_mode mode,
                           const struct rewrite_rename *map, int nmap,
                           char **out, size_t *out_len);
 
@@ -29,10 +31,10 @@ bool rewrite_schema_names(const char *sql, size_t len,
  * Replaces DATABASE() and SCHEMA() calls by the string literal of name (the
  * schema as clients know it), so a renamed schema never shows its server
  * name. A call that is a whole select item keeps its column name through an
- * alias. Returns true with a malloc'd copy in *out, false when there is no
- * such call.
+ * alias; sql is lexed under mode. Returns true with a malloc'd copy in *out,
+ * false when there is no such call.
  */
-bool rewrite_current_schema(const char *sql, size_t len, const char *name,
-                            char **out, size_t *out_len);
+bool rewrite_current_schema(const char *sql, size_t len, struct lex_mode mode,
+                            const char *name, char **out, size_t *out_len);
 
 #endif

@@ -40,6 +40,7 @@
 #include "proto/pktbuf.h"
 #include "proto/resultset.h"
 #include "route/router.h"
+#include "session/lexstate.h"
 #include "session/protect.h"
 #include "session/session.h"
 #include "session/session_types.h"
@@ -464,6 +465,8 @@ cmd_explain(struct admin_conn *ac, const char *args)
     struct stmt_info *st = xmalloc(sizeof(*st));
     struct route_plan plan;
     struct route_ctx ctx = {0};
+    struct lex_mode mode = LEX_MODE_DEFAULT;
+    char why[320];
     char *text;
     size_t need;
 
@@ -478,8 +481,17 @@ cmd_explain(struct admin_conn *ac, const char *args)
     ctx.schema = ac->schema[0]
                      ? cfg_find_schema(c, ac->schema, strlen(ac->schema))
                      : (c->nschemas > 0 ? 0 : -1);
+    /* Lexed as a client session that keeps the servers' default sql_mode
+     * would be (session/lexstate.h). */
+    if (!lexstate_server_default(ac->con->v->servers, &mode.flags, why,
+                                 sizeof(why))) {
+        send_error(ac, 1235, "42000", "%s", why);
+        free(st);
+        cfg_put(c);
+        return;
+    }
     route_plan_init(&plan);
-    sql_classify(args, strlen(args), st);
+    sql_classify(args, strlen(args), mode, st);
     router_route(c, st, &ctx, &plan);
     need = route_plan_format(c, &plan, NULL, 0);
     text = xmalloc(need + 1);

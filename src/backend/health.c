@@ -336,6 +336,7 @@ struct check {
     enum server_state state;
     int64_t lag_ms;
     bool read_only;
+    int sql_mode; /* SRV_SQLMODE_*, 0 when not read */
     bool repl_running;
     char why[160];
 };
@@ -430,20 +431,37 @@ yes(const char *v)
     return v != NULL && strcasecmp(v, "Yes") == 0;
 }
 
-/* Returns false when the connection broke (the server counts as down). */
+/* Reads @@read_only and the lexing part of @@global.sql_mode (the
+ * server expands combinations such as ANSI into their modes). Returns
+ * false when the connection broke (the server counts as down). */
 static bool
 check_read_only(MYSQL *m, struct check *c)
 {
     MYSQL_RES *res;
     MYSQL_ROW row;
 
-    if (mysql_query(m, "SELECT @@read_only") != 0 ||
+    if (mysql_query(m, "SELECT @@read_only, "
+                       "FIND_IN_SET('NO_BACKSLASH_ESCAPES', "
+                       "@@global.sql_mode) > 0, "
+                       "FIND_IN_SET('ANSI_QUOTES', @@global.sql_mode) > 0, "
+                       "FIND_IN_SET('PIPES_AS_CONCAT', @@global.sql_mode) > 0, "
+                       "FIND_IN_SET('ORACLE', @@global.sql_mode) + "
+                       "FIND_IN_SET('MSSQL', @@global.sql_mode) > 0") != 0 ||
         (res = mysql_store_result(m)) == NULL) {
         snprintf(c->why, sizeof(c->why), "read_only: %s", mysql_error(m));
         return !is_client_error(m);
     }
     row = mysql_fetch_row(res);
     c->read_only = row != NULL && row[0] != NULL && atoi(row[0]) != 0;
+    if (row != NULL && mysql_num_fields(res) == 5) {
+        static const int bit[5] = {
+            0, SRV_SQLMODE_NO_BACKSLASH_ESCAPES, SRV_SQLMODE_ANSI_QUOTES,
+            SRV_SQLMODE_PIPES_AS_CONCAT, SRV_SQLMODE_UNLEXABLE};
+        c->sql_mode = SRV_SQLMODE_KNOWN;
+        for (int k = 1; k < 5; k++)
+            if (row[k] != NULL && atoi(row[k]) != 0)
+                c->sql_mode |= bit[k];
+    }
     mysql_free_result(res);
     return true;
 }
@@ -564,6 +582,17 @@ check_server(struct health *h, int i)
     now = clock_ms();
     atomic_store(&s->lag_ms, (long long)c.lag_ms);
     atomic_store(&s->read_only, c.read_only);
+    if (c.sql_mode != 0) {
+        int was = atomic_exchange(&s->sql_mode, c.sql_mode);
+        if (was != c.sql_mode && (was != 0 || c.sql_mode != SRV_SQLMODE_KNOWN))
+            log_info("backend global sql_mode lexing changed backend=%s "
+                     "no_backslash_escapes=%d ansi_quotes=%d "
+                     "pipes_as_concat=%d unlexable=%d",
+                     s->addr, !!(c.sql_mode & SRV_SQLMODE_NO_BACKSLASH_ESCAPES),
+                     !!(c.sql_mode & SRV_SQLMODE_ANSI_QUOTES),
+                     !!(c.sql_mode & SRV_SQLMODE_PIPES_AS_CONCAT),
+                     !!(c.sql_mode & SRV_SQLMODE_UNLEXABLE));
+    }
     atomic_store(&s->repl_running, c.repl_running);
     atomic_store(&s->checked_ms, (long long)now);
     atomic_fetch_add(&s->checks, 1);

@@ -68,6 +68,7 @@ sc_ready(struct serverconn *sc)
     sc->timer = NULL;
     sc->state = SC_IDLE;
     sc->on_ready = NULL;
+    sc->sql_mode_seen = atomic_load(&sc->srv->sql_mode);
     log_debug("backend connected backend=%s thread_id=%u", sc->srv->addr,
               sc->thread_id);
     if (cb)
@@ -362,6 +363,7 @@ serverconn_forget_state(struct serverconn *sc)
 {
     sessvars_clear(&sc->vars);
     sc->charset = 0;
+    sc->sql_mode_seen = atomic_load(&sc->srv->sql_mode);
     for (int i = 0; i < sc->nstmts; i++)
         free(sc->stmts[i].sql);
     sc->nstmts = 0;

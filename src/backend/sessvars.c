@@ -100,8 +100,11 @@ is_charset_name(const char *name)
 bool
 sessvars_has_charset(const struct sessvars *s)
 {
+    /* character_set_client too: a NAMES for the handshake's collation
+     * appended after it would silently undo it */
     for (int i = 0; i < s->n; i++)
-        if (is_charset_name(s->v[i].name))
+        if (is_charset_name(s->v[i].name) ||
+            strcmp(s->v[i].name, "character_set_client") == 0)
             return true;
     return false;
 }

@@ -21,30 +21,30 @@ is_ident(const struct token *t)
 }
 
 bool
-rt_tok_ident_eq(const struct token *a, const struct token *b)
+rt_tok_ident_eq(struct lex_mode m, const struct token *a, const struct token *b)
 {
     char buf[256];
-    size_t n = lexer_unquote(b->p, b->len, buf, sizeof(buf));
+    size_t n = lexer_unquote(b->p, b->len, m, buf, sizeof(buf));
 
     return n < sizeof(buf) && lexer_ident_eq(a->p, a->len, buf, n);
 }
 
 bool
-rt_tokens_eq(struct sql_span a, struct sql_span b)
+rt_tokens_eq(struct lex_mode m, struct sql_span a, struct sql_span b)
 {
     struct lexer la, lb;
     struct token ta, tb;
     bool ha, hb;
 
-    lexer_init(&la, a.p, a.len);
-    lexer_init(&lb, b.p, b.len);
+    lexer_init(&la, a.p, a.len, m);
+    lexer_init(&lb, b.p, b.len, m);
     for (;;) {
         ha = lexer_next(&la, &ta);
         hb = lexer_next(&lb, &tb);
         if (!ha || !hb)
             return ha == hb;
         if (is_ident(&ta) && is_ident(&tb)) {
-            if (!rt_tok_ident_eq(&ta, &tb))
+            if (!rt_tok_ident_eq(m, &ta, &tb))
                 return false;
             continue;
         }
@@ -55,12 +55,12 @@ rt_tokens_eq(struct sql_span a, struct sql_span b)
 }
 
 bool
-rt_single_ident(struct sql_span s, struct token *t)
+rt_single_ident(struct lex_mode m, struct sql_span s, struct token *t)
 {
     struct lexer lx;
     struct token extra;
 
-    lexer_init(&lx, s.p, s.len);
+    lexer_init(&lx, s.p, s.len, m);
     return lexer_next(&lx, t) && is_ident(t) && !lexer_next(&lx, &extra);
 }
 

@@ -96,7 +96,7 @@ void rt_keys_value(struct rt *r, const struct sql_value *v,
 size_t rt_field_put(char *f, size_t cap, size_t used, const char *s,
                     size_t len);
 /* The span holds a `?` placeholder. */
-bool rt_span_has_param(struct sql_span s);
+bool rt_span_has_param(struct lex_mode m, struct sql_span s);
 /* `?`s in the statement before `at`: the index of the next one. */
 uint32_t rt_params_before(const struct stmt_info *st, const char *at);
 /* Plan buffer: rt_buf_put appends and returns the offset of the bytes;
@@ -107,7 +107,8 @@ void rt_buf_reserve(struct route_plan *plan, size_t more);
 /* ---- route_tables.c ---- */
 
 /* Decodes a name token into out (NUL-terminated, cut to cap - 1). */
-size_t rt_unquote_name(struct sql_span s, char *out, size_t cap);
+size_t rt_unquote_name(struct lex_mode m, struct sql_span s, char *out,
+                       size_t cap);
 /* Class, schema and config entry of one table reference. */
 void rt_classify_table(const struct rt *r, const struct sql_table *t,
                        struct rt_table *x);
@@ -185,11 +186,12 @@ void rt_edits_num(struct rt_edits *e, uint64_t v);
 bool rt_edits_build(struct rt_edits *e, struct route_plan *plan, size_t *off,
                     size_t *len);
 /* Same tokens, identifiers compared unquoted and case-insensitively. */
-bool rt_tokens_eq(struct sql_span a, struct sql_span b);
+bool rt_tokens_eq(struct lex_mode m, struct sql_span a, struct sql_span b);
 /* Two identifier tokens name the same thing. */
-bool rt_tok_ident_eq(const struct token *a, const struct token *b);
+bool rt_tok_ident_eq(struct lex_mode m, const struct token *a,
+                     const struct token *b);
 /* The span is one identifier token; *t receives it. */
-bool rt_single_ident(struct sql_span s, struct token *t);
+bool rt_single_ident(struct lex_mode m, struct sql_span s, struct token *t);
 
 /* ---- route_select.c ---- */
 

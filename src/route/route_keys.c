@@ -88,7 +88,7 @@ rt_value_key(struct rt *r, const struct sql_value *v, struct route_key *key,
     case VAL_STRING:
         if (string_in_place(v->text, key))
             return KV_OK;
-        n = lexer_unquote(v->text.p, v->text.len, buf, RT_KEY_CAP);
+        n = lexer_unquote(v->text.p, v->text.len, v->mode, buf, RT_KEY_CAP);
         if (n >= RT_KEY_CAP)
             return KV_UNKNOWN;
         key->s = buf;
@@ -201,7 +201,7 @@ rt_pred_mask(struct rt *r, int ti, const struct sql_pred *p, bool *open)
         return value_mask(r, rule, &st->values[p->vfirst], open, t->ct->key);
     case PRED_IN:
         if (p->flags & PREDF_TRUNCATED) {
-            sql_values_begin(&it, p->list, p->list_param);
+            sql_values_begin(&it, p->list, p->list_param, st->mode);
             while (sql_values_next(&it, &v))
                 m |= value_mask(r, rule, &v, open, t->ct->key);
             return m;

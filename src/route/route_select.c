@@ -61,12 +61,12 @@ struct sel {
 /* ---- spans ---- */
 
 static bool
-is_order_null(const struct sql_order *o)
+is_order_null(struct lex_mode m, const struct sql_order *o)
 {
     struct lexer lx;
     struct token t, extra;
 
-    lexer_init(&lx, o->expr.p, o->expr.len);
+    lexer_init(&lx, o->expr.p, o->expr.len, m);
     return lexer_next(&lx, &t) && t.type == TOK_IDENT && tok_is(&t, "null") &&
            !lexer_next(&lx, &extra);
 }
@@ -97,7 +97,7 @@ agg_name(const struct token *t)
  * no aggregate appears, AGG_OTHER for anything the merge cannot redo.
  */
 static int
-expr_agg(struct sql_span s, struct sql_span *arg)
+expr_agg(struct lex_mode m, struct sql_span s, struct sql_span *arg)
 {
     static const uint8_t kinds[] = {AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX,
                                     AGG_AVG};
@@ -107,7 +107,7 @@ expr_agg(struct sql_span s, struct sql_span *arg)
     bool any = false;
     const char *arg_start = NULL, *arg_end = NULL;
 
-    lexer_init(&lx, s.p, s.len);
+    lexer_init(&lx, s.p, s.len, m);
     while (lexer_next(&lx, &t)) {
         if (t.type == TOK_LPAREN && agg_name(&prev) >= 0)
             any = true;
@@ -145,7 +145,7 @@ hidden_add(struct sel *s, const char *pre, struct sql_span expr,
 {
     for (int k = 0; k < s->nhidden; k++)
         if (s->hidden[k].pre == pre && s->hidden[k].post == post &&
-            rt_tokens_eq(s->hidden[k].expr, expr))
+            rt_tokens_eq(s->st->mode, s->hidden[k].expr, expr))
             return HREF_BASE + k;
     if (s->nhidden >= MAX_HIDDEN)
         return -1;
@@ -162,17 +162,17 @@ item_of(const struct sel *s, const struct sql_order *o)
     const struct stmt_info *st = s->st;
     struct token id, al;
 
-    if (rt_single_ident(o->expr, &id))
+    if (rt_single_ident(st->mode, o->expr, &id))
         for (int i = 0; i < s->star_at; i++) {
             if (st->items[i].alias.len == 0)
                 continue;
             al.p = st->items[i].alias.p;
             al.len = st->items[i].alias.len;
-            if (rt_tok_ident_eq(&id, &al))
+            if (rt_tok_ident_eq(st->mode, &id, &al))
                 return i;
         }
     for (int i = 0; i < s->star_at; i++)
-        if (rt_tokens_eq(o->expr, st->items[i].expr))
+        if (rt_tokens_eq(st->mode, o->expr, st->items[i].expr))
             return i;
     return -1;
 }
@@ -209,7 +209,7 @@ resolve(struct sel *s, const struct sql_order *o, bool allow_hidden,
                   (int)MIN(o->expr.len, 80u), o->expr.p, s->table);
         return false;
     }
-    if (rt_span_has_param(o->expr)) {
+    if (rt_span_has_param(s->st->mode, o->expr)) {
         rt_refuse(r, 1235,
                   "myshard: ordering or grouping by an expression with a `?` "
                   "parameter across shards of table '%s' is not supported; "
@@ -218,7 +218,7 @@ resolve(struct sel *s, const struct sql_order *o, bool allow_hidden,
                   s->table);
         return false;
     }
-    agg = grouped ? expr_agg(o->expr, &arg) : AGG_NONE;
+    agg = grouped ? expr_agg(s->st->mode, o->expr, &arg) : AGG_NONE;
     if (agg == AGG_OTHER) {
         rt_refuse(r, 1235,
                   "myshard: ORDER BY '%.*s' across shards of table '%s' is "
@@ -503,7 +503,7 @@ rewrite_avg(struct sel *s, int i, struct merge_aggcol *a)
     int e;
     int c2;
 
-    if (it->expr.len < 3 || rt_span_has_param(it->arg)) {
+    if (it->expr.len < 3 || rt_span_has_param(s->st->mode, it->arg)) {
         rt_refuse(s->r, 1235,
                   "myshard: AVG of an expression with a `?` parameter across "
                   "shards of table '%s' is not supported; add the shard key "
@@ -515,7 +515,7 @@ rewrite_avg(struct sel *s, int i, struct merge_aggcol *a)
     for (int j = 0; j < s->star_at && c2 < 0; j++)
         if (s->st->items[j].agg == AGG_COUNT &&
             !(s->st->items[j].flags & ITEMF_DISTINCT) &&
-            rt_tokens_eq(s->st->items[j].arg, it->arg))
+            rt_tokens_eq(s->st->mode, s->st->items[j].arg, it->arg))
             c2 = j;
     if (c2 < 0)
         c2 = hidden_add(s, pre_count, it->arg, post_paren);
@@ -588,7 +588,7 @@ shape_grouped(struct sel *s)
     if (ng > 0) {
         for (int i = 0; i < st->norder && no < MERGE_MAX_KEYS; i++) {
             int c;
-            if (is_order_null(&st->order[i]))
+            if (is_order_null(st->mode, &st->order[i]))
                 continue;
             if (!resolve(s, &st->order[i], true, true, &c))
                 return false;
@@ -666,7 +666,7 @@ shape_distinct(struct sel *s)
     }
     for (int i = 0; i < st->norder; i++) {
         int c;
-        if (is_order_null(&st->order[i]))
+        if (is_order_null(st->mode, &st->order[i]))
             continue;
         if (!resolve(s, &st->order[i], false, false, &c))
             return false;
@@ -710,7 +710,7 @@ shape_plain(struct sel *s)
 
     for (int i = 0; i < st->norder && k < MERGE_MAX_KEYS; i++) {
         int c;
-        if (is_order_null(&st->order[i]))
+        if (is_order_null(st->mode, &st->order[i]))
             continue;
         if (!resolve(s, &st->order[i], true, false, &c))
             return false;

@@ -32,14 +32,14 @@
 #include "sql/lexer.h"
 
 static bool
-ident_eq(struct sql_span a, struct sql_span b)
+ident_eq(struct lex_mode m, struct sql_span a, struct sql_span b)
 {
     char buf[256];
     size_t n;
 
     if (a.len == 0 || b.len == 0)
         return false;
-    n = lexer_unquote(b.p, b.len, buf, sizeof(buf));
+    n = lexer_unquote(b.p, b.len, m, buf, sizeof(buf));
     if (n >= sizeof(buf))
         return false;
     return lexer_ident_eq(a.p, a.len, buf, n);
@@ -62,13 +62,14 @@ resolve_qualifier(const struct rt *r, unsigned block,
             if (r->tab[i].vblock != b)
                 continue;
             if (c->schema.len) {
-                if (ident_eq(t->name, c->table) &&
-                    (t->schema.len == 0 || ident_eq(t->schema, c->schema)))
+                if (ident_eq(st->mode, t->name, c->table) &&
+                    (t->schema.len == 0 ||
+                     ident_eq(st->mode, t->schema, c->schema)))
                     return i;
             } else if (t->alias.len) {
-                if (ident_eq(t->alias, c->table))
+                if (ident_eq(st->mode, t->alias, c->table))
                     return i;
-            } else if (ident_eq(t->name, c->table)) {
+            } else if (ident_eq(st->mode, t->name, c->table)) {
                 return i;
             }
         }
@@ -150,7 +151,7 @@ rt_resolve_col(const struct rt *r, unsigned block, const struct sql_colref *c,
 }
 
 size_t
-rt_unquote_name(struct sql_span s, char *out, size_t cap)
+rt_unquote_name(struct lex_mode m, struct sql_span s, char *out, size_t cap)
 {
     size_t n;
 
@@ -158,7 +159,7 @@ rt_unquote_name(struct sql_span s, char *out, size_t cap)
         out[0] = '\0';
         return 0;
     }
-    n = lexer_unquote(s.p, s.len, out, cap);
+    n = lexer_unquote(s.p, s.len, m, out, cap);
     return n >= cap ? cap - 1 : n;
 }
 
@@ -174,14 +175,15 @@ rt_classify_table(const struct rt *r, const struct sql_table *t,
     x->rule = -1;
     x->ct = NULL;
     x->schema = r->schema;
-    n = rt_unquote_name((t->flags & TBLF_DERIVED) ? t->alias : t->name, x->name,
+    n = rt_unquote_name(r->st->mode,
+                        (t->flags & TBLF_DERIVED) ? t->alias : t->name, x->name,
                         sizeof(x->name));
     if (t->flags & (TBLF_DERIVED | TBLF_CTE)) {
         x->cls = TC_VIRTUAL;
         return;
     }
     if (t->schema.len) {
-        sn = rt_unquote_name(t->schema, sname, sizeof(sname));
+        sn = rt_unquote_name(r->st->mode, t->schema, sname, sizeof(sname));
         schema = cfg_find_schema(r->cfg, sname, sn);
         if (schema < 0) {
             x->cls = TC_EXTERNAL;
@@ -295,7 +297,7 @@ rt_resolve_tables(struct rt *r)
                                 x->name, strlen(x->name));
         if (t->alias.len) {
             char a[65];
-            size_t an = rt_unquote_name(t->alias, a, sizeof(a));
+            size_t an = rt_unquote_name(r->st->mode, t->alias, a, sizeof(a));
             used = rt_field_put(r->plan->tables, sizeof(r->plan->tables), used,
                                 " ", 1);
             used = rt_field_put(r->plan->tables, sizeof(r->plan->tables), used,
@@ -343,7 +345,7 @@ refine_delete(struct rt *r)
     struct lexer lx;
     struct token t, name = {0};
 
-    lexer_init(&lx, st->sql, st->stmt_len);
+    lexer_init(&lx, st->sql, st->stmt_len, st->mode);
     while (lexer_next(&lx, &t) &&
            !(t.type == TOK_IDENT && tok_is(&t, "delete")))
         ;
@@ -417,7 +419,7 @@ join_using(struct rt *r)
             st->tables[i].name.p < st->from.p + st->from.len)
             order[norder++] = i;
     start[0] = 0;
-    lexer_init(&lx, st->from.p, st->from.len);
+    lexer_init(&lx, st->from.p, st->from.len, st->mode);
     while (lexer_next(&lx, &t)) {
         if (t.type == TOK_LPAREN) {
             if (depth + 1 < SQL_MAX_BLOCKS)

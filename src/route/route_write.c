@@ -66,13 +66,13 @@ value_text(const struct sql_value *v, const struct route_key *key,
 /* ON DUPLICATE KEY UPDATE key = VALUES(key) or = alias.key: the inserted
  * row's own key. */
 static bool
-odku_keeps_key(struct sql_span value, const char *key)
+odku_keeps_key(struct lex_mode m, struct sql_span value, const char *key)
 {
     struct lexer lx;
     struct token t[5];
     int n = 0;
 
-    lexer_init(&lx, value.p, value.len);
+    lexer_init(&lx, value.p, value.len, m);
     while (n < 5 && lexer_next(&lx, &t[n]))
         n++;
     if (n == 4 && t[0].type == TOK_IDENT && tok_is(&t[0], "values") &&
@@ -246,7 +246,7 @@ rt_route_insert(struct rt *r, bool explain_only)
         if (!a->odku || !lexer_ident_eq(a->col.column.p, a->col.column.len, key,
                                         strlen(key)))
             continue;
-        if (!odku_keeps_key(a->value, key)) {
+        if (!odku_keeps_key(st->mode, a->value, key)) {
             rt_refuse(r, 1105,
                       "myshard: ON DUPLICATE KEY UPDATE of '%s' changes the "
                       "shard key '%s', which moves the row; DELETE and INSERT "
@@ -441,7 +441,8 @@ check_key_assign(struct rt *r)
                 ti = j;
         if (ti < 0)
             continue;
-        sql_values_begin(&it, a->value, rt_params_before(st, a->value.p));
+        sql_values_begin(&it, a->value, rt_params_before(st, a->value.p),
+                         st->mode);
         kv = KV_UNKNOWN;
         if (sql_values_next(&it, &v))
             kv = rt_value_key(r, &v, &k, buf);

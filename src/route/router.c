@@ -309,14 +309,14 @@ kind_text(unsigned kind)
 }
 
 bool
-rt_span_has_param(struct sql_span s)
+rt_span_has_param(struct lex_mode m, struct sql_span s)
 {
     struct lexer lx;
     struct token t;
 
     if (s.len == 0 || memchr(s.p, '?', s.len) == NULL)
         return false;
-    lexer_init(&lx, s.p, s.len);
+    lexer_init(&lx, s.p, s.len, m);
     while (lexer_next(&lx, &t))
         if (t.type == TOK_PARAM)
             return true;
@@ -330,7 +330,7 @@ rt_params_before(const struct stmt_info *st, const char *at)
     struct token t;
     uint32_t n = 0;
 
-    lexer_init(&lx, st->sql, st->len);
+    lexer_init(&lx, st->sql, st->len, st->mode);
     while (lexer_next(&lx, &t) && t.p < at)
         if (t.type == TOK_PARAM)
             n++;
@@ -382,7 +382,7 @@ show_schema(const struct rt *r)
 
     if (r->st->schema.len == 0)
         return r->schema;
-    n = rt_unquote_name(r->st->schema, name, sizeof(name));
+    n = rt_unquote_name(r->st->mode, r->st->schema, name, sizeof(name));
     s = cfg_find_schema(r->cfg, name, n);
     return s >= 0 ? s : r->schema;
 }
@@ -562,7 +562,7 @@ route_multi(struct rt *r)
             pos++;
         if (pos >= st->len)
             break;
-        sql_classify(st->sql + pos, st->len - pos, sub);
+        sql_classify(st->sql + pos, st->len - pos, st->mode, sub);
         for (int i = 0; i < sub->ntables && !r->refused; i++) {
             struct rt_table x;
             rt_classify_table(r, &sub->tables[i], &x);
@@ -610,7 +610,7 @@ route_hint(struct rt *r)
     }
     if (st->hint.shard.len == 0)
         return false;
-    n = rt_unquote_name(st->hint.shard, name, sizeof(name));
+    n = rt_unquote_name(st->mode, st->hint.shard, name, sizeof(name));
     s = -1;
     for (int i = 0; i < r->cfg->nshards; i++)
         if (strlen(r->cfg->shards[i].name) == n &&
@@ -685,8 +685,8 @@ statement_schema(const struct rt *r)
         return r->ctx->schema;
     for (unsigned i = 0; i < st->ntables; i++) {
         if (st->tables[i].schema.len) {
-            size_t n =
-                rt_unquote_name(st->tables[i].schema, name, sizeof(name));
+            size_t n = rt_unquote_name(st->mode, st->tables[i].schema, name,
+                                       sizeof(name));
             int s = cfg_find_schema(r->cfg, name, n);
             if (s >= 0)
                 return s;

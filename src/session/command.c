@@ -20,6 +20,7 @@
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
 #include "proto/wire.h"
+#include "session/lexstate.h"
 #include "session/prepare.h"
 #include "session/query.h"
 #include "session/session.h"
@@ -236,10 +237,12 @@ prepare_locally(struct session *s)
     size_t n;
     int si, code = 0;
 
-    if (!sql_classify((const char *)s->cmd.data + 1, s->cmd.len - 1, st) ||
+    if (!sql_classify((const char *)s->cmd.data + 1, s->cmd.len - 1, s->lex,
+                      st) ||
         st->kind != STMT_USE || st->multi)
         return false;
-    n = MIN(lexer_unquote(st->schema.p, st->schema.len, name, sizeof(name)),
+    n = MIN(lexer_unquote(st->schema.p, st->schema.len, st->mode, name,
+                          sizeof(name)),
             sizeof(name) - 1);
     si = query_find_schema(s, s->user, name, n, &code);
     if (si < 0) {
@@ -265,6 +268,13 @@ prepare_locally(struct session *s)
 static void
 cmd_stmt_prepare(struct session *s)
 {
+    char why[320];
+
+    if (!lexstate_refresh(s, why, sizeof(why))) {
+        session_send_error(s, ER_NOT_SUPPORTED_YET, "42000", "%s", why);
+        session_command_done(s);
+        return;
+    }
     if (prepare_locally(s))
         return;
     prepare_cmd_prepare(s);

@@ -15,7 +15,8 @@
 #define OTHER_SLOT  TABLE_SLOTS
 
 int
-digests_slot(struct digest_table *t, const char *sql, size_t len)
+digests_slot(struct digest_table *t, const char *sql, size_t len,
+             struct lex_mode mode)
 {
     char text[DIGEST_TEXT_MAX];
     uint64_t h;
@@ -25,7 +26,7 @@ digests_slot(struct digest_table *t, const char *sql, size_t len)
         t->v = xcalloc(DIGESTS_SLOTS, sizeof(*t->v));
         snprintf(t->v[OTHER_SLOT].text, DIGEST_TEXT_MAX, "(other statements)");
     }
-    n = digest_make(sql, len, text, sizeof(text));
+    n = digest_make(sql, len, mode, text, sizeof(text));
     if (n >= sizeof(text))
         n = sizeof(text) - 1;
     h = digest_hash(text, n) | 1; /* never 0: 0 marks a free slot */

@@ -29,6 +29,7 @@
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
 #include "route/router.h"
+#include "session/lexstate.h"
 #include "session/query.h"
 #include "session/scatter.h"
 #include "session/session.h"
@@ -93,9 +94,17 @@ prepare_cmd_prepare(struct session *s)
     s->prep_len = s->cmd.len - 1;
     s->prep_sql = xstrndup((const char *)s->cmd.data + 1, s->prep_len);
     /* Prepare where the statement's tables live (any shard of them). */
-    if (sql_classify(s->prep_sql, s->prep_len, wc->stmt)) {
+    if (sql_classify(s->prep_sql, s->prep_len, s->lex, wc->stmt)) {
         if (query_refuse_no_schema(s, wc->stmt))
             return;
+        if (lexstate_sets_mode(wc->stmt)) {
+            /* run later, out of the proxy's sight */
+            session_send_error(s, ER_NOT_SUPPORTED_YET, "42000",
+                               "myshard: SET sql_mode or SET NAMES cannot be "
+                               "prepared; send it as a plain statement");
+            session_command_done(s);
+            return;
+        }
         ctx.schema = s->schema;
         router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
         if (wc->plan->action == ROUTE_FORWARD && wc->plan->ntargets > 0)
@@ -141,6 +150,7 @@ prepare_register(struct session *s, uint16_t nparams, uint16_t ncols)
     ps->id = s->pstmt_seq;
     ps->sql = s->prep_sql;
     ps->len = s->prep_len;
+    ps->mode = s->lex;
     s->prep_sql = NULL;
     ps->nparams = nparams;
     ps->ncols = ncols;
@@ -234,6 +244,16 @@ prepare_cmd_execute(struct session *s)
         session_command_done(s);
         return;
     }
+    if (!lexstate_refresh(s, NULL, 0) || s->lex.flags != ps->mode.flags ||
+        s->lex.charset != ps->mode.charset) {
+        /* a connection that prepares it again would lex it otherwise */
+        session_send_error(s, ER_NOT_SUPPORTED_YET, "42000",
+                           "myshard: the statement was prepared under "
+                           "another sql_mode or character set; prepare it "
+                           "again");
+        session_command_done(s);
+        return;
+    }
     if (ps->nparams > 0) {
         vals = xcalloc(ps->nparams, sizeof(*vals));
         params = xcalloc(ps->nparams, sizeof(*params));
@@ -253,11 +273,11 @@ prepare_cmd_execute(struct session *s)
     }
     for (uint16_t i = 0; i < ps->nparams; i++)
         to_route_key(&vals[i], &params[i].key, tmp[i], sizeof(tmp[i]));
-    s->digest_slot = digests_slot(&wc->digests, ps->sql, ps->len);
+    s->digest_slot = digests_slot(&wc->digests, ps->sql, ps->len, ps->mode);
     if (!s->admitted && protect_admit(s) != ADMIT_GO)
         goto out; /* refused, or delayed: dispatched again at its turn */
     s->admitted = false;
-    if (!sql_classify(ps->sql, ps->len, wc->stmt)) {
+    if (!sql_classify(ps->sql, ps->len, ps->mode, wc->stmt)) {
         session_send_error(s, ER_UNKNOWN_ERROR, "HY000",
                            "myshard: cannot read the prepared statement");
         session_command_done(s);

@@ -57,6 +57,7 @@
 #include "proto/resultset.h"
 #include "route/router.h"
 #include "session/prepare.h"
+#include "session/lexstate.h"
 #include "session/protect.h"
 #include "session/qcache.h"
 #include "session/scatter.h"
@@ -64,6 +65,7 @@
 #include "session/txn.h"
 #include "sql/classify.h"
 #include "sql/lexer.h"
+#include "sql/lexmode.h"
 #include "sql/rewrite.h"
 
 static void on_backend_read(struct serverconn *sc, void *arg);
@@ -80,6 +82,8 @@ enum stmt_action {
     ACT_SHOW_DATABASES,  /* answered from the config */
     ACT_SELECT_DATABASE, /* answered: the client-side schema name */
     ACT_REFUSE,          /* answered with an error */
+    ACT_REFUSE_LEX,      /* refused: the proxy could not lex the session's
+                            later text as the server will (why) */
     ACT_BEGIN,           /* remembered; starts on the first shard used */
     ACT_END_EMPTY,       /* COMMIT/ROLLBACK of a transaction that touched
                             no shard: answered */
@@ -100,19 +104,20 @@ struct stmt_facts {
     bool commit;      /* ACT_TXN_END: COMMIT (else ROLLBACK) */
     bool chain;       /* ... AND CHAIN, or BEGIN: a new one follows */
     bool release;     /* ... AND RELEASE */
+    char why[320];    /* ACT_REFUSE_LEX: the message */
 };
 
 /* A value that means the same on any connection: literals, bare words
  * (ON, OFF, DEFAULT, a charset name) and NAMES' `x COLLATE y`, but no
  * variables, placeholders or function calls. */
 static bool
-value_is_plain(struct sql_span v)
+value_is_plain(struct sql_span v, struct lex_mode mode)
 {
     struct lexer lx;
     struct token t;
     int n = 0;
 
-    lexer_init(&lx, v.p, v.len);
+    lexer_init(&lx, v.p, v.len, mode);
     while (lexer_next(&lx, &t)) {
         if (++n > 3)
             return false;
@@ -140,9 +145,17 @@ value_is_plain(struct sql_span v)
 static void
 analyze_set(struct session *s, const struct stmt_info *st, struct stmt_facts *f)
 {
+    bool lexing = lexstate_sets_mode(st);
+
     sessvars_clear(&s->pending);
+    if (lexing && !lexstate_check_set(s, st, NULL, f->why, sizeof(f->why))) {
+        f->action = ACT_REFUSE_LEX;
+        return;
+    }
+    /* SQLF_SYSVAR alone is the @@x being set: a value that reads one is
+     * not plain (below) */
     if (st->flags & (SQLF_SUBQUERY | SQLF_USERVAR_READ | SQLF_USERVAR_WRITE |
-                     SQLF_SYSVAR)) {
+                     (lexing ? 0 : SQLF_SYSVAR))) {
         if (st->flags & (SQLF_USERVAR_READ | SQLF_USERVAR_WRITE))
             f->pins |= PIN_USER_VARS;
         else
@@ -152,12 +165,15 @@ analyze_set(struct session *s, const struct stmt_info *st, struct stmt_facts *f)
     for (int i = 0; i < st->nsets; i++) {
         const struct sql_setvar *v = &st->sets[i];
         bool session = v->scope == SCOPE_DEFAULT || v->scope == SCOPE_SESSION;
-        if (v->kind == SETK_SYSVAR && session && value_is_plain(v->value)) {
+        if (v->kind == SETK_SYSVAR && session &&
+            value_is_plain(v->value, st->mode)) {
             sessvars_set(&s->pending, v->name.p, v->name.len, v->value.p,
                          v->value.len);
-        } else if (v->kind == SETK_NAMES && value_is_plain(v->value)) {
+        } else if (v->kind == SETK_NAMES &&
+                   value_is_plain(v->value, st->mode)) {
             sessvars_set(&s->pending, "names", 5, v->value.p, v->value.len);
-        } else if (v->kind == SETK_CHARSET && value_is_plain(v->value)) {
+        } else if (v->kind == SETK_CHARSET &&
+                   value_is_plain(v->value, st->mode)) {
             sessvars_set(&s->pending, "character set", 13, v->value.p,
                          v->value.len);
         } else if (v->kind == SETK_SYSVAR && v->scope == SCOPE_GLOBAL) {
@@ -165,8 +181,21 @@ analyze_set(struct session *s, const struct stmt_info *st, struct stmt_facts *f)
         } else {
             sessvars_clear(&s->pending);
             f->pins |= PIN_SESSION_VARS;
+            if (lexing) { /* lexstate_check_set() let it through */
+                snprintf(f->why, sizeof(f->why),
+                         "myshard: set sql_mode and the character set with "
+                         "literal values, for the session");
+                f->action = ACT_REFUSE_LEX;
+            }
             return;
         }
+    }
+    /* the mode it leads to, now that the assignments are known */
+    if (lexing &&
+        !lexstate_check_set(s, st, &s->pending, f->why, sizeof(f->why))) {
+        sessvars_clear(&s->pending);
+        f->action = ACT_REFUSE_LEX;
+        return;
     }
     f->tracks_vars = s->pending.n > 0;
 }
@@ -203,7 +232,7 @@ is_select_database(const struct stmt_info *st)
     if (st->kind != STMT_SELECT || st->from.len != 0 || st->nitems != 1 ||
         st->items[0].alias.len != 0)
         return false;
-    lexer_init(&lx, st->items[0].expr.p, st->items[0].expr.len);
+    lexer_init(&lx, st->items[0].expr.p, st->items[0].expr.len, st->mode);
     while (n < 4 && lexer_next(&lx, &t[n]))
         n++;
     return n == 3 && (tok_is(&t[0], "DATABASE") || tok_is(&t[0], "SCHEMA")) &&
@@ -215,17 +244,37 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
 {
     struct stmt_info *st = s->wc->stmt;
 
+    bool known;
+
     memset(f, 0, sizeof(*f));
-    sql_classify(sql, len, st);
+    /* Lexed as the server will lex it: the session's sql_mode and
+     * character set (session/lexstate.h). */
+    known = lexstate_refresh(s, f->why, sizeof(f->why));
+    sql_classify(sql, len, s->lex, st);
     f->multi = st->multi;
     s->stmt_kind = (uint8_t)stats_kind_of(st->kind);
-    s->digest_slot = digests_slot(&s->wc->digests, sql, len);
+    s->digest_slot = digests_slot(&s->wc->digests, sql, len, s->lex);
+    if (!known && (st->multi || !lexstate_sets_mode(st) ||
+                   !lexstate_text_neutral(sql, len))) {
+        /* only a plain SET that repairs the mode may pass */
+        f->action = ACT_REFUSE_LEX;
+        return;
+    }
     if (st->multi) {
         /* Pins of every statement; state-changing ones cannot be tracked
          * inside a batch, so they pin as they are. */
         size_t off = 0;
         while (off < len) {
-            sql_classify(sql + off, len - off, st);
+            sql_classify(sql + off, len - off, s->lex, st);
+            if (lexstate_sets_mode(st)) {
+                /* the server lexes the rest of the batch under the new
+                 * mode: the proxy could not check it */
+                snprintf(f->why, sizeof(f->why),
+                         "myshard: SET sql_mode or SET NAMES must be sent "
+                         "alone, not inside a multi-statement batch");
+                f->action = ACT_REFUSE_LEX;
+                return;
+            }
             f->pins |= query_statement_pins(st);
             f->writes |= st->is_write;
             if (st->kind == STMT_INSERT || st->kind == STMT_REPLACE)
@@ -266,8 +315,8 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
     switch (st->kind) {
     case STMT_USE:
         f->action = ACT_USE;
-        f->name_len = MIN(lexer_unquote(st->schema.p, st->schema.len, f->name,
-                                        sizeof(f->name)),
+        f->name_len = MIN(lexer_unquote(st->schema.p, st->schema.len, st->mode,
+                                        f->name, sizeof(f->name)),
                           sizeof(f->name) - 1);
         return;
     case STMT_SHOW:
@@ -281,7 +330,7 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
         if (st->show.like.len > 0) {
             f->has_like = true;
             f->name_len = MIN(lexer_unquote(st->show.like.p, st->show.like.len,
-                                            f->name, sizeof(f->name)),
+                                            st->mode, f->name, sizeof(f->name)),
                               sizeof(f->name) - 1);
         }
         return;
@@ -430,15 +479,16 @@ query_rewrite_text(struct session *s, const char *sql, size_t len, char **out,
 
     if (s->wc->nrenames == 0)
         return false;
-    if (rewrite_schema_names(sql, len, s->wc->renames, s->wc->nrenames, &o,
-                             &n)) {
+    if (rewrite_schema_names(sql, len, s->lex, s->wc->renames, s->wc->nrenames,
+                             &o, &n)) {
         sql = o;
         len = n;
     }
     if (s->schema >= 0 &&
         strcmp(c->schemas[s->schema].name,
                c->schemas[s->schema].backend_schema) != 0 &&
-        rewrite_current_schema(sql, len, c->schemas[s->schema].name, &o2, &n)) {
+        rewrite_current_schema(sql, len, s->lex, c->schemas[s->schema].name,
+                               &o2, &n)) {
         free(o);
         o = o2;
     }
@@ -614,7 +664,7 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
     const struct route_target *t;
 
     if (multi) /* analyze() classified the batch statement by statement */
-        sql_classify(sql, len, wc->stmt);
+        sql_classify(sql, len, s->lex, wc->stmt);
     ctx.schema = s->schema;
     ctx.in_txn = (s->pins & PIN_TRANSACTION) != 0;
     ctx.txn_shards = held_shard(s) >= 0 ? 1ull << held_shard(s) : 0;
@@ -714,7 +764,8 @@ cache_try(struct session *s, const char *sql, size_t len)
     const char *schema = s->schema >= 0 ? c->schemas[s->schema].name : "";
     size_t ul = strlen(user), sl = strlen(schema);
     char *key;
-    size_t klen = ul + 1 + sl + 1 + len;
+    /* the mode too: the same text means another statement under it */
+    size_t klen = ul + 1 + sl + 1 + 2 + len;
     const uint8_t *hit;
     size_t hlen;
     uint32_t slots[QCACHE_MAX_TABLES];
@@ -729,7 +780,9 @@ cache_try(struct session *s, const char *sql, size_t len)
     key = xmalloc(klen);
     memcpy(key, user, ul + 1);
     memcpy(key + ul + 1, schema, sl + 1);
-    memcpy(key + ul + 1 + sl + 1, sql, len);
+    key[ul + 1 + sl + 1] = (char)s->lex.flags;
+    key[ul + 1 + sl + 2] = (char)s->lex.charset;
+    memcpy(key + ul + 1 + sl + 1 + 2, sql, len);
     if (qcache_get(s->wc->qcache, key, klen, clock_ms(), &hit, &hlen)) {
         /* The answer as the server gave it (sequence ids from 1). */
         evbuffer_add(s->conn->out, hit, hlen);
@@ -881,6 +934,10 @@ query_start(struct session *s, const char *sql, size_t len)
                            "WHERE; the list comes from the proxy's config");
         session_command_done(s);
         return;
+    case ACT_REFUSE_LEX:
+        session_send_error(s, ER_NOT_SUPPORTED_YET, "42000", "%s", f.why);
+        session_command_done(s);
+        return;
     case ACT_BEGIN:
         free(s->txn_begin);
         s->txn_begin = xstrndup(sql, len);
@@ -964,32 +1021,10 @@ fail_command(struct session *s, int code, const char *msg)
 static const char *
 collation_name(uint8_t id)
 {
-    switch (id) {
-    case 8:
-        return "latin1 COLLATE latin1_swedish_ci";
-    case 33:
-        return "utf8mb3 COLLATE utf8mb3_general_ci";
-    case 45:
-        return "utf8mb4 COLLATE utf8mb4_general_ci";
-    case 46:
-        return "utf8mb4 COLLATE utf8mb4_bin";
-    case 47:
-        return "latin1 COLLATE latin1_bin";
-    case 48:
-        return "latin1 COLLATE latin1_general_ci";
-    case 63:
-        return "binary";
-    case 83:
-        return "utf8mb3 COLLATE utf8mb3_bin";
-    case 192:
-        return "utf8mb3 COLLATE utf8mb3_unicode_ci";
-    case 224:
-        return "utf8mb4 COLLATE utf8mb4_unicode_ci";
-    case 255:
-        return "utf8mb4 COLLATE utf8mb4_general_ci";
-    default:
-        return NULL;
-    }
+    const char *names = NULL;
+    uint8_t cs;
+
+    return lexmode_collation(id, &cs, &names) ? names : NULL;
 }
 
 /* Sends one statement whose answer the client never sees, to give the
@@ -1018,6 +1053,19 @@ send_pending_begin(struct session *s, struct serverconn *sc, struct relay *rl)
     return true;
 }
 
+/* Whether vars hold a sql_mode (however the client spelled its name). */
+static bool
+vars_have_sql_mode(const struct sessvars *vars)
+{
+    for (int i = 0; i < vars->n; i++) {
+        const char *nm = vars->v[i].name;
+        if (strcmp(nm, "sql_mode") == 0 || strcmp(nm, "`sql_mode`") == 0 ||
+            strcmp(nm, "\"sql_mode\"") == 0)
+            return true;
+    }
+    return false;
+}
+
 bool
 query_send_prelude(struct session *s, struct serverconn *sc, struct relay *rl)
 {
@@ -1038,7 +1086,8 @@ query_send_prelude(struct session *s, struct serverconn *sc, struct relay *rl)
         relay_start(rl, RELAY_SIMPLE);
         return true;
     }
-    if (s->vars.n == 0 && sc->vars.n == 0 && sc->charset == s->charset)
+    if (s->vars.n == 0 && sc->vars.n == 0 && sc->charset == s->charset &&
+        sc->sql_mode_seen == atomic_load(&sc->srv->sql_mode))
         return send_pending_begin(s, sc, rl); /* the common case */
     buf[0] = COM_QUERY;
     memcpy(buf + 1, "SET ", 4);
@@ -1046,6 +1095,22 @@ query_send_prelude(struct session *s, struct serverconn *sc, struct relay *rl)
     if (!sessvars_diff(&s->vars, &sc->vars, buf, sizeof(buf), &n, &stale)) {
         sc->schema[0] = '\0'; /* give up on this connection's state */
         return false;
+    }
+    if (!vars_have_sql_mode(&s->vars)) {
+        /* the session is lexed by the servers' global sql_mode as the
+         * monitor last read it: a connection opened before it changed
+         * takes the new one (session/lexstate.h) */
+        int gm = atomic_load(&sc->srv->sql_mode);
+        if (gm != sc->sql_mode_seen && !vars_have_sql_mode(&sc->vars)) {
+            int r = snprintf(buf + n, sizeof(buf) - n, "%ssql_mode = DEFAULT",
+                             n > 5 ? ", " : "");
+            if (r < 0 || (size_t)r >= sizeof(buf) - n) {
+                sc->schema[0] = '\0';
+                return false;
+            }
+            n += (size_t)r;
+        }
+        sc->sql_mode_seen = gm;
     }
     own_charset = !sessvars_has_charset(&s->vars);
     if (own_charset && (stale || sc->charset != s->charset)) {

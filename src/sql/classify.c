@@ -230,8 +230,10 @@ parser_stop_class(struct parser *p)
     if (t->type == TOK_COMMA)
         return CK_COMMA;
     if (t->type == TOK_OP) {
+        /* `||` is OR unless PIPES_AS_CONCAT makes it concatenation */
         if (t->len == 2 && ((t->p[0] == '&' && t->p[1] == '&') ||
-                            (t->p[0] == '|' && t->p[1] == '|')))
+                            (t->p[0] == '|' && t->p[1] == '|' &&
+                             !(p->lx.mode.flags & LEXM_PIPES_AS_CONCAT))))
             return CK_ANDOR;
         return 0;
     }
@@ -385,13 +387,13 @@ block_new(struct parser *p, unsigned parent, unsigned kind)
 
 /* Compares two raw identifier spans (bare or backticked), ignoring case. */
 static bool
-span_ident_eq(struct sql_span a, struct sql_span b)
+span_ident_eq(struct sql_span a, struct sql_span b, struct lex_mode mode)
 {
     char buf[256];
     size_t n;
 
     if (b.len >= 2 && b.p[0] == '`') {
-        n = lexer_unquote(b.p, b.len, buf, sizeof(buf));
+        n = lexer_unquote(b.p, b.len, mode, buf, sizeof(buf));
         if (n >= sizeof(buf))
             return false;
         return lexer_ident_eq(a.p, a.len, buf, n);
@@ -412,7 +414,7 @@ table_add(struct parser *p, unsigned blk, struct sql_span schema,
     }
     if (schema.len == 0 && name.len > 0) {
         for (unsigned i = 0; i < st->nctes; i++) {
-            if (span_ident_eq(name, st->ctes[i])) {
+            if (span_ident_eq(name, st->ctes[i], st->mode)) {
                 flags |= TBLF_CTE;
                 break;
             }
@@ -2809,18 +2811,20 @@ finish(struct parser *p)
 }
 
 bool
-sql_classify(const char *sql, size_t len, struct stmt_info *out)
+sql_classify(const char *sql, size_t len, struct lex_mode mode,
+             struct stmt_info *out)
 {
     struct parser p;
 
     memset(out, 0, offsetof(struct stmt_info, tables));
     out->sql = sql;
     out->len = len;
+    out->mode = mode;
     out->nblocks = 1;
     out->blocks[0].parent = 0;
     out->blocks[0].kind = BLOCK_TOP;
 
-    lexer_init(&p.lx, sql, len);
+    lexer_init(&p.lx, sql, len, mode);
     p.has_la = false;
     p.swallow = false;
     p.st = out;

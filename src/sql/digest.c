@@ -68,15 +68,16 @@ put_text(struct writer *w, const char *s, size_t n, bool upper)
     }
 }
 
-/* the contents of a `quoted` identifier */
+/* the contents of a `quoted` (or ANSI_QUOTES "quoted") identifier */
 static void
 put_qident(struct writer *w, const struct token *t)
 {
     const char *s = t->p + 1, *end = t->p + t->len - 1;
+    char q = t->p[0];
 
     for (; s < end; s++) {
         put(w, *s);
-        if (*s == '`' && s + 1 < end && s[1] == '`')
+        if (*s == q && s + 1 < end && s[1] == q)
             s++;
     }
 }
@@ -218,12 +219,13 @@ table_context(const struct dstate *d)
 }
 
 size_t
-digest_make(const char *sql, size_t len, char *out, size_t cap)
+digest_make(const char *sql, size_t len, struct lex_mode mode, char *out,
+            size_t cap)
 {
     struct writer w = {out, cap, 0, L_NONE};
     struct dstate d;
 
-    lexer_init(&d.lx, sql, len);
+    lexer_init(&d.lx, sql, len, mode);
     d.cur.type = TOK_EOF;
     d.cur.kw = KW_NONE;
     d.prev_type = TOK_EOF;

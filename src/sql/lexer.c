@@ -74,9 +74,49 @@ to_upper(unsigned char c)
     return (unsigned char)((unsigned)(c - 'a') < 26u ? c - 32 : c);
 }
 
-void
-lexer_init(struct lexer *lx, const char *sql, size_t len)
+/* Bytes of the multi-byte character at s (2), or 1: a lead byte followed
+ * by a valid trail byte is one character, as the server's ismbchar() says.
+ * Anything else, a lead byte with a bad trail included, is one byte. */
+static inline size_t
+mb_len(uint8_t cs, const char *s, const char *end)
 {
+    unsigned char a = (unsigned char)s[0], b;
+
+    if (a < 0x80 || cs < LEXCS_GBK || end - s < 2)
+        return 1;
+    b = (unsigned char)s[1];
+    switch (cs) {
+    case LEXCS_GBK:
+        return a >= 0x81 && a <= 0xFE &&
+                       ((b >= 0x40 && b <= 0x7E) || (b >= 0x80 && b <= 0xFE))
+                   ? 2
+                   : 1;
+    case LEXCS_BIG5:
+        return a >= 0xA1 && a <= 0xF9 &&
+                       ((b >= 0x40 && b <= 0x7E) || (b >= 0xA1 && b <= 0xFE))
+                   ? 2
+                   : 1;
+    case LEXCS_SJIS:
+        return ((a >= 0x81 && a <= 0x9F) || (a >= 0xE0 && a <= 0xFC)) &&
+                       ((b >= 0x40 && b <= 0x7E) || (b >= 0x80 && b <= 0xFC))
+                   ? 2
+                   : 1;
+    default:
+        return 1;
+    }
+}
+
+/* A blank under the session's charset: latin1 has one above 0x7F. */
+static inline bool
+is_blank(const struct lexer *lx, unsigned char c)
+{
+    return is_space(c) || (c == 0xA0 && lx->mode.charset == LEXCS_LATIN1);
+}
+
+void
+lexer_init(struct lexer *lx, const char *sql, size_t len, struct lex_mode mode)
+{
+    lx->mode = mode;
     lx->sql = sql;
     lx->pos = sql;
     lx->end = sql ? sql + len : sql; /* NULL + 0 is undefined */
@@ -140,15 +180,21 @@ is_charset_name(const char *p, size_t n)
 
 /* Scans a quoted run starting at the opening quote s[0]; returns one past
  * the closing quote, or NULL when unterminated. Backslash escapes apply to
- * strings, not to backtick identifiers. */
+ * strings (unless NO_BACKSLASH_ESCAPES), not to quoted identifiers; the
+ * byte after a backslash is skipped alone, as the server does. */
 static const char *
-scan_quoted(const char *s, const char *end)
+scan_quoted(struct lex_mode m, const char *s, const char *end)
 {
     char q = *s++;
-    bool backslash = q != '`';
+    bool backslash = q != '`' && !(m.flags & LEXM_NO_BACKSLASH_ESCAPES) &&
+                     !(q == '"' && (m.flags & LEXM_ANSI_QUOTES));
 
     while (s < end) {
         char c = *s;
+        if ((unsigned char)c >= 0x80) {
+            s += mb_len(m.charset, s, end);
+            continue;
+        }
         if (c == '\\' && backslash) {
             if (end - s < 2)
                 return NULL;
@@ -167,11 +213,19 @@ scan_quoted(const char *s, const char *end)
     return NULL;
 }
 
+/* A bare name: identifier bytes, multi-byte characters whole (their trail
+ * byte may be any of 0x40-0x7E), and in latin1 not the blank 0xA0. */
 static const char *
-scan_ident(const char *s, const char *end)
+scan_ident(struct lex_mode m, const char *s, const char *end)
 {
-    while (s < end && is_ident_char((unsigned char)*s))
-        s++;
+    while (s < end && is_ident_char((unsigned char)*s)) {
+        if ((unsigned char)*s < 0x80)
+            s++;
+        else if (m.charset == LEXCS_LATIN1 && (unsigned char)*s == 0xA0)
+            break;
+        else
+            s += mb_len(m.charset, s, end);
+    }
     return s;
 }
 
@@ -248,7 +302,7 @@ skip_blanks(struct lexer *lx, struct token *t, bool *spaced)
         if (s >= end)
             break;
         c = (unsigned char)*s;
-        if (is_space(c)) {
+        if (is_blank(lx, c)) {
             s++;
             *spaced = true;
             continue;
@@ -260,7 +314,7 @@ skip_blanks(struct lexer *lx, struct token *t, bool *spaced)
             continue;
         }
         if (c == '-' && end - s >= 2 && s[1] == '-' &&
-            (end - s == 2 || is_space((unsigned char)s[2]) ||
+            (end - s == 2 || is_blank(lx, (unsigned char)s[2]) ||
              (unsigned char)s[2] < 0x20 || s[2] == 0x7f)) {
             const char *nl = memchr(s, '\n', (size_t)(end - s));
             s = nl ? nl + 1 : end;
@@ -329,7 +383,7 @@ static void
 lex_quoted(struct lexer *lx, struct token *t, const char *start, const char *q,
            enum tok_type type)
 {
-    const char *e = scan_quoted(q, lx->end);
+    const char *e = scan_quoted(lx->mode, q, lx->end);
 
     t->p = start;
     if (e == NULL) {
@@ -354,12 +408,12 @@ try_introducer(struct lexer *lx, struct token *t, const char *start,
 
     if (!is_charset_name(start + 1, (size_t)(name_end - start - 1)))
         return false;
-    while (s < end && is_space((unsigned char)*s))
+    while (s < end && is_blank(lx, (unsigned char)*s))
         s++;
     if (s >= end)
         return false;
     t->intro_len = (uint32_t)(s - start);
-    if (*s == '\'' || *s == '"') {
+    if (*s == '\'' || (*s == '"' && !(lx->mode.flags & LEXM_ANSI_QUOTES))) {
         lex_quoted(lx, t, start, s, TOK_STRING);
         return true;
     }
@@ -392,7 +446,7 @@ try_introducer(struct lexer *lx, struct token *t, const char *start,
 static void
 lex_word(struct lexer *lx, struct token *t, const char *s, bool after_dot)
 {
-    const char *e = scan_ident(s, lx->end);
+    const char *e = scan_ident(lx->mode, s, lx->end);
 
     t->type = TOK_IDENT;
     t->p = s;
@@ -464,7 +518,7 @@ lex_variable(struct lexer *lx, struct token *t, const char *s)
         /* @@[scope.]name */
         p++;
         if (p < end && *p == '`') {
-            const char *e = scan_quoted(p, end);
+            const char *e = scan_quoted(lx->mode, p, end);
             if (e == NULL) {
                 t->type = TOK_ERROR;
                 t->len = (size_t)(end - s);
@@ -473,11 +527,11 @@ lex_variable(struct lexer *lx, struct token *t, const char *s)
             }
             p = e;
         } else {
-            p = scan_ident(p, end);
+            p = scan_ident(lx->mode, p, end);
             if (p < end && *p == '.' && end - p >= 2 &&
                 (is_ident_char((unsigned char)p[1]) || p[1] == '`')) {
                 if (p[1] == '`') {
-                    const char *e = scan_quoted(p + 1, end);
+                    const char *e = scan_quoted(lx->mode, p + 1, end);
                     if (e == NULL) {
                         t->type = TOK_ERROR;
                         t->len = (size_t)(end - s);
@@ -486,7 +540,7 @@ lex_variable(struct lexer *lx, struct token *t, const char *s)
                     }
                     p = e;
                 } else {
-                    p = scan_ident(p + 1, end);
+                    p = scan_ident(lx->mode, p + 1, end);
                 }
             }
         }
@@ -499,8 +553,17 @@ lex_variable(struct lexer *lx, struct token *t, const char *s)
         lex_quoted(lx, t, s, p, TOK_USERVAR);
         return;
     }
-    while (p < end && (is_ident_char((unsigned char)*p) || *p == '.'))
-        p++;
+    while (p < end) {
+        const char *e;
+        if (*p == '.') {
+            p++;
+            continue;
+        }
+        e = scan_ident(lx->mode, p, end);
+        if (e == p)
+            break;
+        p = e;
+    }
     t->type = p > s + 1 ? TOK_USERVAR : TOK_OP;
     t->len = (size_t)(p - s);
     lx->pos = p;
@@ -528,7 +591,8 @@ lexer_next(struct lexer *lx, struct token *t)
     if (s >= end)
         goto at_end;
     c = (unsigned char)*s;
-    if (!(cls[c] & CL_SPACE) && c != '#' && c != '-' && c != '/' && c != '*')
+    if (!(cls[c] & CL_SPACE) && c != '#' && c != '-' && c != '/' && c != '*' &&
+        c != 0xA0)
         goto token; /* no comment or blank can start here */
     switch (skip_blanks(lx, t, &spaced)) {
     case SKIP_ERROR:
@@ -554,8 +618,12 @@ token:
 
     switch (c) {
     case '\'':
-    case '"':
         lex_quoted(lx, t, s, s, TOK_STRING);
+        break;
+    case '"':
+        lex_quoted(lx, t, s, s,
+                   (lx->mode.flags & LEXM_ANSI_QUOTES) ? TOK_QIDENT
+                                                       : TOK_STRING);
         break;
     case '`':
         lex_quoted(lx, t, s, s, TOK_QIDENT);
@@ -633,7 +701,7 @@ token:
             e = scan_number(s, end);
             if (e == NULL) {
                 /* 123abc is an identifier */
-                e = scan_ident(s, end);
+                e = scan_ident(lx->mode, s, end);
                 t->type = TOK_IDENT;
                 t->p = s;
                 t->len = (size_t)(e - s);
@@ -712,11 +780,13 @@ put(char *out, size_t cap, size_t n, char c)
 }
 
 size_t
-lexer_unquote(const char *p, size_t len, char *out, size_t cap)
+lexer_unquote(const char *p, size_t len, struct lex_mode mode, char *out,
+              size_t cap)
 {
     const char *end = p + len;
     size_t n = 0;
     char q;
+    bool backslash;
 
     if (len > 0 && *p == '@')
         p++; /* user variable: decode its name */
@@ -738,16 +808,25 @@ lexer_unquote(const char *p, size_t len, char *out, size_t cap)
         goto done;
     }
     q = *p++;
+    backslash = q != '`' && !(mode.flags & LEXM_NO_BACKSLASH_ESCAPES) &&
+                !(q == '"' && (mode.flags & LEXM_ANSI_QUOTES));
     if (end > p && end[-1] == q)
         end--; /* closing quote */
     while (p < end) {
-        char c = *p++;
+        char c = *p;
+        if ((unsigned char)c >= 0x80 && mb_len(mode.charset, p, end) == 2) {
+            n = put(out, cap, n, c);
+            n = put(out, cap, n, p[1]);
+            p += 2;
+            continue;
+        }
+        p++;
         if (c == q && p < end && *p == q) {
             n = put(out, cap, n, q);
             p++;
             continue;
         }
-        if (c == '\\' && q != '`' && p < end) {
+        if (c == '\\' && backslash && p < end) {
             char e = *p++;
             switch (e) {
             case '0':
@@ -791,12 +870,13 @@ lexer_ident_eq(const char *p, size_t len, const char *name, size_t nlen)
 {
     size_t i = 0, j = 0;
 
-    if (len >= 2 && p[0] == '`' && p[len - 1] == '`') {
+    if (len >= 2 && (p[0] == '`' || p[0] == '"') && p[len - 1] == p[0]) {
+        char q = p[0];
         p++;
         len -= 2;
         while (i < len) {
             char c = p[i++];
-            if (c == '`' && i < len && p[i] == '`')
+            if (c == q && i < len && p[i] == q)
                 i++;
             if (j >= nlen ||
                 to_upper((unsigned char)c) != to_upper((unsigned char)name[j]))

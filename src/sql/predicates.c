@@ -97,6 +97,7 @@ parse_literal(struct parser *p, struct sql_value *v)
         return false;
     }
     v->negative = neg;
+    v->mode = p->lx.mode;
     v->param = p->t.param;
     v->text = span_tok(&p->t);
     parser_next(p);
@@ -438,6 +439,7 @@ read_value(struct lexer *lx, struct token *t, struct sql_value *v)
     }
     memset(v, 0, sizeof(*v));
     v->type = VAL_EXPR;
+    v->mode = lx->mode;
     v->text = span_of(start, end);
     if (ntok == 2 && first.type == TOK_OP && first.len == 1 &&
         (first.p[0] == '-' || first.p[0] == '+') &&
@@ -480,9 +482,9 @@ read_value(struct lexer *lx, struct token *t, struct sql_value *v)
 
 void
 sql_values_begin(struct sql_values_iter *it, struct sql_span list,
-                 uint32_t param_base)
+                 uint32_t param_base, struct lex_mode mode)
 {
-    lexer_init(&it->lx, list.p, list.p ? list.len : 0);
+    lexer_init(&it->lx, list.p, list.p ? list.len : 0, mode);
     it->lx.nparams = param_base;
     it->done = false;
     iter_tok(&it->lx, &it->t);
@@ -508,7 +510,7 @@ sql_rows_begin(struct sql_rows_iter *it, const struct stmt_info *st)
 
     it->form = st->insert.form;
     it->done = it->form != INSERT_VALUES && it->form != INSERT_SET;
-    lexer_init(&it->lx, s.p, s.p ? s.len : 0);
+    lexer_init(&it->lx, s.p, s.p ? s.len : 0, st->mode);
     it->lx.nparams = st->insert.values_param;
     iter_tok(&it->lx, &it->t);
 }
@@ -623,7 +625,7 @@ sql_value_int(const struct sql_value *v, int64_t *out)
         return parse_int_text(v->text.p, v->text.len, v->negative, out);
     if (v->type != VAL_STRING)
         return false;
-    n = lexer_unquote(v->text.p, v->text.len, buf, sizeof(buf));
+    n = lexer_unquote(v->text.p, v->text.len, v->mode, buf, sizeof(buf));
     if (n >= sizeof(buf))
         return false;
     return parse_int_text(buf, n, false, out);
@@ -647,7 +649,7 @@ sql_value_bytes(const struct sql_value *v, char *out, size_t cap)
     size_t n = 0;
 
     if (v->type == VAL_STRING)
-        return lexer_unquote(v->text.p, v->text.len, out, cap);
+        return lexer_unquote(v->text.p, v->text.len, v->mode, out, cap);
     if (v->type != VAL_HEX && v->type != VAL_BIT)
         return (size_t)-1;
     s = v->text.p;

@@ -23,7 +23,7 @@ match(const struct token *t, const struct rewrite_rename *map, int nmap)
 }
 
 bool
-rewrite_schema_names(const char *sql, size_t len,
+rewrite_schema_names(const char *sql, size_t len, struct lex_mode mode,
                      const struct rewrite_rename *map, int nmap, char **out,
                      size_t *out_len)
 {
@@ -34,7 +34,7 @@ rewrite_schema_names(const char *sql, size_t len,
     const char *copied = sql; /* bytes before this are in buf */
     bool have_prev = false, prev_dot = false;
 
-    lexer_init(&lx, sql, len);
+    lexer_init(&lx, sql, len, mode);
     while (lexer_next(&lx, &cur)) {
         const struct rewrite_rename *r;
         /* `name .` where name is not itself after a dot (t.col). */
@@ -97,8 +97,8 @@ ends_item(const struct token *t, bool have)
 }
 
 bool
-rewrite_current_schema(const char *sql, size_t len, const char *name,
-                       char **out, size_t *out_len)
+rewrite_current_schema(const char *sql, size_t len, struct lex_mode mode,
+                       const char *name, char **out, size_t *out_len)
 {
     struct lexer lx;
     struct token t[3], prev = {0};
@@ -107,7 +107,7 @@ rewrite_current_schema(const char *sql, size_t len, const char *name,
     bool have_prev = false;
     int n = 0;
 
-    lexer_init(&lx, sql, len);
+    lexer_init(&lx, sql, len, mode);
     /* A sliding window of three tokens: DATABASE ( ) */
     while (n < 3 && lexer_next(&lx, &t[n]))
         n++;

@@ -3,7 +3,8 @@
  * digests arbitrary bytes and checks the invariants the rest of the proxy
  * relies on (tokens inside the input and in order, every span of a
  * stmt_info inside the statement, counts within capacity, row and value
- * iterators terminating, digests the same whatever the output buffer).
+ * iterators terminating, digests the same whatever the output buffer),
+ * under every sql_mode flag and client charset the lexer models.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
  *       src/sql/{keyword,lexer,classify,predicates,digest}.c \
@@ -29,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *base;
 static size_t base_len;
+static struct lex_mode fmode; /* the mode this input is lexed under */
 
 static void
 check_span(struct sql_span s)
@@ -66,7 +68,7 @@ fuzz_lexer(const char *sql, size_t len)
     bool error = false;
     char buf[16];
 
-    lexer_init(&lx, sql, len);
+    lexer_init(&lx, sql, len, fmode);
     while (lexer_next(&lx, &t)) {
         CHECK(!error); /* nothing after an error */
         CHECK(t.p >= prev_end && t.p + t.len <= sql + len);
@@ -77,7 +79,7 @@ fuzz_lexer(const char *sql, size_t len)
             error = true;
         if (t.type == TOK_QIDENT || t.type == TOK_STRING ||
             t.type == TOK_USERVAR)
-            CHECK(lexer_unquote(t.p, t.len, buf, sizeof(buf)) <= t.len);
+            CHECK(lexer_unquote(t.p, t.len, fmode, buf, sizeof(buf)) <= t.len);
         (void)tok_is(&t, "select");
     }
 }
@@ -92,7 +94,7 @@ fuzz_classify(const char *sql, size_t len)
 
     base = sql;
     base_len = len;
-    (void)sql_classify(sql, len, &st);
+    (void)sql_classify(sql, len, fmode, &st);
     CHECK(st.kind < STMT__COUNT);
     CHECK(st.stmt_len <= len);
     CHECK(st.ntables <= SQL_MAX_TABLES && st.npreds <= SQL_MAX_PREDS &&
@@ -124,7 +126,7 @@ fuzz_classify(const char *sql, size_t len)
             check_value(&st.values[p->vfirst + v2]);
         if (p->op == PRED_IN) {
             unsigned count = 0;
-            sql_values_begin(&it, p->list, p->list_param);
+            sql_values_begin(&it, p->list, p->list_param, fmode);
             while (sql_values_next(&it, &v)) {
                 check_value(&v);
                 CHECK(++count <= len);
@@ -191,8 +193,8 @@ fuzz_digest(const char *sql, size_t len)
 {
     static char big[1 << 16];
     char small[24];
-    size_t a = digest_make(sql, len, big, sizeof(big));
-    size_t b = digest_make(sql, len, small, sizeof(small));
+    size_t a = digest_make(sql, len, fmode, big, sizeof(big));
+    size_t b = digest_make(sql, len, fmode, small, sizeof(small));
 
     CHECK(a == b);
     CHECK(a <= 2 * len + 8); /* ' ?' per byte at most */
@@ -214,6 +216,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (size)
         memcpy(sql, data, size);
+    /* every sql_mode flag and charset: the mode is a hash of the input,
+     * so each input keeps its meaning and seeds stay valid SQL */
+    {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < size; i++)
+            h = (h ^ (uint8_t)data[i]) * 16777619u;
+        fmode.flags = (uint8_t)(h & 7u);
+        fmode.charset = (uint8_t)((h >> 3) % (LEXCS_SJIS + 1));
+    }
     fuzz_lexer(sql, size);
     fuzz_classify(sql, size);
     fuzz_digest(sql, size);

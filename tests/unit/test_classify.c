@@ -1,7 +1,7 @@
 /*
- * test_classify.c - sql_classify() against tests/data/classify.tsv, plus
- * targeted cases (hints, SET, INSERT rows, OR groups, overflow, huge and
- * hostile input, timing).
+ * test_classify.c - sql_classify(, LEX_MODE_DEFAULT) against
+ * tests/data/classify.tsv, plus targeted cases (hints, SET, INSERT rows, OR
+ * groups, overflow, huge and hostile input, timing).
  *
  * classify.tsv: SQL <TAB> kind <TAB> tables <TAB> facts. Blank lines and
  * lines starting with '#' are skipped. The columns are what describe()
@@ -473,7 +473,7 @@ describe(const char *sql, size_t len, char *kind, char *tables, char *facts,
     static struct stmt_info st;
     static struct buf b;
 
-    sql_classify(sql, len, &st);
+    sql_classify(sql, len, LEX_MODE_DEFAULT, &st);
     b.n = 0;
     describe_kind(&b, &st);
     snprintf(kind, cap, "%.*s", (int)b.n, b.s);
@@ -554,7 +554,7 @@ START_TEST(test_spans_and_positions)
     const char *sql = "SELECT a, COUNT(*) AS n FROM t WHERE x = ? AND y IN "
                       "(?, 3) GROUP BY a ORDER BY n DESC LIMIT ?, 10";
 
-    ck_assert(sql_classify(sql, strlen(sql), &st));
+    ck_assert(sql_classify(sql, strlen(sql), LEX_MODE_DEFAULT, &st));
     ck_assert_uint_eq(st.nparams, 3);
     ck_assert_int_eq(st.where.len, strlen("WHERE x = ? AND y IN (?, 3)"));
     ck_assert(memcmp(st.group_by.p, "GROUP BY a", st.group_by.len) == 0);
@@ -576,13 +576,13 @@ START_TEST(test_multi_and_stmt_len)
     const char *b = "SELECT 1 ; /* trailing */ ;; -- done\n";
     const char *c = "SELECT ';' FROM t";
 
-    sql_classify(a, strlen(a), &st);
+    sql_classify(a, strlen(a), LEX_MODE_DEFAULT, &st);
     ck_assert(st.multi);
     ck_assert_uint_eq(st.stmt_len, 8);
-    sql_classify(b, strlen(b), &st);
+    sql_classify(b, strlen(b), LEX_MODE_DEFAULT, &st);
     ck_assert(!st.multi);
     ck_assert_uint_eq(st.stmt_len, 9);
-    sql_classify(c, strlen(c), &st);
+    sql_classify(c, strlen(c), LEX_MODE_DEFAULT, &st);
     ck_assert(!st.multi);
     ck_assert_uint_eq(st.stmt_len, strlen(c));
 }
@@ -593,7 +593,7 @@ START_TEST(test_nul_bytes)
     static struct stmt_info st;
     const char sql[] = "SELECT * FROM t WHERE id = 1\0; DROP TABLE t";
 
-    sql_classify(sql, sizeof(sql) - 1, &st);
+    sql_classify(sql, sizeof(sql) - 1, LEX_MODE_DEFAULT, &st);
     ck_assert_int_eq(st.kind, STMT_SELECT);
     ck_assert(st.multi); /* the NUL does not hide the second statement */
     ck_assert_uint_eq(st.npreds, 0); /* "1 <NUL>" is not a plain literal */
@@ -607,12 +607,12 @@ START_TEST(test_empty)
     struct sql_row row;
 
     /* found by fuzz_sql: empty input, NULL spans in the iterators */
-    ck_assert(sql_classify(NULL, 0, &st));
+    ck_assert(sql_classify(NULL, 0, LEX_MODE_DEFAULT, &st));
     ck_assert_int_eq(st.kind, STMT_EMPTY);
-    ck_assert(sql_classify("", 0, &st));
+    ck_assert(sql_classify("", 0, LEX_MODE_DEFAULT, &st));
     sql_rows_begin(&it, &st);
     ck_assert(!sql_rows_next(&it, &row));
-    ck_assert(sql_classify(" -- x\n/* y */ ", 14, &st));
+    ck_assert(sql_classify(" -- x\n/* y */ ", 14, LEX_MODE_DEFAULT, &st));
     ck_assert_int_eq(st.kind, STMT_EMPTY);
     ck_assert(!st.multi);
 }
@@ -623,7 +623,7 @@ START_TEST(test_lex_error)
     static struct stmt_info st;
     const char *sql = "SELECT * FROM t WHERE name = 'abc";
 
-    ck_assert(!sql_classify(sql, strlen(sql), &st));
+    ck_assert(!sql_classify(sql, strlen(sql), LEX_MODE_DEFAULT, &st));
     ck_assert(st.lex_error);
     ck_assert_int_eq(st.kind, STMT_SELECT);
     ck_assert_uint_eq(st.ntables, 1);
@@ -640,7 +640,7 @@ START_TEST(test_overflow)
     n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT * FROM t0");
     for (int i = 1; i < 20; i++)
         n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", t%d", i);
-    sql_classify(sql, n, &st);
+    sql_classify(sql, n, LEX_MODE_DEFAULT, &st);
     ck_assert(st.overflow);
     ck_assert_uint_eq(st.ntables, SQL_MAX_TABLES);
 
@@ -650,7 +650,7 @@ START_TEST(test_overflow)
         n +=
             (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%d", i ? "," : "", i);
     n += (size_t)snprintf(sql + n, sizeof(sql) - n, ") AND k = ?");
-    sql_classify(sql, n, &st);
+    sql_classify(sql, n, LEX_MODE_DEFAULT, &st);
     ck_assert_uint_eq(st.npreds, 1);
     ck_assert(st.preds[0].flags & PREDF_TRUNCATED);
     ck_assert_uint_eq(st.preds[0].nvalues, SQL_MAX_VALUES);
@@ -659,7 +659,8 @@ START_TEST(test_overflow)
         struct sql_value v;
         int count = 0;
         int64_t last = -1;
-        sql_values_begin(&it, st.preds[0].list, st.preds[0].list_param);
+        sql_values_begin(&it, st.preds[0].list, st.preds[0].list_param,
+                         LEX_MODE_DEFAULT);
         while (sql_values_next(&it, &v)) {
             ck_assert(sql_value_int(&v, &last));
             count++;
@@ -684,7 +685,7 @@ START_TEST(test_insert_rows)
     int64_t v;
     char b[64];
 
-    sql_classify(sql, strlen(sql), &st);
+    sql_classify(sql, strlen(sql), LEX_MODE_DEFAULT, &st);
     ck_assert_int_eq(st.insert.form, INSERT_VALUES);
     ck_assert_uint_eq(st.insert.nrows, 3);
     ck_assert_uint_eq(st.insert.ncols, 4);
@@ -796,7 +797,7 @@ START_TEST(test_deep_nesting)
     n += (size_t)snprintf(sql + n, sizeof(sql) - n, "a = 1");
     memset(sql + n, ')', (size_t)depth);
     n += (size_t)depth;
-    sql_classify(sql, n, &st);
+    sql_classify(sql, n, LEX_MODE_DEFAULT, &st);
     ck_assert_int_eq(st.kind, STMT_SELECT);
     ck_assert(st.overflow);
 
@@ -809,7 +810,7 @@ START_TEST(test_deep_nesting)
     n += (size_t)snprintf(sql + n, sizeof(sql) - n, "(1)");
     for (int i = 0; i < 5000; i++)
         sql[n++] = ')';
-    sql_classify(sql, n, &st);
+    sql_classify(sql, n, LEX_MODE_DEFAULT, &st);
     ck_assert(st.overflow);
     ck_assert_uint_le(st.nblocks, SQL_MAX_BLOCKS);
 
@@ -819,7 +820,7 @@ START_TEST(test_deep_nesting)
         n += (size_t)snprintf(sql + n, sizeof(sql) - n,
                               "SET STATEMENT a=1 FOR ");
     n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT 1");
-    sql_classify(sql, n, &st);
+    sql_classify(sql, n, LEX_MODE_DEFAULT, &st);
     ck_assert(st.overflow);
 }
 END_TEST
@@ -843,7 +844,7 @@ START_TEST(test_huge_statement)
                               rows ? "," : "", rows, rows),
             rows++;
     t0 = clock();
-    ck_assert(sql_classify(sql, n, &st));
+    ck_assert(sql_classify(sql, n, LEX_MODE_DEFAULT, &st));
     secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
     ck_assert_uint_eq(st.insert.nrows, rows);
     sql_rows_begin(&it, &st);
@@ -871,7 +872,7 @@ START_TEST(test_timing)
         double ns;
         clock_gettime(CLOCK_MONOTONIC, &a);
         for (int i = 0; i < 1000; i++)
-            sql_classify(sql, strlen(sql), &st);
+            sql_classify(sql, strlen(sql), LEX_MODE_DEFAULT, &st);
         clock_gettime(CLOCK_MONOTONIC, &b);
         ns = ((double)(b.tv_sec - a.tv_sec) * 1e9 +
               (double)(b.tv_nsec - a.tv_nsec)) /

@@ -1,8 +1,9 @@
 /*
- * test_digest.c - digest_make() against tests/data/digest.tsv (SQL <TAB>
- * digest; '#' lines and blank lines skipped), plus truncation, NUL bytes,
- * stability across case, blanks and comments, 1 MB inputs, and the FNV-1a
- * helper. Set DIGEST_PRINT=1 to print actual digests instead of checking.
+ * test_digest.c - digest_make(, LEX_MODE_DEFAULT) against tests/data/digest.tsv
+ * (SQL <TAB> digest; '#' lines and blank lines skipped), plus truncation, NUL
+ * bytes, stability across case, blanks and comments, 1 MB inputs, and the
+ * FNV-1a helper. Set DIGEST_PRINT=1 to print actual digests instead of
+ * checking.
  */
 #include "sql/digest.h"
 
@@ -16,7 +17,8 @@ static const char *
 dg(const char *sql)
 {
     static char out[4096];
-    size_t n = digest_make(sql, strlen(sql), out, sizeof(out));
+    size_t n =
+        digest_make(sql, strlen(sql), LEX_MODE_DEFAULT, out, sizeof(out));
 
     ck_assert_uint_lt(n, sizeof(out));
     ck_assert_uint_eq(strlen(out), n);
@@ -101,14 +103,21 @@ START_TEST(test_truncation)
     char out[8];
     size_t full = strlen("SELECT abc FROM t WHERE x = ?");
 
-    ck_assert_uint_eq(digest_make(sql, strlen(sql), out, sizeof(out)), full);
+    ck_assert_uint_eq(
+        digest_make(sql, strlen(sql), LEX_MODE_DEFAULT, out, sizeof(out)),
+        full);
     ck_assert_str_eq(out, "SELECT ");
-    ck_assert_uint_eq(digest_make(sql, strlen(sql), NULL, 0), full);
-    ck_assert_uint_eq(digest_make(sql, strlen(sql), out, 1), full);
+    ck_assert_uint_eq(digest_make(sql, strlen(sql), LEX_MODE_DEFAULT, NULL, 0),
+                      full);
+    ck_assert_uint_eq(digest_make(sql, strlen(sql), LEX_MODE_DEFAULT, out, 1),
+                      full);
     ck_assert_str_eq(out, "");
-    ck_assert_uint_eq(digest_make("", 0, out, sizeof(out)), 0);
+    ck_assert_uint_eq(digest_make("", 0, LEX_MODE_DEFAULT, out, sizeof(out)),
+                      0);
     ck_assert_str_eq(out, "");
-    ck_assert_uint_eq(digest_make("-- only\n/* c */", 15, out, sizeof(out)), 0);
+    ck_assert_uint_eq(
+        digest_make("-- only\n/* c */", 15, LEX_MODE_DEFAULT, out, sizeof(out)),
+        0);
     /* the digest stops at a lexical error */
     ck_assert_str_eq(dg("SELECT a FROM t WHERE b = 'open"),
                      "SELECT a FROM t WHERE b =");
@@ -120,7 +129,8 @@ START_TEST(test_nul_bytes)
     const char sql[] = "SELECT 'a\0b' FROM t\0WHERE x = 1";
     const char want[] = "SELECT ? FROM t \0 WHERE x = ?";
     char out[128];
-    size_t n = digest_make(sql, sizeof(sql) - 1, out, sizeof(out));
+    size_t n =
+        digest_make(sql, sizeof(sql) - 1, LEX_MODE_DEFAULT, out, sizeof(out));
 
     /* a NUL byte is an operator-like token: kept, never an end */
     ck_assert_uint_eq(n, sizeof(want) - 1);
@@ -143,7 +153,7 @@ START_TEST(test_one_megabyte)
         n += (size_t)snprintf(sql + n, len - n, "%zu, ", n);
     n += (size_t)snprintf(sql + n, len + 64 - n, "1)");
     t0 = clock();
-    d = digest_make(sql, n, out, sizeof(out));
+    d = digest_make(sql, n, LEX_MODE_DEFAULT, out, sizeof(out));
     s = (double)(clock() - t0) / CLOCKS_PER_SEC;
     ck_assert_str_eq(out, "SELECT * FROM t WHERE id IN (?)");
     ck_assert_uint_eq(d, strlen(out));
@@ -156,7 +166,7 @@ START_TEST(test_one_megabyte)
         sql[i] = ' ';
     sql[len - 1] = '1';
     t0 = clock();
-    digest_make(sql, len, out, sizeof(out));
+    digest_make(sql, len, LEX_MODE_DEFAULT, out, sizeof(out));
     s = (double)(clock() - t0) / CLOCKS_PER_SEC;
     ck_assert_str_eq(out, "SELECT ?");
     ck_assert_msg(s < 2.0, "1 MB of signs: %.3f s", s);

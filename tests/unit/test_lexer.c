@@ -13,9 +13,12 @@
 #include <string.h>
 #include <time.h>
 
-/* Lexes sql[0..len) from an exact-size heap copy into "TYPE(text) ...". */
+static bool hex_high; /* dump bytes >= 0x80 as \xNN */
+
+/* Lexes sql[0..len) under mode from an exact-size heap copy into
+ * "TYPE(text) ...". */
 static const char *
-dump_n(const char *sql, size_t len)
+dump_mode(const char *sql, size_t len, struct lex_mode mode)
 {
     static char out[8192];
     char *copy = malloc(len ? len : 1);
@@ -25,7 +28,7 @@ dump_n(const char *sql, size_t len)
 
     ck_assert_ptr_nonnull(copy);
     memcpy(copy, sql, len);
-    lexer_init(&lx, copy, len);
+    lexer_init(&lx, copy, len, mode);
     out[0] = '\0';
     while (lexer_next(&lx, &t)) {
         ck_assert(t.p >= copy && t.p + t.len <= copy + len);
@@ -33,7 +36,7 @@ dump_n(const char *sql, size_t len)
                               tok_type_name(t.type));
         for (size_t i = 0; i < t.len && n + 8 < sizeof(out); i++) {
             unsigned char c = (unsigned char)t.p[i];
-            if (c < 0x20)
+            if (c < 0x20 || (c >= 0x80 && hex_high))
                 n += (size_t)snprintf(out + n, sizeof(out) - n, "\\x%02x", c);
             else
                 out[n++] = (char)c;
@@ -42,6 +45,12 @@ dump_n(const char *sql, size_t len)
     }
     free(copy);
     return out;
+}
+
+static const char *
+dump_n(const char *sql, size_t len)
+{
+    return dump_mode(sql, len, LEX_MODE_DEFAULT);
 }
 
 static const char *
@@ -168,7 +177,7 @@ START_TEST(test_token_fields)
     struct token t;
     unsigned params = 0;
 
-    lexer_init(&lx, sql, strlen(sql));
+    lexer_init(&lx, sql, strlen(sql), LEX_MODE_DEFAULT);
     ck_assert(lexer_next(&lx, &t));
     ck_assert_uint_eq(t.kw, KW_SELECT);
     ck_assert(tok_is(&t, "select"));
@@ -191,7 +200,7 @@ START_TEST(test_token_fields)
 
     /* optimizer hints are kept aside */
     sql = "SELECT /*+ NO_ICP(t) */ * FROM t";
-    lexer_init(&lx, sql, strlen(sql));
+    lexer_init(&lx, sql, strlen(sql), LEX_MODE_DEFAULT);
     while (lexer_next(&lx, &t))
         ;
     ck_assert_ptr_nonnull(lx.opt_hint);
@@ -199,7 +208,7 @@ START_TEST(test_token_fields)
 
     /* keywords are recognised in any case, names after '.' never */
     sql = "SeLeCt t.select";
-    lexer_init(&lx, sql, strlen(sql));
+    lexer_init(&lx, sql, strlen(sql), LEX_MODE_DEFAULT);
     lexer_next(&lx, &t);
     ck_assert_uint_eq(t.kw, KW_SELECT);
     lexer_next(&lx, &t);
@@ -237,27 +246,37 @@ START_TEST(test_unquote)
 {
     char b[64];
 
-    ck_assert_uint_eq(lexer_unquote("`a``b`", 6, b, sizeof(b)), 3);
-    ck_assert_str_eq(b, "a`b");
-    ck_assert_uint_eq(lexer_unquote("'it''s'", 7, b, sizeof(b)), 4);
-    ck_assert_str_eq(b, "it's");
     ck_assert_uint_eq(
-        lexer_unquote("'a\\nb\\tc\\\\d\\'e\\%f'", 18, b, sizeof(b)), 12);
+        lexer_unquote("`a``b`", 6, LEX_MODE_DEFAULT, b, sizeof(b)), 3);
+    ck_assert_str_eq(b, "a`b");
+    ck_assert_uint_eq(
+        lexer_unquote("'it''s'", 7, LEX_MODE_DEFAULT, b, sizeof(b)), 4);
+    ck_assert_str_eq(b, "it's");
+    ck_assert_uint_eq(lexer_unquote("'a\\nb\\tc\\\\d\\'e\\%f'", 18,
+                                    LEX_MODE_DEFAULT, b, sizeof(b)),
+                      12);
     ck_assert_str_eq(b, "a\nb\tc\\d'e\\%f");
-    ck_assert_uint_eq(lexer_unquote("\"x\\0y\"", 6, b, sizeof(b)), 3);
+    ck_assert_uint_eq(
+        lexer_unquote("\"x\\0y\"", 6, LEX_MODE_DEFAULT, b, sizeof(b)), 3);
     ck_assert_int_eq(b[1], '\0');
-    ck_assert_uint_eq(lexer_unquote("_utf8mb4 'x'", 12, b, sizeof(b)), 1);
+    ck_assert_uint_eq(
+        lexer_unquote("_utf8mb4 'x'", 12, LEX_MODE_DEFAULT, b, sizeof(b)), 1);
     ck_assert_str_eq(b, "x");
-    ck_assert_uint_eq(lexer_unquote("N'n'", 4, b, sizeof(b)), 1);
-    ck_assert_uint_eq(lexer_unquote("@'v'", 4, b, sizeof(b)), 1);
+    ck_assert_uint_eq(lexer_unquote("N'n'", 4, LEX_MODE_DEFAULT, b, sizeof(b)),
+                      1);
+    ck_assert_uint_eq(lexer_unquote("@'v'", 4, LEX_MODE_DEFAULT, b, sizeof(b)),
+                      1);
     ck_assert_str_eq(b, "v");
-    ck_assert_uint_eq(lexer_unquote("plain", 5, b, sizeof(b)), 5);
+    ck_assert_uint_eq(lexer_unquote("plain", 5, LEX_MODE_DEFAULT, b, sizeof(b)),
+                      5);
     ck_assert_str_eq(b, "plain");
-    ck_assert_uint_eq(lexer_unquote("_binary X'41'", 13, b, sizeof(b)), 13);
+    ck_assert_uint_eq(
+        lexer_unquote("_binary X'41'", 13, LEX_MODE_DEFAULT, b, sizeof(b)), 13);
     /* truncation: full length returned, output cut and terminated */
-    ck_assert_uint_eq(lexer_unquote("'abcdef'", 8, b, 4), 6);
+    ck_assert_uint_eq(lexer_unquote("'abcdef'", 8, LEX_MODE_DEFAULT, b, 4), 6);
     ck_assert_str_eq(b, "abc");
-    ck_assert_uint_eq(lexer_unquote("'abcdef'", 8, NULL, 0), 6);
+    ck_assert_uint_eq(lexer_unquote("'abcdef'", 8, LEX_MODE_DEFAULT, NULL, 0),
+                      6);
 
     ck_assert(lexer_ident_eq("`Orders`", 8, "orders", 6));
     ck_assert(lexer_ident_eq("ORDERS", 6, "orders", 6));
@@ -287,7 +306,7 @@ lex_file(const char *path, int *count)
         tab = strchr(line, '\t');
         if (tab)
             *tab = '\0';
-        lexer_init(&lx, line, strlen(line));
+        lexer_init(&lx, line, strlen(line), LEX_MODE_DEFAULT);
         prev_end = line;
         while (lexer_next(&lx, &t)) {
             ck_assert_msg(t.type != TOK_ERROR, "%s: %s", path, line);
@@ -317,7 +336,7 @@ lex_seconds(const char *sql, size_t len, size_t *ntok)
     clock_t t0 = clock();
 
     *ntok = 0;
-    lexer_init(&lx, sql, len);
+    lexer_init(&lx, sql, len, LEX_MODE_DEFAULT);
     while (lexer_next(&lx, &t))
         (*ntok)++;
     return (double)(clock() - t0) / CLOCKS_PER_SEC;
@@ -363,6 +382,122 @@ START_TEST(test_one_megabyte)
 }
 END_TEST
 
+#define NBE   LEXM_NO_BACKSLASH_ESCAPES
+#define ANSIQ LEXM_ANSI_QUOTES
+
+/* The session's mode decides where strings, names and statements end:
+ * each case is what MariaDB 10.11 does with the same bytes (checked
+ * against the server by tests/integration/lexdiff). */
+static const struct {
+    uint8_t flags, charset;
+    const char *sql;
+    const char *tokens;
+} mode_cases[] = {
+    /* the exploit of issue 11: one SELECT by default, three statements
+     * under NO_BACKSLASH_ESCAPES */
+    {0, LEXCS_ASCII, "SELECT 'a\\'; DELETE FROM audit_log WHERE id = 7; -- '",
+     "IDENT(SELECT) STRING('a\\'; DELETE FROM audit_log WHERE id = 7; -- ')"},
+    {NBE, LEXCS_ASCII, "SELECT 'a\\'; DELETE FROM audit_log WHERE id = 7; -- '",
+     "IDENT(SELECT) STRING('a\\') SEMI(;) IDENT(DELETE) IDENT(FROM) "
+     "IDENT(audit_log) IDENT(WHERE) IDENT(id) OP(=) NUMBER(7) SEMI(;)"},
+    {NBE, LEXCS_ASCII, "'a''b' \"c\\\" 'd\\\\'",
+     "STRING('a''b') STRING(\"c\\\") STRING('d\\\\')"},
+    /* ANSI_QUOTES: "x" is a name, no backslash escapes inside it */
+    {ANSIQ, LEXCS_ASCII, "SELECT \"a\\\"; DELETE FROM t; -- \"",
+     "IDENT(SELECT) QIDENT(\"a\\\") SEMI(;) IDENT(DELETE) IDENT(FROM) "
+     "IDENT(t) SEMI(;)"},
+    {ANSIQ, LEXCS_ASCII, "\"a\"\"b\".\"c\" 'x\\'y' @\"v\" _utf8\"z\"",
+     "QIDENT(\"a\"\"b\") DOT(.) QIDENT(\"c\") STRING('x\\'y') USERVAR(@\"v\") "
+     "IDENT(_utf8) QIDENT(\"z\")"},
+    /* gbk: 0x81 0x5C is one character, so the quote after it closes */
+    {0, LEXCS_GBK, "SELECT 'a\x81\\'; DELETE FROM t; -- '",
+     "IDENT(SELECT) STRING('a\\x81\\') SEMI(;) IDENT(DELETE) IDENT(FROM) "
+     "IDENT(t) SEMI(;)"},
+    {0, LEXCS_ASCII, "SELECT 'a\x81\\'; DELETE FROM t; -- '",
+     "IDENT(SELECT) STRING('a\\x81\\'; DELETE FROM t; -- ')"},
+    /* a lead byte with a bad trail is one byte: 0x81 0x27 closes */
+    {0, LEXCS_GBK, "'\x81' 'x'", "STRING('\\x81') STRING('x')"},
+    /* the byte after a backslash is skipped alone, lead byte or not */
+    {0, LEXCS_GBK, "'\\\x81\\' 'y'", "STRING('\\\\x81\\' ') IDENT(y) ERROR(')"},
+    /* a trail 0x60 (`) inside a bare name and a quoted one */
+    {0, LEXCS_GBK, "SELECT a\x81`; DELETE FROM t; -- `",
+     "IDENT(SELECT) IDENT(a\\x81`) SEMI(;) IDENT(DELETE) IDENT(FROM) "
+     "IDENT(t) SEMI(;)"},
+    {0, LEXCS_GBK, "`a\x81``b` x", "QIDENT(`a\\x81``) IDENT(b) ERROR(` x)"},
+    {0, LEXCS_GBK, "@v\x81\\ 1", "USERVAR(@v\\x81\\) NUMBER(1)"},
+    /* big5: lead 0xA1-0xF9; 0x81 is not one */
+    {0, LEXCS_BIG5, "'\xa1\\' 'x'", "STRING('\\xa1\\') STRING('x')"},
+    {0, LEXCS_BIG5, "'\x81\\' 'y'", "STRING('\\x81\\' ') IDENT(y) ERROR(')"},
+    /* sjis and cp932: lead 0x81-0x9F and 0xE0-0xFC; 0xA1-0xDF is one
+     * byte (half-width katakana) */
+    {0, LEXCS_SJIS, "'\x81\\' 'x'", "STRING('\\x81\\') STRING('x')"},
+    {0, LEXCS_SJIS, "'\xfc\\' 'x'", "STRING('\\xfc\\') STRING('x')"},
+    {0, LEXCS_SJIS, "'\xa1\\' 'y'", "STRING('\\xa1\\' ') IDENT(y) ERROR(')"},
+    /* sjis trail bytes stop at 0xFC, gbk's at 0xFE */
+    {0, LEXCS_SJIS, "'\x81\xfd\\' 'y'",
+     "STRING('\\x81\\xfd\\' ') IDENT(y) ERROR(')"},
+    /* latin1: 0xA0 is a blank, so --<0xA0> starts a comment */
+    {0, LEXCS_LATIN1, "SELECT 1 --\xa0 '\n, 2",
+     "IDENT(SELECT) NUMBER(1) COMMA(,) NUMBER(2)"},
+    {0, LEXCS_ASCII, "SELECT 1 --\xa0 '\n, 2",
+     "IDENT(SELECT) NUMBER(1) OP(-) OP(-) IDENT(\\xa0) ERROR('\\x0a, 2)"},
+    {0, LEXCS_LATIN1,
+     "DELETE\xa0"
+     "FROM t",
+     "IDENT(DELETE) IDENT(FROM) IDENT(t)"},
+    /* NO_BACKSLASH_ESCAPES and gbk together */
+    {NBE, LEXCS_GBK, "'\x81\\'\\' x", "STRING('\\x81\\') OP(\\) ERROR(' x)"},
+};
+
+START_TEST(test_modes)
+{
+    hex_high = true;
+    for (size_t i = 0; i < sizeof(mode_cases) / sizeof(mode_cases[0]); i++) {
+        struct lex_mode m = {mode_cases[i].flags, mode_cases[i].charset};
+        const char *got =
+            dump_mode(mode_cases[i].sql, strlen(mode_cases[i].sql), m);
+        ck_assert_msg(strcmp(got, mode_cases[i].tokens) == 0,
+                      "case %zu (flags %u, charset %u):\n  sql: %s\n  "
+                      "want: %s\n  got:  %s",
+                      i, mode_cases[i].flags, mode_cases[i].charset,
+                      mode_cases[i].sql, mode_cases[i].tokens, got);
+    }
+}
+END_TEST
+
+/* Unquoting decodes what the server would store. */
+START_TEST(test_unquote_modes)
+{
+    static const struct {
+        uint8_t flags, charset;
+        const char *raw;
+        const char *want;
+    } u[] = {
+        {0, LEXCS_ASCII, "'a\\nb'", "a\nb"},
+        {NBE, LEXCS_ASCII, "'a\\nb'", "a\\nb"},
+        {NBE, LEXCS_ASCII, "'c:\\dir\\'", "c:\\dir\\"},
+        {ANSIQ, LEXCS_ASCII, "\"a\\n\"\"b\"", "a\\n\"b"},
+        {ANSIQ, LEXCS_ASCII, "'a\\nb'", "a\nb"},
+        {0, LEXCS_ASCII, "\"a\\nb\"", "a\nb"},
+        {0, LEXCS_GBK, "'\xd5\\\xc4\xe3'", "\xd5\\\xc4\xe3"},
+        {0, LEXCS_ASCII, "'\xd5\\\xc4\xe3'", "\xd5\xc4\xe3"},
+        {0, LEXCS_SJIS, "'\x81\\n'", "\x81\\n"},
+        {0, LEXCS_GBK, "`a\x81``", "a\x81`"},
+        {0, LEXCS_ASCII, "`a\x81``b`", "a\x81`b"},
+    };
+    for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+        char out[64];
+        struct lex_mode m = {u[i].flags, u[i].charset};
+        size_t n =
+            lexer_unquote(u[i].raw, strlen(u[i].raw), m, out, sizeof(out));
+        ck_assert_msg(n == strlen(u[i].want) && memcmp(out, u[i].want, n) == 0,
+                      "unquote case %zu: %s -> got %.*s want %s", i, u[i].raw,
+                      (int)n, out, u[i].want);
+    }
+    ck_assert(lexer_ident_eq("\"Ab\"\"c\"", 7, "ab\"C", 4));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -379,6 +514,8 @@ main(void)
     tcase_add_test(tc, test_unquote);
     tcase_add_test(tc, test_data_files);
     tcase_add_test(tc, test_one_megabyte);
+    tcase_add_test(tc, test_modes);
+    tcase_add_test(tc, test_unquote_modes);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

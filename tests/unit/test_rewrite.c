@@ -38,7 +38,7 @@ START_TEST(test_cases)
         char *out = NULL;
         size_t n = 0;
         bool changed = rewrite_schema_names(cases[i].in, strlen(cases[i].in),
-                                            map, 2, &out, &n);
+                                            LEX_MODE_DEFAULT, map, 2, &out, &n);
         if (cases[i].out == NULL) {
             ck_assert_msg(!changed, "case %zu changed: %.*s", i, (int)n, out);
         } else {
@@ -71,8 +71,9 @@ START_TEST(test_current_schema)
     for (size_t i = 0; i < sizeof(db_cases) / sizeof(db_cases[0]); i++) {
         char *out = NULL;
         size_t n = 0;
-        bool changed = rewrite_current_schema(
-            db_cases[i].in, strlen(db_cases[i].in), "appdb", &out, &n);
+        bool changed =
+            rewrite_current_schema(db_cases[i].in, strlen(db_cases[i].in),
+                                   LEX_MODE_DEFAULT, "appdb", &out, &n);
         if (db_cases[i].out == NULL) {
             ck_assert_msg(!changed, "case %zu changed: %.*s", i, (int)n, out);
         } else {

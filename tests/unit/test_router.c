@@ -169,7 +169,7 @@ static struct stmt_info st;
 static void
 route_sql(const char *sql, const struct route_ctx *ctx, struct route_plan *p)
 {
-    sql_classify(sql, strlen(sql), &st);
+    sql_classify(sql, strlen(sql), LEX_MODE_DEFAULT, &st);
     router_route(cfg, &st, ctx, p);
 }
 
@@ -350,7 +350,8 @@ START_TEST(test_long_insert)
         struct stmt_info sub;
         struct route_plan one;
         route_plan_init(&one);
-        sql_classify(plan.targets[t].sql, plan.targets[t].len, &sub);
+        sql_classify(plan.targets[t].sql, plan.targets[t].len, LEX_MODE_DEFAULT,
+                     &sub);
         router_route(cfg, &sub, &c.ctx, &one);
         ck_assert_int_eq(one.ntargets, 1);
         ck_assert_int_eq(one.targets[0].shard, plan.targets[t].shard);
@@ -452,7 +453,7 @@ START_TEST(test_corpus)
                 for (size_t cut = len; cut > 0; cut = cut > 7 ? cut - 7 : 0) {
                     char *copy = malloc(cut);
                     memcpy(copy, line, cut);
-                    sql_classify(copy, cut, &st);
+                    sql_classify(copy, cut, LEX_MODE_DEFAULT, &st);
                     router_route(cfg, &st, &c.ctx, &plan);
                     check_plan(line, &plan);
                     free(copy);
@@ -481,7 +482,7 @@ START_TEST(test_timing)
 
     ctx_reset(&c);
     route_plan_init(&plan);
-    sql_classify(sql, strlen(sql), &st);
+    sql_classify(sql, strlen(sql), LEX_MODE_DEFAULT, &st);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < n; i++)
         router_route(cfg, &st, &c.ctx, &plan);
