@@ -186,11 +186,11 @@ struct cfg_admin {
 /* Client logins: caching_sha2_password's RSA key and failed-login
  * throttling (session/login.c, session/throttle.c). */
 struct cfg_login {
-    char *rsa_key; /* PEM private key file; NULL: a 2048-bit key is
-                      generated at start */
-    int64_t throttle_failures;     /* failures per address answered at once
-                                      within the window */
-    int64_t throttle_window_ms;    /* failures older than this are forgotten */
+    char *rsa_key;              /* PEM private key file; NULL: a 2048-bit key is
+                                   generated at start */
+    int64_t throttle_failures;  /* failures per address answered at once
+                                   within the window */
+    int64_t throttle_window_ms; /* failures older than this are forgotten */
     int64_t throttle_max_delay_ms; /* cap of the delay; 0 = no throttling */
 };
 

@@ -25,8 +25,8 @@ struct cfg;
 struct login_start {
     const char *user; /* not NUL-terminated; user_len < 128 */
     size_t user_len;
-    const char *db; /* NULL: none */
-    size_t db_len;  /* < 128 */
+    const char *db;     /* NULL: none */
+    size_t db_len;      /* < 128 */
     const char *plugin; /* the client's plugin; NULL when it named none */
     size_t plugin_len;
     const uint8_t *auth; /* its auth data for that plugin */

@@ -45,8 +45,7 @@ void session_close_all(struct wctx *wc);
 /* The login's password was right (session/login.c): count the session as
  * user ui's, pick its schema (db NULL: the user's first), answer OK and go
  * IDLE, or answer the error that stops it. */
-void session_login_ok(struct session *s, int ui, const char *db,
-                      size_t dblen);
+void session_login_ok(struct session *s, int ui, const char *db, size_t dblen);
 /* The login was refused: answer 1045 and close, the answer held back when
  * the client's address keeps failing (login.throttle). */
 void session_login_refused(struct session *s, const char *user, size_t ulen,

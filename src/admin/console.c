@@ -839,8 +839,7 @@ check_login(struct admin_conn *ac, const char *user, size_t ulen,
     ok = have && ulen == strlen(c->admin.user) &&
          memcmp(user, c->admin.user, ulen) == 0 &&
          auth_native_verify(token, tlen, ac->scramble, stage2,
-                            !c->admin.has_hash &&
-                                c->admin.password[0] == '\0');
+                            !c->admin.has_hash && c->admin.password[0] == '\0');
     cfg_put(c);
     return ok;
 }

@@ -158,8 +158,8 @@ static const struct cfg_key admin_keys[] = {
 static const struct cfg_key throttle_keys[] = {
     {"failures", KT_I64, OFF(cfg_login, throttle_failures), 0, 1000000, "5",
      .help = "failed logins per address answered at once within window"},
-    {"window", KT_DURATION, OFF(cfg_login, throttle_window_ms), 1,
-     24 * MS_HOUR, "60s", .help = "how long a failure counts"},
+    {"window", KT_DURATION, OFF(cfg_login, throttle_window_ms), 1, 24 * MS_HOUR,
+     "60s", .help = "how long a failure counts"},
     {"max_delay", KT_DURATION, OFF(cfg_login, throttle_max_delay_ms), 0,
      60 * 1000, "5s",
      .help = "longest a failure's answer is held back; 0 = off"},

@@ -228,7 +228,7 @@ cfg_check_login(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
     if (k == NULL)
         cfg_bind_error(b, yamldoc_get(map, "rsa_key"),
                        "e.g. openssl genrsa -out rsa.pem 2048",
-                       "login.rsa_key '%s': %s", l->rsa_key, err);
+                       "rsa_key '%s': %s", l->rsa_key, err);
     auth_rsa_free(k);
 }
 

@@ -5,9 +5,9 @@
  * timing, and EVP_PKEY RSA-OAEP for caching_sha2_password full auth over a
  * plain connection, both the client's encryption and the server's key pair
  * (generated, or parsed from PEM the caller read) and decryption. Nothing
- * here does I/O or keeps state beyond the key objects callers own. A digest failure
- * inside OpenSSL cannot be reported through these void functions and would
- * mean a broken library, so it aborts.
+ * here does I/O or keeps state beyond the key objects callers own. A digest
+ * failure inside OpenSSL cannot be reported through these void functions and
+ * would mean a broken library, so it aborts.
  */
 #include "proto/auth.h"
 

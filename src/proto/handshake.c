@@ -1,10 +1,10 @@
 /*
  * handshake.c - encoders and decoders for the connection phase packets
  * declared in handshake.h: HandshakeV10, HandshakeResponse41 / SSLRequest,
- * AuthSwitchRequest and AuthMoreData. Decoders read through the bounds-checked wire
- * cursor and point into the caller's packet; encoders build with pktbuf and
- * frame onto the caller's evbuffer. Which capabilities to offer or accept is
- * the caller's policy, not this file's.
+ * AuthSwitchRequest and AuthMoreData. Decoders read through the bounds-checked
+ * wire cursor and point into the caller's packet; encoders build with pktbuf
+ * and frame onto the caller's evbuffer. Which capabilities to offer or accept
+ * is the caller's policy, not this file's.
  */
 #include "proto/handshake.h"
 

@@ -175,8 +175,8 @@ cmd_change_user(struct session *s)
 }
 
 void
-command_change_user_ok(struct session *s, int ui, const char *db,
-                       size_t dblen, uint16_t charset)
+command_change_user_ok(struct session *s, int ui, const char *db, size_t dblen,
+                       uint16_t charset)
 {
     const struct cfg *c = s->wc->cfg;
     int si = -1, code = 0;

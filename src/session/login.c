@@ -80,8 +80,9 @@ login_keys_init(const struct cfg *c, char *err, size_t errlen)
     }
     rsa_key = auth_rsa_generate(2048);
     if (rsa_key == NULL) {
-        snprintf(err, errlen, "cannot generate an RSA key for "
-                              "caching_sha2_password (OpenSSL failed)");
+        snprintf(err, errlen,
+                 "cannot generate an RSA key for "
+                 "caching_sha2_password (OpenSSL failed)");
         return false;
     }
     log_info("caching_sha2_password RSA key generated (2048 bits; set "
@@ -302,8 +303,7 @@ sha2_full(struct session *s, const uint8_t *p, size_t len)
         OPENSSL_cleanse(pw, sizeof(pw));
         return;
     }
-    n = auth_rsa_decrypt_password(rsa_key, p, len, s->scramble, pw,
-                                  sizeof(pw));
+    n = auth_rsa_decrypt_password(rsa_key, p, len, s->scramble, pw, sizeof(pw));
     if (n < 0) {
         /* never a cleartext password without TLS */
         log_info("caching_sha2_password full authentication without TLS "

@@ -335,8 +335,8 @@ auth_fail(struct session *s, const char *user, size_t ulen, bool had_pw)
 
     addr_ip(s->addr, ip, sizeof(ip));
     delay = throttle_fail(throttle_global(), ip, clock_ms(), &rule);
-    log_info("access denied client=%u addr=%s user=\"%s\" delay_ms=%lld",
-             s->id, s->addr, escape_log(user, MIN(ulen, 64), esc, sizeof(esc)),
+    log_info("access denied client=%u addr=%s user=\"%s\" delay_ms=%lld", s->id,
+             s->addr, escape_log(user, MIN(ulen, 64), esc, sizeof(esc)),
              (long long)delay);
     STATS_ADD(&s->wc->stats, connections_refused_total, 1);
     STATS_ADD(&s->wc->stats, login_failures_total, 1);

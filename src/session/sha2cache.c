@@ -39,8 +39,7 @@ find_user(const char *user)
 }
 
 bool
-sha2cache_lookup(const char *user, const uint8_t stage2[20],
-                 uint8_t digest[32])
+sha2cache_lookup(const char *user, const uint8_t stage2[20], uint8_t digest[32])
 {
     bool hit = false;
     int i;
