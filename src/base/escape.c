@@ -47,15 +47,16 @@ const char *
 escape_log(const void *s, size_t len, char *buf, size_t cap)
 {
     const unsigned char *p = s;
-    size_t n = 0;
+    size_t n = 0, total = 0;
+    char e[4];
 
+    for (size_t i = 0; i < len; i++)
+        total += escape_byte(p[i], e);
     for (size_t i = 0; i < len; i++) {
-        char e[4];
         size_t el = escape_byte(p[i], e);
-        /* keep room for "..." and the NUL unless this is the last byte */
-        size_t reserve = i + 1 < len ? 4 : 1;
 
-        if (n + el + reserve > cap) {
+        /* cut: keep room for "..." and the NUL */
+        if (total + 1 > cap && n + el + 4 > cap) {
             memcpy(buf + n, "...", 3);
             n += 3;
             break;
