@@ -65,12 +65,11 @@ int cfg_restart_needed(const struct cfg *old, const struct cfg *next, char *buf,
  */
 void cfg_keep_restart_keys(struct cfg *next, const struct cfg *running);
 
-struct auth_rsa;
-/* Reads the PEM RSA private key file login.rsa_key names (relative paths
- * from the working directory). NULL with the reason in err when the file
- * cannot be read or holds no usable key; the caller frees with
- * auth_rsa_free. */
-struct auth_rsa *cfg_read_rsa_key(const char *path, char *err, size_t errlen);
+/* Reads the whole file at path (relative paths from the working
+ * directory) into a malloc'd, NUL-terminated buffer of *len bytes, at most
+ * max. NULL with the reason in err otherwise. Used for key files. */
+char *cfg_read_file(const char *path, size_t max, size_t *len, char *err,
+                    size_t errlen);
 
 /* Prints the --check summary: shards, replicas, rules (with slot map), schemas
  * and tables, users, policies. */

@@ -1020,6 +1020,10 @@ console_start(const struct admin_view *v, const struct admin_ops *ops,
     }
     snprintf(con->w.name, sizeof(con->w.name), "admin");
     con->w.ctx = con;
+    if (cfg->admin.password == NULL && !cfg->admin.has_hash)
+        log_warn("admin console: neither admin.password nor "
+                 "admin.password_hash is set; every console login is "
+                 "refused");
     if (!net_port_free(cfg->admin.listen.host, cfg->admin.listen.port) ||
         !worker_listen(&con->w, cfg->admin.listen.host, cfg->admin.listen.port,
                        admin_accept)) {

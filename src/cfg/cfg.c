@@ -21,9 +21,6 @@
 #include "cfg/cfg_bind.h"
 #include "cfg/cfg_check.h"
 #include "cfg/yamldoc.h"
-#include "proto/auth.h"
-
-#include <openssl/crypto.h>
 
 #define OFF(type, field) offsetof(struct type, field)
 #define KEYS(t)          .sub = (t), .nsub = ARRAY_SIZE(t)
@@ -663,29 +660,31 @@ cfg_keep_restart_keys(struct cfg *next, const struct cfg *running)
     next->tls.enabled = running->tls.enabled; /* derived: section present */
 }
 
-struct auth_rsa *
-cfg_read_rsa_key(const char *path, char *err, size_t errlen)
+char *
+cfg_read_file(const char *path, size_t max, size_t *len, char *err,
+              size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    char buf[16384];
+    char *buf;
     size_t n;
-    struct auth_rsa *k;
 
     if (f == NULL) {
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
         return NULL;
     }
-    n = fread(buf, 1, sizeof(buf), f);
-    if (ferror(f) || n == sizeof(buf)) {
+    buf = xmalloc(max + 1);
+    n = fread(buf, 1, max + 1, f);
+    if (ferror(f) || n > max) {
         snprintf(err, errlen, "%s",
-                 ferror(f) ? "cannot read it" : "too large for a PEM key");
+                 ferror(f) ? "cannot read it" : "the file is too large");
         fclose(f);
+        free(buf);
         return NULL;
     }
     fclose(f);
-    k = auth_rsa_from_pem(buf, n, err, errlen);
-    OPENSSL_cleanse(buf, sizeof(buf));
-    return k;
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
 
 /* --- lookups ----------------------------------------------------------- */

@@ -68,7 +68,14 @@ login_keys_init(const struct cfg *c, char *err, size_t errlen)
 {
     if (c->login.rsa_key != NULL) {
         char why[200];
-        rsa_key = cfg_read_rsa_key(c->login.rsa_key, why, sizeof(why));
+        size_t len = 0;
+        char *pem =
+            cfg_read_file(c->login.rsa_key, 64 * 1024, &len, why, sizeof(why));
+        if (pem != NULL) {
+            rsa_key = auth_rsa_from_pem(pem, len, why, sizeof(why));
+            OPENSSL_cleanse(pem, len);
+            free(pem);
+        }
         if (rsa_key == NULL) {
             snprintf(err, errlen, "login.rsa_key '%s': %s", c->login.rsa_key,
                      why);
