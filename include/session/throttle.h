@@ -24,7 +24,7 @@ struct throttle_rule {
     int64_t max_delay_ms;  /* cap; 0 turns throttling off */
 };
 
-/* A table of THROTTLE_SETS * THROTTLE_WAYS addresses (~100 KB). */
+/* A table of THROTTLE_SETS * THROTTLE_WAYS addresses (~256 KB, fixed). */
 struct throttle *throttle_new(void);
 void throttle_free(struct throttle *t);
 /*
