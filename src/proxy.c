@@ -40,6 +40,7 @@
 #include "build_config.h"
 #include "cfg/cfg.h"
 #include "net/worker.h"
+#include "session/login.h"
 #include "session/qcache.h"
 #include "session/reload.h"
 #include "session/session.h"
@@ -529,6 +530,10 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     event_add(px.ev_term, NULL);
     event_add(px.ev_int, NULL);
     event_add(px.ev_hup, NULL);
+    if (!login_keys_init(cfg, err, sizeof(err))) {
+        log_error("%s", err);
+        goto out;
+    }
     px.health = health_start(px.servers, cfg);
     killer_start();
     if (!start_workers(&px))
@@ -569,6 +574,7 @@ out:
     if (px.health)
         health_stop(px.health);
     killer_stop();
+    login_keys_free();
     if (px.ev_drain)
         event_free(px.ev_drain);
     if (px.ev_term) {

@@ -119,7 +119,7 @@ admin:
   listen: 127.0.0.1:$ADMIN_PORT
   http: 127.0.0.1:$HTTP_PORT
   user: admin
-  password: admin
+  password: bench-admin
 users:
   - name: app
     password: app

@@ -222,7 +222,7 @@ do_start() {
 myshard sandbox is running (data, sockets and logs in $SANDBOX).
 
   connect:   mysql -h127.0.0.1 -P6033 -uapp -papp shop
-  console:   mysql -h127.0.0.1 -P6032 -uadmin -padmin      (SHOW HELP)
+  console:   mysql -h127.0.0.1 -P6032 -uadmin -psandbox     (SHOW HELP)
   status:    ./tools/sandbox.sh status
   stop:      ./tools/sandbox.sh stop
 

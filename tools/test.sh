@@ -387,7 +387,7 @@ admin:
   listen: 127.0.0.1:$MYSHARD_ADMIN_PORT
   http: 127.0.0.1:$MYSHARD_HTTP_PORT
   user: admin
-  password: admin
+  password: rig-admin
 
 users:
   - name: app
@@ -783,7 +783,7 @@ integration() {
     export MYSHARD_HOST=127.0.0.1 MYSHARD_PORT MYSHARD_ADMIN_PORT MYSHARD_HTTP_PORT
     export MYSHARD_USER=app MYSHARD_PASSWORD=app MYSHARD_DB=shop
     export MYSHARD_USER2=app2 MYSHARD_PASSWORD2=secret2
-    export MYSHARD_ADMIN_USER=admin MYSHARD_ADMIN_PASSWORD=admin
+    export MYSHARD_ADMIN_USER=admin MYSHARD_ADMIN_PASSWORD=rig-admin
     export MYSHARD_BIN=$PROXY_BIN MYSHARD_CONFIG=$DIR/myshard.yaml
     export MYSHARD_LOG=$DIR/myshard.log MYSHARD_TEST_DIR=$DIR
     export MYSHARD_EXPECT_PROXY=1 MYSHARD_TEST_TIMEOUT_S=$TEST_TIMEOUT

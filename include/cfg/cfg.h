@@ -65,6 +65,12 @@ int cfg_restart_needed(const struct cfg *old, const struct cfg *next, char *buf,
  */
 void cfg_keep_restart_keys(struct cfg *next, const struct cfg *running);
 
+/* Reads the whole file at path (relative paths from the working
+ * directory) into a malloc'd, NUL-terminated buffer of *len bytes, at most
+ * max. NULL with the reason in err otherwise. Used for key files. */
+char *cfg_read_file(const char *path, size_t max, size_t *len, char *err,
+                    size_t errlen);
+
 /* Prints the --check summary: shards, replicas, rules (with slot map), schemas
  * and tables, users, policies. */
 void cfg_print_summary(const struct cfg *c, FILE *out);

@@ -17,6 +17,10 @@ void cfg_check_user(struct cfg_bind *b, const struct yamldoc_node *map,
                     void *obj);
 void cfg_check_tls(struct cfg_bind *b, const struct yamldoc_node *map,
                    void *obj);
+void cfg_check_admin(struct cfg_bind *b, const struct yamldoc_node *map,
+                     void *obj);
+void cfg_check_login(struct cfg_bind *b, const struct yamldoc_node *map,
+                     void *obj);
 void cfg_check_pool(struct cfg_bind *b, const struct yamldoc_node *map,
                     void *obj);
 void cfg_check_rule(struct cfg_bind *b, const struct yamldoc_node *map,
@@ -31,6 +35,8 @@ void cfg_check_policy(struct cfg_bind *b, const struct yamldoc_node *map,
 /* Custom binders. */
 void cfg_check_password_hash(struct cfg_bind *b, const struct cfg_key *k,
                              const struct yamldoc_node *n, void *obj);
+void cfg_check_admin_password_hash(struct cfg_bind *b, const struct cfg_key *k,
+                                   const struct yamldoc_node *n, void *obj);
 void cfg_check_workers(struct cfg_bind *b, const struct cfg_key *k,
                        const struct yamldoc_node *n, void *obj);
 

@@ -177,7 +177,21 @@ struct cfg_admin {
     struct cfg_addr listen; /* default 127.0.0.1:6032 */
     struct cfg_addr http;   /* default 127.0.0.1:6080 */
     char *user;             /* default "admin" */
-    char *password;         /* default "admin" */
+    char *password;   /* plain; NULL when password_hash is given or neither
+                         is (then the console refuses every login) */
+    bool has_hash;    /* password_hash given: hash holds its 20 bytes */
+    uint8_t hash[20]; /* SHA1(SHA1(password)) decoded from "*HEX" */
+};
+
+/* Client logins: caching_sha2_password's RSA key and failed-login
+ * throttling (session/login.c, session/throttle.c). */
+struct cfg_login {
+    char *rsa_key;              /* PEM private key file; NULL: a 2048-bit key is
+                                   generated at start */
+    int64_t throttle_failures;  /* failures per address answered at once
+                                   within the window */
+    int64_t throttle_window_ms; /* failures older than this are forgotten */
+    int64_t throttle_max_delay_ms; /* cap of the delay; 0 = no throttling */
 };
 
 struct cfg_tls {
@@ -208,6 +222,7 @@ struct cfg {
 
     struct cfg_admin admin;
     struct cfg_tls tls;
+    struct cfg_login login;
     struct cfg_user *users;
     int nusers;
     struct cfg_backend backend;

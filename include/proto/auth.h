@@ -39,6 +39,39 @@ bool auth_native_verify(const uint8_t *token, size_t token_len,
  */
 void auth_sha2_token(const char *password, const uint8_t scramble[20],
                      uint8_t out[32], size_t *len);
+/* digest = SHA256(SHA256(password)): what a caching_sha2_password server
+ * keeps to check fast-auth tokens. */
+void auth_sha2_digest(const char *password, size_t len, uint8_t out[32]);
+/* Server side of fast auth: token XOR SHA256(digest + scramble) recovers
+ * SHA256(password), whose SHA256 must equal digest. An empty token matches
+ * only the empty password. Constant time. */
+bool auth_sha2_verify(const uint8_t *token, size_t token_len,
+                      const uint8_t scramble[20], const uint8_t digest[32],
+                      bool empty_password);
+
+/* The server's RSA key pair for caching_sha2_password full auth without
+ * TLS. Opaque; immutable once made, so threads may share it. */
+struct auth_rsa;
+/* A fresh key of bits bits; NULL when OpenSSL fails. */
+struct auth_rsa *auth_rsa_generate(int bits);
+/* A PEM RSA private key (PKCS#1 or PKCS#8, unencrypted); NULL with a reason
+ * in err when it is not one or is shorter than 2048 bits. */
+struct auth_rsa *auth_rsa_from_pem(const void *pem, size_t len, char *err,
+                                   size_t errlen);
+void auth_rsa_free(struct auth_rsa *k);
+/* The public key as PEM ("PUBLIC KEY"), what the server sends after the
+ * client's 0x02; owned by k. */
+const char *auth_rsa_public_pem(const struct auth_rsa *k, size_t *len);
+/* Bytes of one ciphertext (the modulus size), e.g. 256. */
+size_t auth_rsa_size(const struct auth_rsa *k);
+/* Full auth without TLS, server side: decrypts the client's RSA-OAEP
+ * ciphertext and undoes the XOR with scramble. On success the password
+ * (without its NUL) is in out (cap bytes, NUL-terminated) and its length is
+ * returned; -1 when decryption fails or the plaintext has no NUL. */
+int auth_rsa_decrypt_password(const struct auth_rsa *k, const uint8_t *in,
+                              size_t in_len, const uint8_t scramble[20],
+                              char *out, size_t cap);
+
 /* caching_sha2_password full auth without TLS: encrypts (password + NUL)
  * XOR scramble with the PEM public key the server sent. Returns the number of
  * bytes written to out (cap bytes available), or -1 on error. */

@@ -53,6 +53,12 @@ bool handshake_write_auth_switch(struct evbuffer *out, uint8_t seq,
                                  const char *plugin,
                                  const uint8_t scramble[SCRAMBLE_LEN]);
 
+/* AuthMoreData: 0x01 then data, e.g. caching_sha2_password's 0x03 (fast
+ * auth succeeded), 0x04 (perform full authentication) or the PEM public
+ * key. */
+bool handshake_write_auth_more(struct evbuffer *out, uint8_t seq,
+                               const void *data, size_t len);
+
 struct server_greeting {
     uint8_t protocol; /* 10 */
     char version[64]; /* NUL-terminated, truncated if longer */

@@ -6,6 +6,7 @@
 #define MYSHARD_SESSION_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -41,11 +42,14 @@ void session_command_done(struct session *s);
 void session_process_input(struct session *s);
 /* Frees every session of the worker (shutdown). */
 void session_close_all(struct wctx *wc);
-/* Checks a mysql_native_password token over the connection's scramble
- * against the configured user; the user's index, or -1 when the user is
- * unknown or the token wrong. */
-int session_check_password(struct session *s, const char *user, size_t ulen,
-                           const uint8_t *token, size_t tlen);
+/* The login's password was right (session/login.c): count the session as
+ * user ui's, pick its schema (db NULL: the user's first), answer OK and go
+ * IDLE, or answer the error that stops it. */
+void session_login_ok(struct session *s, int ui, const char *db, size_t dblen);
+/* The login was refused: answer 1045 and close, the answer held back when
+ * the client's address keeps failing (login.throttle). */
+void session_login_refused(struct session *s, const char *user, size_t ulen,
+                           bool had_password);
 /* The schema's name as the backend knows it (backend_schema); for a
  * statement in flight at a reload, the one it started with. NULL: none. */
 const char *session_backend_schema(const struct session *s);

@@ -33,6 +33,7 @@ struct txn;
 struct qcache;
 struct cache_fill;
 struct write_marks;
+struct login;
 
 /* Bit positions of enum pin_reason (below). */
 #define PIN_REASONS STATS_PIN_REASONS
@@ -79,7 +80,10 @@ struct local_stmt {
 
 enum sess_state {
     SESS_HANDSHAKE = 0, /* greeting sent, waiting for HandshakeResponse */
-    SESS_AUTH_SWITCH,   /* AuthSwitchRequest sent, waiting for the token */
+    SESS_AUTH_SWITCH,   /* login exchange: waiting for the client's next
+                           packet (session/login.c) */
+    SESS_AUTH_DELAY,    /* login refused: the answer is held back
+                           (login.throttle), then the client is closed */
     SESS_IDLE,          /* ready for a command */
     SESS_WAIT_BACKEND,  /* command held until a backend connection arrives */
     SESS_PRELUDE,       /* syncing schema/charset on the backend */
@@ -108,6 +112,9 @@ struct session {
     char addr[64];       /* "ip:port" of the client */
     enum sess_state state;
     uint8_t scramble[20];
+    bool tls;              /* the client's TLS handshake is done */
+    struct login *login;   /* owned; a login exchange in progress */
+    char *login_err;       /* owned; a refused login's held-back message */
     uint32_t caps;         /* negotiated capabilities */
     uint8_t charset;       /* collation id from the handshake */
     uint8_t seq;           /* next sequence id to the client */

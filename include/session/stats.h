@@ -32,7 +32,14 @@
     X(xa_commits_total, "two-phase commits decided")                           \
     X(xa_rollbacks_total, "cross-shard transactions rolled back")              \
     X(client_bytes_in_total, "bytes received from clients")                    \
-    X(client_bytes_out_total, "bytes sent to clients")
+    X(client_bytes_out_total, "bytes sent to clients")                         \
+    X(login_failures_total, "client logins refused for a wrong password")      \
+    X(logins_throttled_total,                                                  \
+      "refused logins whose answer was held back (login.throttle)")            \
+    X(logins_sha2_fast_total,                                                  \
+      "caching_sha2_password logins by fast authentication")                   \
+    X(logins_sha2_full_total,                                                  \
+      "caching_sha2_password logins by full authentication (TLS or RSA)")
 
 /* Statement kinds, label kind="...". */
 #define STATS_KINDS(X)                                                         \

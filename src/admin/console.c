@@ -26,6 +26,7 @@
 #include "backend/health.h"
 #include "backend/server.h"
 #include "base/clock.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
@@ -837,13 +838,20 @@ check_login(struct admin_conn *ac, const char *user, size_t ulen,
 {
     struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
     uint8_t stage2[20];
-    bool ok;
+    bool ok, have = true;
 
-    auth_native_stage2(c->admin.password, stage2);
-    ok = ulen == strlen(c->admin.user) &&
+    /* admin.password_hash, mirroring users[].password_hash; neither key
+     * given: the console is closed */
+    if (c->admin.has_hash)
+        memcpy(stage2, c->admin.hash, sizeof(stage2));
+    else if (c->admin.password != NULL)
+        auth_native_stage2(c->admin.password, stage2);
+    else
+        have = false;
+    ok = have && ulen == strlen(c->admin.user) &&
          memcmp(user, c->admin.user, ulen) == 0 &&
          auth_native_verify(token, tlen, ac->scramble, stage2,
-                            c->admin.password[0] == '\0');
+                            !c->admin.has_hash && c->admin.password[0] == '\0');
     cfg_put(c);
     return ok;
 }
@@ -852,11 +860,13 @@ static void
 login_result(struct admin_conn *ac, const char *user, size_t ulen, bool ok)
 {
     if (!ok) {
-        log_info("admin access denied addr=%s user=%.*s", "-",
-                 (int)MIN(ulen, 64), user);
+        char esc[ESCAPE_BUF];
+        log_info("admin access denied user=\"%s\"",
+                 escape_log(user, MIN(ulen, 64), esc, sizeof(esc)));
         send_error(ac, ER_ACCESS_DENIED_ERROR, "28000",
                    "myshard: access denied for user '%.*s' on the admin "
-                   "console; use admin.user and admin.password",
+                   "console; use admin.user and admin.password (or "
+                   "admin.password_hash)",
                    (int)MIN(ulen, 64), user);
         ac_close(ac);
         return;
@@ -1022,6 +1032,10 @@ console_start(const struct admin_view *v, const struct admin_ops *ops,
     }
     snprintf(con->w.name, sizeof(con->w.name), "admin");
     con->w.ctx = con;
+    if (cfg->admin.password == NULL && !cfg->admin.has_hash)
+        log_warn("admin console: neither admin.password nor "
+                 "admin.password_hash is set; every console login is "
+                 "refused");
     if (!net_port_free(cfg->admin.listen.host, cfg->admin.listen.port) ||
         !worker_listen(&con->w, cfg->admin.listen.host, cfg->admin.listen.port,
                        admin_accept)) {

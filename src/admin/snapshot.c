@@ -87,6 +87,7 @@ state_name(enum sess_state st)
     switch (st) {
     case SESS_HANDSHAKE:
     case SESS_AUTH_SWITCH:
+    case SESS_AUTH_DELAY:
         return "login";
     case SESS_IDLE:
         return "idle";

@@ -87,6 +87,16 @@ eq_password_hash(const struct cfg_key *k, const void *a, const void *b)
            (!x->has_hash || memcmp(x->hash, y->hash, sizeof(x->hash)) == 0);
 }
 
+static bool
+eq_admin_password_hash(const struct cfg_key *k, const void *a, const void *b)
+{
+    const struct cfg_admin *x = a, *y = b;
+
+    (void)k;
+    return x->has_hash == y->has_hash &&
+           (!x->has_hash || memcmp(x->hash, y->hash, sizeof(x->hash)) == 0);
+}
+
 /* slot_map fills the slot owners (explicit or the even split). */
 static bool
 eq_slot_owners(const struct cfg_key *k, const void *a, const void *b)
@@ -134,8 +144,30 @@ static const struct cfg_key admin_keys[] = {
      .flags = KEY_RESTART, .help = "HTTP /metrics, /status, /healthz"},
     {"user", KT_STRING, OFF(cfg_admin, user), .def = "admin",
      .help = "admin console user"},
-    {"password", KT_STRING, OFF(cfg_admin, password), .def = "admin",
-     .flags = KEY_SECRET, .help = "admin console password"},
+    {"password", KT_STRING, OFF(cfg_admin, password), .flags = KEY_SECRET,
+     .help = "admin console password (not 'admin'); none = no logins"},
+    {"password_hash", KT_CUSTOM, 0, .fn = cfg_check_admin_password_hash,
+     .eq = eq_admin_password_hash, .flags = KEY_SECRET,
+     .help = "mysql_native_password hash, \"*\" + 40 hex"},
+};
+
+/* Bound into struct cfg_login itself: throttle: { ... } */
+static const struct cfg_key throttle_keys[] = {
+    {"failures", KT_I64, OFF(cfg_login, throttle_failures), 0, 1000000, "5",
+     .help = "failed logins per address answered at once within window"},
+    {"window", KT_DURATION, OFF(cfg_login, throttle_window_ms), 1, 24 * MS_HOUR,
+     "60s", .help = "how long a failure counts"},
+    {"max_delay", KT_DURATION, OFF(cfg_login, throttle_max_delay_ms), 0,
+     60 * 1000, "5s",
+     .help = "longest a failure's answer is held back; 0 = off"},
+};
+
+static const struct cfg_key login_keys[] = {
+    {"rsa_key", KT_STRING, OFF(cfg_login, rsa_key), .flags = KEY_RESTART,
+     .help = "PEM RSA private key for caching_sha2_password without TLS; "
+             "default generated at start"},
+    {"throttle", KT_SECTION, 0, KEYS(throttle_keys),
+     .help = "slow down addresses that keep failing to log in"},
 };
 
 static const struct cfg_key tls_keys[] = {
@@ -333,7 +365,9 @@ static const struct cfg_key top_keys[] = {
     {"xa_commit_delay", KT_DURATION, OFF(cfg, xa_commit_delay_ms), 0, MS_HOUR,
      "0", .help = "fault injection for recovery tests; keep 0"},
     {"admin", KT_SECTION, OFF(cfg, admin), KEYS(admin_keys),
-     .help = "admin console and HTTP"},
+     .post = cfg_check_admin, .help = "admin console and HTTP"},
+    {"login", KT_SECTION, OFF(cfg, login), KEYS(login_keys),
+     .post = cfg_check_login, .help = "client logins"},
     {"tls", KT_SECTION, OFF(cfg, tls), KEYS(tls_keys), .post = cfg_check_tls,
      .flags = KEY_RESTART, .help = "TLS for clients"},
     {"backend", KT_SECTION, OFF(cfg, backend), KEYS(backend_keys),
@@ -624,6 +658,33 @@ cfg_keep_restart_keys(struct cfg *next, const struct cfg *running)
 {
     keep_keys(top_keys, ARRAY_SIZE(top_keys), next, running);
     next->tls.enabled = running->tls.enabled; /* derived: section present */
+}
+
+char *
+cfg_read_file(const char *path, size_t max, size_t *len, char *err,
+              size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    buf = xmalloc(max + 1);
+    n = fread(buf, 1, max + 1, f);
+    if (ferror(f) || n > max) {
+        snprintf(err, errlen, "%s",
+                 ferror(f) ? "cannot read it" : "the file is too large");
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
 
 /* --- lookups ----------------------------------------------------------- */

@@ -17,6 +17,11 @@
 #include <unistd.h>
 
 #include "base/units.h"
+#include "cfg/cfg.h"
+
+#include <openssl/crypto.h>
+#include <openssl/decoder.h>
+#include <openssl/evp.h>
 
 /* Reports at a stored mark rather than a live node. */
 static void error_at(struct cfg_bind *b, struct cfg_mark m, const char *hint,
@@ -92,11 +97,10 @@ hexval(int c)
 
 /* "*" + 40 hex digits, as mysql.user stores mysql_native_password; kept
  * as the 20 raw bytes the auth module compares against. */
-void
-cfg_check_password_hash(struct cfg_bind *b, const struct cfg_key *k,
-                        const struct yamldoc_node *n, void *obj)
+static bool
+parse_password_hash(struct cfg_bind *b, const struct cfg_key *k,
+                    const struct yamldoc_node *n, uint8_t hash[20])
 {
-    struct cfg_user *u = obj;
     bool ok = n->kind == YAMLDOC_SCALAR && n->len == 41 && n->str[0] == '*';
 
     for (size_t i = 0; ok && i < 20; i++) {
@@ -105,15 +109,32 @@ cfg_check_password_hash(struct cfg_bind *b, const struct cfg_key *k,
         if (hi < 0 || lo < 0)
             ok = false;
         else
-            u->hash[i] = (uint8_t)(hi << 4 | lo);
+            hash[i] = (uint8_t)(hi << 4 | lo);
     }
     if (!ok) {
         cfg_bind_error(b, n, "as in mysql.user, e.g. SELECT PASSWORD('...')",
                        "'%s' must be '*' followed by 40 hex digits", k->name);
-        memset(u->hash, 0, sizeof(u->hash));
-        return;
+        memset(hash, 0, 20);
     }
-    u->has_hash = true;
+    return ok;
+}
+
+void
+cfg_check_password_hash(struct cfg_bind *b, const struct cfg_key *k,
+                        const struct yamldoc_node *n, void *obj)
+{
+    struct cfg_user *u = obj;
+
+    u->has_hash = parse_password_hash(b, k, n, u->hash);
+}
+
+void
+cfg_check_admin_password_hash(struct cfg_bind *b, const struct cfg_key *k,
+                              const struct yamldoc_node *n, void *obj)
+{
+    struct cfg_admin *a = obj;
+
+    a->has_hash = parse_password_hash(b, k, n, a->hash);
 }
 
 /* --- sections ---------------------------------------------------------- */
@@ -164,6 +185,94 @@ cfg_check_tls(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
     struct cfg_tls *t = obj;
 
     t->enabled = map != NULL;
+}
+
+/* SHA1(SHA1(pw)), what a mysql_native_password hash holds. */
+static void
+sha1_sha1(const char *pw, uint8_t out[20])
+{
+    uint8_t stage1[20];
+    unsigned n;
+
+    EVP_Digest(pw, strlen(pw), stage1, &n, EVP_sha1(), NULL);
+    EVP_Digest(stage1, sizeof(stage1), out, &n, EVP_sha1(), NULL);
+}
+
+/* The example's password is the first one tried: refused, like a
+ * password_hash of it. Neither key given leaves the console closed. */
+void
+cfg_check_admin(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
+{
+    struct cfg_admin *a = obj;
+    uint8_t example[20];
+    const char *hint = "choose another password, or give password_hash "
+                       "(SELECT PASSWORD('...'))";
+
+    if (map == NULL)
+        return;
+    if (given(map, "password") && given(map, "password_hash"))
+        cfg_bind_error(b, yamldoc_get(map, "password_hash"), NULL,
+                       "give 'password' or 'password_hash', not both");
+    sha1_sha1("admin", example);
+    if (a->password != NULL && strcmp(a->password, "admin") == 0)
+        cfg_bind_error(b, yamldoc_get(map, "password"), hint,
+                       "the admin password 'admin' is the example's; anyone "
+                       "can guess it");
+    else if (a->has_hash && memcmp(a->hash, example, sizeof(example)) == 0)
+        cfg_bind_error(b, yamldoc_get(map, "password_hash"), hint,
+                       "this password_hash is the hash of 'admin', the "
+                       "example's password; anyone can guess it");
+    if (a->has_hash) {
+        free(a->password);
+        a->password = NULL;
+    }
+}
+
+/* Whether path holds an unencrypted PEM RSA private key of 2048 bits or
+ * more (what session/login.c loads at start); the reason in err if not. */
+static bool
+rsa_key_usable(const char *path, char *err, size_t errlen)
+{
+    size_t size = 0, len;
+    char *pem = cfg_read_file(path, 64 * 1024, &size, err, errlen);
+    const unsigned char *data = (const unsigned char *)pem;
+    EVP_PKEY *pkey = NULL;
+    OSSL_DECODER_CTX *dctx;
+    bool ok = false;
+
+    if (pem == NULL)
+        return false;
+    len = size;
+    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "RSA",
+                                         EVP_PKEY_KEYPAIR, NULL, NULL);
+    if (dctx == NULL || OSSL_DECODER_from_data(dctx, &data, &len) != 1 ||
+        pkey == NULL)
+        snprintf(err, errlen, "not a PEM RSA private key (unencrypted)");
+    else if (EVP_PKEY_get_bits(pkey) < 2048)
+        snprintf(err, errlen, "the RSA key has %d bits; use 2048 or more",
+                 EVP_PKEY_get_bits(pkey));
+    else
+        ok = true;
+    OSSL_DECODER_CTX_free(dctx);
+    EVP_PKEY_free(pkey);
+    OPENSSL_cleanse(pem, size);
+    free(pem);
+    return ok;
+}
+
+/* rsa_key must name a readable RSA private key of 2048 bits or more. */
+void
+cfg_check_login(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
+{
+    struct cfg_login *l = obj;
+    char err[256];
+
+    if (map == NULL || l->rsa_key == NULL)
+        return;
+    if (!rsa_key_usable(l->rsa_key, err, sizeof(err)))
+        cfg_bind_error(b, yamldoc_get(map, "rsa_key"),
+                       "e.g. openssl genrsa -out rsa.pem 2048",
+                       "rsa_key '%s': %s", l->rsa_key, err);
 }
 
 void

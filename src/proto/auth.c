@@ -3,15 +3,19 @@
  * caching_sha2_password, both directions, on OpenSSL: EVP digests, RAND_bytes
  * for the server's scramble, CRYPTO_memcmp for comparisons that must not leak
  * timing, and EVP_PKEY RSA-OAEP for caching_sha2_password full auth over a
- * plain connection. Nothing here does I/O or keeps state. A digest failure
- * inside OpenSSL cannot be reported through these void functions and would
- * mean a broken library, so it aborts.
+ * plain connection, both the client's encryption and the server's key pair
+ * (generated, or parsed from PEM the caller read) and decryption. Nothing
+ * here does I/O or keeps state beyond the key objects callers own. A digest
+ * failure inside OpenSSL cannot be reported through these void functions and
+ * would mean a broken library, so it aborts.
  */
 #include "proto/auth.h"
 
 #include <openssl/crypto.h>
 #include <openssl/decoder.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <stdio.h>
@@ -245,5 +249,160 @@ out:
     }
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(pkey);
+    return rc;
+}
+
+void
+auth_sha2_digest(const char *password, size_t len, uint8_t out[32])
+{
+    uint8_t d1[AUTH_SHA2_LEN];
+
+    auth_sha256(password, len, d1);
+    auth_sha256(d1, sizeof(d1), out);
+    OPENSSL_cleanse(d1, sizeof(d1));
+}
+
+/*
+ * token XOR SHA256(digest + scramble) recovers the client's SHA256(pw) when
+ * the password is right; its SHA256 must then equal digest.
+ */
+bool
+auth_sha2_verify(const uint8_t *token, size_t token_len,
+                 const uint8_t scramble[20], const uint8_t digest[32],
+                 bool empty_password)
+{
+    uint8_t mix[AUTH_SHA2_LEN], d1[AUTH_SHA2_LEN], check[AUTH_SHA2_LEN];
+    bool ok;
+
+    if (token_len == 0)
+        return empty_password;
+    if (empty_password || token_len != AUTH_SHA2_LEN)
+        return false;
+    auth_digest2(EVP_sha256(), digest, AUTH_SHA2_LEN, scramble, SCRAMBLE_BYTES,
+                 mix);
+    for (size_t i = 0; i < AUTH_SHA2_LEN; i++)
+        d1[i] = token[i] ^ mix[i];
+    auth_sha256(d1, sizeof(d1), check);
+    ok = CRYPTO_memcmp(check, digest, AUTH_SHA2_LEN) == 0;
+    OPENSSL_cleanse(d1, sizeof(d1));
+    return ok;
+}
+
+struct auth_rsa {
+    EVP_PKEY *pkey;
+    char *pub_pem; /* NUL-terminated */
+    size_t pub_len;
+};
+
+/* Fills the public PEM; takes pkey. NULL (pkey freed) on failure. */
+static struct auth_rsa *
+auth_rsa_wrap(EVP_PKEY *pkey)
+{
+    struct auth_rsa *k;
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data;
+    long n;
+
+    if (bio == NULL || PEM_write_bio_PUBKEY(bio, pkey) != 1 ||
+        (n = BIO_get_mem_data(bio, &data)) <= 0) {
+        BIO_free(bio);
+        EVP_PKEY_free(pkey);
+        return NULL;
+    }
+    k = xcalloc(1, sizeof(*k));
+    k->pkey = pkey;
+    k->pub_pem = xstrndup(data, (size_t)n);
+    k->pub_len = (size_t)n;
+    BIO_free(bio);
+    return k;
+}
+
+struct auth_rsa *
+auth_rsa_generate(int bits)
+{
+    EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+
+    return pkey != NULL ? auth_rsa_wrap(pkey) : NULL;
+}
+
+struct auth_rsa *
+auth_rsa_from_pem(const void *pem, size_t len, char *err, size_t errlen)
+{
+    EVP_PKEY *pkey = NULL;
+    OSSL_DECODER_CTX *dctx;
+    const unsigned char *data = pem;
+    size_t left = len;
+
+    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "RSA",
+                                         EVP_PKEY_KEYPAIR, NULL, NULL);
+    if (dctx == NULL || OSSL_DECODER_from_data(dctx, &data, &left) != 1 ||
+        pkey == NULL) {
+        OSSL_DECODER_CTX_free(dctx);
+        EVP_PKEY_free(pkey);
+        snprintf(err, errlen, "not a PEM RSA private key (unencrypted)");
+        return NULL;
+    }
+    OSSL_DECODER_CTX_free(dctx);
+    if (EVP_PKEY_get_bits(pkey) < 2048) {
+        snprintf(err, errlen, "the RSA key has %d bits; use 2048 or more",
+                 EVP_PKEY_get_bits(pkey));
+        EVP_PKEY_free(pkey);
+        return NULL;
+    }
+    return auth_rsa_wrap(pkey);
+}
+
+void
+auth_rsa_free(struct auth_rsa *k)
+{
+    if (k == NULL)
+        return;
+    EVP_PKEY_free(k->pkey);
+    free(k->pub_pem);
+    free(k);
+}
+
+const char *
+auth_rsa_public_pem(const struct auth_rsa *k, size_t *len)
+{
+    *len = k->pub_len;
+    return k->pub_pem;
+}
+
+size_t
+auth_rsa_size(const struct auth_rsa *k)
+{
+    return (size_t)EVP_PKEY_get_size(k->pkey);
+}
+
+int
+auth_rsa_decrypt_password(const struct auth_rsa *k, const uint8_t *in,
+                          size_t in_len, const uint8_t scramble[20], char *out,
+                          size_t cap)
+{
+    EVP_PKEY_CTX *ctx = NULL;
+    uint8_t plain[1024];
+    size_t plain_len = sizeof(plain);
+    int rc = -1;
+
+    if (in_len != auth_rsa_size(k) || in_len > sizeof(plain))
+        return -1;
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+    if (ctx == NULL || EVP_PKEY_decrypt_init(ctx) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
+        EVP_PKEY_decrypt(ctx, plain, &plain_len, in, in_len) != 1)
+        goto out;
+    for (size_t i = 0; i < plain_len; i++)
+        plain[i] ^= scramble[i % SCRAMBLE_BYTES];
+    /* (password + NUL): the first NUL ends it and must be the last byte */
+    if (plain_len == 0 || plain[plain_len - 1] != '\0' ||
+        strlen((const char *)plain) != plain_len - 1 || plain_len > cap)
+        goto out;
+    memcpy(out, plain, plain_len);
+    rc = (int)(plain_len - 1);
+out:
+    OPENSSL_cleanse(plain, sizeof(plain));
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
     return rc;
 }

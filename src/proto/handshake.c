@@ -1,10 +1,10 @@
 /*
  * handshake.c - encoders and decoders for the connection phase packets
- * declared in handshake.h: HandshakeV10, HandshakeResponse41 / SSLRequest
- * and AuthSwitchRequest. Decoders read through the bounds-checked wire
- * cursor and point into the caller's packet; encoders build with pktbuf and
- * frame onto the caller's evbuffer. Which capabilities to offer or accept is
- * the caller's policy, not this file's.
+ * declared in handshake.h: HandshakeV10, HandshakeResponse41 / SSLRequest,
+ * AuthSwitchRequest and AuthMoreData. Decoders read through the bounds-checked
+ * wire cursor and point into the caller's packet; encoders build with pktbuf
+ * and frame onto the caller's evbuffer. Which capabilities to offer or accept
+ * is the caller's policy, not this file's.
  */
 #include "proto/handshake.h"
 
@@ -167,6 +167,18 @@ handshake_write_auth_switch(struct evbuffer *out, uint8_t seq,
     pktbuf_put_nul_str(&pb, plugin);
     pktbuf_put_bytes(&pb, scramble, SCRAMBLE_LEN);
     pktbuf_put_u8(&pb, 0);
+    return send_and_free(&pb, out, seq);
+}
+
+bool
+handshake_write_auth_more(struct evbuffer *out, uint8_t seq, const void *data,
+                          size_t len)
+{
+    struct pktbuf pb;
+
+    pktbuf_init(&pb);
+    pktbuf_put_u8(&pb, 0x01);
+    pktbuf_put_bytes(&pb, data, len);
     return send_and_free(&pb, out, seq);
 }
 

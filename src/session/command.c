@@ -21,6 +21,7 @@
 #include "proto/pktbuf.h"
 #include "proto/wire.h"
 #include "session/lexstate.h"
+#include "session/login.h"
 #include "session/prepare.h"
 #include "session/query.h"
 #include "session/session.h"
@@ -123,52 +124,71 @@ cmd_reset_connection(struct session *s)
     session_command_done(s);
 }
 
-/* COM_CHANGE_USER: user NUL, auth (lenenc or 1-byte length), db NUL,
- * charset u16, plugin NUL, attributes. Verified like a login, over the
- * connection's original scramble. */
+/* COM_CHANGE_USER: user NUL, auth (1-byte length), db NUL, charset u16,
+ * plugin NUL, attributes. Verified like a login (session/login.c), over
+ * the connection's original scramble unless the plugin asks for a switch;
+ * command_change_user_ok finishes it. */
 static void
 cmd_change_user(struct session *s)
 {
-    const struct cfg *c = s->wc->cfg;
     struct wire w;
-    const uint8_t *user, *auth, *db = NULL;
-    size_t ulen, alen, dblen = 0;
+    const uint8_t *user, *auth, *db = NULL, *plugin = NULL;
+    size_t ulen, dblen = 0, plen = 0;
     uint8_t alen8;
     uint16_t charset = 0;
-    char name[128];
-    int ui = -1, si = -1, code = 0;
+    struct login_start ls;
 
     wire_init(&w, s->cmd.data + 1, s->cmd.len - 1);
     if (!wire_nul_str(&w, &user, &ulen) || !wire_u8(&w, &alen8) ||
-        !wire_bytes(&w, alen8, &auth) || ulen >= sizeof(name)) {
+        !wire_bytes(&w, alen8, &auth) || ulen >= 128) {
         session_send_error(s, ER_HANDSHAKE_ERROR, "08S01",
                            "myshard: malformed COM_CHANGE_USER");
         session_close(s, "protocol violation");
         return;
     }
-    alen = alen8;
-    if (wire_left(&w) > 0)
-        (void)wire_nul_str(&w, &db, &dblen);
+    if (wire_left(&w) > 0 && !wire_nul_str(&w, &db, &dblen))
+        db = NULL;
     if (wire_left(&w) >= 2)
         (void)wire_u16(&w, &charset);
-    memcpy(name, user, ulen);
-    name[ulen] = '\0';
-    ui = session_check_password(s, name, ulen, auth, alen);
-    if (ui < 0) {
-        session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000",
-                           "myshard: access denied for user '%s' (using "
-                           "password: %s)",
-                           name, alen ? "YES" : "NO");
-        session_close(s, "access denied");
+    if ((s->caps & CLIENT_PLUGIN_AUTH) && wire_left(&w) > 0 &&
+        !wire_nul_str(&w, &plugin, &plen))
+        plugin = NULL;
+    if (db != NULL && dblen >= 128) {
+        session_send_error(s, ER_HANDSHAKE_ERROR, "08S01",
+                           "myshard: malformed COM_CHANGE_USER (database "
+                           "name too long)");
+        session_close(s, "protocol violation");
         return;
     }
+    ls = (struct login_start){
+        .user = (const char *)user,
+        .user_len = ulen,
+        .db = (const char *)db,
+        .db_len = dblen,
+        .plugin = (const char *)plugin,
+        .plugin_len = plen,
+        .auth = auth,
+        .auth_len = alen8,
+        .change_user = true,
+        .charset = charset,
+    };
+    login_begin(s, &ls);
+}
+
+void
+command_change_user_ok(struct session *s, int ui, const char *db, size_t dblen,
+                       uint16_t charset)
+{
+    const struct cfg *c = s->wc->cfg;
+    int si = -1, code = 0;
+
     if (db != NULL && dblen > 0) {
-        si = query_find_schema(s, ui, (const char *)db, dblen, &code);
+        si = query_find_schema(s, ui, db, dblen, &code);
         if (si < 0) {
             session_send_error(s, (uint16_t)code, "42000",
                                "myshard: database '%.*s' is not available "
                                "to user '%s'",
-                               (int)MIN(dblen, 64), (const char *)db, name);
+                               (int)MIN(dblen, 64), db, c->users[ui].name);
             session_close(s, "bad database");
             return;
         }

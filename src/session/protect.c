@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "base/clock.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "base/ratelimit.h"
 #include "cfg/cfg.h"
@@ -104,11 +105,13 @@ protect_admit(struct session *s)
     s->route_pref = p ? (uint8_t)p->route : ROUTE_DEFAULT;
     s->cache_ttl_ms = p ? p->cache_ttl_ms : 0;
     if (p != NULL && p->deny != NULL) {
+        char esc[1024];
         STATS_ADD(&s->wc->stats, denied_total, 1);
         log_info("statement denied by policy client=%u user=%s policy=%d "
                  "digest=\"%s\"",
                  s->id, s->user >= 0 ? c->users[s->user].name : "-",
-                 (int)(p - c->policies) + 1, digest);
+                 (int)(p - c->policies) + 1,
+                 escape_log_str(digest, esc, sizeof(esc)));
         session_send_error(s, ER_SPECIFIC_ACCESS_DENIED, "42000",
                            "myshard: denied by policy: %s", p->deny);
         session_command_done(s);

@@ -49,6 +49,7 @@
 #include "backend/serverconn.h"
 #include "backend/sessvars.h"
 #include "base/clock.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "cfg/cfg.h"
 #include "net/conn.h"
@@ -1470,6 +1471,7 @@ query_timeout_fired(struct session *s)
 {
     const struct cfg *c = s->wc->cfg;
     struct serverconn *sc = s->sc;
+    char esc[1024];
 
     if (s->timed_out)
         return;
@@ -1485,7 +1487,8 @@ query_timeout_fired(struct session *s)
              "timeout_ms=%lld digest=\"%s\"",
              s->id, s->user >= 0 ? c->users[s->user].name : "-", sc->srv->addr,
              sc->thread_id, (long long)c->backend.query_timeout_ms,
-             digests_text(&s->wc->digests, s->digest_slot));
+             escape_log_str(digests_text(&s->wc->digests, s->digest_slot), esc,
+                            sizeof(esc)));
     killer_kill(sc->srv, sc->thread_id, c->backend.user, c->backend.password);
     if (s->state == SESS_RELAY && !s->rl.started) {
         session_send_error(s, ER_STATEMENT_TIMEOUT, "70100",

@@ -1,10 +1,11 @@
 /*
  * session.c - one client from accept to close.
  *
- *   accept ─► HandshakeV10 ─► HandshakeResponse41 ─┬─► verify ─► OK ─► IDLE
- *                                                  └─► AuthSwitchRequest
- *                                                      (mysql_native_password)
- *                                                      ─► token ─► verify
+ *   accept ─► HandshakeV10 ─► HandshakeResponse41 ─► login_begin
+ *        ─► (AUTH_SWITCH: login_continue per packet) ─┬─► OK ─► IDLE
+ *                                                     └─► refused ─► ERR
+ *                          (held back in AUTH_DELAY for an address that
+ *                           keeps failing: login.throttle)
  *   IDLE ─► packet_read ─► command_dispatch ─► (answered | backend work)
  *        ◄─ session_command_done ◄──────────────────────┘
  *
@@ -25,6 +26,7 @@
 #include "backend/pool.h"
 #include "backend/serverconn.h"
 #include "base/clock.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
@@ -35,10 +37,12 @@
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
 #include "session/command.h"
+#include "session/login.h"
 #include "session/prepare.h"
 #include "session/query.h"
 #include "session/limits.h"
 #include "session/scatter.h"
+#include "session/throttle.h"
 #include "session/txn.h"
 
 /* Capabilities offered to clients: only what every pooled backend
@@ -58,8 +62,8 @@
 #define CLIENT_LOW_WATER (256 * 1024)
 
 static const char *const state_names[] = {
-    "handshake", "auth_switch", "idle",   "wait_backend",
-    "prelude",   "relay",       "closing"};
+    "handshake",    "auth_switch", "auth_delay", "idle",
+    "wait_backend", "prelude",     "relay",      "closing"};
 
 static void client_read_cb(struct conn *c, void *arg);
 static void client_drain_cb(struct conn *c, void *arg);
@@ -91,7 +95,13 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (s->state == SESS_HANDSHAKE || s->state == SESS_AUTH_SWITCH) {
+    if (s->state == SESS_AUTH_DELAY) {
+        /* the held-back answer to a failed login (login.throttle) */
+        session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000", "%s",
+                           s->login_err ? s->login_err
+                                        : "myshard: access denied");
+        session_close(s, "access denied");
+    } else if (s->state == SESS_HANDSHAKE || s->state == SESS_AUTH_SWITCH) {
         log_info("handshake timeout client=%u addr=%s", s->id, s->addr);
         session_close(s, "handshake timeout");
     } else if (s->state == SESS_IDLE) {
@@ -117,6 +127,8 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     sessvars_clear(&s->pending);
     command_free_local_stmts(s);
     prepare_free_all(s);
+    login_free(s);
+    free(s->login_err);
     free(s->txn_begin);
     free(s->stmt_schema);
     free(s);
@@ -294,49 +306,62 @@ session_backend_schema(const struct session *s)
     return s->wc->cfg->schemas[s->schema].backend_schema;
 }
 
+/* "ip:port" -> "ip" (IPv6 addresses keep their colons). */
+static void
+addr_ip(const char *addr, char *ip, size_t cap)
+{
+    const char *colon = strrchr(addr, ':');
+    size_t n = colon ? (size_t)(colon - addr) : strlen(addr);
+
+    n = MIN(n, cap - 1);
+    memcpy(ip, addr, n);
+    ip[n] = '\0';
+}
+
+/*
+ * A refused login. An address that keeps failing gets its answer held back
+ * (login.throttle): the session waits in AUTH_DELAY on its timer, reading
+ * nothing, and the worker goes on serving everyone else.
+ */
 static void
 auth_fail(struct session *s, const char *user, size_t ulen, bool had_pw)
 {
-    log_info("access denied client=%u addr=%s user=%.*s", s->id, s->addr,
-             (int)MIN(ulen, 64), user);
+    const struct cfg_login *lc = &s->wc->cfg->login;
+    struct throttle_rule rule = {.free_failures = lc->throttle_failures,
+                                 .window_ms = lc->throttle_window_ms,
+                                 .max_delay_ms = lc->throttle_max_delay_ms};
+    char msg[400], ip[64], esc[ESCAPE_BUF];
+    int64_t delay;
+
+    addr_ip(s->addr, ip, sizeof(ip));
+    delay = throttle_fail(throttle_global(), ip, clock_ms(), &rule);
+    log_info("access denied client=%u addr=%s user=\"%s\" delay_ms=%lld", s->id,
+             s->addr, escape_log(user, MIN(ulen, 64), esc, sizeof(esc)),
+             (long long)delay);
     STATS_ADD(&s->wc->stats, connections_refused_total, 1);
-    session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000",
-                       "myshard: access denied for user '%.*s' (using "
-                       "password: %s); check the user and password in the "
-                       "proxy's users list",
-                       (int)MIN(ulen, 64), user, had_pw ? "YES" : "NO");
+    STATS_ADD(&s->wc->stats, login_failures_total, 1);
+    snprintf(msg, sizeof(msg),
+             "myshard: access denied for user '%.*s' (using password: %s); "
+             "check the user and password in the proxy's users list",
+             (int)MIN(ulen, 64), user, had_pw ? "YES" : "NO");
+    if (delay > 0) {
+        STATS_ADD(&s->wc->stats, logins_throttled_total, 1);
+        free(s->login_err);
+        s->login_err = xstrdup(msg);
+        conn_read_enable(s->conn, false);
+        session_set_state(s, SESS_AUTH_DELAY);
+        timer_arm(s, delay);
+        return;
+    }
+    session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000", "%s", msg);
     session_close(s, "access denied");
 }
 
-int
-session_check_password(struct session *s, const char *user, size_t ulen,
-                       const uint8_t *token, size_t tlen)
+void
+session_login_refused(struct session *s, const char *user, size_t ulen,
+                      bool had_password)
 {
-    const struct cfg *c = s->wc->cfg;
-    char name[128];
-    uint8_t stage2[20];
-    const struct cfg_user *u;
-    int ui;
-    bool empty;
-
-    if (ulen >= sizeof(name))
-        return -1;
-    memcpy(name, user, ulen);
-    name[ulen] = '\0';
-    ui = cfg_find_user(c, name);
-    if (ui < 0)
-        return -1;
-    u = &c->users[ui];
-    if (u->has_hash) {
-        memcpy(stage2, u->hash, 20);
-        empty = false;
-    } else {
-        auth_native_stage2(u->password ? u->password : "", stage2);
-        empty = u->password == NULL || u->password[0] == '\0';
-    }
-    if (!auth_native_verify(token, tlen, s->scramble, stage2, empty))
-        return -1;
-    return ui;
+    auth_fail(s, user, ulen, had_password);
 }
 
 /* The user passed: pick the schema and say OK. */
@@ -382,20 +407,17 @@ auth_succeed(struct session *s, int ui, const char *db, size_t dblen)
               c->users[ui].name);
 }
 
-/* Pending login, kept between the response and an auth switch. */
-struct pending_login {
-    char user[128];
-    size_t user_len;
-    char db[128];
-    size_t db_len;
-    bool has_db;
-};
+void
+session_login_ok(struct session *s, int ui, const char *db, size_t dblen)
+{
+    auth_succeed(s, ui, db, dblen);
+}
 
 static void
 on_handshake_response(struct session *s, const uint8_t *p, size_t len)
 {
     struct handshake_response r;
-    int ui;
+    struct login_start ls;
 
     if (!handshake_parse_response(p, len, &r) || r.ssl_request ||
         !(r.caps & CLIENT_PROTOCOL_41) || r.user_len >= 128 ||
@@ -409,48 +431,17 @@ on_handshake_response(struct session *s, const uint8_t *p, size_t len)
     s->caps = r.caps & PROXY_CAPS;
     s->charset = r.charset ? r.charset : CHARSET_UTF8MB4_GENERAL_CI;
     s->multi_stmts = (s->caps & CLIENT_MULTI_STATEMENTS) != 0;
-    if (r.plugin != NULL &&
-        !(r.plugin_len == 21 &&
-          memcmp(r.plugin, "mysql_native_password", 21) == 0)) {
-        /* e.g. caching_sha2_password from MySQL 8 drivers: ask for a
-         * mysql_native_password token over the same scramble. */
-        struct pending_login *pl = xcalloc(1, sizeof(*pl));
-        memcpy(pl->user, r.user, r.user_len);
-        pl->user_len = r.user_len;
-        if (r.db) {
-            memcpy(pl->db, r.db, r.db_len);
-            pl->db_len = r.db_len;
-            pl->has_db = true;
-        }
-        s->cmd.data = (uint8_t *)pl; /* parked until the token arrives */
-        s->cmd.heap = true;
-        handshake_write_auth_switch(s->conn->out, s->seq++,
-                                    "mysql_native_password", s->scramble);
-        session_set_state(s, SESS_AUTH_SWITCH);
-        return;
-    }
-    ui = session_check_password(s, r.user, r.user_len, r.auth, r.auth_len);
-    if (ui < 0) {
-        auth_fail(s, r.user, r.user_len, r.auth_len > 0);
-        return;
-    }
-    auth_succeed(s, ui, r.db, r.db ? r.db_len : 0);
-}
-
-static void
-on_auth_switch_response(struct session *s, const uint8_t *p, size_t len)
-{
-    struct pending_login pl = *(struct pending_login *)s->cmd.data;
-    int ui;
-
-    free(s->cmd.data);
-    memset(&s->cmd, 0, sizeof(s->cmd));
-    ui = session_check_password(s, pl.user, pl.user_len, p, len);
-    if (ui < 0) {
-        auth_fail(s, pl.user, pl.user_len, len > 0);
-        return;
-    }
-    auth_succeed(s, ui, pl.has_db ? pl.db : NULL, pl.db_len);
+    ls = (struct login_start){
+        .user = r.user,
+        .user_len = r.user_len,
+        .db = r.db,
+        .db_len = r.db ? r.db_len : 0,
+        .plugin = r.plugin,
+        .plugin_len = r.plugin_len,
+        .auth = r.auth,
+        .auth_len = r.auth_len,
+    };
+    login_begin(s, &ls);
 }
 
 static void process_input(struct session *s);
@@ -501,7 +492,7 @@ process_input(struct session *s)
             continue;
         }
         if (s->state == SESS_AUTH_SWITCH) {
-            on_auth_switch_response(s, pkt.data, pkt.len);
+            login_continue(s, pkt.data, pkt.len);
             packet_consume(in, &pkt);
             continue;
         }
@@ -557,13 +548,15 @@ count_statement(struct session *s)
                   1);
     digests_note(&wc->digests, s->digest_slot, us, s->cmd_err);
     if (wc->cfg->slow_query_ms > 0 && us >= wc->cfg->slow_query_ms * 1000) {
+        char esc[1024];
         STATS_ADD(st, slow_queries_total, 1);
         log_warn("slow statement client=%u user=%s schema=%s duration_ms=%lld "
                  "route=%s digest=\"%s\"",
                  s->id, s->user >= 0 ? wc->cfg->users[s->user].name : "-",
                  s->schema >= 0 ? wc->cfg->schemas[s->schema].name : "-",
                  (long long)(us / 1000), stats_route_name(s->stmt_route),
-                 digests_text(&wc->digests, s->digest_slot));
+                 escape_log_str(digests_text(&wc->digests, s->digest_slot), esc,
+                                sizeof(esc)));
     }
 }
 
@@ -700,7 +693,7 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
     handshake_write_greeting(s->conn->out, s->seq++, MYSHARD_SERVER_VERSION,
                              s->id, s->scramble, PROXY_CAPS,
                              CHARSET_UTF8MB4_GENERAL_CI,
-                             SERVER_STATUS_AUTOCOMMIT, "mysql_native_password");
+                             SERVER_STATUS_AUTOCOMMIT, LOGIN_GREETING_PLUGIN);
     session_set_state(s, SESS_HANDSHAKE);
     timer_arm(s, wc->cfg->handshake_timeout_ms);
 }

@@ -10,6 +10,10 @@
 #   perl         DBI + DBD::MariaDB            perl_test.pl
 #   mysqlclient  Python MySQLdb                mysqlclient_test.py
 #   node         npm's mysql2 and mariadb      node_test.js
+#   node-sha2    mysql2 with caching_sha2_password (RSA key exchange, its
+#                own myshard)                  node_sha2_test.js
+#   node-sha2-tls  the same over TLS (not in the default list: it needs
+#                client TLS in myshard)        node_sha2_test.js
 #   ruby         mysql2 gem                    ruby_test.rb
 #
 # Each program checks: connect, a text query, server-side prepared
@@ -37,7 +41,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/../../tools/lib.sh"
 cd "$MYSHARD_ROOT"
 
-ALL_DRIVERS=(jdbc go php perl mysqlclient node ruby)
+ALL_DRIVERS=(jdbc go php perl mysqlclient node node-sha2 ruby)
 if [[ ${1:-} == --list ]]; then
     printf '%s\n' "${ALL_DRIVERS[@]}"
     exit 0
@@ -58,9 +62,17 @@ export BACKEND_USER=${BACKEND_USER:-myshard} BACKEND_PASSWORD=${BACKEND_PASSWORD
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/myshard-drivers.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
+# The runtime a driver name uses (node-sha2* run on node's modules).
+family_of() {
+    case $1 in
+    node-sha2 | node-sha2-tls) echo node ;;
+    *) echo "$1" ;;
+    esac
+}
+
 # Debian packages of one driver.
 packages_of() {
-    case $1 in
+    case $(family_of "$1") in
     jdbc) echo libmariadb-java default-jdk-headless ;;
     go) echo golang-go golang-github-go-sql-driver-mysql-dev ;;
     php) echo php-cli php-mysql ;;
@@ -77,7 +89,7 @@ packages_of() {
 # The driver's runtime answers; prints why not otherwise.
 runtime_ok() {
     local why=
-    case $1 in
+    case $(family_of "$1") in
     jdbc)
         if ! command -v java >/dev/null || [[ ! -f $JDBC_JAR ]]; then
             why="java or $JDBC_JAR missing"
@@ -146,7 +158,7 @@ install_driver() {
             return 1
         fi
     fi
-    if [[ $drv == node ]] && command -v node >/dev/null &&
+    if [[ $(family_of "$drv") == node ]] && command -v node >/dev/null &&
         ! [[ -d $NODE_DIR/node_modules/mysql2 && -d $NODE_DIR/node_modules/mariadb ]]; then
         if ! command -v npm >/dev/null; then
             echo "npm missing"
@@ -174,6 +186,8 @@ command_of() {
     perl) echo perl tests/drivers/perl_test.pl ;;
     mysqlclient) echo /usr/bin/python3 tests/drivers/mysqlclient_test.py ;;
     node) echo node tests/drivers/node_test.js ;;
+    node-sha2) echo node tests/drivers/node_sha2_test.js ;;
+    node-sha2-tls) echo env MYSHARD_SHA2_TLS=1 node tests/drivers/node_sha2_test.js ;;
     ruby) echo ruby tests/drivers/ruby_test.rb ;;
     esac
 }

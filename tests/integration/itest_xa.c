@@ -224,7 +224,7 @@ write_config(const char *commit_delay)
         "  listen: 127.0.0.1:%u\n"
         "  http: 127.0.0.1:%u\n"
         "  user: admin\n"
-        "  password: admin\n"
+        "  password: xa-admin\n"
         "users:\n"
         "  - name: %s\n"
         "    password: %s\n"

@@ -4,7 +4,10 @@
  * results, the token vectors were computed with Python hashlib. Tokens
  * round-trip through verification, wrong and empty passwords behave, the
  * scramble is printable, and RSA-OAEP full auth decrypts with the private
- * key back to (password + NUL) XOR scramble.
+ * key back to (password + NUL) XOR scramble. The server side: fast-auth
+ * tokens verify against SHA256(SHA256(pw)) and nothing else does, the
+ * server's key pair (generated or read from PEM) decrypts what the client
+ * side encrypted, and refuses short keys, public keys and tampered input.
  */
 #include "proto/auth.h"
 
@@ -144,6 +147,38 @@ START_TEST(test_sha2_token_vectors)
 
     auth_sha2_token("", scramble_az, got, &len);
     ck_assert_uint_eq(len, 0);
+}
+END_TEST
+
+START_TEST(test_sha2_digest_verify)
+{
+    uint8_t want[32], digest[32], empty[32], tok[32];
+    size_t len = 0;
+
+    /* hashlib: sha256(sha256(b"secret")) */
+    unhex("3881219d087dd9c634373fd33dfa33a2cb6bfc6c520b64b8bb60ef2ceb534ae7",
+          want, 32);
+    auth_sha2_digest("secret", 6, digest);
+    ck_assert(memcmp(want, digest, 32) == 0);
+
+    /* the client's token (vectors above) verifies against the digest */
+    auth_sha2_token("secret", scramble_az, tok, &len);
+    ck_assert(auth_sha2_verify(tok, len, scramble_az, digest, false));
+    /* another scramble, password, byte or length does not */
+    ck_assert(!auth_sha2_verify(tok, len, scramble_punct, digest, false));
+    auth_sha2_token("secreT", scramble_az, tok, &len);
+    ck_assert(!auth_sha2_verify(tok, len, scramble_az, digest, false));
+    auth_sha2_token("secret", scramble_az, tok, &len);
+    tok[31] ^= 1;
+    ck_assert(!auth_sha2_verify(tok, len, scramble_az, digest, false));
+    tok[31] ^= 1;
+    ck_assert(!auth_sha2_verify(tok, 31, scramble_az, digest, false));
+    ck_assert(!auth_sha2_verify(tok, 20, scramble_az, digest, false));
+    /* empty token: only the empty password */
+    ck_assert(!auth_sha2_verify(tok, 0, scramble_az, digest, false));
+    auth_sha2_digest("", 0, empty);
+    ck_assert(auth_sha2_verify(tok, 0, scramble_az, empty, true));
+    ck_assert(!auth_sha2_verify(tok, len, scramble_az, empty, true));
 }
 END_TEST
 
@@ -298,6 +333,118 @@ START_TEST(test_sha2_rsa_errors)
 }
 END_TEST
 
+/* PEM of a fresh private key of bits bits (OPENSSL_free'd by caller). */
+static char *
+private_pem(int bits, size_t *len)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data, *out;
+    long n;
+
+    ck_assert_ptr_nonnull(k);
+    ck_assert_int_eq(
+        PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL), 1);
+    n = BIO_get_mem_data(bio, &data);
+    ck_assert_int_gt(n, 0);
+    out = OPENSSL_malloc((size_t)n);
+    memcpy(out, data, (size_t)n);
+    *len = (size_t)n;
+    BIO_free(bio);
+    EVP_PKEY_free(k);
+    return out;
+}
+
+/* The client's RSA step (auth_sha2_rsa_encrypt, checked above against
+ * OpenSSL directly) against the server's key pair and decryption. */
+START_TEST(test_rsa_server_decrypt)
+{
+    struct auth_rsa *k = auth_rsa_generate(2048);
+    const char *pem;
+    size_t pem_len;
+    uint8_t ct[512];
+    char pw[300];
+    int n;
+
+    ck_assert_ptr_nonnull(k);
+    ck_assert_uint_eq(auth_rsa_size(k), 256);
+    pem = auth_rsa_public_pem(k, &pem_len);
+    ck_assert(memmem(pem, pem_len, "-----BEGIN PUBLIC KEY-----", 26) != NULL);
+
+    n = auth_sha2_rsa_encrypt("secret", scramble_az, (const uint8_t *)pem,
+                              pem_len, ct, sizeof(ct));
+    ck_assert_int_eq(n, 256);
+    ck_assert_int_eq(
+        auth_rsa_decrypt_password(k, ct, 256, scramble_az, pw, sizeof(pw)), 6);
+    ck_assert_str_eq(pw, "secret");
+    /* decrypted under another scramble it is not the password */
+    n = auth_rsa_decrypt_password(k, ct, 256, scramble_punct, pw, sizeof(pw));
+    ck_assert(n < 0 || strcmp(pw, "secret") != 0);
+    /* wrong length, a flipped bit, a buffer too small: refused */
+    ck_assert_int_eq(
+        auth_rsa_decrypt_password(k, ct, 255, scramble_az, pw, sizeof(pw)), -1);
+    ct[100] ^= 0x40;
+    ck_assert_int_eq(
+        auth_rsa_decrypt_password(k, ct, 256, scramble_az, pw, sizeof(pw)), -1);
+    ct[100] ^= 0x40;
+    ck_assert_int_eq(auth_rsa_decrypt_password(k, ct, 256, scramble_az, pw, 6),
+                     -1);
+
+    /* longer than the scramble, and the empty password */
+    n = auth_sha2_rsa_encrypt("a much longer password, 40 characters!!",
+                              scramble_punct, (const uint8_t *)pem, pem_len, ct,
+                              sizeof(ct));
+    ck_assert_int_eq(auth_rsa_decrypt_password(k, ct, (size_t)n, scramble_punct,
+                                               pw, sizeof(pw)),
+                     39);
+    ck_assert_str_eq(pw, "a much longer password, 40 characters!!");
+    n = auth_sha2_rsa_encrypt("", scramble_az, (const uint8_t *)pem, pem_len,
+                              ct, sizeof(ct));
+    ck_assert_int_eq(auth_rsa_decrypt_password(k, ct, (size_t)n, scramble_az,
+                                               pw, sizeof(pw)),
+                     0);
+    ck_assert_str_eq(pw, "");
+    auth_rsa_free(k);
+}
+END_TEST
+
+START_TEST(test_rsa_from_pem)
+{
+    char err[200], *pem, pw[64];
+    size_t len, pub_len;
+    const char *pub;
+    struct auth_rsa *k;
+    uint8_t ct[512];
+    int n;
+
+    pem = private_pem(2048, &len);
+    k = auth_rsa_from_pem(pem, len, err, sizeof(err));
+    ck_assert_ptr_nonnull(k);
+    pub = auth_rsa_public_pem(k, &pub_len);
+    n = auth_sha2_rsa_encrypt("pw", scramble_az, (const uint8_t *)pub, pub_len,
+                              ct, sizeof(ct));
+    ck_assert_int_eq(auth_rsa_decrypt_password(k, ct, (size_t)n, scramble_az,
+                                               pw, sizeof(pw)),
+                     2);
+    auth_rsa_free(k);
+    /* half a file is no key */
+    ck_assert_ptr_null(auth_rsa_from_pem(pem, len / 2, err, sizeof(err)));
+    ck_assert(strstr(err, "not a PEM RSA private key") != NULL);
+    OPENSSL_free(pem);
+
+    pem = private_pem(1024, &len);
+    ck_assert_ptr_null(auth_rsa_from_pem(pem, len, err, sizeof(err)));
+    ck_assert_str_eq(err, "the RSA key has 1024 bits; use 2048 or more");
+    OPENSSL_free(pem);
+
+    /* a public key is not enough */
+    k = auth_rsa_generate(2048);
+    pub = auth_rsa_public_pem(k, &pub_len);
+    ck_assert_ptr_null(auth_rsa_from_pem(pub, pub_len, err, sizeof(err)));
+    auth_rsa_free(k);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -316,6 +463,9 @@ main(void)
     tcase_add_test(t2, test_sha2_token_vectors);
     tcase_add_test(t2, test_sha2_rsa_encrypt);
     tcase_add_test(t2, test_sha2_rsa_errors);
+    tcase_add_test(t2, test_sha2_digest_verify);
+    tcase_add_test(t2, test_rsa_server_decrypt);
+    tcase_add_test(t2, test_rsa_from_pem);
     suite_add_tcase(s, t2);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -211,7 +211,7 @@ START_TEST(test_product_example)
     ck_assert_int_eq(c->shutdown_timeout_ms, 10000);
     ck_assert_int_eq(c->max_client_connections, 20000);
     ck_assert_uint_eq(c->admin.http.port, 6080);
-    ck_assert_str_eq(c->admin.password, "admin");
+    ck_assert_str_eq(c->admin.password, "not-the-example");
     ck_assert(c->tls.enabled && !c->tls.require);
     ck_assert_str_eq(c->tls.key, "conf/server.key");
 

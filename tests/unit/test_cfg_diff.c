@@ -18,7 +18,7 @@ static const char base_yaml[] =
     "admin:\n"
     "  listen: 127.0.0.1:6032\n"
     "  http: 127.0.0.1:6080\n"
-    "  password: admin\n"
+    "  password: console-pw\n"
     "backend:\n"
     "  user: myshard\n"
     "  password: secret\n"
@@ -148,8 +148,8 @@ START_TEST(test_live_keys)
            "backend.pool.max_connections", "", false);
     expect("failures: 5", "failures: 7", "backend.health.circuit.failures", "",
            false);
-    expect("  password: admin\n", "  password: other\n", "admin.password", "",
-           false);
+    expect("  password: console-pw\n", "  password: other\n", "admin.password",
+           "", false);
     /* two at once, in the tables' order */
     expect("slow_query_time: 1s\n", "slow_query_time: 2s\nzone: dc2\n",
            "zone, slow_query_time", "", false);

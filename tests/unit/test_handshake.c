@@ -468,6 +468,31 @@ START_TEST(test_auth_switch)
 }
 END_TEST
 
+/* caching_sha2_password's AuthMoreData: 0x01, then 0x03 / 0x04 / a PEM. */
+START_TEST(test_auth_more)
+{
+    struct evbuffer *out = evbuffer_new();
+    static const char pem[] = "-----BEGIN PUBLIC KEY-----\nAAAA\n";
+    uint8_t b = 0x04;
+    size_t len;
+    uint8_t *p;
+
+    ck_assert(handshake_write_auth_more(out, 3, &b, 1));
+    p = take_packet(out, 3, &len);
+    ck_assert_uint_eq(len, 2);
+    ck_assert_uint_eq(p[0], 0x01);
+    ck_assert_uint_eq(p[1], 0x04);
+    free(p);
+    ck_assert(handshake_write_auth_more(out, 5, pem, sizeof(pem) - 1));
+    p = take_packet(out, 5, &len);
+    ck_assert_uint_eq(len, sizeof(pem));
+    ck_assert_uint_eq(p[0], 0x01);
+    ck_assert(memcmp(p + 1, pem, sizeof(pem) - 1) == 0);
+    free(p);
+    evbuffer_free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -489,6 +514,7 @@ main(void)
     tcase_add_test(tr, test_ssl_request);
     tcase_add_test(tr, test_response_writer_roundtrip);
     tcase_add_test(tr, test_auth_switch);
+    tcase_add_test(tr, test_auth_more);
     suite_add_tcase(s, tr);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
