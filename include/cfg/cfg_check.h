@@ -17,6 +17,8 @@ void cfg_check_user(struct cfg_bind *b, const struct yamldoc_node *map,
                     void *obj);
 void cfg_check_tls(struct cfg_bind *b, const struct yamldoc_node *map,
                    void *obj);
+void cfg_check_backend_tls(struct cfg_bind *b, const struct yamldoc_node *map,
+                           void *obj);
 void cfg_check_pool(struct cfg_bind *b, const struct yamldoc_node *map,
                     void *obj);
 void cfg_check_rule(struct cfg_bind *b, const struct yamldoc_node *map,

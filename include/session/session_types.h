@@ -118,6 +118,7 @@ struct session {
     char *stmt_schema;     /* owned; the backend schema of a statement that
                               was in flight at a reload, until it ends;
                               NULL otherwise */
+    bool tls; /* the client's connection runs TLS (handshake done) */
     bool multi_stmts;      /* COM_SET_OPTION state */
     uint16_t status;       /* last server status seen */
     unsigned pins;         /* enum pin_reason bits */

@@ -1421,7 +1421,7 @@ query_timeout_fired(struct session *s)
              s->id, s->user >= 0 ? c->users[s->user].name : "-", sc->srv->addr,
              sc->thread_id, (long long)c->backend.query_timeout_ms,
              digests_text(&s->wc->digests, s->digest_slot));
-    killer_kill(sc->srv, sc->thread_id, c->backend.user, c->backend.password);
+    killer_kill(sc->srv, sc->thread_id, &c->backend);
     if (s->state == SESS_RELAY && !s->rl.started) {
         session_send_error(s, ER_STATEMENT_TIMEOUT, "70100",
                            "myshard: the statement ran longer than "
