@@ -188,7 +188,8 @@ START_TEST(test_shipped_example)
 
     ck_assert_int_ge(c->nshards, 2);
     ck_assert_int_ge(c->npolicies, 1);
-    ck_assert(c->tls.enabled);
+    /* runs as shipped: no certificate files to find */
+    ck_assert(!c->tls.enabled && !c->backend.tls.enabled);
     cfg_put(c);
 }
 END_TEST
