@@ -540,9 +540,8 @@ proxy_tls_build(struct cfg *c, struct diag *d)
         }
     }
     if (c->backend.tls.enabled && c->backend.tls.ctx == NULL) {
-        c->backend.tls.ctx =
-            tls_client_ctx_new(c->backend.tls.ca, c->backend.tls.verify, &bad,
-                               err, sizeof(err));
+        c->backend.tls.ctx = tls_client_ctx_new(
+            c->backend.tls.ca, c->backend.tls.verify, &bad, err, sizeof(err));
         if (c->backend.tls.ctx == NULL) {
             tls_diag(d, c, &c->backend.tls.ca_mark, "backend.tls", err);
             ok = false;

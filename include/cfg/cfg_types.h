@@ -160,10 +160,10 @@ struct cfg_pool {
 
 /* TLS towards the servers (backend.tls). */
 struct cfg_backend_tls {
-    bool enabled;          /* pooled and monitor connections use TLS */
-    char *ca;              /* PEM CA bundle the servers' certificates chain
-                              to; NULL = the system's default store */
-    bool verify;           /* check the certificate and the server's name */
+    bool enabled; /* pooled and monitor connections use TLS */
+    char *ca;     /* PEM CA bundle the servers' certificates chain
+                     to; NULL = the system's default store */
+    bool verify;  /* check the certificate and the server's name */
     struct cfg_mark ca_mark;
     struct ssl_ctx_st *ctx; /* owned; client context built from these by
                                net/tls.c (tls_cfg_build), NULL until then

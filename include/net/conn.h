@@ -70,6 +70,7 @@ struct conn {
     char *tls_err;            /* owned; why TLS failed (conn_tls_error) */
     size_t tls_discarded;     /* plaintext bytes dropped at the switch */
     bool tls_handshaking;
+    bool tls_seek; /* server side: no TLS record seen yet (tls_feed) */
 };
 
 /* Wraps an accepted (or not yet connected, fd < 0) socket. */
@@ -100,17 +101,16 @@ void conn_attach(struct conn *c, struct worker *w);
  * server, after ours; peer is the name or IP its certificate must carry
  * when ctx verifies). Pending plaintext output is written first. What the
  * peer already sent past the switch (c->in) is never delivered as
- * plaintext: a server keeps it only when it starts with a TLS handshake
- * record (a ClientHello sent right behind the request) and otherwise drops
- * it (c->tls_discarded counts it); a client drops it. The handshake then
+ * plaintext: a server drops everything before the client's first TLS
+ * record (a ClientHello may follow the request in the same read) and
+ * counts it in c->tls_discarded; a client drops all of it. The handshake then
  * runs on c's events; on_done runs when it completes, after which in/out
  * carry plaintext as before. A failed handshake is a CONN_ERROR event with
  * conn_tls_error() saying why. false (nothing changed) when TLS cannot
  * start.
  */
 MUST_CHECK bool conn_tls_start(struct conn *c, struct ssl_ctx_st *ctx,
-                               bool server, const char *peer,
-                               conn_fn on_done);
+                               bool server, const char *peer, conn_fn on_done);
 /* The connection runs TLS and its handshake completed. */
 bool conn_is_tls(const struct conn *c);
 /* Why TLS failed on c, or "" */

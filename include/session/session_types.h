@@ -107,21 +107,21 @@ struct session {
     char addr[64];       /* "ip:port" of the client */
     enum sess_state state;
     uint8_t scramble[20];
-    uint32_t caps;         /* negotiated capabilities */
-    uint8_t charset;       /* collation id from the handshake */
-    uint8_t seq;           /* next sequence id to the client */
-    int user;              /* index into cfg->users, -1 before auth */
-    int user_slot;         /* its connection counter (session/limits.h), -1 */
-    int schema;            /* index into cfg->schemas, -1 = none */
-    bool user_removed;     /* a reload removed its user: closed when the
-                              statement in flight ends (session/reload.h) */
-    char *stmt_schema;     /* owned; the backend schema of a statement that
-                              was in flight at a reload, until it ends;
-                              NULL otherwise */
-    bool tls; /* the client's connection runs TLS (handshake done) */
-    bool multi_stmts;      /* COM_SET_OPTION state */
-    uint16_t status;       /* last server status seen */
-    unsigned pins;         /* enum pin_reason bits */
+    uint32_t caps;     /* negotiated capabilities */
+    uint8_t charset;   /* collation id from the handshake */
+    uint8_t seq;       /* next sequence id to the client */
+    int user;          /* index into cfg->users, -1 before auth */
+    int user_slot;     /* its connection counter (session/limits.h), -1 */
+    int schema;        /* index into cfg->schemas, -1 = none */
+    bool user_removed; /* a reload removed its user: closed when the
+                          statement in flight ends (session/reload.h) */
+    char *stmt_schema; /* owned; the backend schema of a statement that
+                          was in flight at a reload, until it ends;
+                          NULL otherwise */
+    bool tls;          /* the client's connection runs TLS (handshake done) */
+    bool multi_stmts;  /* COM_SET_OPTION state */
+    uint16_t status;   /* last server status seen */
+    unsigned pins;     /* enum pin_reason bits */
     unsigned pins_counted; /* of those, already in wc->pins_taken */
     int64_t connected_ms;
     bool in_input;                  /* inside session_process_input */

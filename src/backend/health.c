@@ -634,7 +634,8 @@ settings_take(struct health *h)
         return;
     reconnect = strcmp(next->user, h->st.user) != 0 ||
                 strcmp(next->password, h->st.password) != 0 ||
-                !mysqltls_equal(&next->tls, &h->st.tls) || next->timeout_s != h->st.timeout_s;
+                !mysqltls_equal(&next->tls, &h->st.tls) ||
+                next->timeout_s != h->st.timeout_s;
     changed = reconnect || next->interval_ms != h->st.interval_ms ||
               next->max_lag_ms != h->st.max_lag_ms;
     settings_free(&h->st);

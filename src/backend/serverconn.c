@@ -119,8 +119,8 @@ auth_token(struct serverconn *sc, const char *plugin, uint8_t *out, size_t *len)
 static uint32_t
 response_caps(const struct serverconn *sc)
 {
-    uint32_t caps =
-        BACKEND_CAPS & (sc->server_caps | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA);
+    uint32_t caps = BACKEND_CAPS &
+                    (sc->server_caps | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA);
 
     if (!(sc->server_caps & CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA))
         caps &= ~CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA;
@@ -141,10 +141,9 @@ send_response(struct serverconn *sc)
         snprintf(sc->plugin, sizeof(sc->plugin), "mysql_native_password");
         auth_token(sc, sc->plugin, token, &tlen);
     }
-    handshake_write_response(sc->conn->out, sc->auth_seq++, response_caps(sc),
-                             BACKEND_MAX_PACKET, sc->charset,
-                             sc->pool->backend_user, token, tlen, NULL,
-                             sc->plugin);
+    handshake_write_response(
+        sc->conn->out, sc->auth_seq++, response_caps(sc), BACKEND_MAX_PACKET,
+        sc->charset, sc->pool->backend_user, token, tlen, NULL, sc->plugin);
 }
 
 static void
@@ -259,9 +258,8 @@ on_auth_packet(struct serverconn *sc, const uint8_t *p, size_t len)
         if (!sc->sha2_full && len == 2 && p[1] == 0x03)
             return; /* fast auth succeeded: OK follows */
         if (!sc->sha2_full && len == 2 && p[1] == 0x04) {
-            const char *pw = sc->pool->backend_password
-                                 ? sc->pool->backend_password
-                                 : "";
+            const char *pw =
+                sc->pool->backend_password ? sc->pool->backend_password : "";
             if (!sc->tls) {
                 sc_fail(sc, "caching_sha2_password full authentication "
                             "needs TLS to the server: set backend.tls "

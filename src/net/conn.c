@@ -36,6 +36,7 @@
 #define TLS_CT_HANDSHAKE 0x16
 
 static void tls_read(struct conn *c, bool socket_ready);
+static void tls_feed(struct conn *c, const unsigned char *p, size_t n);
 static void tls_flush(struct conn *c);
 static void tls_handshake_step(struct conn *c);
 
@@ -440,6 +441,42 @@ tls_send(struct conn *c)
     }
 }
 
+/* Where a TLS ClientHello record starts in p (n when nowhere); a header
+ * cut short by the end of p counts as one. */
+static size_t
+hello_offset(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != TLS_CT_HANDSHAKE || (i + 1 < n && p[i + 1] != 0x03) ||
+            (i + 2 < n && p[i + 2] > 0x04) ||
+            (i + 5 < n && p[i + 5] != 0x01 /* client_hello */))
+            continue;
+        return i;
+    }
+    return n;
+}
+
+/* Received bytes into the read BIO. Until the client's first TLS record, a
+ * server drops whatever precedes it: plaintext sent after the SSLRequest
+ * is never read, neither as MySQL packets nor as TLS. A client may send
+ * its ClientHello right behind the request, so the two can arrive in one
+ * read with injected bytes between them. Injected bytes that look like a
+ * ClientHello go to OpenSSL and break the handshake: it fails closed. */
+static void
+tls_feed(struct conn *c, const unsigned char *p, size_t n)
+{
+    if (c->tls_seek) {
+        size_t off = hello_offset(p, n);
+        c->tls_discarded += off;
+        if (off == n)
+            return;
+        c->tls_seek = false;
+        p += off;
+        n -= off;
+    }
+    BIO_write(SSL_get_rbio(c->ssl), p, (int)n);
+}
+
 static void
 tls_handshake_step(struct conn *c)
 {
@@ -497,7 +534,7 @@ tls_read(struct conn *c, bool socket_ready)
         }
         if (n > 0) {
             c->bytes_in += (unsigned long long)n;
-            BIO_write(SSL_get_rbio(c->ssl), buf, (int)n);
+            tls_feed(c, (const unsigned char *)buf, (size_t)n);
         }
     }
     if (c->tls_handshaking) {
@@ -505,7 +542,8 @@ tls_read(struct conn *c, bool socket_ready)
         return;
     }
     /* Drain every record received, up to the high-water mark. */
-    while (!c->dead && (c->rd_high == 0 || evbuffer_get_length(c->in) < c->rd_high)) {
+    while (!c->dead &&
+           (c->rd_high == 0 || evbuffer_get_length(c->in) < c->rd_high)) {
         int r, e;
         if (evbuffer_reserve_space(c->in, READ_CHUNK, &v, 1) != 1)
             break;
@@ -604,11 +642,11 @@ conn_tls_start(struct conn *c, SSL_CTX *ctx, bool server, const char *peer,
     if (c->ssl == NULL)
         return false;
     c->tls_out = evbuffer_new();
+    c->tls_seek = server;
     left = evbuffer_get_length(c->in);
     if (left > 0) {
-        const unsigned char *p = evbuffer_pullup(c->in, -1);
-        if (server && left >= 3 && p[0] == TLS_CT_HANDSHAKE && p[1] == 0x03)
-            BIO_write(SSL_get_rbio(c->ssl), p, (int)left);
+        if (server)
+            tls_feed(c, evbuffer_pullup(c->in, -1), left);
         else
             c->tls_discarded = left;
         evbuffer_drain(c->in, left);

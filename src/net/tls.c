@@ -68,7 +68,8 @@ tls_server_ctx_new(const char *cert, const char *key, const char *ca,
                         "a private key matching the certificate; key", key);
     if (ca != NULL) {
         STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca);
-        if (names == NULL || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+        if (names == NULL ||
+            SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
             if (names)
                 sk_X509_NAME_pop_free(names, X509_NAME_free);
             return ctx_fail(ctx, TLS_FILE_CA, bad, err, errlen, "the CA", ca);
@@ -76,9 +77,8 @@ tls_server_ctx_new(const char *cert, const char *key, const char *ca,
         SSL_CTX_set_client_CA_list(ctx, names);
         /* A TLS client must prove who it is with a certificate the CA
          * signed. */
-        SSL_CTX_set_verify(ctx,
-                           SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                           NULL);
+        SSL_CTX_set_verify(
+            ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
         SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
     }
     return ctx;

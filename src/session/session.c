@@ -406,6 +406,10 @@ client_tls_done(struct conn *c, void *arg)
     char desc[96];
 
     s->tls = true;
+    if (c->tls_discarded > 0)
+        log_warn("plaintext after the SSLRequest discarded client=%u addr=%s "
+                 "bytes=%zu",
+                 s->id, s->addr, c->tls_discarded);
     conn_tls_describe(c, desc, sizeof(desc));
     log_debug("client TLS up client=%u addr=%s tls=\"%s\"", s->id, s->addr,
               desc);
@@ -441,10 +445,6 @@ start_tls(struct session *s)
         session_close(s, "cannot start TLS");
         return;
     }
-    if (s->conn->tls_discarded > 0)
-        log_warn("plaintext after the SSLRequest discarded client=%u addr=%s "
-                 "bytes=%zu",
-                 s->id, s->addr, s->conn->tls_discarded);
 }
 
 /* tls.require and users[].require_tls: true when s may go on. */
@@ -726,9 +726,15 @@ client_event_cb(struct conn *c, void *arg, enum conn_event ev)
 {
     struct session *s = arg;
 
-    (void)c;
     if (s->state == SESS_CLOSING) {
         session_free_later(s);
+        return;
+    }
+    if (conn_tls_error(c)[0] != '\0') {
+        log_info("client TLS failed client=%u addr=%s error=\"%s\" "
+                 "discarded=%zu",
+                 s->id, s->addr, conn_tls_error(c), c->tls_discarded);
+        session_close(s, "TLS failed");
         return;
     }
     session_close(s, ev == CONN_EOF ? "client closed" : "network error");
@@ -801,12 +807,11 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
     wc->nsessions++;
 
     auth_scramble_generate(s->scramble);
-    handshake_write_greeting(s->conn->out, s->seq++, MYSHARD_SERVER_VERSION,
-                             s->id, s->scramble,
-                             PROXY_CAPS |
-                                 (wc->cfg->tls.ctx != NULL ? CLIENT_SSL : 0),
-                             CHARSET_UTF8MB4_GENERAL_CI,
-                             SERVER_STATUS_AUTOCOMMIT, "mysql_native_password");
+    handshake_write_greeting(
+        s->conn->out, s->seq++, MYSHARD_SERVER_VERSION, s->id, s->scramble,
+        PROXY_CAPS | (wc->cfg->tls.ctx != NULL ? CLIENT_SSL : 0),
+        CHARSET_UTF8MB4_GENERAL_CI, SERVER_STATUS_AUTOCOMMIT,
+        "mysql_native_password");
     session_set_state(s, SESS_HANDSHAKE);
     timer_arm(s, wc->cfg->handshake_timeout_ms);
 }
