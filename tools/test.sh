@@ -386,10 +386,19 @@ admin:
   user: admin
   password: admin
 
+# the rig's certificate: clients may use TLS (pymysql_test.py does)
+tls:
+  cert: $MARIADB_TLS_CERT
+  key: $MARIADB_TLS_KEY
+
 users:
   - name: app
     password: app
     schemas: [shop, appdb]
+  - name: tlsuser
+    password: tlsuser
+    schemas: [shop]
+    require_tls: true
   - name: app2
     password_hash: "$hash2"
     schemas: [shop, appdb]
