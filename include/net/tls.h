@@ -40,6 +40,10 @@ struct ssl_ctx_st *tls_client_ctx_new(const char *ca, bool verify,
  * address) is what the certificate must name. NULL on failure. */
 struct ssl_st *tls_ssl_new(struct ssl_ctx_st *ctx, bool server,
                            const char *peer);
+/* Where a TLS ClientHello record starts in p, n when nowhere; a record
+ * header cut short by the end of p counts as one. What precedes it after
+ * an SSLRequest is plaintext the server drops (conn_tls_start). */
+size_t tls_hello_offset(const unsigned char *p, size_t n);
 /* Why the last OpenSSL call on ssl failed, for logs and client errors:
  * the certificate verification result first, then OpenSSL's error queue
  * (which it empties). */

@@ -31,9 +31,6 @@
 /* Plaintext encrypted ahead of a socket that does not take it: beyond this
  * it stays in `out`, where the owner's flow control (wr_low) sees it. */
 #define TLS_OUT_HIGH (64 * 1024)
-/* TLS record header of a handshake message: what a ClientHello sent right
- * behind the SSLRequest starts with. */
-#define TLS_CT_HANDSHAKE 0x16
 
 static void tls_read(struct conn *c, bool socket_ready);
 static void tls_feed(struct conn *c, const unsigned char *p, size_t n);
@@ -441,21 +438,6 @@ tls_send(struct conn *c)
     }
 }
 
-/* Where a TLS ClientHello record starts in p (n when nowhere); a header
- * cut short by the end of p counts as one. */
-static size_t
-hello_offset(const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != TLS_CT_HANDSHAKE || (i + 1 < n && p[i + 1] != 0x03) ||
-            (i + 2 < n && p[i + 2] > 0x04) ||
-            (i + 5 < n && p[i + 5] != 0x01 /* client_hello */))
-            continue;
-        return i;
-    }
-    return n;
-}
-
 /* Received bytes into the read BIO. Until the client's first TLS record, a
  * server drops whatever precedes it: plaintext sent after the SSLRequest
  * is never read, neither as MySQL packets nor as TLS. A client may send
@@ -466,7 +448,7 @@ static void
 tls_feed(struct conn *c, const unsigned char *p, size_t n)
 {
     if (c->tls_seek) {
-        size_t off = hello_offset(p, n);
+        size_t off = tls_hello_offset(p, n);
         c->tls_discarded += off;
         if (off == n)
             return;

@@ -109,6 +109,19 @@ tls_client_ctx_new(const char *ca, bool verify, enum tls_file *bad, char *err,
     return ctx;
 }
 
+size_t
+tls_hello_offset(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0x16 /* handshake record */ ||
+            (i + 1 < n && p[i + 1] != 0x03) || (i + 2 < n && p[i + 2] > 0x04) ||
+            (i + 5 < n && p[i + 5] != 0x01 /* client_hello */))
+            continue;
+        return i;
+    }
+    return n;
+}
+
 static bool
 is_ip(const char *s)
 {
