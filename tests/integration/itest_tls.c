@@ -343,7 +343,8 @@ raw_tls(const unsigned char *extra, size_t extra_len, int *fdp,
     req[7] = 1;
     req[8] = 45;
     len = frame(out, req, sizeof(req), 1);
-    memcpy(out + len, extra, extra_len);
+    if (extra_len > 0)
+        memcpy(out + len, extra, extra_len);
     len += extra_len;
     if (write(fd, out, len) != (ssize_t)len)
         return NULL;
