@@ -9,7 +9,14 @@
 #include <stddef.h>
 
 struct cfg;
+struct diag;
 struct proxy;
+
+/* Builds the generation's TLS contexts (tls: for clients, backend.tls for
+ * the servers) from the files it names, each failure a diagnostic at that
+ * key's file:line:col. At start, --check and every reload (so certificates
+ * are re-read). false when any file is bad. */
+bool proxy_tls_build(struct cfg *c, struct diag *d);
 
 /* Runs the proxy with cfg (takes the reference) until SIGTERM/SIGINT.
  * Returns the process exit code: 0 clean shutdown, 1 runtime failure. */

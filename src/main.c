@@ -98,6 +98,10 @@ main(int argc, char **argv)
 
     diag_init(&d);
     cfg = cfg_load(path, &d);
+    if (cfg != NULL && !proxy_tls_build(cfg, &d)) {
+        cfg_put(cfg);
+        cfg = NULL;
+    }
     diag_print(&d, stderr);
     if (cfg == NULL) {
         fprintf(stderr, "myshard: %zu error(s) in %s; nothing started\n",

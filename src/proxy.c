@@ -6,6 +6,11 @@
  * transactions finish for up to shutdown_timeout, then close everything.
  * SIGHUP (and the admin console's RELOAD CONFIG): proxy_reload.
  *
+ * TLS contexts belong to a generation: every load (start, --check, reload)
+ * reads the certificate files again, and a reload with tls: configured
+ * always applies, so replaced certificate files take effect for new
+ * connections even when the config text did not change.
+ *
  * Reload: the file is loaded and validated into a new generation; a bad
  * file changes nothing. The keys bound at start (cfg_diff: listen, workers,
  * admin.listen, admin.http, tls, xa_log, shards) keep their running values
@@ -30,6 +35,7 @@
 #include <string.h>
 
 #include "backend/health.h"
+#include "base/diag.h"
 #include "backend/killer.h"
 #include "backend/pool.h"
 #include "backend/server.h"
@@ -39,6 +45,7 @@
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
+#include "net/tls.h"
 #include "net/worker.h"
 #include "session/login.h"
 #include "session/qcache.h"
@@ -299,6 +306,10 @@ proxy_reload(struct proxy *px, char *msg, size_t msglen)
     log_info("reloading the config file=%s", px->cfg_path);
     diag_init(&d);
     next = cfg_load(px->cfg_path, &d);
+    if (next != NULL && !proxy_tls_build(next, &d)) {
+        cfg_put(next);
+        next = NULL;
+    }
     log_diags(&d);
     if (next == NULL) {
         int n = snprintf(msg, msglen,
@@ -335,6 +346,12 @@ proxy_reload(struct proxy *px, char *msg, size_t msglen)
         goto out;
     }
     cfg_keep_restart_keys(next, running);
+    if (next->tls.enabled || next->backend.tls.enabled) {
+        /* the certificate files were read again: always a change */
+        if (df.nlive == 0)
+            snprintf(df.live, sizeof(df.live), "tls (certificates re-read)");
+        df.nlive++;
+    }
     if (df.nlive == 0) {
         cfg_put(next);
         cfg_put(running);
@@ -493,6 +510,45 @@ free_workers(struct proxy *px)
     }
     free(px->workers);
     free(px->wctx);
+}
+
+static void
+tls_diag(struct diag *d, const struct cfg *c, const struct cfg_mark *m,
+         const char *section, const char *err)
+{
+    diag_add(d, DIAG_ERROR, c->path, m->line, m->col, NULL, "%s: %s", section,
+             err);
+}
+
+bool
+proxy_tls_build(struct cfg *c, struct diag *d)
+{
+    char err[512];
+    enum tls_file bad;
+    bool ok = true;
+
+    if (c->tls.enabled && c->tls.ctx == NULL) {
+        c->tls.ctx = tls_server_ctx_new(c->tls.cert, c->tls.key, c->tls.ca,
+                                        c->tls.min_version == TLS_V13, &bad,
+                                        err, sizeof(err));
+        if (c->tls.ctx == NULL) {
+            tls_diag(d, c,
+                     bad == TLS_FILE_KEY  ? &c->tls.key_mark
+                     : bad == TLS_FILE_CA ? &c->tls.ca_mark
+                                          : &c->tls.cert_mark,
+                     "tls", err);
+            ok = false;
+        }
+    }
+    if (c->backend.tls.enabled && c->backend.tls.ctx == NULL) {
+        c->backend.tls.ctx = tls_client_ctx_new(
+            c->backend.tls.ca, c->backend.tls.verify, &bad, err, sizeof(err));
+        if (c->backend.tls.ctx == NULL) {
+            tls_diag(d, c, &c->backend.tls.ca_mark, "backend.tls", err);
+            ok = false;
+        }
+    }
+    return ok;
 }
 
 int

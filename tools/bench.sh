@@ -3,7 +3,12 @@
 # oltp_point_select and oltp_read_only at 1, 16 and 64 threads, each run once
 # straight to the s0 primary and once through myshard, alternating. Prints
 # queries/s of both, their ratio, p95 latency, myshard's CPU time per query,
-# and myshard's memory per idle client connection.
+# and myshard's memory per idle client connection. The private myshard has
+# tls: configured (the rig's certificate): the plaintext rows measure the
+# plaintext path with TLS on offer, and a TLS row runs oltp_point_select
+# with every sysbench client on TLS (--mysql-ssl=on, as the user tlsapp,
+# whose require_tls refuses anything else), giving qps and myshard's CPU
+# time per query next to the same plaintext figures.
 #
 # The machine is shared and noisy: quote ratios, not absolute numbers.
 #
@@ -25,6 +30,7 @@
 #   BENCH_MYSHARD_ARGS       extra myshard options (--log-level warn)
 #   BENCH_SHARDED=1          also compare point selects on tables sharded by id
 #                            (hash over both shards) with the unsharded ones
+#   BENCH_TLS=1              also run the TLS row (private myshard only)
 #   BENCH_MUX=1              also compare point selects multiplexed (a backend
 #                            connection lent per statement) with pinned
 #                            (pool_mode: session), on a second myshard whose
@@ -120,11 +126,15 @@ admin:
   http: 127.0.0.1:$HTTP_PORT
   user: admin
   password: bench-admin
+tls:
+  cert: $MARIADB_TLS_CERT
+  key: $MARIADB_TLS_KEY
 users:
   - name: app
     password: app
     schemas: [shop, shopsh]
     max_connections: $((BENCH_IDLE_CLIENTS + 1000))
+  - { name: tlsapp, password: tlsapp, schemas: [shop], require_tls: true }
 backend:
   user: myshard
   password: secret
@@ -255,6 +265,28 @@ if [[ $OWN_CLUSTER -eq 1 && ${BENCH_SHARDED:-1} -eq 1 ]]; then
     done
 fi
 
+# Clients on TLS: the same point select as plaintext and over TLS, both
+# through myshard, alternating. sysbench 1.0 takes its TLS files from the
+# working directory (cacert.pem, client-cert.pem, client-key.pem).
+tlsrows=()
+if [[ $OWN_CLUSTER -eq 1 && ${BENCH_TLS:-1} -eq 1 ]]; then
+    mkdir -p "$DIR/sbtls"
+    ln -sf "$MARIADB_TLS_CA" "$DIR/sbtls/cacert.pem"
+    ln -sf "$MARIADB_TLS_CLIENT_CERT" "$DIR/sbtls/client-cert.pem"
+    ln -sf "$MARIADB_TLS_CLIENT_KEY" "$DIR/sbtls/client-key.pem"
+    TLS_ARGS=(--db-driver=mysql --mysql-host=127.0.0.1 "--mysql-port=$PROXY_PORT"
+        --mysql-user=tlsapp --mysql-password=tlsapp --mysql-db=shop --mysql-ssl=on)
+    for threads in $BENCH_THREADS; do
+        msg "oltp_point_select, $threads threads: plaintext vs TLS clients, through myshard"
+        t0=$(cpu_ticks "$PROXY_PID")
+        read -r plq _ pln _ <<<"$(run_sb oltp_point_select "$threads" "$BENCH_TIME" "${PROXIED[@]}") - - -"
+        t1=$(cpu_ticks "$PROXY_PID")
+        read -r tlq _ tln _ <<<"$(cd "$DIR/sbtls" && run_sb oltp_point_select "$threads" "$BENCH_TIME" "${TLS_ARGS[@]}") - - -"
+        t2=$(cpu_ticks "$PROXY_PID")
+        tlsrows+=("$threads $plq $tlq $((t1 - t0)) $pln $((t2 - t1)) $tln")
+    done
+fi
+
 # Multiplexed against pinned: the same myshard binary and backend, users
 # that differ only in pool_mode, no replicas, so only the pooling differs.
 mux=()
@@ -374,6 +406,24 @@ if [[ ${#sharded[@]} -gt 0 ]]; then
             printf "%-18s %7s %15s %13s %6s %10s\n", "point_select", th,
                 num(uq) ? sprintf("%.0f", uq) : uq, num(sq) ? sprintf("%.0f", sq) : sq,
                 ratio, us
+        }'
+    done
+fi
+if [[ ${#tlsrows[@]} -gt 0 ]]; then
+    printf '\n%-18s %7s %11s %11s %6s %14s %12s\n' test threads 'plain qps' 'TLS qps' \
+        ratio 'plain cpu us/q' 'TLS cpu us/q'
+    for row in "${tlsrows[@]}"; do
+        read -r threads plq tlq pticks pln tticks tln _ <<<"$row"
+        awk -v th="$threads" -v plq="$plq" -v tlq="$tlq" -v pt="$pticks" -v pn="$pln" \
+            -v tt="$tticks" -v tn="$tln" -v hz="$CLK_TCK" '
+        function num(x) { return x ~ /^[0-9.]+$/ }
+        BEGIN {
+            ratio = (num(plq) && num(tlq) && plq > 0) ? sprintf("%.2f", tlq / plq) : "-"
+            pus = (num(pn) && pn > 0) ? sprintf("%.1f", pt / hz * 1e6 / pn) : "-"
+            tus = (num(tn) && tn > 0) ? sprintf("%.1f", tt / hz * 1e6 / tn) : "-"
+            printf "%-18s %7s %11s %11s %6s %14s %12s\n", "point_select TLS", th,
+                num(plq) ? sprintf("%.0f", plq) : plq, num(tlq) ? sprintf("%.0f", tlq) : tlq,
+                ratio, pus, tus
         }'
     done
 fi

@@ -309,7 +309,7 @@ if want unit && command -v clang >/dev/null 2>&1; then
             -Db_lundef=false --buildtype=debug >/dev/null 2>&1 || true
     fi
     if ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_sql tests/fuzz/fuzz_packet \
-        tests/fuzz/fuzz_cfg >"$FUZZ_BUILD.log" 2>&1; then
+        tests/fuzz/fuzz_cfg tests/fuzz/fuzz_tls >"$FUZZ_BUILD.log" 2>&1; then
         pass "fuzz targets build"
     else
         tail -n 30 "$FUZZ_BUILD.log"
@@ -327,11 +327,11 @@ if want unit; then
     for prog in "${fuzzers[@]}"; do
         name=$(basename "$prog")
         selected "$name" || continue
-        corpus=()
+        # new inputs go to a scratch directory (the first one), never into
+        # the committed seeds
+        corpus=("$(mktemp -d)")
         if [[ -d tests/fuzz/corpus/$name ]]; then
-            # a copy: libFuzzer adds what it finds to its first corpus dir
-            corpus=("$(mktemp -d)")
-            cp -R "tests/fuzz/corpus/$name/." "${corpus[0]}"
+            corpus+=("tests/fuzz/corpus/$name")
         fi
         out=$(mktemp)
         if timeout -k 10 $((${MYSHARD_FUZZ_SECONDS:-10} + 60)) "$prog" \
@@ -343,8 +343,7 @@ if want unit; then
             tail -n 40 "$out"
             fail "fuzz $name: crashed or failed (reproducer: /tmp/myshard-$name-*)"
         fi
-        rm -f "$out"
-        [[ ${#corpus[@]} -eq 0 ]] || rm -rf "${corpus[0]}"
+        rm -rf "$out" "${corpus[0]}"
     done
 fi
 
@@ -389,10 +388,19 @@ admin:
   user: admin
   password: rig-admin
 
+# the rig's certificate: clients may use TLS (pymysql_test.py does)
+tls:
+  cert: $MARIADB_TLS_CERT
+  key: $MARIADB_TLS_KEY
+
 users:
   - name: app
     password: app
     schemas: [shop, appdb]
+  - name: tlsuser
+    password: tlsuser
+    schemas: [shop]
+    require_tls: true
   - name: app2
     password_hash: "$hash2"
     schemas: [shop, appdb]

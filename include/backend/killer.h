@@ -10,12 +10,14 @@
 #include <stdint.h>
 
 struct server;
+struct cfg_backend;
 
 /* Starts the thread (once per process; later calls do nothing). */
 void killer_start(void);
-/* Queues KILL QUERY thread_id on srv, logging in as user/password. */
-void killer_kill(const struct server *srv, uint32_t thread_id, const char *user,
-                 const char *password);
+/* Queues KILL QUERY thread_id on srv, logging in as be's user, password
+ * and tls (copied). */
+void killer_kill(const struct server *srv, uint32_t thread_id,
+                 const struct cfg_backend *be);
 /* Stops the thread; queued kills are dropped. */
 void killer_stop(void);
 

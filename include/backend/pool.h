@@ -42,6 +42,8 @@ struct pool {
     struct worker *w;         /* (ref) the worker it lives on */
     const char *backend_user; /* (ref) config generation, see pool_set_cfg */
     const char *backend_password; /* (ref) */
+    struct ssl_ctx_st *tls_ctx;   /* (ref) backend.tls's context of the
+                                     generation; NULL = plaintext */
     int64_t connect_timeout_ms;
     int64_t wait_timeout_ms;
     int64_t idle_timeout_ms;

@@ -44,7 +44,8 @@ struct serverconn {
     uint32_t server_caps;
     uint8_t scramble[20];
     uint8_t auth_seq; /* next sequence id during authentication */
-    bool sha2_full;   /* caching_sha2 full auth requested the key */
+    bool sha2_full;   /* caching_sha2 full authentication under way */
+    bool tls;         /* the connection runs TLS (handshake done) */
     char plugin[64];
 
     /* Session state currently set on the server side of this connection. */

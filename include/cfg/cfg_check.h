@@ -21,6 +21,8 @@ void cfg_check_admin(struct cfg_bind *b, const struct yamldoc_node *map,
                      void *obj);
 void cfg_check_login(struct cfg_bind *b, const struct yamldoc_node *map,
                      void *obj);
+void cfg_check_backend_tls(struct cfg_bind *b, const struct yamldoc_node *map,
+                           void *obj);
 void cfg_check_pool(struct cfg_bind *b, const struct yamldoc_node *map,
                     void *obj);
 void cfg_check_rule(struct cfg_bind *b, const struct yamldoc_node *map,

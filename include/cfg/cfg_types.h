@@ -36,6 +36,7 @@ enum cfg_rl_algo {
 };
 
 struct ratelimit;
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
 
 struct cfg_rate_limit {
     enum cfg_rl_algo algo; /* RL_NONE when absent */
@@ -63,6 +64,7 @@ struct cfg_user {
     int64_t max_connections; /* 0 = unlimited */
     enum cfg_user_class cls;
     bool read_only;
+    bool require_tls; /* refused unless its connection runs TLS */
     enum cfg_pool_mode pool_mode;
     struct cfg_rate_limit rate_limit;
     struct cfg_mark mark;
@@ -156,6 +158,18 @@ struct cfg_pool {
     int64_t wait_timeout_ms; /* default 2s */
 };
 
+/* TLS towards the servers (backend.tls). */
+struct cfg_backend_tls {
+    bool enabled; /* pooled and monitor connections use TLS */
+    char *ca;     /* PEM CA bundle the servers' certificates chain
+                     to; NULL = the system's default store */
+    bool verify;  /* check the certificate and the server's name */
+    struct cfg_mark ca_mark;
+    struct ssl_ctx_st *ctx; /* owned; client context built from these by
+                               net/tls.c (tls_cfg_build), NULL until then
+                               or when disabled */
+};
+
 struct cfg_health {
     int64_t interval_ms;         /* default 1s */
     int64_t max_replica_lag_ms;  /* default 5s */
@@ -166,7 +180,7 @@ struct cfg_health {
 struct cfg_backend {
     char *user;
     char *password;
-    bool tls;
+    struct cfg_backend_tls tls;
     int64_t connect_timeout_ms; /* default 1s */
     int64_t query_timeout_ms;   /* default 30s; 0 = none */
     struct cfg_pool pool;
@@ -194,11 +208,20 @@ struct cfg_login {
     int64_t throttle_max_delay_ms; /* cap of the delay; 0 = no throttling */
 };
 
+enum cfg_tls_version { TLS_V12 = 0, TLS_V13 };
+
+/* TLS towards clients (tls:). Re-read on every reload: each generation
+ * holds its own server context. */
 struct cfg_tls {
     bool enabled; /* section present */
-    char *cert;
-    char *key;
-    bool require;
+    char *cert;   /* PEM certificate chain */
+    char *key;    /* PEM private key */
+    char *ca;     /* PEM CA: client certificates must chain to it; or NULL */
+    enum cfg_tls_version min_version;
+    bool require; /* refuse clients that stay in plaintext */
+    struct cfg_mark cert_mark, key_mark, ca_mark; /* where each was written */
+    struct ssl_ctx_st *ctx; /* owned; server context built by net/tls.c
+                               (tls_cfg_build), NULL until then */
 };
 
 struct cfg {

@@ -7,6 +7,9 @@
  *    output is flushed once at the end of the worker's loop iteration, with
  *    one writev(), and the write event is registered only while the kernel
  *    refuses more.
+ * TLS (conn_tls_start): the socket carries records, in and out still hold
+ *  plaintext, so every layer above is unchanged. A plaintext connection
+ *  pays one pointer test per read and per flush.
  * Flow control: reading stops while the input holds rd_high bytes or more,
  *  and resumes by itself when the consumer drains it; on_drain runs when the
  *  output falls to wr_low after having been above it.
@@ -24,6 +27,8 @@
 struct evbuffer;
 struct worker;
 struct conn;
+struct ssl_st;
+struct ssl_ctx_st;
 
 enum conn_event {
     CONN_CONNECTED = 1, /* an outgoing connect completed */
@@ -57,6 +62,15 @@ struct conn {
     bool dead;         /* EOF/error seen or closing: no more I/O */
     bool flush_queued; /* on the worker's flush list */
     struct conn *flush_next;
+
+    /* TLS, after conn_tls_start; all NULL/false on a plaintext socket. */
+    struct ssl_st *ssl;       /* owned; on memory BIOs */
+    struct evbuffer *tls_out; /* owned; records not yet taken by the socket */
+    conn_fn on_tls_done;      /* the handshake completed */
+    char *tls_err;            /* owned; why TLS failed (conn_tls_error) */
+    size_t tls_discarded;     /* plaintext bytes dropped at the switch */
+    bool tls_handshaking;
+    bool tls_seek; /* server side: no TLS record seen yet (tls_feed) */
 };
 
 /* Wraps an accepted (or not yet connected, fd < 0) socket. */
@@ -80,5 +94,29 @@ void conn_flush_all(struct worker *w);
  * owner's thread (registers them on its loop). In between nobody touches it. */
 void conn_detach(struct conn *c);
 void conn_attach(struct conn *c, struct worker *w);
+
+/*
+ * Switches c to TLS after the plaintext bytes exchanged so far: server
+ * side (towards a client, after its SSLRequest) or client side (towards a
+ * server, after ours; peer is the name or IP its certificate must carry
+ * when ctx verifies). Pending plaintext output is written first. What the
+ * peer already sent past the switch (c->in) is never delivered as
+ * plaintext: a server drops everything before the client's first TLS
+ * record (a ClientHello may follow the request in the same read) and
+ * counts it in c->tls_discarded; a client drops all of it. The handshake then
+ * runs on c's events; on_done runs when it completes, after which in/out
+ * carry plaintext as before. A failed handshake is a CONN_ERROR event with
+ * conn_tls_error() saying why. false (nothing changed) when TLS cannot
+ * start.
+ */
+MUST_CHECK bool conn_tls_start(struct conn *c, struct ssl_ctx_st *ctx,
+                               bool server, const char *peer, conn_fn on_done);
+/* The connection runs TLS and its handshake completed. */
+bool conn_is_tls(const struct conn *c);
+/* Why TLS failed on c, or "" */
+const char *conn_tls_error(const struct conn *c);
+/* The negotiated cipher and version ("TLSv1.3 TLS_AES_256_GCM_SHA384"),
+ * "" on a plaintext connection. */
+void conn_tls_describe(const struct conn *c, char *buf, size_t len);
 
 #endif

@@ -82,4 +82,9 @@ bool handshake_write_response(struct evbuffer *out, uint8_t seq, uint32_t caps,
                               size_t auth_len, const char *db,
                               const char *plugin);
 
+/* SSLRequest sent to a backend (caps gets CLIENT_SSL). */
+bool handshake_write_ssl_request(struct evbuffer *out, uint8_t seq,
+                                 uint32_t caps, uint32_t max_packet,
+                                 uint8_t charset);
+
 #endif

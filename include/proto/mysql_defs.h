@@ -135,6 +135,7 @@
 /* Errors myshard returns (standard codes where MySQL has one) */
 #define ER_CON_COUNT_ERROR           1040
 #define ER_ACCESS_DENIED_ERROR       1045
+#define ER_SECURE_TRANSPORT_REQUIRED 3159
 #define ER_NO_DB_ERROR               1046
 #define ER_BAD_DB_ERROR              1049
 #define ER_UNKNOWN_COM_ERROR         1047

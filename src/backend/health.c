@@ -35,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend/mysqltls.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -313,7 +314,7 @@ health_snapshot(const struct server_set *set, struct health_row *rows, int n)
 struct health_settings {
     char *user;
     char *password;
-    bool tls;
+    struct mysqltls tls;
     int64_t interval_ms;
     int64_t max_lag_ms;
     unsigned timeout_s;
@@ -368,13 +369,7 @@ conn_open(struct health *h, int i, struct check *c)
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &t);
     mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
     mysql_options(m, MYSQL_OPT_RECONNECT, &no);
-#ifdef MARIADB_PACKAGE_VERSION
-    if (h->st.tls) {
-        my_bool yes = 1;
-        mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &yes);
-        mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &no);
-    }
-#endif
+    mysqltls_apply(m, &h->st.tls);
     if (mysql_real_connect(m, s->host, h->st.user, h->st.password, NULL,
                            s->port, NULL, 0) == NULL) {
         snprintf(c->why, sizeof(c->why), "connect: %s", mysql_error(m));
@@ -633,7 +628,7 @@ settings_from(struct health_settings *st, const struct cfg *cfg)
 
     st->user = xstrdup(b->user != NULL ? b->user : "");
     st->password = xstrdup(b->password != NULL ? b->password : "");
-    st->tls = b->tls;
+    mysqltls_from(&st->tls, &b->tls);
     st->interval_ms = b->health.interval_ms > 0 ? b->health.interval_ms : 1000;
     st->max_lag_ms = b->health.max_replica_lag_ms;
     t = MIN(st->interval_ms, b->connect_timeout_ms > 0 ? b->connect_timeout_ms
@@ -668,7 +663,8 @@ settings_take(struct health *h)
         return;
     reconnect = strcmp(next->user, h->st.user) != 0 ||
                 strcmp(next->password, h->st.password) != 0 ||
-                next->tls != h->st.tls || next->timeout_s != h->st.timeout_s;
+                !mysqltls_equal(&next->tls, &h->st.tls) ||
+                next->timeout_s != h->st.timeout_s;
     changed = reconnect || next->interval_ms != h->st.interval_ms ||
               next->max_lag_ms != h->st.max_lag_ms;
     settings_free(&h->st);

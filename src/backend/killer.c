@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/mysqltls.h"
 #include "backend/server.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "cfg/cfg_types.h"
 
 struct kill_req {
     char host[256];
@@ -22,6 +24,7 @@ struct kill_req {
     char addr[280];
     char user[128];
     char password[256];
+    struct mysqltls tls;
     uint32_t thread_id;
     struct kill_req *next;
 };
@@ -46,6 +49,7 @@ kill_one(const struct kill_req *k)
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &t);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &t);
     mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
+    mysqltls_apply(m, &k->tls);
     snprintf(sql, sizeof(sql), "KILL QUERY %u", k->thread_id);
     if (mysql_real_connect(m, k->host, k->user, k->password, NULL, k->port,
                            NULL, 0) == NULL ||
@@ -96,9 +100,11 @@ killer_start(void)
 }
 
 void
-killer_kill(const struct server *srv, uint32_t thread_id, const char *user,
-            const char *password)
+killer_kill(const struct server *srv, uint32_t thread_id,
+            const struct cfg_backend *be)
 {
+    const char *user = be->user, *password = be->password;
+
     struct kill_req *k = xcalloc(1, sizeof(*k));
 
     snprintf(k->host, sizeof(k->host), "%s", srv->host);
@@ -106,6 +112,7 @@ killer_kill(const struct server *srv, uint32_t thread_id, const char *user,
     snprintf(k->addr, sizeof(k->addr), "%s", srv->addr);
     snprintf(k->user, sizeof(k->user), "%s", user);
     snprintf(k->password, sizeof(k->password), "%s", password ? password : "");
+    mysqltls_from(&k->tls, &be->tls);
     k->thread_id = thread_id;
     pthread_mutex_lock(&mu);
     if (!running) {

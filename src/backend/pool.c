@@ -514,6 +514,7 @@ pool_set_cfg(struct pool *p, const struct cfg *cfg)
 {
     p->backend_user = cfg->backend.user;
     p->backend_password = cfg->backend.password;
+    p->tls_ctx = cfg->backend.tls.enabled ? cfg->backend.tls.ctx : NULL;
     p->connect_timeout_ms = cfg->backend.connect_timeout_ms;
     p->wait_timeout_ms = cfg->backend.pool.wait_timeout_ms;
     p->idle_timeout_ms = cfg->backend.pool.idle_timeout_ms;

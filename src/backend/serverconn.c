@@ -6,8 +6,19 @@
  *     ─► OK                                   ready
  *     ─► AuthSwitchRequest ─► new token ─►   (loop)
  *     ─► 0x01 0x03 (sha2 fast auth ok) ─► OK
- *     ─► 0x01 0x04 (sha2 full auth) ─► 0x02 ─► 0x01 PEM key ─► RSA(pw) ─► OK
+ *     ─► 0x01 0x04 (sha2 full auth) ─► password over TLS ─► OK
  *     ─► ERR / timeout / EOF                  failed (9001 to the waiter)
+ *
+ * With backend.tls the greeting is answered with an SSLRequest, the TLS
+ * handshake runs (the server's certificate and name checked when verify
+ * is on), and the HandshakeResponse41 follows over TLS. A server that does
+ * not offer TLS then is an error, never a fall back to plaintext.
+ *
+ * caching_sha2_password full authentication sends the password itself:
+ * only over TLS. Without TLS the server's RSA key would have to come over
+ * the same unauthenticated plaintext connection, and whoever can replace
+ * it learns the password; myshard refuses instead, with an error naming
+ * the server.
  */
 #include "backend/serverconn.h"
 
@@ -25,6 +36,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "net/conn.h"
+#include "net/tls.h"
 #include "net/worker.h"
 #include "proto/auth.h"
 #include "proto/handshake.h"
@@ -104,13 +116,51 @@ auth_token(struct serverconn *sc, const char *plugin, uint8_t *out, size_t *len)
     return false;
 }
 
+/* The capabilities our HandshakeResponse41 (and SSLRequest) carry. */
+static uint32_t
+response_caps(const struct serverconn *sc)
+{
+    uint32_t caps = BACKEND_CAPS &
+                    (sc->server_caps | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA);
+
+    if (!(sc->server_caps & CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA))
+        caps &= ~CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA;
+    if (sc->tls)
+        caps |= CLIENT_SSL;
+    return caps;
+}
+
+static void
+send_response(struct serverconn *sc)
+{
+    uint8_t token[64];
+    size_t tlen = 0;
+
+    if (!auth_token(sc, sc->plugin, token, &tlen)) {
+        /* Unknown default plugin: answer as native and let the server
+         * switch us to one we know. */
+        snprintf(sc->plugin, sizeof(sc->plugin), "mysql_native_password");
+        auth_token(sc, sc->plugin, token, &tlen);
+    }
+    handshake_write_response(
+        sc->conn->out, sc->auth_seq++, response_caps(sc), BACKEND_MAX_PACKET,
+        sc->charset, sc->pool->backend_user, token, tlen, NULL, sc->plugin);
+}
+
+static void
+sc_tls_done(struct conn *c, void *arg)
+{
+    struct serverconn *sc = arg;
+
+    (void)c;
+    sc->tls = true;
+    send_response(sc);
+}
+
 static void
 on_greeting(struct serverconn *sc, const uint8_t *p, size_t len)
 {
     struct server_greeting g;
-    uint8_t token[64];
-    size_t tlen = 0;
-    uint32_t caps;
 
     if (len > 0 && p[0] == PKT_HDR_ERR) {
         char msg[256];
@@ -129,21 +179,25 @@ on_greeting(struct serverconn *sc, const uint8_t *p, size_t len)
     memcpy(sc->scramble, g.scramble, sizeof(sc->scramble));
     snprintf(sc->plugin, sizeof(sc->plugin), "%s",
              g.plugin[0] ? g.plugin : "mysql_native_password");
-    if (!auth_token(sc, sc->plugin, token, &tlen)) {
-        /* Unknown default plugin: answer as native and let the server
-         * switch us to one we know. */
-        snprintf(sc->plugin, sizeof(sc->plugin), "mysql_native_password");
-        auth_token(sc, sc->plugin, token, &tlen);
-    }
-    caps = BACKEND_CAPS & (g.caps | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA);
-    if (!(g.caps & CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA))
-        caps &= ~CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA;
     sc->charset = CHARSET_UTF8MB4_GENERAL_CI;
     sc->auth_seq = 1;
-    handshake_write_response(
-        sc->conn->out, sc->auth_seq++, caps, BACKEND_MAX_PACKET, sc->charset,
-        sc->pool->backend_user, token, tlen, NULL, sc->plugin);
     sc->state = SC_AUTH;
+    if (sc->pool->tls_ctx != NULL) {
+        if (!(g.caps & CLIENT_SSL)) {
+            sc_fail(sc, "the server does not offer TLS (backend.tls.enabled "
+                        "is on); give it ssl_cert and ssl_key, or turn "
+                        "backend.tls off");
+            return;
+        }
+        handshake_write_ssl_request(sc->conn->out, sc->auth_seq++,
+                                    response_caps(sc), BACKEND_MAX_PACKET,
+                                    sc->charset);
+        if (!conn_tls_start(sc->conn, sc->pool->tls_ctx, false, sc->srv->host,
+                            sc_tls_done))
+            sc_fail(sc, "cannot start TLS");
+        return;
+    }
+    send_response(sc);
 }
 
 static void
@@ -205,21 +259,20 @@ on_auth_packet(struct serverconn *sc, const uint8_t *p, size_t len)
         if (!sc->sha2_full && len == 2 && p[1] == 0x03)
             return; /* fast auth succeeded: OK follows */
         if (!sc->sha2_full && len == 2 && p[1] == 0x04) {
-            uint8_t req = 0x02; /* request the server's public key */
-            sc->sha2_full = true;
-            auth_send(sc, &req, 1);
-            return;
-        }
-        if (sc->sha2_full) {
-            uint8_t enc[1024];
-            int n = auth_sha2_rsa_encrypt(
-                sc->pool->backend_password ? sc->pool->backend_password : "",
-                sc->scramble, p + 1, len - 1, enc, sizeof(enc));
-            if (n < 0) {
-                sc_fail(sc, "cannot encrypt password with the server key");
+            const char *pw =
+                sc->pool->backend_password ? sc->pool->backend_password : "";
+            if (!sc->tls) {
+                sc_fail(sc, "caching_sha2_password full authentication "
+                            "needs TLS to the server: set backend.tls "
+                            "(myshard never sends the password under an RSA "
+                            "key fetched in plaintext), or log in once with "
+                            "TLS so the server caches the account");
                 return;
             }
-            auth_send(sc, enc, (size_t)n);
+            /* Over TLS the password goes as is, NUL-terminated, like
+             * every MySQL client does. */
+            sc->sha2_full = true;
+            auth_send(sc, pw, strlen(pw) + 1);
             return;
         }
         sc_fail(sc, "unexpected auth data");
@@ -276,10 +329,14 @@ sc_event_cb(struct conn *c, void *arg, enum conn_event ev)
     if (ev == CONN_CONNECTED)
         return; /* the server speaks first: wait for the greeting */
     if (sc->state == SC_CONNECTING || sc->state == SC_AUTH) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "cannot connect: %s",
-                 ev == CONN_EOF ? "connection closed by server"
-                                : strerror(c->error));
+        char msg[300];
+        if (conn_tls_error(c)[0] != '\0')
+            snprintf(msg, sizeof(msg), "TLS to the server failed (%s)",
+                     conn_tls_error(c));
+        else
+            snprintf(msg, sizeof(msg), "cannot connect: %s",
+                     ev == CONN_EOF ? "connection closed by server"
+                                    : strerror(c->error));
         sc_fail(sc, msg);
         return;
     }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/mysqltls.h"
 #include "backend/server.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -38,6 +39,7 @@ static pthread_t res_tid;
 static const struct server_set *res_set;
 static char *res_user, *res_password;
 static int64_t res_connect_timeout_ms;
+static struct mysqltls res_tls;
 static char instance[9];
 static char prefix[32]; /* "myshard:<instance>:" */
 static atomic_ullong next_seq;
@@ -239,6 +241,7 @@ struct login {
     const char *user;
     const char *password;
     int64_t connect_timeout_ms;
+    const struct mysqltls *tls;
 };
 
 static MYSQL *
@@ -255,6 +258,7 @@ connect_primary(const struct login *lg, const struct server *s)
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
     mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
+    mysqltls_apply(m, lg->tls);
     if (mysql_real_connect(m, s->host, lg->user, lg->password, NULL, s->port,
                            NULL, 0) == NULL) {
         log_warn("xa recovery cannot connect backend=%s error=\"%s\"", s->addr,
@@ -340,10 +344,12 @@ xalog_open(const struct cfg *cfg, const struct server_set *set,
     struct decisions d = {0};
     bool exists, all = true;
     const char *path = cfg->xa_log;
+    struct mysqltls tls;
     const struct login lg = {cfg->backend.user, cfg->backend.password,
-                             cfg->backend.connect_timeout_ms};
+                             cfg->backend.connect_timeout_ms, &tls};
 
     memset(rec, 0, sizeof(*rec));
+    mysqltls_from(&tls, &cfg->backend.tls);
     if (!read_log(path, &d, &exists, err, errlen)) {
         dec_free(&d);
         return false;
@@ -410,7 +416,8 @@ xalog_commit_incomplete(const char *gtrid)
 static void *
 resolver(void *arg)
 {
-    const struct login lg = {res_user, res_password, res_connect_timeout_ms};
+    const struct login lg = {res_user, res_password, res_connect_timeout_ms,
+                             &res_tls};
 
     (void)arg;
     mysql_thread_init();
@@ -471,6 +478,7 @@ resolver_start(const struct cfg *cfg, const struct server_set *set)
     res_user = xstrdup(cfg->backend.user);
     res_password = xstrdup(cfg->backend.password ? cfg->backend.password : "");
     res_connect_timeout_ms = cfg->backend.connect_timeout_ms;
+    mysqltls_from(&res_tls, &cfg->backend.tls);
     res_pending = xcalloc(1, sizeof(*res_pending));
     res_stop = false;
     res_running = pthread_create(&res_tid, NULL, resolver, NULL) == 0;

@@ -12,6 +12,7 @@
 #include "cfg/cfg.h"
 
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,13 +171,32 @@ static const struct cfg_key login_keys[] = {
      .help = "slow down addresses that keep failing to log in"},
 };
 
+static const struct cfg_enum tls_versions[] = {
+    {"TLSv1.2", TLS_V12},
+    {"TLSv1.3", TLS_V13},
+    {NULL, 0},
+};
+
 static const struct cfg_key tls_keys[] = {
     {"cert", KT_STRING, OFF(cfg_tls, cert), .flags = KEY_REQUIRED,
      .help = "PEM certificate chain"},
     {"key", KT_STRING, OFF(cfg_tls, key), .flags = KEY_REQUIRED,
      .help = "PEM private key"},
+    {"ca", KT_STRING, OFF(cfg_tls, ca),
+     .help = "PEM CA: TLS clients must show a certificate signed by it"},
+    {"min_version", KT_ENUM, OFF(cfg_tls, min_version), .def = "TLSv1.2",
+     .enums = tls_versions, .help = "TLSv1.2 (default) or TLSv1.3"},
     {"require", KT_BOOL, OFF(cfg_tls, require), .def = "false",
      .help = "refuse clients that do not switch to TLS"},
+};
+
+static const struct cfg_key backend_tls_keys[] = {
+    {"enabled", KT_BOOL, OFF(cfg_backend_tls, enabled), .def = "false",
+     .help = "connect to the servers over TLS"},
+    {"ca", KT_STRING, OFF(cfg_backend_tls, ca),
+     .help = "PEM CA of the servers' certificates; default the system's"},
+    {"verify", KT_BOOL, OFF(cfg_backend_tls, verify), .def = "true",
+     .help = "check the server's certificate and name"},
 };
 
 static const struct cfg_key user_keys[] = {
@@ -196,6 +216,8 @@ static const struct cfg_key user_keys[] = {
      .help = "core or noncore (limited to backend.pool.noncore_share)"},
     {"read_only", KT_BOOL, OFF(cfg_user, read_only), .def = "false",
      .help = "refuse writes"},
+    {"require_tls", KT_BOOL, OFF(cfg_user, require_tls), .def = "false",
+     .help = "refuse this user on a connection without TLS"},
     {"pool_mode", KT_ENUM, OFF(cfg_user, pool_mode), .def = "transaction",
      .enums = pool_modes,
      .help = "transaction (share connections) or session (keep one)"},
@@ -237,8 +259,8 @@ static const struct cfg_key backend_keys[] = {
      .help = "user the proxy logs in to MySQL with"},
     {"password", KT_STRING, OFF(cfg_backend, password), .def = "",
      .flags = KEY_SECRET, .help = "its password"},
-    {"tls", KT_BOOL, OFF(cfg_backend, tls), .def = "false",
-     .help = "use TLS to the servers"},
+    {"tls", KT_SECTION, OFF(cfg_backend, tls), KEYS(backend_tls_keys),
+     .post = cfg_check_backend_tls, .help = "TLS to the servers"},
     {"connect_timeout", KT_DURATION, OFF(cfg_backend, connect_timeout_ms), 1,
      10 * 60 * 1000, "1s", .help = "connect + handshake limit"},
     {"query_timeout", KT_DURATION, OFF(cfg_backend, query_timeout_ms), 0,
@@ -369,7 +391,7 @@ static const struct cfg_key top_keys[] = {
     {"login", KT_SECTION, OFF(cfg, login), KEYS(login_keys),
      .post = cfg_check_login, .help = "client logins"},
     {"tls", KT_SECTION, OFF(cfg, tls), KEYS(tls_keys), .post = cfg_check_tls,
-     .flags = KEY_RESTART, .help = "TLS for clients"},
+     .help = "TLS for clients (certificates re-read on reload)"},
     {"backend", KT_SECTION, OFF(cfg, backend), KEYS(backend_keys),
      .flags = KEY_REQUIRED, .help = "how the proxy reaches MySQL"},
     {"shards", KT_LIST, OFF(cfg, shards), KEYS(shard_keys),
@@ -411,6 +433,8 @@ cfg_free(struct cfg *c)
     }
     for (int i = 0; i < c->nusers; i++)
         ratelimit_free(c->users[i].rate_limit.rl);
+    SSL_CTX_free(c->tls.ctx); /* sessions' SSL objects hold their own refs */
+    SSL_CTX_free(c->backend.tls.ctx);
     cfg_bind_free(top_keys, ARRAY_SIZE(top_keys), c);
     free(c->path);
     free(c->text);
@@ -657,7 +681,6 @@ void
 cfg_keep_restart_keys(struct cfg *next, const struct cfg *running)
 {
     keep_keys(top_keys, ARRAY_SIZE(top_keys), next, running);
-    next->tls.enabled = running->tls.enabled; /* derived: section present */
 }
 
 char *
@@ -847,14 +870,20 @@ cfg_print_summary(const struct cfg *c, FILE *out)
     fprintf(out, "admin: console %s, http %s, user %s\n", c->admin.listen.text,
             c->admin.http.text, c->admin.user);
     if (c->tls.enabled)
-        fprintf(out, "tls: cert %s, key %s, require %s\n", c->tls.cert,
-                c->tls.key, c->tls.require ? "yes" : "no");
+        fprintf(out,
+                "tls: cert %s, key %s, ca %s, min_version %s, require %s\n",
+                c->tls.cert, c->tls.key, c->tls.ca ? c->tls.ca : "(none)",
+                enum_name(tls_versions, (int)c->tls.min_version),
+                c->tls.require ? "yes" : "no");
     else
         fprintf(out, "tls: off\n");
     fprintf(out,
-            "backend: user %s, tls %s, connect_timeout %s, "
+            "backend: user %s, tls %s%s%s, connect_timeout %s, "
             "query_timeout %s\n",
-            be->user, be->tls ? "on" : "off",
+            be->user, be->tls.enabled ? "on" : "off",
+            be->tls.enabled ? (be->tls.verify ? " (verify" : " (no verify")
+                            : "",
+            be->tls.enabled ? (be->tls.ca ? ", own ca)" : ", system ca)") : "",
             dur(be->connect_timeout_ms, d1, sizeof(d1)),
             dur(be->query_timeout_ms, d2, sizeof(d2)));
     fprintf(out,
@@ -913,6 +942,8 @@ cfg_print_summary(const struct cfg *c, FILE *out)
         fprintf(out, ", class %s", enum_name(user_classes, (int)u->cls));
         if (u->read_only)
             fputs(", read-only", out);
+        if (u->require_tls)
+            fputs(", require_tls", out);
         if (u->max_connections > 0)
             fprintf(out, ", max_connections %lld",
                     (long long)u->max_connections);

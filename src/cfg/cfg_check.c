@@ -179,12 +179,37 @@ cfg_check_rate_limit(struct cfg_bind *b, const struct yamldoc_node *map,
         rl->burst = rl->rate < 1 ? 1 : (int64_t)(rl->rate + 0.999999);
 }
 
+/* Where key was written in map (the map itself when absent): the
+ * certificate loader (net/tls.c) names it when a file is bad. */
+static void
+mark_of(const struct yamldoc_node *map, const char *key, struct cfg_mark *m)
+{
+    const struct yamldoc_node *n = map ? yamldoc_get(map, key) : NULL;
+
+    if (n == NULL)
+        n = map;
+    m->line = n ? n->line : 0;
+    m->col = n ? n->col : 0;
+}
+
 void
 cfg_check_tls(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
 {
     struct cfg_tls *t = obj;
 
     t->enabled = map != NULL;
+    mark_of(map, "cert", &t->cert_mark);
+    mark_of(map, "key", &t->key_mark);
+    mark_of(map, "ca", &t->ca_mark);
+}
+
+void
+cfg_check_backend_tls(struct cfg_bind *b, const struct yamldoc_node *map,
+                      void *obj)
+{
+    struct cfg_backend_tls *t = obj;
+
+    mark_of(map, "ca", &t->ca_mark);
 }
 
 /* SHA1(SHA1(pw)), what a mysql_native_password hash holds. */

@@ -296,3 +296,21 @@ handshake_write_response(struct evbuffer *out, uint8_t seq, uint32_t caps,
         pktbuf_put_lenenc(&pb, 0);
     return send_and_free(&pb, out, seq);
 }
+
+/*
+ * SSLRequest towards a server: the fixed head of HandshakeResponse41 alone,
+ * with CLIENT_SSL; the TLS handshake follows it directly.
+ */
+bool
+handshake_write_ssl_request(struct evbuffer *out, uint8_t seq, uint32_t caps,
+                            uint32_t max_packet, uint8_t charset)
+{
+    struct pktbuf pb;
+
+    pktbuf_init(&pb);
+    pktbuf_put_u32(&pb, caps | CLIENT_SSL);
+    pktbuf_put_u32(&pb, max_packet);
+    pktbuf_put_u8(&pb, charset);
+    pktbuf_put_zero(&pb, RESPONSE_FILLER);
+    return send_and_free(&pb, out, seq);
+}

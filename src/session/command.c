@@ -182,6 +182,15 @@ command_change_user_ok(struct session *s, int ui, const char *db, size_t dblen,
     const struct cfg *c = s->wc->cfg;
     int si = -1, code = 0;
 
+    if (!s->tls && c->users[ui].require_tls) {
+        session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000",
+                           "myshard: access denied for user '%s': it must "
+                           "connect with TLS (users[].require_tls); enable "
+                           "SSL/TLS in the client",
+                           c->users[ui].name);
+        session_close(s, "TLS required for the user");
+        return;
+    }
     if (db != NULL && dblen > 0) {
         si = query_find_schema(s, ui, db, dblen, &code);
         if (si < 0) {

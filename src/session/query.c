@@ -1489,7 +1489,7 @@ query_timeout_fired(struct session *s)
              sc->thread_id, (long long)c->backend.query_timeout_ms,
              escape_log_str(digests_text(&s->wc->digests, s->digest_slot), esc,
                             sizeof(esc)));
-    killer_kill(sc->srv, sc->thread_id, c->backend.user, c->backend.password);
+    killer_kill(sc->srv, sc->thread_id, &c->backend);
     if (s->state == SESS_RELAY && !s->rl.started) {
         session_send_error(s, ER_STATEMENT_TIMEOUT, "70100",
                            "myshard: the statement ran longer than "

@@ -646,8 +646,7 @@ scatter_timeout(struct session *s)
     for (int i = 0; i < sx->n; i++) {
         struct target *t = &sx->t[i];
         if (t->state == TG_RUNNING && t->sc != NULL)
-            killer_kill(t->sc->srv, t->sc->thread_id, c->backend.user,
-                        c->backend.password);
+            killer_kill(t->sc->srv, t->sc->thread_id, &c->backend);
     }
     STATS_ADD(&s->wc->stats, query_timeouts_total, 1);
     log_warn("query timeout client=%u targets=%d timeout_ms=%lld", s->id, sx->n,

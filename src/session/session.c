@@ -9,6 +9,15 @@
  *   IDLE ─► packet_read ─► command_dispatch ─► (answered | backend work)
  *        ◄─ session_command_done ◄──────────────────────┘
  *
+ * TLS: the greeting offers CLIENT_SSL when the generation has a tls:
+ * context; an SSLRequest in place of the HandshakeResponse41 starts the
+ * TLS handshake, and the response then comes over TLS. Nothing a client
+ * sent after its SSLRequest is ever read as a MySQL packet
+ * (conn_tls_start: a ClientHello goes to OpenSSL, anything else is
+ * dropped), so bytes injected in plaintext before the handshake cannot
+ * pass for the encrypted session (PgBouncer's CVE-2021-3935). tls.require
+ * and users[].require_tls are checked once the user is known.
+ *
  * A malformed packet or a protocol violation closes this client only. A
  * session is never freed inside one of its own callbacks: session_close()
  * marks it and the event loop frees it on its next turn.
@@ -31,6 +40,7 @@
 #include "build_config.h"
 #include "cfg/cfg.h"
 #include "net/conn.h"
+#include "net/tls.h"
 #include "net/worker.h"
 #include "proto/auth.h"
 #include "proto/handshake.h"
@@ -407,27 +417,118 @@ auth_succeed(struct session *s, int ui, const char *db, size_t dblen)
               c->users[ui].name);
 }
 
+/* tls.require and users[].require_tls: true when s may go on. */
+static bool
+tls_admits(struct session *s, const struct cfg_user *u, const char *user,
+           size_t ulen)
+{
+    const struct cfg *c = s->wc->cfg;
+
+    if (s->tls)
+        return true;
+    if (c->tls.require) {
+        STATS_ADD(&s->wc->stats, connections_refused_total, 1);
+        log_info("refused without TLS (tls.require) client=%u addr=%s", s->id,
+                 s->addr);
+        session_send_error(s, ER_SECURE_TRANSPORT_REQUIRED, "HY000",
+                           "myshard: connections without TLS are refused "
+                           "(tls.require); connect with SSL/TLS enabled");
+        session_close(s, "TLS required");
+        return false;
+    }
+    if (u != NULL && u->require_tls) {
+        STATS_ADD(&s->wc->stats, connections_refused_total, 1);
+        log_info("refused without TLS (require_tls) client=%u addr=%s "
+                 "user=%.*s",
+                 s->id, s->addr, (int)MIN(ulen, 64), user);
+        session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000",
+                           "myshard: access denied for user '%.*s': it must "
+                           "connect with TLS (users[].require_tls); enable "
+                           "SSL/TLS in the client",
+                           (int)MIN(ulen, 64), user);
+        session_close(s, "TLS required for the user");
+        return false;
+    }
+    return true;
+}
+
 void
 session_login_ok(struct session *s, int ui, const char *db, size_t dblen)
 {
-    auth_succeed(s, ui, db, dblen);
+    const struct cfg_user *u = &s->wc->cfg->users[ui];
+
+    if (tls_admits(s, u, u->name, strlen(u->name)))
+        auth_succeed(s, ui, db, dblen);
 }
 
 static void
+client_tls_done(struct conn *c, void *arg)
+{
+    struct session *s = arg;
+    char desc[96];
+
+    s->tls = true;
+    if (c->tls_discarded > 0)
+        log_warn("plaintext after the SSLRequest discarded client=%u addr=%s "
+                 "bytes=%zu",
+                 s->id, s->addr, c->tls_discarded);
+    conn_tls_describe(c, desc, sizeof(desc));
+    log_debug("client TLS up client=%u addr=%s tls=\"%s\"", s->id, s->addr,
+              desc);
+    /* The HandshakeResponse41 now comes over TLS. */
+    session_process_input(s);
+}
+
+/* An SSLRequest: true when TLS may start (once the request is consumed). */
+static bool
+ssl_request_ok(struct session *s)
+{
+    if (s->wc->cfg->tls.ctx == NULL || s->tls || s->conn->ssl != NULL) {
+        session_send_error(s, ER_HANDSHAKE_ERROR, "08S01", "myshard: %s",
+                           s->wc->cfg->tls.ctx == NULL
+                               ? "TLS is not configured on this proxy "
+                                 "(tls:); connect without SSL"
+                               : "a second SSLRequest");
+        session_close(s, "bad SSLRequest");
+        return false;
+    }
+    return true;
+}
+
+/* Switches the connection to TLS; the SSLRequest is consumed, so what is
+ * left in the input came after it. */
+static void
+start_tls(struct session *s)
+{
+    struct ssl_ctx_st *ctx = s->wc->cfg->tls.ctx;
+
+    if (!conn_tls_start(s->conn, ctx, true, NULL, client_tls_done)) {
+        log_warn("cannot start TLS client=%u addr=%s", s->id, s->addr);
+        session_close(s, "cannot start TLS");
+        return;
+    }
+}
+
+/* Returns true for an accepted SSLRequest: the caller starts TLS. */
+static bool
 on_handshake_response(struct session *s, const uint8_t *p, size_t len)
 {
     struct handshake_response r;
     struct login_start ls;
 
-    if (!handshake_parse_response(p, len, &r) || r.ssl_request ||
+    if (!handshake_parse_response(p, len, &r) ||
         !(r.caps & CLIENT_PROTOCOL_41) || r.user_len >= 128 ||
         (r.db && r.db_len >= 128)) {
         session_send_error(s, ER_HANDSHAKE_ERROR, "08S01",
                            "myshard: bad handshake; the client must speak "
-                           "protocol 4.1 without SSL");
+                           "protocol 4.1");
         session_close(s, "bad handshake");
-        return;
+        return false;
     }
+    if (r.ssl_request)
+        return ssl_request_ok(s);
+    if (!tls_admits(s, NULL, r.user, r.user_len))
+        return false;
     s->caps = r.caps & PROXY_CAPS;
     s->charset = r.charset ? r.charset : CHARSET_UTF8MB4_GENERAL_CI;
     s->multi_stmts = (s->caps & CLIENT_MULTI_STATEMENTS) != 0;
@@ -442,6 +543,7 @@ on_handshake_response(struct session *s, const uint8_t *p, size_t len)
         .auth_len = r.auth_len,
     };
     login_begin(s, &ls);
+    return false;
 }
 
 static void process_input(struct session *s);
@@ -487,8 +589,12 @@ process_input(struct session *s)
         }
         s->seq = (uint8_t)(pkt.seq + 1);
         if (s->state == SESS_HANDSHAKE) {
-            on_handshake_response(s, pkt.data, pkt.len);
+            bool tls = on_handshake_response(s, pkt.data, pkt.len);
             packet_consume(in, &pkt);
+            if (tls) {
+                start_tls(s); /* the response follows over TLS */
+                return;
+            }
             continue;
         }
         if (s->state == SESS_AUTH_SWITCH) {
@@ -615,9 +721,15 @@ client_event_cb(struct conn *c, void *arg, enum conn_event ev)
 {
     struct session *s = arg;
 
-    (void)c;
     if (s->state == SESS_CLOSING) {
         session_free_later(s);
+        return;
+    }
+    if (conn_tls_error(c)[0] != '\0') {
+        log_info("client TLS failed client=%u addr=%s error=\"%s\" "
+                 "discarded=%zu",
+                 s->id, s->addr, conn_tls_error(c), c->tls_discarded);
+        session_close(s, "TLS failed");
         return;
     }
     session_close(s, ev == CONN_EOF ? "client closed" : "network error");
@@ -690,10 +802,11 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
     wc->nsessions++;
 
     auth_scramble_generate(s->scramble);
-    handshake_write_greeting(s->conn->out, s->seq++, MYSHARD_SERVER_VERSION,
-                             s->id, s->scramble, PROXY_CAPS,
-                             CHARSET_UTF8MB4_GENERAL_CI,
-                             SERVER_STATUS_AUTOCOMMIT, LOGIN_GREETING_PLUGIN);
+    handshake_write_greeting(
+        s->conn->out, s->seq++, MYSHARD_SERVER_VERSION, s->id, s->scramble,
+        PROXY_CAPS | (wc->cfg->tls.ctx != NULL ? CLIENT_SSL : 0),
+        CHARSET_UTF8MB4_GENERAL_CI, SERVER_STATUS_AUTOCOMMIT,
+        LOGIN_GREETING_PLUGIN);
     session_set_state(s, SESS_HANDSHAKE);
     timer_arm(s, wc->cfg->handshake_timeout_ms);
 }

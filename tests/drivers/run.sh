@@ -41,7 +41,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/../../tools/lib.sh"
 cd "$MYSHARD_ROOT"
 
-ALL_DRIVERS=(jdbc go php perl mysqlclient node node-sha2 ruby)
+ALL_DRIVERS=(jdbc go php perl mysqlclient node node-sha2 node-sha2-tls ruby)
 if [[ ${1:-} == --list ]]; then
     printf '%s\n' "${ALL_DRIVERS[@]}"
     exit 0

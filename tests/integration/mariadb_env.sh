@@ -19,7 +19,15 @@
 # Each has DIR/NAME (datadir), DIR/NAME.sock, DIR/NAME.err (error log),
 # DIR/NAME.pid. DIR/cluster.env holds the exported variables:
 #   MARIADB_DIR, S0_PRIMARY_PORT, S0_REPLICA_PORT, S1_PRIMARY_PORT,
-#   S1_REPLICA_PORT, and S0_PRIMARY_SOCKET ... S1_REPLICA_SOCKET.
+#   S1_REPLICA_PORT, and S0_PRIMARY_SOCKET ... S1_REPLICA_SOCKET;
+#   MARIADB_TLS_CA, MARIADB_TLS_CERT, MARIADB_TLS_KEY,
+#   MARIADB_TLS_CLIENT_CERT, MARIADB_TLS_CLIENT_KEY, MARIADB_TLS_OTHER_CA.
+#
+# TLS: DIR/tls holds a test CA (ca.pem, ca.key), the servers' certificate
+# (server.pem, server.key: SAN IP:127.0.0.1 and DNS:localhost, signed by
+# the CA), a client certificate signed by it (client.pem, client.key) and
+# an unrelated CA (other-ca.pem) for tests that must fail verification.
+# Every server runs with ssl_ca/ssl_cert/ssl_key: clients may use TLS.
 #
 # On every primary: users repl/repl (REPLICATION SLAVE) and myshard/secret
 # (ALL on *.*, mysql_native_password), root through the socket, databases
@@ -130,7 +138,10 @@ _me_write_args() {
             --binlog-format=ROW \
             --max-allowed-packet=64M \
             --character-set-server=utf8mb4 \
-            --collation-server=utf8mb4_general_ci
+            --collation-server=utf8mb4_general_ci \
+            "--ssl-ca=$dir/tls/ca.pem" \
+            "--ssl-cert=$dir/tls/server.pem" \
+            "--ssl-key=$dir/tls/server.key"
         if [[ $EUID -eq 0 ]]; then
             printf '%s\n' --user=root
         fi
@@ -206,10 +217,50 @@ _me_wait_replica() {
     fi
 }
 
+# The test PKI (see the header), made with the openssl command line. EC
+# keys: quick to generate on a small machine.
+_me_make_certs() {
+    local t=$1/tls name
+    rm -rf "$t" && mkdir -p "$t" || return 1
+    (
+        set -e
+        cd "$t"
+        key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
+        for name in ca other-ca; do
+            key "$name.key"
+            openssl req -x509 -new -key "$name.key" -out "$name.pem" -days 3650 \
+                -subj "/CN=myshard test $name" -addext basicConstraints=critical,CA:TRUE
+        done
+        sign() { # name CN extensions
+            key "$1.key"
+            openssl req -new -key "$1.key" -out "$1.csr" -subj "/CN=$2"
+            printf '%s\n' "$3" >"$1.ext"
+            openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key \
+                -CAcreateserial -out "$1.pem" -days 3650 -extfile "$1.ext"
+        }
+        sign server localhost "subjectAltName=IP:127.0.0.1,DNS:localhost
+basicConstraints=CA:FALSE
+extendedKeyUsage=serverAuth"
+        sign client myshard-test-client "basicConstraints=CA:FALSE
+extendedKeyUsage=clientAuth"
+        chmod 644 ./*.pem ./*.key
+    ) >"$1/tls.log" 2>&1 || {
+        _me_err "making the test certificates failed:"
+        tail -n 20 "$1/tls.log" >&2
+        return 1
+    }
+}
+
 _me_write_env() {
     local dir=$1 name var
     {
         printf 'export MARIADB_DIR=%q\n' "$dir"
+        printf 'export MARIADB_TLS_CA=%q\n' "$dir/tls/ca.pem"
+        printf 'export MARIADB_TLS_CERT=%q\n' "$dir/tls/server.pem"
+        printf 'export MARIADB_TLS_KEY=%q\n' "$dir/tls/server.key"
+        printf 'export MARIADB_TLS_CLIENT_CERT=%q\n' "$dir/tls/client.pem"
+        printf 'export MARIADB_TLS_CLIENT_KEY=%q\n' "$dir/tls/client.key"
+        printf 'export MARIADB_TLS_OTHER_CA=%q\n' "$dir/tls/other-ca.pem"
         for name in "${_MARIADB_ENV_NAMES[@]}"; do
             var=$(_me_var "$name")
             printf 'export %s_PORT=%s\n' "$var" "$(_me_port "$dir" "$name")"
@@ -256,6 +307,7 @@ _me_start_once() {
         fi
     fi
 
+    _me_make_certs "$dir" || return 1
     # One datadir is initialised, then copied: four times faster than four
     # installs on a small machine.
     rm -rf "$dir/.template"

@@ -3,7 +3,10 @@
 libmariadb) against myshard: text queries, client-side parameters, unicode
 and binary values, NULL, transactions witnessed on the shard primary,
 errors, executemany, multi-statements, a 20,000-row streamed read with
-SSCursor, a 17 MB value, ping and select_db.
+SSCursor, a 17 MB value, ping and select_db; TLS (ssl={'ca': ...}, the
+rig's CA in MARIADB_TLS_CA, against the shared myshard's tls: section):
+statements and a 17 MB value over TLS, and the require_tls user tlsuser
+refused in plaintext and admitted over TLS.
 
 Environment as for the C programs (MYSHARD_HOST/PORT/USER/PASSWORD/DB,
 MYSHARD_EXPECT_PROXY, S0_PRIMARY_PORT, BACKEND_USER/PASSWORD). TAP output;
@@ -29,6 +32,7 @@ PROXY = os.environ.get("MYSHARD_EXPECT_PROXY") == "1"
 BACKEND_USER = os.environ.get("BACKEND_USER") or "myshard"
 BACKEND_PASSWORD = os.environ.get("BACKEND_PASSWORD") or "secret"
 S0_PRIMARY_PORT = int(os.environ.get("S0_PRIMARY_PORT") or 0)
+TLS_CA = os.environ.get("MARIADB_TLS_CA") or ""
 
 T = "itest_pymysql_t"
 TROWS = "itest_pymysql_rows"
@@ -321,6 +325,51 @@ def test_ping_db(conn):
         tap.skip("SHOW DATABASES lists exactly appdb, shop", "direct server")
 
 
+def test_tls():
+    """TLS with the rig's CA, verified (PyMySQL checks the name too)."""
+    if not PROXY:
+        tap.skip("TLS through myshard", "direct server")
+        return
+    if not tap.ok(TLS_CA != "", "MARIADB_TLS_CA names the rig's CA"):
+        return
+    name = "TLS connect"
+    try:
+        conn = connect(ssl={"ca": TLS_CA, "check_hostname": True},
+                       autocommit=True)
+        sock = conn._sock
+        tap.ok(hasattr(sock, "version") and sock.version() in
+               ("TLSv1.2", "TLSv1.3"), "PyMySQL runs TLS (%s, %s)"
+               % (sock.version(), sock.cipher()[0]))
+        name = "statements over TLS"
+        tap.eq(value(conn, "SELECT 40 + 2"), 42, "SELECT over TLS")
+        rnd = random.Random(3)
+        big = rnd.randbytes(3 * 1024 * 1024 + 7)
+        with conn.cursor() as c:
+            c.execute("DROP TABLE IF EXISTS " + TBIG)
+            c.execute("CREATE TABLE " + TBIG +
+                      " (id INT PRIMARY KEY, b LONGBLOB)")
+            c.execute("INSERT INTO " + TBIG + " VALUES (2, %s)", (big,))
+            c.execute("SELECT b FROM " + TBIG + " WHERE id = 2")
+            tap.ok(c.fetchone()[0] == big,
+                   "a 3 MB value over TLS reads back byte-identical")
+        conn.close()
+        name = "require_tls user"
+        try:
+            connect(user="tlsuser", password="tlsuser").close()
+            tap.ok(False, "require_tls user refused in plaintext")
+        except pymysql.err.OperationalError as e:
+            tap.ok(e.args[0] == 1045 and "myshard:" in e.args[1]
+                   and "TLS" in e.args[1],
+                   "require_tls user refused in plaintext (%s)" % (e.args,))
+        conn = connect(user="tlsuser", password="tlsuser",
+                       ssl={"ca": TLS_CA})
+        tap.eq(value(conn, "SELECT 9"), 9,
+               "require_tls user admitted over TLS")
+        conn.close()
+    except Exception:
+        tap.fail_exc(name)
+
+
 def main():
     print("# pymysql %s against %s:%d user=%s db=%s%s"
           % (pymysql.__version__, HOST, PORT, USER, DB,
@@ -343,6 +392,7 @@ def main():
     test_stream()
     test_big()
     test_ping_db()
+    test_tls()
     try:
         conn = connect(autocommit=True)
         with conn.cursor() as c:

@@ -188,7 +188,8 @@ START_TEST(test_shipped_example)
 
     ck_assert_int_ge(c->nshards, 2);
     ck_assert_int_ge(c->npolicies, 1);
-    ck_assert(c->tls.enabled);
+    /* runs as shipped: no certificate files to find */
+    ck_assert(!c->tls.enabled && !c->backend.tls.enabled);
     cfg_put(c);
 }
 END_TEST
@@ -315,7 +316,8 @@ START_TEST(test_defaults)
     ck_assert(!c->tls.enabled);
     ck_assert_ptr_null(c->tls.cert);
     ck_assert_str_eq(c->backend.password, "");
-    ck_assert(!c->backend.tls);
+    ck_assert(!c->backend.tls.enabled && c->backend.tls.verify);
+    ck_assert_ptr_null(c->backend.tls.ca);
     ck_assert_int_eq(c->backend.connect_timeout_ms, 1000);
     ck_assert_int_eq(c->backend.query_timeout_ms, 30000);
     ck_assert_int_eq(c->backend.pool.max_connections, 200);
@@ -365,7 +367,10 @@ START_TEST(test_all_keys)
     ck_assert_str_eq(c->admin.user, "root");
     ck_assert(c->tls.enabled && c->tls.require);
     ck_assert_str_eq(c->backend.password, "p@ss: word");
-    ck_assert(c->backend.tls);
+    ck_assert(c->backend.tls.enabled && !c->backend.tls.verify);
+    ck_assert_str_eq(c->backend.tls.ca, "/etc/myshard/db-ca.pem");
+    ck_assert_int_eq(c->tls.min_version, TLS_V13);
+    ck_assert_str_eq(c->tls.ca, "/etc/myshard/clients-ca.pem");
     ck_assert_int_eq(c->backend.query_timeout_ms, 0);
     ck_assert(c->backend.pool.noncore_share == 0.25);
     ck_assert_int_eq(c->backend.pool.idle_timeout_ms, 300000);
@@ -388,6 +393,7 @@ START_TEST(test_all_keys)
     ck_assert_int_eq(u->rate_limit.algo, RL_LEAKY_BUCKET);
     ck_assert_int_eq(u->rate_limit.max_wait_ms, 250);
     ck_assert_int_eq(u->nschemas, 2);
+    ck_assert(u->require_tls);
     u = &c->users[1];
     ck_assert(u->has_hash);
     ck_assert_ptr_null(u->password);
