@@ -53,6 +53,21 @@ bool lexstate_sets_mode(const struct stmt_info *st);
 bool lexstate_check_set(struct session *s, const struct stmt_info *st,
                         const struct sessvars *pending, char *why, size_t cap);
 
+/* True when v is a session-scope `sql_mode = <expression>` whose value the
+ * proxy cannot know but whose lexing flags it can: CONCAT and REPLACE over
+ * the session's @@sql_mode and literal lists of mode names that change no
+ * lexing flag (CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES'), as drivers send
+ * at connect). Such a SET leaves s->lex as it is; it pins the session like
+ * any SET of an expression. */
+bool lexstate_expr_keeps_mode(const struct stmt_info *st,
+                              const struct sql_setvar *v);
+
+/* For a SET that lexstate_sets_mode() and that pins the session (one of
+ * its values is an expression, so none of its assignments is tracked):
+ * true when every assignment to a lexing variable is one
+ * lexstate_expr_keeps_mode() accepts, so s->lex stays right. */
+bool lexstate_pinned_set_ok(const struct stmt_info *st);
+
 /* True when text lexes the same under every mode and character set the
  * lexer models (ASCII, no backslash, double quote, `|` or `[`), so a
  * session whose mode is unknown may still send it (a SET repairing it). */

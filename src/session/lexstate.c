@@ -274,3 +274,144 @@ lexstate_text_neutral(const char *sql, size_t len)
     }
     return true;
 }
+
+/*
+ * SET sql_mode = CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES') and friends:
+ * what drivers send at connect (MariaDB Connector/J; Rails nests CONCATs
+ * and REPLACEs). The proxy cannot know the resulting text, so the session
+ * stays pinned as for any SET of an expression, but it can know that the
+ * expression leaves the lexing flags as they are: every operand is the
+ * session's own @@sql_mode or a literal list of mode names that changes no
+ * lexing flag, and no known non-lexing name can join with a neighbour into
+ * a lexing one. Anything else is not evaluated.
+ */
+struct mexpr {
+    struct lexer lx;
+    struct token t;
+    bool have;
+    struct lex_mode mode;
+};
+
+static void
+mx_next(struct mexpr *x)
+{
+    x->have = lexer_next(&x->lx, &x->t);
+}
+
+static bool
+mx_punct(struct mexpr *x, enum tok_type type)
+{
+    if (!x->have || x->t.type != type)
+        return false;
+    mx_next(x);
+    return true;
+}
+
+/* @@sql_mode, @@session.sql_mode or @@local.sql_mode (not @@global.). */
+static bool
+is_session_sql_mode(const struct token *t)
+{
+    const char *p = t->p + 2;
+    size_t n = t->len - 2;
+
+    if (t->type != TOK_SYSVAR || t->len < 2)
+        return false;
+    if (n > 8 && strncasecmp(p, "session.", 8) == 0) {
+        p += 8;
+        n -= 8;
+    } else if (n > 6 && strncasecmp(p, "local.", 6) == 0) {
+        p += 6;
+        n -= 6;
+    }
+    if (n == 10 && p[0] == '`' && p[9] == '`') {
+        p++;
+        n -= 2;
+    }
+    return n == 8 && strncasecmp(p, "sql_mode", 8) == 0;
+}
+
+/* A literal list of known mode names with no lexing flag. */
+static bool
+mx_neutral_literal(struct mexpr *x)
+{
+    uint8_t flags = 0;
+    bool is_default = false;
+    char why[200];
+
+    if (!x->have || x->t.type != TOK_STRING ||
+        !lexmode_sql_mode(x->t.p, x->t.len, x->mode, &flags, &is_default, why,
+                          sizeof(why)) ||
+        is_default || flags != 0)
+        return false;
+    mx_next(x);
+    return true;
+}
+
+static bool
+mx_expr(struct mexpr *x, int depth)
+{
+    bool concat;
+
+    if (!x->have || depth > 8)
+        return false;
+    if (is_session_sql_mode(&x->t)) {
+        mx_next(x);
+        return true;
+    }
+    if (x->t.type == TOK_STRING)
+        return mx_neutral_literal(x);
+    if (x->t.type != TOK_IDENT)
+        return false;
+    concat = tok_is(&x->t, "CONCAT");
+    if (!concat && !tok_is(&x->t, "REPLACE"))
+        return false;
+    mx_next(x);
+    if (!mx_punct(x, TOK_LPAREN) || !mx_expr(x, depth + 1))
+        return false;
+    if (concat) {
+        while (mx_punct(x, TOK_COMMA))
+            if (!mx_expr(x, depth + 1))
+                return false;
+    } else if (!mx_punct(x, TOK_COMMA) || !mx_neutral_literal(x) ||
+               !mx_punct(x, TOK_COMMA) || !mx_neutral_literal(x)) {
+        return false;
+    }
+    return mx_punct(x, TOK_RPAREN);
+}
+
+bool
+lexstate_expr_keeps_mode(const struct stmt_info *st, const struct sql_setvar *v)
+{
+    struct mexpr x = {.mode = st->mode};
+    char name[64];
+
+    if (v->kind != SETK_SYSVAR ||
+        (v->scope != SCOPE_DEFAULT && v->scope != SCOPE_SESSION) ||
+        lexer_unquote(v->name.p, v->name.len, st->mode, name, sizeof(name)) >=
+            sizeof(name) ||
+        lexvar_of(name) != LV_SQL_MODE)
+        return false;
+    lexer_init(&x.lx, v->value.p, v->value.len, st->mode);
+    mx_next(&x);
+    return mx_expr(&x, 0) && !x.have;
+}
+
+bool
+lexstate_pinned_set_ok(const struct stmt_info *st)
+{
+    for (int i = 0; i < st->nsets; i++) {
+        const struct sql_setvar *v = &st->sets[i];
+        char name[64];
+
+        if (v->kind == SETK_NAMES || v->kind == SETK_CHARSET)
+            return false;
+        if (v->kind != SETK_SYSVAR)
+            continue;
+        if (lexer_unquote(v->name.p, v->name.len, st->mode, name,
+                          sizeof(name)) >= sizeof(name))
+            return false;
+        if (lexvar_of(name) != LV_NONE && !lexstate_expr_keeps_mode(st, v))
+            return false;
+    }
+    return true;
+}

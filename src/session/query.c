@@ -182,7 +182,7 @@ analyze_set(struct session *s, const struct stmt_info *st, struct stmt_facts *f)
         } else {
             sessvars_clear(&s->pending);
             f->pins |= PIN_SESSION_VARS;
-            if (lexing) { /* lexstate_check_set() let it through */
+            if (lexing && !lexstate_pinned_set_ok(st)) {
                 snprintf(f->why, sizeof(f->why),
                          "myshard: set sql_mode and the character set with "
                          "literal values, for the session");

@@ -353,6 +353,14 @@ test_refused(void)
         return;
     refused(m, "SET sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')",
             "the proxy cannot know the value");
+    refused(m, "SET sql_mode = REPLACE(@@sql_mode, 'ANSI_QUOTES', '')",
+            "a REPLACE of a lexing mode");
+    refused(m,
+            "SET NAMES gbk, sql_mode = CONCAT(@@sql_mode, "
+            "',STRICT_ALL_TABLES')",
+            "a charset next to an expression");
+    refused(m, "SET sql_mode = CONCAT(@@global.sql_mode, ',STRICT_ALL_TABLES')",
+            "the global value");
     refused(m, "SET @@session.sql_mode = @m", "a variable");
     refused(m, "SET sql_mode = 'ORACLE'", "a grammar the proxy cannot lex");
     refused(m, "SET sql_mode = 'MSSQL'", "[names]");
@@ -391,6 +399,8 @@ test_works(void)
 {
     MYSQL *m = client("app", "app-pw");
     struct answer a;
+    char sql[256];
+    size_t n;
 
     if (!check(m != NULL, "g: app connects"))
         return;
@@ -435,6 +445,41 @@ test_works(void)
           a.err, a.msg, a.value);
     it_exec(d0, "DELETE FROM " DB "." T_AUDIT " WHERE id = 100");
     mysql_close(m);
+
+    /* What drivers send at connect: MariaDB Connector/J, then Rails. */
+    static const char *const driver_sets[] = {
+        "set autocommit=1, session_track_system_variables="
+        "'auto_increment_increment' , sql_mode = "
+        "concat(@@sql_mode,',STRICT_TRANS_TABLES')",
+        "SET @@SESSION.sql_mode = CONCAT(CONCAT(@@sql_mode, "
+        "',STRICT_ALL_TABLES'), ',NO_AUTO_VALUE_ON_ZERO'), "
+        "@@SESSION.sql_auto_is_null = 0",
+        "SET sql_mode = REPLACE(@@sql_mode, 'STRICT_TRANS_TABLES', '')",
+    };
+    for (size_t i = 0; i < sizeof(driver_sets) / sizeof(driver_sets[0]); i++) {
+        m = client("ro", "ro-pw");
+        if (!check(m != NULL, "g: ro connects for driver SET %zu", i))
+            continue;
+        run(m, driver_sets[i], &a);
+        check(a.err == 0, "g: a driver's SET over @@sql_mode runs: %s (%u %s)",
+              driver_sets[i], a.err, a.msg);
+        run(m, "SELECT HEX('a\\'b')", &a);
+        check(a.err == 0 && strcmp(a.value, "612762") == 0,
+              "g: ... and the session still lexes backslash escapes (%u %s "
+              "%s)",
+              a.err, a.msg, a.value);
+        n = (size_t)snprintf(sql, sizeof(sql),
+                             "SELECT 'a\\'; DELETE FROM " T_AUDIT
+                             " WHERE id = 9; -- '");
+        run_bin(m, sql, n, &a);
+        check(a.err == 0,
+              "g: ... and 'a\\'; DELETE ...' is one string to "
+              "the proxy as to the server (%u %s)",
+              a.err, a.msg);
+        check_int(audit_rows(9), 1, "g: row 9 is still on the s0 primary");
+        audit_restore(9);
+        mysql_close(m);
+    }
 }
 
 /* ---------------------------------------------------------- h. prepared */
