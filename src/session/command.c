@@ -265,6 +265,8 @@ prepare_locally(struct session *s)
 static void
 cmd_stmt_prepare(struct session *s)
 {
+    if (prepare_refuse_over_cap(s))
+        return;
     if (prepare_locally(s))
         return;
     prepare_cmd_prepare(s);
