@@ -614,6 +614,49 @@ test_never_reads(void)
     mysql_close(fl);
 }
 
+/* The admin console: SHOW CONFIG pipelined, never read. */
+static void
+test_admin_never_reads(void)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int n = 0;
+
+    while (len < 512 * 1024) {
+        put_query(&buf, &len, &cap, "SHOW CONFIG");
+        n++;
+    }
+    MYSQL *a = mysql_init(NULL);
+    if (!check(mysql_real_connect(a, "127.0.0.1", "admin", ADMIN_PASS, NULL,
+                                  px.admin_port, NULL, 0) != NULL,
+               "the admin logs in")) {
+        mysql_close(a);
+        free(buf);
+        return;
+    }
+    int fd = (int)mysql_get_socket(a);
+    long before = rss_kb(), peak = before;
+    size_t took = send_until_stuck(fd, buf, len, 2.0, &peak);
+    for (int i = 0; i < 30; i++) { /* the console thread takes its time */
+        long now = rss_kb();
+        if (now > peak)
+            peak = now;
+        it_sleep_ms(100);
+    }
+    it_diag("admin console: %d SHOW CONFIG (%zu bytes), %zu taken by the "
+            "socket; RSS before %ld kB, peak %ld kB",
+            n, len, took, before, peak);
+    check(before > 0 && peak - before < RSS_SLACK_KB,
+          "RSS grows by less than %d MB while an admin never reads (grew "
+          "%ld kB)",
+          RSS_SLACK_KB / 1024, peak - before);
+    int answered = 0;
+    bool all = finish_and_read(fd, buf, len, took, n, &answered);
+    check(all, "once it reads, all %d answers arrive (got %d)", n, answered);
+    free(buf);
+    mysql_close(a);
+}
+
 /* 16 MB pipelined behind a running statement: not buffered. */
 static void
 test_pipelined_behind_statement(void)
@@ -928,6 +971,7 @@ main(void)
     if (up) {
         test_never_reads();
         test_pipelined_behind_statement();
+        test_admin_never_reads();
         test_long_data();
         test_prepared_cap();
         MYSQL *m = connect_px(APP_USER, APP_PASS, DB);
