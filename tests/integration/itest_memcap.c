@@ -908,6 +908,45 @@ test_prepared_cap(void)
     mysql_close(m2);
 }
 
+/* A cacheable read that fails before its answer (its server offline)
+ * must leave nothing behind: found by fuzz_commands, where the leftover
+ * kept the next statement's answer under the failed one's key. */
+static void
+test_cache_after_failure(void)
+{
+    char sql[128];
+    MYSQL *a = mysql_init(NULL);
+    MYSQL *m = connect_px(APP_USER, APP_PASS, DB);
+    unsigned port = it_backend_port("S0_PRIMARY_PORT");
+    if (!check(m != NULL &&
+                   mysql_real_connect(a, "127.0.0.1", "admin", ADMIN_PASS, NULL,
+                                      px.admin_port, NULL, 0) != NULL,
+               "a client and the admin log in")) {
+        mysql_close(a);
+        if (m)
+            mysql_close(m);
+        return;
+    }
+    snprintf(sql, sizeof(sql), "SET BACKEND '127.0.0.1:%u' OFFLINE", port);
+    it_exec(a, "%s", sql);
+    int rc = mysql_query(m, "SELECT v FROM hot WHERE id = 2");
+    if (rc == 0)
+        mysql_free_result(mysql_store_result(m));
+    check(rc != 0, "a cached read fails while its server is offline (%u)",
+          mysql_errno(m));
+    snprintf(sql, sizeof(sql), "SET BACKEND '127.0.0.1:%u' ONLINE", port);
+    it_exec(a, "%s", sql);
+    char *other = it_value(m, NULL, "SELECT 'not the row' AS v");
+    free(other);
+    char *v = it_value(m, NULL, "SELECT v FROM hot WHERE id = 2");
+    check_str(v, "two",
+              "then the same read answers the row, not the "
+              "statement that ran after the failure");
+    free(v);
+    mysql_close(a);
+    mysql_close(m);
+}
+
 /* ---------------------------------------------------------- main */
 
 static bool
@@ -974,6 +1013,7 @@ main(void)
         test_admin_never_reads();
         test_long_data();
         test_prepared_cap();
+        test_cache_after_failure();
         MYSQL *m = connect_px(APP_USER, APP_PASS, DB);
         check(m != NULL && it_int(m, -1, "SELECT 1") == 1,
               "myshard serves clients after every attack");
