@@ -309,7 +309,8 @@ if want unit && command -v clang >/dev/null 2>&1; then
             -Db_lundef=false --buildtype=debug >/dev/null 2>&1 || true
     fi
     if ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_sql tests/fuzz/fuzz_packet \
-        tests/fuzz/fuzz_cfg tests/fuzz/fuzz_tls >"$FUZZ_BUILD.log" 2>&1; then
+        tests/fuzz/fuzz_cfg tests/fuzz/fuzz_tls tests/fuzz/fuzz_execute \
+        tests/fuzz/fuzz_http tests/fuzz/fuzz_commands >"$FUZZ_BUILD.log" 2>&1; then
         pass "fuzz targets build"
     else
         tail -n 30 "$FUZZ_BUILD.log"
@@ -327,9 +328,10 @@ if want unit; then
     for prog in "${fuzzers[@]}"; do
         name=$(basename "$prog")
         selected "$name" || continue
-        # new inputs go to a scratch directory (the first one), never into
-        # the committed seeds
-        corpus=("$(mktemp -d)")
+        # New inputs go to a scratch directory (the first one named), the
+        # committed seeds are read only.
+        scratch=$(mktemp -d)
+        corpus=("$scratch")
         if [[ -d tests/fuzz/corpus/$name ]]; then
             corpus+=("tests/fuzz/corpus/$name")
         fi
@@ -343,7 +345,7 @@ if want unit; then
             tail -n 40 "$out"
             fail "fuzz $name: crashed or failed (reproducer: /tmp/myshard-$name-*)"
         fi
-        rm -rf "$out" "${corpus[0]}"
+        rm -rf "$out" "$scratch"
     done
 fi
 

@@ -243,6 +243,8 @@ struct cfg {
     int64_t cache_memory;           /* hot-key cache bytes; default 64MB */
     int64_t xa_commit_delay_ms;     /* fault injection; default 0 */
 
+    int64_t max_prepared_statements; /* per client; default 1024 */
+
     struct cfg_admin admin;
     struct cfg_tls tls;
     struct cfg_login login;

@@ -81,6 +81,8 @@ MUST_CHECK bool conn_connect(struct conn *c, const struct sockaddr *sa,
 void conn_set_cbs(struct conn *c, conn_fn on_read, conn_fn on_drain,
                   conn_event_fn on_event, void *arg);
 void conn_read_enable(struct conn *c, bool on);
+/* Sets rd_high (0 = no limit) and stops or resumes reading to match. */
+void conn_set_read_limit(struct conn *c, size_t rd_high);
 /* Writes pending output now (normally the worker does it after each loop
  * iteration). */
 void conn_flush(struct conn *c);

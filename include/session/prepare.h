@@ -26,9 +26,15 @@ struct pstmt {
     bool types_bound;
     uint8_t **ld; /* owned; long data per parameter, or NULL */
     size_t *ld_len;
+    size_t ld_total; /* bytes of long data held, all parameters */
+    bool ld_over;    /* long data went over the cap: EXECUTE fails once */
     struct pstmt *next;
 };
 
+/* A new prepared statement would exceed max_prepared_statements for this
+ * client (its statements and the prepared USEs myshard answers): sends
+ * 1461, ends the command and returns true. */
+bool prepare_refuse_over_cap(struct session *s);
 void prepare_cmd_prepare(struct session *s);
 void prepare_cmd_execute(struct session *s);
 void prepare_cmd_long_data(struct session *s);

@@ -53,7 +53,14 @@
      CLIENT_PLUGIN_AUTH | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA |              \
      CLIENT_CONNECT_ATTRS | CLIENT_MULTI_RESULTS)
 #define ADMIN_MAX_PACKET (1u << 20)
-#define ADMIN_LOGIN_MS   10000
+/* Bounded memory, as for clients (session.c): a small packet until login,
+ * one packet plus a little pipelined input buffered, and no next command
+ * while the output holds more than ADMIN_OUT_HIGH unread bytes. */
+#define ADMIN_LOGIN_MAX_PACKET (16u * 1024)
+#define ADMIN_INPUT_MAX        (ADMIN_MAX_PACKET + 4 + 64 * 1024)
+#define ADMIN_OUT_HIGH         (1024u * 1024)
+#define ADMIN_OUT_LOW          (256u * 1024)
+#define ADMIN_LOGIN_MS         10000
 
 enum ac_state { AC_HANDSHAKE = 0, AC_AUTH_SWITCH, AC_READY, AC_CLOSING };
 
@@ -939,9 +946,14 @@ ac_read(struct conn *c, void *arg)
 
     while (ac->state != AC_CLOSING) {
         struct packet pkt;
-        int want = ac->state == AC_READY ? 0 : ac->seq;
-        enum packet_status st =
-            packet_read(c->in, ADMIN_MAX_PACKET, want, &pkt);
+        bool ready = ac->state == AC_READY;
+        int want = ready ? 0 : ac->seq;
+        enum packet_status st;
+        if (ready && evbuffer_get_length(c->out) > ADMIN_OUT_HIGH)
+            return; /* not reading its answers: resumed on drain */
+        st = packet_read(c->in,
+                         ready ? ADMIN_MAX_PACKET : ADMIN_LOGIN_MAX_PACKET,
+                         want, &pkt);
         if (st == PKT_AGAIN)
             return;
         if (st != PKT_OK || (pkt.len == 0 && ac->state == AC_READY)) {
@@ -991,7 +1003,9 @@ admin_accept(struct worker *w, int fd, const struct sockaddr *addr, int addrlen)
     ac->conn = conn_new(w, fd);
     ac->timer = evtimer_new(w->base, login_timeout, ac);
     evtimer_add(ac->timer, &tv);
-    conn_set_cbs(ac->conn, ac_read, NULL, ac_event, ac);
+    conn_set_cbs(ac->conn, ac_read, ac_read, ac_event, ac);
+    ac->conn->wr_low = ADMIN_OUT_LOW;
+    conn_set_read_limit(ac->conn, ADMIN_INPUT_MAX);
     conn_read_enable(ac->conn, true);
     ac->next = con->conns;
     if (con->conns)

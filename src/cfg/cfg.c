@@ -373,6 +373,8 @@ static const struct cfg_key top_keys[] = {
      10000000, "20000", .help = "client connections, all users"},
     {"max_allowed_packet", KT_SIZE, OFF(cfg, max_allowed_packet), 1024,
      1024.0 * 1024 * 1024, "64MB", .help = "largest client statement"},
+    {"max_prepared_statements", KT_I64, OFF(cfg, max_prepared_statements), 1,
+     1048576, "1024", .help = "prepared statements per client"},
     {"handshake_timeout", KT_DURATION, OFF(cfg, handshake_timeout_ms), 1,
      MS_HOUR, "10s", .help = "a client must log in within this"},
     {"client_idle_timeout", KT_DURATION, OFF(cfg, client_idle_timeout_ms), 0,

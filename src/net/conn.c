@@ -293,6 +293,15 @@ conn_read_enable(struct conn *c, bool on)
         event_active(&c->rev, EV_READ, 0); /* records may be waiting */
 }
 
+void
+conn_set_read_limit(struct conn *c, size_t rd_high)
+{
+    if (c->rd_high == rd_high)
+        return;
+    c->rd_high = rd_high;
+    read_arm(c); /* an event_add/del only when the answer changes */
+}
+
 static void
 flush_unlink(struct conn *c)
 {

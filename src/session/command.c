@@ -304,6 +304,8 @@ cmd_stmt_prepare(struct session *s)
         session_command_done(s);
         return;
     }
+    if (prepare_refuse_over_cap(s))
+        return;
     if (prepare_locally(s))
         return;
     prepare_cmd_prepare(s);

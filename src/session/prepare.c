@@ -54,6 +54,29 @@ prepare_clear_long_data(struct pstmt *ps)
         ps->ld[i] = NULL;
         ps->ld_len[i] = 0;
     }
+    ps->ld_total = 0;
+}
+
+bool
+prepare_refuse_over_cap(struct session *s)
+{
+    int64_t cap = s->wc->cfg->max_prepared_statements;
+    int64_t n = 0;
+
+    for (const struct pstmt *ps = s->pstmts; ps && n < cap; ps = ps->next)
+        n++;
+    for (const struct local_stmt *l = s->local_stmts; l && n < cap; l = l->next)
+        n++;
+    if (n < cap)
+        return false;
+    session_send_error(s, ER_MAX_PREPARED_STMT_COUNT, "42000",
+                       "myshard: can't create more than "
+                       "max_prepared_statements statements for one client "
+                       "(current value: %lld); close the statements you no "
+                       "longer use, or raise max_prepared_statements",
+                       (long long)cap);
+    session_command_done(s);
+    return true;
 }
 
 struct pstmt *
@@ -254,6 +277,20 @@ prepare_cmd_execute(struct session *s)
         session_command_done(s);
         return;
     }
+    if (ps->ld_over) { /* the server's answer, MariaDB's words */
+        ps->ld_over = false;
+        prepare_clear_long_data(ps);
+        session_send_error(s, ER_UNKNOWN_ERROR, "HY000",
+                           "myshard: parameter of prepared statement which "
+                           "is set through mysql_send_long_data() is longer "
+                           "than 'max_allowed_packet' bytes (%lld, for the "
+                           "long data of all the client's statements "
+                           "together); send less or raise "
+                           "max_allowed_packet",
+                           (long long)wc->cfg->max_allowed_packet);
+        session_command_done(s);
+        return;
+    }
     if (ps->nparams > 0) {
         vals = xcalloc(ps->nparams, sizeof(*vals));
         params = xcalloc(ps->nparams, sizeof(*params));
@@ -325,21 +362,45 @@ out:
     free(ld);
 }
 
+/* Long data all of the client's statements hold, for the cap. */
+static size_t
+long_data_held(const struct session *s)
+{
+    size_t n = 0;
+
+    for (const struct pstmt *ps = s->pstmts; ps; ps = ps->next)
+        n += ps->ld_total;
+    return n;
+}
+
+/* Long data waits here until EXECUTE, so it is capped like a server caps
+ * it (max_allowed_packet), but per client: over the cap, the statement's
+ * data is dropped and its next EXECUTE fails with the server's error. */
 void
 prepare_cmd_long_data(struct session *s)
 {
     struct pstmt *ps = prepare_find(s, query_stmt_id(s));
+    size_t cap = (size_t)s->wc->cfg->max_allowed_packet;
     uint16_t param;
 
     /* No answer either way, as on a server; errors surface at EXECUTE. */
-    if (ps != NULL && s->cmd.len >= 7) {
+    if (ps != NULL && s->cmd.len >= 7 && !ps->ld_over) {
         param = (uint16_t)(s->cmd.data[5] | s->cmd.data[6] << 8);
         if (param < ps->nparams) {
             size_t add = s->cmd.len - 7;
-            ps->ld[param] =
-                xrealloc(ps->ld[param], ps->ld_len[param] + add + 1);
-            memcpy(ps->ld[param] + ps->ld_len[param], s->cmd.data + 7, add);
-            ps->ld_len[param] += add;
+            if (add > cap || long_data_held(s) > cap - add) {
+                log_info("long data over max_allowed_packet client=%u "
+                         "stmt=%u",
+                         s->id, ps->id);
+                prepare_clear_long_data(ps);
+                ps->ld_over = true;
+            } else {
+                ps->ld[param] =
+                    xrealloc(ps->ld[param], ps->ld_len[param] + add + 1);
+                memcpy(ps->ld[param] + ps->ld_len[param], s->cmd.data + 7, add);
+                ps->ld_len[param] += add;
+                ps->ld_total += add;
+            }
         }
     }
     session_command_done(s);
@@ -355,6 +416,7 @@ prepare_cmd_reset(struct session *s)
         unknown_statement(s, id, "mysqld_stmt_reset");
     } else {
         prepare_clear_long_data(ps);
+        ps->ld_over = false;
         session_send_ok(s, 0, NULL);
     }
     session_command_done(s);

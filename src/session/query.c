@@ -903,6 +903,9 @@ query_start(struct session *s, const char *sql, size_t len)
 {
     struct stmt_facts f;
 
+    /* A cacheable read that failed before its answer (no server, a
+     * routing error) left its fill: it must not keep this answer. */
+    fill_free(s);
     analyze(s, sql, len, &f);
     if (!s->admitted && protect_admit(s) != ADMIT_GO)
         return; /* refused, or delayed: dispatched again at its turn */

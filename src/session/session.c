@@ -71,6 +71,20 @@
 /* client_write_cb fires when output drains to this: relaying resumes. */
 #define CLIENT_LOW_WATER (256 * 1024)
 
+/* Bounded memory per client (README, "Bounded memory per client"):
+ * - before login a packet holds at most LOGIN_MAX_PACKET bytes (a
+ *   HandshakeResponse41 with connect attributes takes well under 1 KB),
+ *   and no more than one such packet is buffered;
+ * - after login the input holds the packet being read or served (up to
+ *   max_allowed_packet) and at most CLIENT_INPUT_CAP bytes pipelined
+ *   behind it; beyond that the socket is not read (TCP pushes back);
+ * - no next command is taken while the client's output holds more than
+ *   CLIENT_OUT_HIGH bytes (answers myshard writes itself: OK/ERR, cached
+ *   and computed results); client_drain_cb resumes at CLIENT_LOW_WATER. */
+#define LOGIN_MAX_PACKET (16 * 1024)
+#define CLIENT_INPUT_CAP (64 * 1024)
+#define CLIENT_OUT_HIGH  RELAY_CLIENT_HIGH_WATER
+
 static const char *const state_names[] = {
     "handshake",    "auth_switch", "auth_delay", "idle",
     "wait_backend", "prelude",     "relay",      "closing"};
@@ -548,6 +562,27 @@ on_handshake_response(struct session *s, const uint8_t *p, size_t len)
 
 static void process_input(struct session *s);
 
+/* How many bytes of client input may be buffered in the current state
+ * (see LOGIN_MAX_PACKET above). Always room for the whole packet at the
+ * front, or the session would wait for it forever. */
+static size_t
+input_limit(struct session *s)
+{
+    struct packet_hdr h;
+    size_t max;
+
+    if (s->state == SESS_HANDSHAKE || s->state == SESS_AUTH_SWITCH)
+        return 4 + LOGIN_MAX_PACKET;
+    if (s->state != SESS_IDLE) /* the command's packet is at the front */
+        return s->cmd.wire_len + CLIENT_INPUT_CAP;
+    if (packet_peek(s->conn->in, &h) != PKT_OK || h.len + 4 <= CLIENT_INPUT_CAP)
+        return CLIENT_INPUT_CAP;
+    if (h.len < PACKET_MAX_PAYLOAD)
+        return 4 + (size_t)h.len;
+    max = (size_t)s->wc->cfg->max_allowed_packet; /* continuations */
+    return max + 4 * (max / PACKET_MAX_PAYLOAD + 2);
+}
+
 void
 session_process_input(struct session *s)
 {
@@ -556,6 +591,8 @@ session_process_input(struct session *s)
     s->in_input = true;
     process_input(s);
     s->in_input = false;
+    if (s->state != SESS_CLOSING)
+        conn_set_read_limit(s->conn, input_limit(s));
 }
 
 static void
@@ -566,12 +603,26 @@ process_input(struct session *s)
     while (s->state == SESS_HANDSHAKE || s->state == SESS_AUTH_SWITCH ||
            s->state == SESS_IDLE) {
         struct packet pkt;
-        size_t max = (size_t)s->wc->cfg->max_allowed_packet;
-        int want_seq = s->state == SESS_IDLE ? 0 : s->seq;
-        enum packet_status st = packet_read(in, max, want_seq, &pkt);
+        bool login = s->state != SESS_IDLE;
+        size_t max =
+            login ? LOGIN_MAX_PACKET : (size_t)s->wc->cfg->max_allowed_packet;
+        int want_seq = login ? s->seq : 0;
+        enum packet_status st;
 
+        if (!login && evbuffer_get_length(s->conn->out) > CLIENT_OUT_HIGH)
+            return; /* the client is not reading: client_drain_cb resumes */
+        st = packet_read(in, max, want_seq, &pkt);
         if (st == PKT_AGAIN)
             return;
+        if (st == PKT_TOO_LARGE && login) {
+            s->seq++;
+            session_send_error(s, ER_NET_PACKET_TOO_LARGE, "08S01",
+                               "myshard: login packet bigger than %d bytes; "
+                               "the client must log in first",
+                               LOGIN_MAX_PACKET);
+            session_close(s, "login packet too large");
+            return;
+        }
         if (st == PKT_TOO_LARGE) {
             s->seq = 1;
             session_send_error(s, ER_NET_PACKET_TOO_LARGE, "08S01",
@@ -714,6 +765,8 @@ client_drain_cb(struct conn *c, void *arg)
         scatter_client_drained(s);
     else if (s->state == SESS_RELAY)
         query_client_drained(s);
+    else if (s->state == SESS_IDLE)
+        session_process_input(s); /* commands held for CLIENT_OUT_HIGH */
 }
 
 static void

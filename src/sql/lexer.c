@@ -783,12 +783,18 @@ size_t
 lexer_unquote(const char *p, size_t len, struct lex_mode mode, char *out,
               size_t cap)
 {
-    const char *end = p + len;
+    const char *end;
     size_t n = 0;
     char q;
     bool backslash;
 
-    if (len > 0 && *p == '@')
+    if (len == 0) { /* p may be NULL (a USE without a name) */
+        if (cap > 0)
+            out[0] = '\0';
+        return 0;
+    }
+    end = p + len;
+    if (*p == '@')
         p++; /* user variable: decode its name */
     /* skip an introducer: _charset [blanks] or N; hex and bit literals
      * after one are copied unchanged */
