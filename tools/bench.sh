@@ -15,14 +15,12 @@
 # then a line per row: myshard >= 0.95x HAProxy's qps at <= 1.10x its CPU
 # per query, yes or no.
 #
-# The three reach the same server. The private myshard's s0 replica is set
-# OFFLINE on the admin console for these rows (and ONLINE again after), so
-# its default-shard reads go to the s0 primary, as the direct and HAProxy
-# runs do; the replica stays configured, so myshard still picks a server per
-# read. With --sandbox its myshard is left as it is: the s0 server that
-# served its warm-up reads becomes the target of the direct and HAProxy
-# runs. The servers' Questions counters, read around every myshard run, show
-# which server served them (printed under the table).
+# The three reach the same server, the s0 primary: myshard's s0 replica is
+# set OFFLINE on its admin console for these rows (ONLINE again after, and
+# at exit), so its default-shard reads go to the primary too; the replica
+# stays configured, so myshard still picks a server per read. The servers'
+# Questions counters, read around every myshard run, show which server
+# served them (printed under the table).
 #
 # Then it compares point selects on tables sharded by id with unsharded
 # ones, plaintext with TLS clients, multiplexed with pinned (each through
@@ -116,6 +114,7 @@ DIR=
 PROXY_PID=
 HAP_PID=
 HAP_TMP=
+REPLICA_OFFLINE=0
 OWN_PROXY=0
 OWN_CLUSTER=0
 PREPARED=0
@@ -131,6 +130,10 @@ cleanup() {
     fi
     if [[ -n $HAP_TMP ]]; then
         rm -rf "$HAP_TMP"
+    fi
+    if [[ $REPLICA_OFFLINE -eq 1 ]] && pid_alive "$PROXY_PID"; then
+        admin_sql "SET BACKEND '127.0.0.1:$S0_REPLICA_PORT' ONLINE" >/dev/null ||
+            warn "the s0 replica stays OFFLINE in myshard (SET BACKEND '127.0.0.1:$S0_REPLICA_PORT' ONLINE on its console)"
     fi
     if [[ $OWN_PROXY -eq 1 && -n $PROXY_PID ]] && pid_alive "$PROXY_PID"; then
         stop_pid "$PROXY_PID" 10
@@ -156,6 +159,7 @@ if [[ $USE_SANDBOX -eq 1 ]]; then
     PROXY_PID=$(<"$SANDBOX/myshard.pid")
     pid_alive "$PROXY_PID" || die "the sandbox's myshard is not running"
     PROXY_PORT=6033
+    ADMIN_PORT=6032 ADMIN_PASSWORD=sandbox # conf/sandbox.yaml
     # HAProxy is the one tool the sandbox does not need itself
     command -v haproxy >/dev/null 2>&1 || ensure_packages
 else
@@ -170,6 +174,7 @@ else
         die "the MariaDB cluster did not start"
     eval "$(tests/integration/mariadb_env.sh env "$DIR")"
     read -r PROXY_PORT ADMIN_PORT HTTP_PORT <<<"$(free_ports 3)"
+    ADMIN_PASSWORD=bench-admin
     cat >"$DIR/myshard.yaml" <<EOF
 # written by tools/bench.sh
 listen: 127.0.0.1:$PROXY_PORT
@@ -178,7 +183,7 @@ admin:
   listen: 127.0.0.1:$ADMIN_PORT
   http: 127.0.0.1:$HTTP_PORT
   user: admin
-  password: bench-admin
+  password: $ADMIN_PASSWORD
 tls:
   cert: $MARIADB_TLS_CERT
   key: $MARIADB_TLS_KEY
@@ -260,9 +265,9 @@ questions() {
         -e "SHOW GLOBAL STATUS LIKE 'Questions'" 2>/dev/null | awk '{ print $2 }'
 }
 
-# admin_sql SQL: one statement on the private myshard's admin console.
+# admin_sql SQL: one statement on myshard's admin console.
 admin_sql() {
-    mariadb --no-defaults -h127.0.0.1 -P"$ADMIN_PORT" -uadmin -pbench-admin -N -B -e "$1"
+    mariadb --no-defaults -h127.0.0.1 -P"$ADMIN_PORT" -uadmin -p"$ADMIN_PASSWORD" -N -B -e "$1"
 }
 
 # run_sb TEST THREADS SECONDS TARGET... -> "qps p95_ms queries" or "error".
@@ -288,15 +293,12 @@ run_sb() {
         END { printf "%s %s %s\n", qps, p95, total }' <<<"$out"
 }
 
-# The private myshard reads from the s0 primary for the main rows, like the
-# direct and HAProxy runs: its replica goes OFFLINE (still configured).
-if [[ $OWN_PROXY -eq 1 ]]; then
-    admin_sql "SET BACKEND '127.0.0.1:$S0_REPLICA_PORT' OFFLINE" >/dev/null ||
-        die "cannot set the s0 replica OFFLINE on myshard's admin console"
-fi
+# myshard reads from the s0 primary for the main rows, like the direct and
+# HAProxy runs: its replica goes OFFLINE (still configured).
+admin_sql "SET BACKEND '127.0.0.1:$S0_REPLICA_PORT' OFFLINE" >/dev/null ||
+    die "cannot set the s0 replica OFFLINE on myshard's admin console (127.0.0.1:$ADMIN_PORT)"
+REPLICA_OFFLINE=1
 
-# Which s0 server serves myshard's reads: the one whose Questions counter
-# moves during a warm-up through myshard.
 msg "warming up through myshard"
 qp0=$(questions "$S0_PRIMARY_PORT")
 qr0=$(questions "$S0_REPLICA_PORT")
@@ -304,17 +306,10 @@ run_sb oltp_read_only 4 2 "${PROXIED[@]}" >/dev/null
 qp1=$(questions "$S0_PRIMARY_PORT")
 qr1=$(questions "$S0_REPLICA_PORT")
 if ((qr1 - qr0 > qp1 - qp0)); then
-    SERVE_PORT=$S0_REPLICA_PORT
-    SERVE_NAME="s0 replica"
-else
-    SERVE_PORT=$S0_PRIMARY_PORT
-    SERVE_NAME="s0 primary"
+    die "myshard's reads still go to the s0 replica while it is OFFLINE"
 fi
-msg "myshard's reads go to the $SERVE_NAME (127.0.0.1:$SERVE_PORT): the direct and HAProxy runs use it too"
-SERVED=(--db-driver=mysql --mysql-host=127.0.0.1 "--mysql-port=$SERVE_PORT"
-    --mysql-user=myshard --mysql-password=secret --mysql-db=shop)
 
-# HAProxy in TCP mode in front of that server: no health checks (nothing
+# HAProxy in TCP mode in front of the s0 primary: no health checks (nothing
 # else reaches the server), no logs, no limits in the way (maxconn far above
 # any thread count), nbthread as many as myshard's workers.
 HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
@@ -339,7 +334,7 @@ frontend bench
     bind 127.0.0.1:$HAP_PORT
     default_backend served
 backend served
-    server s0 127.0.0.1:$SERVE_PORT
+    server s0 127.0.0.1:$S0_PRIMARY_PORT
 EOF
 msg "starting HAProxy on 127.0.0.1:$HAP_PORT (nbthread $BENCH_HAPROXY_THREADS)"
 "$HAPROXY" -db -f "$HAP_DIR/haproxy.cfg" >"$HAP_DIR/haproxy.log" 2>&1 &
@@ -352,7 +347,7 @@ HAPROXIED=(--db-driver=mysql --mysql-host=127.0.0.1 "--mysql-port=$HAP_PORT"
     --mysql-user=myshard --mysql-password=secret --mysql-db=shop)
 
 msg "warming up (direct and through HAProxy)"
-run_sb oltp_read_only 4 2 "${SERVED[@]}" >/dev/null
+run_sb oltp_read_only 4 2 "${DIRECT[@]}" >/dev/null
 run_sb oltp_read_only 4 2 "${HAPROXIED[@]}" >/dev/null
 
 # Each row: direct, HAProxy, myshard, one after the other. The servers'
@@ -367,7 +362,7 @@ for test in $BENCH_TESTS; do
         [[ $PS_MODE == auto ]] && mode=prepared
         for threads in $BENCH_THREADS; do
             msg "$test, $mode, $threads threads: direct"
-            read -r dq dp _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${SERVED[@]}") - - -"
+            read -r dq dp _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${DIRECT[@]}") - - -"
             msg "$test, $mode, $threads threads: through HAProxy"
             t0=$(cpu_ticks "$HAP_PID")
             read -r hq hp hn _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${HAPROXIED[@]}") - - -"
@@ -390,10 +385,9 @@ for test in $BENCH_TESTS; do
 done
 PS_MODE=
 
-if [[ $OWN_PROXY -eq 1 ]]; then
-    admin_sql "SET BACKEND '127.0.0.1:$S0_REPLICA_PORT' ONLINE" >/dev/null ||
-        die "cannot set the s0 replica ONLINE again"
-fi
+admin_sql "SET BACKEND '127.0.0.1:$S0_REPLICA_PORT' ONLINE" >/dev/null ||
+    die "cannot set the s0 replica ONLINE again"
+REPLICA_OFFLINE=0
 
 # The same point select on tables sharded by id over both shards (rows
 # placed exactly where the rule says, by deleting on each shard what
@@ -568,8 +562,8 @@ printf '\n'
 printf '%s\n' "${verdicts[@]}"
 printf '\nmyshard'"'"'s runs above: the s0 primary received %d statements, the s0 replica %d, for %d sysbench queries\n' \
     "$ms_primary" "$ms_replica" "$ms_queries"
-printf 'the direct and HAProxy runs went to the %s (127.0.0.1:%s); HAProxy nbthread %s, myshard workers %s\n' \
-    "$SERVE_NAME" "$SERVE_PORT" "$BENCH_HAPROXY_THREADS" \
+printf 'the direct and HAProxy runs went to the s0 primary (127.0.0.1:%s); HAProxy nbthread %s, myshard workers %s\n' \
+    "$S0_PRIMARY_PORT" "$BENCH_HAPROXY_THREADS" \
     "$([[ $OWN_PROXY -eq 1 ]] && echo "$BENCH_WORKERS" || echo "(the sandbox's)")"
 if [[ ${#sharded[@]} -gt 0 ]]; then
     printf '\n%-18s %7s %15s %13s %6s %10s\n' test threads 'unsharded qps' 'sharded qps' \
