@@ -1,14 +1,34 @@
 #!/usr/bin/env bash
-# tools/bench.sh - myshard against MariaDB directly, in one run: sysbench
-# oltp_point_select and oltp_read_only at 1, 16 and 64 threads, each run once
-# straight to the s0 primary and once through myshard, alternating. Prints
-# queries/s of both, their ratio, p95 latency, myshard's CPU time per query,
-# and myshard's memory per idle client connection. The private myshard has
-# tls: configured (the rig's certificate): the plaintext rows measure the
-# plaintext path with TLS on offer, and a TLS row runs oltp_point_select
-# with every sysbench client on TLS (--mysql-ssl=on, as the user tlsapp,
-# whose require_tls refuses anything else), giving qps and myshard's CPU
-# time per query next to the same plaintext figures.
+# tools/bench.sh - myshard against the physical limit, in one run: sysbench
+# oltp_point_select and oltp_read_only at 1, 16 and 64 threads, in text mode
+# (--db-ps-mode=disable) and in prepared mode (--db-ps-mode=auto: server-side
+# prepared statements), each row run straight to the server, through HAProxy
+# and through myshard, alternating in that order to spread the noise.
+#
+# HAProxy is the bar: a pure L4 relay (mode tcp, no health checks, no logs)
+# that parses nothing, with as many threads as myshard has workers
+# (BENCH_HAPROXY_THREADS, default BENCH_WORKERS=1), so both get the same
+# share of a 2-core machine that sysbench and MariaDB also use. Each row
+# prints the qps of the three, myshard/direct and myshard/HAProxy, the p95
+# latency of each, the CPU time per query of myshard and of HAProxy (utime +
+# stime of the process from /proc, over its own runs) and their ratio, and
+# then a line per row: myshard >= 0.95x HAProxy's qps at <= 1.10x its CPU
+# per query, yes or no.
+#
+# The three reach the same server, the s0 primary: myshard's s0 replica is
+# set OFFLINE on its admin console for these rows (ONLINE again after, and
+# at exit), so its default-shard reads go to the primary too; the replica
+# stays configured, so myshard still picks a server per read. The servers'
+# Questions counters, read around every myshard run, show which server
+# served them (printed under the table).
+#
+# Then it compares point selects on tables sharded by id with unsharded
+# ones, plaintext with TLS clients, multiplexed with pinned (each through
+# myshard), and measures myshard's memory per idle client connection. The
+# private myshard has tls: configured (the rig's certificate): the plaintext
+# rows measure the plaintext path with TLS on offer, and the TLS row runs
+# oltp_point_select with every sysbench client on TLS (--mysql-ssl=on, as
+# the user tlsapp, whose require_tls refuses anything else).
 #
 # The machine is shared and noisy: quote ratios, not absolute numbers.
 #
@@ -16,17 +36,22 @@
 #   (default)  build the release build, start a private cluster (temp dir)
 #              and a private myshard, remove both at the end
 #   --sandbox  use the running ./tools/sandbox.sh (its cluster and myshard)
+#   Both start a private HAProxy (installed if missing) and stop it at the end.
 #
 # Environment:
 #   BENCH_TIME=10            seconds per sysbench run
 #   BENCH_THREADS="1 16 64"  thread counts
 #   BENCH_TESTS="oltp_point_select oltp_read_only"
+#   BENCH_PS_MODES="disable auto"  sysbench --db-ps-mode values of the main
+#                            rows (text, prepared); a --db-ps-mode in
+#                            BENCH_SYSBENCH_ARGS picks that one alone
 #   BENCH_TABLES=4 BENCH_TABLE_SIZE=10000
 #   BENCH_IDLE_CLIENTS=2000  idle connections for the memory measurement
 #   BENCH_WORKERS=1          myshard workers (private myshard only); on a
 #                            2-core machine shared with sysbench and MariaDB,
 #                            one worker leaves them the other core
-#   BENCH_SYSBENCH_ARGS      extra sysbench options (e.g. --db-ps-mode=disable)
+#   BENCH_HAPROXY_THREADS    HAProxy's nbthread (default BENCH_WORKERS)
+#   BENCH_SYSBENCH_ARGS      extra sysbench options
 #   BENCH_MYSHARD_ARGS       extra myshard options (--log-level warn)
 #   BENCH_SHARDED=1          also compare point selects on tables sharded by id
 #                            (hash over both shards) with the unsharded ones
@@ -36,9 +61,9 @@
 #                            (pool_mode: session), on a second myshard whose
 #                            reads all go to the primary
 #
-# Proxied reads of these unsharded tables go where myshard routes
-# default-shard reads (the s0 replica, or the s0 primary); the direct runs
-# always use the s0 primary.
+# The sharded, TLS and multiplexing rows run with the replica ONLINE again
+# (proxied reads of the unsharded tables go to the s0 replica) and in
+# sysbench's default mode (prepared), or BENCH_SYSBENCH_ARGS' --db-ps-mode.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -69,9 +94,27 @@ BENCH_WORKERS=${BENCH_WORKERS:-1}
 BENCH_MYSHARD_ARGS=${BENCH_MYSHARD_ARGS:---log-level warn}
 read -r -a SB_EXTRA <<<"${BENCH_SYSBENCH_ARGS:-}"
 read -r -a MS_EXTRA <<<"$BENCH_MYSHARD_ARGS"
+BENCH_HAPROXY_THREADS=${BENCH_HAPROXY_THREADS:-$BENCH_WORKERS}
+# The main rows set --db-ps-mode themselves: take it out of the extra
+# options (a --db-ps-mode there is the default for BENCH_PS_MODES).
+SB_MAIN=()
+sb_ps_mode=
+for a in "${SB_EXTRA[@]}"; do
+    case $a in
+    --db-ps-mode=*) sb_ps_mode=${a#--db-ps-mode=} ;;
+    *) SB_MAIN+=("$a") ;;
+    esac
+done
+BENCH_PS_MODES=${BENCH_PS_MODES:-${sb_ps_mode:-disable auto}}
+for m in $BENCH_PS_MODES; do
+    [[ $m == disable || $m == auto ]] || die "BENCH_PS_MODES: '$m' is not disable or auto"
+done
 
 DIR=
 PROXY_PID=
+HAP_PID=
+HAP_TMP=
+REPLICA_OFFLINE=0
 OWN_PROXY=0
 OWN_CLUSTER=0
 PREPARED=0
@@ -80,6 +123,17 @@ cleanup() {
     set +e
     if [[ $PREPARED -eq 1 ]]; then
         sysbench oltp_read_only "${DIRECT[@]}" --tables="$BENCH_TABLES" cleanup >/dev/null 2>&1
+    fi
+    if [[ -n $HAP_PID ]] && pid_alive "$HAP_PID"; then
+        stop_pid "$HAP_PID" 10
+        wait "$HAP_PID" 2>/dev/null
+    fi
+    if [[ -n $HAP_TMP ]]; then
+        rm -rf "$HAP_TMP"
+    fi
+    if [[ $REPLICA_OFFLINE -eq 1 ]] && pid_alive "$PROXY_PID"; then
+        admin_sql "SET BACKEND '127.0.0.1:$S0_REPLICA_PORT' ONLINE" >/dev/null ||
+            warn "the s0 replica stays OFFLINE in myshard (SET BACKEND '127.0.0.1:$S0_REPLICA_PORT' ONLINE on its console)"
     fi
     if [[ $OWN_PROXY -eq 1 && -n $PROXY_PID ]] && pid_alive "$PROXY_PID"; then
         stop_pid "$PROXY_PID" 10
@@ -105,6 +159,9 @@ if [[ $USE_SANDBOX -eq 1 ]]; then
     PROXY_PID=$(<"$SANDBOX/myshard.pid")
     pid_alive "$PROXY_PID" || die "the sandbox's myshard is not running"
     PROXY_PORT=6033
+    ADMIN_PORT=6032 ADMIN_PASSWORD=sandbox # conf/sandbox.yaml
+    # HAProxy is the one tool the sandbox does not need itself
+    command -v haproxy >/dev/null 2>&1 || ensure_packages
 else
     ensure_packages
     msg "building the release build (build/)"
@@ -117,6 +174,7 @@ else
         die "the MariaDB cluster did not start"
     eval "$(tests/integration/mariadb_env.sh env "$DIR")"
     read -r PROXY_PORT ADMIN_PORT HTTP_PORT <<<"$(free_ports 3)"
+    ADMIN_PASSWORD=bench-admin
     cat >"$DIR/myshard.yaml" <<EOF
 # written by tools/bench.sh
 listen: 127.0.0.1:$PROXY_PORT
@@ -125,7 +183,7 @@ admin:
   listen: 127.0.0.1:$ADMIN_PORT
   http: 127.0.0.1:$HTTP_PORT
   user: admin
-  password: bench-admin
+  password: $ADMIN_PASSWORD
 tls:
   cert: $MARIADB_TLS_CERT
   key: $MARIADB_TLS_KEY
@@ -187,7 +245,7 @@ pos=$(mariadb --no-defaults -h127.0.0.1 -P"$S0_PRIMARY_PORT" -umyshard -psecret 
 
 CLK_TCK=$(getconf CLK_TCK)
 
-# utime + stime of a process, in clock ticks.
+# utime + stime of a process (all its threads), in clock ticks.
 cpu_ticks() {
     local stat
     stat=$(<"/proc/$1/stat")
@@ -200,11 +258,30 @@ rss_kb() {
     awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
-# run_sb TEST THREADS SECONDS TARGET... -> "qps p95_ms queries" or "error"
+# questions PORT: the server's Questions counter (every statement a client
+# sent it, COM_STMT_EXECUTE included).
+questions() {
+    mariadb --no-defaults -h127.0.0.1 -P"$1" -umyshard -psecret -N -B \
+        -e "SHOW GLOBAL STATUS LIKE 'Questions'" 2>/dev/null | awk '{ print $2 }'
+}
+
+# admin_sql SQL: one statement on myshard's admin console.
+admin_sql() {
+    mariadb --no-defaults -h127.0.0.1 -P"$ADMIN_PORT" -uadmin -p"$ADMIN_PASSWORD" -N -B -e "$1"
+}
+
+# run_sb TEST THREADS SECONDS TARGET... -> "qps p95_ms queries" or "error".
+# PS_MODE, when set, is the run's --db-ps-mode (the extra options then come
+# without theirs).
+PS_MODE=
 run_sb() {
     local test=$1 threads=$2 secs=$3 out
+    local -a extra=("${SB_EXTRA[@]}")
     shift 3
-    if ! out=$(sysbench "$test" "$@" "${COMMON[@]}" "${SB_EXTRA[@]}" --threads="$threads" \
+    if [[ -n $PS_MODE ]]; then
+        extra=("${SB_MAIN[@]}" --db-ps-mode="$PS_MODE")
+    fi
+    if ! out=$(sysbench "$test" "$@" "${COMMON[@]}" "${extra[@]}" --threads="$threads" \
         --time="$secs" --report-interval=0 --percentile=95 run 2>&1); then
         printf '%s\n' "$out" | tail -n 5 >&2
         echo error
@@ -216,22 +293,101 @@ run_sb() {
         END { printf "%s %s %s\n", qps, p95, total }' <<<"$out"
 }
 
-msg "warming up (direct and through myshard)"
-run_sb oltp_read_only 4 2 "${DIRECT[@]}" >/dev/null
-run_sb oltp_read_only 4 2 "${PROXIED[@]}" >/dev/null
+# myshard reads from the s0 primary for the main rows, like the direct and
+# HAProxy runs: its replica goes OFFLINE (still configured).
+admin_sql "SET BACKEND '127.0.0.1:$S0_REPLICA_PORT' OFFLINE" >/dev/null ||
+    die "cannot set the s0 replica OFFLINE on myshard's admin console (127.0.0.1:$ADMIN_PORT)"
+REPLICA_OFFLINE=1
 
+msg "warming up through myshard"
+qp0=$(questions "$S0_PRIMARY_PORT")
+qr0=$(questions "$S0_REPLICA_PORT")
+run_sb oltp_read_only 4 2 "${PROXIED[@]}" >/dev/null
+qp1=$(questions "$S0_PRIMARY_PORT")
+qr1=$(questions "$S0_REPLICA_PORT")
+if ((qr1 - qr0 > qp1 - qp0)); then
+    die "myshard's reads still go to the s0 replica while it is OFFLINE"
+fi
+
+# HAProxy in TCP mode in front of the s0 primary: no health checks (nothing
+# else reaches the server), no logs, no limits in the way (maxconn far above
+# any thread count), nbthread as many as myshard's workers.
+HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+if [[ -n $DIR ]]; then
+    HAP_DIR=$DIR
+else
+    HAP_DIR=$(mktemp -d /tmp/myshard-bench-haproxy.XXXXXX)
+    HAP_TMP=$HAP_DIR
+fi
+read -r HAP_PORT <<<"$(free_ports 1)"
+cat >"$HAP_DIR/haproxy.cfg" <<EOF
+# written by tools/bench.sh
+global
+    nbthread $BENCH_HAPROXY_THREADS
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+frontend bench
+    bind 127.0.0.1:$HAP_PORT
+    default_backend served
+backend served
+    server s0 127.0.0.1:$S0_PRIMARY_PORT
+EOF
+msg "starting HAProxy on 127.0.0.1:$HAP_PORT (nbthread $BENCH_HAPROXY_THREADS)"
+"$HAPROXY" -db -f "$HAP_DIR/haproxy.cfg" >"$HAP_DIR/haproxy.log" 2>&1 &
+HAP_PID=$!
+if ! wait_port "$HAP_PORT" 10 "$HAP_PID"; then
+    tail -n 30 "$HAP_DIR/haproxy.log" >&2
+    die "HAProxy did not start"
+fi
+HAPROXIED=(--db-driver=mysql --mysql-host=127.0.0.1 "--mysql-port=$HAP_PORT"
+    --mysql-user=myshard --mysql-password=secret --mysql-db=shop)
+
+msg "warming up (direct and through HAProxy)"
+run_sb oltp_read_only 4 2 "${DIRECT[@]}" >/dev/null
+run_sb oltp_read_only 4 2 "${HAPROXIED[@]}" >/dev/null
+
+# Each row: direct, HAProxy, myshard, one after the other. The servers'
+# Questions counters around the myshard runs tell which server served them.
 results=()
+ms_primary=0
+ms_replica=0
+ms_queries=0
 for test in $BENCH_TESTS; do
-    for threads in $BENCH_THREADS; do
-        msg "$test, $threads threads: direct"
-        read -r dq dp _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${DIRECT[@]}") - - -"
-        msg "$test, $threads threads: through myshard"
-        t0=$(cpu_ticks "$PROXY_PID")
-        read -r pq pp pn _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${PROXIED[@]}") - - -"
-        t1=$(cpu_ticks "$PROXY_PID")
-        results+=("$test $threads $dq $pq $dp $pp $((t1 - t0)) $pn")
+    for PS_MODE in $BENCH_PS_MODES; do
+        mode=text
+        [[ $PS_MODE == auto ]] && mode=prepared
+        for threads in $BENCH_THREADS; do
+            msg "$test, $mode, $threads threads: direct"
+            read -r dq dp _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${DIRECT[@]}") - - -"
+            msg "$test, $mode, $threads threads: through HAProxy"
+            t0=$(cpu_ticks "$HAP_PID")
+            read -r hq hp hn _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${HAPROXIED[@]}") - - -"
+            t1=$(cpu_ticks "$HAP_PID")
+            hticks=$((t1 - t0))
+            msg "$test, $mode, $threads threads: through myshard"
+            qp0=$(questions "$S0_PRIMARY_PORT")
+            qr0=$(questions "$S0_REPLICA_PORT")
+            t0=$(cpu_ticks "$PROXY_PID")
+            read -r mq mp mn _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${PROXIED[@]}") - - -"
+            t1=$(cpu_ticks "$PROXY_PID")
+            qp1=$(questions "$S0_PRIMARY_PORT")
+            qr1=$(questions "$S0_REPLICA_PORT")
+            ms_primary=$((ms_primary + qp1 - qp0))
+            ms_replica=$((ms_replica + qr1 - qr0))
+            [[ $mn =~ ^[0-9]+$ ]] && ms_queries=$((ms_queries + mn))
+            results+=("$test $mode $threads $dq $hq $mq $dp $hp $mp $((t1 - t0)) $mn $hticks $hn")
+        done
     done
 done
+PS_MODE=
+
+admin_sql "SET BACKEND '127.0.0.1:$S0_REPLICA_PORT' ONLINE" >/dev/null ||
+    die "cannot set the s0 replica ONLINE again"
+REPLICA_OFFLINE=0
 
 # The same point select on tables sharded by id over both shards (rows
 # placed exactly where the rule says, by deleting on each shard what
@@ -374,24 +530,41 @@ EOF
 ) || idle="0 0 0 the idle-client script failed"
 
 printf '\n'
-printf '%-18s %7s %11s %11s %6s %10s %10s %10s %12s\n' \
-    test threads 'direct qps' 'proxy qps' ratio 'direct p95' 'proxy p95' 'cpu us/q' 'cpu s/10k q'
-printf '%-18s %7s %11s %11s %6s %10s %10s %10s %12s\n' \
-    '' '' '' '' '' '(ms)' '(ms)' '(myshard)' '(myshard)'
+fmt='%-17s %-8s %3s %9s %9s %9s %7s %7s %7s %7s %7s %8s %8s %6s\n'
+# shellcheck disable=SC2059  # one format for the header and the rows
+printf "$fmt" '' '' '' direct haproxy myshard 'ms/' 'ms/' direct haproxy myshard myshard haproxy cpu
+# shellcheck disable=SC2059
+printf "$fmt" test mode thr qps qps qps direct haproxy 'p95 ms' 'p95 ms' 'p95 ms' 'us/q' 'us/q' ratio
+verdicts=()
 for row in "${results[@]}"; do
-    read -r test threads dq pq dp pp ticks pn _ <<<"$row"
-    awk -v t="$test" -v th="$threads" -v dq="$dq" -v pq="$pq" -v dp="$dp" \
-        -v pp="$pp" -v ticks="$ticks" -v pn="$pn" -v hz="$CLK_TCK" '
+    read -r test mode threads dq hq mq dp hp mp mt mn ht hn _ <<<"$row"
+    line=$(awk -v fmt="$fmt" -v t="$test" -v m="$mode" -v th="$threads" \
+        -v dq="$dq" -v hq="$hq" -v mq="$mq" -v dp="$dp" -v hp="$hp" -v mp="$mp" \
+        -v mt="$mt" -v mn="$mn" -v ht="$ht" -v hn="$hn" -v hz="$CLK_TCK" '
     function num(x) { return x ~ /^[0-9.]+$/ }
+    function q(x) { return num(x) ? sprintf("%.0f", x) : x }
+    function r(a, b) { return (num(a) && num(b) && b > 0) ? sprintf("%.2f", a / b) : "-" }
+    function us(ticks, n) { return (num(n) && n > 0) ? sprintf("%.1f", ticks / hz * 1e6 / n) : "-" }
     BEGIN {
-        ratio = (num(dq) && num(pq) && dq > 0) ? sprintf("%.2f", pq / dq) : "-"
-        us = (num(pn) && pn > 0) ? sprintf("%.1f", ticks / hz * 1e6 / pn) : "-"
-        s10k = (num(pn) && pn > 0) ? sprintf("%.3f", ticks / hz * 1e4 / pn) : "-"
-        printf "%-18s %7s %11s %11s %6s %10s %10s %10s %12s\n", t, th,
-            num(dq) ? sprintf("%.0f", dq) : dq, num(pq) ? sprintf("%.0f", pq) : pq,
-            ratio, dp, pp, us, s10k
-    }'
+        mus = us(mt, mn); hus = us(ht, hn); cr = r(mus, hus); qr = r(mq, hq)
+        printf fmt, t, m, th, q(dq), q(hq), q(mq), r(mq, dq), qr, dp, hp, mp, mus, hus, cr
+        if (qr == "-" || cr == "-")
+            verdict = "no (a run gave no figure)"
+        else
+            verdict = (qr + 0 >= 0.95 && cr + 0 <= 1.10) ? "yes" : "no"
+        printf "%-17s %-8s %3s  myshard ≥ 0.95× HAProxy qps and ≤ 1.10× its CPU/query: %s\n", \
+            t, m, th, verdict
+    }')
+    head -n 1 <<<"$line"
+    verdicts+=("$(tail -n 1 <<<"$line")")
 done
+printf '\n'
+printf '%s\n' "${verdicts[@]}"
+printf '\nmyshard'"'"'s runs above: the s0 primary received %d statements, the s0 replica %d, for %d sysbench queries\n' \
+    "$ms_primary" "$ms_replica" "$ms_queries"
+printf 'the direct and HAProxy runs went to the s0 primary (127.0.0.1:%s); HAProxy nbthread %s, myshard workers %s\n' \
+    "$S0_PRIMARY_PORT" "$BENCH_HAPROXY_THREADS" \
+    "$([[ $OWN_PROXY -eq 1 ]] && echo "$BENCH_WORKERS" || echo "(the sandbox's)")"
 if [[ ${#sharded[@]} -gt 0 ]]; then
     printf '\n%-18s %7s %15s %13s %6s %10s\n' test threads 'unsharded qps' 'sharded qps' \
         ratio 'cpu us/q'
