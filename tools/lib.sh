@@ -243,6 +243,7 @@ build_dir() {
 }
 
 # Meson options of the test build (build-test): debug, ASan + UBSan.
+# shellcheck disable=SC2054  # the commas belong to one option
 MYSHARD_TEST_MESON_ARGS=(-Db_sanitize=address,undefined -Db_lundef=false
     --buildtype=debug)
 

@@ -40,7 +40,7 @@ CLUSTER=$MYSHARD_ROOT/tools/cluster.sh
 
 # TAP's "Bail out!" ends the test with its reason in meson's log.
 bail() {
-    printf 'Bail out! %s: %s\n' "$NAME" "$*"
+    printf 'Bail out! %s: %s\n' "$NAME" "$*" | tee /dev/stderr
     exit 1
 }
 
@@ -49,6 +49,7 @@ bail() {
 rig_servers_up "$DIR" ||
     bail "the rig's MariaDB servers in $DIR are not all up ($(tr -s '\n ' '; ' < <("$MYSHARD_ROOT/tests/integration/mariadb_env.sh" status "$DIR"))); run tools/cluster.sh up"
 src=$(
+    # shellcheck disable=SC1091
     . "$DIR/rig.env"
     printf '%s' "${MYSHARD_SRC:-}"
 )

@@ -92,7 +92,7 @@ pool500_undo() {
 sysbench_pool() {
     local threads=500 cap=60 server_max=120 health=1
     local d=$MYSHARD_TEST_DIR/sysbench-pool port aport hport buser old rc st n i line
-    local q samples max active tx qps queries errs text
+    local q samples max active qps queries errs text
     local -a direct proxied
     POOL500_DIR=$d
     mkdir -p "$d"
@@ -206,7 +206,6 @@ sysbench_pool() {
     # what its myshard holds on s0 now, while its pool is still up
     s0_sql "SELECT IFNULL(DB, 'NULL'), COMMAND, COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '$buser' AND ID <> CONNECTION_ID() GROUP BY 1, 2" >"$d/after" 2>&1 || true
 
-    tx=$(sed -n 's/^ *transactions: *\([0-9]*\).*/\1/p' "$d/proxied.log" | head -n 1)
     queries=$(sed -n 's/^ *queries: *\([0-9]*\).*/\1/p' "$d/proxied.log" | head -n 1)
     qps=$(sed -n 's/^ *queries: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' "$d/proxied.log" | head -n 1)
     errs=$(sed -n 's/^ *ignored errors: *\([0-9]*\).*/\1/p' "$d/proxied.log" | head -n 1)
