@@ -30,8 +30,6 @@
  */
 #include "itest_admin_util.h"
 
-#include "itest.h"
-
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
