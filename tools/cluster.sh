@@ -12,7 +12,8 @@
 #   down     stop the shared myshard and the servers, delete the directory
 #   status   each server and the shared myshard; exit 0 when all are up
 #   env      print the `export` lines of the programs' environment
-#   restart  restart the shared myshard (e.g. after changing its config)
+#   restart  restart the shared myshard, its config rendered again from the
+#            template (after editing it, or a program left it changed)
 #
 # A shared myshard whose binary was rebuilt since it started is restarted
 # by `up` and by the meson integration tests before they run.
