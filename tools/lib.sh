@@ -15,6 +15,11 @@
 #   detach CMD...       start CMD in its own session; pid in DETACHED_PID
 #   native_password_hash PW   "*" + upper(hex(sha1(sha1(PW))))
 #   build_dir DIR ARGS...     meson setup (or reconfigure) + ninja
+#   MYSHARD_TEST_MESON_ARGS   meson options of the test build (ASan + UBSan)
+#   render_template IN OUT    copy IN to OUT with each @NAME@ replaced by $NAME
+#   The test rig (tools/cluster.sh, tools/test.sh --keep, meson's
+#   integration tests; see "test rig" below): rig_dir, rig_export,
+#   rig_write_configs, rig_write_env, rig_proxy_pid, rig_servers_up
 
 # shellcheck disable=SC2034  # variables are used by the sourcing scripts
 MYSHARD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -235,4 +240,132 @@ build_dir() {
         fi
         ninja -C "$dir" -k 0
     )
+}
+
+# Meson options of the test build (build-test): debug, ASan + UBSan.
+# shellcheck disable=SC2054  # the commas belong to one option
+MYSHARD_TEST_MESON_ARGS=(-Db_sanitize=address,undefined -Db_lundef=false
+    --buildtype=debug)
+
+# render_template IN OUT: write IN to OUT with every @NAME@ (NAME in
+# [A-Z0-9_]) replaced by the value of the variable NAME. Fails, writing
+# nothing, when the template names a variable that is unset.
+render_template() {
+    local in=$1 out=$2 text name
+    local -a names
+    text=$(<"$in") || return 1
+    mapfile -t names < <(grep -oE '@[A-Z][A-Z0-9_]*@' "$in" | tr -d @ | sort -u)
+    for name in "${names[@]}"; do
+        if [[ -z ${!name+set} ]]; then
+            printf 'error: %s names @%s@, but %s is not set\n' "$in" "$name" "$name" >&2
+            return 1
+        fi
+        text=${text//@$name@/${!name}}
+    done
+    printf '%s\n' "$text" >"$out.tmp" && mv "$out.tmp" "$out"
+}
+
+# ---------------------------------------------------------------- test rig
+#
+# The rig is the MariaDB cluster of tests/integration/mariadb_env.sh plus
+# the shared myshard the integration programs talk to, in one directory:
+# the cluster's files, myshard.yaml and myshard-replicas.yaml (made from
+# tests/integration/myshard-test.yaml.in), myshard.log, and rig.env, the
+# `export` lines of every variable the programs read. tools/test.sh makes
+# one in a temporary directory for each run; tools/cluster.sh and
+# tools/test.sh --keep keep one up in rig_dir between runs.
+
+# The variables of rig.env besides the cluster's own (cluster.env).
+MYSHARD_RIG_VARS=(MYSHARD_HOST MYSHARD_PORT MYSHARD_ADMIN_PORT MYSHARD_HTTP_PORT
+    MYSHARD_USER MYSHARD_PASSWORD MYSHARD_DB MYSHARD_USER2 MYSHARD_PASSWORD2
+    MYSHARD_ADMIN_USER MYSHARD_ADMIN_PASSWORD MYSHARD_BIN MYSHARD_CONFIG
+    MYSHARD_LOG MYSHARD_PID MYSHARD_TEST_DIR MYSHARD_EXPECT_PROXY
+    MYSHARD_TEST_TIMEOUT_S MYSHARD_HANDSHAKE_TIMEOUT_S MYSHARD_SRC MARIADB_ENV
+    BACKEND_USER BACKEND_PASSWORD REPLICA_PROXY_PORT REPLICA_ADMIN_PORT
+    REPLICA_HTTP_PORT)
+
+# rig_dir: the kept rig's directory.
+rig_dir() {
+    printf '%s\n' "${MYSHARD_CLUSTER_DIR:-/tmp/myshard-cluster}"
+}
+
+# rig_export DIR BIN: export the programs' variables for the cluster in DIR
+# (whose cluster.env must be loaded) and the myshard binary BIN. The ports
+# of DIR/rig.env are kept when it exists, so that a developer's shell that
+# sourced it stays right; otherwise free ones are taken.
+rig_export() {
+    local dir=$1 bin=$2 old_ports=
+    if [[ -f $dir/rig.env ]]; then
+        old_ports=$(
+            # shellcheck disable=SC1091
+            . "$dir/rig.env" 2>/dev/null &&
+                printf '%s ' "${MYSHARD_PORT:-}" "${MYSHARD_ADMIN_PORT:-}" \
+                    "${MYSHARD_HTTP_PORT:-}" "${REPLICA_PROXY_PORT:-}" \
+                    "${REPLICA_ADMIN_PORT:-}" "${REPLICA_HTTP_PORT:-}"
+        )
+        [[ $old_ports =~ ^([0-9]+\ ){6}$ ]] || old_ports=
+    fi
+    [[ -n $old_ports ]] || old_ports=$(free_ports 6) || return 1
+    read -r MYSHARD_PORT MYSHARD_ADMIN_PORT MYSHARD_HTTP_PORT \
+        REPLICA_PROXY_PORT REPLICA_ADMIN_PORT REPLICA_HTTP_PORT <<<"$old_ports"
+    export MYSHARD_PORT MYSHARD_ADMIN_PORT MYSHARD_HTTP_PORT
+    export REPLICA_PROXY_PORT REPLICA_ADMIN_PORT REPLICA_HTTP_PORT
+    export MYSHARD_HOST=127.0.0.1
+    export MYSHARD_USER=app MYSHARD_PASSWORD=app MYSHARD_DB=shop
+    export MYSHARD_USER2=app2 MYSHARD_PASSWORD2=secret2
+    export MYSHARD_ADMIN_USER=admin MYSHARD_ADMIN_PASSWORD=rig-admin
+    export MYSHARD_BIN=$bin MYSHARD_CONFIG=$dir/myshard.yaml
+    export MYSHARD_LOG=$dir/myshard.log MYSHARD_TEST_DIR=$dir
+    export MYSHARD_EXPECT_PROXY=1
+    export MYSHARD_TEST_TIMEOUT_S=${MYSHARD_TEST_TIMEOUT_S:-600}
+    export MYSHARD_HANDSHAKE_TIMEOUT_S=2
+    export MYSHARD_SRC=$MYSHARD_ROOT
+    export MARIADB_ENV=$MYSHARD_ROOT/tests/integration/mariadb_env.sh
+    export BACKEND_USER=myshard BACKEND_PASSWORD=secret
+    export MYSHARD_PID=${MYSHARD_PID:-}
+}
+
+# rig_write_configs DIR: DIR/myshard.yaml (the shared myshard) and
+# DIR/myshard-replicas.yaml (the same on the REPLICA_* ports, replicas
+# reading: itest_replicas) from the committed template.
+rig_write_configs() {
+    local dir=$1 tpl=$MYSHARD_ROOT/tests/integration/myshard-test.yaml.in
+    local APP2_PASSWORD_HASH REPLICA_WEIGHT
+    APP2_PASSWORD_HASH=$(native_password_hash "$MYSHARD_PASSWORD2") || return 1
+    REPLICA_WEIGHT=0
+    render_template "$tpl" "$dir/myshard.yaml" || return 1
+    REPLICA_WEIGHT=1 MYSHARD_PORT=$REPLICA_PROXY_PORT \
+        MYSHARD_ADMIN_PORT=$REPLICA_ADMIN_PORT MYSHARD_HTTP_PORT=$REPLICA_HTTP_PORT \
+        render_template "$tpl" "$dir/myshard-replicas.yaml"
+}
+
+# rig_write_env DIR: DIR/rig.env, the cluster's variables and the programs'.
+rig_write_env() {
+    local dir=$1 name
+    {
+        printf '# the test rig in %s (tools/cluster.sh); source it\n' "$dir"
+        cat "$dir/cluster.env" || return 1
+        for name in "${MYSHARD_RIG_VARS[@]}"; do
+            printf 'export %s=%q\n' "$name" "${!name-}"
+        done
+    } >"$dir/rig.env.tmp" && mv "$dir/rig.env.tmp" "$dir/rig.env"
+}
+
+# rig_proxy_pid DIR: print the pid of the rig's shared myshard when it runs
+# (a process whose command line is `myshard -c DIR/myshard.yaml`).
+rig_proxy_pid() {
+    local dir=$1 pid
+    pid=$(sed -n 's/^export MYSHARD_PID=//p' "$dir/rig.env" 2>/dev/null)
+    [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" || return 1
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$dir/myshard.yaml" ||
+        return 1
+    printf '%s\n' "$pid"
+}
+
+# rig_servers_up DIR: all four MariaDB servers of DIR answer.
+rig_servers_up() {
+    local dir=$1 out
+    [[ -f $dir/cluster.env ]] || return 1
+    out=$("$MYSHARD_ROOT/tests/integration/mariadb_env.sh" status "$dir" 2>/dev/null) || return 1
+    [[ $(grep -c ' up$' <<<"$out") -eq 4 ]]
 }

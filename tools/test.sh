@@ -5,7 +5,7 @@
 # shards, primary + GTID replica each). The last line is `N passed, M failed`;
 # the exit status is 0 only when nothing failed.
 #
-# Usage: tools/test.sh [all|unit|integration|lint] [-k PATTERN]
+# Usage: tools/test.sh [all|unit|integration|lint] [-k PATTERN] [--keep]
 #   all          everything (default)
 #   unit         build + unit suites (+ fuzz targets, when built)
 #   integration  build + cluster + proxy + integration programs + sysbench
@@ -14,16 +14,24 @@
 #                checks whose name matches PATTERN (extended regex); the
 #                integration sections besides the programs are named
 #                driver-DRIVER, sysbench (oltp_read_write through the
-#                shared myshard) and sysbench-pool (500 threads over a pool
-#                of 60, see sysbench_pool), e.g. -k sysbench-pool
+#                shared myshard, tests/integration/sysbench_smoke.sh) and
+#                sysbench-pool (500 threads over a pool of 60,
+#                tests/integration/sysbench_pool.sh), e.g. -k sysbench-pool
+#   --keep       run in the kept test rig of tools/cluster.sh
+#                (MYSHARD_CLUSTER_DIR, /tmp/myshard-cluster): reuse its
+#                MariaDB servers when they are up, and leave the servers and
+#                the shared myshard running at the end, for
+#                `meson test -C build-test itest_NAME` (see tools/cluster.sh)
 #
 # Environment:
 #   MYSHARD_TEST_BUILD      build directory (build-test)
 #   MYSHARD_TEST_TIMEOUT_S  limit for one test program in seconds (600)
 #   MYSHARD_KEEP_TEST_DIR=1 keep the temporary cluster directory
 #
-# Each integration program (build-test/tests/integration/itest_* and
-# tests/integration/*_test.py) runs from the repository root with:
+# The shared myshard's config is tests/integration/myshard-test.yaml.in.
+# Each integration program (build-test/tests/integration/itest_*,
+# tests/integration/*_test.py, the driver and sysbench programs) runs from
+# the repository root with the environment rig_export (tools/lib.sh) sets:
 #   MYSHARD_HOST MYSHARD_PORT MYSHARD_USER MYSHARD_PASSWORD MYSHARD_DB
 #   MYSHARD_USER2 MYSHARD_PASSWORD2 (app2, whose config entry is a
 #   password_hash) MYSHARD_ADMIN_PORT MYSHARD_ADMIN_USER
@@ -32,7 +40,8 @@
 #   MYSHARD_TEST_TIMEOUT_S MYSHARD_SRC MARIADB_ENV (path of mariadb_env.sh)
 #   MARIADB_DIR S0_PRIMARY_PORT S0_REPLICA_PORT S1_PRIMARY_PORT
 #   S1_REPLICA_PORT (and *_SOCKET) BACKEND_USER BACKEND_PASSWORD
-# and prints TAP: `ok N - name` / `not ok N - name`. A program that exits
+#   REPLICA_PROXY_PORT REPLICA_ADMIN_PORT REPLICA_HTTP_PORT
+# (the same as DIR/rig.env of a kept rig) and prints TAP: `ok N - name` / `not ok N - name`. A program that exits
 # non-zero without a `not ok` line counts as one failure named after it.
 set -euo pipefail
 
@@ -46,6 +55,7 @@ usage() {
 
 MODE=all
 PATTERN=
+KEEP=0
 while [[ $# -gt 0 ]]; do
     case $1 in
     all | unit | integration | lint) MODE=$1 ;;
@@ -55,6 +65,7 @@ while [[ $# -gt 0 ]]; do
         shift
         ;;
     -k*) PATTERN=${1#-k} ;;
+    --keep) KEEP=1 ;;
     -h | --help)
         usage
         exit 0
@@ -112,54 +123,23 @@ CLUSTER_STARTED=0
 CLEANED=0
 KEEP_LOGS=0
 
-# State of sysbench_pool (below), kept global so that cleanup() can give the
-# s0 primary its max_connections back and stop that section's processes
-# however the script ends.
-POOL500_DIR=
-POOL500_OLD_MAX=
-POOL500_PROXY_PID=
-POOL500_SAMPLER_PID=
-
-# s0_sql SQL: run SQL on the s0 primary as backend.user, print the rows.
-s0_sql() {
-    mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$S0_PRIMARY_PORT" \
-        -u"$BACKEND_USER" -p"$BACKEND_PASSWORD" --connect-timeout=5 \
-        --batch --skip-column-names -e "$1"
-}
-
-pool500_undo() {
-    local i
-    if [[ -n $POOL500_SAMPLER_PID ]]; then
-        touch "$POOL500_DIR/sampler.stop" 2>/dev/null || true
-        for ((i = 0; i < 30; i++)); do
-            pid_alive "$POOL500_SAMPLER_PID" || break
-            sleep 0.1
-        done
-        kill -TERM "$POOL500_SAMPLER_PID" 2>/dev/null || true
-        wait "$POOL500_SAMPLER_PID" 2>/dev/null || true
-        POOL500_SAMPLER_PID=
-    fi
-    if [[ -n $POOL500_PROXY_PID ]]; then
-        stop_pid "$POOL500_PROXY_PID" 10 || true
-        wait "$POOL500_PROXY_PID" 2>/dev/null || true
-        POOL500_PROXY_PID=
-    fi
-    if [[ -n $POOL500_OLD_MAX ]]; then
-        s0_sql "SET GLOBAL max_connections = $POOL500_OLD_MAX" ||
-            warn "could not restore max_connections $POOL500_OLD_MAX on the s0 primary"
-        POOL500_OLD_MAX=
-    fi
-}
-
 cleanup() {
     [[ $CLEANED -eq 1 ]] && return 0
     CLEANED=1
-    [[ -n $POOL500_DIR ]] && pool500_undo
     if [[ -n $PROXY_PID ]] && pid_alive "$PROXY_PID"; then
         stop_pid "$PROXY_PID" 5 || true
         wait "$PROXY_PID" 2>/dev/null || true
     fi
     PROXY_PID=
+    if [[ $KEEP -eq 1 && -n $DIR ]] && rig_servers_up "$DIR"; then
+        # --keep: the servers stay, the shared myshard runs again on its own
+        if tools/cluster.sh up >/dev/null; then
+            msg "test rig kept in $DIR: tools/cluster.sh status|env|down; meson test -C $BUILD itest_NAME"
+        else
+            warn "the shared myshard of the kept rig did not start (tools/cluster.sh up)"
+        fi
+        return 0
+    fi
     if [[ $CLUSTER_STARTED -eq 1 ]]; then
         tests/integration/mariadb_env.sh stop "$DIR" >&2 || true
     fi
@@ -186,8 +166,7 @@ ensure_packages
 
 if want build; then
     section "build ($BUILD: debug, ASan + UBSan)"
-    if build_dir "$BUILD" -Db_sanitize=address,undefined -Db_lundef=false \
-        --buildtype=debug; then
+    if build_dir "$BUILD" "${MYSHARD_TEST_MESON_ARGS[@]}"; then
         pass "build"
     else
         fail "build ($BUILD): see the compiler output above"
@@ -374,99 +353,6 @@ start_proxy() {
     fi
 }
 
-write_config() {
-    local hash2
-    hash2=$(native_password_hash secret2)
-    cat >"$DIR/myshard.yaml" <<EOF
-# written by tools/test.sh
-listen: 127.0.0.1:$MYSHARD_PORT
-workers: 2
-shutdown_timeout: 5s
-handshake_timeout: 2s
-
-admin:
-  listen: 127.0.0.1:$MYSHARD_ADMIN_PORT
-  http: 127.0.0.1:$MYSHARD_HTTP_PORT
-  user: admin
-  password: rig-admin
-
-# the rig's certificate: clients may use TLS (pymysql_test.py does)
-tls:
-  cert: $MARIADB_TLS_CERT
-  key: $MARIADB_TLS_KEY
-
-users:
-  - name: app
-    password: app
-    schemas: [shop, appdb]
-  - name: tlsuser
-    password: tlsuser
-    schemas: [shop]
-    require_tls: true
-  - name: app2
-    password_hash: "$hash2"
-    schemas: [shop, appdb]
-  - name: reader
-    password: reader
-    schemas: [shop]
-    read_only: true
-
-backend:
-  user: myshard
-  password: secret
-  connect_timeout: 1s
-  pool:
-    max_connections: 50
-  health: { interval: 500ms, max_replica_lag: 2s, circuit: { failures: 3, open_for: 2s } }
-
-# Replicas get no reads here (weight 0): the programs check what they
-# wrote from other connections at once, which replication lag would make
-# flaky. itest_replicas runs against a second myshard whose replicas read.
-shards:
-  - name: s0
-    primary: 127.0.0.1:$S0_PRIMARY_PORT
-    replicas:
-      - { addr: 127.0.0.1:$S0_REPLICA_PORT, weight: 0 }
-  - name: s1
-    primary: 127.0.0.1:$S1_PRIMARY_PORT
-    replicas:
-      - { addr: 127.0.0.1:$S1_REPLICA_PORT, weight: 0 }
-
-sharding_rules:
-  user_hash: { type: hash, shards: [s0, s1], slots: 1024 }
-  id_mod: { type: mod, shards: [s0, s1] }
-  id_range:
-    type: range
-    ranges:
-      - { shard: s0, to: 1000 }
-      - { shard: s1, from: 1000 }
-  email_hash:
-    type: hash
-    shards: [s0, s1]
-    slot_map: { s0: "0-255,768-1023", s1: "256-767" }
-  day_range:
-    type: range
-    ranges:
-      - { shard: s0, to: "2026-07-01" }
-      - { shard: s1, from: "2026-07-01" }
-
-schemas:
-  - name: shop
-    default_shard: s0
-    tables:
-      - { name: orders, key: user_id, rule: user_hash }
-      - { name: order_items, key: user_id, rule: user_hash }
-      - { name: accounts, key: id, rule: id_mod }
-      - { name: events, key: id, rule: id_range }
-      - { name: customers, key: email, rule: email_hash }
-      - { name: visits, key: day, rule: day_range }
-      - { name: countries, global: true }
-  - name: appdb
-    backend_schema: app_real
-    default_shard: s1
-EOF
-}
-
 # The cluster's servers a program stopped and did not bring back.
 restore_cluster() {
     local prog=$1 line name state
@@ -552,264 +438,65 @@ run_with_replica_proxy() {
     fi
 }
 
-sysbench_smoke() {
-    local log=$DIR/sysbench.log rc=0 tx err
-    local -a sb=(sysbench oltp_read_write --db-driver=mysql --mysql-host=127.0.0.1
-        "--mysql-port=$MYSHARD_PORT" --mysql-user=app --mysql-password=app
-        --mysql-db=shop --tables=2 --table-size=1000)
-    : >"$log"
-    printf -- '--- sysbench oltp_read_write through myshard\n'
-    if ! timeout -k 10 180 "${sb[@]}" prepare >>"$log" 2>&1; then
-        tail -n 20 "$log"
-        fail "sysbench oltp_read_write: prepare failed"
-        return
-    fi
-    timeout -k 10 120 "${sb[@]}" --threads=4 --time=5 --report-interval=0 run >"$log.run" 2>&1 || rc=$?
-    cat "$log.run" >>"$log"
-    tx=$(sed -n 's/^ *transactions: *\([0-9]*\).*/\1/p' "$log.run" | head -n 1)
-    err=$(sed -n 's/^ *ignored errors: *\([0-9]*\).*/\1/p' "$log.run" | head -n 1)
-    if ! timeout -k 10 120 "${sb[@]}" cleanup >>"$log" 2>&1; then
-        tail -n 20 "$log"
-        fail "sysbench oltp_read_write: cleanup (DROP TABLE) failed"
-        return
-    fi
-    # sysbench aborts (non-zero exit) on any error outside its ignore list;
-    # the "ignored errors" are deadlocks and lock wait timeouts, which four
-    # threads on 2 x 1000 rows hit now and then on MariaDB directly too
-    # (about 0.3% of transactions), so only an unusual number of them fails.
-    if [[ $rc -eq 0 && ${tx:-0} -gt 0 && -n $err && $((err * 20)) -le $tx ]]; then
-        grep -E '^ *(transactions|queries|ignored errors):|95th percentile' "$log.run" || true
-        pass "sysbench oltp_read_write: $tx transactions, no errors ($err deadlocks retried)"
+# The MariaDB cluster in DIR: a new one in a temporary directory, or with
+# --keep the kept rig's (tools/cluster.sh), whose servers are reused when
+# they are up; its shared myshard is stopped, this run starts its own.
+start_cluster() {
+    local pid src
+    if [[ $KEEP -eq 1 ]]; then
+        DIR=$(rig_dir)
+        src=$(
+            # shellcheck disable=SC1091
+            [[ -f $DIR/rig.env ]] && . "$DIR/rig.env" && printf '%s' "${MYSHARD_SRC:-}"
+        ) || true
+        if [[ -n $src && $src != "$MYSHARD_ROOT" ]]; then
+            fail "cluster: the kept rig in $DIR belongs to $src (set MYSHARD_CLUSTER_DIR to another directory)"
+            DIR=
+            return 1
+        fi
+        if rig_servers_up "$DIR"; then
+            section "cluster (kept, in $DIR)"
+            if pid=$(rig_proxy_pid "$DIR"); then
+                stop_pid "$pid" 20 || true
+            fi
+            mkdir -p "$DIR/tap"
+            return 0
+        fi
+        tests/integration/mariadb_env.sh stop "$DIR" >/dev/null 2>&1 || true
+        rm -rf "$DIR"
+        mkdir -p "$DIR"
     else
-        tail -n 30 "$log.run"
-        fail "sysbench oltp_read_write: exit $rc, ${tx:-no} transactions, ${err:-unknown} errors"
+        DIR=$(mktemp -d /tmp/myshard-test.XXXXXX)
     fi
-}
-
-# sysbench_pool: 500 sysbench threads over a pool capped at 60. A myshard of
-# its own (myshard.yaml on other ports with pool.max_connections 60,
-# wait_timeout 10s, workers 2) serves sysbench oltp_point_select (prepared
-# statements) on a table of the unsharded schema shop, which lives on s0,
-# whose primary runs with max_connections lowered to 120 for the section.
-# The same 500 threads straight to that server fail with error 1040;
-# through myshard they run without an error, while the s0 processlist,
-# sampled every 100 ms, never shows more than 60 connections of
-# backend.user plus the health monitor's one. Runs after the shared myshard
-# has stopped, so every backend.user connection on s0 is this section's.
-sysbench_pool() {
-    local threads=500 cap=60 server_max=120 health=1
-    local d=$DIR/sysbench-pool port aport hport buser old rc st n i line
-    local q samples max active tx qps queries errs text
-    local -a direct proxied
-    POOL500_DIR=$d
-    mkdir -p "$d"
-    printf -- '--- sysbench oltp_point_select, %d threads, pool of %d, s0 max_connections %d\n' \
-        "$threads" "$cap" "$server_max"
-
-    # its own myshard: the shared config on fresh ports, a pool of 60
-    read -r port aport hport <<<"$(free_ports 3)"
-    sed -e "s/127.0.0.1:$MYSHARD_PORT\$/127.0.0.1:$port/" \
-        -e "s/127.0.0.1:$MYSHARD_ADMIN_PORT\$/127.0.0.1:$aport/" \
-        -e "s/127.0.0.1:$MYSHARD_HTTP_PORT\$/127.0.0.1:$hport/" \
-        -e 's/^workers: .*/workers: 2/' \
-        -e "/^  pool:\$/,/^  [^ ]/s/^    max_connections: .*/    max_connections: $cap\n    wait_timeout: 10s/" \
-        "$DIR/myshard.yaml" >"$d/myshard.yaml"
-    buser=$(awk '/^backend:/ { b = 1; next } /^[^ #]/ { b = 0 }
-        b && /^  user:/ { print $2; exit }' "$d/myshard.yaml")
-    if ! grep -qx "    max_connections: $cap" "$d/myshard.yaml" ||
-        ! grep -qx '    wait_timeout: 10s' "$d/myshard.yaml" ||
-        ! grep -qx 'workers: 2' "$d/myshard.yaml" || [[ -z $buser ]] ||
-        ! "$PROXY_BIN" -c "$d/myshard.yaml" --check >"$d/check.out" 2>&1; then
-        cat "$d/check.out" 2>/dev/null || true
-        fail "sysbench-pool: cannot derive its config from $DIR/myshard.yaml ($d/myshard.yaml)"
-        return
-    fi
-
-    # the server's limit, between the pool's needs and the 500 threads
-    if ! old=$(s0_sql 'SELECT @@GLOBAL.max_connections') || [[ ! $old =~ ^[0-9]+$ ]]; then
-        fail "sysbench-pool: cannot read max_connections of the s0 primary"
-        return
-    fi
-    POOL500_OLD_MAX=$old
-    if ! s0_sql "SET GLOBAL max_connections = $server_max"; then
-        fail "sysbench-pool: SET GLOBAL max_connections = $server_max on the s0 primary failed"
-        return
-    fi
-
-    direct=(sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1
-        "--mysql-port=$S0_PRIMARY_PORT" "--mysql-user=$BACKEND_USER"
-        "--mysql-password=$BACKEND_PASSWORD" --mysql-db=shop --tables=1
-        --table-size=1000)
-    proxied=(sysbench oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1
-        "--mysql-port=$port" --mysql-user=app --mysql-password=app
-        --mysql-db=shop --tables=1 --table-size=1000)
-    # the table straight on s0 (shop.sbtest1 is unlisted: s0 serves it)
-    if ! { timeout -k 10 60 "${direct[@]}" cleanup &&
-        timeout -k 10 60 "${direct[@]}" prepare; } >"$d/prepare.log" 2>&1; then
-        tail -n 20 "$d/prepare.log"
-        fail "sysbench-pool: sysbench prepare on the s0 primary failed"
-        return
-    fi
-
-    # (a) 500 threads straight to the server: more than it admits
-    rc=0
-    timeout -k 10 60 "${direct[@]}" "--threads=$threads" --time=10 \
-        --report-interval=0 run >"$d/direct.log" 2>&1 || rc=$?
-    text=$(grep -m 1 -E 'error 1040|Too many connections' "$d/direct.log" || true)
-    if [[ $rc -ne 0 && -n $text ]]; then
-        pass "sysbench-pool: $threads threads straight to s0 (max_connections $server_max) fail: exit $rc, \"$text\""
-    else
-        tail -n 20 "$d/direct.log"
-        fail "sysbench-pool: $threads threads straight to s0 (max_connections $server_max): exit $rc, expected error 1040 (Too many connections)"
-    fi
-
-    # nobody else may be connected as backend.user when the count starts,
-    # and the refused connections of (a) must be gone
-    q="SELECT COUNT(*), COALESCE(SUM(COMMAND <> 'Sleep'), 0), COALESCE(SUM(DB IS NULL), 0) FROM information_schema.PROCESSLIST WHERE USER = '$buser' AND ID <> CONNECTION_ID()"
-    for ((i = 0; i < 100; i++)); do
-        n=$(s0_sql "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER IN ('$buser', 'unauthenticated user') AND ID <> CONNECTION_ID()") || n=
-        [[ $n == 0 ]] && break
-        sleep 0.1
-    done
-    if [[ $n != 0 ]]; then
-        s0_sql "SELECT ID, USER, HOST, DB, COMMAND, TIME FROM information_schema.PROCESSLIST" || true
-        fail "sysbench-pool: s0 still has ${n:-?} connections of '$buser' before its myshard starts"
-        return
-    fi
-
-    "$PROXY_BIN" -c "$d/myshard.yaml" >"$d/myshard.log" 2>&1 &
-    POOL500_PROXY_PID=$!
-    if ! wait_port "$port" 10 "$POOL500_PROXY_PID"; then
-        tail -n 30 "$d/myshard.log"
-        fail "sysbench-pool: its myshard did not listen on 127.0.0.1:$port (log: $d/myshard.log)"
-        KEEP_LOGS=1
-        return
-    fi
-
-    # (c) the processlist every 100 ms over one direct connection; the
-    # pause is a read from a FIFO nobody writes (no sleep(1) to fork on a
-    # machine that 500 threads keep busy)
-    rm -f "$d/sampler.stop" "$d/tick"
-    mkfifo "$d/tick"
-    while [[ ! -e $d/sampler.stop ]]; do
-        printf '%s;\n' "$q"
-        read -rt 0.1 <>"$d/tick" || true
-    done | mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$S0_PRIMARY_PORT" \
-        -u"$BACKEND_USER" -p"$BACKEND_PASSWORD" --connect-timeout=5 \
-        --batch --skip-column-names --unbuffered >"$d/samples" 2>"$d/sampler.err" &
-    POOL500_SAMPLER_PID=$!
-
-    # (b) the same 500 threads through myshard
-    rc=0
-    timeout -k 10 120 "${proxied[@]}" "--threads=$threads" --time=10 \
-        --report-interval=0 run >"$d/proxied.log" 2>&1 || rc=$?
-    touch "$d/sampler.stop"
-    st=0
-    for ((i = 0; i < 30; i++)); do
-        pid_alive "$POOL500_SAMPLER_PID" || break
-        sleep 0.1
-    done
-    wait "$POOL500_SAMPLER_PID" 2>/dev/null || st=$?
-    POOL500_SAMPLER_PID=
-    # what its myshard holds on s0 now, while its pool is still up
-    s0_sql "SELECT IFNULL(DB, 'NULL'), COMMAND, COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '$buser' AND ID <> CONNECTION_ID() GROUP BY 1, 2" >"$d/after" 2>&1 || true
-
-    tx=$(sed -n 's/^ *transactions: *\([0-9]*\).*/\1/p' "$d/proxied.log" | head -n 1)
-    queries=$(sed -n 's/^ *queries: *\([0-9]*\).*/\1/p' "$d/proxied.log" | head -n 1)
-    qps=$(sed -n 's/^ *queries: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' "$d/proxied.log" | head -n 1)
-    errs=$(sed -n 's/^ *ignored errors: *\([0-9]*\).*/\1/p' "$d/proxied.log" | head -n 1)
-    if [[ $rc -eq 0 && ${queries:-0} -gt 0 && $errs == 0 ]] &&
-        ! grep -q 'FATAL' "$d/proxied.log"; then
-        grep -E '^ *(queries|transactions|ignored errors|reconnects):|95th percentile' "$d/proxied.log" || true
-        pass "sysbench-pool: $threads threads through myshard (pool $cap, workers 2): $queries queries, $qps qps, no errors"
-    else
-        grep -m 5 -E 'FATAL|error' "$d/proxied.log" || true
-        tail -n 20 "$d/proxied.log"
-        fail "sysbench-pool: $threads threads through myshard (pool $cap, workers 2): exit $rc, ${queries:-no} queries, ${errs:-unknown} ignored errors (log: $d/proxied.log)"
-        KEEP_LOGS=1
-    fi
-
-    samples=$(grep -cE '^[0-9]+' "$d/samples" || true)
-    max=$(cut -f 1 "$d/samples" | grep -E '^[0-9]+$' | sort -n | tail -n 1 || true)
-    active=$(cut -f 2 "$d/samples" | grep -E '^[0-9]+$' | sort -n | tail -n 1 || true)
-    if [[ $samples -lt 20 || -z $max ]]; then
-        cat "$d/sampler.err" 2>/dev/null || true
-        fail "sysbench-pool: the s0 processlist was sampled only ${samples:-0} times (sampler exit $st; $d/sampler.err)"
-    elif [[ $max -le $((cap + health)) ]]; then
-        pass "sysbench-pool: s0 saw at most $max connections of '$buser' (cap $cap + $health health monitor; $samples samples, at most $active busy at once)"
-    else
-        printf 's0 processlist of %s (count, busy, without a database): %s\n' "$buser" \
-            "$(awk -v m="$max" '$1 == m' "$d/samples" | sort | uniq -c | tr -s ' \t\n' ' ')"
-        printf 'after the run (database, command, count): %s\n' "$(tr -s '\t\n' ' ' <"$d/after")"
-        fail "sysbench-pool: s0 saw $max connections of '$buser', over the cap $cap + $health health monitor ($samples samples)"
-    fi
-
-    # the tables, its myshard, the server's limit
-    if ! timeout -k 10 60 "${direct[@]}" cleanup >>"$d/prepare.log" 2>&1; then
-        tail -n 20 "$d/prepare.log"
-        fail "sysbench-pool: sysbench cleanup (DROP TABLE) failed"
-    fi
-    st=0
-    if stop_pid "$POOL500_PROXY_PID" 20; then
-        wait "$POOL500_PROXY_PID" 2>/dev/null || st=$?
-    else
-        wait "$POOL500_PROXY_PID" 2>/dev/null || true
-        st=killed
-    fi
-    POOL500_PROXY_PID=
-    if grep -nE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error' "$d/myshard.log" >"$d/sanitizer.txt"; then
-        head -n 20 "$d/sanitizer.txt"
-        KEEP_LOGS=1
-        fail "sysbench-pool: its myshard's log has sanitizer reports ($d/myshard.log)"
-    elif [[ $st != 0 ]]; then
-        KEEP_LOGS=1
-        fail "sysbench-pool: its myshard ended with status $st on SIGTERM (log: $d/myshard.log)"
-    fi
-    pool500_undo
-    line=$(s0_sql 'SELECT @@GLOBAL.max_connections' || true)
-    if [[ $line == "$old" ]]; then
-        pass "sysbench-pool: s0 max_connections back to $old"
-    else
-        fail "sysbench-pool: s0 max_connections is ${line:-unknown}, not $old again"
-    fi
-}
-
-integration() {
-    local prog name cluster_env
-    DIR=$(mktemp -d /tmp/myshard-test.XXXXXX)
     mkdir -p "$DIR/tap"
     section "cluster (in $DIR)"
     CLUSTER_STARTED=1
     if ! tests/integration/mariadb_env.sh start "$DIR"; then
         KEEP_LOGS=1
         fail "cluster: MariaDB test cluster did not start"
-        return
+        return 1
     fi
+}
+
+integration() {
+    local prog name cluster_env
+    start_cluster || return
     cluster_env=$(tests/integration/mariadb_env.sh env "$DIR")
     eval "$cluster_env"
     tests/integration/mariadb_env.sh status "$DIR"
 
-    read -r MYSHARD_PORT MYSHARD_ADMIN_PORT MYSHARD_HTTP_PORT <<<"$(free_ports 3)"
-    export MYSHARD_HOST=127.0.0.1 MYSHARD_PORT MYSHARD_ADMIN_PORT MYSHARD_HTTP_PORT
-    export MYSHARD_USER=app MYSHARD_PASSWORD=app MYSHARD_DB=shop
-    export MYSHARD_USER2=app2 MYSHARD_PASSWORD2=secret2
-    export MYSHARD_ADMIN_USER=admin MYSHARD_ADMIN_PASSWORD=rig-admin
-    export MYSHARD_BIN=$PROXY_BIN MYSHARD_CONFIG=$DIR/myshard.yaml
-    export MYSHARD_LOG=$DIR/myshard.log MYSHARD_TEST_DIR=$DIR
-    export MYSHARD_EXPECT_PROXY=1 MYSHARD_TEST_TIMEOUT_S=$TEST_TIMEOUT
-    export MYSHARD_HANDSHAKE_TIMEOUT_S=2
-    export MYSHARD_SRC=$MYSHARD_ROOT
-    export MARIADB_ENV=$MYSHARD_ROOT/tests/integration/mariadb_env.sh
-    export BACKEND_USER=myshard BACKEND_PASSWORD=secret
+    # the programs' environment, the shared myshard's config from
+    # tests/integration/myshard-test.yaml.in and the same topology with
+    # reading replicas (myshard-replicas.yaml, for itest_replicas)
+    export MYSHARD_TEST_TIMEOUT_S=$TEST_TIMEOUT
+    rig_export "$DIR" "$PROXY_BIN"
+    if ! rig_write_configs "$DIR"; then
+        fail "myshard config: cannot render tests/integration/myshard-test.yaml.in into $DIR"
+        return
+    fi
+    [[ $KEEP -eq 1 ]] && rig_write_env "$DIR"
     # the proxy keeps going after a UBSan report; the log check counts it
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=0
-    write_config
-    # the same topology with reading replicas, for itest_replicas
-    read -r REPLICA_PROXY_PORT REPLICA_ADMIN_PORT REPLICA_HTTP_PORT <<<"$(free_ports 3)"
-    sed -e "s/127.0.0.1:$MYSHARD_PORT\$/127.0.0.1:$REPLICA_PROXY_PORT/" \
-        -e "s/127.0.0.1:$MYSHARD_ADMIN_PORT\$/127.0.0.1:$REPLICA_ADMIN_PORT/" \
-        -e "s/127.0.0.1:$MYSHARD_HTTP_PORT\$/127.0.0.1:$REPLICA_HTTP_PORT/" \
-        -e 's/weight: 0 }/weight: 1 }/' "$DIR/myshard.yaml" >"$DIR/myshard-replicas.yaml"
 
     section "myshard ($PROXY_BIN on 127.0.0.1:$MYSHARD_PORT)"
     : >"$DIR/myshard.log"
@@ -882,7 +569,7 @@ integration() {
 
     if selected sysbench; then
         section "sysbench smoke"
-        sysbench_smoke
+        run_program sysbench tests/integration/sysbench_smoke.sh
     fi
 
     section "myshard shutdown"
@@ -910,10 +597,10 @@ integration() {
             pass "proxy log has no sanitizer report"
         fi
     fi
-    # after the shared myshard has stopped: see sysbench_pool
+    # after the shared myshard has stopped: see sysbench_pool.sh
     if selected sysbench-pool; then
         section "sysbench: 500 threads over a pool of 60"
-        sysbench_pool
+        run_program sysbench-pool tests/integration/sysbench_pool.sh
     fi
 
     if [[ $FAILED -gt 0 ]]; then

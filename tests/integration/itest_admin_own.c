@@ -1,0 +1,452 @@
+/*
+ * The admin console's commands that change a myshard, on a myshard of its
+ * own (itest_admin checks the shared myshard's console).
+ * Against a myshard this program starts (MYSHARD_BIN) whose replicas take
+ * reads (weight 1):
+ *   - SET BACKEND '<s0 replica>' OFFLINE sends the reads of shard s0 to its
+ *     primary within about a second (@@server_id, read directly, is the
+ *     witness), SHOW BACKENDS says offline; ONLINE brings them back; DRAIN
+ *     answers draining; an unknown address gets a "myshard:" error;
+ *   - RELOAD CONFIG applies a new user; a broken file gets an error naming
+ *     file:line and the previous config keeps serving.
+ * Every connection has connect and read timeouts and the whole program a
+ * watchdog, so a console that does not answer fails the checks, never
+ * hangs them. Proxy-only.
+ */
+#include "itest_admin_util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---------------------------------------------- this program's myshard */
+
+static struct it_proxy px; /* this program's myshard */
+static long long id_s0p = -1, id_s0r = -1;
+
+/* The config of this program's myshard: the test cluster, replicas
+ * reading (weight 1). extra_user adds NEW_USER; rule names the rule of
+ * orders (BAD_RULE breaks the file). The line of that rule goes to
+ * *rule_line. */
+static char *
+own_config(bool extra_user, const char *rule, int *rule_line)
+{
+    char *users = xprintf("users:\n"
+                          "  - name: %s\n"
+                          "    password: %s\n"
+                          "    schemas: [shop]\n"
+                          "%s",
+                          it_user(), it_password(),
+                          extra_user ? "  - name: " NEW_USER "\n"
+                                       "    password: " NEW_PASS "\n"
+                                       "    schemas: [shop]\n"
+                                     : "");
+    char *text = xprintf(
+        "# written by itest_admin\n"
+        "listen: 127.0.0.1:%u\n"
+        "workers: 2\n"
+        "shutdown_timeout: 3s\n"
+        "handshake_timeout: 2s\n"
+        "admin:\n"
+        "  listen: 127.0.0.1:%u\n"
+        "  http: 127.0.0.1:%u\n"
+        "  user: %s\n"
+        "  password: %s\n"
+        "%s"
+        "backend:\n"
+        "  user: %s\n"
+        "  password: %s\n"
+        "  connect_timeout: 1s\n"
+        "  pool:\n"
+        "    max_connections: 20\n"
+        "  health: { interval: 500ms, max_replica_lag: 2s, "
+        "circuit: { failures: 3, open_for: 2s } }\n"
+        "shards:\n"
+        "  - name: s0\n"
+        "    primary: %s\n"
+        "    replicas:\n"
+        "      - { addr: %s, weight: 1 }\n"
+        "  - name: s1\n"
+        "    primary: %s\n"
+        "    replicas:\n"
+        "      - { addr: %s, weight: 1 }\n"
+        "sharding_rules:\n"
+        "  user_hash: { type: hash, shards: [s0, s1], slots: 1024 }\n"
+        "schemas:\n"
+        "  - name: shop\n"
+        "    default_shard: s0\n"
+        "    tables:\n"
+        "      - { name: " TO ", key: user_id, rule: %s }\n",
+        px.port, px.admin_port, px.http_port, admin_user, admin_password, users,
+        it_env("BACKEND_USER", "myshard"), it_env("BACKEND_PASSWORD", "secret"),
+        a_s0p, a_s0r, a_s1p, a_s1r, rule);
+    free(users);
+    if (rule_line != NULL) {
+        const char *at = strstr(text, "key: user_id, rule: ");
+        int line = 1;
+        for (const char *p = text; at != NULL && p < at; p++)
+            line += *p == '\n';
+        *rule_line = line;
+    }
+    return text;
+}
+
+/* @@server_id answering a read of TA on a new session of this program's
+ * myshard; -1 on error. */
+static long long
+read_server_id(void)
+{
+    MYSQL *m = connect_port("127.0.0.1", px.port, it_user(), it_password(),
+                            it_db(), NULL, NULL, 0);
+    if (m == NULL)
+        return -1;
+    long long v = it_int(m, -1, "SELECT @@server_id FROM " TA " WHERE id = 1");
+    mysql_close(m);
+    return v;
+}
+
+static const char *
+who(long long id)
+{
+    if (id < 0)
+        return "error";
+    if (id == id_s0p)
+        return "s0 primary";
+    if (id == id_s0r)
+        return "s0 replica";
+    return "another server";
+}
+
+/* Polls reads until the server want answers; seconds taken or -1. */
+static double
+reads_reach(long long want, double timeout, long long *last)
+{
+    double t0 = it_now();
+    do {
+        *last = read_server_id();
+        if (*last == want)
+            return it_now() - t0;
+        it_sleep_ms(100);
+    } while (it_now() - t0 < timeout);
+    return -1;
+}
+
+/* n reads in a row, all answered by want. */
+static bool
+reads_stay(long long want, int n)
+{
+    for (int i = 0; i < n; i++) {
+        long long id = read_server_id();
+        if (id != want) {
+            it_diag("read %d: @@server_id %lld (%s)", i, id, who(id));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The state column of addr in SHOW BACKENDS on a ("" when absent). */
+static void
+backend_state(MYSQL *a, const char *addr, char *out, size_t size)
+{
+    struct rs *r = rs_run(a, "SHOW BACKENDS");
+    long i = rs_find(r, "backend", addr);
+    const char *st = i >= 0 ? rs_get(r, (size_t)i, "state") : NULL;
+    snprintf(out, size, "%s", st != NULL ? st : "");
+    rs_free(r);
+}
+
+/* <cmd> '<s0 replica>' <verb> on a (cmd: SET BACKEND in any case); checks the
+ * answer row names addr and the state want. */
+static bool
+set_backend(MYSQL *a, const char *cmd, const char *verb, const char *want)
+{
+    struct rs *r = rs_run(a, "%s '%s' %s", cmd, a_s0r, verb);
+    bool ok = false;
+    char what[128];
+    snprintf(what, sizeof(what), "%s '<s0 replica>' %s", cmd, verb);
+    if (check_cols(r, what, "backend,state")) {
+        ok = r->nrows == 1 && rs_get(r, 0, "backend") != NULL &&
+             strcmp(rs_get(r, 0, "backend"), a_s0r) == 0 &&
+             rs_get(r, 0, "state") != NULL &&
+             strcmp(rs_get(r, 0, "state"), want) == 0;
+        if (!check(ok, "%s: one row, %s %s", what, a_s0r, want))
+            rs_diag(r, 3);
+    }
+    rs_free(r);
+    return ok;
+}
+
+static void
+test_set_backend(MYSQL *a)
+{
+    long long last = -1;
+    /* the replica must have TA's row first */
+    MYSQL *rep = it_connect_backend("S0_REPLICA_PORT", it_db());
+    double end = it_now() + 15;
+    long long n = -1;
+    while (rep != NULL && it_now() < end) {
+        if (mysql_query(rep, "SELECT COUNT(*) FROM " TA) == 0) {
+            MYSQL_RES *res = mysql_store_result(rep);
+            MYSQL_ROW row = res != NULL ? mysql_fetch_row(res) : NULL;
+            n = row != NULL && row[0] != NULL ? atoll(row[0]) : -1;
+            if (res != NULL)
+                mysql_free_result(res);
+        }
+        if (n == 2)
+            break;
+        it_sleep_ms(200);
+    }
+    if (rep != NULL)
+        mysql_close(rep);
+    check(n == 2, "the s0 replica has " TA " (direct)");
+
+    double t = reads_reach(id_s0r, 10, &last);
+    if (!check(t >= 0, "reads of " TA " (default shard s0) through this "
+                       "myshard go to the s0 replica (@@server_id)"))
+        it_diag("last @@server_id %lld (%s)", last, who(last));
+    if (!need(a, "SET BACKEND"))
+        return;
+
+    set_backend(a, "SET BACKEND", "OFFLINE", "offline");
+    t = reads_reach(id_s0p, SWITCH_S, &last);
+    if (!check(t >= 0,
+               "after SET BACKEND OFFLINE the reads go to the s0 primary "
+               "within %.1f s",
+               SWITCH_S))
+        it_diag("last @@server_id %lld (%s)", last, who(last));
+    else
+        it_diag("after %.2f s", t);
+    check(t >= 0 && reads_stay(id_s0p, 10),
+          "and stay there: 10 more reads by the s0 primary");
+    char st[32];
+    backend_state(a, a_s0r, st, sizeof(st));
+    check_str(st, "offline", "SHOW BACKENDS: the s0 replica is offline");
+    backend_state(a, a_s0p, st, sizeof(st));
+    check_str(st, "online", "SHOW BACKENDS: the s0 primary stays online");
+
+    set_backend(a, "set backend", "online;", "online");
+    t = reads_reach(id_s0r, BACK_S, &last);
+    if (!check(t >= 0,
+               "after ONLINE the reads go back to the s0 replica "
+               "within %.0f s",
+               BACK_S))
+        it_diag("last @@server_id %lld (%s)", last, who(last));
+    backend_state(a, a_s0r, st, sizeof(st));
+    check_str(st, "online", "SHOW BACKENDS: the s0 replica is online again");
+
+    set_backend(a, "SET BACKEND", "DRAIN", "draining");
+    set_backend(a, "SET BACKEND", "ONLINE", "online");
+
+    struct rs *r = rs_run(a, "SET BACKEND '127.0.0.1:1' OFFLINE");
+    check_myshard_error(r, 0, "SET BACKEND of an unknown address");
+    rs_free(r);
+    r = rs_run(a, "SHOW BACKENDS");
+    check(r->set && r->nrows == 4, "the console goes on after that error");
+    rs_free(r);
+}
+
+static void
+reload_checks(MYSQL *a)
+{
+    unsigned err;
+    char msg[256];
+    MYSQL *m;
+    struct rs *r = rs_run(a, "RELOAD CONFIG");
+    if (check_cols(r, "RELOAD CONFIG", "status,detail")) {
+        if (!check(r->nrows == 1, "RELOAD CONFIG: one row (%zu)", r->nrows))
+            rs_diag(r, 3);
+        else
+            it_diag("status '%s', detail '%s'",
+                    rs_get(r, 0, "status") ? rs_get(r, 0, "status") : "NULL",
+                    rs_get(r, 0, "detail") ? rs_get(r, 0, "detail") : "NULL");
+    }
+    rs_free(r);
+    double end = it_now() + 3;
+    do {
+        m = connect_port("127.0.0.1", px.port, NEW_USER, NEW_PASS, it_db(),
+                         &err, msg, sizeof(msg));
+        if (m == NULL)
+            it_sleep_ms(100);
+    } while (m == NULL && it_now() < end);
+    if (!check(m != NULL && it_exec(m, "SELECT * FROM " TA " WHERE id = 1"),
+               "RELOAD CONFIG: " NEW_USER " logs in and reads"))
+        it_diag("%u %s", err, msg);
+    if (m != NULL)
+        mysql_close(m);
+
+    /* a broken file: the error names it and its line, the old config
+     * serves on */
+    int line = 0;
+    char *bad = own_config(true, BAD_RULE, &line);
+    check(write_file(px.cfg, bad),
+          "RELOAD CONFIG: %s broken on line %d (rule " BAD_RULE ")", px.cfg,
+          line);
+    free(bad);
+    r = rs_run(a, "RELOAD CONFIG");
+    check_myshard_error(r, 0, "RELOAD CONFIG of a broken file");
+    const char *base = strrchr(px.cfg, '/');
+    base = base != NULL ? base + 1 : px.cfg;
+    char *where = xprintf("%s:%d", base, line);
+    const char *at = strstr(r->msg, where);
+    bool named =
+        !r->ok && at != NULL && !isdigit((unsigned char)at[strlen(where)]);
+    if (!check(named, "RELOAD CONFIG: the error names %s", where))
+        it_diag("error %u: %s", r->err, r->msg);
+    free(where);
+    rs_free(r);
+    m = connect_port("127.0.0.1", px.port, NEW_USER, NEW_PASS, it_db(), &err,
+                     msg, sizeof(msg));
+    if (!check(m != NULL && it_exec(m, "SELECT * FROM " TA " WHERE id = 1"),
+               "RELOAD CONFIG: after the failed reload " NEW_USER
+               " still logs in and reads (the old config serves)"))
+        it_diag("%u %s", err, msg);
+    if (m != NULL)
+        mysql_close(m);
+    m = connect_port("127.0.0.1", px.port, it_user(), it_password(), it_db(),
+                     &err, msg, sizeof(msg));
+    if (!check(m != NULL && it_exec(m, "INSERT INTO " TO
+                                       " (id, user_id) VALUES (100, 100)"),
+               "RELOAD CONFIG: and %s writes to the sharded " TO, it_user()))
+        it_diag("%u %s", err, msg);
+    if (m != NULL)
+        mysql_close(m);
+    r = rs_run(a, "SHOW VERSION");
+    check(r->set && r->nrows == 1, "the console goes on after that error");
+    rs_free(r);
+}
+
+static void
+test_reload(MYSQL *a)
+{
+    unsigned err;
+    char msg[256];
+    MYSQL *m = connect_port("127.0.0.1", px.port, NEW_USER, NEW_PASS, it_db(),
+                            &err, msg, sizeof(msg));
+    check(m == NULL && err == 1045,
+          "RELOAD CONFIG: " NEW_USER " is refused (1045) before the reload");
+    if (m != NULL)
+        mysql_close(m);
+    else if (err != 1045)
+        it_diag("%u %s", err, msg);
+
+    char *good = own_config(true, "user_hash", NULL);
+    check(write_file(px.cfg, good), "RELOAD CONFIG: %s gets user " NEW_USER,
+          px.cfg);
+    if (need(a, "RELOAD CONFIG"))
+        reload_checks(a);
+    /* the valid file again, for whatever reads it next */
+    write_file(px.cfg, good);
+    free(good);
+}
+
+static void
+test_own_proxy(void)
+{
+    bool have_bin = it_proxy_have_bin(&px);
+    if (!check(have_bin && s0r != 0 && s1r != 0,
+               "MYSHARD_BIN and the replicas' ports for a myshard of this "
+               "program")) {
+        it_diag("MYSHARD_BIN=%s", px.bin ? px.bin : "(unset)");
+        return;
+    }
+    if (!it_proxy_dir(&px, "itest_admin")) {
+        check(false, "mkdtemp %s: %s", px.dir, strerror(errno));
+        return;
+    }
+    it_diag("this program's myshard: 127.0.0.1:%u, console 127.0.0.1:%u, "
+            "files in %s",
+            px.port, px.admin_port, px.dir);
+
+    MYSQL *d = it_connect_backend("S0_PRIMARY_PORT", NULL);
+    id_s0p = it_int(d, -1, "SELECT @@server_id");
+    if (d != NULL)
+        mysql_close(d);
+    d = it_connect_backend("S0_REPLICA_PORT", NULL);
+    id_s0r = it_int(d, -1, "SELECT @@server_id");
+    if (d != NULL)
+        mysql_close(d);
+    if (!check(id_s0p > 0 && id_s0r > 0 && id_s0p != id_s0r,
+               "the s0 primary and replica have distinct @@server_id "
+               "(direct: %lld, %lld)",
+               id_s0p, id_s0r))
+        return;
+
+    char *text = own_config(false, "user_hash", NULL);
+    bool written = write_file(px.cfg, text);
+    free(text);
+    if (!check(written, "write %s (replicas with weight 1)", px.cfg))
+        return;
+    if (!check(it_proxy_start(&px, NULL), "this program's myshard starts"))
+        return;
+    MYSQL *a = admin_connect(px.admin_port);
+    check(a != NULL, "admin login on this program's myshard");
+
+    test_set_backend(a);
+    test_reload(a);
+
+    if (a != NULL)
+        mysql_close(a);
+    int st = 0;
+    double t0 = it_now();
+    bool gone = it_proxy_stop(&px, SIGTERM, 8, &st);
+    check(gone && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "this program's myshard exits 0 on SIGTERM (%.2f s)", it_now() - t0);
+    bool clean = it_proxy_log_clean(&px);
+    check(clean, "its log has no sanitizer report");
+}
+
+int
+main(void)
+{
+    /* nothing here may wait long: a console that does not answer fails */
+    setenv("MYSHARD_TEST_IO_TIMEOUT_S", "15", 0);
+    it_init("itest_admin_own");
+    if (!it_expect_proxy()) {
+        it_skip("needs myshard (MYSHARD_EXPECT_PROXY=1)", "admin console");
+        return it_done();
+    }
+    it_proxy_init(&px);
+    px.io_s = IO_S;
+    px.exit_detail = true;
+    it_proxy_watchdog(&px, WATCHDOG_S);
+    double t_start = it_now();
+
+    if (!admin_env())
+        return it_done();
+
+    MYSQL *d0 = it_connect_backend("S0_PRIMARY_PORT", it_db());
+    MYSQL *d1 = it_connect_backend("S1_PRIMARY_PORT", it_db());
+    if (!check(setup(d0, d1), "tables " TA " (s0) and " TO
+                              " (s0 and s1) created on the primaries")) {
+        teardown(d0, d1);
+        if (d0 != NULL)
+            mysql_close(d0);
+        if (d1 != NULL)
+            mysql_close(d1);
+        return it_done();
+    }
+
+    test_own_proxy();
+
+    teardown(d0, d1);
+    if (d0 != NULL)
+        mysql_close(d0);
+    if (d1 != NULL)
+        mysql_close(d1);
+    it_diag("itest_admin_own ran %.1f s", it_now() - t_start);
+    int rc = it_done();
+    if (px.dir[0] != '\0')
+        it_proxy_cleanup(&px, rc);
+    return rc;
+}
