@@ -1,0 +1,861 @@
+/*
+ * gate.c - see gate.h. One pass per statement: the classifier's tables,
+ * names and flags, then the qualifier scan (sql/qualify.h) over the same
+ * text for what the classifier does not parse, then the deny policies.
+ * The first refusal wins; nothing reaches a server unless every statement
+ * of the command passed.
+ */
+#include "session/gate.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "cfg/cfg.h"
+#include "net/conn.h"
+#include "proto/mysql_defs.h"
+#include "proto/packet.h"
+#include "proto/resultset.h"
+#include "session/protect.h"
+#include "session/session.h"
+#include "sql/classify.h"
+#include "sql/lexer.h"
+#include "sql/qualify.h"
+
+#define ER_DBACCESS_DENIED    1044
+#define ER_TABLEACCESS_DENIED 1142
+#define ER_KILL_DENIED        1095
+#define ER_CONNECTION_KILLED  1927
+#define ER_PARSE              1064
+
+/* Nesting of texts inside texts: PREPARE 'text' inside a batch. */
+#define GATE_MAX_DEPTH 2
+
+enum answer {
+    ANSWER_NONE = 0,
+    ANSWER_PROCESSLIST, /* SHOW [FULL] PROCESSLIST: the client's own */
+    ANSWER_KILL_QUERY,  /* KILL QUERY <own id>: nothing of its own runs */
+    ANSWER_KILL_SELF,   /* KILL [CONNECTION] <own id>: closed */
+};
+
+/* information_schema tables the gate lets through, and the column that
+ * names each row's schema (NULL: rows about no schema). */
+struct is_table {
+    const char *name;
+    const char *col;
+};
+
+static const struct is_table is_tables[] = {
+    {"TABLES", "TABLE_SCHEMA"},
+    {"COLUMNS", "TABLE_SCHEMA"},
+    {"STATISTICS", "TABLE_SCHEMA"},
+    {"KEY_COLUMN_USAGE", "TABLE_SCHEMA"},
+    {"TABLE_CONSTRAINTS", "TABLE_SCHEMA"},
+    {"REFERENTIAL_CONSTRAINTS", "CONSTRAINT_SCHEMA"},
+    {"CHECK_CONSTRAINTS", "CONSTRAINT_SCHEMA"},
+    {"VIEWS", "TABLE_SCHEMA"},
+    {"ROUTINES", "ROUTINE_SCHEMA"},
+    {"PARAMETERS", "SPECIFIC_SCHEMA"},
+    {"TRIGGERS", "TRIGGER_SCHEMA"},
+    {"EVENTS", "EVENT_SCHEMA"},
+    {"PARTITIONS", "TABLE_SCHEMA"},
+    {"SCHEMATA", "SCHEMA_NAME"},
+    {"CHARACTER_SETS", NULL},
+    {"COLLATIONS", NULL},
+    {"COLLATION_CHARACTER_SET_APPLICABILITY", NULL},
+    {"ENGINES", NULL},
+    {"KEYWORDS", NULL},
+    {"SQL_FUNCTIONS", NULL},
+};
+
+struct gate {
+    struct session *s;
+    const struct cfg *c;
+    const struct cfg_user *u;
+    const char *cmd_sql; /* the whole command text */
+    size_t cmd_len;
+    bool prepared; /* COM_STMT_PREPARE */
+    bool filtered; /* information_schema references already filtered */
+    bool single;   /* the command is one statement */
+    int depth;
+    /* the refusal */
+    uint16_t code;
+    const char *sqlstate;
+    char msg[512];
+    const struct cfg_policy *denied; /* by this policy */
+    /* what to do when every statement passed */
+    enum answer answer;
+    int nwrap; /* information_schema tables to filter, in text order */
+    struct sql_table wrap[SQL_MAX_TABLES];
+    const char *wrap_col[SQL_MAX_TABLES];
+    const struct stmt_info *cur; /* the statement being checked */
+};
+
+static bool check_text(struct gate *g, const char *sql, size_t len,
+                       struct stmt_info *st);
+
+static bool
+refuse(struct gate *g, uint16_t code, const char *fmt, ...)
+{
+    va_list ap;
+
+    g->code = code;
+    g->sqlstate = code == ER_OPTION_PREVENTS_STATEMENT ? "HY000" : "42000";
+    va_start(ap, fmt);
+    vsnprintf(g->msg, sizeof(g->msg), fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+/* A raw name token, unquoted, for messages and comparisons. */
+static const char *
+name_of(struct sql_span sp, char *buf, size_t cap)
+{
+    size_t n = lexer_unquote(sp.p, sp.len, buf, cap);
+    if (n >= cap)
+        buf[cap - 1] = '\0';
+    return buf;
+}
+
+static bool
+span_eq(struct sql_span a, struct sql_span b)
+{
+    char buf[256];
+    size_t n;
+
+    if (a.len == 0 || b.len == 0)
+        return false;
+    n = lexer_unquote(b.p, b.len, buf, sizeof(buf));
+    return n < sizeof(buf) && lexer_ident_eq(a.p, a.len, buf, n);
+}
+
+static bool
+span_is(struct sql_span a, const char *word)
+{
+    return lexer_ident_eq(a.p, a.len, word, strlen(word));
+}
+
+/* One of the user's schemas, by its client-side name (case-insensitive,
+ * as sql/rewrite.c renames qualified names). */
+static bool
+user_schema(const struct gate *g, struct sql_span name)
+{
+    for (int i = 0; i < g->u->nschemas; i++)
+        if (span_is(name, g->u->schemas[i]))
+            return true;
+    return false;
+}
+
+static bool
+system_schema(struct sql_span name)
+{
+    return span_is(name, "mysql") || span_is(name, "performance_schema") ||
+           span_is(name, "sys");
+}
+
+static void
+schema_list(const struct gate *g, char *buf, size_t cap)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; i < g->u->nschemas && n < cap; i++) {
+        int r =
+            snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", g->u->schemas[i]);
+        if (r < 0)
+            break;
+        n += (size_t)r;
+    }
+}
+
+static bool
+refuse_schema(struct gate *g, uint16_t code, struct sql_span schema,
+              struct sql_span table)
+{
+    char sn[80], tn[80], list[300];
+
+    name_of(schema, sn, sizeof(sn));
+    schema_list(g, list, sizeof(list));
+    if (system_schema(schema))
+        return refuse(g, code,
+                      "myshard: access denied for user '%s' to %s%s%s: the "
+                      "system schema '%s' is refused through the proxy",
+                      g->u->name, sn, table.len ? "." : "",
+                      table.len ? name_of(table, tn, sizeof(tn)) : "", sn);
+    return refuse(g, code,
+                  "myshard: access denied for user '%s' to %s%s%s: schema "
+                  "'%s' is not one of the user's schemas (%s)",
+                  g->u->name, sn, table.len ? "." : "",
+                  table.len ? name_of(table, tn, sizeof(tn)) : "", sn, list);
+}
+
+/* ---- information_schema ------------------------------------------- */
+
+static const struct is_table *
+is_lookup(struct sql_span name)
+{
+    for (size_t i = 0; i < sizeof(is_tables) / sizeof(is_tables[0]); i++)
+        if (span_is(name, is_tables[i].name))
+            return &is_tables[i];
+    return NULL;
+}
+
+static bool
+check_info_schema(struct gate *g, const struct stmt_info *st,
+                  const struct sql_table *t)
+{
+    const struct is_table *it = is_lookup(t->name);
+    char tn[80];
+
+    if (it == NULL)
+        return refuse(g, ER_SPECIFIC_ACCESS_DENIED,
+                      "myshard: information_schema.%s describes the whole "
+                      "server (other clients, accounts or engines) and is "
+                      "refused through the proxy",
+                      name_of(t->name, tn, sizeof(tn)));
+    if (it->col == NULL || g->filtered)
+        return true;
+    if (!g->single || g->depth > 0 || st->kind != STMT_SELECT ||
+        (st->flags & SQLF_INTO))
+        return refuse(g, ER_NOT_SUPPORTED_YET,
+                      "myshard: information_schema.%s is answered only to a "
+                      "SELECT sent alone (the proxy filters it to the user's "
+                      "schemas)",
+                      name_of(t->name, tn, sizeof(tn)));
+    if (g->nwrap < SQL_MAX_TABLES) {
+        g->wrap[g->nwrap] = *t;
+        g->wrap_col[g->nwrap] = it->col;
+        g->nwrap++;
+    }
+    return true;
+}
+
+struct strbuf {
+    char *p;
+    size_t n, cap;
+};
+
+static void
+sb_put(struct strbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void
+sb_str(struct strbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+/* The user's backend schema names as an SQL list: 'a', 'b'. */
+static void
+sb_backend_list(struct strbuf *b, const struct gate *g)
+{
+    bool first = true;
+
+    for (int i = 0; i < g->u->nschemas; i++) {
+        int si =
+            cfg_find_schema(g->c, g->u->schemas[i], strlen(g->u->schemas[i]));
+        const char *name;
+        if (si < 0)
+            continue;
+        name = g->c->schemas[si].backend_schema;
+        sb_str(b, first ? "'" : ", '");
+        for (const char *q = name; *q; q++) {
+            if (*q == '\'' || *q == '\\')
+                sb_put(b, q, 1); /* doubled */
+            sb_put(b, q, 1);
+        }
+        sb_str(b, "'");
+        first = false;
+    }
+    if (first)
+        sb_str(b, "NULL"); /* no schema: no row */
+}
+
+static int
+wrap_cmp(const void *a, const void *b)
+{
+    const struct sql_table *x = a, *y = b;
+    return x->schema.p < y->schema.p ? -1 : x->schema.p > y->schema.p;
+}
+
+/* Each information_schema.T [alias] becomes (SELECT * FROM
+ * information_schema.T WHERE COL IN (<user's schemas>)) alias: the rows the
+ * statement sees are exactly those about the user's schemas, wherever the
+ * table stands in it. */
+static void
+wrap_text(struct gate *g, struct strbuf *b)
+{
+    const char *from = g->cmd_sql, *end = g->cmd_sql + g->cmd_len;
+
+    /* the table entries are copies: sort them, not the statement */
+    qsort(g->wrap, (size_t)g->nwrap, sizeof(g->wrap[0]), wrap_cmp);
+    for (int i = 0; i < g->nwrap; i++) {
+        const struct sql_table *t = &g->wrap[i];
+        const struct is_table *it = is_lookup(t->name);
+        char tn[80];
+        sb_put(b, from, (size_t)(t->schema.p - from));
+        sb_str(b, "(SELECT * FROM information_schema.");
+        sb_str(b, name_of(t->name, tn, sizeof(tn)));
+        sb_str(b, " WHERE ");
+        sb_str(b, it->col);
+        sb_str(b, " IN (");
+        sb_backend_list(b, g);
+        sb_str(b, "))");
+        if (t->alias.len == 0) {
+            sb_str(b, " AS `");
+            sb_str(b, tn);
+            sb_str(b, "`");
+        }
+        from = t->name.p + t->name.len;
+    }
+    sb_put(b, from, (size_t)(end - from));
+}
+
+/* ---- schemas ------------------------------------------------------- */
+
+static bool
+check_tables(struct gate *g, const struct stmt_info *st)
+{
+    for (int i = 0; i < st->ntables; i++) {
+        const struct sql_table *t = &st->tables[i];
+        if (t->flags & TBLF_DERIVED)
+            continue;
+        if (t->schema.len == 0)
+            continue; /* the current schema: one of the user's */
+        if (span_is(t->schema, "information_schema")) {
+            if (!check_info_schema(g, st, t))
+                return false;
+            continue;
+        }
+        if (!user_schema(g, t->schema))
+            return refuse_schema(g, ER_TABLEACCESS_DENIED, t->schema, t->name);
+    }
+    if (st->schema.len > 0 && !user_schema(g, st->schema))
+        return refuse_schema(g, ER_DBACCESS_DENIED, st->schema,
+                             (struct sql_span){0});
+    return true;
+}
+
+struct qual_ctx {
+    struct gate *g;
+    const struct stmt_info *st;
+};
+
+/* A qualifier must be one of the user's schemas, or (a.b) a table, alias
+ * or common table expression of the statement, or a trigger's NEW/OLD. */
+static bool
+qual_ok(void *arg, struct sql_span name, enum qual_kind kind)
+{
+    struct qual_ctx *q = arg;
+    const struct stmt_info *st = q->st;
+
+    for (int i = 0; i < st->ntables; i++)
+        if (st->tables[i].schema.p == name.p)
+            return true; /* a table reference check_tables() judged */
+    if (user_schema(q->g, name))
+        return true;
+    if (kind == QUAL_TWO) {
+        for (int i = 0; i < st->ntables; i++)
+            if (span_eq(name, st->tables[i].name) ||
+                span_eq(name, st->tables[i].alias))
+                return true;
+        for (int i = 0; i < st->nctes; i++)
+            if (span_eq(name, st->ctes[i]))
+                return true;
+        if ((st->flags & SQLF_COMPOUND) &&
+            (span_is(name, "NEW") || span_is(name, "OLD")))
+            return true;
+    }
+    if (span_is(name, "information_schema")) {
+        char tn[80];
+        return refuse(q->g, ER_SPECIFIC_ACCESS_DENIED,
+                      "myshard: information_schema is readable only as a "
+                      "table of a SELECT's FROM clause; '%s' is used "
+                      "elsewhere",
+                      name_of(name, tn, sizeof(tn)));
+    }
+    if (kind == QUAL_SCHEMA || system_schema(name))
+        return refuse_schema(q->g,
+                             kind == QUAL_SCHEMA ? ER_DBACCESS_DENIED
+                                                 : ER_TABLEACCESS_DENIED,
+                             name, (struct sql_span){0});
+    {
+        char qn[80], list[300];
+        schema_list(q->g, list, sizeof(list));
+        return refuse(q->g, ER_TABLEACCESS_DENIED,
+                      "myshard: '%s' qualifies a name but is neither one of "
+                      "user '%s''s schemas (%s) nor a table of the "
+                      "statement",
+                      name_of(name, qn, sizeof(qn)), q->g->u->name, list);
+    }
+}
+
+static bool
+check_qualifiers(struct gate *g, const struct stmt_info *st)
+{
+    struct qual_ctx q = {g, st};
+
+    if (sql_qualifiers(st->sql, st->stmt_len, qual_ok, &q))
+        return true;
+    if (g->code == 0)
+        return refuse(g, ER_PARSE,
+                      "myshard: the statement does not lex to its end (an "
+                      "unterminated string, quoted name or comment), so the "
+                      "proxy cannot check it");
+    return false;
+}
+
+/* ---- read_only: an allow-list -------------------------------------- */
+
+static bool
+set_is_session(const struct stmt_info *st)
+{
+    for (int i = 0; i < st->nsets; i++) {
+        const struct sql_setvar *v = &st->sets[i];
+        if (v->scope != SCOPE_DEFAULT && v->scope != SCOPE_SESSION)
+            return false;
+        if (v->kind == SETK_OTHER)
+            return false;
+    }
+    return true;
+}
+
+static bool
+select_is_plain(const struct stmt_info *st)
+{
+    return !(st->flags & (SQLF_INTO | SQLF_FOR_UPDATE | SQLF_SHARE_LOCK));
+}
+
+static bool
+read_only_allows(const struct stmt_info *st)
+{
+    if ((st->flags & SQLF_SET_STATEMENT) && !set_is_session(st))
+        return false;
+    switch (st->kind) {
+    case STMT_EMPTY:
+    case STMT_SHOW:
+    case STMT_USE:
+    case STMT_BEGIN:
+    case STMT_COMMIT:
+    case STMT_ROLLBACK:
+    case STMT_SAVEPOINT:
+    case STMT_RELEASE_SAVEPOINT:
+    case STMT_DEALLOCATE:
+    case STMT_UNLOCK_TABLES:
+    case STMT_PREPARE: /* its text is checked as a statement of its own */
+    case STMT_EXECUTE: /* ... so what it runs passed this list */
+        return true;
+    case STMT_SELECT:
+        return select_is_plain(st);
+    case STMT_SET:
+        return set_is_session(st);
+    case STMT_EXPLAIN:
+        return (st->inner_kind == STMT_SELECT && select_is_plain(st)) ||
+               (st->inner_kind == STMT_EMPTY &&
+                (st->flags & SQLF_DESCRIBE_TABLE));
+    default:
+        return false;
+    }
+}
+
+static bool
+check_read_only(struct gate *g, const struct stmt_info *st)
+{
+    if (!g->u->read_only || read_only_allows(st))
+        return true;
+    return refuse(g, ER_OPTION_PREVENTS_STATEMENT,
+                  "myshard: user '%s' is read_only: only plain SELECT, "
+                  "SHOW, DESCRIBE, EXPLAIN SELECT, USE, SET of session "
+                  "variables and transaction control are allowed; this %s "
+                  "statement is refused",
+                  g->u->name, stmt_kind_name(st->kind));
+}
+
+/* ---- statements that act for everyone under the shared account ----- */
+
+static bool
+is_word(const struct token *t, const char *const *words)
+{
+    for (; *words; words++)
+        if (tok_is(t, *words))
+            return true;
+    return false;
+}
+
+/* A routine, trigger or event body, or BEGIN NOT ATOMIC ... END: the
+ * statements inside run later (or at once) under the backend account and
+ * the classifier does not walk them, so words that start a
+ * shared-identity statement refuse the whole body. */
+static bool
+body_is_safe(const struct stmt_info *st)
+{
+    static const char *const danger[] = {
+        "GRANT",   "REVOKE",       "KILL",   "SHUTDOWN", "FLUSH",   "XA",
+        "OUTFILE", "DUMPFILE",     "INFILE", "GLOBAL",   "PERSIST", "PREPARE",
+        "EXECUTE", "PERSIST_ONLY", "RESET",  "PURGE",    "INSTALL", "BINLOG",
+        NULL};
+    static const char *const account[] = {"USER", "ROLE", "PASSWORD", NULL};
+    struct lexer lx;
+    struct token t, prev = {0};
+
+    lexer_init(&lx, st->sql, st->stmt_len);
+    while (lexer_next(&lx, &t)) {
+        if (t.type == TOK_IDENT && is_word(&t, danger))
+            return false;
+        if (t.type == TOK_IDENT && is_word(&t, account) &&
+            (tok_is(&prev, "CREATE") || tok_is(&prev, "DROP") ||
+             tok_is(&prev, "ALTER") || tok_is(&prev, "RENAME") ||
+             tok_is(&prev, "SET") || tok_is(&prev, "DEFAULT")))
+            return false;
+        if (t.type == TOK_SYSVAR && t.len > 9 &&
+            lexer_ident_eq(t.p + 2, 6, "global", 6))
+            return false;
+        prev = t;
+    }
+    return true;
+}
+
+static bool
+show_is_shared(const struct stmt_info *st)
+{
+    static const char *const words[] = {"ENGINE",
+                                        "BINLOG",
+                                        "RELAYLOG",
+                                        "MASTER",
+                                        "SLAVE",
+                                        "REPLICA",
+                                        "BINARY",
+                                        "ALL",
+                                        "USER_STATISTICS",
+                                        "CLIENT_STATISTICS",
+                                        "INDEX_STATISTICS",
+                                        "TABLE_STATISTICS",
+                                        "PROCEDURE",
+                                        "FUNCTION",
+                                        "EVENTS",
+                                        "PACKAGE",
+                                        NULL};
+    struct token t = {0};
+
+    if (st->show.obj != SHOW_OTHER || st->show.word.len == 0)
+        return false;
+    t.type = TOK_IDENT;
+    t.p = st->show.word.p;
+    t.len = st->show.word.len;
+    return is_word(&t, words);
+}
+
+static bool
+parse_id(struct sql_span sp, uint64_t *id)
+{
+    uint64_t v = 0;
+
+    if (sp.len == 0 || sp.len > 19)
+        return false;
+    for (uint32_t i = 0; i < sp.len; i++) {
+        if (sp.p[i] < '0' || sp.p[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(sp.p[i] - '0');
+    }
+    *id = v;
+    return true;
+}
+
+static bool
+check_shared(struct gate *g, const struct stmt_info *st)
+{
+    const char *why = NULL;
+    uint64_t id;
+
+    for (int i = 0; i < st->nsets; i++) {
+        uint8_t sc = st->sets[i].scope;
+        if (sc == SCOPE_GLOBAL || sc == SCOPE_PERSIST ||
+            sc == SCOPE_PERSIST_ONLY) {
+            char vn[80];
+            return refuse(g, ER_SPECIFIC_ACCESS_DENIED,
+                          "myshard: SET GLOBAL/PERSIST (%s) would change the "
+                          "server for every client of the shared backend "
+                          "account and is refused; set it as SESSION, or ask "
+                          "the DBA",
+                          name_of(st->sets[i].name, vn, sizeof(vn)));
+        }
+    }
+    switch (st->kind) {
+    case STMT_ADMIN:
+        why = "account, privilege and server administration statements "
+              "(users, roles, passwords, GRANT, REVOKE, SHUTDOWN, "
+              "replication, plugins) act for every client of the shared "
+              "backend account";
+        break;
+    case STMT_FLUSH:
+        why = "FLUSH acts on the whole server";
+        break;
+    case STMT_XA:
+        why = "the proxy owns XA (it runs transactions that span shards); "
+              "client-issued XA statements";
+        break;
+    case STMT_LOAD_DATA:
+        if (!(st->flags & SQLF_LOCAL))
+            why = "LOAD DATA INFILE reads files on the server (use LOAD "
+                  "DATA LOCAL INFILE to send the client's file)";
+        break;
+    case STMT_KILL:
+        if (!parse_id(st->object, &id) || id != g->s->id)
+            return refuse(g, ER_KILL_DENIED,
+                          "myshard: KILL names a connection that is not "
+                          "this client's own: the proxy answers KILL only "
+                          "for the client's own id (CONNECTION_ID()); an "
+                          "operator can close other clients with the admin "
+                          "console's KILL CLIENT");
+        if (!g->single || g->depth > 0 || g->prepared)
+            return refuse(g, ER_NOT_SUPPORTED_YET,
+                          "myshard: send KILL alone, not in a batch or a "
+                          "prepared statement");
+        g->answer = (st->flags & SQLF_KILL_QUERY) ? ANSWER_KILL_QUERY
+                                                  : ANSWER_KILL_SELF;
+        return true;
+    case STMT_SHOW:
+        if (st->show.obj == SHOW_PROCESSLIST) {
+            if (!g->single || g->depth > 0 || g->prepared)
+                return refuse(g, ER_NOT_SUPPORTED_YET,
+                              "myshard: send SHOW PROCESSLIST alone, not in "
+                              "a batch or a prepared statement");
+            g->answer = ANSWER_PROCESSLIST;
+            return true;
+        }
+        if (show_is_shared(st))
+            why = "this SHOW describes the whole server (other clients' "
+                  "statements, replication, routines of every schema)";
+        break;
+    case STMT_EXECUTE:
+        if (span_is(st->object, "IMMEDIATE"))
+            return refuse(g, ER_NOT_SUPPORTED_YET,
+                          "myshard: EXECUTE IMMEDIATE cannot be checked by "
+                          "the proxy; send the statement itself");
+        break;
+    default:
+        break;
+    }
+    if (why == NULL && (st->flags & SQLF_INTO_FILE))
+        why = "SELECT ... INTO OUTFILE/DUMPFILE writes files on the server";
+    if (why == NULL && (st->flags & SQLF_COMPOUND) && !body_is_safe(st))
+        why = "this routine, trigger, event or compound statement holds "
+              "statements that would act for every client of the shared "
+              "backend account (GRANT, KILL, SET GLOBAL, dynamic SQL, ...)";
+    if (why != NULL)
+        return refuse(g, ER_SPECIFIC_ACCESS_DENIED,
+                      "myshard: %s; refused through the proxy", why);
+    return true;
+}
+
+/* ---- policies ------------------------------------------------------- */
+
+static bool
+check_policy(struct gate *g, const char *sql, size_t len, bool lex_error)
+{
+    const struct cfg_policy *p =
+        protect_match_sql(g->c, g->s->user, sql, len, lex_error);
+
+    if (p == NULL || p->deny == NULL)
+        return true;
+    g->denied = p;
+    return refuse(g, ER_SPECIFIC_ACCESS_DENIED, "myshard: denied by policy: %s",
+                  p->deny);
+}
+
+/* ---- one statement --------------------------------------------------- */
+
+static bool
+check_prepare_text(struct gate *g, const struct stmt_info *st)
+{
+    char *text;
+    size_t n;
+    struct stmt_info *inner;
+    bool ok;
+
+    if (st->text.len == 0 || st->text.p[0] == '@')
+        return refuse(g, ER_NOT_SUPPORTED_YET,
+                      "myshard: PREPARE ... FROM @variable cannot be checked "
+                      "by the proxy; use PREPARE ... FROM 'text' or the "
+                      "binary protocol");
+    if (g->depth >= GATE_MAX_DEPTH)
+        return refuse(g, ER_NOT_SUPPORTED_YET,
+                      "myshard: statements nest too deep to be checked");
+    text = xmalloc(st->text.len + 1);
+    n = lexer_unquote(st->text.p, st->text.len, text, st->text.len + 1);
+    inner = xmalloc(sizeof(*inner));
+    g->depth++;
+    ok = check_text(g, text, MIN(n, st->text.len), inner);
+    g->depth--;
+    free(inner);
+    free(text);
+    return ok;
+}
+
+static bool
+check_stmt(struct gate *g, const struct stmt_info *st)
+{
+    g->cur = st;
+    if (st->lex_error)
+        return check_policy(g, st->sql, st->stmt_len, true) &&
+               refuse(g, ER_PARSE,
+                      "myshard: the statement does not lex to its end (an "
+                      "unterminated string, quoted name or comment), so the "
+                      "proxy cannot check it");
+    if (st->overflow)
+        return refuse(g, ER_NOT_SUPPORTED_YET,
+                      "myshard: the statement names more tables (%d) or "
+                      "nests deeper than the proxy can check; split it",
+                      SQL_MAX_TABLES);
+    if (!check_read_only(g, st) || !check_shared(g, st) ||
+        !check_tables(g, st) || !check_qualifiers(g, st))
+        return false;
+    if (!check_policy(g, st->sql, st->stmt_len, false))
+        return false;
+    if (st->inner.len > 0 &&
+        !check_policy(g, st->inner.p, st->inner.len, false))
+        return false;
+    if (st->kind == STMT_PREPARE && !check_prepare_text(g, st))
+        return false;
+    return true;
+}
+
+static bool
+is_blank_or_semi(char c)
+{
+    return c == ';' || c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
+/* Every statement of sql[0..len), one at a time; st is scratch (or holds
+ * the first statement's classification already when it is the text of
+ * the command and g->single). */
+static bool
+check_text(struct gate *g, const char *sql, size_t len, struct stmt_info *st)
+{
+    size_t off = 0;
+
+    if (g->depth > 0 || !g->single)
+        sql_classify(sql, len, st);
+    for (;;) {
+        if (!check_stmt(g, st))
+            return false;
+        if (!st->multi)
+            return true;
+        off += st->stmt_len;
+        while (off < len && is_blank_or_semi(sql[off]))
+            off++;
+        if (off >= len)
+            return true;
+        sql_classify(sql + off, len - off, st);
+    }
+}
+
+/* ---- answers -------------------------------------------------------- */
+
+static void
+answer_processlist(struct session *s, bool full)
+{
+    const struct cfg *c = s->wc->cfg;
+    static const char *const names[] = {"Id",    "User",    "Host",
+                                        "db",    "Command", "Time",
+                                        "State", "Info",    "Progress"};
+    struct rs_writer w;
+    char id[16];
+    const char *v[9];
+
+    snprintf(id, sizeof(id), "%u", s->id);
+    v[0] = id;
+    v[1] = c->users[s->user].name;
+    v[2] = s->addr;
+    v[3] = s->schema >= 0 ? c->schemas[s->schema].name : NULL;
+    v[4] = "Query";
+    v[5] = "0";
+    v[6] = "";
+    v[7] = full ? "SHOW FULL PROCESSLIST" : "SHOW PROCESSLIST";
+    v[8] = "0.000";
+    rs_begin(&w, s->conn->out, s->seq, false, s->status);
+    rs_columns_text(&w, names, 9);
+    rs_row(&w, v, NULL);
+    rs_end(&w);
+    s->seq = w.seq;
+}
+
+enum gate_verdict
+gate_check(struct session *s, const char *sql, size_t len, struct stmt_info *st,
+           bool prepared, bool filtered)
+{
+    struct gate *g;
+    enum gate_verdict v = GATE_PASS;
+
+    if (s->user < 0)
+        return GATE_PASS;
+    g = xcalloc(1, sizeof(*g));
+    g->s = s;
+    g->c = s->wc->cfg;
+    g->u = &g->c->users[s->user];
+    g->cmd_sql = sql;
+    g->cmd_len = len;
+    g->prepared = prepared;
+    g->filtered = filtered;
+    g->single = !st->multi;
+    if (!check_text(g, sql, len, st)) {
+        if (g->denied != NULL)
+            STATS_ADD(&s->wc->stats, denied_total, 1);
+        log_info("statement refused by the gate client=%u user=%s code=%u "
+                 "why=\"%.200s\"",
+                 s->id, g->u->name, g->code, g->msg);
+        s->tracks_vars = false;
+        sessvars_clear(&s->pending);
+        session_send_error(s, g->code, g->sqlstate, "%s", g->msg);
+        session_command_done(s);
+        free(g);
+        return GATE_DONE;
+    }
+    if (g->nwrap > 0) {
+        struct strbuf b = {0};
+        uint8_t *cmd;
+        wrap_text(g, &b);
+        cmd = xmalloc(b.n + 1);
+        cmd[0] = s->cmd_byte;
+        memcpy(cmd + 1, b.p, b.n);
+        free(b.p);
+        packet_consume(s->conn->in, &s->cmd);
+        s->cmd.data = cmd;
+        s->cmd.len = b.n + 1;
+        s->cmd.heap = true;
+        v = GATE_REWRITTEN;
+    }
+    switch (g->answer) {
+    case ANSWER_PROCESSLIST:
+        answer_processlist(s, st->show.full);
+        session_command_done(s);
+        v = GATE_DONE;
+        break;
+    case ANSWER_KILL_QUERY:
+        session_send_ok(s, 0, NULL);
+        session_command_done(s);
+        v = GATE_DONE;
+        break;
+    case ANSWER_KILL_SELF:
+        session_send_error(s, ER_CONNECTION_KILLED, "70100",
+                           "myshard: connection killed at its own request");
+        session_close(s, "KILL of its own connection");
+        v = GATE_DONE;
+        break;
+    case ANSWER_NONE:
+        break;
+    }
+    free(g);
+    return v;
+}
