@@ -364,9 +364,10 @@ enum xa_verb {
 #define SQLF_JOIN            (1ull << 37) /* more than one table in a FROM */
 #define SQLF_OUTER_JOIN      (1ull << 38) /* LEFT/RIGHT join */
 #define SQLF_AGG_DISTINCT                                                      \
-    (1ull << 39)                    /* COUNT(DISTINCT ..), AVG(DISTINCT ..) */
-#define SQLF_INTO_FILE (1ull << 40) /* INTO OUTFILE / DUMPFILE (server files)  \
-                                     */
+    (1ull << 39) /* COUNT(DISTINCT ..), AVG(DISTINCT ..) */
+#define SQLF_INTO_FILE                                                         \
+    (1ull << 40) /* INTO OUTFILE / DUMPFILE (server files)                     \
+                  */
 
 /* stmt_info.txn: the statement's transaction effect */
 #define TXN_BEGIN           0x0001u /* starts a transaction */

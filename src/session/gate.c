@@ -8,6 +8,7 @@
 #include "session/gate.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,10 +89,10 @@ struct gate {
     const struct cfg_policy *denied; /* by this policy */
     /* what to do when every statement passed */
     enum answer answer;
+    const struct stmt_info *cur; /* the statement being checked */
     int nwrap; /* information_schema tables to filter, in text order */
     struct sql_table wrap[SQL_MAX_TABLES];
     const char *wrap_col[SQL_MAX_TABLES];
-    const struct stmt_info *cur; /* the statement being checked */
 };
 
 static bool check_text(struct gate *g, const char *sql, size_t len,
@@ -341,6 +342,10 @@ check_tables(struct gate *g, const struct stmt_info *st)
         if (!user_schema(g, t->schema))
             return refuse_schema(g, ER_TABLEACCESS_DENIED, t->schema, t->name);
     }
+    /* USE sent alone is answered by the proxy (1049 for a schema it does
+     * not serve); inside a batch it would reach the server. */
+    if (st->kind == STMT_USE && g->single && g->depth == 0 && !g->prepared)
+        return true;
     if (st->schema.len > 0 && !user_schema(g, st->schema))
         return refuse_schema(g, ER_DBACCESS_DENIED, st->schema,
                              (struct sql_span){0});
@@ -795,12 +800,12 @@ enum gate_verdict
 gate_check(struct session *s, const char *sql, size_t len, struct stmt_info *st,
            bool prepared, bool filtered)
 {
-    struct gate *g;
+    struct gate gs, *g = &gs;
     enum gate_verdict v = GATE_PASS;
 
     if (s->user < 0)
         return GATE_PASS;
-    g = xcalloc(1, sizeof(*g));
+    memset(g, 0, offsetof(struct gate, wrap)); /* wrap: only nwrap used */
     g->s = s;
     g->c = s->wc->cfg;
     g->u = &g->c->users[s->user];
@@ -808,7 +813,9 @@ gate_check(struct session *s, const char *sql, size_t len, struct stmt_info *st,
     g->cmd_len = len;
     g->prepared = prepared;
     g->filtered = filtered;
-    g->single = !st->multi;
+    /* st is the first statement when the text is one; for a batch the
+     * caller's classification may have stopped at a later statement */
+    g->single = st->sql == sql && !st->multi;
     if (!check_text(g, sql, len, st)) {
         if (g->denied != NULL)
             STATS_ADD(&s->wc->stats, denied_total, 1);
@@ -819,7 +826,6 @@ gate_check(struct session *s, const char *sql, size_t len, struct stmt_info *st,
         sessvars_clear(&s->pending);
         session_send_error(s, g->code, g->sqlstate, "%s", g->msg);
         session_command_done(s);
-        free(g);
         return GATE_DONE;
     }
     if (g->nwrap > 0) {
@@ -856,6 +862,5 @@ gate_check(struct session *s, const char *sql, size_t len, struct stmt_info *st,
     case ANSWER_NONE:
         break;
     }
-    free(g);
     return v;
 }

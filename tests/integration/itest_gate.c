@@ -39,15 +39,16 @@
 
 #define WATCHDOG_S 300
 
-#define ER_DBACCESS    1044
-#define ER_TABLEACCESS 1142
-#define ER_SPECIFIC    1227
-#define ER_READ_ONLY   1290
-#define ER_KILL_DENIED 1095
-#define DENY_TEXT      "audit rows are never deleted"
-#define AUDIT_DIRECT   "itg_shop.audit_log"
-#define VAULT_DIRECT   "itg_secret.vault"
-#define ITEMS_DIRECT   "itg_shop.items"
+#define ER_DBACCESS          1044
+#define ER_TABLEACCESS       1142
+#define ER_SPECIFIC          1227
+#define ER_READ_ONLY         1290
+#define ER_KILL_DENIED       1095
+#define ER_NOT_SUPPORTED_YET 1235
+#define DENY_TEXT            "audit rows are never deleted"
+#define AUDIT_DIRECT         "itg_shop.audit_log"
+#define VAULT_DIRECT         "itg_secret.vault"
+#define ITEMS_DIRECT         "itg_shop.items"
 
 static struct it_proxy px;
 static MYSQL *d0; /* direct: the s0 primary */
@@ -311,8 +312,24 @@ test_schemas(void)
                      "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE "
                      "ROUTINE_SCHEMA = 'itg_secret'"),
               0, "a: information_schema.ROUTINES hides the secret schema");
+    check_int(it_int(m, -1,
+                     "SELECT COUNT(*) FROM information_schema.TABLES JOIN "
+                     "information_schema.COLUMNS c USING (TABLE_SCHEMA, "
+                     "TABLE_NAME) WHERE TABLES.TABLE_NAME = 'vault' OR "
+                     "c.TABLE_SCHEMA = 'mysql'"),
+              0, "a: a join of two information_schema tables is filtered");
+    check(it_int(m, -1,
+                 "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "
+                 "TABLE_NAME = 'items' AND TABLE_SCHEMA IN "
+                 "(SELECT SCHEMA_NAME FROM information_schema.SCHEMATA)") == 2,
+          "a: information_schema in a subquery is filtered and works");
+    refused(m, ER_NOT_SUPPORTED_YET,
+            "SELECT 1; SELECT COUNT(*) FROM information_schema.TABLES");
     refused(m, ER_SPECIFIC,
             "SELECT COUNT(*) FROM information_schema.PROCESSLIST");
+    refused(m, ER_SPECIFIC,
+            "SELECT * FROM items WHERE id IN (SELECT ID FROM "
+            "information_schema.PROCESSLIST)");
     refused(m, ER_SPECIFIC, "SELECT * FROM information_schema.USER_PRIVILEGES");
 
     /* The user's own schemas, qualified or not, work. */
@@ -475,6 +492,25 @@ test_shared_identity(void)
                      "SELECT COUNT(*) FROM mysql.user WHERE user = 'itg_evil'"),
               0, "c: no account itg_evil on the server (direct)");
     works(m, "SELECT 1 INTO @x");
+    refused(m, ER_SPECIFIC,
+            "CREATE PROCEDURE shop.sneaky() BEGIN GRANT ALL ON *.* TO "
+            "'itg_evil'@'%'; END");
+    refused(m, ER_SPECIFIC,
+            "CREATE PROCEDURE shop.sneaky2() SET GLOBAL max_connections = 301");
+    refused(m, ER_NOT_SUPPORTED_YET, "PREPARE s3 FROM @q");
+    refused(m, ER_NOT_SUPPORTED_YET,
+            "EXECUTE IMMEDIATE 'SELECT * FROM mysql.user'");
+    check_int(it_int(d0, -1,
+                     "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE "
+                     "ROUTINE_SCHEMA = 'itg_shop'"),
+              0, "c: no routine was created (direct)");
+    works(m, "CREATE PROCEDURE shop.fine() SELECT COUNT(*) FROM items");
+    works(m, "CALL shop.fine()");
+    /* KILL of its own connection closes it. */
+    snprintf(sql, sizeof(sql), "KILL %lu", mysql_thread_id(m));
+    unsigned kerr = run(m, sql, NULL, 0);
+    check(kerr == 1927 && mysql_query(m, "SELECT 1") != 0,
+          "c: KILL of its own id closes the connection (got %u)", kerr);
     mysql_close(m);
 }
 
