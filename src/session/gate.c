@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/log.h"
 #include "base/util.h"
@@ -506,10 +507,11 @@ static bool
 body_is_safe(const struct stmt_info *st)
 {
     static const char *const danger[] = {
-        "GRANT",   "REVOKE",       "KILL",   "SHUTDOWN", "FLUSH",   "XA",
-        "OUTFILE", "DUMPFILE",     "INFILE", "GLOBAL",   "PERSIST", "PREPARE",
-        "EXECUTE", "PERSIST_ONLY", "RESET",  "PURGE",    "INSTALL", "BINLOG",
-        NULL};
+        "GRANT",       "REVOKE",  "KILL",     "SHUTDOWN",     "FLUSH",
+        "XA",          "OUTFILE", "DUMPFILE", "INFILE",       "GLOBAL",
+        "PERSIST",     "PREPARE", "EXECUTE",  "PERSIST_ONLY", "RESET",
+        "PURGE",       "INSTALL", "BINLOG",   "SONAME",       "LOAD_FILE",
+        "SQL_LOG_BIN", NULL};
     static const char *const account[] = {"USER", "ROLE", "PASSWORD", NULL};
     struct lexer lx;
     struct token t, prev = {0};
@@ -529,6 +531,45 @@ body_is_safe(const struct stmt_info *st)
         prev = t;
     }
     return true;
+}
+
+/* Whether the statement's text holds word (ASCII, any case) as a bare
+ * word: a quick byte search first, the lexer only when it is there. */
+static bool
+has_word(const struct stmt_info *st, const char *word)
+{
+    size_t wl = strlen(word);
+    bool seen = false;
+    struct lexer lx;
+    struct token t;
+
+    for (size_t i = 0; !seen && i + wl <= st->stmt_len; i++)
+        seen = (st->sql[i] | 0x20) == (word[0] | 0x20) &&
+               strncasecmp(st->sql + i, word, wl) == 0;
+    if (!seen)
+        return false;
+    lexer_init(&lx, st->sql, st->stmt_len);
+    while (lexer_next(&lx, &t))
+        if (t.type == TOK_IDENT && tok_is(&t, word))
+            return true;
+    return false;
+}
+
+/* Session variables that need the backend account's privileges and change
+ * more than the session: replication of its writes, binlog identity. */
+static bool
+var_is_shared(struct sql_span name)
+{
+    static const char *const prefixes[] = {
+        "sql_log_bin", "skip_replication", "gtid_",  "server_id", "pseudo_",
+        "wsrep_",      "sql_slave_",       "slave_", "binlog_",   NULL};
+
+    for (const char *const *p = prefixes; *p; p++) {
+        size_t n = strlen(*p);
+        if (name.len >= n && strncasecmp(name.p, *p, n) == 0)
+            return true;
+    }
+    return false;
 }
 
 static bool
@@ -596,6 +637,21 @@ check_shared(struct gate *g, const struct stmt_info *st)
                           name_of(st->sets[i].name, vn, sizeof(vn)));
         }
     }
+    for (int i = 0; i < st->nsets; i++) {
+        if (st->sets[i].kind == SETK_SYSVAR &&
+            var_is_shared(st->sets[i].name)) {
+            char vn[80];
+            return refuse(g, ER_SPECIFIC_ACCESS_DENIED,
+                          "myshard: SET %s changes how the server logs or "
+                          "replicates writes for the shared backend account "
+                          "and is refused",
+                          name_of(st->sets[i].name, vn, sizeof(vn)));
+        }
+    }
+    if (has_word(st, "LOAD_FILE"))
+        return refuse(g, ER_SPECIFIC_ACCESS_DENIED,
+                      "myshard: LOAD_FILE() reads files on the server and is "
+                      "refused through the proxy");
     switch (st->kind) {
     case STMT_ADMIN:
         why = "account, privilege and server administration statements "

@@ -485,6 +485,11 @@ test_shared_identity(void)
         "SELECT * FROM items INTO OUTFILE '/tmp/itg_out'",
         "SELECT * FROM items INTO DUMPFILE '/tmp/itg_dump'",
         "SELECT 1; CREATE USER 'itg_evil'@'%'",
+        "SELECT LOAD_FILE('/etc/passwd')",
+        "SELECT load_file ('/etc/hostname') FROM items",
+        "SET sql_log_bin = 0",
+        "SET SESSION gtid_seq_no = 5",
+        "CREATE FUNCTION itg_udf RETURNS STRING SONAME 'x.so'",
     };
     for (size_t i = 0; i < sizeof(admin) / sizeof(admin[0]); i++)
         refused(m, ER_SPECIFIC, admin[i]);
