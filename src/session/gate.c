@@ -358,31 +358,61 @@ struct qual_ctx {
     const struct stmt_info *st;
 };
 
-/* A qualifier must be one of the user's schemas, or (a.b) a table, alias
- * or common table expression of the statement, or a trigger's NEW/OLD. */
 static bool
-qual_ok(void *arg, struct sql_span name, enum qual_kind kind)
+statement_names(const struct stmt_info *st, struct sql_span name)
+{
+    for (int i = 0; i < st->ntables; i++)
+        if (span_eq(name, st->tables[i].name) ||
+            span_eq(name, st->tables[i].alias))
+            return true;
+    for (int i = 0; i < st->nctes; i++)
+        if (span_eq(name, st->ctes[i]))
+            return true;
+    return false;
+}
+
+/* A schema name the gate knows not to be the user's: a system schema or a
+ * configured one (by either of its names) the user lacks. */
+static bool
+foreign_schema(const struct gate *g, struct sql_span name)
+{
+    if (system_schema(name) || span_is(name, "information_schema"))
+        return true;
+    for (int i = 0; i < g->c->nschemas; i++)
+        if (span_is(name, g->c->schemas[i].name) ||
+            span_is(name, g->c->schemas[i].backend_schema))
+            return true;
+    return false;
+}
+
+/* A qualifier must be one of the user's schemas, or name a table of the
+ * statement. In an expression (a.b: table a, column b) that is a table,
+ * alias or common table expression the classifier found; in a routine,
+ * trigger or event body, whose tables the classifier does not walk, any
+ * name that is not a schema (their FROM a.b are table positions, checked
+ * as schemas). Where a table stands (FROM a.b) or with three parts
+ * (a.b.c, a.b()), it must be one of the user's schemas. */
+static bool
+qual_ok(void *arg, const struct sql_qual *qq)
 {
     struct qual_ctx *q = arg;
     const struct stmt_info *st = q->st;
+    struct sql_span name = qq->name;
+    bool body = (st->flags & SQLF_COMPOUND) != 0;
 
     for (int i = 0; i < st->ntables; i++)
         if (st->tables[i].schema.p == name.p)
             return true; /* a table reference check_tables() judged */
     if (user_schema(q->g, name))
         return true;
-    if (kind == QUAL_TWO) {
-        for (int i = 0; i < st->ntables; i++)
-            if (span_eq(name, st->tables[i].name) ||
-                span_eq(name, st->tables[i].alias))
-                return true;
-        for (int i = 0; i < st->nctes; i++)
-            if (span_eq(name, st->ctes[i]))
-                return true;
-        if ((st->flags & SQLF_COMPOUND) &&
-            (span_is(name, "NEW") || span_is(name, "OLD")))
-            return true;
-    }
+    if (qq->kind == QUAL_TWO && body && !foreign_schema(q->g, name))
+        return true;
+    /* a.b in a column list (INSERT INTO t (t.a), ON DUPLICATE KEY UPDATE
+     * t.a) looks like a table position; the classifier knows the tables */
+    if (qq->kind != QUAL_SCHEMA && !body && statement_names(st, name))
+        return true;
+    if (body && (span_is(name, "NEW") || span_is(name, "OLD")))
+        return true;
     if (span_is(name, "information_schema")) {
         char tn[80];
         return refuse(q->g, ER_SPECIFIC_ACCESS_DENIED,
@@ -391,10 +421,10 @@ qual_ok(void *arg, struct sql_span name, enum qual_kind kind)
                       "elsewhere",
                       name_of(name, tn, sizeof(tn)));
     }
-    if (kind == QUAL_SCHEMA || system_schema(name))
+    if (qq->kind != QUAL_TWO || system_schema(name))
         return refuse_schema(q->g,
-                             kind == QUAL_SCHEMA ? ER_DBACCESS_DENIED
-                                                 : ER_TABLEACCESS_DENIED,
+                             qq->kind == QUAL_SCHEMA ? ER_DBACCESS_DENIED
+                                                     : ER_TABLEACCESS_DENIED,
                              name, (struct sql_span){0});
     {
         char qn[80], list[300];

@@ -511,6 +511,39 @@ test_shared_identity(void)
               0, "c: no routine was created (direct)");
     works(m, "CREATE PROCEDURE shop.fine() SELECT COUNT(*) FROM items");
     works(m, "CALL shop.fine()");
+    /* Routine and trigger bodies: qualified columns are fine, other
+     * schemas are not. */
+    works(m, "CREATE PROCEDURE shop.joined() BEGIN SELECT i.id, l.id FROM "
+             "items i JOIN bank.ledger l ON l.id > i.id; END");
+    works(m, "CALL shop.joined()");
+    works(m, "CREATE TRIGGER shop.upper_v BEFORE INSERT ON items FOR EACH ROW "
+             "SET NEW.v = UPPER(NEW.v)");
+    static const char *const bodies[] = {
+        "CREATE PROCEDURE shop.leak1() BEGIN SELECT * FROM secret.vault; END",
+        "CREATE PROCEDURE shop.leak2() BEGIN SELECT v.v FROM items, "
+        "secret.vault v; END",
+        "CREATE PROCEDURE shop.leak3() BEGIN SELECT * FROM mysql.user; END",
+        "CREATE TRIGGER shop.leak4 AFTER INSERT ON items FOR EACH ROW INSERT "
+        "INTO secret.vault VALUES (NEW.id, 'x')",
+        "CREATE EVENT shop.leak5 ON SCHEDULE EVERY 1 DAY DO DELETE FROM "
+        "secret.vault",
+    };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        char msg[512];
+        unsigned err = run(m, bodies[i], msg, sizeof(msg));
+        check((err == ER_TABLEACCESS || err == ER_DBACCESS) &&
+                  strncmp(msg, "myshard:", 8) == 0,
+              "c: %s refused with 1142/1044 (got %u %s)", bodies[i], err, msg);
+    }
+    check_int(it_int(d0, -1,
+                     "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE "
+                     "ROUTINE_SCHEMA = 'itg_shop' AND ROUTINE_NAME LIKE "
+                     "'leak%%'"),
+              0, "c: no leaking routine was created (direct)");
+    check_int(it_int(d0, -1,
+                     "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE "
+                     "TRIGGER_SCHEMA = 'itg_shop' AND TRIGGER_NAME = 'leak4'"),
+              0, "c: no leaking trigger was created (direct)");
     /* KILL of its own connection closes it. */
     snprintf(sql, sizeof(sql), "KILL %lu", mysql_thread_id(m));
     unsigned kerr = run(m, sql, NULL, 0);

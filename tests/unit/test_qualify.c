@@ -1,7 +1,9 @@
 /*
  * test_qualify.c - sql_qualifiers(): which names a text uses as
  * qualifiers, and whether each must be a schema (a.b.c, a.b()) or may be a
- * table or alias (a.b), whatever the parser would make of the statement.
+ * table or alias (a.b), and the token before it, whatever the parser would
+ * make of the statement. Printed as name[!^]<prev (! a.b.c or a.b(),
+ * ^ a table position).
  */
 #include "sql/qualify.h"
 
@@ -18,12 +20,15 @@ struct seen {
 };
 
 static bool
-collect(void *arg, struct sql_span name, enum qual_kind kind)
+collect(void *arg, const struct sql_qual *q)
 {
     struct seen *w = arg;
-    int r =
-        snprintf(w->s + w->n, sizeof(w->s) - w->n, "%s%.*s%s", w->n ? " " : "",
-                 (int)name.len, name.p, kind == QUAL_SCHEMA ? "!" : "");
+    int r = snprintf(w->s + w->n, sizeof(w->s) - w->n, "%s%.*s%s<%.*s",
+                     w->n ? " " : "", (int)q->name.len, q->name.p,
+                     q->kind == QUAL_SCHEMA  ? "!"
+                     : q->kind == QUAL_TABLE ? "^"
+                                             : "",
+                     (int)q->prev.len, q->prev.p ? q->prev.p : "");
     if (r > 0)
         w->n += (size_t)r;
     w->count++;
@@ -32,22 +37,29 @@ collect(void *arg, struct sql_span name, enum qual_kind kind)
 
 static const struct {
     const char *sql;
-    const char *want; /* space separated; ! marks QUAL_SCHEMA */
+    const char *want; /* name[!^]<prev, space separated */
 } cases[] = {
     {"SELECT 1", ""},
-    {"SELECT user FROM mysql.user", "mysql"},
-    {"SELECT user FROM `mysql` . `user`", "`mysql`"},
-    {"SELECT user FROM mysql/* x */.user", "mysql"},
-    {"SELECT user FROM /*!mysql.user*/", "mysql"},
-    {"SELECT t.a, u.* FROM t JOIN u", "t u"},
-    {"SELECT db.t.c FROM db.t", "db! db"},
-    {"SELECT secret.f(1)", "secret!"},
-    {"CALL secret.p()", "secret!"},
-    {"CALL secret.p", "secret"},
+    {"SELECT user FROM mysql.user", "mysql^<FROM"},
+    {"SELECT user FROM `mysql` . `user`", "`mysql`^<FROM"},
+    {"SELECT user FROM mysql/* x */.user", "mysql^<FROM"},
+    {"SELECT user FROM /*!mysql.user*/", "mysql^<FROM"},
+    {"SELECT t.a, u.* FROM t JOIN u", "t<SELECT u<,"},
+    {"SELECT db.t.c FROM db.t", "db!<SELECT db^<FROM"},
+    {"SELECT secret.f(1)", "secret!<SELECT"},
+    {"CALL secret.p()", "secret!<CALL"},
+    {"CALL secret.p", "secret^<CALL"},
     {"SELECT 1.5, 'a.b', \"x.y\", @a, @@global.max_connections", ""},
-    {"SELECT 1; DELETE FROM other.t", "other"},
-    {"SELECT a.b.c.d", "a!"},
-    {"CREATE TABLE t (id INT REFERENCES o.p(id))", "o!"},
+    {"SELECT 1; DELETE FROM other.t", "other^<FROM"},
+    {"SELECT a.b.c.d", "a!<SELECT"},
+    {"CREATE TABLE t (id INT REFERENCES o.p(id))", "o!<REFERENCES"},
+    {"SELECT * FROM a, b.c WHERE x.y IN (d.e, f.g)", "b^<, x<WHERE d<( f<,"},
+    {"SELECT * FROM (a, b.c) JOIN d.e ON d.e = f.g", "b^<, d^<JOIN d<ON f<="},
+    {"UPDATE t, o.u SET t.a = 1, u.b = 2", "o^<, t<SET u<,"},
+    {"DELETE FROM t USING t, o.u", "o^<,"},
+    {"INSERT o.t VALUES (1)", "o^<INSERT"},
+    {"SELECT a, b.c FROM t ORDER BY x DESC, t.y", "b<, t<,"},
+    {"SELECT (SELECT x.a FROM o.t x), y.b FROM y", "x<SELECT o^<FROM y<,"},
     {"SELECT x FROM t WHERE y = '", NULL}, /* does not lex */
 };
 
@@ -75,7 +87,7 @@ START_TEST(test_stop)
 
     w.stop_after = 2;
     ck_assert(!sql_qualifiers(sql, strlen(sql), collect, &w));
-    ck_assert_str_eq(w.s, "a b");
+    ck_assert_str_eq(w.s, "a<SELECT b<,");
 }
 END_TEST
 
