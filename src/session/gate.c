@@ -141,13 +141,20 @@ span_is(struct sql_span a, const char *word)
 }
 
 /* One of the user's schemas, by its client-side name (case-insensitive,
- * as sql/rewrite.c renames qualified names). */
+ * as sql/rewrite.c renames qualified names) or by its backend_schema: a
+ * prepared statement's text is kept renamed, and either name reaches the
+ * same data. */
 static bool
 user_schema(const struct gate *g, struct sql_span name)
 {
-    for (int i = 0; i < g->u->nschemas; i++)
+    for (int i = 0; i < g->u->nschemas; i++) {
+        int si;
         if (span_is(name, g->u->schemas[i]))
             return true;
+        si = cfg_find_schema(g->c, g->u->schemas[i], strlen(g->u->schemas[i]));
+        if (si >= 0 && span_is(name, g->c->schemas[si].backend_schema))
+            return true;
+    }
     return false;
 }
 

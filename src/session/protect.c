@@ -55,8 +55,9 @@ ident_byte(unsigned char ch)
            ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
 }
 
-/* d without the qualifiers that name a configured schema: `shop.audit_log`
- * -> `audit_log`, as the statement means in schema shop. In place. */
+/* d without the qualifiers that name a configured schema, by its name or
+ * its backend_schema: `shop.audit_log` -> `audit_log`, as the statement
+ * means in schema shop. In place. */
 static void
 strip_schemas(const struct cfg *c, char *d)
 {
@@ -73,8 +74,11 @@ strip_schemas(const struct cfg *c, char *d)
             if (i[n] == '.' && ident_byte((unsigned char)i[n + 1])) {
                 bool schema = false;
                 for (int k = 0; k < c->nschemas && !schema; k++)
-                    schema = strlen(c->schemas[k].name) == n &&
-                             strncasecmp(c->schemas[k].name, i, n) == 0;
+                    schema =
+                        (strlen(c->schemas[k].name) == n &&
+                         strncasecmp(c->schemas[k].name, i, n) == 0) ||
+                        (strlen(c->schemas[k].backend_schema) == n &&
+                         strncasecmp(c->schemas[k].backend_schema, i, n) == 0);
                 if (schema) {
                     i += n + 1;
                     continue;

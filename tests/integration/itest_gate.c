@@ -291,6 +291,33 @@ test_schemas(void)
           mysql_stmt_errno(ps), mysql_stmt_error(ps));
     mysql_stmt_close(ps);
 
+    /* A prepared statement naming the user's schemas runs, again and
+     * again (its kept text names the backend schema). */
+    ps = mysql_stmt_init(m);
+    q = "SELECT COUNT(*) FROM shop.items JOIN bank.ledger l WHERE "
+        "items.id = ?";
+    rc = mysql_stmt_prepare(ps, q, strlen(q));
+    int ok_runs = 0;
+    for (int i = 1; rc == 0 && i <= 3; i++) {
+        MYSQL_BIND b;
+        int id = 1;
+        memset(&b, 0, sizeof(b));
+        b.buffer_type = MYSQL_TYPE_LONG;
+        b.buffer = &id;
+        if (mysql_stmt_bind_param(ps, &b) == 0 && mysql_stmt_execute(ps) == 0 &&
+            mysql_stmt_store_result(ps) == 0)
+            ok_runs++;
+        else
+            it_diag("execute %d: %u %s", i, mysql_stmt_errno(ps),
+                    mysql_stmt_error(ps));
+        mysql_stmt_free_result(ps);
+    }
+    check(rc == 0 && ok_runs == 3,
+          "a: prepared %s runs three times (prepare %d: %s)", q, rc,
+          mysql_stmt_error(ps));
+    mysql_stmt_close(ps);
+    works(m, "SELECT * FROM itg_shop.items");
+
     /* information_schema: only the user's schemas. */
     check_int(it_int(m, -1,
                      "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
@@ -594,6 +621,11 @@ test_policies(void)
           "d: prepared %s denied (got %u %s)", q, mysql_stmt_errno(ps),
           mysql_stmt_error(ps));
     mysql_stmt_close(ps);
+    static const char *const backend_named[] = {
+        "DELETE FROM itg_shop.audit_log WHERE id = 1",
+        "DELETE FROM `ITG_SHOP`.audit_log WHERE id = 1",
+    };
+    deny_each(m, backend_named, 2, "by the backend name: ");
     check_int(direct_count(AUDIT_DIRECT, 1), 1,
               "d: audit row 1 is still there (direct)");
 
