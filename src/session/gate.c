@@ -90,10 +90,8 @@ struct gate {
     const struct cfg_policy *denied; /* by this policy */
     /* what to do when every statement passed */
     enum answer answer;
-    const struct stmt_info *cur; /* the statement being checked */
     int nwrap; /* information_schema tables to filter, in text order */
     struct sql_table wrap[SQL_MAX_TABLES];
-    const char *wrap_col[SQL_MAX_TABLES];
 };
 
 static bool check_text(struct gate *g, const char *sql, size_t len,
@@ -236,7 +234,6 @@ check_info_schema(struct gate *g, const struct stmt_info *st,
                       name_of(t->name, tn, sizeof(tn)));
     if (g->nwrap < SQL_MAX_TABLES) {
         g->wrap[g->nwrap] = *t;
-        g->wrap_col[g->nwrap] = it->col;
         g->nwrap++;
     }
     return true;
@@ -804,7 +801,6 @@ check_prepare_text(struct gate *g, const struct stmt_info *st)
 static bool
 check_stmt(struct gate *g, const struct stmt_info *st)
 {
-    g->cur = st;
     if (st->lex_error)
         return check_policy(g, st->sql, st->stmt_len, true) &&
                refuse(g, ER_PARSE,
