@@ -21,6 +21,7 @@
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
 #include "proto/resultset.h"
+#include "session/infoschema.h"
 #include "session/protect.h"
 #include "session/session.h"
 #include "sql/classify.h"
@@ -43,42 +44,10 @@ enum answer {
     ANSWER_KILL_SELF,   /* KILL [CONNECTION] <own id>: closed */
 };
 
-/* information_schema tables the gate lets through, and the column that
- * names each row's schema (NULL: rows about no schema). */
-struct is_table {
-    const char *name;
-    const char *col;
-};
-
-static const struct is_table is_tables[] = {
-    {"TABLES", "TABLE_SCHEMA"},
-    {"COLUMNS", "TABLE_SCHEMA"},
-    {"STATISTICS", "TABLE_SCHEMA"},
-    {"KEY_COLUMN_USAGE", "TABLE_SCHEMA"},
-    {"TABLE_CONSTRAINTS", "TABLE_SCHEMA"},
-    {"REFERENTIAL_CONSTRAINTS", "CONSTRAINT_SCHEMA"},
-    {"CHECK_CONSTRAINTS", "CONSTRAINT_SCHEMA"},
-    {"VIEWS", "TABLE_SCHEMA"},
-    {"ROUTINES", "ROUTINE_SCHEMA"},
-    {"PARAMETERS", "SPECIFIC_SCHEMA"},
-    {"TRIGGERS", "TRIGGER_SCHEMA"},
-    {"EVENTS", "EVENT_SCHEMA"},
-    {"PARTITIONS", "TABLE_SCHEMA"},
-    {"SCHEMATA", "SCHEMA_NAME"},
-    {"CHARACTER_SETS", NULL},
-    {"COLLATIONS", NULL},
-    {"COLLATION_CHARACTER_SET_APPLICABILITY", NULL},
-    {"ENGINES", NULL},
-    {"KEYWORDS", NULL},
-    {"SQL_FUNCTIONS", NULL},
-};
-
 struct gate {
     struct session *s;
     const struct cfg *c;
     const struct cfg_user *u;
-    const char *cmd_sql; /* the whole command text */
-    size_t cmd_len;
     bool prepared; /* COM_STMT_PREPARE */
     bool filtered; /* information_schema references already filtered */
     bool single;   /* the command is one statement */
@@ -201,29 +170,20 @@ refuse_schema(struct gate *g, uint16_t code, struct sql_span schema,
 
 /* ---- information_schema ------------------------------------------- */
 
-static const struct is_table *
-is_lookup(struct sql_span name)
-{
-    for (size_t i = 0; i < sizeof(is_tables) / sizeof(is_tables[0]); i++)
-        if (span_is(name, is_tables[i].name))
-            return &is_tables[i];
-    return NULL;
-}
-
 static bool
 check_info_schema(struct gate *g, const struct stmt_info *st,
                   const struct sql_table *t)
 {
-    const struct is_table *it = is_lookup(t->name);
+    enum infoschema_access a = infoschema_access(t->name);
     char tn[80];
 
-    if (it == NULL)
+    if (a == INFOSCHEMA_REFUSED)
         return refuse(g, ER_SPECIFIC_ACCESS_DENIED,
                       "myshard: information_schema.%s describes the whole "
                       "server (other clients, accounts or engines) and is "
                       "refused through the proxy",
                       name_of(t->name, tn, sizeof(tn)));
-    if (it->col == NULL || g->filtered)
+    if (a == INFOSCHEMA_GLOBAL || g->filtered)
         return true;
     if (!g->single || g->depth > 0 || st->kind != STMT_SELECT ||
         (st->flags & SQLF_INTO))
@@ -237,95 +197,6 @@ check_info_schema(struct gate *g, const struct stmt_info *st,
         g->nwrap++;
     }
     return true;
-}
-
-struct strbuf {
-    char *p;
-    size_t n, cap;
-};
-
-static void
-sb_put(struct strbuf *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->p = xrealloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void
-sb_str(struct strbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-/* The user's backend schema names as an SQL list: 'a', 'b'. */
-static void
-sb_backend_list(struct strbuf *b, const struct gate *g)
-{
-    bool first = true;
-
-    for (int i = 0; i < g->u->nschemas; i++) {
-        int si =
-            cfg_find_schema(g->c, g->u->schemas[i], strlen(g->u->schemas[i]));
-        const char *name;
-        if (si < 0)
-            continue;
-        name = g->c->schemas[si].backend_schema;
-        sb_str(b, first ? "'" : ", '");
-        for (const char *q = name; *q; q++) {
-            if (*q == '\'' || *q == '\\')
-                sb_put(b, q, 1); /* doubled */
-            sb_put(b, q, 1);
-        }
-        sb_str(b, "'");
-        first = false;
-    }
-    if (first)
-        sb_str(b, "NULL"); /* no schema: no row */
-}
-
-static int
-wrap_cmp(const void *a, const void *b)
-{
-    const struct sql_table *x = a, *y = b;
-    return x->schema.p < y->schema.p ? -1 : x->schema.p > y->schema.p;
-}
-
-/* Each information_schema.T [alias] becomes (SELECT * FROM
- * information_schema.T WHERE COL IN (<user's schemas>)) alias: the rows the
- * statement sees are exactly those about the user's schemas, wherever the
- * table stands in it. */
-static void
-wrap_text(struct gate *g, struct strbuf *b)
-{
-    const char *from = g->cmd_sql, *end = g->cmd_sql + g->cmd_len;
-
-    /* the table entries are copies: sort them, not the statement */
-    qsort(g->wrap, (size_t)g->nwrap, sizeof(g->wrap[0]), wrap_cmp);
-    for (int i = 0; i < g->nwrap; i++) {
-        const struct sql_table *t = &g->wrap[i];
-        const struct is_table *it = is_lookup(t->name);
-        char tn[80];
-        sb_put(b, from, (size_t)(t->schema.p - from));
-        sb_str(b, "(SELECT * FROM information_schema.");
-        sb_str(b, name_of(t->name, tn, sizeof(tn)));
-        sb_str(b, " WHERE ");
-        sb_str(b, it->col);
-        sb_str(b, " IN (");
-        sb_backend_list(b, g);
-        sb_str(b, "))");
-        if (t->alias.len == 0) {
-            sb_str(b, " AS `");
-            sb_str(b, tn);
-            sb_str(b, "`");
-        }
-        from = t->name.p + t->name.len;
-    }
-    sb_put(b, from, (size_t)(end - from));
 }
 
 /* ---- schemas ------------------------------------------------------- */
@@ -898,8 +769,6 @@ gate_check(struct session *s, const char *sql, size_t len, struct stmt_info *st,
     g->s = s;
     g->c = s->wc->cfg;
     g->u = &g->c->users[s->user];
-    g->cmd_sql = sql;
-    g->cmd_len = len;
     g->prepared = prepared;
     g->filtered = filtered;
     /* st is the first statement when the text is one; for a batch the
@@ -918,16 +787,16 @@ gate_check(struct session *s, const char *sql, size_t len, struct stmt_info *st,
         return GATE_DONE;
     }
     if (g->nwrap > 0) {
-        struct strbuf b = {0};
-        uint8_t *cmd;
-        wrap_text(g, &b);
-        cmd = xmalloc(b.n + 1);
+        size_t n;
+        char *text =
+            infoschema_filter(sql, len, g->wrap, g->nwrap, g->c, g->u, &n);
+        uint8_t *cmd = xmalloc(n + 1);
         cmd[0] = s->cmd_byte;
-        memcpy(cmd + 1, b.p, b.n);
-        free(b.p);
+        memcpy(cmd + 1, text, n);
+        free(text);
         packet_consume(s->conn->in, &s->cmd);
         s->cmd.data = cmd;
-        s->cmd.len = b.n + 1;
+        s->cmd.len = n + 1;
         s->cmd.heap = true;
         v = GATE_REWRITTEN;
     }
