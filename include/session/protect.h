@@ -8,7 +8,10 @@
 #ifndef MYSHARD_SESSION_PROTECT_H
 #define MYSHARD_SESSION_PROTECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "sql/lexer.h"
 
 struct session;
 struct cfg;
@@ -21,9 +24,11 @@ enum admit {
     ADMIT_DONE,   /* refused: the error is sent and the command is done */
 };
 
-/* For the statement in flight (its digest is s->digest_slot). Sets the
- * statement's route preference and cache TTL. */
-enum admit protect_admit(struct session *s);
+/* For the statement in flight, whose text is sql[0..len) (lex_error: it
+ * does not lex to its end). Sets the statement's route preference and
+ * cache TTL. */
+enum admit protect_admit(struct session *s, const char *sql, size_t len,
+                         bool lex_error);
 /* A limit in words ("token_bucket 50/s burst 10"), for errors and the
  * console; "" when there is none. */
 void protect_describe_limit(const struct cfg_rate_limit *r, char *buf,
@@ -31,5 +36,15 @@ void protect_describe_limit(const struct cfg_rate_limit *r, char *buf,
 /* The first policy for user (index, -1 none) and digest, or NULL. */
 const struct cfg_policy *protect_match(const struct cfg *c, int user,
                                        const char *digest);
+/* The policy for user and the statement text sql[0..len): its whole
+ * digest (never cut) is matched as it is and with the qualifiers that name
+ * a configured schema dropped (`shop.audit_log` is `audit_log`); a deny
+ * matching either wins, else the first policy. incomplete (the text does
+ * not lex to its end): any deny policy of the user is returned, since the
+ * part not seen might have matched it. NULL when none. */
+const struct cfg_policy *protect_match_sql(const struct cfg *c, int user,
+                                           const char *sql, size_t len,
+                                           struct lex_mode mode,
+                                           bool incomplete);
 
 #endif

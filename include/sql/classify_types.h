@@ -368,6 +368,9 @@ enum xa_verb {
 #define SQLF_OUTER_JOIN      (1ull << 38) /* LEFT/RIGHT join */
 #define SQLF_AGG_DISTINCT                                                      \
     (1ull << 39) /* COUNT(DISTINCT ..), AVG(DISTINCT ..) */
+#define SQLF_INTO_FILE                                                         \
+    (1ull << 40) /* INTO OUTFILE / DUMPFILE (server files)                     \
+                  */
 
 /* stmt_info.txn: the statement's transaction effect */
 #define TXN_BEGIN           0x0001u /* starts a transaction */
@@ -410,6 +413,10 @@ struct stmt_info {
     struct sql_span object; /* routine, view, index, trigger, event, prepared
                                statement or savepoint name; KILL id; XA xid */
     struct sql_span text;   /* PREPARE s FROM 'text': the string token */
+    /* SET STATEMENT ... FOR <stmt>, EXPLAIN <stmt>: the inner statement,
+     * from its first token to the end of the statement (the gate checks
+     * it as if sent alone) */
+    struct sql_span inner;
 
     struct {
         uint8_t obj;   /* enum show_obj */

@@ -13,6 +13,7 @@
  * No client is pinned to a connection because it prepared something.
  */
 #include "session/prepare.h"
+#include "session/gate.h"
 #include "session/protect.h"
 
 #include <event2/buffer.h>
@@ -110,7 +111,15 @@ prepare_cmd_prepare(struct session *s)
     struct wctx *wc = s->wc;
     struct route_ctx ctx = {0};
     int shard = query_default_shard(s);
+    enum gate_verdict v;
 
+    /* The text is checked as a statement sent alone (session/gate.h). */
+    sql_classify((const char *)s->cmd.data + 1, s->cmd.len - 1, s->lex,
+                 wc->stmt);
+    v = gate_check(s, (const char *)s->cmd.data + 1, s->cmd.len - 1, wc->stmt,
+                   true, false);
+    if (v == GATE_DONE)
+        return;
     query_rewrite_for_backend(s);
     s->prep_backend_id = 0;
     free(s->prep_sql);
@@ -311,7 +320,7 @@ prepare_cmd_execute(struct session *s)
     for (uint16_t i = 0; i < ps->nparams; i++)
         to_route_key(&vals[i], &params[i].key, tmp[i], sizeof(tmp[i]));
     s->digest_slot = digests_slot(&wc->digests, ps->sql, ps->len, ps->mode);
-    if (!s->admitted && protect_admit(s) != ADMIT_GO)
+    if (!s->admitted && protect_admit(s, ps->sql, ps->len, false) != ADMIT_GO)
         goto out; /* refused, or delayed: dispatched again at its turn */
     s->admitted = false;
     if (!sql_classify(ps->sql, ps->len, ps->mode, wc->stmt)) {
@@ -320,6 +329,11 @@ prepare_cmd_execute(struct session *s)
         session_command_done(s);
         goto out;
     }
+    /* Again at each run: a reload may have changed the user's schemas,
+     * read_only or the policies since the statement was prepared. Its
+     * text is the one prepare_cmd_prepare() let through (filtered). */
+    if (gate_check(s, ps->sql, ps->len, wc->stmt, true, true) != GATE_PASS)
+        goto out;
     s->stmt_kind = (uint8_t)stats_kind_of(wc->stmt->kind);
     if (wc->stmt->is_write && query_refuse_read_only(s))
         goto out;

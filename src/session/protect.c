@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,20 +16,28 @@
 #include "base/escape.h"
 #include "base/log.h"
 #include "base/ratelimit.h"
+#include "base/util.h"
 #include "cfg/cfg.h"
 #include "net/worker.h"
 #include "proto/mysql_defs.h"
 #include "session/command.h"
 #include "session/session.h"
 #include "session/session_types.h"
+#include "sql/digest.h"
+
+static bool
+policy_for_user(const struct cfg *c, const struct cfg_policy *p, int user)
+{
+    return p->user == NULL ||
+           (user >= 0 && strcmp(p->user, c->users[user].name) == 0);
+}
 
 const struct cfg_policy *
 protect_match(const struct cfg *c, int user, const char *digest)
 {
     for (int i = 0; i < c->npolicies; i++) {
         const struct cfg_policy *p = &c->policies[i];
-        if (p->user != NULL &&
-            (user < 0 || strcmp(p->user, c->users[user].name) != 0))
+        if (!policy_for_user(c, p, user))
             continue;
         if (p->match != NULL &&
             strncasecmp(digest, p->match, strlen(p->match)) != 0)
@@ -38,6 +47,93 @@ protect_match(const struct cfg *c, int user, const char *digest)
         return p;
     }
     return NULL;
+}
+
+static bool
+ident_byte(unsigned char ch)
+{
+    return ch == '_' || ch == '$' || ch >= 0x80 || (ch >= '0' && ch <= '9') ||
+           ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+}
+
+/* d without the qualifiers that name a configured schema, by its name or
+ * its backend_schema: `shop.audit_log` -> `audit_log`, as the statement
+ * means in schema shop. In place. */
+static void
+strip_schemas(const struct cfg *c, char *d)
+{
+    char *o = d;
+    const char *i = d;
+
+    while (*i) {
+        bool start = i == d || (!ident_byte((unsigned char)i[-1]) &&
+                                i[-1] != '.' && i[-1] != '@');
+        if (start && ident_byte((unsigned char)*i)) {
+            size_t n = 0;
+            while (ident_byte((unsigned char)i[n]))
+                n++;
+            if (i[n] == '.' && ident_byte((unsigned char)i[n + 1])) {
+                bool schema = false;
+                for (int k = 0; k < c->nschemas && !schema; k++)
+                    schema =
+                        (strlen(c->schemas[k].name) == n &&
+                         strncasecmp(c->schemas[k].name, i, n) == 0) ||
+                        (strlen(c->schemas[k].backend_schema) == n &&
+                         strncasecmp(c->schemas[k].backend_schema, i, n) == 0);
+                if (schema) {
+                    i += n + 1;
+                    continue;
+                }
+            }
+            memmove(o, i, n);
+            o += n;
+            i += n;
+            continue;
+        }
+        *o++ = *i++;
+    }
+    *o = '\0';
+}
+
+/* Of two matches, a deny wins; then the first policy. */
+static const struct cfg_policy *
+pick(const struct cfg_policy *a, const struct cfg_policy *b)
+{
+    if (a == NULL || b == NULL)
+        return a ? a : b;
+    if ((a->deny != NULL) != (b->deny != NULL))
+        return a->deny ? a : b;
+    return a < b ? a : b;
+}
+
+const struct cfg_policy *
+protect_match_sql(const struct cfg *c, int user, const char *sql, size_t len,
+                  struct lex_mode mode, bool incomplete)
+{
+    char buf[1024], *d = buf;
+    const struct cfg_policy *p, *q;
+    size_t n;
+
+    if (c->npolicies == 0)
+        return NULL;
+    if (incomplete) {
+        /* The digest stops early: any deny policy might have matched. */
+        for (int i = 0; i < c->npolicies; i++)
+            if (c->policies[i].deny != NULL &&
+                policy_for_user(c, &c->policies[i], user))
+                return &c->policies[i];
+    }
+    n = digest_make(sql, len, mode, buf, sizeof(buf));
+    if (n >= sizeof(buf)) { /* never cut: the whole digest is matched */
+        d = xmalloc(n + 1);
+        digest_make(sql, len, mode, d, n + 1);
+    }
+    p = protect_match(c, user, d);
+    strip_schemas(c, d);
+    q = protect_match(c, user, d);
+    if (d != buf)
+        free(d);
+    return pick(p, q);
 }
 
 void
@@ -94,11 +190,14 @@ refuse(struct session *s, const char *whose, const struct cfg_rate_limit *r)
 }
 
 enum admit
-protect_admit(struct session *s)
+protect_admit(struct session *s, const char *sql, size_t len, bool lex_error)
 {
     const struct cfg *c = s->wc->cfg;
     const char *digest = digests_text(&s->wc->digests, s->digest_slot);
-    const struct cfg_policy *p = protect_match(c, s->user, digest);
+    /* The statement's own digest, not its slot in the digest table: a full
+     * table files new statements under "(other statements)". */
+    const struct cfg_policy *p =
+        protect_match_sql(c, s->user, sql, len, s->lex, lex_error);
     int64_t now = 0, delay = 0, d;
     char whose[200];
 

@@ -57,6 +57,7 @@
 #include "proto/pktbuf.h"
 #include "proto/resultset.h"
 #include "route/router.h"
+#include "session/gate.h"
 #include "session/prepare.h"
 #include "session/lexstate.h"
 #include "session/protect.h"
@@ -902,12 +903,14 @@ void
 query_start(struct session *s, const char *sql, size_t len)
 {
     struct stmt_facts f;
+    bool filtered = false;
 
     /* A cacheable read that failed before its answer (no server, a
      * routing error) left its fill: it must not keep this answer. */
     fill_free(s);
     analyze(s, sql, len, &f);
-    if (!s->admitted && protect_admit(s) != ADMIT_GO)
+    if (!s->admitted &&
+        protect_admit(s, sql, len, s->wc->stmt->lex_error) != ADMIT_GO)
         return; /* refused, or delayed: dispatched again at its turn */
     s->admitted = false;
     if (f.multi && !s->multi_stmts) {
@@ -918,6 +921,28 @@ query_start(struct session *s, const char *sql, size_t len)
                            "send one statement at a time");
         session_command_done(s);
         return;
+    }
+    if (f.action == ACT_REFUSE_LEX) { /* before the gate reads it */
+        session_send_error(s, ER_NOT_SUPPORTED_YET, "42000", "%s", f.why);
+        session_command_done(s);
+        return;
+    }
+    /* Schemas, read_only, shared-identity statements and deny policies,
+     * for every statement of the batch (session/gate.h). */
+    for (;;) {
+        enum gate_verdict v =
+            gate_check(s, sql, len, s->wc->stmt, false, filtered);
+        int slot = s->digest_slot;
+        if (v == GATE_DONE)
+            return;
+        if (v == GATE_PASS)
+            break;
+        /* information_schema filtered: the new text is the statement */
+        sql = (const char *)s->cmd.data + 1;
+        len = s->cmd.len - 1;
+        analyze(s, sql, len, &f);
+        s->digest_slot = slot; /* counted under what the client sent */
+        filtered = true;
     }
     switch (f.action) {
     case ACT_USE:
@@ -936,10 +961,6 @@ query_start(struct session *s, const char *sql, size_t len)
         session_send_error(s, ER_NOT_SUPPORTED_YET, "42000",
                            "myshard: SHOW DATABASES supports LIKE, not "
                            "WHERE; the list comes from the proxy's config");
-        session_command_done(s);
-        return;
-    case ACT_REFUSE_LEX:
-        session_send_error(s, ER_NOT_SUPPORTED_YET, "42000", "%s", f.why);
         session_command_done(s);
         return;
     case ACT_BEGIN:
@@ -962,11 +983,10 @@ query_start(struct session *s, const char *sql, size_t len)
         session_send_ok(s, 0, NULL);
         session_command_done(s);
         return;
+    case ACT_REFUSE_LEX: /* answered before the gate */
     case ACT_FORWARD:
         break;
     }
-    if (f.writes && query_refuse_read_only(s))
-        return;
     if (query_refuse_no_schema(s, s->wc->stmt))
         return;
     s->tracks_vars = f.tracks_vars;

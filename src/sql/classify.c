@@ -678,6 +678,7 @@ parse_into(struct parser *p, unsigned blk)
     p->st->flags |= SQLF_INTO;
     parser_next(p); /* INTO */
     if (tok_is(&p->t, "OUTFILE") || tok_is(&p->t, "DUMPFILE")) {
+        p->st->flags |= SQLF_INTO_FILE;
         parser_next(p);
         parser_skip_expr(p, blk, CK_AFTER_WHERE | CK_FROM | CK_WHERE);
         return;
@@ -1611,6 +1612,7 @@ parse_set(struct parser *p)
             return STMT_OTHER;
         }
         p->nest++;
+        p->st->inner.p = p->t.p;
         uint8_t k = parse_statement(p);
         p->nest--;
         return k;
@@ -2449,6 +2451,7 @@ parse_explain(struct parser *p, bool analyze)
             return STMT_EXPLAIN;
         }
         p->nest++;
+        st->inner.p = p->t.p;
         st->inner_kind = parse_statement(p);
         p->nest--;
         return STMT_EXPLAIN;
@@ -2759,6 +2762,8 @@ finish(struct parser *p)
     } else {
         st->stmt_len = st->len;
     }
+    if (st->inner.p != NULL) /* to the end of the statement */
+        st->inner = span_of(st->inner.p, st->sql + st->stmt_len);
     if (p->uv_writes)
         st->flags |= SQLF_USERVAR_WRITE;
     if (p->uv_tokens > p->uv_writes)

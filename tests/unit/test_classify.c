@@ -123,7 +123,7 @@ static const char *const flag_names[] = {
     "describe",      "analyze",        "one_phase",
     "kill_query",    "global_lock",    "compound",
     "cte",           "join",           "outer_join",
-    "agg_distinct",
+    "agg_distinct",  "into_file",
 };
 
 static const char *const txn_names[] = {
@@ -283,6 +283,12 @@ describe_facts(struct buf *b, const struct stmt_info *st)
         sep(b);
         bprintf(b, "text=");
         bspan(b, st->text);
+    }
+    if (st->inner.len) {
+        sep(b);
+        bprintf(b, "inner=[");
+        bspan_flat(b, st->inner);
+        bprintf(b, "]");
     }
     if (st->kind == STMT_SHOW) {
         if (st->show.full) {
