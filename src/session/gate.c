@@ -68,6 +68,9 @@ struct gate {
 static bool check_text(struct gate *g, const char *sql, size_t len,
                        struct stmt_info *st);
 
+static bool refuse(struct gate *g, uint16_t code, const char *fmt, ...)
+    PRINTF_FMT(3, 4);
+
 static bool
 refuse(struct gate *g, uint16_t code, const char *fmt, ...)
 {
