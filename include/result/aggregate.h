@@ -96,6 +96,9 @@ enum agg_status aggs_add(struct aggs *a, const struct binproto_value *v,
 enum agg_status aggs_result(struct aggs *a, struct binproto_value *v,
                             uint32_t *col);
 
+/* The myshard: message for a failed status of column col (0-based). */
+void aggs_error(enum agg_status st, uint32_t col, char *out, size_t cap);
+
 void aggs_free(struct aggs *a);
 
 #endif

@@ -49,6 +49,26 @@ struct column {
 /* Reads a ColumnDefinition41 payload into c. False when malformed. */
 MUST_CHECK bool column_read(const uint8_t *p, size_t len, struct column *c);
 
+/* The column definitions of one result set, read one by one as they
+ * arrive; with keep_defs the packets are kept too, to be sent on or
+ * retyped (rs_patch_coldef). */
+struct column_set {
+    uint32_t n;          /* columns announced */
+    uint32_t got;        /* definitions read so far */
+    struct column *cols; /* n */
+    uint16_t *types;     /* n binproto type words (column.tw) */
+    uint8_t **defs;      /* keep_defs: n definition packets, else NULL */
+    uint32_t *def_len;   /* their lengths */
+};
+
+void column_set_init(struct column_set *cs, uint32_t n, bool keep_defs);
+
+/* Reads the next definition. False when malformed or all n were read. */
+MUST_CHECK bool column_set_add(struct column_set *cs, const uint8_t *p,
+                               size_t len);
+
+void column_set_free(struct column_set *cs);
+
 /* MYSQL_TYPE_TINY..LONGLONG, INT24, YEAR. */
 bool column_type_is_int(uint8_t type);
 

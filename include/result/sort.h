@@ -37,6 +37,13 @@ int sort_keys_cmp(const struct row_shape *rs, const struct sort_key *k, int nk,
                   const struct binproto_value *a,
                   const struct binproto_value *b);
 
+/* Is column col among keys k[0..n)? */
+bool sort_keys_has(const struct sort_key *k, int n, uint16_t col);
+
+/* Appends to k[0..*n) the columns 0..visible-1 not yet keys, ascending
+ * (for DISTINCT: rows equal in every key are equal rows). k has room. */
+void sort_keys_add_visible(struct sort_key *k, int *n, uint32_t visible);
+
 /* A row held by the in-memory sort. */
 struct sort_row {
     uint8_t *p;                /* the payload (stored after v) */

@@ -6,6 +6,7 @@
  */
 #include "result/aggregate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -284,6 +285,25 @@ aggs_result(struct aggs *a, struct binproto_value *v, uint32_t *col)
         }
     }
     return AGG_OK;
+}
+
+void
+aggs_error(enum agg_status st, uint32_t col, char *out, size_t cap)
+{
+    unsigned n = (unsigned)col + 1;
+
+    if (st == AGG_NOT_NUMBER)
+        snprintf(out, cap,
+                 "myshard: column %u of a shard's result is not a number "
+                 "the merge can add",
+                 n);
+    else if (st == AGG_SUM_OVERFLOW)
+        snprintf(out, cap, "myshard: the merged sum of column %u overflows", n);
+    else if (st == AGG_AVG_OVERFLOW)
+        snprintf(out, cap, "myshard: the merged average of column %u overflows",
+                 n);
+    else
+        snprintf(out, cap, "myshard: no aggregate error");
 }
 
 void

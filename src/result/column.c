@@ -1,10 +1,12 @@
 /*
  * column.c - a column definition read into the facts the merge needs (see
  * column.h): the fixed fields through proto's reader, then the comparison
- * class and the type word its binary rows decode with.
+ * class and the type word its binary rows decode with; and the set of a
+ * result's definitions, filled as they arrive.
  */
 #include "result/column.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/binproto.h"
@@ -73,4 +75,48 @@ column_read(const uint8_t *p, size_t len, struct column *c)
         c->pad = !bytes && !charset_nopad(c->charset);
     }
     return true;
+}
+
+void
+column_set_init(struct column_set *cs, uint32_t n, bool keep_defs)
+{
+    memset(cs, 0, sizeof(*cs));
+    cs->n = n;
+    cs->cols = xcalloc(n, sizeof(cs->cols[0]));
+    cs->types = xcalloc(n, sizeof(cs->types[0]));
+    if (keep_defs) {
+        cs->defs = xcalloc(n, sizeof(cs->defs[0]));
+        cs->def_len = xcalloc(n, sizeof(cs->def_len[0]));
+    }
+}
+
+bool
+column_set_add(struct column_set *cs, const uint8_t *p, size_t len)
+{
+    uint32_t c = cs->got;
+
+    if (c >= cs->n || !column_read(p, len, &cs->cols[c]))
+        return false;
+    cs->types[c] = cs->cols[c].tw;
+    if (cs->defs != NULL) {
+        cs->defs[c] = xmalloc(len ? len : 1);
+        memcpy(cs->defs[c], p, len);
+        cs->def_len[c] = (uint32_t)len;
+    }
+    cs->got++;
+    return true;
+}
+
+void
+column_set_free(struct column_set *cs)
+{
+    if (cs->defs != NULL) {
+        for (uint32_t c = 0; c < cs->got; c++)
+            free(cs->defs[c]);
+    }
+    free(cs->defs);
+    free(cs->def_len);
+    free(cs->cols);
+    free(cs->types);
+    memset(cs, 0, sizeof(*cs));
 }

@@ -25,6 +25,28 @@ sort_keys_cmp(const struct row_shape *rs, const struct sort_key *k, int nk,
     return 0;
 }
 
+bool
+sort_keys_has(const struct sort_key *k, int n, uint16_t col)
+{
+    for (int i = 0; i < n; i++) {
+        if (k[i].col == col)
+            return true;
+    }
+    return false;
+}
+
+void
+sort_keys_add_visible(struct sort_key *k, int *n, uint32_t visible)
+{
+    for (uint32_t c = 0; c < visible; c++) {
+        if (!sort_keys_has(k, *n, (uint16_t)c)) {
+            k[*n].col = k[*n].pos = (uint16_t)c;
+            k[*n].desc = false;
+            (*n)++;
+        }
+    }
+}
+
 void
 sort_init(struct sort_buf *sb, const struct row_shape *rs,
           const struct sort_key *keys, int nkeys, bool distinct, uint64_t keep,

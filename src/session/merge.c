@@ -104,22 +104,18 @@ enum pk_mode {
 struct msrc {
     struct evbuffer *in; /* the session's; NULL once the response ended */
     enum src_phase phase;
-    enum src_kind kind;  /* of its (first) answer */
-    bool decided;        /* its header is complete */
-    bool extra;          /* draining results after the first */
-    bool lost;           /* merge_fail_source() */
-    uint32_t ncols;      /* of its result set */
-    uint64_t left;       /* definitions still to read */
-    struct column *cols; /* ncols, read from its definitions */
-    uint16_t *types;     /* ncols binproto type words */
-    uint8_t **defs;      /* source 0: the definition packets */
-    uint32_t *def_len;   /* their lengths */
-    enum pk_mode pk;     /* the packet being read */
-    uint32_t pkt_left;   /* payload bytes of the physical packet left */
-    bool pkt_more;       /* another physical packet continues it */
-    uint8_t *buf;        /* copied logical packet / the held row */
-    size_t len, cap;     /* bytes in buf, allocated */
-    bool held;           /* buf holds a parsed row waiting for the merge */
+    enum src_kind kind;   /* of its (first) answer */
+    bool decided;         /* its header is complete */
+    bool extra;           /* draining results after the first */
+    bool lost;            /* merge_fail_source() */
+    uint64_t left;        /* definitions still to read */
+    struct column_set cs; /* its columns (source 0 keeps the packets) */
+    enum pk_mode pk;      /* the packet being read */
+    uint32_t pkt_left;    /* payload bytes of the physical packet left */
+    bool pkt_more;        /* another physical packet continues it */
+    uint8_t *buf;         /* copied logical packet / the held row */
+    size_t len, cap;      /* bytes in buf, allocated */
+    bool held;            /* buf holds a parsed row waiting for the merge */
     struct binproto_value *vals; /* ncols values of the held row */
     size_t vis_len;              /* text: bytes of its visible columns */
     uint16_t hdr_status;         /* status of the EOF after the definitions */
@@ -259,20 +255,10 @@ fail_with_err_packet(struct merge *m, const uint8_t *p, size_t len)
 static void
 fail_agg(struct merge *m, enum agg_status st, uint32_t col)
 {
-    if (st == AGG_NOT_NUMBER)
-        merge_failf(m, ER_UNKNOWN_ERROR,
-                    "myshard: column %u of a shard's result is not a "
-                    "number the merge can add",
-                    (unsigned)col + 1);
-    else if (st == AGG_SUM_OVERFLOW)
-        merge_failf(m, ER_UNKNOWN_ERROR,
-                    "myshard: the merged sum of column %u overflows",
-                    (unsigned)col + 1);
-    else if (st == AGG_AVG_OVERFLOW)
-        merge_failf(m, ER_UNKNOWN_ERROR,
-                    "myshard: the merged average of column %u "
-                    "overflows",
-                    (unsigned)col + 1);
+    char msg[ERR_MSG_MAX];
+
+    aggs_error(st, col, msg, sizeof(msg));
+    merge_failf(m, ER_UNKNOWN_ERROR, "%s", msg);
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -336,7 +322,7 @@ write_header(struct merge *m, struct evbuffer *out)
     pktbuf_put_lenenc(&m->pb, m->visible);
     packet_write(out, &m->seq, m->pb.buf, m->pb.len);
     for (uint32_t c = 0; c < m->visible; c++)
-        packet_write(out, &m->seq, s0->defs[c], s0->def_len[c]);
+        packet_write(out, &m->seq, s0->cs.defs[c], s0->cs.def_len[c]);
     (void)proto_write_eof(out, &m->seq, 0,
                           s0->hdr_status & ~SERVER_MORE_RESULTS_EXISTS);
 }
@@ -516,16 +502,6 @@ resolve(const struct merge *m, int16_t col)
 }
 
 static bool
-key_has(const struct sort_key *k, int n, int col)
-{
-    for (int i = 0; i < n; i++) {
-        if (k[i].col == col)
-            return true;
-    }
-    return false;
-}
-
-static bool
 resolve_keys(const struct merge *m, const struct merge_key *in, int n,
              struct sort_key *out, int *nout)
 {
@@ -538,19 +514,6 @@ resolve_keys(const struct merge *m, const struct merge_key *in, int n,
         (*nout)++;
     }
     return true;
-}
-
-/* Appends the visible columns not yet keys, ascending. */
-static void
-add_visible_keys(const struct merge *m, struct sort_key *k, int *n)
-{
-    for (uint32_t c = 0; c < m->visible; c++) {
-        if (!key_has(k, *n, (int)c)) {
-            k[*n].col = k[*n].pos = (uint16_t)c;
-            k[*n].desc = false;
-            (*n)++;
-        }
-    }
 }
 
 /* The plan's aggregates, resolved against the columns. NULL when they
@@ -574,7 +537,7 @@ plan_aggs(struct merge *m)
         if (!aggs_set(&m->aggs, (uint32_t)c, a->agg, (uint32_t)c2))
             return "aggregate columns";
     }
-    aggs_prepare(&m->aggs, m->src[0].defs, m->src[0].def_len);
+    aggs_prepare(&m->aggs, m->src[0].cs.defs, m->src[0].cs.def_len);
     return NULL;
 }
 
@@ -588,7 +551,7 @@ plan_setup(struct merge *m)
     size_t nk = (size_t)MERGE_MAX_KEYS + m->ncols;
     const char *why = NULL;
 
-    m->shape.cols = s0->cols;
+    m->shape.cols = s0->cs.cols;
     m->shape.ncols = m->ncols;
     if (ms->nhidden >= m->ncols) {
         why = "hidden columns";
@@ -597,8 +560,8 @@ plan_setup(struct merge *m)
     m->visible = m->shape.visible = m->ncols - ms->nhidden;
     if (m->shape.binary) {
         for (int i = 1; i < m->n; i++) {
-            if (memcmp(m->src[i].types, s0->types,
-                       sizeof(s0->types[0]) * m->ncols) != 0) {
+            if (memcmp(m->src[i].cs.types, s0->cs.types,
+                       sizeof(s0->cs.types[0]) * m->ncols) != 0) {
                 merge_failf(m, ER_UNKNOWN_ERROR,
                             "myshard: shards returned different column "
                             "types; the result cannot be merged");
@@ -615,7 +578,7 @@ plan_setup(struct merge *m)
     m->scratch = xcalloc(m->ncols, sizeof(m->scratch[0]));
     m->fin = xcalloc(m->ncols, sizeof(m->fin[0]));
     for (uint32_t c = 0; c < m->ncols; c++)
-        m->otypes[c] = s0->types[c];
+        m->otypes[c] = s0->cs.types[c];
 
     if (ms->grouped) {
         if (!resolve_keys(m, ms->group, ms->ngroup, m->gkeys, &m->ngkeys)) {
@@ -628,7 +591,7 @@ plan_setup(struct merge *m)
                 goto bad;
             }
             for (int i = 0; i < m->ngkeys; i++) {
-                if (!key_has(m->mkeys, m->nmkeys, m->gkeys[i].col)) {
+                if (!sort_keys_has(m->mkeys, m->nmkeys, m->gkeys[i].col)) {
                     why = "sort keys not covering the group keys";
                     goto bad;
                 }
@@ -645,7 +608,7 @@ plan_setup(struct merge *m)
             goto bad;
         }
         if (ms->distinct && !m->in_memory)
-            add_visible_keys(m, m->mkeys, &m->nmkeys);
+            sort_keys_add_visible(m->mkeys, &m->nmkeys, m->visible);
     }
 
     if (m->in_memory) {
@@ -658,7 +621,7 @@ plan_setup(struct merge *m)
             goto bad;
         }
         if (ms->distinct)
-            add_visible_keys(m, pkeys, &np);
+            sort_keys_add_visible(pkeys, &np, m->visible);
         if (ms->has_limit && ms->limit <= UINT64_MAX - ms->offset)
             keep = ms->offset + ms->limit;
         sort_init(&m->sorted, &m->shape, pkeys, np, ms->distinct, keep,
@@ -751,14 +714,8 @@ src_header(struct merge *m, struct msrc *s, int idx, const uint8_t *p,
     if (s->extra)
         return true;
     s->kind = SK_RESULT;
-    s->ncols = (uint32_t)n;
-    s->cols = xcalloc(n, sizeof(s->cols[0]));
-    s->types = xcalloc(n, sizeof(s->types[0]));
+    column_set_init(&s->cs, (uint32_t)n, idx == 0);
     s->vals = xcalloc(n, sizeof(s->vals[0]));
-    if (idx == 0) {
-        s->defs = xcalloc(n, sizeof(s->defs[0]));
-        s->def_len = xcalloc(n, sizeof(s->def_len[0]));
-    }
     note_kind(m, SK_RESULT);
     if (m->ncols == 0)
         m->ncols = (uint32_t)n;
@@ -782,17 +739,8 @@ src_packet(struct merge *m, struct msrc *s, int idx)
     case SP_HEADER:
         return src_header(m, s, idx, p, len);
     case SP_COLDEFS:
-        if (!s->extra) {
-            uint32_t c = s->ncols - (uint32_t)s->left;
-            if (!column_read(p, len, &s->cols[c]))
-                return false;
-            s->types[c] = s->cols[c].tw;
-            if (s->defs != NULL) {
-                s->defs[c] = xmalloc(len ? len : 1);
-                memcpy(s->defs[c], p, len);
-                s->def_len[c] = (uint32_t)len;
-            }
-        }
+        if (!s->extra && !column_set_add(&s->cs, p, len))
+            return false;
         if (--s->left == 0)
             s->phase = SP_COLDEFS_EOF;
         return true;
@@ -839,7 +787,7 @@ src_packet(struct merge *m, struct msrc *s, int idx)
             return true; /* decided to keep it before that changed */
         if (len == 0 || m->phase != MP_ROWS)
             return false; /* an empty row: none has zero columns */
-        if (!row_parse(&m->shape, s->types, p, len, s->vals, &s->vis_len))
+        if (!row_parse(&m->shape, s->cs.types, p, len, s->vals, &s->vis_len))
             return false;
         s->held = true;
         return true;
@@ -861,15 +809,6 @@ buf_reserve(struct msrc *s, size_t n)
         s->cap = cap;
     }
     return true;
-}
-
-static void
-write_pkt_header(struct evbuffer *out, uint32_t len, uint8_t seq)
-{
-    uint8_t h[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
-                    seq};
-
-    evbuffer_add(out, h, sizeof(h));
 }
 
 /* Chooses what to do with a row packet starting now. */
@@ -938,7 +877,7 @@ src_advance(struct merge *m, int idx, struct evbuffer *out, size_t high)
                 s->pkt_left = h.len;
                 s->pkt_more = h.len == PACKET_MAX_PAYLOAD;
                 if (s->pk == PK_PASS)
-                    write_pkt_header(out, h.len, m->seq++);
+                    packet_write_header(out, h.len, m->seq++);
                 m->progress = true;
                 continue;
             }
@@ -976,7 +915,7 @@ src_advance(struct merge *m, int idx, struct evbuffer *out, size_t high)
             s->len = 0;
         if (mode == PK_PASS) {
             m->pass_src = idx;
-            write_pkt_header(out, h.len, m->seq++);
+            packet_write_header(out, h.len, m->seq++);
         }
         m->progress = true;
     }
@@ -1240,14 +1179,7 @@ merge_free(struct merge *m)
         return;
     for (int i = 0; i < m->n; i++) {
         struct msrc *s = &m->src[i];
-        if (s->defs != NULL) {
-            for (uint32_t c = 0; c < s->ncols; c++)
-                free(s->defs[c]);
-        }
-        free(s->defs);
-        free(s->def_len);
-        free(s->cols);
-        free(s->types);
+        column_set_free(&s->cs);
         free(s->vals);
         free(s->buf);
     }
