@@ -212,8 +212,8 @@ avg_count(const struct agg_acc *n)
     struct dec cnt = n->x;
     char ct[DEC_TEXT_MAX];
 
-    if (n->dbl)
-        return n->d > 0 ? (uint64_t)n->d : 0;
+    if (n->dbl) /* NaN and negatives count 0, beyond 2^64 saturate */
+        return !(n->d > 0) ? 0 : n->d >= 0x1p64 ? UINT64_MAX : (uint64_t)n->d;
     cnt.neg = false;
     dec_format(&cnt, ct);
     return strtoull(ct, NULL, 10);

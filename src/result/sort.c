@@ -104,7 +104,8 @@ sort_cut(struct sort_buf *sb, uint64_t keep)
 {
     size_t k = 0;
 
-    qsort_r(sb->rows, sb->n, sizeof(sb->rows[0]), row_cmp, sb);
+    if (sb->n > 1) /* rows may be NULL when empty: qsort_r's must not */
+        qsort_r(sb->rows, sb->n, sizeof(sb->rows[0]), row_cmp, sb);
     for (size_t i = 0; i < sb->n; i++) {
         if ((sb->distinct && k > 0 &&
              row_same(sb, sb->rows[k - 1], sb->rows[i])) ||

@@ -43,6 +43,8 @@ text_double(const uint8_t *s, size_t len)
 {
     char tmp[128];
 
+    if (s == NULL) /* a NULL or a binary value of another type: no text */
+        return 0;
     len = MIN(len, sizeof(tmp) - 1);
     memcpy(tmp, s, len);
     tmp[len] = '\0';
@@ -82,11 +84,15 @@ value_dec(bool binary, const struct binproto_value *v, struct dec *x)
     return dec_parse(v->str, v->len, x);
 }
 
+/* Signed microseconds of a TIME: 128 bits, since a shard may send hours
+ * (12 digits of text, 2^32 days in binary) that overflow 64. */
+typedef __int128 time_us;
+
 /* TIME text "[-]H+:MM:SS[.ffffff]" as signed microseconds. */
 static bool
-time_parse(const uint8_t *s, size_t len, int64_t *us)
+time_parse(const uint8_t *s, size_t len, time_us *us)
 {
-    int64_t part[3] = {0, 0, 0}, frac = 0;
+    time_us part[3] = {0, 0, 0}, frac = 0;
     size_t i = 0;
     bool neg = false;
     int k = 0, fd = 0;
@@ -118,14 +124,20 @@ time_parse(const uint8_t *s, size_t len, int64_t *us)
     return true;
 }
 
-static int64_t
+static time_us
 bintime_us(const struct binproto_time *t)
 {
-    int64_t us = ((((int64_t)t->days * 24 + t->hour) * 60 + t->minute) * 60 +
+    time_us us = ((((time_us)t->days * 24 + t->hour) * 60 + t->minute) * 60 +
                   t->second) *
                      1000000 +
                  t->microsecond;
     return t->negative ? -us : us;
+}
+
+static int
+cmp_us(time_us a, time_us b)
+{
+    return a < b ? -1 : a > b ? 1 : 0;
 }
 
 static int
@@ -228,12 +240,12 @@ value_cmp(const struct column *c, bool binary, const struct binproto_value *a,
         return str_cmp(a->str, a->len, b->str, b->len, false, false);
     case COL_TIME:
         if (binary)
-            return cmp_i64(bintime_us(&a->tm), bintime_us(&b->tm));
+            return cmp_us(bintime_us(&a->tm), bintime_us(&b->tm));
         {
-            int64_t p, q;
+            time_us p, q;
             if (time_parse(a->str, a->len, &p) &&
                 time_parse(b->str, b->len, &q))
-                return cmp_i64(p, q);
+                return cmp_us(p, q);
         }
         return str_cmp(a->str, a->len, b->str, b->len, false, false);
     default:

@@ -174,6 +174,8 @@ START_TEST(test_bad_row)
     ck_assert_int_eq(sort_add(&sb, bad, sizeof(bad), NULL, scratch),
                      SORT_BAD_ROW);
     ck_assert_uint_eq(sb.n, 0);
+    sort_finish(&sb); /* nothing held: nothing to sort */
+    ck_assert_ptr_null(sort_peek(&sb));
     sort_free(&sb);
 }
 END_TEST

@@ -98,6 +98,8 @@ static const struct {
     {MYSQL_TYPE_DATE, 63, 0, "2024-02-29", "2024-03-01", -1},
     {MYSQL_TYPE_TIME, 63, 0, "-01:00:00", "00:00:01", -1},
     {MYSQL_TYPE_TIME, 63, 0, "100:00:00", "99:59:59.999999", 1},
+    /* hours past 64-bit microseconds: still ordered, no overflow */
+    {MYSQL_TYPE_TIME, 63, 0, "999999999999:00:00", "999999999998:59:59", 1},
     {MYSQL_TYPE_VAR_STRING, 45, 0, "abc", "ABC", 0},
     {MYSQL_TYPE_VAR_STRING, 45, 0, "abc ", "ABC", 0},
     {MYSQL_TYPE_VAR_STRING, 45, 0, "ab", "abc", -1},
@@ -145,6 +147,11 @@ START_TEST(test_binary_cmp)
     ck_assert_int_eq(value_cmp(&tm, true, &a, &b), -1);
     b = (struct binproto_value){.type = MYSQL_TYPE_TIME,
                                 .tm = {.days = 1, .negative = true}};
+    ck_assert_int_eq(value_cmp(&tm, true, &a, &b), 1);
+    a = (struct binproto_value){.type = MYSQL_TYPE_TIME,
+                                .tm = {.days = UINT32_MAX, .hour = 1}};
+    b = (struct binproto_value){.type = MYSQL_TYPE_TIME,
+                                .tm = {.days = UINT32_MAX}};
     ck_assert_int_eq(value_cmp(&tm, true, &a, &b), 1);
 
     a = (struct binproto_value){
