@@ -18,8 +18,9 @@ declare -A allowed=(
     [net]="base"
     [route]="base sql cfg"
     [backend]="base net proto cfg"
-    [session]="base net proto sql cfg route backend"
-    [admin]="base net proto sql cfg route backend session"
+    [result]="base proto sql"
+    [session]="base net proto sql cfg route backend result"
+    [admin]="base net proto sql cfg route backend result session"
 )
 
 violations=0
@@ -45,7 +46,7 @@ for top in src include; do
         dir=${dir%/}
         layer=${dir#"$top"/}
         if [[ -z ${allowed[$layer]+set} ]]; then
-            report "$dir: '$layer' is not a layer (base proto sql cfg net route backend session admin)"
+            report "$dir: '$layer' is not a layer (base proto sql cfg net route backend result session admin)"
             continue
         fi
         dirs+=("$dir")

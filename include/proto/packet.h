@@ -58,6 +58,9 @@ enum packet_status packet_read(struct evbuffer *in, size_t max, int first_seq,
                                struct packet *pkt);
 /* Drops a packet read by packet_read(): removes buffered bytes or frees. */
 void packet_consume(struct evbuffer *in, struct packet *pkt);
+/* Writes just the 4-byte header of a physical packet of len payload bytes,
+ * for relays that move the payload after it themselves. */
+void packet_write_header(struct evbuffer *out, uint32_t len, uint8_t seq);
 /* Frames payload onto out as one or more physical packets from sequence id
  * *seq, advancing it. */
 void packet_write(struct evbuffer *out, uint8_t *seq, const void *payload,

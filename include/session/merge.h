@@ -24,8 +24,9 @@
  * result sets end with EOF packets and OK info is string<EOF>.
  *
  * Comparisons (ORDER BY, GROUP BY equality, MIN/MAX, DISTINCT) go by the
- * type in the first shard's column definition; see merge.c for the rules
- * and what the proxy cannot know about collations.
+ * type in the first shard's column definition; see result/value.h for the
+ * rules and what the proxy cannot know about collations, and
+ * result/aggregate.h for how partial aggregates combine.
  */
 #ifndef MYSHARD_SESSION_MERGE_H
 #define MYSHARD_SESSION_MERGE_H

@@ -132,3 +132,12 @@ packet_write(struct evbuffer *out, uint8_t *seq, const void *payload,
             break;
     }
 }
+
+void
+packet_write_header(struct evbuffer *out, uint32_t len, uint8_t seq)
+{
+    uint8_t h[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
+                    seq};
+
+    evbuffer_add(out, h, sizeof(h));
+}

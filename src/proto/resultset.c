@@ -6,14 +6,19 @@
  * CLIENT_DEPRECATE_EOF, an OK packet with the 0xFE header. Each packet is
  * built in a stack pktbuf (inline storage, no allocation for small rows)
  * and framed onto the writer's evbuffer; any failure sets w->failed.
+ *
+ * The readers at the end take the same shapes apart when a server sends
+ * them: they never allocate, and what they return points into the packet.
  */
 #include "proto/resultset.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/binproto.h"
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
+#include "proto/wire.h"
 
 /* Length of the fixed-length fields of ColumnDefinition41. */
 #define COLDEF_FIXED_LEN 0x0c
@@ -141,4 +146,69 @@ rs_end(struct rs_writer *w)
     }
     rs_send(w, &pb);
     pktbuf_free(&pb);
+}
+
+bool
+rs_parse_coldef(const uint8_t *p, size_t len, struct rs_coldef *c)
+{
+    struct rs_str *names[] = {&c->catalog,   &c->schema, &c->table,
+                              &c->org_table, &c->name,   &c->org_name};
+    struct wire w;
+    uint64_t flen;
+
+    memset(c, 0, sizeof(*c));
+    wire_init(&w, p, len);
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        if (!wire_lenenc_str(&w, &names[i]->p, &names[i]->len))
+            return false;
+    }
+    if (!wire_lenenc(&w, &flen, NULL) || flen < COLDEF_FIXED_LEN)
+        return false;
+    c->fixed_off = len - wire_left(&w);
+    return wire_u16(&w, &c->charset) && wire_u32(&w, &c->length) &&
+           wire_u8(&w, &c->type) && wire_u16(&w, &c->flags) &&
+           wire_u8(&w, &c->decimals);
+}
+
+void
+rs_patch_coldef(uint8_t *p, size_t len, const struct rs_coldef *c)
+{
+    uint8_t *d = p + c->fixed_off;
+
+    if (c->fixed_off > len || len - c->fixed_off < 10)
+        return; /* not a packet rs_parse_coldef accepted */
+    d[0] = (uint8_t)c->charset;
+    d[1] = (uint8_t)(c->charset >> 8);
+    d[2] = (uint8_t)c->length;
+    d[3] = (uint8_t)(c->length >> 8);
+    d[4] = (uint8_t)(c->length >> 16);
+    d[5] = (uint8_t)(c->length >> 24);
+    d[6] = c->type;
+    d[7] = (uint8_t)c->flags;
+    d[8] = (uint8_t)(c->flags >> 8);
+    d[9] = c->decimals;
+}
+
+bool
+rs_parse_text_row(const uint8_t *p, size_t len, size_t n,
+                  struct binproto_value *v, size_t prefix, size_t *prefix_len)
+{
+    struct wire w;
+
+    wire_init(&w, p, len);
+    *prefix_len = len;
+    for (size_t c = 0; c < n; c++) {
+        if (c == prefix)
+            *prefix_len = len - wire_left(&w);
+        memset(&v[c], 0, sizeof(v[c]));
+        if (wire_left(&w) == 0)
+            return false;
+        if (*w.p == 0xfb) {
+            w.p++;
+            v[c].is_null = true;
+        } else if (!wire_lenenc_str(&w, &v[c].str, &v[c].len)) {
+            return false;
+        }
+    }
+    return wire_left(&w) == 0;
 }

@@ -9,6 +9,11 @@
  *   SIMPLE   one packet
  * An EOF is 0xFE with a payload under 9 bytes; a row may begin with 0xFE
  * only as the prefix of a >= 16 MB length, so the size tells them apart.
+ *
+ * What the control packets say is read by proto's readers (proto/reply.h,
+ * binproto_parse_prepare_ok) straight from the evbuffer's contiguous
+ * bytes: nothing is copied or allocated per packet, and rows and column
+ * definitions are moved as evbuffer chains without being looked into.
  */
 #include "session/relay.h"
 
@@ -16,9 +21,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/binproto.h"
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
-#include "proto/wire.h"
+#include "proto/reply.h"
 
 void
 relay_start(struct relay *r, enum relay_kind kind)
@@ -41,42 +47,41 @@ pass(struct relay *r, struct evbuffer *in, struct evbuffer *out, size_t n)
     r->bytes += n;
 }
 
+/* Records an OK's counts and status (a malformed one changes nothing). */
 static void
-parse_ok(struct relay *r, const uint8_t *p, size_t len)
+note_ok(struct relay *r, const uint8_t *p, size_t len)
 {
-    struct wire w;
-    uint8_t hdr;
-    uint64_t affected = 0, id;
-    uint16_t status = 0;
+    struct reply_ok ok;
 
-    wire_init(&w, p, len);
-    if (wire_u8(&w, &hdr) && wire_lenenc(&w, &affected, NULL) &&
-        wire_lenenc(&w, &id, NULL) && wire_u16(&w, &status)) {
-        r->status = status;
-        r->affected = affected;
-        r->insert_id = id;
+    if (reply_parse_ok(p, len, &ok)) {
+        r->status = ok.status;
+        r->affected = ok.affected;
+        r->insert_id = ok.insert_id;
         r->got_ok = true;
     }
 }
 
+/* Records an EOF's status (0xFE and under 9 bytes: the caller checked). */
 static void
-parse_eof(struct relay *r, const uint8_t *p, size_t len)
+note_eof(struct relay *r, const uint8_t *p, size_t len)
 {
-    if (len >= 5)
-        r->status = (uint16_t)(p[3] | p[4] << 8);
+    struct reply_eof eof;
+
+    if (reply_parse_eof(p, len, &eof) && len >= 5)
+        r->status = eof.status;
 }
 
+/* Records an ERR's code and message (the caller checked p[0] == 0xFF). */
 static void
-parse_err(struct relay *r, const uint8_t *p, size_t len)
+note_err(struct relay *r, const uint8_t *p, size_t len)
 {
-    size_t off = 3;
+    struct reply_err err;
 
+    (void)!reply_parse_err(p, len, &err);
     r->got_err = true;
-    r->err_code = len >= 3 ? (uint16_t)(p[1] | p[2] << 8) : 0;
-    if (len > 9 && p[3] == '#')
-        off = 9; /* '#' and the SQLSTATE */
-    snprintf(r->err_msg, sizeof(r->err_msg), "%.*s",
-             len > off ? (int)(len - off) : 0, (const char *)p + off);
+    r->err_code = err.code;
+    snprintf(r->err_msg, sizeof(r->err_msg), "%.*s", (int)err.msg_len,
+             (const char *)err.msg);
 }
 
 /* After a result's final OK/EOF: another result, or done. */
@@ -94,7 +99,7 @@ on_control(struct relay *r, const uint8_t *p, size_t len)
 
     if (b == PKT_HDR_ERR && r->phase != RL_COLDEFS &&
         r->phase != RL_PREP_PARAMS && r->phase != RL_PREP_COLS) {
-        parse_err(r, p, len);
+        note_err(r, p, len);
         r->phase = RL_DONE;
         return RELAY_DONE;
     }
@@ -102,19 +107,19 @@ on_control(struct relay *r, const uint8_t *p, size_t len)
     case RL_FIRST:
         if (r->kind == RELAY_SIMPLE) {
             if (b == PKT_HDR_OK)
-                parse_ok(r, p, len);
+                note_ok(r, p, len);
             else if (b == PKT_HDR_EOF)
-                parse_eof(r, p, len);
+                note_eof(r, p, len);
             r->phase = RL_DONE;
             break;
         }
         if (r->kind == RELAY_PREPARE) {
-            if (b != PKT_HDR_OK || len < 12)
+            struct binproto_prepare_ok pok;
+            if (!binproto_parse_prepare_ok(p, len, &pok))
                 return RELAY_BROKEN;
-            r->prep_stmt_id = (uint32_t)(p[1] | p[2] << 8 | p[3] << 16 |
-                                         (uint32_t)p[4] << 24);
-            r->prep_cols = (uint16_t)(p[5] | p[6] << 8);
-            r->prep_params = (uint16_t)(p[7] | p[8] << 8);
+            r->prep_stmt_id = pok.stmt_id;
+            r->prep_cols = pok.num_columns;
+            r->prep_params = pok.num_params;
             r->left = r->prep_params;
             r->phase = r->prep_params ? RL_PREP_PARAMS
                        : r->prep_cols ? RL_PREP_COLS
@@ -124,21 +129,20 @@ on_control(struct relay *r, const uint8_t *p, size_t len)
             break;
         }
         if (r->kind == RELAY_FIELDS) {
-            if (b == PKT_HDR_EOF && len < 9) {
-                parse_eof(r, p, len);
+            if (reply_is_eof(b, len)) {
+                note_eof(r, p, len);
                 r->phase = RL_DONE;
             }
             break; /* a definition or row: the caller passes it on */
         }
         if (b == PKT_HDR_OK) {
             r->got_err = false;
-            parse_ok(r, p, len);
+            note_ok(r, p, len);
             end_result(r);
         } else {
-            struct wire w;
             uint64_t n;
-            wire_init(&w, p, len);
-            if (!wire_lenenc(&w, &n, NULL) || n == 0)
+            size_t rest;
+            if (!reply_parse_column_count(p, len, &n, &rest))
                 return RELAY_BROKEN;
             r->got_err = false;
             r->left = n;
@@ -148,13 +152,13 @@ on_control(struct relay *r, const uint8_t *p, size_t len)
     case RL_COLDEFS_EOF:
         if (b != PKT_HDR_EOF)
             return RELAY_BROKEN;
-        parse_eof(r, p, len);
+        note_eof(r, p, len);
         /* A cursor was opened: rows come later through COM_STMT_FETCH. */
         r->phase =
             (r->status & SERVER_STATUS_CURSOR_EXISTS) ? RL_DONE : RL_ROWS;
         break;
     case RL_ROWS:
-        parse_eof(r, p, len);
+        note_eof(r, p, len);
         end_result(r);
         break;
     case RL_PREP_PARAMS_EOF:
@@ -178,9 +182,9 @@ is_control(const struct relay *r, uint8_t first, uint32_t len)
     case RL_FIRST:
         return r->kind != RELAY_FIELDS
                    ? true
-                   : (first == PKT_HDR_EOF && len < 9) || first == PKT_HDR_ERR;
+                   : reply_is_eof(first, len) || first == PKT_HDR_ERR;
     case RL_ROWS:
-        return (first == PKT_HDR_EOF && len < 9) || first == PKT_HDR_ERR;
+        return reply_is_eof(first, len) || first == PKT_HDR_ERR;
     case RL_COLDEFS_EOF:
     case RL_PREP_PARAMS_EOF:
     case RL_PREP_COLS_EOF:

@@ -1,7 +1,10 @@
 /*
  * fuzz_packet.c - arbitrary bytes through everything that parses what a
  * peer sends: packet framing (client commands), the handshake response, the
- * backend greeting, COM_STMT_EXECUTE parameters, and the response relay.
+ * backend greeting, COM_STMT_EXECUTE parameters, and the response relay
+ * (session/relay.c, linked from the coverage-instrumented session library
+ * tests/fuzz/meson.build builds; what the relay reads of OK/ERR/EOF
+ * packets is proto/reply.c, fuzzed field by field in fuzz_result.c).
  * None of it may crash, hang or read out of bounds.
  */
 #include <event2/buffer.h>

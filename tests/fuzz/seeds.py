@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of fuzz_execute, fuzz_http and fuzz_commands
+"""Writes the seed corpora of fuzz_execute, fuzz_http, fuzz_commands and
+fuzz_result
 into tests/fuzz/corpus/<target>/ (run from anywhere; the files are
 committed, this script says how they were made)."""
 import os
@@ -152,3 +153,52 @@ write("fuzz_commands", "raw_big_login", b"\x01\xff\xff\xff\x01" + b"G" * 64)
 write("fuzz_commands", "raw_caching_sha2", b"\x01" + struct.pack(
     "<I", len(login) + 1)[:3] + b"\x01" + login.replace(
         b"mysql_native_password", b"caching_sha2_password") + b"\x00")
+
+# ----------------------------------------------------------- fuzz_result
+# Header: flags (bit 0 binary rows, bit 1 DISTINCT), column count - 1, two
+# bytes per column (index into fuzz_result.c's types[], charset/flag bits);
+# then records [u16 length][payload].
+T_TINY, T_LONG, T_LONGLONG, T_DOUBLE, T_DEC, T_DATE, T_DATETIME, T_TIME, \
+    T_VARCHAR, T_BLOB, T_YEAR, T_FLOAT = range(12)
+
+
+def rec(*payloads):
+    return b"".join(struct.pack("<H", len(p)) + p for p in payloads)
+
+
+def result_seed(flags, cols, *payloads):
+    h = bytes([flags, len(cols) - 1])
+    for t, bits in cols:
+        h += bytes([t, bits])
+    return h + rec(*payloads)
+
+
+def trow(*vals):
+    return b"".join(b"\xfb" if v is None else lenenc(v) for v in vals)
+
+
+coldef = (lenenc(b"def") + lenenc(b"db") + lenenc(b"t") + lenenc(b"t") +
+          lenenc(b"price") + lenenc(b"price") + b"\x0c" +
+          struct.pack("<HIBHB", 63, 12, 246, 0, 2) + b"\x00\x00")
+write("fuzz_result", "answers", result_seed(
+    0, [(T_LONG, 0), (T_VARCHAR, 1), (T_DEC, 2 << 5)],
+    b"\x00\x03\x00\x02\x00\x01\x00Rows matched: 3  Changed: 3",
+    b"\xff\x7a\x04#42S02Table 'db.t' doesn't exist",
+    b"\xfe\x00\x00\x0a\x00", b"\x03", coldef,
+    trow(b"1", b"abc", b"1.50"), trow(b"-7", None, b"-0.25"),
+    trow(b"1", b"ABC ", b"12.00")))
+write("fuzz_result", "decimals", result_seed(
+    2, [(T_DEC, 4 << 5), (T_DOUBLE, 0)],
+    trow(b"99999999999999999999.99", b"1e20"), trow(b"-0.000001", b"0.1"),
+    trow(b"0", b"-2.5"), b"123.456", b"-0"))
+write("fuzz_result", "times", result_seed(
+    0, [(T_TIME, 0), (T_DATETIME, 0), (T_YEAR, 8)],
+    trow(b"-838:59:59", b"2024-02-29 23:59:58.123456", b"2024"),
+    trow(b"00:00:01.5", b"0000-00-00 00:00:00", b"1901")))
+binrow = (b"\x00\x00" + struct.pack("<q", -5) + lenenc(b"x") +
+          struct.pack("<d", 2.5))
+binrow2 = (b"\x00\x08" + struct.pack("<q", 7) + struct.pack("<d", -1.0))
+write("fuzz_result", "binary", result_seed(
+    1, [(T_LONGLONG, 0), (T_VARCHAR, 1), (T_DOUBLE, 0)], binrow, binrow2,
+    b"\xfe\x00\x00\x02\x00"))
+

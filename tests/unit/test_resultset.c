@@ -2,8 +2,12 @@
  * test_resultset.c - text result sets read back packet by packet: column
  * count, ColumnDefinition41 field by field, the EOF after the definitions
  * (absent under CLIENT_DEPRECATE_EOF), text rows with NULL and long values,
- * and the terminator (EOF, or OK with the 0xFE header).
+ * and the terminator (EOF, or OK with the 0xFE header). Then the readers:
+ * definitions written by rs_columns read back with rs_parse_coldef and
+ * retyped in place with rs_patch_coldef, a table of malformed definitions,
+ * and a table of text rows for rs_parse_text_row.
  */
+#include "proto/binproto.h"
 #include "proto/mysql_defs.h"
 #include "proto/resultset.h"
 #include "proto/wire.h"
@@ -295,6 +299,159 @@ START_TEST(test_empty_result)
 }
 END_TEST
 
+/* Equal to the NUL-terminated s? */
+static bool
+str_is(struct rs_str v, const char *s)
+{
+    return v.len == strlen(s) && memcmp(v.p, s, v.len) == 0;
+}
+
+START_TEST(test_coldef_read_and_patch)
+{
+    struct evbuffer *b = evbuffer_new();
+    struct rs_writer w;
+    struct coldef defs[2] = {
+        {.schema = "db",
+         .table = "t",
+         .org_table = "tt",
+         .name = "price",
+         .org_name = "p",
+         .charset = 63,
+         .length = 12,
+         .type = MYSQL_TYPE_NEWDECIMAL,
+         .flags = UNSIGNED_FLAG | 0x0100,
+         .decimals = 2},
+        {.name = "n",
+         .charset = 45,
+         .length = 0x01020304,
+         .type = MYSQL_TYPE_VAR_STRING},
+    };
+    struct rs_coldef c;
+    struct pkt k;
+
+    rs_begin(&w, b, 1, false, 2);
+    rs_columns(&w, defs, 2);
+    ck_assert(!w.failed);
+    k = next_packet(b, 1);
+    free(k.p);
+    k = next_packet(b, 2);
+    ck_assert(rs_parse_coldef(k.p, k.len, &c));
+    ck_assert(str_is(c.catalog, "def"));
+    ck_assert(str_is(c.schema, "db"));
+    ck_assert(str_is(c.table, "t"));
+    ck_assert(str_is(c.org_table, "tt"));
+    ck_assert(str_is(c.name, "price"));
+    ck_assert(str_is(c.org_name, "p"));
+    ck_assert_uint_eq(c.charset, 63);
+    ck_assert_uint_eq(c.length, 12);
+    ck_assert_uint_eq(c.type, MYSQL_TYPE_NEWDECIMAL);
+    ck_assert_uint_eq(c.flags, UNSIGNED_FLAG | 0x0100);
+    ck_assert_uint_eq(c.decimals, 2);
+    ck_assert_uint_eq(c.fixed_off, k.len - 12);
+
+    /* Retyped in place: the names stay, the fixed fields change. */
+    c.length = 0x00abcdef;
+    c.type = MYSQL_TYPE_DOUBLE;
+    c.flags = 0x0100;
+    c.decimals = 31;
+    c.charset = 8;
+    rs_patch_coldef(k.p, k.len, &c);
+    memset(&c, 0, sizeof(c));
+    ck_assert(rs_parse_coldef(k.p, k.len, &c));
+    ck_assert(str_is(c.name, "price"));
+    ck_assert_uint_eq(c.length, 0x00abcdef);
+    ck_assert_uint_eq(c.type, MYSQL_TYPE_DOUBLE);
+    ck_assert_uint_eq(c.flags, 0x0100);
+    ck_assert_uint_eq(c.decimals, 31);
+    ck_assert_uint_eq(c.charset, 8);
+    free(k.p);
+
+    k = next_packet(b, 3);
+    ck_assert(rs_parse_coldef(k.p, k.len, &c));
+    ck_assert(str_is(c.schema, ""));
+    ck_assert(str_is(c.name, "n"));
+    ck_assert_uint_eq(c.length, 0x01020304);
+    free(k.p);
+    evbuffer_free(b);
+}
+END_TEST
+
+#define B(...) ((const uint8_t[]){__VA_ARGS__})
+
+static const struct {
+    const char *name;
+    const uint8_t *p;
+    size_t len;
+} bad_coldefs[] = {
+    {"empty", B(0), 0},
+    {"catalog runs past the end", B(0x05, 'd', 'e'), 3},
+    {"five names only", B(0, 0, 0, 0, 0), 5},
+    {"fixed part shorter than 12",
+     B(0, 0, 0, 0, 0, 0, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 18},
+    {"fixed part cut", B(0, 0, 0, 0, 0, 0, 0x0c, 0x3f, 0, 1, 0, 0), 12},
+    {"NULL name",
+     B(0, 0, 0, 0, 0xfb, 0, 0x0c, 0x3f, 0, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0), 19},
+};
+
+START_TEST(test_coldef_malformed)
+{
+    struct rs_coldef c;
+
+    ck_assert_msg(!rs_parse_coldef(bad_coldefs[_i].p, bad_coldefs[_i].len, &c),
+                  "%s", bad_coldefs[_i].name);
+}
+END_TEST
+
+static const struct {
+    const char *name;
+    const uint8_t *p;
+    size_t len;
+    size_t n, prefix;
+    bool ok;
+    const char *vals[3]; /* NULL: SQL NULL */
+    size_t prefix_len;
+} text_rows[] = {
+    {"two values", B(1, 'a', 2, 'b', 'c'), 5, 2, 2, true, {"a", "bc"}, 5},
+    {"NULL first", B(0xfb, 1, 'x'), 3, 2, 2, true, {NULL, "x"}, 3},
+    {"empty string", B(0, 0xfb), 2, 2, 2, true, {"", NULL}, 2},
+    {"visible prefix",
+     B(1, 'a', 1, 'b', 1, 'c'),
+     6,
+     3,
+     1,
+     true,
+     {"a", "b", "c"},
+     2},
+    {"no hidden", B(1, 'a'), 2, 1, 5, true, {"a"}, 2},
+    {"value cut", B(3, 'a', 'b'), 3, 1, 1, false, {NULL}, 0},
+    {"too few values", B(1, 'a'), 2, 2, 2, false, {NULL}, 0},
+    {"bytes left over", B(1, 'a', 1, 'b'), 4, 1, 1, false, {NULL}, 0},
+    {"empty row", B(0), 0, 1, 1, false, {NULL}, 0},
+};
+
+START_TEST(test_text_row_table)
+{
+    struct binproto_value v[3];
+    size_t prefix_len = 0;
+    bool ok =
+        rs_parse_text_row(text_rows[_i].p, text_rows[_i].len, text_rows[_i].n,
+                          v, text_rows[_i].prefix, &prefix_len);
+
+    ck_assert_msg(ok == text_rows[_i].ok, "%s", text_rows[_i].name);
+    if (!ok)
+        return;
+    ck_assert_uint_eq(prefix_len, text_rows[_i].prefix_len);
+    for (size_t c = 0; c < text_rows[_i].n; c++) {
+        const char *want = text_rows[_i].vals[c];
+        ck_assert(v[c].is_null == (want == NULL));
+        if (want != NULL) {
+            ck_assert_uint_eq(v[c].len, strlen(want));
+            ck_assert(memcmp(v[c].str, want, v[c].len) == 0);
+        }
+    }
+}
+END_TEST
+
 int
 main(void)
 {
@@ -307,6 +464,11 @@ main(void)
     tcase_add_test(tc, test_deprecate_eof);
     tcase_add_test(tc, test_columns_text_and_lens);
     tcase_add_test(tc, test_empty_result);
+    tcase_add_test(tc, test_coldef_read_and_patch);
+    tcase_add_loop_test(tc, test_coldef_malformed, 0,
+                        (int)(sizeof(bad_coldefs) / sizeof(bad_coldefs[0])));
+    tcase_add_loop_test(tc, test_text_row_table, 0,
+                        (int)(sizeof(text_rows) / sizeof(text_rows[0])));
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
