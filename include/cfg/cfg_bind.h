@@ -98,6 +98,9 @@ struct cfg_bind {
     char where[256]; /* prefix of messages, "" at top level */
 };
 
+/* The field at byte offset off of a struct described by a key table. */
+#define CFG_FIELD(obj, off, type) ((type *)((char *)(obj) + (off)))
+
 /* Binds map (NULL when absent) into obj with the keys. */
 void cfg_bind_map(struct cfg_bind *b, const struct cfg_key *keys, size_t nkeys,
                   const struct yamldoc_node *map, void *obj);

@@ -132,24 +132,33 @@
 #define PKT_HDR_ERR          0xff
 #define PKT_HDR_LOCAL_INFILE 0xfb
 
-/* Errors myshard returns (standard codes where MySQL has one) */
+/* Errors myshard returns, under MySQL's / MariaDB's names (mysqld_error.h,
+ * which this layer does not include), and myshard's own 9xxx codes. */
 #define ER_CON_COUNT_ERROR           1040
-#define ER_ACCESS_DENIED_ERROR       1045
-#define ER_SECURE_TRANSPORT_REQUIRED 3159
-#define ER_NO_DB_ERROR               1046
-#define ER_BAD_DB_ERROR              1049
-#define ER_UNKNOWN_COM_ERROR         1047
-#define ER_NET_PACKET_TOO_LARGE      1153
 #define ER_HANDSHAKE_ERROR           1043
-#define ER_NET_READ_ERROR            1158
+#define ER_DBACCESS_DENIED_ERROR     1044
+#define ER_ACCESS_DENIED_ERROR       1045
+#define ER_NO_DB_ERROR               1046
+#define ER_UNKNOWN_COM_ERROR         1047
+#define ER_BAD_DB_ERROR              1049
+#define ER_PARSE_ERROR               1064
+#define ER_NO_SUCH_THREAD            1094
+#define ER_KILL_DENIED_ERROR         1095
 #define ER_UNKNOWN_ERROR             1105
-#define ER_SPECIFIC_ACCESS_DENIED    1227
+#define ER_TABLEACCESS_DENIED_ERROR  1142
+#define ER_NET_PACKET_TOO_LARGE      1153
+#define ER_NET_READ_ERROR            1158
+#define ER_ERROR_DURING_COMMIT       1180
 #define ER_USER_LIMIT_REACHED        1226
+#define ER_SPECIFIC_ACCESS_DENIED    1227
 #define ER_NOT_SUPPORTED_YET         1235
 #define ER_UNKNOWN_STMT_HANDLER      1243
-#define ER_MAX_PREPARED_STMT_COUNT   1461
-#define ER_STATEMENT_TIMEOUT         1969
 #define ER_OPTION_PREVENTS_STATEMENT 1290
+#define ER_XA_RBROLLBACK             1402
+#define ER_MAX_PREPARED_STMT_COUNT   1461
+#define ER_CONNECTION_KILLED         1927
+#define ER_STATEMENT_TIMEOUT         1969
+#define ER_SECURE_TRANSPORT_REQUIRED 3159
 #define ER_MYSHARD_NO_BACKEND        9001
 #define ER_MYSHARD_POOL_TIMEOUT      9002
 #define ER_MYSHARD_CIRCUIT_OPEN      9003

@@ -479,7 +479,7 @@ cmd_explain(struct admin_conn *ac, const char *args)
     size_t need;
 
     if (*args == '\0') {
-        send_error(ac, 1064, "42000",
+        send_error(ac, ER_PARSE_ERROR, "42000",
                    "myshard: EXPLAIN ROUTE needs a statement, e.g. EXPLAIN "
                    "ROUTE SELECT * FROM t WHERE id = 1");
         free(st);
@@ -493,7 +493,7 @@ cmd_explain(struct admin_conn *ac, const char *args)
      * would be (session/lexstate.h). */
     if (!lexstate_server_default(ac->con->v->servers, &mode.flags, why,
                                  sizeof(why))) {
-        send_error(ac, 1235, "42000", "%s", why);
+        send_error(ac, ER_NOT_SUPPORTED_YET, "42000", "%s", why);
         free(st);
         cfg_put(c);
         return;
@@ -565,7 +565,7 @@ cmd_set_backend(struct admin_conn *ac, const char *args)
     else if (strcasecmp(word, "DRAIN") == 0)
         st = SRV_DRAINING;
     else {
-        send_error(ac, 1064, "42000",
+        send_error(ac, ER_PARSE_ERROR, "42000",
                    "myshard: SET BACKEND 'host:port' OFFLINE | ONLINE | "
                    "DRAIN");
         return;
@@ -574,13 +574,13 @@ cmd_set_backend(struct admin_conn *ac, const char *args)
         if (strcmp(set->v[i].addr, addr) == 0)
             srv = &set->v[i];
     if (srv == NULL) {
-        send_error(ac, 1105, "HY000",
+        send_error(ac, ER_UNKNOWN_ERROR, "HY000",
                    "myshard: no backend '%s'; SHOW BACKENDS lists them", addr);
         return;
     }
     if (!health_set_admin(srv, st)) {
-        send_error(ac, 1105, "HY000", "myshard: cannot set backend '%s' %s",
-                   addr, word);
+        send_error(ac, ER_UNKNOWN_ERROR, "HY000",
+                   "myshard: cannot set backend '%s' %s", addr, word);
         return;
     }
     log_info("backend state set by admin backend=%s state=%s", srv->addr,
@@ -599,11 +599,12 @@ cmd_reload(struct admin_conn *ac, const char *args)
 
     (void)args;
     if (ops == NULL || ops->reload == NULL) {
-        send_error(ac, 1105, "HY000", "myshard: reload is not available");
+        send_error(ac, ER_UNKNOWN_ERROR, "HY000",
+                   "myshard: reload is not available");
         return;
     }
     if (!ops->reload(ops->arg, msg, sizeof(msg))) {
-        send_error(ac, 1105, "HY000", "myshard: %s", msg);
+        send_error(ac, ER_UNKNOWN_ERROR, "HY000", "myshard: %s", msg);
         return;
     }
     table_row(&t, "reloaded", msg);
@@ -660,13 +661,13 @@ cmd_kill(struct admin_conn *ac, const char *args)
     unsigned long id = strtoul(args, &end, 10);
 
     if (end == args || *end != '\0') {
-        send_error(ac, 1064, "42000",
+        send_error(ac, ER_PARSE_ERROR, "42000",
                    "myshard: KILL CLIENT <id> (SHOW "
                    "CLIENTS lists the ids)");
         return;
     }
     if (!console_kill_client(ac->con->v, (unsigned)id)) {
-        send_error(ac, 1094, "HY000",
+        send_error(ac, ER_NO_SUCH_THREAD, "HY000",
                    "myshard: no client %lu; SHOW CLIENTS "
                    "lists them",
                    id);
@@ -754,7 +755,7 @@ use_schema(struct admin_conn *ac, const char *name, size_t len)
     }
     snprintf(buf, sizeof(buf), "%.*s", (int)MIN(len, 64), name);
     if (cfg_find_schema(c, buf, strlen(buf)) < 0) {
-        send_error(ac, 1049, "42000",
+        send_error(ac, ER_BAD_DB_ERROR, "42000",
                    "myshard: unknown schema '%s'; SHOW CONFIG lists the "
                    "schemas",
                    buf);
@@ -797,7 +798,7 @@ admin_query(struct admin_conn *ac, const char *sql, size_t len)
     } else if (match_words(q, "SET") != NULL) {
         send_ok(ac); /* SET NAMES and friends from client libraries */
     } else {
-        send_error(ac, 1064, "42000",
+        send_error(ac, ER_PARSE_ERROR, "42000",
                    "myshard: unknown admin command '%.80s'; SHOW HELP lists "
                    "them",
                    q);
@@ -933,7 +934,7 @@ on_packet(struct admin_conn *ac, const uint8_t *p, size_t len)
         admin_query(ac, (const char *)p + 1, len - 1);
         return;
     default:
-        send_error(ac, 1047, "08S01",
+        send_error(ac, ER_UNKNOWN_COM_ERROR, "08S01",
                    "myshard: the admin console answers text queries only");
         return;
     }

@@ -26,6 +26,7 @@
  */
 #include "backend/health.h"
 
+#include <errmsg.h>
 #include <errno.h>
 #include <mysql.h>
 #include <pthread.h>
@@ -400,12 +401,12 @@ conn_ping(struct health *h, int i, struct check *c)
     return true;
 }
 
-/* A client-side error (>= 2000) means the connection is gone. */
+/* A client-side error (CR_*, 2000-2999) means the connection is gone. */
 static bool
 is_client_error(MYSQL *m)
 {
     unsigned e = mysql_errno(m);
-    return e >= 2000 && e < 3000;
+    return e >= CR_MIN_ERROR && e <= CR_MAX_ERROR;
 }
 
 static int

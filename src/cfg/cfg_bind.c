@@ -3,7 +3,9 @@
  * mapping against a key table, converting scalars to typed fields, applying
  * defaults and bounds, and producing one diagnostic per problem without
  * stopping. It knows nothing about what the keys mean; cfg.c declares the
- * tables and cfg_check.c the checks that span several keys.
+ * tables and cfg_check.c the checks that span several keys. How problems
+ * are worded (and what is suggested) is cfg_suggest.c's; freeing, comparing
+ * and copying bound values is cfg_value.c's.
  */
 #include "cfg/cfg_bind.h"
 
@@ -19,154 +21,9 @@
 
 #include "base/units.h"
 
-#define FIELD(obj, off, type) ((type *)((char *)(obj) + (off)))
-
 static void bind_value(struct cfg_bind *b, const struct cfg_key *k,
                        const struct yamldoc_node *node,
                        const struct yamldoc_node *map, void *obj);
-
-void
-cfg_bind_report(struct cfg_bind *b, enum diag_level lvl, int line, int col,
-                const char *hint, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (b->where[0] != '\0')
-        diag_add(b->d, lvl, b->file, line, col, hint, "%s: %s", b->where, msg);
-    else
-        diag_add(b->d, lvl, b->file, line, col, hint, "%s", msg);
-}
-
-/* --- did you mean ------------------------------------------------------ */
-
-/* Optimal string alignment distance: a transposition counts as one edit,
- * which is the most common typo ("lsiten"). Case differences are free. */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t *d0, *d1, *d2, r;
-
-    if (la > 64 || lb > 64)
-        return SIZE_MAX;
-    d0 = xcalloc(lb + 1, sizeof(*d0)); /* row i-2 */
-    d1 = xcalloc(lb + 1, sizeof(*d1)); /* row i-1 */
-    d2 = xcalloc(lb + 1, sizeof(*d2)); /* row i */
-    for (size_t j = 0; j <= lb; j++)
-        d1[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        d2[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cost = tolower((unsigned char)a[i - 1]) ==
-                                  tolower((unsigned char)b[j - 1])
-                              ? 0
-                              : 1;
-            size_t v = MIN(d1[j] + 1, d2[j - 1] + 1);
-            v = MIN(v, d1[j - 1] + cost);
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                v = MIN(v, d0[j - 2] + 1);
-            d2[j] = v;
-        }
-        size_t *t = d0;
-        d0 = d1;
-        d1 = d2;
-        d2 = t;
-    }
-    r = d1[lb];
-    free(d0);
-    free(d1);
-    free(d2);
-    return r;
-}
-
-void
-cfg_suggest_init(struct cfg_suggest *s, const char *word)
-{
-    s->word = word;
-    s->best = NULL;
-    s->dist = SIZE_MAX;
-}
-
-void
-cfg_suggest_offer(struct cfg_suggest *s, const char *cand)
-{
-    size_t len = strlen(s->word);
-    /* Short words tolerate fewer edits, or everything matches everything. */
-    size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
-    size_t dist;
-
-    if (cand == NULL)
-        return;
-    dist = edit_distance(s->word, cand);
-    /* "leaky" for "leaky_bucket": an abbreviation is as likely as a typo */
-    if (dist > limit && len >= 3 && strncasecmp(cand, s->word, len) == 0)
-        dist = limit;
-    if (dist <= limit && dist < s->dist) {
-        s->best = cand;
-        s->dist = dist;
-    }
-}
-
-const char *
-cfg_suggest_hint(const struct cfg_suggest *s, char *buf, size_t len)
-{
-    if (s->best == NULL)
-        return NULL;
-    snprintf(buf, len, "did you mean '%s'?", s->best);
-    return buf;
-}
-
-/* --- name lookups ------------------------------------------------------ */
-
-#define FIND_BODY(arr, n, field)                                               \
-    do {                                                                       \
-        struct cfg_suggest sg;                                                 \
-        for (int i = 0; i < (n); i++)                                          \
-            if ((arr)[i].field != NULL && strcmp((arr)[i].field, name) == 0)   \
-                return i;                                                      \
-        if (hint != NULL) {                                                    \
-            hint[0] = '\0';                                                    \
-            cfg_suggest_init(&sg, name);                                       \
-            for (int i = 0; i < (n); i++)                                      \
-                cfg_suggest_offer(&sg, (arr)[i].field);                        \
-            if (cfg_suggest_hint(&sg, hint, hlen) == NULL && hlen > 0)         \
-                hint[0] = '\0';                                                \
-        }                                                                      \
-        return -1;                                                             \
-    } while (0)
-
-int
-cfg_bind_find_shard(const struct cfg *c, const char *name, char *hint,
-                    size_t hlen)
-{
-    FIND_BODY(c->shards, c->nshards, name);
-}
-
-int
-cfg_bind_find_rule(const struct cfg *c, const char *name, char *hint,
-                   size_t hlen)
-{
-    FIND_BODY(c->rules, c->nrules, name);
-}
-
-int
-cfg_bind_find_schema(const struct cfg *c, const char *name, char *hint,
-                     size_t hlen)
-{
-    FIND_BODY(c->schemas, c->nschemas, name);
-}
-
-int
-cfg_bind_find_user(const struct cfg *c, const char *name, char *hint,
-                   size_t hlen)
-{
-    FIND_BODY(c->users, c->nusers, name);
-}
-
 /* --- scalars ----------------------------------------------------------- */
 
 static bool
@@ -383,7 +240,7 @@ bind_enum(struct cfg_bind *b, const struct cfg_key *k,
 
     for (const struct cfg_enum *e = k->enums; e->name != NULL; e++) {
         if (strcasecmp(e->name, n->str) == 0) {
-            *FIELD(obj, k->offset, int) = e->value;
+            *CFG_FIELD(obj, k->offset, int) = e->value;
             return;
         }
     }
@@ -452,7 +309,7 @@ bind_strlist(struct cfg_bind *b, const struct cfg_key *k,
             }
             got++;
         }
-        *FIELD(obj, k->offset, int *) = arr;
+        *CFG_FIELD(obj, k->offset, int *) = arr;
     } else {
         char **arr = xcalloc(cnt, sizeof(char *));
         for (size_t i = 0; i < cnt; i++) {
@@ -460,9 +317,9 @@ bind_strlist(struct cfg_bind *b, const struct cfg_key *k,
                 continue;
             arr[got++] = xstrdup(items[i]->str);
         }
-        *FIELD(obj, k->offset, char **) = arr;
+        *CFG_FIELD(obj, k->offset, char **) = arr;
     }
-    *FIELD(obj, k->count_off, int) = got;
+    *CFG_FIELD(obj, k->count_off, int) = got;
 }
 
 /* --- nesting ----------------------------------------------------------- */
@@ -500,7 +357,7 @@ bind_section(struct cfg_bind *b, const struct cfg_key *k,
              const struct yamldoc_node *n, void *obj)
 {
     char saved[sizeof(b->where)];
-    void *sub = FIELD(obj, k->offset, char);
+    void *sub = CFG_FIELD(obj, k->offset, char);
 
     if (n != NULL && n->kind != YAMLDOC_MAP) {
         wrong_type(b, k, n, NULL);
@@ -509,7 +366,7 @@ bind_section(struct cfg_bind *b, const struct cfg_key *k,
     memcpy(saved, b->where, sizeof(saved));
     where_push_section(b, k->name);
     if (n != NULL && (k->flags & KEY_MARK)) {
-        struct cfg_mark *m = FIELD(sub, k->mark_off, struct cfg_mark);
+        struct cfg_mark *m = CFG_FIELD(sub, k->mark_off, struct cfg_mark);
         m->line = n->line;
         m->col = n->col;
     }
@@ -526,7 +383,7 @@ bind_entry(struct cfg_bind *b, const struct cfg_key *k,
            const struct yamldoc_node *n, const struct yamldoc_node *at,
            void *elem)
 {
-    struct cfg_mark *m = FIELD(elem, k->mark_off, struct cfg_mark);
+    struct cfg_mark *m = CFG_FIELD(elem, k->mark_off, struct cfg_mark);
 
     m->line = at->line;
     m->col = at->col;
@@ -571,8 +428,8 @@ bind_list(struct cfg_bind *b, const struct cfg_key *k,
         got++;
         memcpy(b->where, saved, sizeof(saved));
     }
-    *FIELD(obj, k->offset, char *) = arr;
-    *FIELD(obj, k->count_off, int) = got;
+    *CFG_FIELD(obj, k->offset, char *) = arr;
+    *CFG_FIELD(obj, k->count_off, int) = got;
 }
 
 static void
@@ -614,7 +471,7 @@ bind_named_map(struct cfg_bind *b, const struct cfg_key *k,
             memcpy(b->where, saved, sizeof(saved));
             continue;
         }
-        *FIELD(elem, k->name_off, char *) = xstrdup(key->str);
+        *CFG_FIELD(elem, k->name_off, char *) = xstrdup(key->str);
         bind_entry(b, k, val, key, elem);
         got++;
         memcpy(b->where, saved, sizeof(saved));
@@ -640,8 +497,8 @@ bind_named_map(struct cfg_bind *b, const struct cfg_key *k,
             break;
         }
     }
-    *FIELD(obj, k->offset, char *) = arr;
-    *FIELD(obj, k->count_off, int) = got;
+    *CFG_FIELD(obj, k->offset, char *) = arr;
+    *CFG_FIELD(obj, k->count_off, int) = got;
 }
 
 /* --- dispatch ---------------------------------------------------------- */
@@ -660,14 +517,14 @@ bind_ref(struct cfg_bind *b, const struct cfg_key *k,
     if (idx < 0)
         cfg_bind_error(b, n, hint[0] ? hint : NULL, "%s '%s' is not defined",
                        k->type == KT_SHARD_REF ? "shard" : "rule", n->str);
-    *FIELD(obj, k->offset, int) = idx;
+    *CFG_FIELD(obj, k->offset, int) = idx;
 }
 
 static void
 bind_bound(struct cfg_bind *b, const struct cfg_key *k,
            const struct yamldoc_node *n, void *obj)
 {
-    struct cfg_bound *bd = FIELD(obj, k->offset, struct cfg_bound);
+    struct cfg_bound *bd = CFG_FIELD(obj, k->offset, struct cfg_bound);
     const char *p = n->str;
     bool digits = *p == '-' || *p == '+' || isdigit((unsigned char)*p);
 
@@ -709,8 +566,8 @@ bind_scalar(struct cfg_bind *b, const struct cfg_key *k,
     }
     switch (k->type) {
     case KT_STRING:
-        free(*FIELD(obj, k->offset, char *));
-        *FIELD(obj, k->offset, char *) = xstrndup(n->str, n->len);
+        free(*CFG_FIELD(obj, k->offset, char *));
+        *CFG_FIELD(obj, k->offset, char *) = xstrndup(n->str, n->len);
         break;
     case KT_I64:
     case KT_I32:
@@ -722,18 +579,18 @@ bind_scalar(struct cfg_bind *b, const struct cfg_key *k,
         if (!check_bounds(b, k, n, (double)iv))
             return;
         if (k->type == KT_I64)
-            *FIELD(obj, k->offset, int64_t) = iv;
+            *CFG_FIELD(obj, k->offset, int64_t) = iv;
         else if (k->type == KT_I32)
-            *FIELD(obj, k->offset, int) = (int)iv;
+            *CFG_FIELD(obj, k->offset, int) = (int)iv;
         else
-            *FIELD(obj, k->offset, uint32_t) = (uint32_t)iv;
+            *CFG_FIELD(obj, k->offset, uint32_t) = (uint32_t)iv;
         break;
     case KT_BOOL:
         if (!parse_bool(n->str, &bv)) {
             wrong_type(b, k, n, NULL);
             return;
         }
-        *FIELD(obj, k->offset, bool) = bv;
+        *CFG_FIELD(obj, k->offset, bool) = bv;
         break;
     case KT_NUMBER:
         errno = 0;
@@ -744,7 +601,7 @@ bind_scalar(struct cfg_bind *b, const struct cfg_key *k,
         }
         if (!check_bounds(b, k, n, dv))
             return;
-        *FIELD(obj, k->offset, double) = dv;
+        *CFG_FIELD(obj, k->offset, double) = dv;
         break;
     case KT_DURATION:
     case KT_SIZE:
@@ -755,10 +612,10 @@ bind_scalar(struct cfg_bind *b, const struct cfg_key *k,
         }
         if (!check_bounds(b, k, n, (double)iv))
             return;
-        *FIELD(obj, k->offset, int64_t) = iv;
+        *CFG_FIELD(obj, k->offset, int64_t) = iv;
         break;
     case KT_ADDR: {
-        struct cfg_addr *a = FIELD(obj, k->offset, struct cfg_addr);
+        struct cfg_addr *a = CFG_FIELD(obj, k->offset, struct cfg_addr);
         if (!cfg_bind_parse_addr(n->str, a, &why)) {
             cfg_bind_error(b, n, why, "bad address '%s' for '%s'", n->str,
                            k->name);
@@ -793,7 +650,7 @@ bind_default(struct cfg_bind *b, const struct cfg_key *k, void *obj)
     switch (k->type) {
     case KT_SHARD_REF:
     case KT_RULE_REF:
-        *FIELD(obj, k->offset, int) = -1;
+        *CFG_FIELD(obj, k->offset, int) = -1;
         return;
     case KT_SECTION:
         bind_section(b, k, NULL, obj);
@@ -908,7 +765,7 @@ cfg_bind_map(struct cfg_bind *b, const struct cfg_key *keys, size_t nkeys,
 
         bind_value(b, k, node, map, obj);
         if ((k->flags & KEY_NAME) && k->type == KT_STRING) {
-            const char *name = *FIELD(obj, k->offset, char *);
+            const char *name = *CFG_FIELD(obj, k->offset, char *);
             const char *sp = strrchr(b->where, ' ');
             /* "shard 2" -> "shard 's0'": keep the entry kind, drop the
              * owner and number; names identify entries on their own. */
@@ -933,291 +790,4 @@ cfg_bind_map(struct cfg_bind *b, const struct cfg_key *keys, size_t nkeys,
             yamldoc_get(map, keys[i].name) == NULL)
             cfg_bind_error(b, map, NULL, "missing required key '%s'",
                            keys[i].name);
-}
-
-/* --- freeing ----------------------------------------------------------- */
-
-void
-cfg_bind_free(const struct cfg_key *keys, size_t nkeys, void *obj)
-{
-    for (size_t i = 0; i < nkeys; i++) {
-        const struct cfg_key *k = &keys[i];
-        switch (k->type) {
-        case KT_STRING:
-            free(*FIELD(obj, k->offset, char *));
-            break;
-        case KT_ADDR: {
-            struct cfg_addr *a = FIELD(obj, k->offset, struct cfg_addr);
-            free(a->text);
-            free(a->host);
-            break;
-        }
-        case KT_BOUND:
-            free(FIELD(obj, k->offset, struct cfg_bound)->s);
-            break;
-        case KT_STRLIST: {
-            char **arr = *FIELD(obj, k->offset, char **);
-            int n = *FIELD(obj, k->count_off, int);
-            for (int j = 0; j < n; j++)
-                free(arr[j]);
-            free(arr);
-            break;
-        }
-        case KT_SHARD_REFS:
-            free(*FIELD(obj, k->offset, int *));
-            break;
-        case KT_SECTION:
-            cfg_bind_free(k->sub, k->nsub, FIELD(obj, k->offset, char));
-            break;
-        case KT_LIST:
-        case KT_NAMED_MAP: {
-            char *arr = *FIELD(obj, k->offset, char *);
-            int n = *FIELD(obj, k->count_off, int);
-            for (int j = 0; j < n; j++) {
-                char *elem = arr + (size_t)j * k->elem_size;
-                if (k->type == KT_NAMED_MAP)
-                    free(*FIELD(elem, k->name_off, char *));
-                cfg_bind_free(k->sub, k->nsub, elem);
-            }
-            free(arr);
-            break;
-        }
-        default:
-            break;
-        }
-    }
-}
-
-/* --- comparing and copying --------------------------------------------- */
-
-static bool
-str_eq(const char *a, const char *b)
-{
-    if (a == NULL || b == NULL)
-        return a == b;
-    return strcmp(a, b) == 0;
-}
-
-/* Bytes of a field of a scalar or pointer type (lists: the pointer). */
-static size_t
-value_size(const struct cfg_key *k)
-{
-    switch (k->type) {
-    case KT_STRING:
-        return sizeof(char *);
-    case KT_I64:
-    case KT_DURATION:
-    case KT_SIZE:
-        return sizeof(int64_t);
-    case KT_I32:
-    case KT_ENUM:
-    case KT_SHARD_REF:
-    case KT_RULE_REF:
-        return sizeof(int);
-    case KT_U32:
-        return sizeof(uint32_t);
-    case KT_BOOL:
-        return sizeof(bool);
-    case KT_NUMBER:
-        return sizeof(double);
-    case KT_ADDR:
-        return sizeof(struct cfg_addr);
-    case KT_BOUND:
-        return sizeof(struct cfg_bound);
-    case KT_STRLIST:
-    case KT_SHARD_REFS:
-    case KT_LIST:
-    case KT_NAMED_MAP:
-        return sizeof(void *);
-    default:
-        return 0;
-    }
-}
-
-static bool
-has_count(const struct cfg_key *k)
-{
-    return k->type == KT_STRLIST || k->type == KT_SHARD_REFS ||
-           k->type == KT_LIST || k->type == KT_NAMED_MAP;
-}
-
-bool
-cfg_bind_equal(const struct cfg_key *k, const void *a, const void *b)
-{
-    const char *pa = (const char *)a + k->offset;
-    const char *pb = (const char *)b + k->offset;
-    int na = 0, nb = 0;
-
-    if (has_count(k)) {
-        na = *(const int *)((const char *)a + k->count_off);
-        nb = *(const int *)((const char *)b + k->count_off);
-        if (na != nb)
-            return false;
-    }
-    switch (k->type) {
-    case KT_STRING:
-        return str_eq(*(char *const *)pa, *(char *const *)pb);
-    case KT_ADDR: {
-        const struct cfg_addr *x = (const void *)pa, *y = (const void *)pb;
-        return str_eq(x->host, y->host) && x->port == y->port;
-    }
-    case KT_BOUND: {
-        const struct cfg_bound *x = (const void *)pa, *y = (const void *)pb;
-        if (x->set != y->set)
-            return false;
-        if (!x->set)
-            return true;
-        if (x->is_string != y->is_string)
-            return false;
-        return x->is_string ? str_eq(x->s, y->s) : x->i == y->i;
-    }
-    case KT_NUMBER:
-        return *(const double *)pa == *(const double *)pb;
-    case KT_BOOL:
-        return *(const bool *)pa == *(const bool *)pb;
-    case KT_I64:
-    case KT_DURATION:
-    case KT_SIZE:
-    case KT_I32:
-    case KT_ENUM:
-    case KT_SHARD_REF:
-    case KT_RULE_REF:
-    case KT_U32:
-        return memcmp(pa, pb, value_size(k)) == 0;
-    case KT_STRLIST: {
-        char *const *x = *(char **const *)pa, *const *y = *(char **const *)pb;
-        for (int i = 0; i < na; i++)
-            if (!str_eq(x[i], y[i]))
-                return false;
-        return true;
-    }
-    case KT_SHARD_REFS:
-        return na == 0 || memcmp(*(int *const *)pa, *(int *const *)pb,
-                                 (size_t)na * sizeof(int)) == 0;
-    case KT_SECTION:
-        for (size_t i = 0; i < k->nsub; i++)
-            if (!cfg_bind_equal(&k->sub[i], pa, pb))
-                return false;
-        return true;
-    case KT_LIST:
-    case KT_NAMED_MAP: {
-        const char *x = *(char *const *)pa, *y = *(char *const *)pb;
-        for (int j = 0; j < na; j++) {
-            const char *ex = x + (size_t)j * k->elem_size;
-            const char *ey = y + (size_t)j * k->elem_size;
-            if (k->type == KT_NAMED_MAP &&
-                !str_eq(*(char *const *)(ex + k->name_off),
-                        *(char *const *)(ey + k->name_off)))
-                return false;
-            for (size_t i = 0; i < k->nsub; i++)
-                if (!cfg_bind_equal(&k->sub[i], ex, ey))
-                    return false;
-        }
-        return true;
-    }
-    case KT_NODE:
-    case KT_CUSTOM:
-        return k->eq != NULL && k->eq(k, a, b);
-    }
-    return false;
-}
-
-static char *
-dup_or_null(const char *s)
-{
-    return s != NULL ? xstrdup(s) : NULL;
-}
-
-/* obj holds a shallow copy of another struct's keys: gives it its own
- * copies of everything those keys point to. */
-static void
-dup_owned(const struct cfg_key *keys, size_t nkeys, void *obj)
-{
-    for (size_t i = 0; i < nkeys; i++) {
-        const struct cfg_key *k = &keys[i];
-        void *p = FIELD(obj, k->offset, char);
-        int n = has_count(k) ? *FIELD(obj, k->count_off, int) : 0;
-
-        switch (k->type) {
-        case KT_STRING:
-            *(char **)p = dup_or_null(*(char **)p);
-            break;
-        case KT_ADDR: {
-            struct cfg_addr *a = p;
-            a->text = dup_or_null(a->text);
-            a->host = dup_or_null(a->host);
-            break;
-        }
-        case KT_BOUND: {
-            struct cfg_bound *bd = p;
-            bd->s = dup_or_null(bd->s);
-            break;
-        }
-        case KT_STRLIST: {
-            char **src = *(char ***)p, **arr = NULL;
-            if (src != NULL) {
-                arr = xcalloc((size_t)n + 1, sizeof(char *));
-                for (int j = 0; j < n; j++)
-                    arr[j] = dup_or_null(src[j]);
-            }
-            *(char ***)p = arr;
-            break;
-        }
-        case KT_SHARD_REFS: {
-            int *src = *(int **)p, *arr = NULL;
-            if (src != NULL) {
-                arr = xcalloc((size_t)n + 1, sizeof(int));
-                memcpy(arr, src, (size_t)n * sizeof(int));
-            }
-            *(int **)p = arr;
-            break;
-        }
-        case KT_SECTION:
-            dup_owned(k->sub, k->nsub, p);
-            break;
-        case KT_LIST:
-        case KT_NAMED_MAP: {
-            char *src = *(char **)p, *arr = NULL;
-            if (src != NULL) {
-                arr = xcalloc((size_t)n + 1, k->elem_size);
-                memcpy(arr, src, (size_t)n * k->elem_size);
-                for (int j = 0; j < n; j++) {
-                    char *elem = arr + (size_t)j * k->elem_size;
-                    if (k->type == KT_NAMED_MAP)
-                        *FIELD(elem, k->name_off, char *) =
-                            dup_or_null(*FIELD(elem, k->name_off, char *));
-                    dup_owned(k->sub, k->nsub, elem);
-                }
-            }
-            *(char **)p = arr;
-            break;
-        }
-        case KT_NODE:
-        case KT_CUSTOM:
-            /* what they bind is the owner's to copy */
-            abort();
-        default:
-            break;
-        }
-    }
-}
-
-void
-cfg_bind_copy(const struct cfg_key *k, void *dst, const void *src)
-{
-    if (k->type == KT_SECTION) {
-        for (size_t i = 0; i < k->nsub; i++)
-            cfg_bind_copy(&k->sub[i], FIELD(dst, k->offset, char),
-                          (const char *)src + k->offset);
-        return;
-    }
-    if (k->type == KT_NODE || k->type == KT_CUSTOM)
-        abort(); /* the owner copies what they bind */
-    cfg_bind_free(k, 1, dst);
-    memcpy(FIELD(dst, k->offset, char), (const char *)src + k->offset,
-           value_size(k));
-    if (has_count(k))
-        memcpy(FIELD(dst, k->count_off, int), (const char *)src + k->count_off,
-               sizeof(int));
-    dup_owned(k, 1, dst);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "base/util.h"
+#include "proto/mysql_defs.h"
 #include "route/router.h"
 #include "sql/classify_types.h"
 #include "sql/lexer.h"

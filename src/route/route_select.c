@@ -202,7 +202,7 @@ resolve(struct sel *s, const struct sql_order *o, bool allow_hidden,
         return true;
     }
     if (!allow_hidden) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: SELECT DISTINCT ordered by '%.*s', which is not "
                   "selected, across shards of table '%s' is not supported; "
                   "select it too or add the shard key to the WHERE clause",
@@ -210,7 +210,7 @@ resolve(struct sel *s, const struct sql_order *o, bool allow_hidden,
         return false;
     }
     if (rt_span_has_param(s->st->mode, o->expr)) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: ordering or grouping by an expression with a `?` "
                   "parameter across shards of table '%s' is not supported; "
                   "select the expression or add the shard key to the WHERE "
@@ -220,7 +220,7 @@ resolve(struct sel *s, const struct sql_order *o, bool allow_hidden,
     }
     agg = grouped ? expr_agg(s->st->mode, o->expr, &arg) : AGG_NONE;
     if (agg == AGG_OTHER) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: ORDER BY '%.*s' across shards of table '%s' is "
                   "not supported; select the aggregates as columns and order "
                   "by them, or add the shard key to the WHERE clause",
@@ -235,7 +235,7 @@ resolve(struct sel *s, const struct sql_order *o, bool allow_hidden,
         c2 = 0;
     }
     if (c < 0 || c2 < 0 || s->ms->naggs >= MERGE_MAX_AGGS) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: the statement needs more hidden columns than "
                   "myshard merges; add the shard key to the WHERE clause");
         return false;
@@ -386,7 +386,7 @@ refuse_limit_param(struct sel *s, const char *why)
     if (!(st->limit_count.present && st->limit_count.is_param) &&
         !(st->limit_offset.present && st->limit_offset.is_param))
         return false;
-    rt_refuse(s->r, 1235,
+    rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
               "myshard: LIMIT with a `?` %s across shards of table '%s' is "
               "not supported; write the number in the statement or add the "
               "shard key to the WHERE clause",
@@ -418,7 +418,7 @@ refuse_shapes(struct sel *s)
     else if ((st->flags & SQLF_DISTINCT) && (st->flags & SQLF_GROUP_BY))
         what = "SELECT DISTINCT with GROUP BY";
     if (what != NULL) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: %s across shards of table '%s' is not supported; "
                   "add the shard key to the WHERE clause or run it per shard "
                   "with a hint",
@@ -430,7 +430,7 @@ refuse_shapes(struct sel *s)
         if (it->flags & ITEMF_WINDOW) {
             what = "a window function";
         } else if ((it->flags & ITEMF_DISTINCT) && it->agg != AGG_NONE) {
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: %s(DISTINCT) across shards of table '%s' is "
                       "not supported; add the shard key to the WHERE clause "
                       "or compute it per shard",
@@ -439,14 +439,14 @@ refuse_shapes(struct sel *s)
         } else if (it->agg == AGG_GROUP_CONCAT) {
             what = "GROUP_CONCAT";
         } else if (it->agg == AGG_OTHER) {
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: the aggregate '%.*s' across shards of table "
                       "'%s' is not supported; add the shard key to the WHERE "
                       "clause or compute it per shard",
                       (int)MIN(it->expr.len, 80u), it->expr.p, s->table);
             return true;
         } else if (it->flags & ITEMF_NESTED) {
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: an aggregate inside an expression ('%.*s') "
                       "across shards of table '%s' is not supported; select "
                       "the aggregates as columns and compute in the "
@@ -458,7 +458,7 @@ refuse_shapes(struct sel *s)
             break;
     }
     if (what == NULL && (st->flags & SQLF_AGG_DISTINCT)) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: COUNT(DISTINCT) across shards of table '%s' is "
                   "not supported; add the shard key to the WHERE clause or "
                   "compute it per shard",
@@ -466,7 +466,7 @@ refuse_shapes(struct sel *s)
         return true;
     }
     if (what != NULL) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: %s across shards of table '%s' is not supported; "
                   "add the shard key to the WHERE clause or compute it per "
                   "shard",
@@ -504,7 +504,7 @@ rewrite_avg(struct sel *s, int i, struct merge_aggcol *a)
     int c2;
 
     if (it->expr.len < 3 || rt_span_has_param(s->st->mode, it->arg)) {
-        rt_refuse(s->r, 1235,
+        rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
                   "myshard: AVG of an expression with a `?` parameter across "
                   "shards of table '%s' is not supported; add the shard key "
                   "to the WHERE clause",
@@ -562,7 +562,7 @@ shape_grouped(struct sel *s)
         if (it->agg == AGG_NONE)
             continue;
         if (i > s->star_at) {
-            rt_refuse(s->r, 1235,
+            rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
                       "myshard: SELECT * with aggregates across shards of "
                       "table '%s' is not supported; name the columns",
                       s->table);
@@ -624,7 +624,7 @@ shape_grouped(struct sel *s)
             ms->npost_sort = (uint8_t)no;
         }
         if (nseq > MERGE_MAX_KEYS) {
-            rt_refuse(s->r, 1235,
+            rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
                       "myshard: more than %d GROUP BY columns across shards "
                       "of table '%s' is not supported",
                       MERGE_MAX_KEYS, s->table);
@@ -651,14 +651,14 @@ shape_distinct(struct sel *s)
     bool used[SQL_MAX_ITEMS] = {false};
 
     if (s->star_at < st->nitems) {
-        rt_refuse(s->r, 1235,
+        rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
                   "myshard: SELECT DISTINCT * across shards of table '%s' is "
                   "not supported; name the columns",
                   s->table);
         return false;
     }
     if (st->nitems > MERGE_MAX_KEYS) {
-        rt_refuse(s->r, 1235,
+        rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
                   "myshard: SELECT DISTINCT of more than %d columns across "
                   "shards of table '%s' is not supported",
                   MERGE_MAX_KEYS, s->table);
@@ -671,7 +671,7 @@ shape_distinct(struct sel *s)
         if (!resolve(s, &st->order[i], false, false, &c))
             return false;
         if (c < 0 || c >= st->nitems) {
-            rt_refuse(s->r, 1235,
+            rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
                       "myshard: SELECT DISTINCT ordered by column %d across "
                       "shards of table '%s' is not supported",
                       c + 1, s->table);
@@ -778,7 +778,7 @@ rt_select_merge(struct rt *r)
         ok = shape_plain(s);
     if (!ok || r->refused) {
         if (!r->refused)
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: this SELECT across shards of table '%s' is "
                       "too complex to merge; add the shard key to the WHERE "
                       "clause",
@@ -816,7 +816,7 @@ rt_select_merge(struct rt *r)
         return;
     }
     if (!rt_edits_build(&s->ed, plan, &off, &len)) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: this SELECT across shards of table '%s' is too "
                   "complex to rewrite; add the shard key to the WHERE clause",
                   s->table);

@@ -535,13 +535,13 @@ static void
 refuse_pair(struct rt *r, int a, int b)
 {
     if (tables_in_union(r, a, b))
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: the UNION of '%s' and '%s' needs rows from two "
                   "shards; run its parts separately or give each part the "
                   "same shard key",
                   r->tab[a].name, r->tab[b].name);
     else
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: the join of '%s' and '%s' needs rows from two "
                   "shards; join them on the shard key or make one of them "
                   "global",
@@ -578,7 +578,7 @@ check_spread(struct rt *r, bool driving)
     const struct stmt_info *st = r->st;
 
     if (!driving) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: the subquery on sharded table '%s' needs rows "
                   "from every shard; add its shard key to the subquery's "
                   "WHERE clause or join it to the outer table on the shard key",
@@ -588,7 +588,7 @@ check_spread(struct rt *r, bool driving)
     for (int i = 0; i < r->ntab; i++)
         if (r->tab[i].cls == TC_SHARDED &&
             block_in_derived(st, st->tables[i].block)) {
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: a derived table or WITH query over sharded "
                       "table '%s' across shards is not supported; add the "
                       "shard key to its WHERE clause",
@@ -732,14 +732,14 @@ check_unlisted(struct rt *r)
             continue;
         if (r->main >= 0 && t->write && r->st->kind != STMT_UPDATE &&
             r->st->kind != STMT_DELETE)
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: writing '%s' (unlisted, on the default shard "
                       "'%s') from rows of sharded table '%s' needs rows from "
                       "two shards; add the shard key to the WHERE clause, or "
                       "copy the rows in the application",
                       t->name, r->cfg->shards[def].name, r->tab[r->main].name);
         else if (r->main >= 0)
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: the join of '%s' and '%s' needs rows from two "
                       "shards: '%s' is not listed in myshard.yaml and lives "
                       "on the default shard '%s'; add a shard key that maps "
@@ -747,7 +747,7 @@ check_unlisted(struct rt *r)
                       r->tab[r->main].name, t->name, t->name,
                       r->cfg->shards[def].name, t->name);
         else
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: '%s' is not listed in myshard.yaml and lives "
                       "on the default shard '%s', which does not hold the "
                       "other tables' rows; list '%s' as global or sharded",
@@ -762,7 +762,7 @@ check_unlisted(struct rt *r)
             continue;
         have = rt_schema_shards(r, t->schema);
         if ((r->mask & ~have) != 0) {
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: global table '%s' has no copy on shard '%s'; "
                       "add that shard to a rule of its schema",
                       t->name,
@@ -792,7 +792,7 @@ rt_route_tables(struct rt *r)
             return false;
         r->plan->table_rule = r->tab[r->main].rule;
         if (wglobal >= 0) {
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: writing global table '%s' from rows of "
                       "sharded table '%s' would give its copies different "
                       "rows; compute the values in the application",

@@ -95,7 +95,7 @@ route_insert_other(struct rt *r, bool explain_only)
         return;
     n = rt_mask_count(r->mask);
     if (n > 1 && (st->flags & SQLF_RETURNING)) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: INSERT ... RETURNING into a global table is not "
                   "supported; insert, then select the rows");
         return;
@@ -212,7 +212,7 @@ rt_route_insert(struct rt *r, bool explain_only)
     r->main = ti;
     plan->table_rule = t->rule;
     if (st->insert.form != INSERT_VALUES && st->insert.form != INSERT_SET) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: INSERT ... SELECT into sharded table '%s' is not "
                   "supported; select the rows, then insert them with VALUES",
                   t->name);
@@ -220,7 +220,7 @@ rt_route_insert(struct rt *r, bool explain_only)
     }
     for (int i = 0; i < r->ntab; i++)
         if (i != ti && r->tab[i].cls == TC_SHARDED) {
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: INSERT into sharded table '%s' reading "
                       "sharded table '%s' needs rows from two shards; read "
                       "the values first, then insert them",
@@ -234,7 +234,7 @@ rt_route_insert(struct rt *r, bool explain_only)
             break;
         }
     if (keyidx < 0) {
-        rt_refuse(r, 1105,
+        rt_refuse(r, ER_UNKNOWN_ERROR,
                   "myshard: INSERT into '%s' must name the shard key column "
                   "'%s'; list the columns, as in INSERT INTO %s (%s, ...) "
                   "VALUES (...)",
@@ -247,7 +247,7 @@ rt_route_insert(struct rt *r, bool explain_only)
                                         strlen(key)))
             continue;
         if (!odku_keeps_key(st->mode, a->value, key)) {
-            rt_refuse(r, 1105,
+            rt_refuse(r, ER_UNKNOWN_ERROR,
                       "myshard: ON DUPLICATE KEY UPDATE of '%s' changes the "
                       "shard key '%s', which moves the row; DELETE and INSERT "
                       "it instead",
@@ -266,7 +266,7 @@ rt_route_insert(struct rt *r, bool explain_only)
 
         nrows++;
         if (keyidx >= row.nvalues) {
-            rt_refuse(r, 1105,
+            rt_refuse(r, ER_UNKNOWN_ERROR,
                       "myshard: INSERT into '%s': row %u has no value for the "
                       "shard key '%s'; give every row a key value",
                       t->name, nrows, key);
@@ -284,13 +284,13 @@ rt_route_insert(struct rt *r, bool explain_only)
         rt_keys_value(r, v, &k, kv);
         switch (kv) {
         case KV_NULL:
-            rt_refuse(r, 1105,
+            rt_refuse(r, ER_UNKNOWN_ERROR,
                       "myshard: INSERT into '%s': the shard key '%s' is NULL "
                       "in row %u; every row needs a key value",
                       t->name, key, nrows);
             return;
         case KV_UNKNOWN:
-            rt_refuse(r, 1105,
+            rt_refuse(r, ER_UNKNOWN_ERROR,
                       "myshard: INSERT into '%s': the shard key '%s' of row "
                       "%u is '%.*s', which myshard cannot evaluate; write the "
                       "key as a literal value",
@@ -299,7 +299,7 @@ rt_route_insert(struct rt *r, bool explain_only)
             return;
         case KV_PARAM_MISSING:
             if (r->ctx->params != NULL) {
-                rt_refuse(r, 1105,
+                rt_refuse(r, ER_UNKNOWN_ERROR,
                           "myshard: INSERT into '%s': the shard key parameter "
                           "%u has no bound value; bind every parameter",
                           t->name, v->param + 1);
@@ -314,13 +314,13 @@ rt_route_insert(struct rt *r, bool explain_only)
         if (ps != PLACE_OK) {
             value_text(v, &k, kv, vt, sizeof(vt));
             if (ps == PLACE_OUT_OF_RANGE)
-                rt_refuse(r, 1105,
+                rt_refuse(r, ER_UNKNOWN_ERROR,
                           "myshard: INSERT into '%s': key %s=%s is outside "
                           "every range of rule '%s'; add a range for it to "
                           "myshard.yaml",
                           t->name, key, vt, rule->name);
             else
-                rt_refuse(r, 1105,
+                rt_refuse(r, ER_UNKNOWN_ERROR,
                           "myshard: INSERT into '%s': key %s=%s is %s, which "
                           "rule '%s' (%s) cannot place; insert an integer key",
                           t->name, key, vt, placement_status_text(ps),
@@ -347,7 +347,7 @@ rt_route_insert(struct rt *r, bool explain_only)
         if (i == ti || u->cls != TC_UNLISTED)
             continue;
         if (mask != rt_shard_bit(rt_default_shard(r, u->schema))) {
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: INSERT into sharded table '%s' reading '%s' "
                       "(unlisted, on the default shard) needs rows from two "
                       "shards; read the values first, or list '%s' as global",
@@ -364,7 +364,7 @@ rt_route_insert(struct rt *r, bool explain_only)
         return;
     }
     if (st->nparams > 0) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: a prepared INSERT into '%s' whose rows go to "
                   "different shards is not supported; insert the rows of "
                   "each shard with their own statement",
@@ -455,7 +455,7 @@ check_key_assign(struct rt *r)
                              NULL) == PLACE_OK &&
             rt_shard_bit(shard) == r->mask && where_key_is(r, ti, &k))
             continue;
-        rt_refuse(r, 1105,
+        rt_refuse(r, ER_UNKNOWN_ERROR,
                   "myshard: this UPDATE of '%s' changes the shard key '%s', "
                   "which moves the row to another shard; DELETE and INSERT "
                   "it instead",
@@ -480,7 +480,7 @@ rt_route_update_delete(struct rt *r)
     n = rt_mask_count(r->mask);
     if (n > 1 && !plan->replicated &&
         (st->order_by.len > 0 || st->limit.len > 0)) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: %s with ORDER BY or LIMIT across shards of table "
                   "'%s' is not supported; add the shard key to the WHERE "
                   "clause",
@@ -488,7 +488,7 @@ rt_route_update_delete(struct rt *r)
         return;
     }
     if (n > 1 && (st->flags & SQLF_RETURNING) && plan->replicated) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: %s ... RETURNING on a global table is not "
                   "supported; select the rows first",
                   what);

@@ -421,8 +421,9 @@ refuse_table_kind(struct rt *r, const char *what, const char *todo)
             cls = "global";
         else
             continue;
-        rt_refuse(r, 1235, "myshard: %s on %s table '%s' is not supported; %s",
-                  what, cls, r->tab[i].name, todo);
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
+                  "myshard: %s on %s table '%s' is not supported; %s", what,
+                  cls, r->tab[i].name, todo);
         return;
     }
 }
@@ -444,7 +445,7 @@ route_ddl(struct rt *r)
     int rule = -2; /* the one rule of every object, -1 when mixed */
 
     if (st->ddl_object == DDLO_DATABASE) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: schemas are defined in myshard.yaml; create or "
                   "drop the database on each shard directly and list it "
                   "there");
@@ -482,7 +483,7 @@ route_ddl(struct rt *r)
                    (t->cls == TC_UNLISTED && m == rt_table_shards(r, i))) {
             continue;
         }
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: this %s %s reads '%s', which is not on every "
                   "shard it runs on; create the object with a shard hint "
                   "(/* myshard: shard=NAME */) on each shard, or list it "
@@ -522,7 +523,7 @@ route_explain(struct rt *r)
     if (r->refused)
         return;
     if ((st->flags & SQLF_ANALYZE) && writes && rt_mask_count(r->mask) > 1) {
-        rt_refuse(r, 1235,
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: ANALYZE of a write across shards is not "
                   "supported; add the shard key to the WHERE clause");
         return;
@@ -543,7 +544,7 @@ route_multi(struct rt *r)
 
     for (int i = 0; i < r->ntab; i++) {
         if (r->tab[i].cls == TC_SHARDED || r->tab[i].cls == TC_GLOBAL) {
-            rt_refuse(r, 1235,
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: multi-statement batches that touch sharded "
                       "or global tables ('%s') are not supported; send the "
                       "statements one by one",
@@ -567,14 +568,14 @@ route_multi(struct rt *r)
             struct rt_table x;
             rt_classify_table(r, &sub->tables[i], &x);
             if (x.cls == TC_SHARDED || x.cls == TC_GLOBAL)
-                rt_refuse(r, 1235,
+                rt_refuse(r, ER_NOT_SUPPORTED_YET,
                           "myshard: multi-statement batches that touch "
                           "sharded or global tables ('%s') are not "
                           "supported; send the statements one by one",
                           x.name);
             else if (x.cls == TC_UNLISTED &&
                      rt_default_shard(r, x.schema) != def)
-                rt_refuse(r, 1235,
+                rt_refuse(r, ER_NOT_SUPPORTED_YET,
                           "myshard: this multi-statement batch needs two "
                           "default shards ('%s' lives on '%s'); send the "
                           "statements one by one",
@@ -602,7 +603,7 @@ route_hint(struct rt *r)
     int s;
 
     if (st->hint.bad) {
-        rt_refuse(r, 1105,
+        rt_refuse(r, ER_UNKNOWN_ERROR,
                   "myshard: the hint '%.*s' has a word myshard does not know; "
                   "use shard=NAME, primary or replica",
                   (int)MIN(st->hint.text.len, 120u), st->hint.text.p);
@@ -625,7 +626,7 @@ route_hint(struct rt *r)
                 rt_field_put(list, sizeof(list), used, r->cfg->shards[i].name,
                              strlen(r->cfg->shards[i].name));
         }
-        rt_refuse(r, 1105,
+        rt_refuse(r, ER_UNKNOWN_ERROR,
                   "myshard: the hint names shard '%s', which is not in "
                   "myshard.yaml; the shards are: %s",
                   name, list);
@@ -736,7 +737,7 @@ router_route(const struct cfg *cfg, const struct stmt_info *st,
     r.scatter = false;
     r.narrowed = false;
     if (cfg->nschemas == 0 || cfg->nshards == 0) {
-        rt_refuse(&r, 1105,
+        rt_refuse(&r, ER_UNKNOWN_ERROR,
                   "myshard: the configuration has no schema or shard to "
                   "route to; add them to myshard.yaml");
         return;
@@ -748,7 +749,7 @@ router_route(const struct cfg *cfg, const struct stmt_info *st,
     if (st->hint.present && route_hint(&r))
         return;
     if (overflow_unsafe(st)) {
-        rt_refuse(&r, 1235,
+        rt_refuse(&r, ER_NOT_SUPPORTED_YET,
                   "myshard: the statement has more tables, conditions or "
                   "columns than the router reads; simplify it or route it "
                   "with a hint (/* myshard: shard=NAME */)");

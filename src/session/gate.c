@@ -29,12 +29,6 @@
 #include "sql/lexer.h"
 #include "sql/qualify.h"
 
-#define ER_DBACCESS_DENIED    1044
-#define ER_TABLEACCESS_DENIED 1142
-#define ER_KILL_DENIED        1095
-#define ER_CONNECTION_KILLED  1927
-#define ER_PARSE              1064
-
 /* Nesting of texts inside texts: PREPARE 'text' inside a batch. */
 #define GATE_MAX_DEPTH 2
 
@@ -67,6 +61,8 @@ struct gate {
 
 static bool check_text(struct gate *g, const char *sql, size_t len,
                        struct stmt_info *st);
+static bool refuse(struct gate *g, uint16_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static bool refuse(struct gate *g, uint16_t code, const char *fmt, ...)
     PRINTF_FMT(3, 4);
@@ -223,14 +219,15 @@ check_tables(struct gate *g, const struct stmt_info *st)
             continue;
         }
         if (!user_schema(g, t->schema))
-            return refuse_schema(g, ER_TABLEACCESS_DENIED, t->schema, t->name);
+            return refuse_schema(g, ER_TABLEACCESS_DENIED_ERROR, t->schema,
+                                 t->name);
     }
     /* USE sent alone is answered by the proxy (1049 for a schema it does
      * not serve); inside a batch it would reach the server. */
     if (st->kind == STMT_USE && g->single && g->depth == 0 && !g->prepared)
         return true;
     if (st->schema.len > 0 && !user_schema(g, st->schema))
-        return refuse_schema(g, ER_DBACCESS_DENIED, st->schema,
+        return refuse_schema(g, ER_DBACCESS_DENIED_ERROR, st->schema,
                              (struct sql_span){0});
     return true;
 }
@@ -305,13 +302,14 @@ qual_ok(void *arg, const struct sql_qual *qq)
     }
     if (qq->kind != QUAL_TWO || system_schema(name))
         return refuse_schema(q->g,
-                             qq->kind == QUAL_SCHEMA ? ER_DBACCESS_DENIED
-                                                     : ER_TABLEACCESS_DENIED,
+                             qq->kind == QUAL_SCHEMA
+                                 ? ER_DBACCESS_DENIED_ERROR
+                                 : ER_TABLEACCESS_DENIED_ERROR,
                              name, (struct sql_span){0});
     {
         char qn[80], list[300];
         schema_list(q->g, list, sizeof(list));
-        return refuse(q->g, ER_TABLEACCESS_DENIED,
+        return refuse(q->g, ER_TABLEACCESS_DENIED_ERROR,
                       "myshard: '%s' qualifies a name but is neither one of "
                       "user '%s''s schemas (%s) nor a table of the "
                       "statement",
@@ -328,7 +326,7 @@ check_qualifiers(struct gate *g, const struct stmt_info *st)
     if (sql_qualifiers(st->sql, st->stmt_len, st->mode, qual_ok, &q))
         return true;
     if (g->code == 0)
-        return refuse(g, ER_PARSE,
+        return refuse(g, ER_PARSE_ERROR,
                       "myshard: the statement does not lex to its end (an "
                       "unterminated string, quoted name or comment), so the "
                       "proxy cannot check it");
@@ -586,7 +584,7 @@ check_shared(struct gate *g, const struct stmt_info *st)
         break;
     case STMT_KILL:
         if (!parse_id(st->object, &id) || id != g->s->id)
-            return refuse(g, ER_KILL_DENIED,
+            return refuse(g, ER_KILL_DENIED_ERROR,
                           "myshard: KILL names a connection that is not "
                           "this client's own: the proxy answers KILL only "
                           "for the client's own id (CONNECTION_ID()); an "
@@ -683,7 +681,7 @@ check_stmt(struct gate *g, const struct stmt_info *st)
 {
     if (st->lex_error)
         return check_policy(g, st->sql, st->stmt_len, true) &&
-               refuse(g, ER_PARSE,
+               refuse(g, ER_PARSE_ERROR,
                       "myshard: the statement does not lex to its end (an "
                       "unterminated string, quoted name or comment), so the "
                       "proxy cannot check it");

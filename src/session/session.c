@@ -411,7 +411,7 @@ auth_succeed(struct session *s, int ui, const char *db, size_t dblen)
                                    "proxy serves the schemas in its config",
                                    (int)MIN(dblen, 64), db);
             else
-                session_send_error(s, 1044, "42000",
+                session_send_error(s, ER_DBACCESS_DENIED_ERROR, "42000",
                                    "myshard: access denied for user '%s' to "
                                    "database '%.*s'; add it to the user's "
                                    "schemas",

@@ -1,7 +1,8 @@
 /*
- * parse_internal.h - the token stream and helpers that classify.c and
- * predicates.c share while walking one statement. Not part of the sql
- * layer's interface.
+ * parse_internal.h - the token stream and helpers that the statement
+ * grammars (classify*.c) and predicates.c share while walking one
+ * statement. Not part of the sql layer's interface; classify_internal.h
+ * declares the grammars themselves.
  *
  * The parser is a streaming recursive-descent scanner over the lexer with
  * one token of lookahead. It reads only what routing needs and skips the
@@ -15,6 +16,7 @@
 #define MYSHARD_SQL_PARSE_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sql/classify_types.h"
@@ -66,6 +68,9 @@ struct parser {
     unsigned uv_writes; /* ... of which assigned */
 };
 
+/* classify_stream.c: sets p up on sql and reads the first token. */
+void parser_init(struct parser *p, const char *sql, size_t len,
+                 struct lex_mode mode, struct stmt_info *st);
 /* Advances to the next token (hints are consumed on the way). At the end
  * of the statement (';', end, lexical error) it stays put. */
 void parser_next(struct parser *p);
@@ -81,6 +86,24 @@ void parser_skip_expr(struct parser *p, unsigned blk, unsigned stop);
  * parent, through the closing ')'. Returns the block id, or -1 when it
  * had to be skipped (no block left, or too deep). */
 int parser_subquery(struct parser *p, unsigned parent, unsigned kind);
+
+/* Skips a parenthesised group at '(' without looking inside (used past
+ * the nesting limit). Iterative. */
+void parser_skip_flat(struct parser *p);
+/* Skips a '(' ... ')' group at '(' (subqueries inside are parsed). */
+void parser_skip_group(struct parser *p, unsigned blk);
+/* A new block under parent; -1 (and overflow) when none is left. */
+int parser_block_new(struct parser *p, unsigned parent, unsigned kind);
+/* Records a table of block blk (a CTE name gets TBLF_CTE); returns its
+ * index, or -1 (and overflow) when none is left. */
+int parser_table_add(struct parser *p, unsigned blk, struct sql_span schema,
+                     struct sql_span name, unsigned flags);
+/* [schema.]name at the current token; false (consuming nothing) when the
+ * token cannot start one. */
+bool parser_qname(struct parser *p, struct sql_span *schema,
+                  struct sql_span *name);
+/* A table alias: AS name, or a bare non-reserved name / quoted name. */
+bool parser_alias(struct parser *p, struct sql_span *alias);
 
 /* predicates.c: parses a condition at the current token up to a token of
  * class `stop` at its own depth, a ')' closing an enclosing group, or the
@@ -112,6 +135,28 @@ parser_accept(struct parser *p, unsigned kw)
         return false;
     parser_next(p);
     return true;
+}
+
+/* Is the token after the current one keyword kw / of type type? */
+static inline bool
+parser_peek_is(struct parser *p, unsigned kw)
+{
+    const struct token *t = parser_peek(p);
+    return t->type == TOK_IDENT && t->kw == kw;
+}
+
+static inline bool
+parser_peek_type(struct parser *p, enum tok_type type)
+{
+    return parser_peek(p)->type == type;
+}
+
+/* Can token t be a name: quoted, or a word that is not reserved? */
+static inline bool
+parser_is_name(const struct token *t)
+{
+    return t->type == TOK_QIDENT ||
+           (t->type == TOK_IDENT && !(keyword_flags(t->kw) & KWF_RESERVED));
 }
 
 static inline bool

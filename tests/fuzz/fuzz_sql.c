@@ -7,7 +7,7 @@
  * under every sql_mode flag and client charset the lexer models.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *       src/sql/{keyword,lexer,classify,predicates,digest}.c \
+ *       src/sql/{keyword,lexer,classify*,predicates,digest}.c \
  *       tests/fuzz/fuzz_sql.c -o fuzz_sql
  *   ./fuzz_sql -dict=tests/fuzz/sql.dict -max_total_time=60 CORPUS_DIR
  */
