@@ -23,7 +23,7 @@
 #include "net/worker.h"
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
-#include "session/query.h"
+#include "session/cachefill.h"
 #include "session/relay.h"
 #include "session/session.h"
 
@@ -572,7 +572,7 @@ finish(struct txn *tx)
     s->txn = NULL;
     s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     s->pins &= ~PIN_TRANSACTION;
-    query_cache_writes_done(s, false); /* committed (or not): visible now */
+    cachefill_writes_done(s, false); /* committed (or not): visible now */
     if (tx->failed) {
         const char *what =
             tx->err_code == ER_XA_RBROLLBACK
