@@ -75,11 +75,13 @@ struct eng_run {
     uint16_t status;
     struct merge *m;  /* owned; EC_MERGE */
     struct pstmt *ps; /* (ref) executing a prepared statement */
-    uint8_t *exec;    /* owned; execute payload, id patched per target */
+    uint8_t *exec;    /* execute payload, id patched per target: owned,
+                         or exec_inline */
     size_t exec_len;
-    uint8_t *buf;          /* owned; the targets' COM_QUERY payloads */
-    struct eng_target *t;  /* &one, or owned for several */
-    struct eng_target one; /* the target of a one-target run */
+    uint8_t exec_inline[96]; /* a small payload: no allocation */
+    uint8_t *buf;            /* owned; the targets' COM_QUERY payloads */
+    struct eng_target *t;    /* &one, or owned for several */
+    struct eng_target one;   /* the target of a one-target run */
 };
 
 #endif

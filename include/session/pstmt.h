@@ -28,6 +28,9 @@ struct pstmt {
     size_t *ld_len;
     size_t ld_total; /* bytes of long data held, all parameters */
     bool ld_over;    /* long data went over the cap: EXECUTE fails once */
+    uint64_t hash;   /* serverconn_stmt_hash() of sql: each connection's
+                        cache is searched by it */
+    int digest_slot; /* in the worker's digests (session/digests.h) */
     struct pstmt *next;
 };
 

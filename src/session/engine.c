@@ -197,7 +197,8 @@ run_free(struct eng_run *r)
         free(r->t[i].own);
     if (r->t != &r->one)
         free(r->t);
-    free(r->exec);
+    if (r->exec != r->exec_inline)
+        free(r->exec);
     free(r->buf);
     r->m = NULL;
     r->exec = r->buf = NULL;
@@ -392,7 +393,8 @@ send_statement(struct eng_target *t)
     uint8_t seq = 0;
 
     if (r->ps != NULL) {
-        uint32_t id = serverconn_stmt_find(t->sc, r->ps->sql, r->ps->len);
+        uint32_t id = serverconn_stmt_find_hashed(t->sc, r->ps->hash,
+                                                  r->ps->sql, r->ps->len);
         if (id == 0) {
             uint8_t *p = xmalloc(r->ps->len + 1);
             p[0] = COM_STMT_PREPARE;
@@ -401,6 +403,8 @@ send_statement(struct eng_target *t)
             free(p);
             relay_start(&t->rl, RELAY_PREPARE);
             t->step = ES_PREPARE;
+            if (r->n == 1)
+                session_set_state(s, SESS_RELAY);
             return;
         }
         send_execute(t, id);
@@ -530,8 +534,6 @@ acquire(struct eng_target *t, int exclude)
         fail_target(r, t->idx, (uint16_t)err, msg);
         return;
     }
-    if (r->n == 1)
-        session_set_state(s, SESS_WAIT_BACKEND);
     /* Noncore users (reports, batch) hold at most their share. */
     if (s->user >= 0 && c->users[s->user].cls == CLASS_NONCORE) {
         sc =
@@ -968,8 +970,10 @@ start(struct eng_run *r)
 {
     uint32_t gen = r->gen;
 
-    if (r->n > 1)
-        session_set_state(r->s, SESS_RELAY);
+    /* Never IDLE while the statement is in flight: the session reads no
+     * further command until it ends. One target's state follows its steps
+     * (WAIT_BACKEND, PRELUDE, RELAY); several targets' is RELAY. */
+    session_set_state(r->s, r->n > 1 ? SESS_RELAY : SESS_WAIT_BACKEND);
     for (int i = 0; r->active && r->gen == gen && i < r->n; i++)
         if (r->t[i].step == ES_ACQUIRE)
             acquire(&r->t[i], -1);
@@ -1001,7 +1005,8 @@ engine_run(struct session *s, const struct route_plan *plan, struct pstmt *ps,
     r->ok_first_only = !plan->sum_affected;
     r->ps = ps;
     if (ps != NULL) {
-        r->exec = xmalloc(exec_len);
+        r->exec = exec_len <= sizeof(r->exec_inline) ? r->exec_inline
+                                                     : xmalloc(exec_len);
         memcpy(r->exec, exec, exec_len);
         r->exec_len = exec_len;
     } else {

@@ -163,6 +163,8 @@ to_route_key(const struct binproto_value *v, struct route_key *k, char *tmp,
     }
 }
 
+#define EXEC_INLINE_PARAMS 8
+
 void
 prepare_cmd_execute(struct session *s)
 {
@@ -176,6 +178,12 @@ prepare_cmd_execute(struct session *s)
     struct pktbuf pb;
     char(*tmp)[64] = NULL;
     bool *ld = NULL;
+    /* A few parameters (most statements) need no allocation. */
+    struct binproto_value vals_in[EXEC_INLINE_PARAMS];
+    struct route_param params_in[EXEC_INLINE_PARAMS];
+    char tmp_in[EXEC_INLINE_PARAMS][64];
+    bool ld_in[EXEC_INLINE_PARAMS];
+    bool heap;
 
     if (ps == NULL) {
         unknown_statement(s, id, "mysqld_stmt_execute");
@@ -206,11 +214,19 @@ prepare_cmd_execute(struct session *s)
         session_command_done(s);
         return;
     }
-    if (ps->nparams > 0) {
+    heap = ps->nparams > EXEC_INLINE_PARAMS;
+    if (heap) {
         vals = xcalloc(ps->nparams, sizeof(*vals));
         params = xcalloc(ps->nparams, sizeof(*params));
         tmp = xcalloc(ps->nparams, sizeof(*tmp));
         ld = xcalloc(ps->nparams, sizeof(*ld));
+    } else if (ps->nparams > 0) {
+        vals = memset(vals_in, 0, ps->nparams * sizeof(*vals));
+        params = memset(params_in, 0, ps->nparams * sizeof(*params));
+        tmp = tmp_in;
+        ld = ld_in;
+    }
+    if (ps->nparams > 0) {
         for (uint16_t i = 0; i < ps->nparams; i++)
             ld[i] = ps->ld[i] != NULL;
     }
@@ -225,7 +241,11 @@ prepare_cmd_execute(struct session *s)
     }
     for (uint16_t i = 0; i < ps->nparams; i++)
         to_route_key(&vals[i], &params[i].key, tmp[i], sizeof(tmp[i]));
-    s->digest_slot = digests_slot(&wc->digests, ps->sql, ps->len, ps->mode);
+    /* The text and its mode never change: its digest is made once. */
+    if (ps->digest_slot < 0)
+        ps->digest_slot =
+            digests_slot(&wc->digests, ps->sql, ps->len, ps->mode);
+    s->digest_slot = ps->digest_slot;
     if (!s->admitted && protect_admit(s, ps->sql, ps->len, false) != ADMIT_GO)
         goto out; /* refused, or delayed: dispatched again at its turn */
     s->admitted = false;
@@ -276,10 +296,12 @@ prepare_cmd_execute(struct session *s)
     engine_run(s, wc->plan, ps, pb.buf, pb.len);
     pktbuf_free(&pb);
 out:
-    free(vals);
-    free(params);
-    free(tmp);
-    free(ld);
+    if (heap) { /* ps itself may be gone: the next command ran */
+        free(vals);
+        free(params);
+        free(tmp);
+        free(ld);
+    }
 }
 
 /* Long data all of the client's statements hold, for the cap. */

@@ -98,6 +98,8 @@ pstmt_register(struct session *s, struct serverconn *sc, uint16_t nparams,
     ps->sql = s->prep_sql;
     ps->len = s->prep_len;
     ps->mode = s->lex;
+    ps->hash = ps->sql ? serverconn_stmt_hash(ps->sql, ps->len) : 0;
+    ps->digest_slot = -1; /* on its first EXECUTE */
     s->prep_sql = NULL;
     ps->nparams = nparams;
     ps->ncols = ncols;

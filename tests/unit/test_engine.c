@@ -440,12 +440,26 @@ client_answer(struct answer *a)
 
 /* ---- fixture -------------------------------------------------------- */
 
+/* A client logged in as app into shop: the session s. */
+static void
+new_session(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+
+    session_accept(&w, -1, (struct sockaddr *)&sa, sizeof(sa));
+    s = wc.sessions; /* the newest first */
+    ck_assert_ptr_nonnull(s);
+    evbuffer_drain(s->conn->out, evbuffer_get_length(s->conn->out));
+    login();
+    ck_assert_int_eq(s->state, SESS_IDLE);
+    evbuffer_drain(s->conn->out, evbuffer_get_length(s->conn->out));
+}
+
 static void
 setup(void)
 {
     char conf[2048], err[256];
     struct diag d;
-    struct sockaddr_in sa = {.sin_family = AF_INET};
 
     log_current_level = LOG_ERROR;
     listen_fake(&fk[0]);
@@ -492,13 +506,7 @@ setup(void)
         wc.pools[k] = pool_new(&w, &servers->v[k], cfg);
     reload_use_cfg(&wc, cfg);
     w.ctx = &wc;
-    session_accept(&w, -1, (struct sockaddr *)&sa, sizeof(sa));
-    s = wc.sessions;
-    ck_assert_ptr_nonnull(s);
-    evbuffer_drain(s->conn->out, evbuffer_get_length(s->conn->out));
-    login();
-    ck_assert_int_eq(s->state, SESS_IDLE);
-    evbuffer_drain(s->conn->out, evbuffer_get_length(s->conn->out));
+    new_session();
 }
 
 static void
@@ -837,6 +845,107 @@ START_TEST(test_prepared_execute)
 }
 END_TEST
 
+/* The session's held connection lacks the statement: it is prepared
+ * there first, and the session reads no further command meanwhile. */
+START_TEST(test_prepared_on_held_connection)
+{
+    const char *rows[] = {"2"};
+    uint8_t p[64], buf[512], seq;
+    struct session *s1, *s2;
+    struct answer a;
+    size_t len;
+    uint32_t id;
+    int c0a;
+
+    /* s1 prepares SELECT ? on connection a of shard s0 */
+    p[0] = COM_STMT_PREPARE;
+    memcpy(p + 1, "SELECT ?", 8);
+    client_command(p, 9);
+    fk_accept(0);
+    c0a = fk[0].fd;
+    fk_expect(0, COM_INIT_DB, "shop");
+    fk_ok(0, 0, SERVER_STATUS_AUTOCOMMIT);
+    fk_expect(0, COM_STMT_PREPARE, "SELECT ?");
+    fk_prepare_ok(0, 77);
+    wait_idle();
+    {
+        uint8_t *q = client_packet(&len);
+        id = (uint32_t)q[1] | (uint32_t)q[2] << 8 | (uint32_t)q[3] << 16 |
+             (uint32_t)q[4] << 24;
+        free(q);
+        free(client_packet(&len));
+        free(client_packet(&len));
+    }
+    s1 = s;
+    /* s2 pins connection a (a user variable) */
+    new_session();
+    s2 = s;
+    client_query("SET @w = 1");
+    fk_expect(0, COM_QUERY, "SET @w = 1");
+    fk_ok(0, 0, SERVER_STATUS_AUTOCOMMIT);
+    wait_idle();
+    client_answer(&a);
+    ck_assert_ptr_nonnull(s2->sc); /* connection a, pinned */
+    /* s1 pins a new connection b of s0, which never saw the statement */
+    s = s1;
+    client_query("SET @v = 1");
+    fk_accept(0);
+    fk_expect(0, COM_INIT_DB, "shop");
+    fk_ok(0, 0, SERVER_STATUS_AUTOCOMMIT);
+    fk_expect(0, COM_QUERY, "SET @v = 1");
+    fk_ok(0, 0, SERVER_STATUS_AUTOCOMMIT);
+    wait_idle();
+    client_answer(&a);
+    ck_assert_ptr_nonnull(s1->sc);
+    /* EXECUTE, and a query pipelined behind it */
+    {
+        uint8_t e[] = {COM_STMT_EXECUTE,
+                       (uint8_t)id,
+                       (uint8_t)(id >> 8),
+                       (uint8_t)(id >> 16),
+                       (uint8_t)(id >> 24),
+                       0,
+                       1,
+                       0,
+                       0,
+                       0,
+                       0x00,
+                       1,
+                       MYSQL_TYPE_LONGLONG,
+                       0,
+                       1,
+                       0,
+                       0,
+                       0,
+                       0,
+                       0,
+                       0,
+                       0};
+        uint8_t q[9] = {COM_QUERY, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '2'};
+        put_packet(s->conn->in, 0, e, sizeof(e));
+        put_packet(s->conn->in, 0, q, sizeof(q));
+        session_process_input(s);
+    }
+    fk_read(0, buf, sizeof(buf), &seq);
+    ck_assert_uint_eq(buf[0], COM_STMT_PREPARE);
+    ck_assert_int_ne(s->state, SESS_IDLE); /* SELECT 2 waits its turn */
+    fk_prepare_ok(0, 88);
+    len = fk_read(0, buf, sizeof(buf), &seq);
+    ck_assert_uint_eq(buf[0], COM_STMT_EXECUTE);
+    ck_assert_uint_eq(buf[1], 88);
+    fk_ok(0, 0, SERVER_STATUS_AUTOCOMMIT);
+    fk_expect(0, COM_QUERY, "SELECT 2");
+    fk_rows(0, "2", rows, 1, SERVER_STATUS_AUTOCOMMIT);
+    wait_idle();
+    client_answer(&a);
+    ck_assert_int_eq(a.kind, PKT_HDR_OK);
+    client_answer(&a);
+    ck_assert_int_eq(a.kind, 1);
+    ck_assert_str_eq(a.rows, "2");
+    (void)c0a;
+}
+END_TEST
+
 /* ---- the client goes away mid-statement ----------------------------- */
 
 START_TEST(test_client_gone)
@@ -872,6 +981,7 @@ engine_suite(void)
     tcase_add_test(tc, test_scatter_combine);
     tcase_add_test(tc, test_scatter_one_fails);
     tcase_add_test(tc, test_prepared_execute);
+    tcase_add_test(tc, test_prepared_on_held_connection);
     tcase_add_test(tc, test_client_gone);
     suite_add_tcase(su, tc);
     return su;
