@@ -70,7 +70,8 @@ struct eng_run {
                            the rest is dropped */
     bool failed;
     uint16_t err_code;
-    char err_msg[300];
+    char *err_msg; /* owned; its message (failures only: kept out of the
+                      session's size) */
     uint64_t affected, insert_id;
     uint16_t status;
     struct merge *m;  /* owned; EC_MERGE */

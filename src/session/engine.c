@@ -12,42 +12,50 @@
  *    | query_start(s, sql)                          session/query.c
  *    |   analyze() -> sql_classify()                sql/classify.c
  *    |   protect_admit(), gate_check()              session/protect.c, gate.c
- *    |   answer_*() (USE, SHOW DATABASES...)        session/answer.c, schema.c
+ *    |   schema_use(), answer_*()  (USE, SHOW       session/schema.c,
+ *    |     DATABASES...: answered, done)            session/answer.c
  *    |   cachefill_try()                            session/cachefill.c
  *    |   router_route()                             route/router.c
+ *    | (prepare_cmd_execute(s): the same for an     session/prepare.c
+ *    |  EXECUTE, routed by its parameters)
  *    v
- *  engine_forward(s, shard, kind, read)   the client's packet as it is
- *  engine_run(s, plan, ps, exec)          the plan's text, or an EXECUTE
- *    | run_begin()                        one target: embedded, no malloc
- *    v   for each target t:
- *  1 acquire(t)                           transaction branch (txn_branch(),
- *    |                                    session/txn.c), the held
- *    |                                    connection, or:
- *    |   pick_server()                    backend/pick.c  replica or primary
- *    |   pool_acquire() -> on_acquired()  backend/pool.c
- *    | got_conn(t, sc)                    lent: its events -> target_read()
- *  2 prelude(t)                           one round trip each, only if needed:
- *    |   state_prelude()                  schema (COM_INIT_DB), SET of the
- *    |                                    variables / sql_mode / NAMES, a
- *    |                                    pending BEGIN
- *    |   txn_start_branch()               session/txn.c  BEGIN / XA START
- *    | step_done()                        each swallowed answer checked
- *  3 send_statement(t)                              the client's packet, the plan's
- *    |                                    text, or [PREPARE] + EXECUTE
- *  4 consume: target_read() -> pump(t)
- *    |   relay_pump()                     session/relay.c  one target: chain
- *    |                                    moves, paused above the client's
- *    |                                    high-water mark
- *    |   merge_pump()                     session/merge.c  several: rows
- *    |   combine()                        several: OKs summed into one
- *  5 release(t)                           the transaction keeps its branch,
- *    |                                    the session holds a pinned one,
- *    |                                    else pool_release()/pool_discard()
+ *  engine_forward(s, shard, kind, read)  the client's packet as it is
+ *  engine_run(s, plan, ps, exec)         the plan's text, or an EXECUTE
+ *    | run_begin()                       one target: inside the session
+ *    v   start(): for each target t
+ *  1 acquire(t)                          the transaction's branch
+ *    |   txn_branch()                    session/txn.c
+ *    |                                   or the session's held connection
+ *    |   pick_server()                   backend/pick.c  replica or primary
+ *    |   pool_acquire() -> on_acquired() backend/pool.c
+ *    | got_conn(t, sc)                   lent: its events -> target_read()
+ *  2 prelude(t)                          one round trip each, only if needed
+ *    |   state_prelude()                 schema (COM_INIT_DB), SET of the
+ *    |                                   variables / sql_mode / NAMES, a
+ *    |                                   pending BEGIN
+ *    |   txn_start_branch()              session/txn.c  BEGIN / XA START
+ *    | step_done()                       each swallowed answer checked
+ *  3 send_statement(t)                   the client's packet, the plan's
+ *    |                                   text, or [PREPARE] + EXECUTE
+ *  4 target_read() -> pump(t)            consume:
+ *    |   consume_relay() -> relay_pump() session/relay.c  one target: chain
+ *    |                                   moves, paused above the client's
+ *    |                                   high-water mark
+ *    |   merge_pump() -> merge_progress() session/merge.c  several: rows
+ *    |   consume_combine()               several: OKs summed into one
+ *  5 target_done() -> settle() ->        the transaction keeps its branch,
+ *    |   release(t)                      the session holds a pinned one,
+ *    |                                   else pool_release()/pool_discard()
  *    v
- *  run_finish(r)                          the answer's end (error, combined
- *    |                                    OK), cache store, run freed
- *    | statement_done(s)                  pins, held connection, then
- *    | session_command_done(s)            session/session.c  next command
+ *  run_finish(r)                         the answer's end (error, combined
+ *    |                                   OK), cache store, run freed
+ *    | statement_done(s)                 pins, the held connection
+ *    | session_command_done(s)           session/client.c -> command_done()
+ *    v                                   in session/session.c: next command
+ *
+ * COMMIT and ROLLBACK of a transaction that spans shards are not statements
+ * of the client's on a target: txn_end() (session/txn.c) runs its own steps
+ * (XA END, PREPARE, COMMIT) on every branch at once.
  *
  * Hooks, each in one place for every kind of statement: retry of a read
  * whose server failed before any byte reached the client (retry()), the
@@ -200,6 +208,8 @@ run_free(struct eng_run *r)
     if (r->exec != r->exec_inline)
         free(r->exec);
     free(r->buf);
+    free(r->err_msg);
+    r->err_msg = NULL;
     r->m = NULL;
     r->exec = r->buf = NULL;
     r->t = NULL;
@@ -696,7 +706,7 @@ set_error(struct eng_run *r, uint16_t code, const char *msg)
     if (!r->failed) {
         r->failed = true;
         r->err_code = code;
-        snprintf(r->err_msg, sizeof(r->err_msg), "%s", msg);
+        r->err_msg = xstrdup(msg);
     }
 }
 

@@ -1,13 +1,14 @@
 /*
  * prepare.c - prepared statements with myshard's own ids.
  *
- *   PREPARE  ─► one shard prepares it (the relay path); the answer reaches
+ *   PREPARE  ─► one shard prepares it (engine_forward); the answer reaches
  *              the client with the server's id replaced by ours; the text,
  *              parameter and column counts are kept in the session
+ *              (session/pstmt.h)
  *   EXECUTE  ─► parameters decoded ─► routed by their values like a text
- *              statement ─► scatter: on each connection, the statement is
- *              prepared first if that connection lacks it (its cache), then
- *              executed under that connection's id
+ *              statement ─► engine_run: on each connection, the statement
+ *              is prepared first if that connection lacks it (its cache),
+ *              then executed under that connection's id
  *   SEND_LONG_DATA / RESET / CLOSE ─► kept and answered here; long data is
  *              replayed to each connection before its EXECUTE
  * No client is pinned to a connection because it prepared something.

@@ -396,10 +396,11 @@ query_plan_allowed(struct session *s, const struct route_plan *plan)
     return true;
 }
 
-/* Routes the statement and carries the plan out: one target that is the
- * held connection's shard (or no connection is held) takes the relay path
- * with the client's own packet when the text is unchanged; anything else
- * goes through scatter. */
+/* Routes the statement and has the engine carry the plan out: one target
+ * (outside a transaction that spans shards, on the held connection's shard
+ * or with none held) is sent as the client's own packet, rewritten in place
+ * when the router changed its text (engine_forward); anything else runs the
+ * plan's texts (engine_run). */
 static void
 route_and_run(struct session *s, const char *sql, size_t len, bool multi)
 {
