@@ -2,7 +2,13 @@
 # tools/check-layers.sh - enforce the layering of ENGINEERING.md ("Layout"):
 # a file in src/<layer>/ or include/<layer>/ may `#include "X/..."` only for
 # its own layer X or a layer below it. Top-level src/*.c may include all.
-# Prints each violation as file:line and exits 1 when there is any.
+# Inside the session layer, files call each other without a cycle: no file
+# calls (directly or through others) back into a file that calls it; calls
+# back up go through hooks (struct session_hooks, session.h). That is read
+# from the symbols of a build's session objects (nm), the first of
+# $MYSHARD_TEST_BUILD, build-test, build-dev, build that has them.
+# Prints each violation as file:line (or the files of a cycle) and exits 1
+# when there is any.
 #
 # Usage: tools/check-layers.sh
 set -euo pipefail
@@ -80,8 +86,34 @@ if [[ ${#dirs[@]} -gt 0 ]]; then
         '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "${dirs[@]}" | sort -t: -k1,1 -k2,2n)
 fi
 
+# ---- calls between the session layer's files: a graph with no cycle
+calls_checked=""
+for b in "${MYSHARD_TEST_BUILD:-build-test}" build-test build-dev build; do
+    objdir=$b/src/session/libmssession.a.p
+    compgen -G "$objdir/*.o" >/dev/null || continue
+    declare -A def=()
+    edges=()
+    for o in "$objdir"/*.o; do
+        f=$(basename "$o" .c.o)
+        while read -r sym; do def[$sym]=$f; done < <(nm -g --defined-only "$o" | awk '$2 ~ /^[TDBR]$/ {print $3}')
+    done
+    for o in "$objdir"/*.o; do
+        f=$(basename "$o" .c.o)
+        while read -r sym; do
+            t=${def[$sym]:-}
+            [[ -n $t && $t != "$f" ]] && edges+=("$f $t")
+        done < <(nm -u "$o" | awk '{print $2}')
+    done
+    if ! loop=$(printf '%s\n' "${edges[@]}" | sort -u | tsort 2>&1 >/dev/null); then
+        report "src/session: files call each other in a cycle (make the call back up a hook, session.h): $(printf '%s\n' "$loop" | awk '/input contains a loop/ {n++; next} n == 1 {sub(/^tsort: /, ""); printf "%s -> ", $0}')..."
+    fi
+    calls_checked=" and the calls between $(find "$objdir" -name '*.o' | wc -l) session objects ($b)"
+    break
+done
+[[ -n $calls_checked ]] || printf 'check-layers: session calls not checked: no build with session objects (ninja -C build-test)\n' >&2
+
 if [[ $violations -gt 0 ]]; then
     printf 'check-layers: %d violation(s)\n' "$violations" >&2
     exit 1
 fi
-printf 'check-layers: %d files, no violations\n' "$files"
+printf 'check-layers: %d files%s, no violations\n' "$files" "$calls_checked"

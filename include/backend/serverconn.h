@@ -85,6 +85,11 @@ struct sc_stmt {
 /* The server's id of text on this connection, or 0 when not prepared. */
 uint32_t serverconn_stmt_find(struct serverconn *sc, const char *sql,
                               size_t len);
+/* The same, for a text whose serverconn_stmt_hash() the caller kept. */
+uint32_t serverconn_stmt_find_hashed(struct serverconn *sc, uint64_t hash,
+                                     const char *sql, size_t len);
+/* The hash serverconn_stmt_find_hashed() takes. */
+uint64_t serverconn_stmt_hash(const char *sql, size_t len);
 /* Records text as prepared under id. When the cache is full, the least
  * recently used statement is closed (COM_STMT_CLOSE, queued on the
  * connection; it has no answer). */

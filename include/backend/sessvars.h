@@ -42,5 +42,8 @@ bool sessvars_diff(const struct sessvars *want, const struct sessvars *have,
 /* True when the set holds SET NAMES, SET CHARACTER SET or
  * character_set_client: the client chose its character set itself. */
 bool sessvars_has_charset(const struct sessvars *s);
+/* True when the set holds autocommit = 0 (or OFF, false): every statement
+ * then runs in a transaction. */
+bool sessvars_autocommit_off(const struct sessvars *s);
 
 #endif

@@ -1,6 +1,9 @@
 /*
  * session.h - one client from accept to close: the connection phase
- * (greeting, authentication), the command loop, and orderly teardown.
+ * (greeting, authentication), the command loop, and orderly teardown
+ * (session.c); and the session as the modules below see it (client.c):
+ * answers, state, pins, and the calls back up into session.c, which go
+ * through the hooks it installs (struct session_hooks).
  */
 #ifndef MYSHARD_SESSION_SESSION_H
 #define MYSHARD_SESSION_SESSION_H
@@ -15,9 +18,31 @@
 
 struct worker;
 
+/* What session.c does for the modules below it: installed in the worker's
+ * context (wctx.hooks) at the first accept, called through client.c. */
+struct session_hooks {
+    void (*command_done)(struct session *s);
+    void (*close)(struct session *s, const char *reason);
+    void (*dispatch)(struct session *s);
+    void (*login_ok)(struct session *s, int ui, const char *db, size_t dblen);
+    void (*login_refused)(struct session *s, const char *user, size_t ulen,
+                          bool had_password);
+    void (*change_user_ok)(struct session *s, int ui, const char *db,
+                           size_t dblen, uint16_t charset);
+};
+
+/* ---- session.c ---- */
+
 /* Accepts a client socket on the worker whose ctx is a struct wctx. */
 void session_accept(struct worker *w, int fd, const struct sockaddr *addr,
                     int addrlen);
+/* Reads and dispatches buffered client packets while IDLE. */
+void session_process_input(struct session *s);
+/* Frees every session of the worker (shutdown). */
+void session_close_all(struct wctx *wc);
+
+/* ---- client.c ---- */
+
 /* Only place the state changes; logs old -> new at debug level. */
 void session_set_state(struct session *s, enum sess_state st);
 /* The name of pin reason bit i ("transaction", "user_vars", ...), or NULL
@@ -38,10 +63,11 @@ void session_send_ok(struct session *s, uint64_t affected, const char *info);
 void session_close(struct session *s, const char *reason);
 /* A command finished: back to IDLE, and run the next buffered command. */
 void session_command_done(struct session *s);
-/* Reads and dispatches buffered client packets while IDLE. */
-void session_process_input(struct session *s);
-/* Frees every session of the worker (shutdown). */
-void session_close_all(struct wctx *wc);
+/* Runs s->cmd, held back until now (a rate limit's delay). */
+void session_dispatch(struct session *s);
+/* COM_CHANGE_USER's login passed (session/login.c). */
+void session_change_user_ok(struct session *s, int ui, const char *db,
+                            size_t dblen, uint16_t charset);
 /* The login's password was right (session/login.c): count the session as
  * user ui's, pick its schema (db NULL: the user's first), answer OK and go
  * IDLE, or answer the error that stops it. */

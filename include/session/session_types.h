@@ -10,10 +10,10 @@
 
 #include "backend/pool.h"
 #include "backend/sessvars.h"
-#include "backend/sessvars.h"
 #include "proto/packet.h"
 #include "sql/lexer.h"
 #include "session/digests.h"
+#include "session/engine_types.h"
 #include "session/relay.h"
 #include "session/stats.h"
 
@@ -27,24 +27,25 @@ struct route_plan;
 struct stmt_info;
 struct rewrite_rename;
 struct serverconn;
-struct scatter;
 struct pstmt;
 struct txn;
 struct qcache;
 struct cache_fill;
 struct write_marks;
 struct login;
+struct session_hooks;
 
 /* Bit positions of enum pin_reason (below). */
 #define PIN_REASONS STATS_PIN_REASONS
 
 /* Per-worker state of the session layer; owned by the worker thread. */
 struct wctx {
-    struct worker *w;           /* (ref) */
-    struct cfg *cfg;            /* (ref held) the generation in use */
-    struct server_set *servers; /* (ref) shared, immutable */
-    struct pool **pools;        /* owned; one per server */
-    struct session *sessions;   /* every live session (list head) */
+    struct worker *w;                  /* (ref) */
+    const struct session_hooks *hooks; /* (ref) session.c's, session.h */
+    struct cfg *cfg;                   /* (ref held) the generation in use */
+    struct server_set *servers;        /* (ref) shared, immutable */
+    struct pool **pools;               /* owned; one per server */
+    struct session *sessions;          /* every live session (list head) */
     int nsessions;
     uint32_t id_base; /* session ids: id_base + counter */
     uint32_t next_id;
@@ -156,14 +157,8 @@ struct session {
     uint16_t stmt_shard;        /* shard index + 1; 0 = several or none */
     int digest_slot;            /* in wc->digests, -1 none */
     int64_t cmd_started_us;
-    enum relay_kind kind;
-    bool expect_response;
-    int target_shard;
-    struct serverconn *sc; /* lent or pinned connection */
-    struct scatter *sx;    /* owned; a statement on several shards */
-    bool read;             /* the statement in flight may use a replica */
-    bool retried;          /* ... and was already retried once */
-    int srv;               /* server index serving it, -1 none */
+    struct serverconn *sc; /* held between statements (pins, transaction) */
+    struct eng_run run;    /* the statement in flight (session/engine.h) */
     int64_t last_write_ms; /* when the session last wrote (monotonic):
                               replicas read for it only once they are
                               known to hold that write */
@@ -177,9 +172,6 @@ struct session {
     char *prep_sql;        /* owned; text of a PREPARE in flight */
     size_t prep_len;
     uint32_t prep_backend_id; /* the server's id of that PREPARE */
-    struct pool_waiter waiter;
-    struct relay rl;
-    int64_t started_us;
 
     struct session *next, *prev; /* wctx list */
 };

@@ -443,8 +443,8 @@ serverconn_free(struct serverconn *sc)
     free(sc);
 }
 
-static uint64_t
-text_hash(const char *p, size_t len)
+uint64_t
+serverconn_stmt_hash(const char *p, size_t len)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
 
@@ -458,8 +458,14 @@ text_hash(const char *p, size_t len)
 uint32_t
 serverconn_stmt_find(struct serverconn *sc, const char *sql, size_t len)
 {
-    uint64_t h = text_hash(sql, len);
+    return serverconn_stmt_find_hashed(sc, serverconn_stmt_hash(sql, len), sql,
+                                       len);
+}
 
+uint32_t
+serverconn_stmt_find_hashed(struct serverconn *sc, uint64_t h, const char *sql,
+                            size_t len)
+{
     for (int i = 0; i < sc->nstmts; i++) {
         struct sc_stmt *e = &sc->stmts[i];
         if (e->hash == h && e->len == len && memcmp(e->sql, sql, len) == 0) {
@@ -494,7 +500,7 @@ serverconn_stmt_add(struct serverconn *sc, const char *sql, size_t len,
         packet_write(sc->conn->out, &seq, close, sizeof(close));
         free(e->sql);
     }
-    e->hash = text_hash(sql, len);
+    e->hash = serverconn_stmt_hash(sql, len);
     e->sql = xstrndup(sql, len);
     e->len = len;
     e->id = id;

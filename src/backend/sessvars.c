@@ -133,3 +133,15 @@ sessvars_diff(const struct sessvars *want, const struct sessvars *have,
     }
     return true;
 }
+
+bool
+sessvars_autocommit_off(const struct sessvars *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        const char *v = s->v[i].value;
+        if (strcmp(s->v[i].name, "autocommit") == 0)
+            return strcmp(v, "0") == 0 || strcasecmp(v, "OFF") == 0 ||
+                   strcasecmp(v, "false") == 0 || strcmp(v, "'0'") == 0;
+    }
+    return false;
+}

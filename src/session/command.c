@@ -23,7 +23,9 @@
 #include "session/lexstate.h"
 #include "session/login.h"
 #include "session/prepare.h"
+#include "session/engine.h"
 #include "session/query.h"
+#include "session/schema.h"
 #include "session/session.h"
 #include "session/txn.h"
 #include "sql/classify.h"
@@ -52,7 +54,7 @@ cmd_query(struct session *s)
 static void
 cmd_init_db(struct session *s)
 {
-    query_use_schema(s, (const char *)s->cmd.data + 1, s->cmd.len - 1);
+    schema_use(s, (const char *)s->cmd.data + 1, s->cmd.len - 1);
     session_command_done(s);
 }
 
@@ -102,13 +104,13 @@ reset_session_state(struct session *s)
 {
     txn_abandon(s, false);
     if (s->sc && (s->pins & PIN_TRANSACTION))
-        query_release_backend(s, true); /* closing ends the transaction */
+        engine_release(s, true); /* closing ends the transaction */
     else if (s->sc && s->pins != 0)
-        query_release_backend_reset(s);
+        engine_release_reset(s);
     else if (s->sc)
-        query_release_backend(s, false);
+        engine_release(s, false);
     s->pins &= PIN_POOL_SESSION; /* the user's, not the connection's */
-    prepare_free_all(s);
+    pstmt_free_all(s);
     s->status = SERVER_STATUS_AUTOCOMMIT;
     sessvars_clear(&s->vars);
     command_free_local_stmts(s);
@@ -192,12 +194,9 @@ command_change_user_ok(struct session *s, int ui, const char *db, size_t dblen,
         return;
     }
     if (db != NULL && dblen > 0) {
-        si = query_find_schema(s, ui, db, dblen, &code);
+        si = schema_find(s, ui, db, dblen, &code);
         if (si < 0) {
-            session_send_error(s, (uint16_t)code, "42000",
-                               "myshard: database '%.*s' is not available "
-                               "to user '%s'",
-                               (int)MIN(dblen, 64), db, c->users[ui].name);
+            schema_send_refusal(s, ui, db, dblen, code);
             session_close(s, "bad database");
             return;
         }
@@ -230,7 +229,7 @@ cmd_field_list(struct session *s)
         session_command_done(s);
         return;
     }
-    query_forward(s, query_default_shard(s), RELAY_FIELDS, true, true);
+    engine_forward(s, schema_default_shard(s), RELAY_FIELDS, true);
 }
 
 static struct local_stmt **
@@ -273,9 +272,9 @@ prepare_locally(struct session *s)
     n = MIN(lexer_unquote(st->schema.p, st->schema.len, st->mode, name,
                           sizeof(name)),
             sizeof(name) - 1);
-    si = query_find_schema(s, s->user, name, n, &code);
+    si = schema_find(s, s->user, name, n, &code);
     if (si < 0) {
-        query_use_schema(s, name, n); /* sends the error */
+        schema_send_refusal(s, s->user, name, n, code);
         session_command_done(s);
         return true;
     }

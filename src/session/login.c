@@ -141,7 +141,7 @@ finish(struct session *s, bool ok, int ui, bool had_password)
     if (!ok)
         session_login_refused(s, l->user, l->user_len, had_password);
     else if (l->change_user)
-        command_change_user_ok(s, ui, l->has_db ? l->db : NULL, l->db_len,
+        session_change_user_ok(s, ui, l->has_db ? l->db : NULL, l->db_len,
                                l->charset);
     else
         session_login_ok(s, ui, l->has_db ? l->db : NULL, l->db_len);

@@ -1,18 +1,20 @@
 /*
  * prepare.c - prepared statements with myshard's own ids.
  *
- *   PREPARE  ─► one shard prepares it (the relay path); the answer reaches
+ *   PREPARE  ─► one shard prepares it (engine_forward); the answer reaches
  *              the client with the server's id replaced by ours; the text,
  *              parameter and column counts are kept in the session
+ *              (session/pstmt.h)
  *   EXECUTE  ─► parameters decoded ─► routed by their values like a text
- *              statement ─► scatter: on each connection, the statement is
- *              prepared first if that connection lacks it (its cache), then
- *              executed under that connection's id
+ *              statement ─► engine_run: on each connection, the statement
+ *              is prepared first if that connection lacks it (its cache),
+ *              then executed under that connection's id
  *   SEND_LONG_DATA / RESET / CLOSE ─► kept and answered here; long data is
  *              replayed to each connection before its EXECUTE
  * No client is pinned to a connection because it prepared something.
  */
 #include "session/prepare.h"
+#include "session/pstmt.h"
 #include "session/gate.h"
 #include "session/protect.h"
 
@@ -32,31 +34,11 @@
 #include "route/router.h"
 #include "session/lexstate.h"
 #include "session/query.h"
-#include "session/scatter.h"
+#include "session/engine.h"
+#include "session/schema.h"
+#include "session/cachefill.h"
 #include "session/session.h"
 #include "sql/classify.h"
-
-static void
-pstmt_free(struct pstmt *ps)
-{
-    prepare_clear_long_data(ps);
-    free(ps->ld);
-    free(ps->ld_len);
-    free(ps->types);
-    free(ps->sql);
-    free(ps);
-}
-
-void
-prepare_clear_long_data(struct pstmt *ps)
-{
-    for (uint16_t i = 0; ps->ld && i < ps->nparams; i++) {
-        free(ps->ld[i]);
-        ps->ld[i] = NULL;
-        ps->ld_len[i] = 0;
-    }
-    ps->ld_total = 0;
-}
 
 bool
 prepare_refuse_over_cap(struct session *s)
@@ -80,37 +62,12 @@ prepare_refuse_over_cap(struct session *s)
     return true;
 }
 
-struct pstmt *
-prepare_find(struct session *s, uint32_t id)
-{
-    struct pstmt *ps;
-
-    if (id == 0xFFFFFFFFu) /* MariaDB: the statement prepared last */
-        return s->pstmts;
-    for (ps = s->pstmts; ps; ps = ps->next)
-        if (ps->id == id)
-            return ps;
-    return NULL;
-}
-
-void
-prepare_free_all(struct session *s)
-{
-    while (s->pstmts) {
-        struct pstmt *ps = s->pstmts;
-        s->pstmts = ps->next;
-        pstmt_free(ps);
-    }
-    free(s->prep_sql);
-    s->prep_sql = NULL;
-}
-
 void
 prepare_cmd_prepare(struct session *s)
 {
     struct wctx *wc = s->wc;
     struct route_ctx ctx = {0};
-    int shard = query_default_shard(s);
+    int shard = schema_default_shard(s);
     enum gate_verdict v;
 
     /* The text is checked as a statement sent alone (session/gate.h). */
@@ -120,14 +77,14 @@ prepare_cmd_prepare(struct session *s)
                    true, false);
     if (v == GATE_DONE)
         return;
-    query_rewrite_for_backend(s);
+    schema_rewrite_command(s);
     s->prep_backend_id = 0;
     free(s->prep_sql);
     s->prep_len = s->cmd.len - 1;
     s->prep_sql = xstrndup((const char *)s->cmd.data + 1, s->prep_len);
     /* Prepare where the statement's tables live (any shard of them). */
     if (sql_classify(s->prep_sql, s->prep_len, s->lex, wc->stmt)) {
-        if (query_refuse_no_schema(s, wc->stmt))
+        if (schema_refuse_unqualified(s, wc->stmt))
             return;
         if (lexstate_sets_mode(wc->stmt)) {
             /* run later, out of the proxy's sight */
@@ -144,57 +101,7 @@ prepare_cmd_prepare(struct session *s)
     }
     if (s->sc != NULL)
         shard = s->sc->srv->shard;
-    query_forward(s, shard, RELAY_PREPARE, true, false);
-}
-
-bool
-prepare_patch_ok(struct session *s, struct evbuffer *in)
-{
-    uint8_t *p;
-    uint32_t id;
-
-    if (evbuffer_get_length(in) < 5)
-        return false;
-    p = evbuffer_pullup(in, 5);
-    if (p[4] != PKT_HDR_OK)
-        return true; /* an ERR: relayed as it is */
-    if (evbuffer_get_length(in) < 4 + 12)
-        return false;
-    p = evbuffer_pullup(in, 4 + 12);
-    if (s->prep_backend_id != 0)
-        return true; /* patched already */
-    id = (uint32_t)p[5] | (uint32_t)p[6] << 8 | (uint32_t)p[7] << 16 |
-         (uint32_t)p[8] << 24;
-    s->prep_backend_id = id;
-    id = ++s->pstmt_seq;
-    p[5] = (uint8_t)id;
-    p[6] = (uint8_t)(id >> 8);
-    p[7] = (uint8_t)(id >> 16);
-    p[8] = (uint8_t)(id >> 24);
-    return true;
-}
-
-void
-prepare_register(struct session *s, uint16_t nparams, uint16_t ncols)
-{
-    struct pstmt *ps = xcalloc(1, sizeof(*ps));
-
-    ps->id = s->pstmt_seq;
-    ps->sql = s->prep_sql;
-    ps->len = s->prep_len;
-    ps->mode = s->lex;
-    s->prep_sql = NULL;
-    ps->nparams = nparams;
-    ps->ncols = ncols;
-    if (nparams > 0) {
-        ps->types = xcalloc(nparams, sizeof(*ps->types));
-        ps->ld = xcalloc(nparams, sizeof(*ps->ld));
-        ps->ld_len = xcalloc(nparams, sizeof(*ps->ld_len));
-    }
-    ps->next = s->pstmts;
-    s->pstmts = ps;
-    if (s->sc != NULL && ps->sql != NULL)
-        serverconn_stmt_add(s->sc, ps->sql, ps->len, s->prep_backend_id);
+    engine_forward(s, shard, RELAY_PREPARE, false);
 }
 
 static void
@@ -257,12 +164,14 @@ to_route_key(const struct binproto_value *v, struct route_key *k, char *tmp,
     }
 }
 
+#define EXEC_INLINE_PARAMS 8
+
 void
 prepare_cmd_execute(struct session *s)
 {
     struct wctx *wc = s->wc;
     uint32_t id = query_stmt_id(s);
-    struct pstmt *ps = prepare_find(s, id);
+    struct pstmt *ps = pstmt_find(s, id);
     struct binproto_value *vals = NULL;
     struct route_param *params = NULL;
     struct binproto_execute ex;
@@ -270,6 +179,12 @@ prepare_cmd_execute(struct session *s)
     struct pktbuf pb;
     char(*tmp)[64] = NULL;
     bool *ld = NULL;
+    /* A few parameters (most statements) need no allocation. */
+    struct binproto_value vals_in[EXEC_INLINE_PARAMS];
+    struct route_param params_in[EXEC_INLINE_PARAMS];
+    char tmp_in[EXEC_INLINE_PARAMS][64];
+    bool ld_in[EXEC_INLINE_PARAMS];
+    bool heap;
 
     if (ps == NULL) {
         unknown_statement(s, id, "mysqld_stmt_execute");
@@ -288,7 +203,7 @@ prepare_cmd_execute(struct session *s)
     }
     if (ps->ld_over) { /* the server's answer, MariaDB's words */
         ps->ld_over = false;
-        prepare_clear_long_data(ps);
+        pstmt_clear_long_data(ps);
         session_send_error(s, ER_UNKNOWN_ERROR, "HY000",
                            "myshard: parameter of prepared statement which "
                            "is set through mysql_send_long_data() is longer "
@@ -300,11 +215,19 @@ prepare_cmd_execute(struct session *s)
         session_command_done(s);
         return;
     }
-    if (ps->nparams > 0) {
+    heap = ps->nparams > EXEC_INLINE_PARAMS;
+    if (heap) {
         vals = xcalloc(ps->nparams, sizeof(*vals));
         params = xcalloc(ps->nparams, sizeof(*params));
         tmp = xcalloc(ps->nparams, sizeof(*tmp));
         ld = xcalloc(ps->nparams, sizeof(*ld));
+    } else if (ps->nparams > 0) {
+        vals = memset(vals_in, 0, ps->nparams * sizeof(*vals));
+        params = memset(params_in, 0, ps->nparams * sizeof(*params));
+        tmp = tmp_in;
+        ld = ld_in;
+    }
+    if (ps->nparams > 0) {
         for (uint16_t i = 0; i < ps->nparams; i++)
             ld[i] = ps->ld[i] != NULL;
     }
@@ -319,7 +242,11 @@ prepare_cmd_execute(struct session *s)
     }
     for (uint16_t i = 0; i < ps->nparams; i++)
         to_route_key(&vals[i], &params[i].key, tmp[i], sizeof(tmp[i]));
-    s->digest_slot = digests_slot(&wc->digests, ps->sql, ps->len, ps->mode);
+    /* The text and its mode never change: its digest is made once. */
+    if (ps->digest_slot < 0)
+        ps->digest_slot =
+            digests_slot(&wc->digests, ps->sql, ps->len, ps->mode);
+    s->digest_slot = ps->digest_slot;
     if (!s->admitted && protect_admit(s, ps->sql, ps->len, false) != ADMIT_GO)
         goto out; /* refused, or delayed: dispatched again at its turn */
     s->admitted = false;
@@ -338,8 +265,8 @@ prepare_cmd_execute(struct session *s)
     if (wc->stmt->is_write && query_refuse_read_only(s))
         goto out;
     if (wc->stmt->is_write)
-        query_cache_note_write(s, wc->stmt, false);
-    if (query_refuse_no_schema(s, wc->stmt))
+        cachefill_note_write(s, wc->stmt, false);
+    if (schema_refuse_unqualified(s, wc->stmt))
         goto out;
     /* State an executed statement leaves on its connection (SET, user
      * variables, ...) keeps the session on that connection. */
@@ -367,13 +294,15 @@ prepare_cmd_execute(struct session *s)
         goto out;
     }
     s->exec_ps = ps;
-    scatter_start(s, wc->plan, ps, pb.buf, pb.len);
+    engine_run(s, wc->plan, ps, pb.buf, pb.len);
     pktbuf_free(&pb);
 out:
-    free(vals);
-    free(params);
-    free(tmp);
-    free(ld);
+    if (heap) { /* ps itself may be gone: the next command ran */
+        free(vals);
+        free(params);
+        free(tmp);
+        free(ld);
+    }
 }
 
 /* Long data all of the client's statements hold, for the cap. */
@@ -393,7 +322,7 @@ long_data_held(const struct session *s)
 void
 prepare_cmd_long_data(struct session *s)
 {
-    struct pstmt *ps = prepare_find(s, query_stmt_id(s));
+    struct pstmt *ps = pstmt_find(s, query_stmt_id(s));
     size_t cap = (size_t)s->wc->cfg->max_allowed_packet;
     uint16_t param;
 
@@ -406,7 +335,7 @@ prepare_cmd_long_data(struct session *s)
                 log_info("long data over max_allowed_packet client=%u "
                          "stmt=%u",
                          s->id, ps->id);
-                prepare_clear_long_data(ps);
+                pstmt_clear_long_data(ps);
                 ps->ld_over = true;
             } else {
                 ps->ld[param] =
@@ -424,12 +353,12 @@ void
 prepare_cmd_reset(struct session *s)
 {
     uint32_t id = query_stmt_id(s);
-    struct pstmt *ps = prepare_find(s, id);
+    struct pstmt *ps = pstmt_find(s, id);
 
     if (ps == NULL) {
         unknown_statement(s, id, "mysqld_stmt_reset");
     } else {
-        prepare_clear_long_data(ps);
+        pstmt_clear_long_data(ps);
         ps->ld_over = false;
         session_send_ok(s, 0, NULL);
     }

@@ -170,7 +170,7 @@ delay_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     /* The statement's turn: run the same command again, admitted. */
     s->admitted = true;
-    command_dispatch(s);
+    session_dispatch(s);
 }
 
 static enum admit

@@ -19,7 +19,7 @@
  * and users[].require_tls are checked once the user is known.
  *
  * A malformed packet or a protocol violation closes this client only. A
- * session is never freed inside one of its own callbacks: session_close()
+ * session is never freed inside one of its own callbacks: close_session()
  * marks it and the event loop frees it on its next turn.
  */
 #include "session/session.h"
@@ -51,7 +51,9 @@
 #include "session/prepare.h"
 #include "session/query.h"
 #include "session/limits.h"
-#include "session/scatter.h"
+#include "session/cachefill.h"
+#include "session/engine.h"
+#include "session/schema.h"
 #include "session/throttle.h"
 #include "session/txn.h"
 
@@ -85,21 +87,11 @@
 #define CLIENT_INPUT_CAP (64 * 1024)
 #define CLIENT_OUT_HIGH  RELAY_CLIENT_HIGH_WATER
 
-static const char *const state_names[] = {
-    "handshake",    "auth_switch", "auth_delay", "idle",
-    "wait_backend", "prelude",     "relay",      "closing"};
-
 static void client_read_cb(struct conn *c, void *arg);
 static void client_drain_cb(struct conn *c, void *arg);
 static void client_event_cb(struct conn *c, void *arg, enum conn_event ev);
-
-void
-session_set_state(struct session *s, enum sess_state st)
-{
-    log_debug("session state client=%u %s -> %s", s->id, state_names[s->state],
-              state_names[st]);
-    s->state = st;
-}
+static void close_session(struct session *s, const char *reason);
+static void command_done(struct session *s);
 
 static void
 timer_arm(struct session *s, int64_t ms)
@@ -124,15 +116,15 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
         session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000", "%s",
                            s->login_err ? s->login_err
                                         : "myshard: access denied");
-        session_close(s, "access denied");
+        close_session(s, "access denied");
     } else if (s->state == SESS_HANDSHAKE || s->state == SESS_AUTH_SWITCH) {
         log_info("handshake timeout client=%u addr=%s", s->id, s->addr);
-        session_close(s, "handshake timeout");
+        close_session(s, "handshake timeout");
     } else if (s->state == SESS_IDLE) {
         log_info("idle timeout client=%u addr=%s", s->id, s->addr);
-        session_close(s, "client idle timeout");
+        close_session(s, "client idle timeout");
     } else if (s->state == SESS_RELAY || s->state == SESS_PRELUDE) {
-        query_timeout_fired(s);
+        engine_timeout(s);
     }
 }
 
@@ -146,11 +138,11 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     event_free(s->timer);
     if (s->delay_ev)
         event_free(s->delay_ev);
-    query_cache_forget(s);
+    cachefill_forget(s);
     sessvars_clear(&s->vars);
     sessvars_clear(&s->pending);
     command_free_local_stmts(s);
-    prepare_free_all(s);
+    pstmt_free_all(s);
     login_free(s);
     free(s->login_err);
     free(s->txn_begin);
@@ -194,17 +186,16 @@ unlink_session(struct session *s)
     s->user_slot = -1;
 }
 
-void
-session_close(struct session *s, const char *reason)
+static void
+close_session(struct session *s, const char *reason)
 {
     if (s->state == SESS_CLOSING)
         return;
     log_debug("client closed client=%u addr=%s reason=\"%s\"", s->id, s->addr,
               reason);
-    pool_cancel(&s->waiter);
     if (s->delay_ev)
         evtimer_del(s->delay_ev);
-    scatter_abort(s);
+    engine_abort(s);
     txn_abandon(s, false); /* rolled back without the client */
     if (s->sc) {
         /* Mid-statement its state is unknown, and an open transaction is
@@ -213,14 +204,14 @@ session_close(struct session *s, const char *reason)
          * is reset before anyone else gets it. */
         if (s->state == SESS_RELAY || s->state == SESS_PRELUDE ||
             s->state == SESS_WAIT_BACKEND || (s->pins & PIN_TRANSACTION))
-            query_release_backend(s, true); /* closing ends a transaction
+            engine_release(s, true); /* closing ends a transaction
                                                at once, on every server */
         else if ((s->pins & ~PIN_LAST_INSERT) != 0 && !s->wc->draining)
-            query_release_backend_reset(s);
+            engine_release_reset(s);
         else if ((s->pins & ~PIN_LAST_INSERT) != 0)
-            query_release_backend(s, true); /* shutting down: no reset */
+            engine_release(s, true); /* shutting down: no reset */
         else
-            query_release_backend(s, false);
+            engine_release(s, false);
     }
     if (s->cmd.heap)
         packet_consume(NULL, &s->cmd);
@@ -245,89 +236,8 @@ session_close_all(struct wctx *wc)
     wc->draining = true; /* nothing is reset or lent from now on */
     while (wc->sessions) {
         txn_abandon(wc->sessions, true);
-        session_close(wc->sessions, "shutdown");
+        close_session(wc->sessions, "shutdown");
     }
-}
-
-const char *
-session_pin_name(int bit)
-{
-    static const char *const names[PIN_REASONS] = {
-        "transaction", "session_vars", "user_vars",  "temp_table",
-        "locks",       NULL,           "found_rows", "last_insert",
-        "sql_prepare", "pool_session",
-    };
-
-    return bit >= 0 && bit < PIN_REASONS ? names[bit] : NULL;
-}
-
-void
-session_count_pins(struct session *s)
-{
-    unsigned fresh = s->pins & ~s->pins_counted;
-
-    for (int i = 0; fresh != 0 && i < PIN_REASONS; i++)
-        if (fresh & (1u << i))
-            STATS_ADD(&s->wc->stats, pins_taken[i], 1);
-    s->pins_counted = s->pins;
-}
-
-void
-session_send_error(struct session *s, uint16_t code, const char *sqlstate,
-                   const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    s->cmd_err = true;
-    if (code == ER_MYSHARD_POOL_TIMEOUT)
-        STATS_ADD(&s->wc->stats, pool_timeouts_total, 1);
-    else if (code == ER_MYSHARD_NO_BACKEND)
-        STATS_ADD(&s->wc->stats, no_backend_total, 1);
-    else if (code == ER_MYSHARD_CIRCUIT_OPEN)
-        STATS_ADD(&s->wc->stats, circuit_refused_total, 1);
-    proto_write_err(s->conn->out, &s->seq, code, sqlstate, "%s", msg);
-}
-
-bool
-session_enter_user(struct session *s, int ui)
-{
-    const struct cfg_user *u = &s->wc->cfg->users[ui];
-    int slot = limits_user_slot(u->name);
-
-    if (!limits_user_enter(slot, u->max_connections)) {
-        STATS_ADD(&s->wc->stats, connections_refused_total, 1);
-        log_info("user connection limit client=%u addr=%s user=%s max=%lld",
-                 s->id, s->addr, u->name, (long long)u->max_connections);
-        session_send_error(s, ER_CON_COUNT_ERROR, "08004",
-                           "myshard: too many connections for user '%s' "
-                           "(users[].max_connections = %lld); close some "
-                           "or raise the limit",
-                           u->name, (long long)u->max_connections);
-        return false;
-    }
-    limits_user_leave(s->user_slot);
-    s->user_slot = slot;
-    return true;
-}
-
-void
-session_send_ok(struct session *s, uint64_t affected, const char *info)
-{
-    proto_write_ok(s->conn->out, &s->seq, affected, 0, s->status, 0, info);
-}
-
-const char *
-session_backend_schema(const struct session *s)
-{
-    if (s->stmt_schema != NULL)
-        return s->stmt_schema; /* started before a reload */
-    if (s->schema < 0)
-        return NULL;
-    return s->wc->cfg->schemas[s->schema].backend_schema;
 }
 
 /* "ip:port" -> "ip" (IPv6 addresses keep their colons). */
@@ -378,12 +288,12 @@ auth_fail(struct session *s, const char *user, size_t ulen, bool had_pw)
         return;
     }
     session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000", "%s", msg);
-    session_close(s, "access denied");
+    close_session(s, "access denied");
 }
 
-void
-session_login_refused(struct session *s, const char *user, size_t ulen,
-                      bool had_password)
+static void
+login_refused(struct session *s, const char *user, size_t ulen,
+              bool had_password)
 {
     auth_fail(s, user, ulen, had_password);
 }
@@ -396,27 +306,17 @@ auth_succeed(struct session *s, int ui, const char *db, size_t dblen)
     int code = 0;
 
     if (!session_enter_user(s, ui)) {
-        session_close(s, "user connection limit");
+        close_session(s, "user connection limit");
         return;
     }
     s->user = ui;
     if (c->users[ui].pool_mode == POOL_MODE_SESSION)
         s->pins |= PIN_POOL_SESSION;
     if (db != NULL && dblen > 0) {
-        int si = query_find_schema(s, ui, db, dblen, &code);
+        int si = schema_find(s, ui, db, dblen, &code);
         if (si < 0) {
-            if (code == ER_BAD_DB_ERROR)
-                session_send_error(s, ER_BAD_DB_ERROR, "42000",
-                                   "myshard: unknown database '%.*s'; the "
-                                   "proxy serves the schemas in its config",
-                                   (int)MIN(dblen, 64), db);
-            else
-                session_send_error(s, ER_DBACCESS_DENIED_ERROR, "42000",
-                                   "myshard: access denied for user '%s' to "
-                                   "database '%.*s'; add it to the user's "
-                                   "schemas",
-                                   c->users[ui].name, (int)MIN(dblen, 64), db);
-            session_close(s, "bad database");
+            schema_send_refusal(s, ui, db, dblen, code);
+            close_session(s, "bad database");
             return;
         }
         s->schema = si;
@@ -447,7 +347,7 @@ tls_admits(struct session *s, const struct cfg_user *u, const char *user,
         session_send_error(s, ER_SECURE_TRANSPORT_REQUIRED, "HY000",
                            "myshard: connections without TLS are refused "
                            "(tls.require); connect with SSL/TLS enabled");
-        session_close(s, "TLS required");
+        close_session(s, "TLS required");
         return false;
     }
     if (u != NULL && u->require_tls) {
@@ -460,14 +360,14 @@ tls_admits(struct session *s, const struct cfg_user *u, const char *user,
                            "connect with TLS (users[].require_tls); enable "
                            "SSL/TLS in the client",
                            (int)MIN(ulen, 64), user);
-        session_close(s, "TLS required for the user");
+        close_session(s, "TLS required for the user");
         return false;
     }
     return true;
 }
 
-void
-session_login_ok(struct session *s, int ui, const char *db, size_t dblen)
+static void
+login_ok(struct session *s, int ui, const char *db, size_t dblen)
 {
     const struct cfg_user *u = &s->wc->cfg->users[ui];
 
@@ -503,7 +403,7 @@ ssl_request_ok(struct session *s)
                                ? "TLS is not configured on this proxy "
                                  "(tls:); connect without SSL"
                                : "a second SSLRequest");
-        session_close(s, "bad SSLRequest");
+        close_session(s, "bad SSLRequest");
         return false;
     }
     return true;
@@ -518,7 +418,7 @@ start_tls(struct session *s)
 
     if (!conn_tls_start(s->conn, ctx, true, NULL, client_tls_done)) {
         log_warn("cannot start TLS client=%u addr=%s", s->id, s->addr);
-        session_close(s, "cannot start TLS");
+        close_session(s, "cannot start TLS");
         return;
     }
 }
@@ -536,7 +436,7 @@ on_handshake_response(struct session *s, const uint8_t *p, size_t len)
         session_send_error(s, ER_HANDSHAKE_ERROR, "08S01",
                            "myshard: bad handshake; the client must speak "
                            "protocol 4.1");
-        session_close(s, "bad handshake");
+        close_session(s, "bad handshake");
         return false;
     }
     if (r.ssl_request)
@@ -620,7 +520,7 @@ process_input(struct session *s)
                                "myshard: login packet bigger than %d bytes; "
                                "the client must log in first",
                                LOGIN_MAX_PACKET);
-            session_close(s, "login packet too large");
+            close_session(s, "login packet too large");
             return;
         }
         if (st == PKT_TOO_LARGE) {
@@ -629,13 +529,13 @@ process_input(struct session *s)
                                "myshard: packet bigger than "
                                "max_allowed_packet (%lld bytes)",
                                (long long)max);
-            session_close(s, "packet too large");
+            close_session(s, "packet too large");
             return;
         }
         if (st == PKT_BAD_SEQ || (pkt.len == 0 && s->state == SESS_IDLE)) {
             log_info("protocol violation client=%u addr=%s", s->id, s->addr);
             packet_consume(in, &pkt);
-            session_close(s, "protocol violation");
+            close_session(s, "protocol violation");
             return;
         }
         s->seq = (uint8_t)(pkt.seq + 1);
@@ -717,8 +617,8 @@ count_statement(struct session *s)
     }
 }
 
-void
-session_command_done(struct session *s)
+static void
+command_done(struct session *s)
 {
     if (s->state == SESS_CLOSING)
         return;
@@ -732,11 +632,11 @@ session_command_done(struct session *s)
         log_info("closing client: a reload removed its user client=%u "
                  "addr=%s",
                  s->id, s->addr);
-        session_close(s, "user removed from the config");
+        close_session(s, "user removed from the config");
         return;
     }
     if (s->wc->draining && s->sc == NULL) {
-        session_close(s, "shutdown");
+        close_session(s, "shutdown");
         return;
     }
     timer_arm(s, s->wc->cfg->client_idle_timeout_ms);
@@ -761,10 +661,8 @@ client_drain_cb(struct conn *c, void *arg)
             session_free_later(s);
         return;
     }
-    if (s->state == SESS_RELAY && s->sx != NULL)
-        scatter_client_drained(s);
-    else if (s->state == SESS_RELAY)
-        query_client_drained(s);
+    if (s->state == SESS_RELAY)
+        engine_client_drained(s);
     else if (s->state == SESS_IDLE)
         session_process_input(s); /* commands held for CLIENT_OUT_HIGH */
 }
@@ -782,10 +680,10 @@ client_event_cb(struct conn *c, void *arg, enum conn_event ev)
         log_info("client TLS failed client=%u addr=%s error=\"%s\" "
                  "discarded=%zu",
                  s->id, s->addr, conn_tls_error(c), c->tls_discarded);
-        session_close(s, "TLS failed");
+        close_session(s, "TLS failed");
         return;
     }
-    session_close(s, ev == CONN_EOF ? "client closed" : "network error");
+    close_session(s, ev == CONN_EOF ? "client closed" : "network error");
 }
 
 static void
@@ -801,6 +699,16 @@ close_timer_cb(evutil_socket_t fd, short what, void *arg)
     timer_cb(fd, what, arg);
 }
 
+/* What client.c calls up into (session.h). */
+static const struct session_hooks hooks = {
+    .command_done = command_done,
+    .close = close_session,
+    .dispatch = command_dispatch,
+    .login_ok = login_ok,
+    .login_refused = login_refused,
+    .change_user_ok = command_change_user_ok,
+};
+
 void
 session_accept(struct worker *w, int fd, const struct sockaddr *addr,
                int addrlen)
@@ -809,6 +717,8 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
     struct session *s;
     char host[INET6_ADDRSTRLEN] = "?";
     uint16_t port = 0;
+
+    wc->hooks = &hooks; /* client.c calls up through these */
 
     (void)addrlen;
     if (wc->draining || !limits_client_enter(wc->cfg->max_client_connections)) {

@@ -23,13 +23,11 @@
 #include "net/worker.h"
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
-#include "session/query.h"
+#include "session/cachefill.h"
 #include "session/relay.h"
 #include "session/session.h"
 
-#define ER_XA_RBROLLBACK       1402
-#define ER_ERROR_DURING_COMMIT 1180
-#define MAX_STEPS              2
+#define MAX_STEPS 2
 
 enum step_op {
     OP_BEGIN = 0,
@@ -572,7 +570,7 @@ finish(struct txn *tx)
     s->txn = NULL;
     s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
     s->pins &= ~PIN_TRANSACTION;
-    query_cache_writes_done(s, false); /* committed (or not): visible now */
+    cachefill_writes_done(s, false); /* committed (or not): visible now */
     if (tx->failed) {
         const char *what =
             tx->err_code == ER_XA_RBROLLBACK

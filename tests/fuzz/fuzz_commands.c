@@ -20,7 +20,7 @@
  *    login packets, framing, sequence ids, continuations all fuzzed.
  *  - bit 1 set: before the records, three statements are registered as
  *    if a server had answered their PREPARE (what the relay does on a
- *    PREPARE_OK: prepare_register), with 1, 2 and 3 parameters, so that
+ *    PREPARE_OK: pstmt_register), with 1, 2 and 3 parameters, so that
  *    COM_STMT_EXECUTE, SEND_LONG_DATA, RESET and CLOSE reach their parsers
  *    and the long-data cap.
  *  - bit 2 set: the output is not emptied between records, so the output
@@ -216,7 +216,7 @@ register_statement(struct session *s, const char *sql, uint16_t nparams)
     s->prep_sql = xstrndup(sql, s->prep_len);
     s->prep_backend_id = 1000 + s->pstmt_seq;
     ++s->pstmt_seq;
-    prepare_register(s, nparams, 1);
+    pstmt_register(s, NULL, nparams, 1);
 }
 
 int

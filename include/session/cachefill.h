@@ -1,0 +1,37 @@
+/*
+ * cachefill.h - the session's side of the hot-key cache (session/qcache.h):
+ * a cacheable read answered from the cache, or its answer kept while the
+ * engine relays it; the tables a session writes, made stale when the write
+ * (and its transaction) ends.
+ */
+#ifndef MYSHARD_SESSION_CACHEFILL_H
+#define MYSHARD_SESSION_CACHEFILL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct session;
+struct stmt_info;
+
+/* The read in wc->stmt (text sql): answered from the cache (true, command
+ * done), or false with s->fill ready to keep its answer when it may be
+ * cached. */
+bool cachefill_try(struct session *s, const char *sql, size_t len);
+/* What the relay appended to the client's output from offset `from` on is
+ * kept too (dropped when it grows past QCACHE_MAX_ENTRY). */
+void cachefill_copy(struct session *s, size_t from);
+/* The relayed answer ended; ok: a whole result, worth keeping. */
+void cachefill_store(struct session *s, bool ok);
+/* Drops a fill in progress (the read failed or never ran). */
+void cachefill_drop(struct session *s);
+/* The statement st writes: remember its tables (multi: a batch, tables
+ * unknown: every entry). */
+void cachefill_note_write(struct session *s, const struct stmt_info *st,
+                          bool multi);
+/* The tables the session wrote: their cached reads go stale now (and,
+ * with txn_open, again when the transaction ends). */
+void cachefill_writes_done(struct session *s, bool txn_open);
+/* Drops the session's cache state (close, reset). */
+void cachefill_forget(struct session *s);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * engine_types.h - the statement in flight as the engine carries it out
+ * (session/engine.h): a run of one or more targets, each one shard's
+ * connection going through acquire, prelude, send, consume and release.
+ * Embedded in the session: a one-target run allocates nothing.
+ */
+#ifndef MYSHARD_SESSION_ENGINE_TYPES_H
+#define MYSHARD_SESSION_ENGINE_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend/pool.h"
+#include "session/relay.h"
+
+struct session;
+struct serverconn;
+struct merge;
+struct pstmt;
+struct eng_run;
+
+/* Where a target is on its way. */
+enum eng_step {
+    ES_ACQUIRE = 0, /* waiting for a pool connection */
+    ES_PRELUDE,     /* schema / variables / BEGIN or XA START applied */
+    ES_PREPARE,     /* the executed statement being prepared on it */
+    ES_RUN,         /* the statement runs; its answer is consumed */
+    ES_DONE,        /* released */
+};
+
+/* How the answers of the run's targets reach the client. */
+enum eng_consume {
+    EC_RELAY = 0, /* one target: its answer as it is (zero-copy) */
+    EC_MERGE,     /* rows of several targets merged (session/merge.h) */
+    EC_COMBINE,   /* OKs of several targets combined into one */
+};
+
+struct eng_target {
+    struct eng_run *run; /* (ref) */
+    int idx;
+    int shard;
+    int srv;               /* server index serving it, -1 none yet */
+    struct serverconn *sc; /* lent, held or the transaction's branch */
+    bool held;             /* sc is s->sc: it stays with the session */
+    bool new_branch;       /* sc starts the transaction's branch on this
+                              shard (session/txn.h) */
+    bool retried;          /* a read already sent again elsewhere */
+    enum eng_step step;
+    struct pool_waiter waiter;
+    const uint8_t *pkt; /* command payload; NULL: the client's own */
+    size_t pkt_len;
+    uint8_t *own;    /* owned; this target's renamed text */
+    struct relay rl; /* prelude answers, then the statement's answer */
+};
+
+struct eng_run {
+    struct session *s; /* (ref) */
+    uint32_t gen;      /* counts runs: a loop over targets stops when the
+                          run it started in has ended */
+    bool active;       /* a statement is in flight */
+    enum eng_consume mode;
+    enum relay_kind kind; /* of the answer (EC_RELAY) */
+    int n, ndone;
+    bool read;          /* replicas may serve it */
+    bool branches;      /* runs on the transaction's branches */
+    bool ok_first_only; /* global table writes: one shard's count */
+    bool relayed;       /* EC_RELAY: bytes reached the client */
+    bool answered;      /* the client has its answer (1969 at a timeout):
+                           the rest is dropped */
+    bool failed;
+    uint16_t err_code;
+    char *err_msg; /* owned; its message (failures only: kept out of the
+                      session's size) */
+    uint64_t affected, insert_id;
+    uint16_t status;
+    struct merge *m;  /* owned; EC_MERGE */
+    struct pstmt *ps; /* (ref) executing a prepared statement */
+    uint8_t *exec;    /* execute payload, id patched per target: owned,
+                         or exec_inline */
+    size_t exec_len;
+    uint8_t exec_inline[96]; /* a small payload: no allocation */
+    uint8_t *buf;            /* owned; the targets' COM_QUERY payloads */
+    struct eng_target *t;    /* &one, or owned for several */
+    struct eng_target one;   /* the target of a one-target run */
+};
+
+#endif

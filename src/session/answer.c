@@ -1,0 +1,120 @@
+/*
+ * answer.c - see answer.h. Each answer ends the command: the client's next
+ * one is read.
+ */
+#include "session/answer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cfg/cfg.h"
+#include "net/conn.h"
+#include "proto/mysql_defs.h"
+#include "proto/resultset.h"
+#include "session/session.h"
+#include "sql/classify.h"
+#include "sql/lexer.h"
+
+bool
+answer_is_select_database(const struct stmt_info *st)
+{
+    struct lexer lx;
+    struct token t[4];
+    int n = 0;
+
+    if (st->kind != STMT_SELECT || st->from.len != 0 || st->nitems != 1 ||
+        st->items[0].alias.len != 0)
+        return false;
+    lexer_init(&lx, st->items[0].expr.p, st->items[0].expr.len, st->mode);
+    while (n < 4 && lexer_next(&lx, &t[n]))
+        n++;
+    return n == 3 && (tok_is(&t[0], "DATABASE") || tok_is(&t[0], "SCHEMA")) &&
+           t[1].type == TOK_LPAREN && t[2].type == TOK_RPAREN;
+}
+
+/* SQL LIKE with % and _, case-insensitive as for database names. */
+static bool
+like_match(const char *pat, size_t plen, const char *str)
+{
+    if (plen == 0)
+        return *str == '\0';
+    if (*pat == '%') {
+        for (const char *t = str;; t++) {
+            if (like_match(pat + 1, plen - 1, t))
+                return true;
+            if (*t == '\0')
+                return false;
+        }
+    }
+    if (*pat == '\\' && plen > 1) {
+        pat++;
+        plen--;
+    } else if (*pat == '_') {
+        return *str != '\0' && like_match(pat + 1, plen - 1, str + 1);
+    }
+    if (*str == '\0' || (*pat | 0x20) != (*str | 0x20))
+        return false;
+    return like_match(pat + 1, plen - 1, str + 1);
+}
+
+void
+answer_show_databases(struct session *s, const char *like, size_t len,
+                      bool has_like)
+{
+    const struct cfg *c = s->wc->cfg;
+    const struct cfg_user *u = &c->users[s->user];
+    struct rs_writer w;
+    char colname[80] = "Database";
+    const char *names[1] = {colname};
+
+    if (has_like)
+        snprintf(colname, sizeof(colname), "Database (%.*s)", (int)MIN(len, 64),
+                 like);
+    rs_begin(&w, s->conn->out, s->seq, false, s->status);
+    rs_columns_text(&w, names, 1);
+    for (int i = 0; i < u->nschemas; i++) {
+        const char *v[1] = {u->schemas[i]};
+        if (has_like && !like_match(like, len, u->schemas[i]))
+            continue;
+        rs_row(&w, v, NULL);
+    }
+    rs_end(&w);
+    s->seq = w.seq;
+    session_command_done(s);
+}
+
+void
+answer_select_database(struct session *s)
+{
+    struct rs_writer w;
+    const char *names[1] = {"DATABASE()"};
+    const char *v[1] = {s->schema >= 0 ? s->wc->cfg->schemas[s->schema].name
+                                       : NULL};
+
+    rs_begin(&w, s->conn->out, s->seq, false, s->status);
+    rs_columns_text(&w, names, 1);
+    rs_row(&w, v, NULL);
+    rs_end(&w);
+    s->seq = w.seq;
+    session_command_done(s);
+}
+
+void
+answer_begin_later(struct session *s, const char *sql, size_t len)
+{
+    free(s->txn_begin);
+    s->txn_begin = xstrndup(sql, len);
+    s->status |= SERVER_STATUS_IN_TRANS;
+    session_send_ok(s, 0, NULL);
+    session_command_done(s);
+}
+
+void
+answer_end_empty(struct session *s)
+{
+    free(s->txn_begin);
+    s->txn_begin = NULL;
+    s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+    session_send_ok(s, 0, NULL);
+    session_command_done(s);
+}

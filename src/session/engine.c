@@ -1,0 +1,1152 @@
+/* clang-format off */
+/*
+ * engine.c - every statement that reaches a backend. The statement becomes
+ * a run of one or more targets (session/engine_types.h), one per shard, and
+ * every target takes the same five steps, whether it is an autocommit read,
+ * a write, a statement of a transaction, one shard of a scatter or a branch
+ * of a transaction that spans shards:
+ *
+ *  client socket
+ *    | client_read_cb() -> session_process_input()  session/session.c
+ *    | command_dispatch(s)                          session/command.c
+ *    | query_start(s, sql)                          session/query.c
+ *    |   analyze() -> sql_classify()                sql/classify.c
+ *    |   protect_admit(), gate_check()              session/protect.c, gate.c
+ *    |   schema_use(), answer_*()  (USE, SHOW       session/schema.c,
+ *    |     DATABASES...: answered, done)            session/answer.c
+ *    |   cachefill_try()                            session/cachefill.c
+ *    |   router_route()                             route/router.c
+ *    | (prepare_cmd_execute(s): the same for an     session/prepare.c
+ *    |  EXECUTE, routed by its parameters)
+ *    v
+ *  engine_forward(s, shard, kind, read)  the client's packet as it is
+ *  engine_run(s, plan, ps, exec)         the plan's text, or an EXECUTE
+ *    | run_begin()                       one target: inside the session
+ *    v   start(): for each target t
+ *  1 acquire(t)                          the transaction's branch
+ *    |   txn_branch()                    session/txn.c
+ *    |                                   or the session's held connection
+ *    |   pick_server()                   backend/pick.c  replica or primary
+ *    |   pool_acquire() -> on_acquired() backend/pool.c
+ *    | got_conn(t, sc)                   lent: its events -> target_read()
+ *  2 prelude(t)                          one round trip each, only if needed
+ *    |   state_prelude()                 schema (COM_INIT_DB), SET of the
+ *    |                                   variables / sql_mode / NAMES, a
+ *    |                                   pending BEGIN
+ *    |   txn_start_branch()              session/txn.c  BEGIN / XA START
+ *    | step_done()                       each swallowed answer checked
+ *  3 send_statement(t)                   the client's packet, the plan's
+ *    |                                   text, or [PREPARE] + EXECUTE
+ *  4 target_read() -> pump(t)            consume:
+ *    |   consume_relay() -> relay_pump() session/relay.c  one target: chain
+ *    |                                   moves, paused above the client's
+ *    |                                   high-water mark
+ *    |   merge_pump() -> merge_progress() session/merge.c  several: rows
+ *    |   consume_combine()               several: OKs summed into one
+ *  5 target_done() -> settle() ->        the transaction keeps its branch,
+ *    |   release(t)                      the session holds a pinned one,
+ *    |                                   else pool_release()/pool_discard()
+ *    v
+ *  run_finish(r)                         the answer's end (error, combined
+ *    |                                   OK), cache store, run freed
+ *    | statement_done(s)                 pins, the held connection
+ *    | session_command_done(s)           session/client.c -> command_done()
+ *    v                                   in session/session.c: next command
+ *
+ * COMMIT and ROLLBACK of a transaction that spans shards are not statements
+ * of the client's on a target: txn_end() (session/txn.c) runs its own steps
+ * (XA END, PREPARE, COMMIT) on every branch at once.
+ *
+ * Hooks, each in one place for every kind of statement: retry of a read
+ * whose server failed before any byte reached the client (retry()), the
+ * query timeout (engine_timeout(): KILL QUERY, 1969), the hot-key cache
+ * (cachefill_copy()/cachefill_store() in consume and finish), statistics
+ * (stmt_route/stmt_shard in got_conn(), srv->queries in running()), prepared
+ * statements (pstmt_patch_ok()/pstmt_register() in consume).
+ *
+ * A target that fails (no connection, lost connection, broken protocol)
+ * fails the statement: the other targets' connections are dropped, since
+ * their answers are cut short, and the client gets one error (or, if rows
+ * already reached it, loses the connection: the only honest signal left).
+ * In a merge only that source fails; the merge answers and drains the rest.
+ */
+/* clang-format on */
+#include "session/engine.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/health.h"
+#include "backend/killer.h"
+#include "backend/pick.h"
+#include "backend/pool.h"
+#include "backend/server.h"
+#include "backend/serverconn.h"
+#include "backend/sessvars.h"
+#include "base/clock.h"
+#include "base/escape.h"
+#include "base/log.h"
+#include "cfg/cfg.h"
+#include "net/conn.h"
+#include "proto/mysql_defs.h"
+#include "proto/packet.h"
+#include "proto/pktbuf.h"
+#include "session/cachefill.h"
+#include "session/merge.h"
+#include "session/pstmt.h"
+#include "session/relay.h"
+#include "session/schema.h"
+#include "session/session.h"
+#include "session/txn.h"
+#include "sql/lexmode.h"
+
+static void target_read(struct serverconn *sc, void *arg);
+static void target_error(struct serverconn *sc, void *arg, const char *why);
+static void acquire(struct eng_target *t, int exclude);
+static void fail(struct eng_run *r, uint16_t code, const char *msg);
+static void fail_target(struct eng_run *r, int i, uint16_t code,
+                        const char *msg);
+static void merge_progress(struct eng_run *r, enum merge_status ms);
+
+/* ---- the session's held connection ------------------------------------ */
+
+static void
+held_read(struct serverconn *sc, void *arg)
+{
+    /* Nothing was asked between statements: what comes is the server
+     * closing the connection, and the error event follows. */
+    (void)sc;
+    (void)arg;
+}
+
+static void
+held_error(struct serverconn *sc, void *arg, const char *why)
+{
+    struct session *s = arg;
+
+    log_warn("backend connection lost client=%u backend=%s reason=\"%s\"",
+             s->id, sc->srv->addr, why);
+    atomic_fetch_add(&sc->srv->errors, 1);
+    engine_release(s, true);
+    /* The transaction or the session state it carried is gone. */
+    s->pins &= PIN_POOL_SESSION;
+}
+
+void
+engine_hold(struct session *s, struct serverconn *sc)
+{
+    s->sc = sc;
+    serverconn_lend(sc, held_read, held_error, s);
+}
+
+void
+engine_release(struct session *s, bool dirty)
+{
+    struct serverconn *sc = s->sc;
+
+    if (sc == NULL)
+        return;
+    s->sc = NULL;
+    if (dirty)
+        pool_discard(sc);
+    else
+        pool_release(sc);
+}
+
+void
+engine_release_reset(struct session *s)
+{
+    struct serverconn *sc = s->sc;
+
+    if (sc == NULL)
+        return;
+    s->sc = NULL;
+    if (s->timed_out) /* a KILL QUERY may still be on its way */
+        pool_discard(sc);
+    else
+        pool_release_reset(sc);
+}
+
+/* ---- a run: begin, free ----------------------------------------------- */
+
+static struct eng_run *
+run_begin(struct session *s, int n, enum eng_consume mode, enum relay_kind kind,
+          bool read)
+{
+    struct eng_run *r = &s->run;
+    uint32_t gen = r->gen + 1;
+
+    /* One target lives in the run itself: nothing to allocate. */
+    memset(r, 0, sizeof(*r));
+    r->gen = gen;
+    r->s = s;
+    r->active = true;
+    r->n = n;
+    r->mode = mode;
+    r->kind = kind;
+    r->read = read;
+    r->t = n == 1 ? &r->one : xcalloc((size_t)n, sizeof(*r->t));
+    for (int i = 0; i < n; i++) {
+        r->t[i].run = r;
+        r->t[i].idx = i;
+        r->t[i].srv = -1;
+    }
+    return r;
+}
+
+static void
+run_free(struct eng_run *r)
+{
+    if (r->m)
+        merge_free(r->m);
+    for (int i = 0; i < r->n; i++)
+        free(r->t[i].own);
+    if (r->t != &r->one)
+        free(r->t);
+    if (r->exec != r->exec_inline)
+        free(r->exec);
+    free(r->buf);
+    free(r->err_msg);
+    r->err_msg = NULL;
+    r->m = NULL;
+    r->exec = r->buf = NULL;
+    r->t = NULL;
+    r->n = 0;
+    r->active = false;
+}
+
+/* ---- 2. prelude: the session's state on the connection ---------------- */
+
+/* The SET NAMES that gives a connection the client's collation id. */
+static const char *
+collation_name(uint8_t id)
+{
+    const char *names = NULL;
+    uint8_t cs;
+
+    return lexmode_collation(id, &cs, &names) ? names : NULL;
+}
+
+/* A BEGIN the client sent before touching any shard starts on the first
+ * connection a statement needs (transactions touch shards lazily). */
+static bool
+send_pending_begin(struct session *s, struct serverconn *sc, struct relay *rl)
+{
+    uint8_t seq = 0;
+    size_t n;
+    uint8_t *p;
+
+    if (s->txn_begin == NULL)
+        return false;
+    n = strlen(s->txn_begin);
+    p = xmalloc(n + 1);
+    p[0] = COM_QUERY;
+    memcpy(p + 1, s->txn_begin, n);
+    packet_write(serverconn_output(sc), &seq, p, n + 1);
+    free(p);
+    free(s->txn_begin);
+    s->txn_begin = NULL;
+    relay_start(rl, RELAY_SIMPLE);
+    return true;
+}
+
+/* Whether vars hold a sql_mode (however the client spelled its name). */
+static bool
+vars_have_sql_mode(const struct sessvars *vars)
+{
+    for (int i = 0; i < vars->n; i++) {
+        const char *nm = vars->v[i].name;
+        if (strcmp(nm, "sql_mode") == 0 || strcmp(nm, "`sql_mode`") == 0 ||
+            strcmp(nm, "\"sql_mode\"") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Queues the one statement that gives sc the session's schema, else its
+ * variables, sql_mode and character set, else a pending BEGIN; its answer
+ * is swallowed through rl. False when the connection already matches. */
+static bool
+state_prelude(struct session *s, struct serverconn *sc, struct relay *rl)
+{
+    const char *schema = session_backend_schema(s);
+    struct evbuffer *out = serverconn_output(sc);
+    uint8_t seq = 0;
+    char buf[4096];
+    size_t n;
+    bool stale = false, own_charset;
+
+    if (schema && strcmp(sc->schema, schema) != 0) {
+        size_t len = strlen(schema);
+        uint8_t cmd[80];
+        cmd[0] = COM_INIT_DB;
+        memcpy(cmd + 1, schema, len);
+        packet_write(out, &seq, cmd, len + 1);
+        snprintf(sc->schema, sizeof(sc->schema), "%s", schema);
+        relay_start(rl, RELAY_SIMPLE);
+        return true;
+    }
+    if (s->vars.n == 0 && sc->vars.n == 0 && sc->charset == s->charset &&
+        sc->sql_mode_seen == atomic_load(&sc->srv->sql_mode))
+        return send_pending_begin(s, sc, rl); /* the common case */
+    buf[0] = COM_QUERY;
+    memcpy(buf + 1, "SET ", 4);
+    n = 5;
+    if (!sessvars_diff(&s->vars, &sc->vars, buf, sizeof(buf), &n, &stale)) {
+        sc->schema[0] = '\0'; /* give up on this connection's state */
+        return false;
+    }
+    if (!vars_have_sql_mode(&s->vars)) {
+        /* the session is lexed by the servers' global sql_mode as the
+         * monitor last read it: a connection opened before it changed
+         * takes the new one (session/lexstate.h) */
+        int gm = atomic_load(&sc->srv->sql_mode);
+        if (gm != sc->sql_mode_seen && !vars_have_sql_mode(&sc->vars)) {
+            int r = snprintf(buf + n, sizeof(buf) - n, "%ssql_mode = DEFAULT",
+                             n > 5 ? ", " : "");
+            if (r < 0 || (size_t)r >= sizeof(buf) - n) {
+                sc->schema[0] = '\0';
+                return false;
+            }
+            n += (size_t)r;
+        }
+        sc->sql_mode_seen = gm;
+    }
+    own_charset = !sessvars_has_charset(&s->vars);
+    if (own_charset && (stale || sc->charset != s->charset)) {
+        const char *name = collation_name(s->charset);
+        int r = name ? snprintf(buf + n, sizeof(buf) - n, "%sNAMES %s",
+                                n > 5 ? ", " : "", name)
+                     : 0;
+        if (r > 0 && (size_t)r < sizeof(buf) - n)
+            n += (size_t)r;
+    }
+    sessvars_copy(&sc->vars, &s->vars);
+    sc->charset = own_charset ? s->charset : 0;
+    if (n == 5)
+        return send_pending_begin(s, sc, rl);
+    packet_write(out, &seq, buf, n);
+    relay_start(rl, RELAY_SIMPLE);
+    return true;
+}
+
+/* What the connection needs before the statement: the session's state,
+ * then, on a shard the transaction has not touched, its branch's start.
+ * True when something was sent. */
+static bool
+prelude(struct eng_target *t)
+{
+    struct session *s = t->run->s;
+
+    if (state_prelude(s, t->sc, &t->rl))
+        return true;
+    if (!t->new_branch)
+        return false;
+    t->new_branch = false;
+    txn_start_branch(s, t->sc, &t->rl);
+    return true;
+}
+
+/* ---- 3. send ---------------------------------------------------------- */
+
+/* Sends the execute payload under this connection's statement id, after
+ * any long data the client sent for it. */
+static void
+send_execute(struct eng_target *t, uint32_t id)
+{
+    struct eng_run *r = t->run;
+    struct evbuffer *out = serverconn_output(t->sc);
+    struct pstmt *ps = r->ps;
+    uint8_t seq;
+
+    for (uint16_t i = 0; ps->ld && i < ps->nparams; i++) {
+        uint8_t hdr[7] = {COM_STMT_SEND_LONG_DATA, (uint8_t)id,
+                          (uint8_t)(id >> 8),      (uint8_t)(id >> 16),
+                          (uint8_t)(id >> 24),     (uint8_t)i,
+                          (uint8_t)(i >> 8)};
+        uint8_t *p;
+        if (ps->ld[i] == NULL)
+            continue;
+        p = xmalloc(7 + ps->ld_len[i]);
+        memcpy(p, hdr, 7);
+        memcpy(p + 7, ps->ld[i], ps->ld_len[i]);
+        seq = 0;
+        packet_write(out, &seq, p, 7 + ps->ld_len[i]);
+        free(p);
+    }
+    r->exec[1] = (uint8_t)id;
+    r->exec[2] = (uint8_t)(id >> 8);
+    r->exec[3] = (uint8_t)(id >> 16);
+    r->exec[4] = (uint8_t)(id >> 24);
+    seq = 0;
+    packet_write(out, &seq, r->exec, r->exec_len);
+}
+
+static void
+running(struct eng_target *t)
+{
+    relay_start(&t->rl, t->run->kind);
+    t->step = ES_RUN;
+    atomic_fetch_add(&t->sc->srv->queries, 1);
+    if (t->run->n == 1)
+        session_set_state(t->run->s, SESS_RELAY);
+}
+
+static void
+send_statement(struct eng_target *t)
+{
+    struct eng_run *r = t->run;
+    struct session *s = r->s;
+    struct evbuffer *out = serverconn_output(t->sc);
+    uint8_t seq = 0;
+
+    if (r->ps != NULL) {
+        uint32_t id = serverconn_stmt_find_hashed(t->sc, r->ps->hash,
+                                                  r->ps->sql, r->ps->len);
+        if (id == 0) {
+            uint8_t *p = xmalloc(r->ps->len + 1);
+            p[0] = COM_STMT_PREPARE;
+            memcpy(p + 1, r->ps->sql, r->ps->len);
+            packet_write(out, &seq, p, r->ps->len + 1);
+            free(p);
+            relay_start(&t->rl, RELAY_PREPARE);
+            t->step = ES_PREPARE;
+            if (r->n == 1)
+                session_set_state(s, SESS_RELAY);
+            return;
+        }
+        send_execute(t, id);
+    } else if (t->pkt == NULL) {
+        /* The client's packet, copied: the command stays until the
+         * statement ends, so a read whose server dies before answering
+         * can be sent again. */
+        if (s->cmd.heap)
+            packet_write(out, &seq, s->cmd.data, s->cmd.len);
+        else
+            evbuffer_add(out,
+                         evbuffer_pullup(s->conn->in, (ssize_t)s->cmd.wire_len),
+                         s->cmd.wire_len);
+    } else {
+        packet_write(out, &seq, t->pkt, t->pkt_len);
+    }
+    running(t);
+}
+
+/* ---- 1. acquire ------------------------------------------------------- */
+
+static void
+got_conn(struct eng_target *t, struct serverconn *sc)
+{
+    struct eng_run *r = t->run;
+    struct session *s = r->s;
+
+    if (r->n == 1) {
+        s->stmt_route = sc->srv->primary ? SR_primary : SR_replica;
+        s->stmt_shard = (uint16_t)(sc->srv->shard + 1);
+    } else {
+        s->stmt_route = SR_scatter;
+        s->stmt_shard = 0;
+    }
+    t->sc = sc;
+    t->srv = sc->srv->index;
+    serverconn_lend(sc, target_read, target_error, t);
+    if (prelude(t)) {
+        t->step = ES_PRELUDE;
+        if (r->n == 1)
+            session_set_state(s, SESS_PRELUDE);
+        return;
+    }
+    send_statement(t);
+}
+
+/* A read whose server failed before any byte of its answer reached the
+ * client goes once to another server of the shard. True when it did. */
+static bool
+retry(struct eng_target *t)
+{
+    struct eng_run *r = t->run;
+    struct session *s = r->s;
+    int failed = t->srv;
+
+    if (!r->read || r->n != 1 || r->branches || t->retried || r->relayed ||
+        r->answered || (s->pins & PIN_TRANSACTION) || failed < 0)
+        return false;
+    t->retried = true;
+    STATS_ADD(&s->wc->stats, read_retries_total, 1);
+    log_info("retrying read client=%u failed_backend=%s", s->id,
+             s->wc->servers->v[failed].addr);
+    t->step = ES_ACQUIRE;
+    t->held = false;
+    acquire(t, failed);
+    return true;
+}
+
+static void
+on_acquired(void *arg, struct serverconn *sc, int err, const char *msg)
+{
+    struct eng_target *t = arg;
+    struct session *s = t->run->s;
+
+    if (sc == NULL) {
+        if (t->srv >= 0 && err == ER_MYSHARD_NO_BACKEND)
+            health_report(&s->wc->servers->v[t->srv], false,
+                          &s->wc->cfg->backend.health, clock_ms());
+        if (err == ER_MYSHARD_NO_BACKEND && retry(t))
+            return;
+        fail_target(t->run, t->idx, (uint16_t)err, msg);
+        return;
+    }
+    got_conn(t, sc);
+}
+
+static void
+acquire(struct eng_target *t, int exclude)
+{
+    struct eng_run *r = t->run;
+    struct session *s = r->s;
+    struct wctx *wc = s->wc;
+    const struct cfg *c = wc->cfg;
+    struct pick_req req;
+    struct serverconn *sc;
+    char msg[256];
+    int err = 0;
+
+    if (r->branches) {
+        struct serverconn *branch = txn_branch(s, t->shard);
+        if (branch != NULL) {
+            got_conn(t, branch);
+            return;
+        }
+        t->new_branch = true;
+    }
+    if (s->sc != NULL && s->sc->srv->shard == t->shard) {
+        t->held = true;
+        got_conn(t, s->sc);
+        return;
+    }
+    req.shard = t->shard;
+    req.read = r->read;
+    /* A session that pins (or whose statement will pin) keeps the
+     * connection it gets: the primary's, since its later statements may
+     * write; autocommit=0 makes every statement part of a transaction. */
+    req.stateful = (s->pins & ~PIN_LAST_INSERT) != 0 || s->txn_begin != NULL ||
+                   (s->vars.n > 0 && sessvars_autocommit_off(&s->vars));
+    req.route = (enum cfg_route_pref)s->route_pref;
+    req.last_write_ms = s->last_write_ms;
+    s->pick_seed = s->pick_seed * 1103515245u + 12345u;
+    req.seed = s->pick_seed ^ s->id;
+    req.exclude = exclude;
+    t->srv =
+        pick_server(wc->servers, c, &req, clock_ms(), &err, msg, sizeof(msg));
+    if (t->srv < 0) {
+        fail_target(r, t->idx, (uint16_t)err, msg);
+        return;
+    }
+    /* Noncore users (reports, batch) hold at most their share. */
+    if (s->user >= 0 && c->users[s->user].cls == CLASS_NONCORE) {
+        sc =
+            pool_acquire_noncore(wc->pools[t->srv], &t->waiter, on_acquired, t);
+    } else {
+        t->waiter.noncore = t->waiter.reserved = t->waiter.in_nc = false;
+        sc = pool_acquire(wc->pools[t->srv], &t->waiter, on_acquired, t);
+    }
+    if (sc != NULL)
+        got_conn(t, sc);
+}
+
+/* ---- 5. release ------------------------------------------------------- */
+
+/* Gives a target's connection back. The session keeps it (as its held
+ * connection) when it was already held, or when this statement left a
+ * transaction or state that cannot move on it. */
+static void
+release(struct eng_target *t, bool dirty)
+{
+    struct eng_run *r = t->run;
+    struct session *s = r->s;
+    struct serverconn *sc = t->sc;
+
+    if (sc == NULL)
+        return;
+    t->sc = NULL;
+    if (txn_owns(s, sc)) {
+        /* A transaction's branch stays with it between statements. */
+        if (dirty) {
+            txn_lose(s, sc, "a statement on it failed mid-way");
+            return;
+        }
+        health_report(sc->srv, true, &s->wc->cfg->backend.health, clock_ms());
+        txn_keep(s, sc);
+        return;
+    }
+    /* A KILL QUERY may still be on its way to it: never lend it again. */
+    if (s->timed_out && !t->held)
+        dirty = true;
+    if (dirty) {
+        if (t->held)
+            s->sc = NULL;
+        pool_discard(sc);
+        return;
+    }
+    health_report(sc->srv, true, &s->wc->cfg->backend.health, clock_ms());
+    if (t->held || (s->sc == NULL && r->n == 1 &&
+                    ((t->rl.status & SERVER_STATUS_IN_TRANS) ||
+                     (s->pins & ~PIN_TRANSACTION) != 0))) {
+        engine_hold(s, sc);
+        return;
+    }
+    pool_release(sc);
+}
+
+/* A statement ended (s->status holds its final status): updates the pins,
+ * gives the held connection back when nothing holds it, next command. */
+static void
+statement_done(struct session *s)
+{
+    /* The KILL QUERY may still be on its way: a connection it could hit
+     * is never lent to anyone else. */
+    if (s->timed_out && s->sc != NULL && s->pins == 0)
+        engine_release(s, true);
+    if (s->txn != NULL)
+        s->status |= SERVER_STATUS_IN_TRANS;
+    if (s->status & SERVER_STATUS_IN_TRANS)
+        s->pins |= PIN_TRANSACTION;
+    else
+        s->pins &= ~PIN_TRANSACTION;
+    cachefill_drop(s); /* kept by run_finish() if it could be */
+    cachefill_writes_done(s, (s->pins & PIN_TRANSACTION) != 0);
+    if (s->exec_ps != NULL) {
+        pstmt_clear_long_data(s->exec_ps);
+        s->exec_ps = NULL;
+    }
+    session_count_pins(s);
+    /* A transaction spanning shards keeps its branches, not s->sc. */
+    if (s->pins == 0 || (s->txn != NULL && s->pins == PIN_TRANSACTION))
+        engine_release(s, false);
+    session_command_done(s);
+}
+
+/* Every target has finished: the end of the answer, then the command. */
+static void
+run_finish(struct eng_run *r)
+{
+    struct session *s = r->s;
+    bool cut = false;
+
+    if (r->mode == EC_MERGE) {
+        /* The merge wrote the whole answer, an error included, unless a
+         * packet to the client was cut. */
+        uint16_t code;
+        cut = !merge_client_intact(r->m);
+        s->status = merge_status_flags(r->m);
+        s->seq = merge_next_seq(r->m);
+        s->cmd_err |= merge_error(r->m, &code) != NULL;
+    } else if (r->answered) {
+        /* 1969 went out when the timeout fired; the answer was dropped */
+    } else if (r->failed) {
+        if (r->relayed)
+            cut = true;
+        else
+            session_send_error(s, r->err_code,
+                               r->err_code == ER_MYSHARD_NO_BACKEND ||
+                                       r->err_code == ER_MYSHARD_CIRCUIT_OPEN
+                                   ? "08S01"
+                                   : "HY000",
+                               "%s", r->err_msg);
+    } else if (r->mode == EC_COMBINE) {
+        proto_write_ok(s->conn->out, &s->seq, r->affected, r->insert_id,
+                       r->status, 0, NULL);
+        s->status = r->status;
+    } else {
+        s->status = r->t[0].rl.status;
+        s->cmd_err |= r->t[0].rl.got_err;
+    }
+    s->status &= (uint16_t)~SERVER_MORE_RESULTS_EXISTS;
+    if (s->fill != NULL)
+        cachefill_store(s, r->mode == EC_RELAY && !r->failed && !r->answered &&
+                               !s->timed_out && r->kind == RELAY_RESULT &&
+                               !r->t[0].rl.got_err);
+    if (s->tracks_vars) { /* the SET failed: its values are not kept */
+        sessvars_clear(&s->pending);
+        s->tracks_vars = false;
+    }
+    run_free(r);
+    if (cut) {
+        session_close(s, "backend failed mid-result");
+        return;
+    }
+    statement_done(s);
+}
+
+/* Marks a target finished and gives its connection back; true when it was
+ * the last one. */
+static bool
+settle(struct eng_target *t, bool dirty)
+{
+    if (t->step == ES_DONE)
+        return false;
+    pool_cancel(&t->waiter);
+    release(t, dirty);
+    t->step = ES_DONE;
+    return ++t->run->ndone == t->run->n;
+}
+
+static void
+target_done(struct eng_target *t, bool dirty)
+{
+    if (settle(t, dirty))
+        run_finish(t->run);
+}
+
+static void
+set_error(struct eng_run *r, uint16_t code, const char *msg)
+{
+    if (!r->failed) {
+        r->failed = true;
+        r->err_code = code;
+        r->err_msg = xstrdup(msg);
+    }
+}
+
+/* Fails the statement: targets still working lose their connections. */
+static void
+fail(struct eng_run *r, uint16_t code, const char *msg)
+{
+    bool last = false;
+
+    set_error(r, code, msg);
+    for (int i = 0; i < r->n; i++) {
+        struct eng_target *t = &r->t[i];
+        if (t->step != ES_DONE)
+            last |= settle(t, t->step != ES_ACQUIRE);
+    }
+    if (last)
+        run_finish(r);
+}
+
+/* Fails target i: in a merge only that source (the merge answers the
+ * client and drains the others), else the statement. */
+static void
+fail_target(struct eng_run *r, int i, uint16_t code, const char *msg)
+{
+    struct session *s = r->s;
+
+    if (r->mode == EC_MERGE && i >= 0) {
+        struct eng_target *t = &r->t[i];
+        enum merge_status ms = merge_fail_source(
+            r->m, i, s->conn->out, RELAY_CLIENT_HIGH_WATER, code, msg);
+        if (settle(t, t->step != ES_ACQUIRE)) {
+            run_finish(r);
+            return;
+        }
+        merge_progress(r, ms);
+        return;
+    }
+    fail(r, code, msg);
+}
+
+/* ---- 4. consume ------------------------------------------------------- */
+
+/* A swallowed step (prelude, prepare) ended: go on or fail. */
+static void
+step_done(struct eng_target *t, enum relay_status rs)
+{
+    struct eng_run *r = t->run;
+    struct session *s = r->s;
+    char msg[300];
+
+    if (rs == RELAY_BROKEN || t->rl.got_err) {
+        if (t->step == ES_PREPARE) {
+            snprintf(msg, sizeof(msg), "%s", t->rl.err_msg);
+        } else {
+            /* The connection cannot take the client's state (schema
+             * missing on the server, ...): report and drop it. */
+            log_warn("backend refused session state client=%u backend=%s "
+                     "error=%u message=\"%s\"",
+                     s->id, t->sc->srv->addr, t->rl.err_code, t->rl.err_msg);
+            snprintf(msg, sizeof(msg),
+                     "myshard: shard '%s' refused the session's schema, "
+                     "variables or transaction: %s",
+                     s->wc->cfg->shards[t->shard].name, t->rl.err_msg);
+            if (r->n == 1)
+                s->pins &= ~PIN_LAST_INSERT;
+        }
+        t->sc->schema[0] = '\0';
+        fail_target(r, t->idx,
+                    t->rl.err_code ? t->rl.err_code : ER_UNKNOWN_ERROR, msg);
+        return;
+    }
+    if (t->step == ES_PREPARE) {
+        serverconn_stmt_add(t->sc, r->ps->sql, r->ps->len, t->rl.prep_stmt_id);
+        send_execute(t, t->rl.prep_stmt_id);
+        running(t);
+        return;
+    }
+    if (prelude(t))
+        return;
+    send_statement(t);
+}
+
+/* One target's answer ended cleanly, its connection still at hand: what
+ * the statement left on it is recorded. */
+static void
+relay_done(struct eng_target *t)
+{
+    struct session *s = t->run->s;
+
+    if (t->run->kind == RELAY_PREPARE && !t->rl.got_err)
+        pstmt_register(s, t->sc, t->rl.prep_params, t->rl.prep_cols);
+    if (s->tracks_vars) {
+        /* The SET ran on this connection: both now hold the values. */
+        if (!t->rl.got_err) {
+            for (int i = 0; i < s->pending.n; i++) {
+                const struct sessvar *v = &s->pending.v[i];
+                sessvars_set(&s->vars, v->name, strlen(v->name), v->value,
+                             strlen(v->value));
+            }
+            sessvars_copy(&t->sc->vars, &s->vars);
+            if (sessvars_has_charset(&s->vars))
+                t->sc->charset = 0;
+        }
+        sessvars_clear(&s->pending);
+        s->tracks_vars = false;
+    }
+}
+
+/* One target: its answer moves to the client as it is. */
+static void
+consume_relay(struct eng_target *t, struct evbuffer *in)
+{
+    struct eng_run *r = t->run;
+    struct session *s = r->s;
+    struct evbuffer *out = s->conn->out;
+    enum relay_status rs;
+    size_t before = 0;
+
+    if (r->kind == RELAY_PREPARE && !t->rl.started && !pstmt_patch_ok(s, in))
+        return; /* the PREPARE_OK is not complete yet */
+    if (s->fill != NULL)
+        before = evbuffer_get_length(out);
+    /* After a timeout answered the client, the rest is dropped. */
+    rs = relay_pump(&t->rl, in, r->answered ? NULL : out,
+                    RELAY_CLIENT_HIGH_WATER);
+    if (s->fill != NULL)
+        cachefill_copy(s, before);
+    r->relayed |= t->rl.started;
+    switch (rs) {
+    case RELAY_MORE:
+    case RELAY_PAUSED: /* engine_client_drained() resumes it */
+        return;
+    case RELAY_DONE:
+        relay_done(t);
+        target_done(t, false);
+        return;
+    case RELAY_BROKEN:
+        log_warn("protocol error from backend client=%u backend=%s", s->id,
+                 t->sc->srv->addr);
+        fail(r, ER_UNKNOWN_ERROR, "myshard: a shard sent a malformed answer");
+        return;
+    }
+}
+
+/* Several targets' OKs: summed into one; rows cannot be combined. */
+static void
+consume_combine(struct eng_target *t, struct evbuffer *in)
+{
+    struct eng_run *r = t->run;
+    enum relay_status rs = relay_pump(&t->rl, in, NULL, 0);
+
+    if (rs == RELAY_MORE)
+        return;
+    if (rs == RELAY_BROKEN) {
+        fail(r, ER_UNKNOWN_ERROR, "myshard: a shard sent a malformed answer");
+        return;
+    }
+    if (t->rl.got_err) {
+        set_error(r, t->rl.err_code, t->rl.err_msg);
+    } else if (t->rl.got_ok) {
+        if (!r->ok_first_only || t->idx == 0)
+            r->affected += t->rl.affected;
+        if (r->insert_id == 0)
+            r->insert_id = t->rl.insert_id;
+        r->status = t->rl.status;
+    } else {
+        set_error(r, ER_NOT_SUPPORTED_YET,
+                  "myshard: a statement returning rows from several shards "
+                  "cannot be combined; narrow it to one shard");
+    }
+    target_done(t, false);
+}
+
+/* After the merge moved: sources that ended give their connections back;
+ * a broken source closes what is still open. */
+static void
+merge_progress(struct eng_run *r, enum merge_status ms)
+{
+    bool last = false;
+
+    if (ms == MERGE_BROKEN) {
+        log_warn("malformed shard result client=%u source=%d", r->s->id,
+                 merge_broken_source(r->m));
+        for (int i = 0; i < r->n; i++)
+            if (r->t[i].step != ES_DONE)
+                last |= settle(&r->t[i], r->t[i].step != ES_ACQUIRE);
+        if (last)
+            run_finish(r);
+        return;
+    }
+    for (int i = 0; i < r->n; i++) {
+        struct eng_target *t = &r->t[i];
+        if (t->step == ES_RUN && merge_source_done(r->m, i))
+            last |= settle(t, false);
+    }
+    if (last)
+        run_finish(r);
+}
+
+static void
+pump(struct eng_target *t)
+{
+    struct eng_run *r = t->run;
+    struct evbuffer *in = serverconn_input(t->sc);
+    enum relay_status rs;
+
+    if (t->step == ES_PRELUDE || t->step == ES_PREPARE) {
+        rs = relay_pump(&t->rl, in, NULL, 0);
+        if (rs != RELAY_MORE)
+            step_done(t, rs);
+        return;
+    }
+    if (t->step != ES_RUN)
+        return;
+    switch (r->mode) {
+    case EC_RELAY:
+        consume_relay(t, in);
+        return;
+    case EC_MERGE:
+        merge_progress(r, merge_pump(r->m, t->idx, in, r->s->conn->out,
+                                     RELAY_CLIENT_HIGH_WATER));
+        return;
+    case EC_COMBINE:
+        consume_combine(t, in);
+        return;
+    }
+}
+
+static void
+target_read(struct serverconn *sc, void *arg)
+{
+    (void)sc;
+    pump(arg);
+}
+
+static void
+target_error(struct serverconn *sc, void *arg, const char *why)
+{
+    struct eng_target *t = arg;
+    struct eng_run *r = t->run;
+    struct session *s = r->s;
+    char msg[300];
+
+    log_warn("backend connection lost client=%u backend=%s reason=\"%s\"",
+             s->id, sc->srv->addr, why);
+    atomic_fetch_add(&sc->srv->errors, 1);
+    health_report(sc->srv, false, &s->wc->cfg->backend.health, clock_ms());
+    if (r->n == 1 && !r->branches) {
+        /* The transaction or the session state it carried is gone. */
+        s->pins &= PIN_POOL_SESSION;
+        if (t->step == ES_RUN) {
+            release(t, true);
+            if (retry(t))
+                return;
+        }
+    }
+    snprintf(msg, sizeof(msg),
+             "myshard: lost the connection to shard '%s' (%s) while running "
+             "the statement; it may or may not have run there",
+             s->wc->cfg->shards[t->shard].name, sc->srv->addr);
+    fail_target(r, t->idx, ER_MYSHARD_NO_BACKEND, msg);
+}
+
+/* ---- starting a run --------------------------------------------------- */
+
+/* Acquires for every target once all are set up: a connection that is
+ * ready at once starts its target immediately, and may end the run (and
+ * start the next command) before the loop is over. */
+static void
+start(struct eng_run *r)
+{
+    uint32_t gen = r->gen;
+
+    /* Never IDLE while the statement is in flight: the session reads no
+     * further command until it ends. One target's state follows its steps
+     * (WAIT_BACKEND, PRELUDE, RELAY); several targets' is RELAY. */
+    session_set_state(r->s, r->n > 1 ? SESS_RELAY : SESS_WAIT_BACKEND);
+    for (int i = 0; r->active && r->gen == gen && i < r->n; i++)
+        if (r->t[i].step == ES_ACQUIRE)
+            acquire(&r->t[i], -1);
+}
+
+void
+engine_forward(struct session *s, int shard, enum relay_kind kind, bool read)
+{
+    struct eng_run *r = run_begin(s, 1, EC_RELAY, kind, read);
+
+    /* A held connection answers whatever shard it is on. */
+    r->one.shard = s->sc != NULL ? s->sc->srv->shard : shard;
+    start(r);
+}
+
+void
+engine_run(struct session *s, const struct route_plan *plan, struct pstmt *ps,
+           const uint8_t *exec, size_t exec_len)
+{
+    int n = plan->ntargets;
+    struct eng_run *r = run_begin(s, n,
+                                  n == 1        ? EC_RELAY
+                                  : plan->merge ? EC_MERGE
+                                                : EC_COMBINE,
+                                  RELAY_RESULT, plan->role == ROLE_READ);
+    size_t total = 0, off = 0;
+
+    r->branches = s->txn != NULL;
+    r->ok_first_only = !plan->sum_affected;
+    r->ps = ps;
+    if (ps != NULL) {
+        r->exec = exec_len <= sizeof(r->exec_inline) ? r->exec_inline
+                                                     : xmalloc(exec_len);
+        memcpy(r->exec, exec, exec_len);
+        r->exec_len = exec_len;
+    } else {
+        for (int i = 0; i < n; i++)
+            total += plan->targets[i].len + 1;
+        r->buf = xmalloc(total ? total : 1);
+    }
+    if (r->mode == EC_MERGE)
+        r->m = merge_new(&plan->ms, n, ps != NULL, s->seq);
+    for (int i = 0; i < n; i++) {
+        struct eng_target *t = &r->t[i];
+        const struct route_target *pt = &plan->targets[i];
+        char *renamed = NULL;
+        size_t rlen = 0;
+
+        t->shard = pt->shard;
+        if (ps != NULL)
+            continue;
+        if (schema_rewrite_text(s, pt->sql, pt->len, &renamed, &rlen)) {
+            /* Renamed schemas: this target's text gets its own copy. */
+            t->own = xmalloc(rlen + 1);
+            t->own[0] = COM_QUERY;
+            memcpy(t->own + 1, renamed, rlen);
+            free(renamed);
+            t->pkt = t->own;
+            t->pkt_len = rlen + 1;
+            continue;
+        }
+        r->buf[off] = COM_QUERY;
+        memcpy(r->buf + off + 1, pt->sql, pt->len);
+        t->pkt = r->buf + off;
+        t->pkt_len = pt->len + 1;
+        off += t->pkt_len;
+    }
+    start(r);
+}
+
+/* ---- events from the client's side ------------------------------------ */
+
+void
+engine_client_drained(struct session *s)
+{
+    struct eng_run *r = &s->run;
+    uint32_t gen = r->gen;
+
+    if (!r->active)
+        return;
+    if (r->mode == EC_MERGE) {
+        merge_progress(r, merge_pump(r->m, -1, NULL, s->conn->out,
+                                     RELAY_CLIENT_HIGH_WATER));
+        return;
+    }
+    for (int i = 0; r->active && r->gen == gen && i < r->n; i++)
+        if (r->t[i].step == ES_RUN)
+            pump(&r->t[i]);
+}
+
+void
+engine_timeout(struct session *s)
+{
+    struct eng_run *r = &s->run;
+    const struct cfg *c = s->wc->cfg;
+    char esc[1024];
+
+    if (!r->active || s->timed_out)
+        return;
+    for (int i = 0; i < r->n; i++) {
+        struct eng_target *t = &r->t[i];
+        if (t->step != ES_ACQUIRE && t->step != ES_DONE && t->sc != NULL)
+            killer_kill(t->sc->srv, t->sc->thread_id, &c->backend);
+    }
+    STATS_ADD(&s->wc->stats, query_timeouts_total, 1);
+    log_warn("query timeout client=%u user=%s targets=%d backend=%s "
+             "thread_id=%u timeout_ms=%lld digest=\"%s\"",
+             s->id, s->user >= 0 ? c->users[s->user].name : "-", r->n,
+             r->t[0].sc ? r->t[0].sc->srv->addr : "-",
+             r->t[0].sc ? r->t[0].sc->thread_id : 0,
+             (long long)c->backend.query_timeout_ms,
+             escape_log_str(digests_text(&s->wc->digests, s->digest_slot), esc,
+                            sizeof(esc)));
+    if (r->mode == EC_MERGE) {
+        /* The merge answers 1969 for one source (rows already sent end
+         * with it) and drains the others, whose kills it then ignores. */
+        char msg[300];
+        snprintf(msg, sizeof(msg),
+                 "myshard: the statement ran longer than "
+                 "backend.query_timeout (%lld ms) and was killed on its "
+                 "shards; make it faster or raise the timeout",
+                 (long long)c->backend.query_timeout_ms);
+        for (int i = 0; i < r->n; i++)
+            if (r->t[i].step == ES_RUN && r->t[i].sc != NULL) {
+                fail_target(r, i, ER_STATEMENT_TIMEOUT, msg);
+                return; /* the run may be over */
+            }
+        return;
+    }
+    s->timed_out = true;
+    if (r->relayed)
+        return; /* rows reached the client: the server's error ends them */
+    r->answered = true;
+    session_send_error(s, ER_STATEMENT_TIMEOUT, "70100",
+                       "myshard: the statement ran longer than "
+                       "backend.query_timeout (%lld ms) and was killed on "
+                       "%s; make it faster or raise the timeout",
+                       (long long)c->backend.query_timeout_ms,
+                       r->n == 1 && r->t[0].sc ? r->t[0].sc->srv->addr
+                                               : "its shards");
+}
+
+void
+engine_abort(struct session *s)
+{
+    struct eng_run *r = &s->run;
+
+    if (!r->active)
+        return;
+    for (int i = 0; i < r->n; i++) {
+        struct eng_target *t = &r->t[i];
+        if (t->step == ES_DONE)
+            continue;
+        pool_cancel(&t->waiter);
+        if (t->held)
+            s->sc = NULL;
+        if (t->sc && txn_owns(s, t->sc))
+            txn_lose(s, t->sc, "the client went away mid-statement");
+        else if (t->sc)
+            pool_discard(t->sc);
+        t->sc = NULL;
+        t->step = ES_DONE;
+    }
+    r->gen++; /* nothing may answer a client that is gone */
+    run_free(r);
+}
