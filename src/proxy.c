@@ -47,7 +47,7 @@
 #include "cfg/cfg.h"
 #include "net/tls.h"
 #include "net/worker.h"
-#include "session/login.h"
+#include "session/passcheck.h"
 #include "session/qcache.h"
 #include "session/reload.h"
 #include "session/session.h"
@@ -586,7 +586,7 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     event_add(px.ev_term, NULL);
     event_add(px.ev_int, NULL);
     event_add(px.ev_hup, NULL);
-    if (!login_keys_init(cfg, err, sizeof(err))) {
+    if (!passcheck_keys_init(cfg, err, sizeof(err))) {
         log_error("%s", err);
         goto out;
     }
@@ -630,7 +630,7 @@ out:
     if (px.health)
         health_stop(px.health);
     killer_stop();
-    login_keys_free();
+    passcheck_keys_free();
     if (px.ev_drain)
         event_free(px.ev_drain);
     if (px.ev_term) {

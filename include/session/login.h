@@ -13,8 +13,6 @@
 
 #include "session/session_types.h"
 
-struct cfg;
-
 /* The plugin the greeting offers: what MySQL 8/9 servers offer, so
  * mysql2, PyMySQL and MySQL's own libraries answer with it at once;
  * clients that prefer mysql_native_password are switched to it. */
@@ -49,13 +47,5 @@ void login_begin(struct session *s, const struct login_start *ls);
 void login_continue(struct session *s, const uint8_t *p, size_t len);
 /* Frees s->login (session teardown); NULL is fine. */
 void login_free(struct session *s);
-
-/*
- * The RSA key pair of caching_sha2_password: read from login.rsa_key, or a
- * fresh 2048-bit one. Called once at start, before any worker runs; false
- * with err filled when the file cannot be used.
- */
-bool login_keys_init(const struct cfg *c, char *err, size_t errlen);
-void login_keys_free(void);
 
 #endif

@@ -1,15 +1,16 @@
 /*
- * console.c - see console.h.
+ * console.c - see console.h. Owns the console's commands and its thread;
+ * a connection's life up to the login is console_login.c's.
  *
- *   accept ─► greeting ─► HandshakeResponse41 (admin user, native password;
- *   an auth switch for clients that open with another plugin) ─► OK
- *   ─► COM_QUERY ─► the command table ─► one result set (or an error)
+ *   (logged in) ─► COM_QUERY ─► the command table ─► one result set (or an
+ *   error)
  *
  * Commands read a snapshot (admin/snapshot.h), the same one GET /status and
  * /metrics render; SET BACKEND, KILL CLIENT and RELOAD CONFIG act through
  * the health atomics, the workers' inboxes and the proxy's reload.
  */
 #include "admin/console.h"
+#include "console_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,7 +27,6 @@
 #include "backend/health.h"
 #include "backend/server.h"
 #include "base/clock.h"
-#include "base/escape.h"
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
@@ -34,10 +34,7 @@
 #include "net/conn.h"
 #include "net/http.h"
 #include "net/worker.h"
-#include "proto/auth.h"
-#include "proto/handshake.h"
 #include "proto/mysql_defs.h"
-#include "proto/packet.h"
 #include "proto/pktbuf.h"
 #include "proto/resultset.h"
 #include "route/router.h"
@@ -46,46 +43,6 @@
 #include "session/session.h"
 #include "session/session_types.h"
 #include "sql/classify.h"
-
-#define ADMIN_CAPS                                                             \
-    (CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_CONNECT_WITH_DB |        \
-     CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION |     \
-     CLIENT_PLUGIN_AUTH | CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA |              \
-     CLIENT_CONNECT_ATTRS | CLIENT_MULTI_RESULTS)
-#define ADMIN_MAX_PACKET (1u << 20)
-/* Bounded memory, as for clients (session.c): a small packet until login,
- * one packet plus a little pipelined input buffered, and no next command
- * while the output holds more than ADMIN_OUT_HIGH unread bytes. */
-#define ADMIN_LOGIN_MAX_PACKET (16u * 1024)
-#define ADMIN_INPUT_MAX        (ADMIN_MAX_PACKET + 4 + 64 * 1024)
-#define ADMIN_OUT_HIGH         (1024u * 1024)
-#define ADMIN_OUT_LOW          (256u * 1024)
-#define ADMIN_LOGIN_MS         10000
-
-enum ac_state { AC_HANDSHAKE = 0, AC_AUTH_SWITCH, AC_READY, AC_CLOSING };
-
-struct admin_conn {
-    struct console *con;
-    struct conn *conn;
-    struct event *timer; /* login timeout */
-    enum ac_state state;
-    uint8_t scramble[20];
-    uint8_t seq;
-    uint32_t id;
-    char schema[65];        /* USE, for EXPLAIN ROUTE; "" none */
-    char pending_user[128]; /* between the response and an auth switch */
-    struct admin_conn *next, *prev;
-};
-
-struct console {
-    struct worker w; /* the admin thread */
-    const struct admin_view *v;
-    const struct admin_ops *ops;
-    struct admin_conn *conns;
-    uint32_t next_id;
-    bool started;
-    struct http_server *http; /* admin.http on the same thread */
-};
 
 /* ---- a result set under construction ------------------------------------ */
 
@@ -806,123 +763,14 @@ admin_query(struct admin_conn *ac, const char *sql, size_t len)
     free(q);
 }
 
-/* ---- connection --------------------------------------------------------- */
+/* ---- a logged-in connection's packets --------------------------------- */
 
-static void ac_close(struct admin_conn *ac);
-
-static void
-free_cb(evutil_socket_t fd, short what, void *arg)
+void
+console_command(struct admin_conn *ac, const uint8_t *p, size_t len)
 {
-    struct admin_conn *ac = arg;
-
-    (void)fd;
-    (void)what;
-    free(ac);
-}
-
-static void
-ac_close(struct admin_conn *ac)
-{
-    struct console *con = ac->con;
-
-    if (ac->state == AC_CLOSING)
-        return;
-    ac->state = AC_CLOSING;
-    conn_flush(ac->conn);
-    conn_free(ac->conn);
-    event_free(ac->timer);
-    if (ac->prev)
-        ac->prev->next = ac->next;
-    else
-        con->conns = ac->next;
-    if (ac->next)
-        ac->next->prev = ac->prev;
-    event_base_once(con->w.base, -1, EV_TIMEOUT, free_cb, ac, NULL);
-}
-
-static bool
-check_login(struct admin_conn *ac, const char *user, size_t ulen,
-            const uint8_t *token, size_t tlen)
-{
-    struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
-    uint8_t stage2[20];
-    bool ok, have = true;
-
-    /* admin.password_hash, mirroring users[].password_hash; neither key
-     * given: the console is closed */
-    if (c->admin.has_hash)
-        memcpy(stage2, c->admin.hash, sizeof(stage2));
-    else if (c->admin.password != NULL)
-        auth_native_stage2(c->admin.password, stage2);
-    else
-        have = false;
-    ok = have && ulen == strlen(c->admin.user) &&
-         memcmp(user, c->admin.user, ulen) == 0 &&
-         auth_native_verify(token, tlen, ac->scramble, stage2,
-                            !c->admin.has_hash && c->admin.password[0] == '\0');
-    cfg_put(c);
-    return ok;
-}
-
-static void
-login_result(struct admin_conn *ac, const char *user, size_t ulen, bool ok)
-{
-    if (!ok) {
-        char esc[ESCAPE_BUF];
-        log_info("admin access denied user=\"%s\"",
-                 escape_log(user, MIN(ulen, 64), esc, sizeof(esc)));
-        send_error(ac, ER_ACCESS_DENIED_ERROR, "28000",
-                   "myshard: access denied for user '%.*s' on the admin "
-                   "console; use admin.user and admin.password (or "
-                   "admin.password_hash)",
-                   (int)MIN(ulen, 64), user);
-        ac_close(ac);
-        return;
-    }
-    evtimer_del(ac->timer);
-    send_ok(ac);
-    ac->state = AC_READY;
-}
-
-static void
-on_packet(struct admin_conn *ac, const uint8_t *p, size_t len)
-{
-    if (ac->state == AC_HANDSHAKE) {
-        struct handshake_response r;
-        if (!handshake_parse_response(p, len, &r) || r.ssl_request ||
-            r.user_len >= sizeof(ac->pending_user)) {
-            send_error(ac, ER_HANDSHAKE_ERROR, "08S01",
-                       "myshard: bad handshake");
-            ac_close(ac);
-            return;
-        }
-        if (r.db != NULL && r.db_len > 0 && r.db_len < sizeof(ac->schema)) {
-            memcpy(ac->schema, r.db, r.db_len);
-            ac->schema[r.db_len] = '\0';
-        }
-        if (r.plugin != NULL &&
-            !(r.plugin_len == 21 &&
-              memcmp(r.plugin, "mysql_native_password", 21) == 0)) {
-            memcpy(ac->pending_user, r.user, r.user_len);
-            ac->pending_user[r.user_len] = '\0';
-            handshake_write_auth_switch(ac->conn->out, ac->seq++,
-                                        "mysql_native_password", ac->scramble);
-            ac->state = AC_AUTH_SWITCH;
-            return;
-        }
-        login_result(ac, r.user, r.user_len,
-                     check_login(ac, r.user, r.user_len, r.auth, r.auth_len));
-        return;
-    }
-    if (ac->state == AC_AUTH_SWITCH) {
-        login_result(ac, ac->pending_user, strlen(ac->pending_user),
-                     check_login(ac, ac->pending_user, strlen(ac->pending_user),
-                                 p, len));
-        return;
-    }
     switch (p[0]) {
     case COM_QUIT:
-        ac_close(ac);
+        console_conn_close(ac);
         return;
     case COM_PING:
         send_ok(ac);
@@ -938,85 +786,6 @@ on_packet(struct admin_conn *ac, const uint8_t *p, size_t len)
                    "myshard: the admin console answers text queries only");
         return;
     }
-}
-
-static void
-ac_read(struct conn *c, void *arg)
-{
-    struct admin_conn *ac = arg;
-
-    while (ac->state != AC_CLOSING) {
-        struct packet pkt;
-        bool ready = ac->state == AC_READY;
-        int want = ready ? 0 : ac->seq;
-        enum packet_status st;
-        if (ready && evbuffer_get_length(c->out) > ADMIN_OUT_HIGH)
-            return; /* not reading its answers: resumed on drain */
-        st = packet_read(c->in,
-                         ready ? ADMIN_MAX_PACKET : ADMIN_LOGIN_MAX_PACKET,
-                         want, &pkt);
-        if (st == PKT_AGAIN)
-            return;
-        if (st != PKT_OK || (pkt.len == 0 && ac->state == AC_READY)) {
-            ac_close(ac);
-            return;
-        }
-        ac->seq = (uint8_t)(pkt.seq + 1);
-        {
-            uint8_t *copy = xmalloc(pkt.len + 1);
-            size_t len = pkt.len;
-            memcpy(copy, pkt.data, len);
-            copy[len] = 0;
-            packet_consume(c->in, &pkt);
-            on_packet(ac, copy, len);
-            free(copy);
-        }
-    }
-}
-
-static void
-ac_event(struct conn *c, void *arg, enum conn_event ev)
-{
-    (void)c;
-    (void)ev;
-    ac_close(arg);
-}
-
-static void
-login_timeout(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    ac_close(arg);
-}
-
-static void
-admin_accept(struct worker *w, int fd, const struct sockaddr *addr, int addrlen)
-{
-    struct console *con = w->ctx;
-    struct admin_conn *ac = xcalloc(1, sizeof(*ac));
-    struct timeval tv = {ADMIN_LOGIN_MS / 1000, 0};
-
-    (void)addr;
-    (void)addrlen;
-    ac->con = con;
-    ac->id = ++con->next_id;
-    ac->conn = conn_new(w, fd);
-    ac->timer = evtimer_new(w->base, login_timeout, ac);
-    evtimer_add(ac->timer, &tv);
-    conn_set_cbs(ac->conn, ac_read, ac_read, ac_event, ac);
-    ac->conn->wr_low = ADMIN_OUT_LOW;
-    conn_set_read_limit(ac->conn, ADMIN_INPUT_MAX);
-    conn_read_enable(ac->conn, true);
-    ac->next = con->conns;
-    if (con->conns)
-        con->conns->prev = ac;
-    con->conns = ac;
-    auth_scramble_generate(ac->scramble);
-    handshake_write_greeting(ac->conn->out, ac->seq++, MYSHARD_SERVER_VERSION,
-                             ac->id, ac->scramble, ADMIN_CAPS,
-                             CHARSET_UTF8MB4_GENERAL_CI,
-                             SERVER_STATUS_AUTOCOMMIT, "mysql_native_password");
 }
 
 /* GET /metrics, /status, /healthz: the same snapshot as the console. */
@@ -1053,7 +822,7 @@ console_start(const struct admin_view *v, const struct admin_ops *ops,
                  "refused");
     if (!net_port_free(cfg->admin.listen.host, cfg->admin.listen.port) ||
         !worker_listen(&con->w, cfg->admin.listen.host, cfg->admin.listen.port,
-                       admin_accept)) {
+                       console_conn_accept)) {
         snprintf(err, errlen, "cannot listen on admin.listen %s: %s",
                  cfg->admin.listen.text, strerror(errno));
         worker_free(&con->w);
@@ -1089,7 +858,7 @@ close_all_cb(struct worker *w, void *arg)
 
     (void)arg;
     while (con->conns)
-        ac_close(con->conns);
+        console_conn_close(con->conns);
 }
 
 void

@@ -1,6 +1,7 @@
 /*
  * login.c - owns the password exchange of a client login, at the handshake
- * and for COM_CHANGE_USER, and the RSA key pair it uses.
+ * and for COM_CHANGE_USER (the checks themselves and the RSA key pair are
+ * passcheck.c's, shared with the admin console).
  *
  *   first packet ─┬─ mysql_native_password token ─► verify ─► OK | ERR
  *                 ├─ caching_sha2_password token ─► digest known?
@@ -32,14 +33,13 @@
 #include "proto/handshake.h"
 #include "session/command.h"
 #include "session/session.h"
-#include "session/sha2cache.h"
+#include "session/passcheck.h"
 
 #define NATIVE "mysql_native_password"
 #define SHA2   "caching_sha2_password"
 
 #define SHA2_FAST_OK   0x03 /* AuthMoreData: fast authentication passed */
 #define SHA2_FULL_AUTH 0x04 /* AuthMoreData: perform full authentication */
-#define SHA2_KEY_REQ   0x02 /* client: send me your public key */
 
 enum login_step {
     STEP_NATIVE_TOKEN, /* switched to mysql_native_password: its token */
@@ -58,51 +58,6 @@ struct login {
     uint16_t charset;
     enum login_step step;
 };
-
-enum verdict { V_OK, V_FAIL, V_FULL };
-
-static struct auth_rsa *rsa_key; /* set before the workers start */
-
-bool
-login_keys_init(const struct cfg *c, char *err, size_t errlen)
-{
-    if (c->login.rsa_key != NULL) {
-        char why[200];
-        size_t len = 0;
-        char *pem =
-            cfg_read_file(c->login.rsa_key, 64 * 1024, &len, why, sizeof(why));
-        if (pem != NULL) {
-            rsa_key = auth_rsa_from_pem(pem, len, why, sizeof(why));
-            OPENSSL_cleanse(pem, len);
-            free(pem);
-        }
-        if (rsa_key == NULL) {
-            snprintf(err, errlen, "login.rsa_key '%s': %s", c->login.rsa_key,
-                     why);
-            return false;
-        }
-        log_info("caching_sha2_password RSA key read from %s (%zu bits)",
-                 c->login.rsa_key, auth_rsa_size(rsa_key) * 8);
-        return true;
-    }
-    rsa_key = auth_rsa_generate(2048);
-    if (rsa_key == NULL) {
-        snprintf(err, errlen,
-                 "cannot generate an RSA key for "
-                 "caching_sha2_password (OpenSSL failed)");
-        return false;
-    }
-    log_info("caching_sha2_password RSA key generated (2048 bits; set "
-             "login.rsa_key to keep one across restarts)");
-    return true;
-}
-
-void
-login_keys_free(void)
-{
-    auth_rsa_free(rsa_key);
-    rsa_key = NULL;
-}
 
 void
 login_free(struct session *s)
@@ -123,12 +78,6 @@ find_user(struct session *s, int *ui)
 {
     *ui = cfg_find_user(s->wc->cfg, s->login->user);
     return *ui >= 0 ? &s->wc->cfg->users[*ui] : NULL;
-}
-
-static bool
-empty_password(const struct cfg_user *u)
-{
-    return !u->has_hash && (u->password == NULL || u->password[0] == '\0');
 }
 
 /* Ends the login: the outcome goes to its owner, s->login is freed. */
@@ -179,149 +128,92 @@ send_more(struct session *s, uint8_t what)
     (void)handshake_write_auth_more(s->conn->out, s->seq++, &what, 1);
 }
 
+/* The account ui's secret; NULL when there is no such user. */
+static const struct pass_secret *
+secret_of(const struct cfg_user *u, struct pass_secret *sec)
+{
+    if (u == NULL)
+        return NULL;
+    *sec = (struct pass_secret){.name = u->name,
+                                .password = u->password,
+                                .hash = u->has_hash ? u->hash : NULL};
+    return sec;
+}
+
 static void
 native_token(struct session *s, const uint8_t *token, size_t len)
 {
     int ui;
-    const struct cfg_user *u = find_user(s, &ui);
-    uint8_t stage2[AUTH_NATIVE_LEN];
-    bool ok = false;
+    struct pass_secret sec;
+    const struct pass_secret *ps = secret_of(find_user(s, &ui), &sec);
 
-    if (u != NULL) {
-        if (u->has_hash)
-            memcpy(stage2, u->hash, sizeof(stage2));
-        else
-            auth_native_stage2(u->password ? u->password : "", stage2);
-        ok = auth_native_verify(token, len, s->scramble, stage2,
-                                empty_password(u));
-    }
-    finish(s, ok, ui, len > 0);
-}
-
-/*
- * Fast authentication. An unknown user is sent to full authentication like
- * a user whose digest is not cached, so the answer does not tell which
- * names exist; it fails there.
- */
-static enum verdict
-sha2_fast(struct session *s, const uint8_t *token, size_t len, int *ui)
-{
-    const struct cfg_user *u = find_user(s, ui);
-    uint8_t digest[AUTH_SHA2_LEN];
-    bool ok;
-
-    if (u == NULL)
-        return len == 0 ? V_FAIL : V_FULL;
-    if (len == 0)
-        return empty_password(u) ? V_OK : V_FAIL;
-    if (u->has_hash) {
-        if (!sha2cache_lookup(u->name, u->hash, digest))
-            return V_FULL;
-    } else {
-        const char *pw = u->password ? u->password : "";
-        auth_sha2_digest(pw, strlen(pw), digest);
-    }
-    ok = auth_sha2_verify(token, len, s->scramble, digest, empty_password(u));
-    OPENSSL_cleanse(digest, sizeof(digest));
-    return ok ? V_OK : V_FAIL;
+    finish(s, passcheck_native(ps, token, len, s->scramble), ui, len > 0);
 }
 
 static void
 sha2_token(struct session *s, const uint8_t *token, size_t len)
 {
-    int ui = -1;
+    int ui;
+    struct pass_secret sec;
+    const struct pass_secret *ps = secret_of(find_user(s, &ui), &sec);
 
-    switch (sha2_fast(s, token, len, &ui)) {
-    case V_OK:
+    switch (passcheck_sha2_fast(ps, token, len, s->scramble)) {
+    case PASS_OK:
         if (len > 0) {
             send_more(s, SHA2_FAST_OK);
             STATS_ADD(&s->wc->stats, logins_sha2_fast_total, 1);
         }
         finish(s, true, ui, len > 0);
         return;
-    case V_FAIL:
+    case PASS_FAIL:
         finish(s, false, ui, len > 0);
         return;
-    case V_FULL:
+    case PASS_FULL:
         send_more(s, SHA2_FULL_AUTH);
         wait_for(s, STEP_SHA2_FULL);
         return;
     }
 }
 
-/*
- * Full authentication: the password itself, pw (len bytes, NUL-terminated,
- * no NUL inside). A password_hash user's digest is learned here.
- */
-static void
-sha2_password(struct session *s, const char *pw, size_t len)
-{
-    int ui;
-    const struct cfg_user *u = find_user(s, &ui);
-    uint8_t a[AUTH_SHA2_LEN], b[AUTH_SHA2_LEN], stage2[AUTH_NATIVE_LEN];
-    bool ok = false;
-
-    if (u != NULL && u->has_hash) {
-        auth_native_stage2(pw, stage2);
-        ok = CRYPTO_memcmp(stage2, u->hash, sizeof(stage2)) == 0;
-        if (ok) {
-            auth_sha2_digest(pw, len, a);
-            sha2cache_store(u->name, u->hash, a);
-        }
-    } else if (u != NULL) {
-        const char *want = u->password ? u->password : "";
-        auth_sha2_digest(pw, len, a);
-        auth_sha2_digest(want, strlen(want), b);
-        ok = CRYPTO_memcmp(a, b, sizeof(a)) == 0;
-    }
-    OPENSSL_cleanse(a, sizeof(a));
-    OPENSSL_cleanse(b, sizeof(b));
-    if (ok)
-        STATS_ADD(&s->wc->stats, logins_sha2_full_total, 1);
-    finish(s, ok, ui, len > 0);
-}
-
+/* Full authentication: the password (cleartext over TLS, or through the
+ * RSA exchange); a password_hash user's digest is learned here. */
 static void
 sha2_full(struct session *s, const uint8_t *p, size_t len)
 {
     char pw[512];
-    int n;
+    size_t pwlen = 0;
+    int ui;
+    struct pass_secret sec;
+    const struct pass_secret *ps;
+    bool ok;
 
-    if (rsa_key == NULL) { /* login_keys_init not run: nothing to offer */
-        finish(s, false, -1, len > 0);
-        return;
-    }
-    if (len == 1 && p[0] == SHA2_KEY_REQ && s->login->step == STEP_SHA2_FULL) {
+    switch (passcheck_sha2_full_packet(p, len, s->tls,
+                                       s->login->step == STEP_SHA2_FULL,
+                                       s->scramble, pw, sizeof(pw), &pwlen)) {
+    case PASS_FULL_KEY_REQ: {
         size_t plen;
-        const char *pem = auth_rsa_public_pem(rsa_key, &plen);
+        const char *pem = passcheck_public_pem(&plen);
         (void)handshake_write_auth_more(s->conn->out, s->seq++, pem, plen);
         wait_for(s, STEP_SHA2_RSA);
         return;
     }
-    if (s->tls && s->login->step == STEP_SHA2_FULL) {
-        /* over TLS the password comes as it is, NUL-terminated */
-        if (len == 0 || len > sizeof(pw) || p[len - 1] != '\0' ||
-            memchr(p, '\0', len - 1) != NULL) {
-            finish(s, false, -1, len > 1);
-            return;
-        }
-        memcpy(pw, p, len);
-        sha2_password(s, pw, len - 1);
-        OPENSSL_cleanse(pw, sizeof(pw));
-        return;
-    }
-    n = auth_rsa_decrypt_password(rsa_key, p, len, s->scramble, pw, sizeof(pw));
-    if (n < 0) {
-        /* never a cleartext password without TLS */
-        log_info("caching_sha2_password full authentication without TLS "
-                 "needs the RSA exchange; packet refused client=%u addr=%s "
-                 "len=%zu",
-                 s->id, s->addr, len);
+    case PASS_FULL_BAD:
+        if (!s->tls)
+            log_info("caching_sha2_password full authentication without TLS "
+                     "needs the RSA exchange; packet refused client=%u "
+                     "addr=%s len=%zu",
+                     s->id, s->addr, len);
         finish(s, false, -1, len > 0);
         return;
+    case PASS_FULL_PASSWORD:
+        break;
     }
-    sha2_password(s, pw, (size_t)n);
+    ps = secret_of(find_user(s, &ui), &sec);
+    ok = passcheck_sha2_password(ps, pw, pwlen);
     OPENSSL_cleanse(pw, sizeof(pw));
+    if (ok)
+        STATS_ADD(&s->wc->stats, logins_sha2_full_total, 1);
+    finish(s, ok, ui, len > 0);
 }
 
 void

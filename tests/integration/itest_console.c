@@ -1,0 +1,920 @@
+/*
+ * itest_console.c - logins to the admin console (admin.listen) through a
+ * private myshard (its own config: one worker, tls: with the rig's
+ * certificate, a fixed RSA key in login.rsa_key, throttling after 3
+ * failures), with libmariadb's real plugins and the `mariadb` CLI. Which
+ * path a login took is read from the log's "admin login ... auth=" line.
+ *
+ *   a. admin.password: caching_sha2_password (MYSQL_DEFAULT_AUTH and the
+ *      CLI's --default-auth) by fast authentication, without and with TLS;
+ *      a mysql_native_password client still logs in
+ *   b. wrong passwords are refused (1045, "myshard:") on each path: fast,
+ *      native, full over RSA, full over TLS, an unknown user, the CLI
+ *   c. admin.password_hash (by reload): full authentication over the RSA
+ *      exchange first (the CLI fetches the public key; the C API with
+ *      login.rsa_key's public key file, the client port's key; another
+ *      public key is refused), then fast authentication
+ *   d. TLS (MYSQL_OPT_SSL_CA + verify): a cipher, full authentication in
+ *      clear over TLS, commands; an SSLRequest followed by a plaintext
+ *      login in the same write (CVE-2021-3935's shape): the plaintext is
+ *      discarded, only the login over TLS counts; a reload with another
+ *      certificate shows on the console's next connection
+ *   e. throttling: from one address the 4th, 5th and 6th failures are
+ *      answered no sooner than 250, 500 and 1000 ms; a correct login from
+ *      it is not held back; while a failure is held the console answers
+ *      others; the client port's next failure from that address is held
+ *      too (one table)
+ *   f. tls.require (by reload): a plaintext console login is refused with
+ *      3159 (C API and CLI), TLS is admitted
+ * Proxy-only.
+ */
+#include "itest.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ADMIN_USER "cadmin"
+#define PW_PLAIN   "plain-console-pw"
+#define WATCHDOG_S 300
+#define RELOAD_S   10.0
+
+#define SHA2     "caching_sha2_password"
+#define NATIVE   "mysql_native_password"
+#define FAST     "auth=caching_sha2_password:fast"
+#define FULL_RSA "auth=caching_sha2_password:full-rsa"
+#define FULL_TLS "auth=caching_sha2_password:full-tls"
+
+/* libmariadb 3.3 loses the MYSQL_SERVER_PUBLIC_KEY string when a login
+ * with it fails (see itest_auth.c): not ours to fix. */
+const char *__lsan_default_suppressions(void);
+const char *
+__lsan_default_suppressions(void)
+{
+    return "leak:mysql_optionsv\n";
+}
+
+static struct it_proxy px;
+static const char *ca, *cert, *key;
+static char rsa_priv[320], rsa_pub[320], other_pub[320];
+static int generation = 1;
+
+/* What write_conf puts in the file. */
+struct conf {
+    const char *admin_pw;   /* admin.password, or NULL: */
+    const char *admin_hash; /* admin.password_hash of this password */
+    const char *cert, *key;
+    bool require;
+};
+
+static struct conf cur;
+
+/* "*HEX" of SHA1(SHA1(pw)), as mysql.user stores it. */
+static void
+native_hash(const char *pw, char out[42])
+{
+    unsigned char a[20], b[20];
+
+    SHA1((const unsigned char *)pw, strlen(pw), a);
+    SHA1(a, 20, b);
+    out[0] = '*';
+    for (int i = 0; i < 20; i++)
+        snprintf(out + 1 + 2 * i, 3, "%02X", b[i]);
+}
+
+static bool
+write_key(EVP_PKEY *k, const char *path, bool private)
+{
+    FILE *f = fopen(path, "w");
+    bool ok;
+
+    if (f == NULL)
+        return false;
+    ok = private ? PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1
+                 : PEM_write_PUBKEY(f, k) == 1;
+    return fclose(f) == 0 && ok;
+}
+
+static bool
+make_keys(void)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    EVP_PKEY *o = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    bool ok;
+
+    snprintf(rsa_priv, sizeof(rsa_priv), "%s/rsa.pem", px.dir);
+    snprintf(rsa_pub, sizeof(rsa_pub), "%s/rsa_pub.pem", px.dir);
+    snprintf(other_pub, sizeof(other_pub), "%s/other_pub.pem", px.dir);
+    ok = k != NULL && o != NULL && write_key(k, rsa_priv, true) &&
+         write_key(k, rsa_pub, false) && write_key(o, other_pub, false);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(o);
+    return ok;
+}
+
+static bool
+write_conf(const struct conf *c)
+{
+    char hash[42], line[120];
+    FILE *o = fopen(px.cfg, "w");
+
+    if (o == NULL)
+        return false;
+    if (c->admin_pw) {
+        snprintf(line, sizeof(line), "  password: %s", c->admin_pw);
+    } else {
+        native_hash(c->admin_hash, hash);
+        snprintf(line, sizeof(line), "  password_hash: \"%s\"", hash);
+    }
+    fprintf(o,
+            "# generated by itest_console\n"
+            "listen: 127.0.0.1:%u\n"
+            "workers: 1\n"
+            "shutdown_timeout: 3s\n"
+            "handshake_timeout: 5s\n"
+            "admin:\n"
+            "  listen: 127.0.0.1:%u\n"
+            "  http: 127.0.0.1:%u\n"
+            "  user: " ADMIN_USER "\n"
+            "%s\n"
+            "tls:\n"
+            "  cert: %s\n"
+            "  key: %s\n"
+            "  require: %s\n"
+            "login:\n"
+            "  rsa_key: %s\n"
+            "  throttle: { failures: 3, window: 60s, max_delay: 2s }\n"
+            "backend:\n"
+            "  user: %s\n"
+            "  password: %s\n"
+            "  connect_timeout: 1s\n"
+            "shards:\n"
+            "  - name: s0\n"
+            "    primary: 127.0.0.1:%u\n"
+            "schemas:\n"
+            "  - name: shop\n"
+            "users:\n"
+            "  - { name: plain, password: plain-pw, schemas: [shop] }\n",
+            px.port, px.admin_port, px.http_port, line, c->cert, c->key,
+            c->require ? "true" : "false", rsa_priv,
+            it_env("BACKEND_USER", "myshard"),
+            it_env("BACKEND_PASSWORD", "secret"),
+            it_backend_port("S0_PRIMARY_PORT"));
+    if (fclose(o) != 0)
+        return false;
+    cur = *c;
+    return true;
+}
+
+static bool
+log_wait(long from, const char *needle, double secs)
+{
+    double deadline = it_now() + secs;
+
+    while (it_now() < deadline) {
+        if (it_file_has(px.log, from, needle))
+            return true;
+        it_sleep_ms(50);
+    }
+    return false;
+}
+
+/* Writes c and sends SIGHUP; true when the log says it applied. */
+static bool
+reload(const struct conf *c)
+{
+    char needle[400];
+    long from = it_file_size(px.log);
+
+    if (!write_conf(c))
+        return false;
+    snprintf(needle, sizeof(needle), "config reloaded file=%s generation=%d",
+             px.cfg, generation + 1);
+    kill(px.pid, SIGHUP);
+    if (!log_wait(from, needle, RELOAD_S)) {
+        it_diag("no '%s' in the log within %.0f s", needle, RELOAD_S);
+        it_proxy_log_tail(&px, from, 10);
+        return false;
+    }
+    generation++;
+    return true;
+}
+
+/* ------------------------------------------------------------ clients */
+
+struct login_opts {
+    const char *user;   /* NULL: ADMIN_USER */
+    const char *plugin; /* MYSQL_DEFAULT_AUTH or NULL */
+    const char *bind;   /* source address or NULL */
+    const char *pubkey; /* MYSQL_SERVER_PUBLIC_KEY file or NULL */
+    bool tls;           /* the rig's CA, verified and enforced */
+    unsigned port;      /* 0: the admin port */
+};
+
+/* A login; NULL with *err (and msg) on failure. *secs: how long it took. */
+static MYSQL *
+login(const char *pw, const struct login_opts *o, unsigned *err, char *msg,
+      size_t msglen, double *secs)
+{
+    MYSQL *m = mysql_init(NULL);
+    unsigned t = 10, rt = 20;
+    my_bool yes = 1;
+    double t0 = it_now();
+    bool connected;
+
+    *err = 0;
+    msg[0] = '\0';
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &t);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rt);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rt);
+    if (o->plugin)
+        mysql_options(m, MYSQL_DEFAULT_AUTH, o->plugin);
+    if (o->bind)
+        mysql_options(m, MYSQL_OPT_BIND, o->bind);
+    if (o->pubkey)
+        mysql_options(m, MYSQL_SERVER_PUBLIC_KEY, o->pubkey);
+    if (o->tls) {
+        mysql_optionsv(m, MYSQL_OPT_SSL_CA, ca);
+        mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+        mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &yes);
+    }
+    connected = mysql_real_connect(
+                    m, "127.0.0.1", o->user ? o->user : ADMIN_USER, pw, NULL,
+                    o->port ? o->port : px.admin_port, NULL, 0) != NULL;
+    /* libmariadb 3.3's mysql_close does not free this option: unset it */
+    if (o->pubkey)
+        mysql_options(m, MYSQL_SERVER_PUBLIC_KEY, NULL);
+    if (!connected) {
+        *err = mysql_errno(m) ? mysql_errno(m) : 1;
+        snprintf(msg, msglen, "%s", mysql_error(m));
+        mysql_close(m);
+        m = NULL;
+    }
+    if (secs)
+        *secs = it_now() - t0;
+    return m;
+}
+
+/* Logs in and runs SHOW VERSION: true when both worked. With TLS the
+ * connection must report a cipher. */
+static bool
+console_works(const char *pw, const struct login_opts *o, unsigned *err)
+{
+    char msg[512];
+    MYSQL *m = login(pw, o, err, msg, sizeof(msg), NULL);
+    MYSQL_RES *r;
+    bool ok = false;
+
+    if (m == NULL) {
+        it_diag("console login: %u %s", *err, msg);
+        return false;
+    }
+    if (o->tls && mysql_get_ssl_cipher(m) == NULL)
+        it_diag("no cipher on a TLS connection");
+    else if (mysql_query(m, "SHOW VERSION") != 0)
+        it_diag("SHOW VERSION: %s", mysql_error(m));
+    else if ((r = mysql_store_result(m)) != NULL) {
+        ok = mysql_num_rows(r) == 1;
+        mysql_free_result(r);
+    }
+    mysql_close(m);
+    return ok;
+}
+
+/* A wrong password: refused with 1045 and a "myshard:" message. */
+static bool
+refused(const char *pw, const struct login_opts *o)
+{
+    char msg[512];
+    unsigned err;
+    MYSQL *m = login(pw, o, &err, msg, sizeof(msg), NULL);
+
+    if (m != NULL) {
+        mysql_close(m);
+        return false;
+    }
+    if (err != 1045 || strstr(msg, "myshard:") == NULL)
+        it_diag("refusal: %u %s", err, msg);
+    return err == 1045 && strstr(msg, "myshard:") != NULL;
+}
+
+/* `mariadb` -e "SHOW VERSION" against the console: its exit status, the
+ * output (stdout and stderr) in out. tls: false adds --skip-ssl. */
+static int
+cli(const char *pw, bool tls, char *out, size_t cap)
+{
+    char cmd[1200];
+    FILE *p;
+    size_t n;
+    int st;
+
+    snprintf(cmd, sizeof(cmd),
+             "mariadb --no-defaults -h 127.0.0.1 -P %u -u " ADMIN_USER
+             " --password='%s' --default-auth=" SHA2
+             " %s --connect-timeout=10 -N -B -e 'SHOW VERSION' 2>&1",
+             px.admin_port, pw, tls ? "--ssl" : "--skip-ssl");
+    p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The CLI logs in (the output names SHOW VERSION's build). */
+static bool
+cli_works(const char *pw, bool tls)
+{
+    char out[4096];
+    int rc = cli(pw, tls, out, sizeof(out));
+
+    if (rc != 0 || strstr(out, "myshard") == NULL)
+        it_diag("mariadb (exit %d): %s", rc, out);
+    return rc == 0 && strstr(out, "myshard") != NULL;
+}
+
+/* ------------------------------------------------------- raw protocol */
+
+static int
+tcp_connect(unsigned port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port)};
+    struct timeval tv = {5, 0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool
+read_full(int fd, SSL *ssl, unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        int r = ssl ? SSL_read(ssl, p, (int)n) : (int)read(fd, p, n);
+        if (r <= 0)
+            return false;
+        p += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+/* One packet: payload into buf (cap), length returned, -1 on error. */
+static long
+read_packet(int fd, SSL *ssl, unsigned char *buf, size_t cap, int *seq)
+{
+    unsigned char h[4];
+    size_t len;
+
+    if (!read_full(fd, ssl, h, 4))
+        return -1;
+    len = h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16;
+    if (len > cap || !read_full(fd, ssl, buf, len))
+        return -1;
+    *seq = h[3];
+    return (long)len;
+}
+
+static size_t
+frame(unsigned char *out, const unsigned char *payload, size_t len, int seq)
+{
+    out[0] = (unsigned char)len;
+    out[1] = (unsigned char)(len >> 8);
+    out[2] = (unsigned char)(len >> 16);
+    out[3] = (unsigned char)seq;
+    memcpy(out + 4, payload, len);
+    return len + 4;
+}
+
+/* The greeting's capabilities and 20-byte scramble. */
+static bool
+parse_greeting(const unsigned char *p, long len, unsigned *caps,
+               unsigned char scramble[20])
+{
+    const unsigned char *e = p + len, *q = p + 1;
+
+    q = memchr(q, 0, (size_t)(e - q));
+    if (q == NULL || e - q < 1 + 4 + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10 + 12)
+        return false;
+    q += 1 + 4;
+    memcpy(scramble, q, 8);
+    q += 8 + 1;
+    *caps = q[0] | (unsigned)q[1] << 8;
+    q += 2 + 1 + 2;
+    *caps |= ((unsigned)q[0] | (unsigned)q[1] << 8) << 16;
+    q += 2 + 1 + 10;
+    memcpy(scramble + 8, q, 12);
+    return true;
+}
+
+#define CAPS_41  0x00000200u
+#define CAPS_SSL 0x00000800u
+#define CAPS_SEC 0x00008000u
+#define CAPS_PA  0x00080000u
+
+/* A HandshakeResponse41 (seq 2) for the admin with a
+ * mysql_native_password token over scramble. */
+static size_t
+login_packet(unsigned char *out, const char *pw,
+             const unsigned char scramble[20])
+{
+    unsigned char p[256], s1[20], s2[20], s3[20], buf[40];
+    size_t n;
+    unsigned caps = CAPS_41 | CAPS_SSL | CAPS_SEC | CAPS_PA;
+
+    SHA1((const unsigned char *)pw, strlen(pw), s1);
+    SHA1(s1, 20, s2);
+    memcpy(buf, scramble, 20);
+    memcpy(buf + 20, s2, 20);
+    SHA1(buf, 40, s3);
+    for (int i = 0; i < 20; i++)
+        s3[i] ^= s1[i];
+    memcpy(p, &caps, 4); /* little-endian host */
+    memset(p + 4, 0, 28);
+    p[4 + 3] = 1; /* max packet 16M */
+    p[8] = 45;    /* utf8mb4_general_ci */
+    n = 32;
+    memcpy(p + n, ADMIN_USER, sizeof(ADMIN_USER));
+    n += sizeof(ADMIN_USER);
+    p[n++] = 20;
+    memcpy(p + n, s3, 20);
+    n += 20;
+    memcpy(p + n, NATIVE, sizeof(NATIVE));
+    n += sizeof(NATIVE);
+    return frame(out, p, n, 2);
+}
+
+/* SSLRequest to the console, then a TLS handshake verified against the
+ * rig's CA. inject: a plaintext login with this password (over the
+ * greeting's scramble, right after the request in the same write), or
+ * NULL. NULL on failure (with a diagnostic). The scramble is the
+ * greeting's. */
+static SSL *
+raw_tls(const char *inject, int *fdp, unsigned char scramble[20],
+        SSL_CTX **ctxp)
+{
+    unsigned char buf[1024], req[32], out[1200];
+    unsigned caps = 0, c;
+    int seq, fd = tcp_connect(px.admin_port);
+    long n;
+    size_t len;
+    SSL_CTX *ctx;
+    SSL *ssl;
+
+    *fdp = fd;
+    *ctxp = NULL;
+    if (fd < 0)
+        return NULL;
+    n = read_packet(fd, NULL, buf, sizeof(buf), &seq);
+    if (n <= 0 || !parse_greeting(buf, n, &caps, scramble)) {
+        it_diag("no greeting");
+        return NULL;
+    }
+    if (!(caps & CAPS_SSL)) {
+        it_diag("the console's greeting does not offer CLIENT_SSL");
+        return NULL;
+    }
+    c = CAPS_41 | CAPS_SSL | CAPS_SEC | CAPS_PA;
+    memset(req, 0, sizeof(req));
+    memcpy(req, &c, 4);
+    req[7] = 1;
+    req[8] = 45;
+    len = frame(out, req, sizeof(req), 1);
+    if (inject != NULL)
+        len += login_packet(out + len, inject, scramble);
+    if (write(fd, out, len) != (ssize_t)len)
+        return NULL;
+    ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_load_verify_locations(ctx, ca, NULL);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), "127.0.0.1");
+    if (SSL_connect(ssl) != 1) {
+        char e[256];
+        ERR_error_string_n(ERR_get_error(), e, sizeof(e));
+        it_diag("TLS handshake failed: %s (verify %ld)", e,
+                SSL_get_verify_result(ssl));
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    *ctxp = ctx;
+    return ssl;
+}
+
+static void
+raw_close(SSL *ssl, SSL_CTX *ctx, int fd)
+{
+    if (ssl) {
+        SSL_shutdown(ssl);
+        SSL_free(ssl);
+    }
+    if (ctx)
+        SSL_CTX_free(ctx);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* CN of the certificate the console shows now. */
+static bool
+peer_cn(char *cn, size_t len)
+{
+    unsigned char scramble[20];
+    SSL_CTX *ctx = NULL;
+    int fd;
+    SSL *ssl = raw_tls(NULL, &fd, scramble, &ctx);
+    bool ok = false;
+
+    cn[0] = '\0';
+    if (ssl) {
+        X509 *x = SSL_get1_peer_certificate(ssl);
+        if (x) {
+            ok = X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+                                           NID_commonName, cn, (int)len) > 0;
+            X509_free(x);
+        }
+    }
+    raw_close(ssl, ctx, fd);
+    return ok;
+}
+
+/* A certificate signed by the rig's CA with another CN (itest_tls.c's). */
+static bool
+make_cert(const char *cn, char *pem, char *keyf, size_t len)
+{
+    char cmd[2048], ext[400];
+    FILE *f;
+
+    snprintf(pem, len, "%s/%s.pem", px.dir, cn);
+    snprintf(keyf, len, "%s/%s.key", px.dir, cn);
+    snprintf(ext, sizeof(ext), "%s/%s.ext", px.dir, cn);
+    f = fopen(ext, "w");
+    if (f == NULL)
+        return false;
+    fprintf(f, "subjectAltName=IP:127.0.0.1\n");
+    fclose(f);
+    snprintf(cmd, sizeof(cmd),
+             "openssl genpkey -algorithm EC -pkeyopt "
+             "ec_paramgen_curve:P-256 -out %s 2>/dev/null && "
+             "openssl req -new -key %s -subj /CN=%s 2>/dev/null | "
+             "openssl x509 -req -CA %s -CAkey %.*s.key -CAcreateserial "
+             "-CAserial %s/ca.srl -days 2 -extfile %s -out %s 2>/dev/null",
+             keyf, keyf, cn, ca, (int)(strlen(ca) - 4), ca, px.dir, ext, pem);
+    return system(cmd) == 0;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void
+test_plain_password(void)
+{
+    struct login_opts sha2 = {.plugin = SHA2};
+    struct login_opts native = {.plugin = NATIVE};
+    struct login_opts tls = {.plugin = SHA2, .tls = true};
+    unsigned err;
+    long from = it_file_size(px.log);
+
+    check(console_works(PW_PLAIN, &sha2, &err),
+          "a: C API, " SHA2 ": the admin logs in, SHOW VERSION answers");
+    check(log_wait(from, FAST " tls=no", 2),
+          "a: ... by fast authentication (log: " FAST ")");
+    from = it_file_size(px.log);
+    check(console_works(PW_PLAIN, &native, &err),
+          "a: C API, " NATIVE ": the admin still logs in");
+    check(log_wait(from, "auth=" NATIVE, 2), "a: ... (log: auth=" NATIVE ")");
+    from = it_file_size(px.log);
+    check(console_works(PW_PLAIN, &tls, &err),
+          "a: C API over TLS (CA verified), " SHA2 ": logs in with a cipher");
+    check(log_wait(from, FAST " tls=yes", 2),
+          "a: ... by fast authentication over TLS");
+    from = it_file_size(px.log);
+    check(cli_works(PW_PLAIN, false),
+          "a: mariadb --default-auth=" SHA2 " --skip-ssl logs in");
+    check(log_wait(from, FAST " tls=no", 2),
+          "a: ... by fast authentication without TLS");
+    from = it_file_size(px.log);
+    check(cli_works(PW_PLAIN, true),
+          "a: mariadb --default-auth=" SHA2 " --ssl logs in");
+    check(log_wait(from, FAST " tls=yes", 2), "a: ... over TLS");
+
+    /* b. each refusal from its own address: no throttling here */
+    sha2.bind = "127.0.1.1";
+    check(refused("wrong", &sha2),
+          "b: " SHA2 " fast authentication: a wrong password is refused "
+          "(1045)");
+    native.bind = "127.0.1.2";
+    check(refused("wrong", &native),
+          "b: " NATIVE ": a wrong password is refused (1045)");
+    struct login_opts nobody = {
+        .user = "nobody", .plugin = SHA2, .bind = "127.0.1.3"};
+    check(refused(PW_PLAIN, &nobody),
+          "b: another user name with the admin's password is refused (1045)");
+    tls.bind = "127.0.1.4";
+    check(refused("wrong", &tls),
+          "b: over TLS a wrong password is refused (1045)");
+    char out[4096];
+    int rc = cli("wrong", false, out, sizeof(out));
+    check(rc != 0 && strstr(out, "1045") != NULL && strstr(out, "myshard:"),
+          "b: mariadb with a wrong password exits %d naming 1045", rc);
+}
+
+static void
+test_password_hash(void)
+{
+    struct conf c = cur;
+    struct login_opts sha2 = {.plugin = SHA2};
+    unsigned err;
+    long from;
+
+    c.admin_pw = NULL;
+    c.admin_hash = "hashed-console-pw";
+    if (!check(reload(&c), "c: reload: admin.password_hash only"))
+        return;
+    sha2.bind = "127.0.1.5";
+    check(refused("wrong", &sha2),
+          "b: full authentication over RSA: a wrong password is refused");
+    sha2.bind = "127.0.1.6";
+    sha2.pubkey = other_pub;
+    check(refused(c.admin_hash, &sha2),
+          "c: the right password encrypted with another public key "
+          "(MYSQL_SERVER_PUBLIC_KEY) is refused");
+    from = it_file_size(px.log);
+    check(cli_works(c.admin_hash, false),
+          "c: mariadb --default-auth=" SHA2 " --skip-ssl logs in");
+    check(log_wait(from, FULL_RSA " tls=no", 2),
+          "c: ... by full authentication over the RSA exchange");
+    sha2.bind = NULL;
+    sha2.pubkey = NULL;
+    from = it_file_size(px.log);
+    check(console_works(c.admin_hash, &sha2, &err),
+          "c: C API, " SHA2 ": logs in again");
+    check(log_wait(from, FAST, 2),
+          "c: ... by fast authentication now (the digest was learned)");
+
+    c.admin_hash = "hashed-console-pw2";
+    if (!check(reload(&c), "c: reload: another admin.password_hash"))
+        return;
+    sha2.pubkey = rsa_pub;
+    from = it_file_size(px.log);
+    check(console_works(c.admin_hash, &sha2, &err),
+          "c: C API with login.rsa_key's public key file "
+          "(MYSQL_SERVER_PUBLIC_KEY): logs in");
+    check(log_wait(from, FULL_RSA, 2),
+          "c: ... by full authentication (the client port's RSA key)");
+}
+
+static void
+test_tls(void)
+{
+    struct conf c = cur;
+    struct login_opts tls = {.plugin = SHA2, .tls = true};
+    struct login_opts native = {.plugin = NATIVE, .tls = true};
+    unsigned err;
+    long from;
+
+    c.admin_pw = NULL;
+    c.admin_hash = "tls-console-pw";
+    if (!check(reload(&c), "d: reload: a new admin.password_hash"))
+        return;
+    tls.bind = "127.0.1.7";
+    check(refused("wrong", &tls),
+          "b: full authentication over TLS: a wrong password is refused");
+    tls.bind = NULL;
+    from = it_file_size(px.log);
+    check(console_works(c.admin_hash, &tls, &err),
+          "d: C API over TLS, " SHA2 ": logs in with a cipher, SHOW "
+          "VERSION answers");
+    check(log_wait(from, FULL_TLS " tls=yes", 2),
+          "d: ... by full authentication in clear over TLS");
+    check(console_works(c.admin_hash, &native, &err),
+          "d: C API over TLS, " NATIVE ": logs in");
+
+    /* CVE-2021-3935's shape: a valid plaintext login right after the
+     * SSLRequest, which a man in the middle could inject */
+    unsigned char scramble[20], buf[2048], out[512];
+    SSL_CTX *ctx = NULL;
+    int fd, seq;
+    SSL *ssl;
+
+    from = it_file_size(px.log);
+    ssl = raw_tls(c.admin_hash, &fd, scramble, &ctx);
+    if (check(ssl != NULL, "d: TLS handshake after an SSLRequest and a "
+                           "plaintext login in one write")) {
+        size_t n = login_packet(out, c.admin_hash, scramble);
+        long r = SSL_write(ssl, out, (int)n) == (int)n
+                     ? read_packet(fd, ssl, buf, sizeof(buf), &seq)
+                     : -1;
+        check(r > 0 && buf[0] == 0x00, "d: the login over TLS: OK");
+        static const char q[] = "\x03SHOW VERSION";
+        n = frame(out, (const unsigned char *)q, sizeof(q) - 1, 0);
+        r = SSL_write(ssl, out, (int)n) == (int)n
+                ? read_packet(fd, ssl, buf, sizeof(buf), &seq)
+                : -1;
+        check(r == 1 && buf[0] == 4,
+              "d: SHOW VERSION over TLS answers a result set of 4 columns");
+    }
+    raw_close(ssl, ctx, fd);
+    check(log_wait(from,
+                   "admin console: plaintext after the SSLRequest discarded",
+                   2),
+          "d: the log says the plaintext was discarded");
+    check(it_file_has(px.log, from, "auth=" NATIVE " tls=yes") &&
+              !it_file_has(px.log, from, "tls=no"),
+          "d: only the login over TLS happened");
+
+    /* certificates are the current generation's */
+    static char pem[300], keyf[300]; /* the config names them after */
+    char cn[128];
+    check(peer_cn(cn, sizeof(cn)) && strcmp(cn, "localhost") == 0,
+          "d: the console shows the rig's certificate (CN %s)", cn);
+    if (check(make_cert("console-reloaded", pem, keyf, sizeof(pem)),
+              "d: make a second certificate")) {
+        c.cert = pem;
+        c.key = keyf;
+        check(reload(&c), "d: reload with the second certificate");
+        check(peer_cn(cn, sizeof(cn)) && strcmp(cn, "console-reloaded") == 0,
+              "d: the console's next connection shows it (CN %s)", cn);
+    }
+}
+
+struct held {
+    double secs;
+    unsigned err;
+    unsigned port;
+};
+
+static void *
+held_failure(void *arg)
+{
+    struct held *h = arg;
+    struct login_opts o = {
+        .plugin = SHA2, .bind = "127.0.0.2", .port = h->port};
+    char msg[512];
+    MYSQL *m;
+
+    if (h->port != 0)
+        o.user = "plain";
+    m = login("wrong", &o, &h->err, msg, sizeof(msg), &h->secs);
+    if (m)
+        mysql_close(m);
+    return NULL;
+}
+
+static void
+test_throttling(void)
+{
+    const double min_delay[] = {0, 0, 0, 0.25, 0.5, 1.0};
+    struct login_opts o = {.plugin = SHA2, .bind = "127.0.0.2"};
+    const char *pw = cur.admin_pw ? cur.admin_pw : cur.admin_hash;
+    char msg[512];
+    unsigned err;
+    double secs;
+    long from = it_file_size(px.log);
+    MYSQL *m;
+
+    for (int i = 0; i < 6; i++) {
+        m = login("wrong", &o, &err, msg, sizeof(msg), &secs);
+        if (m)
+            mysql_close(m);
+        check(m == NULL && err == 1045 && secs >= min_delay[i] - 0.02,
+              "e: console failure %d from 127.0.0.2 refused (1045) after "
+              "%.2f s, held back at least %.2f s",
+              i + 1, secs, min_delay[i]);
+    }
+    check(it_file_has(px.log, from,
+                      "admin access denied addr=127.0.0.2 user=\"" ADMIN_USER
+                      "\" delay_ms=1000"),
+          "e: the log names the hold-back of the 6th failure");
+    /* the next failure would wait 2 s; a correct login does not */
+    m = login(pw, &o, &err, msg, sizeof(msg), &secs);
+    check(m != NULL && secs < 1.5,
+          "e: a correct console login from the throttled address is not "
+          "held back (%.2f s)",
+          secs);
+    if (m)
+        mysql_close(m);
+
+    /* while a failure is held back the console thread serves others */
+    pthread_t th;
+    struct held h = {0};
+    double t0 = it_now();
+    if (!check(pthread_create(&th, NULL, held_failure, &h) == 0,
+               "e: start a thread"))
+        return;
+    it_sleep_ms(200);
+    struct login_opts other = {.plugin = SHA2};
+    bool served = console_works(pw, &other, &err);
+    double took = it_now() - t0;
+    pthread_join(th, NULL);
+    check(served && h.err == 1045 && h.secs >= 1.9 && took < h.secs,
+          "e: while a failure was held back %.2f s, the console served "
+          "another login within %.2f s",
+          h.secs, took);
+
+    /* one table: the client port's next failure from there is held too */
+    h = (struct held){.port = px.port};
+    held_failure(&h);
+    check(h.err == 1045 && h.secs >= 1.9,
+          "e: the client port's failure from 127.0.0.2 is held back too "
+          "(%.2f s)",
+          h.secs);
+}
+
+static void
+test_require(void)
+{
+    struct conf c = cur;
+    struct login_opts plain = {.plugin = SHA2};
+    struct login_opts tls = {.plugin = SHA2, .tls = true};
+    const char *pw = cur.admin_pw ? cur.admin_pw : cur.admin_hash;
+    char msg[512], out[4096];
+    unsigned err;
+    int rc;
+    MYSQL *m;
+
+    c.require = true;
+    if (!check(reload(&c), "f: reload: tls.require: true"))
+        return;
+    m = login(pw, &plain, &err, msg, sizeof(msg), NULL);
+    check(m == NULL && err == 3159 && strstr(msg, "myshard:") &&
+              strstr(msg, "tls.require"),
+          "f: a plaintext console login is refused with 3159 naming "
+          "tls.require (%u %s)",
+          err, msg);
+    if (m)
+        mysql_close(m);
+    rc = cli(pw, false, out, sizeof(out));
+    check(rc != 0 && strstr(out, "3159") != NULL,
+          "f: mariadb --skip-ssl is refused (exit %d, 3159)", rc);
+    check(console_works(pw, &tls, &err), "f: the C API over TLS is admitted");
+    check(cli_works(pw, true), "f: mariadb --ssl is admitted");
+}
+
+int
+main(void)
+{
+    it_init("itest_console");
+    it_proxy_init(&px);
+    px.user = "plain";
+    px.password = "plain-pw";
+    it_proxy_watchdog(&px, WATCHDOG_S);
+    ca = getenv("MARIADB_TLS_CA");
+    cert = getenv("MARIADB_TLS_CERT");
+    key = getenv("MARIADB_TLS_KEY");
+    if (!check(it_proxy_have_bin(&px) && ca && cert && key &&
+                   it_backend_port("S0_PRIMARY_PORT"),
+               "MYSHARD_BIN, MARIADB_TLS_* and S0_PRIMARY_PORT are set"))
+        return it_done();
+    if (!it_proxy_dir(&px, "itest_console")) {
+        printf("Bail out! mkdtemp: %s\n", strerror(errno));
+        return 1;
+    }
+    check(make_keys(), "an RSA key pair (and another public key) in %s",
+          px.dir);
+    struct conf c = {.admin_pw = PW_PLAIN, .cert = cert, .key = key};
+    check(write_conf(&c), "write %s", px.cfg);
+    if (check(it_proxy_start(&px, NULL), "myshard starts")) {
+        test_plain_password();
+        test_password_hash();
+        test_tls();
+        test_throttling();
+        test_require();
+    }
+    if (px.pid > 0) {
+        int st = -1;
+        check(it_proxy_stop(&px, SIGTERM, 20, &st) && WIFEXITED(st) &&
+                  WEXITSTATUS(st) == 0,
+              "myshard exits 0 on SIGTERM");
+        bool clean = it_proxy_log_clean(&px);
+        check(clean, "myshard's log has no sanitizer report");
+        if (!clean)
+            it_proxy_log_tail(&px, 0, 40);
+    }
+    int rc = it_done();
+    it_proxy_cleanup(&px, rc);
+    return rc;
+}
