@@ -29,6 +29,7 @@
  * Proxy-only.
  */
 #include "itest.h"
+#include "itest_raw.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -351,90 +352,6 @@ cli_works(const char *pw, bool tls)
 
 /* ------------------------------------------------------- raw protocol */
 
-static int
-tcp_connect(unsigned port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port)};
-    struct timeval tv = {5, 0};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static bool
-read_full(int fd, SSL *ssl, unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        int r = ssl ? SSL_read(ssl, p, (int)n) : (int)read(fd, p, n);
-        if (r <= 0)
-            return false;
-        p += r;
-        n -= (size_t)r;
-    }
-    return true;
-}
-
-/* One packet: payload into buf (cap), length returned, -1 on error. */
-static long
-read_packet(int fd, SSL *ssl, unsigned char *buf, size_t cap, int *seq)
-{
-    unsigned char h[4];
-    size_t len;
-
-    if (!read_full(fd, ssl, h, 4))
-        return -1;
-    len = h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16;
-    if (len > cap || !read_full(fd, ssl, buf, len))
-        return -1;
-    *seq = h[3];
-    return (long)len;
-}
-
-static size_t
-frame(unsigned char *out, const unsigned char *payload, size_t len, int seq)
-{
-    out[0] = (unsigned char)len;
-    out[1] = (unsigned char)(len >> 8);
-    out[2] = (unsigned char)(len >> 16);
-    out[3] = (unsigned char)seq;
-    memcpy(out + 4, payload, len);
-    return len + 4;
-}
-
-/* The greeting's capabilities and 20-byte scramble. */
-static bool
-parse_greeting(const unsigned char *p, long len, unsigned *caps,
-               unsigned char scramble[20])
-{
-    const unsigned char *e = p + len, *q = p + 1;
-
-    q = memchr(q, 0, (size_t)(e - q));
-    if (q == NULL || e - q < 1 + 4 + 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10 + 12)
-        return false;
-    q += 1 + 4;
-    memcpy(scramble, q, 8);
-    q += 8 + 1;
-    *caps = q[0] | (unsigned)q[1] << 8;
-    q += 2 + 1 + 2;
-    *caps |= ((unsigned)q[0] | (unsigned)q[1] << 8) << 16;
-    q += 2 + 1 + 10;
-    memcpy(scramble + 8, q, 12);
-    return true;
-}
-
-#define CAPS_41  0x00000200u
-#define CAPS_SSL 0x00000800u
-#define CAPS_SEC 0x00008000u
-#define CAPS_PA  0x00080000u
-
 /* A HandshakeResponse41 (seq 2) for the admin with a
  * mysql_native_password token over scramble. */
 static size_t
@@ -443,7 +360,7 @@ login_packet(unsigned char *out, const char *pw,
 {
     unsigned char p[256], s1[20], s2[20], s3[20], buf[40];
     size_t n;
-    unsigned caps = CAPS_41 | CAPS_SSL | CAPS_SEC | CAPS_PA;
+    unsigned caps = RAW_CAPS_41 | RAW_CAPS_SSL | RAW_CAPS_SEC | RAW_CAPS_PA;
 
     SHA1((const unsigned char *)pw, strlen(pw), s1);
     SHA1(s1, 20, s2);
@@ -464,7 +381,7 @@ login_packet(unsigned char *out, const char *pw,
     n += 20;
     memcpy(p + n, NATIVE, sizeof(NATIVE));
     n += sizeof(NATIVE);
-    return frame(out, p, n, 2);
+    return raw_frame(out, p, n, 2);
 }
 
 /* SSLRequest to the console, then a TLS handshake verified against the
@@ -478,7 +395,7 @@ raw_tls(const char *inject, int *fdp, unsigned char scramble[20],
 {
     unsigned char buf[1024], req[32], out[1200];
     unsigned caps = 0, c;
-    int seq, fd = tcp_connect(px.admin_port);
+    int seq, fd = raw_tcp_connect(px.admin_port);
     long n;
     size_t len;
     SSL_CTX *ctx;
@@ -488,21 +405,21 @@ raw_tls(const char *inject, int *fdp, unsigned char scramble[20],
     *ctxp = NULL;
     if (fd < 0)
         return NULL;
-    n = read_packet(fd, NULL, buf, sizeof(buf), &seq);
-    if (n <= 0 || !parse_greeting(buf, n, &caps, scramble)) {
+    n = raw_read_packet(fd, NULL, buf, sizeof(buf), &seq);
+    if (n <= 0 || !raw_parse_greeting(buf, n, &caps, scramble)) {
         it_diag("no greeting");
         return NULL;
     }
-    if (!(caps & CAPS_SSL)) {
+    if (!(caps & RAW_CAPS_SSL)) {
         it_diag("the console's greeting does not offer CLIENT_SSL");
         return NULL;
     }
-    c = CAPS_41 | CAPS_SSL | CAPS_SEC | CAPS_PA;
+    c = RAW_CAPS_41 | RAW_CAPS_SSL | RAW_CAPS_SEC | RAW_CAPS_PA;
     memset(req, 0, sizeof(req));
     memcpy(req, &c, 4);
     req[7] = 1;
     req[8] = 45;
-    len = frame(out, req, sizeof(req), 1);
+    len = raw_frame(out, req, sizeof(req), 1);
     if (inject != NULL)
         len += login_packet(out + len, inject, scramble);
     if (write(fd, out, len) != (ssize_t)len)
@@ -726,13 +643,13 @@ test_tls(void)
                            "plaintext login in one write")) {
         size_t n = login_packet(out, c.admin_hash, scramble);
         long r = SSL_write(ssl, out, (int)n) == (int)n
-                     ? read_packet(fd, ssl, buf, sizeof(buf), &seq)
+                     ? raw_read_packet(fd, ssl, buf, sizeof(buf), &seq)
                      : -1;
         check(r > 0 && buf[0] == 0x00, "d: the login over TLS: OK");
         static const char q[] = "\x03SHOW VERSION";
-        n = frame(out, (const unsigned char *)q, sizeof(q) - 1, 0);
+        n = raw_frame(out, (const unsigned char *)q, sizeof(q) - 1, 0);
         r = SSL_write(ssl, out, (int)n) == (int)n
-                ? read_packet(fd, ssl, buf, sizeof(buf), &seq)
+                ? raw_read_packet(fd, ssl, buf, sizeof(buf), &seq)
                 : -1;
         check(r == 1 && buf[0] == 4,
               "d: SHOW VERSION over TLS answers a result set of 4 columns");
