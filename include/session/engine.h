@@ -34,6 +34,18 @@ void engine_forward(struct session *s, int shard, enum relay_kind kind,
  */
 void engine_run(struct session *s, const struct route_plan *plan,
                 struct pstmt *ps, const uint8_t *exec, size_t exec_len);
+/*
+ * Runs sql[i] on sc[i], connections the caller holds (the steps that end a
+ * transaction spanning shards, session/txn.c), in r, the caller's run (not
+ * the session's: the steps outlive a client that goes away). Each target's
+ * OK/ERR, malformed answer or lost connection goes to answer, which takes
+ * its connection back; done follows the last, with r free again.
+ */
+void engine_steps(struct eng_run *r, int n, struct serverconn *const *sc,
+                  char *const *sql, eng_answer_fn answer, eng_done_fn done,
+                  void *arg);
+/* Frees a run of steps whose connections the caller has dropped. */
+void engine_steps_cancel(struct eng_run *r);
 /* The client's output drained: answers may flow again. */
 void engine_client_drained(struct session *s);
 /* Past backend.query_timeout: KILL QUERY on every target still running;

@@ -34,7 +34,23 @@ enum eng_consume {
     EC_RELAY = 0, /* one target: its answer as it is (zero-copy) */
     EC_MERGE,     /* rows of several targets merged (session/merge.h) */
     EC_COMBINE,   /* OKs of several targets combined into one */
+    EC_STEPS,     /* a transaction's steps: each target's answer to the
+                     caller (engine_steps()) */
 };
+
+/* What became of one target of a run of steps. */
+enum eng_outcome {
+    EO_ANSWERED = 0, /* OK or ERR: the target's relay says which */
+    EO_BROKEN,       /* a malformed answer */
+    EO_LOST,         /* the connection failed */
+};
+
+/* One target of a run of steps ended; the caller has sc back. */
+typedef void (*eng_answer_fn)(void *arg, int idx, struct serverconn *sc,
+                              enum eng_outcome o, const struct relay *rl,
+                              const char *why);
+/* Every target of a run of steps ended; the run is free again. */
+typedef void (*eng_done_fn)(void *arg);
 
 struct eng_target {
     struct eng_run *run; /* (ref) */
@@ -81,6 +97,9 @@ struct eng_run {
     size_t exec_len;
     uint8_t exec_inline[96]; /* a small payload: no allocation */
     uint8_t *buf;            /* owned; the targets' COM_QUERY payloads */
+    eng_answer_fn answer;    /* EC_STEPS: each target's end ... */
+    eng_done_fn done;        /* ... then the run's */
+    void *arg;               /* (ref) theirs */
     struct eng_target *t;    /* &one, or owned for several */
     struct eng_target one;   /* the target of a one-target run */
 };

@@ -24,16 +24,18 @@
  *    | run_begin()                       one target: inside the session
  *    v   start(): for each target t
  *  1 acquire(t)                          the transaction's branch
- *    |   txn_branch()                    session/txn.c
+ *    |   txn_branch()                    session/txnbranch.c
  *    |                                   or the session's held connection
  *    |   pick_server()                   backend/pick.c  replica or primary
  *    |   pool_acquire() -> on_acquired() backend/pool.c
  *    | got_conn(t, sc)                   lent: its events -> target_read()
  *  2 prelude(t)                          one round trip each, only if needed
- *    |   state_prelude()                 schema (COM_INIT_DB), SET of the
+ *    |   connstate_apply()               session/connstate.c: schema
+ *    |                                   (COM_INIT_DB), SET of the
  *    |                                   variables / sql_mode / NAMES, a
  *    |                                   pending BEGIN
- *    |   txn_start_branch()              session/txn.c  BEGIN / XA START
+ *    |   txn_start_branch()              session/txnbranch.c: BEGIN or
+ *    |                                   XA START
  *    | step_done()                       each swallowed answer checked
  *  3 send_statement(t)                   the client's packet, the plan's
  *    |                                   text, or [PREPARE] + EXECUTE
@@ -53,9 +55,19 @@
  *    | session_command_done(s)           session/client.c -> command_done()
  *    v                                   in session/session.c: next command
  *
- * COMMIT and ROLLBACK of a transaction that spans shards are not statements
- * of the client's on a target: txn_end() (session/txn.c) runs its own steps
- * (XA END, PREPARE, COMMIT) on every branch at once.
+ * COMMIT and ROLLBACK of a transaction that spans shards take the same
+ * path with the steps 1, 2 and 5 in the caller's hands: txn_end()
+ * (session/txn.c) decides the protocol and hands each round of steps (XA
+ * END, PREPARE, COMMIT, ROLLBACK on every branch at once) to
+ *
+ *  engine_steps(r, n, sc[], sql[])       r: the transaction's own run (it
+ *    |                                   outlives a client that goes away)
+ *  3 send_statement(t)                   on the branch's connection
+ *  4 target_read() -> consume_step()     OK / ERR, a malformed answer or a
+ *    |   (target_error(): lost)          lost connection, per target
+ *  5 step_end() -> answer(), done()      txn.c keeps, closes or drops the
+ *                                        branch; the next round or the
+ *                                        phase's end (xa log, 1402 / 1180)
  *
  * Hooks, each in one place for every kind of statement: retry of a read
  * whose server failed before any byte reached the client (retry()), the
@@ -94,13 +106,13 @@
 #include "proto/packet.h"
 #include "proto/pktbuf.h"
 #include "session/cachefill.h"
+#include "session/connstate.h"
 #include "session/merge.h"
 #include "session/pstmt.h"
 #include "session/relay.h"
 #include "session/schema.h"
 #include "session/session.h"
 #include "session/txn.h"
-#include "sql/lexmode.h"
 
 static void target_read(struct serverconn *sc, void *arg);
 static void target_error(struct serverconn *sc, void *arg, const char *why);
@@ -172,10 +184,9 @@ engine_release_reset(struct session *s)
 /* ---- a run: begin, free ----------------------------------------------- */
 
 static struct eng_run *
-run_begin(struct session *s, int n, enum eng_consume mode, enum relay_kind kind,
-          bool read)
+run_begin(struct eng_run *r, struct session *s, int n, enum eng_consume mode,
+          enum relay_kind kind, bool read)
 {
-    struct eng_run *r = &s->run;
     uint32_t gen = r->gen + 1;
 
     /* One target lives in the run itself: nothing to allocate. */
@@ -219,119 +230,6 @@ run_free(struct eng_run *r)
 
 /* ---- 2. prelude: the session's state on the connection ---------------- */
 
-/* The SET NAMES that gives a connection the client's collation id. */
-static const char *
-collation_name(uint8_t id)
-{
-    const char *names = NULL;
-    uint8_t cs;
-
-    return lexmode_collation(id, &cs, &names) ? names : NULL;
-}
-
-/* A BEGIN the client sent before touching any shard starts on the first
- * connection a statement needs (transactions touch shards lazily). */
-static bool
-send_pending_begin(struct session *s, struct serverconn *sc, struct relay *rl)
-{
-    uint8_t seq = 0;
-    size_t n;
-    uint8_t *p;
-
-    if (s->txn_begin == NULL)
-        return false;
-    n = strlen(s->txn_begin);
-    p = xmalloc(n + 1);
-    p[0] = COM_QUERY;
-    memcpy(p + 1, s->txn_begin, n);
-    packet_write(serverconn_output(sc), &seq, p, n + 1);
-    free(p);
-    free(s->txn_begin);
-    s->txn_begin = NULL;
-    relay_start(rl, RELAY_SIMPLE);
-    return true;
-}
-
-/* Whether vars hold a sql_mode (however the client spelled its name). */
-static bool
-vars_have_sql_mode(const struct sessvars *vars)
-{
-    for (int i = 0; i < vars->n; i++) {
-        const char *nm = vars->v[i].name;
-        if (strcmp(nm, "sql_mode") == 0 || strcmp(nm, "`sql_mode`") == 0 ||
-            strcmp(nm, "\"sql_mode\"") == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Queues the one statement that gives sc the session's schema, else its
- * variables, sql_mode and character set, else a pending BEGIN; its answer
- * is swallowed through rl. False when the connection already matches. */
-static bool
-state_prelude(struct session *s, struct serverconn *sc, struct relay *rl)
-{
-    const char *schema = session_backend_schema(s);
-    struct evbuffer *out = serverconn_output(sc);
-    uint8_t seq = 0;
-    char buf[4096];
-    size_t n;
-    bool stale = false, own_charset;
-
-    if (schema && strcmp(sc->schema, schema) != 0) {
-        size_t len = strlen(schema);
-        uint8_t cmd[80];
-        cmd[0] = COM_INIT_DB;
-        memcpy(cmd + 1, schema, len);
-        packet_write(out, &seq, cmd, len + 1);
-        snprintf(sc->schema, sizeof(sc->schema), "%s", schema);
-        relay_start(rl, RELAY_SIMPLE);
-        return true;
-    }
-    if (s->vars.n == 0 && sc->vars.n == 0 && sc->charset == s->charset &&
-        sc->sql_mode_seen == atomic_load(&sc->srv->sql_mode))
-        return send_pending_begin(s, sc, rl); /* the common case */
-    buf[0] = COM_QUERY;
-    memcpy(buf + 1, "SET ", 4);
-    n = 5;
-    if (!sessvars_diff(&s->vars, &sc->vars, buf, sizeof(buf), &n, &stale)) {
-        sc->schema[0] = '\0'; /* give up on this connection's state */
-        return false;
-    }
-    if (!vars_have_sql_mode(&s->vars)) {
-        /* the session is lexed by the servers' global sql_mode as the
-         * monitor last read it: a connection opened before it changed
-         * takes the new one (session/lexstate.h) */
-        int gm = atomic_load(&sc->srv->sql_mode);
-        if (gm != sc->sql_mode_seen && !vars_have_sql_mode(&sc->vars)) {
-            int r = snprintf(buf + n, sizeof(buf) - n, "%ssql_mode = DEFAULT",
-                             n > 5 ? ", " : "");
-            if (r < 0 || (size_t)r >= sizeof(buf) - n) {
-                sc->schema[0] = '\0';
-                return false;
-            }
-            n += (size_t)r;
-        }
-        sc->sql_mode_seen = gm;
-    }
-    own_charset = !sessvars_has_charset(&s->vars);
-    if (own_charset && (stale || sc->charset != s->charset)) {
-        const char *name = collation_name(s->charset);
-        int r = name ? snprintf(buf + n, sizeof(buf) - n, "%sNAMES %s",
-                                n > 5 ? ", " : "", name)
-                     : 0;
-        if (r > 0 && (size_t)r < sizeof(buf) - n)
-            n += (size_t)r;
-    }
-    sessvars_copy(&sc->vars, &s->vars);
-    sc->charset = own_charset ? s->charset : 0;
-    if (n == 5)
-        return send_pending_begin(s, sc, rl);
-    packet_write(out, &seq, buf, n);
-    relay_start(rl, RELAY_SIMPLE);
-    return true;
-}
-
 /* What the connection needs before the statement: the session's state,
  * then, on a shard the transaction has not touched, its branch's start.
  * True when something was sent. */
@@ -340,7 +238,7 @@ prelude(struct eng_target *t)
 {
     struct session *s = t->run->s;
 
-    if (state_prelude(s, t->sc, &t->rl))
+    if (connstate_apply(s, t->sc, &t->rl))
         return true;
     if (!t->new_branch)
         return false;
@@ -389,6 +287,8 @@ running(struct eng_target *t)
 {
     relay_start(&t->rl, t->run->kind);
     t->step = ES_RUN;
+    if (t->run->mode == EC_STEPS)
+        return;
     atomic_fetch_add(&t->sc->srv->queries, 1);
     if (t->run->n == 1)
         session_set_state(t->run->s, SESS_RELAY);
@@ -880,6 +780,34 @@ consume_combine(struct eng_target *t, struct evbuffer *in)
     target_done(t, false);
 }
 
+/* A transaction's step: its OK or ERR, or the failure, to the caller. */
+static void
+step_end(struct eng_target *t, enum eng_outcome o, const char *why)
+{
+    struct eng_run *r = t->run;
+    struct serverconn *sc = t->sc;
+    eng_done_fn done = r->done;
+    void *arg = r->arg;
+
+    t->sc = NULL;
+    t->step = ES_DONE;
+    r->answer(arg, t->idx, sc, o, &t->rl, why);
+    if (++r->ndone < r->n)
+        return;
+    run_free(r);
+    done(arg); /* may start the next run in r */
+}
+
+static void
+consume_step(struct eng_target *t, struct evbuffer *in)
+{
+    enum relay_status rs = relay_pump(&t->rl, in, NULL, 0);
+
+    if (rs != RELAY_MORE)
+        step_end(t, rs == RELAY_BROKEN ? EO_BROKEN : EO_ANSWERED,
+                 "malformed answer");
+}
+
 /* After the merge moved: sources that ended give their connections back;
  * a broken source closes what is still open. */
 static void
@@ -932,6 +860,9 @@ pump(struct eng_target *t)
     case EC_COMBINE:
         consume_combine(t, in);
         return;
+    case EC_STEPS:
+        consume_step(t, in);
+        return;
     }
 }
 
@@ -950,6 +881,10 @@ target_error(struct serverconn *sc, void *arg, const char *why)
     struct session *s = r->s;
     char msg[300];
 
+    if (r->mode == EC_STEPS) { /* the caller reports it */
+        step_end(t, EO_LOST, why);
+        return;
+    }
     log_warn("backend connection lost client=%u backend=%s reason=\"%s\"",
              s->id, sc->srv->addr, why);
     atomic_fetch_add(&sc->srv->errors, 1);
@@ -992,7 +927,7 @@ start(struct eng_run *r)
 void
 engine_forward(struct session *s, int shard, enum relay_kind kind, bool read)
 {
-    struct eng_run *r = run_begin(s, 1, EC_RELAY, kind, read);
+    struct eng_run *r = run_begin(&s->run, s, 1, EC_RELAY, kind, read);
 
     /* A held connection answers whatever shard it is on. */
     r->one.shard = s->sc != NULL ? s->sc->srv->shard : shard;
@@ -1004,7 +939,7 @@ engine_run(struct session *s, const struct route_plan *plan, struct pstmt *ps,
            const uint8_t *exec, size_t exec_len)
 {
     int n = plan->ntargets;
-    struct eng_run *r = run_begin(s, n,
+    struct eng_run *r = run_begin(&s->run, s, n,
                                   n == 1        ? EC_RELAY
                                   : plan->merge ? EC_MERGE
                                                 : EC_COMBINE,
@@ -1052,6 +987,41 @@ engine_run(struct session *s, const struct route_plan *plan, struct pstmt *ps,
         off += t->pkt_len;
     }
     start(r);
+}
+
+void
+engine_steps(struct eng_run *r, int n, struct serverconn *const *sc,
+             char *const *sql, eng_answer_fn answer, eng_done_fn done,
+             void *arg)
+{
+    run_begin(r, NULL, n, EC_STEPS, RELAY_SIMPLE, false);
+    r->answer = answer;
+    r->done = done;
+    r->arg = arg;
+    for (int i = 0; i < n; i++) {
+        struct eng_target *t = &r->t[i];
+        size_t len = strlen(sql[i]);
+        t->own = xmalloc(len + 1);
+        t->own[0] = COM_QUERY;
+        memcpy(t->own + 1, sql[i], len);
+        t->pkt = t->own;
+        t->pkt_len = len + 1;
+        t->sc = sc[i];
+        t->shard = sc[i]->srv->shard;
+        t->srv = sc[i]->srv->index;
+    }
+    /* Answers come from the event loop: none can end the run here. */
+    for (int i = 0; i < n; i++) {
+        serverconn_lend(r->t[i].sc, target_read, target_error, &r->t[i]);
+        send_statement(&r->t[i]);
+    }
+}
+
+void
+engine_steps_cancel(struct eng_run *r)
+{
+    if (r->active && r->mode == EC_STEPS)
+        run_free(r);
 }
 
 /* ---- events from the client's side ------------------------------------ */

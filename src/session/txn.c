@@ -1,8 +1,11 @@
 /*
- * txn.c - see txn.h. Between statements a branch's connection stays lent
- * to the transaction (its events come here: anything unasked for means the
- * server dropped it). At the end every branch runs a short list of steps
- * at once; when all have answered, the phase decides what comes next.
+ * txn.c - see txn.h: opening a transaction that spans shards and ending
+ * it (its branches while statements run: txnbranch.c). At the end every
+ * branch has a short list of steps for
+ * the phase; the engine runs them (session/engine.h, engine_steps()), one
+ * round at a time, each round the next step of every branch still going.
+ * When a round has nothing left to run, the phase decides what comes next:
+ * the xa log's decision, the error the client gets, the resolver's hand-off.
  */
 #include "session/txn.h"
 
@@ -24,71 +27,11 @@
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
 #include "session/cachefill.h"
+#include "session/engine.h"
 #include "session/relay.h"
 #include "session/session.h"
+#include "session/txnbranch.h"
 
-#define MAX_STEPS 2
-
-enum step_op {
-    OP_BEGIN = 0,
-    OP_XA_START,
-    OP_XA_END,
-    OP_XA_PREPARE,
-    OP_XA_COMMIT,
-    OP_XA_COMMIT_ONE_PHASE,
-    OP_XA_ROLLBACK,
-    OP_COMMIT,
-    OP_ROLLBACK,
-};
-
-enum txn_phase {
-    PH_OPEN = 0, /* statements run; no steps */
-    PH_PREPARE,  /* xa: XA END + XA PREPARE on every branch */
-    PH_DELAY,    /* xa: decision logged; xa_commit_delay */
-    PH_COMMIT,   /* XA COMMIT (two-phase) / one-phase / COMMIT */
-    PH_ROLLBACK, /* ROLLBACK on every branch still there */
-};
-
-struct branch {
-    struct txn *tx; /* (ref) */
-    int shard;
-    char name[65];         /* the shard's name: the branch qualifier */
-    struct serverconn *sc; /* lent to the transaction; NULL when lost */
-    struct relay rl;
-    enum step_op steps[MAX_STEPS];
-    int nsteps, step;
-    bool busy;     /* running steps */
-    bool failed;   /* a step failed in this phase */
-    bool active;   /* XA START (or BEGIN) answered OK */
-    bool ended;    /* XA END answered OK */
-    bool prepared; /* XA PREPARE answered OK */
-};
-
-struct txn {
-    struct session *s; /* (ref) NULL once the client is gone */
-    struct wctx *wc;   /* (ref) its worker's */
-    enum cfg_txn_mode mode;
-    char gtrid[64];
-    char *begin_sql; /* owned; best_effort: the client's BEGIN */
-    struct branch *b;
-    int nb, cap;
-    char broken[200]; /* why it can only roll back; "" if it can commit */
-    enum txn_phase phase;
-    int busy;          /* branches running steps */
-    bool commit;       /* the client asked to commit */
-    bool two_phase;    /* the decision was logged */
-    bool chain;        /* AND CHAIN / BEGIN inside the transaction */
-    bool release;      /* AND RELEASE */
-    bool failed;       /* the end failed: answer with err */
-    uint16_t err_code; /* ... */
-    char err[400];
-    struct event *delay; /* owned; PH_DELAY */
-};
-
-static void branch_read(struct serverconn *sc, void *arg);
-static void note_failure(struct txn *tx, const struct branch *br,
-                         const char *what);
-static void branch_error(struct serverconn *sc, void *arg, const char *why);
 static void phase_done(struct txn *tx);
 
 bool
@@ -123,6 +66,8 @@ txn_free(struct txn *tx)
 {
     if (tx->delay)
         event_free(tx->delay);
+    engine_steps_cancel(&tx->run);
+    free(tx->who);
     free(tx->begin_sql);
     free(tx->b);
     free(tx);
@@ -145,241 +90,33 @@ txn_begin(struct session *s, const char *sql, size_t len)
     session_command_done(s);
 }
 
-static struct branch *
-find(const struct txn *tx, const struct serverconn *sc)
-{
-    for (int i = 0; tx && sc && i < tx->nb; i++)
-        if (tx->b[i].sc == sc)
-            return &tx->b[i];
-    return NULL;
-}
+/* ---- ending: steps on every branch, run by the engine ----------------- */
 
-struct serverconn *
-txn_branch(struct session *s, int shard)
-{
-    for (int i = 0; s->txn && i < s->txn->nb; i++)
-        if (s->txn->b[i].shard == shard)
-            return s->txn->b[i].sc;
-    return NULL;
-}
-
-struct serverconn *
-txn_first_branch(struct session *s)
-{
-    for (int i = 0; s->txn && i < s->txn->nb; i++)
-        if (s->txn->b[i].sc != NULL)
-            return s->txn->b[i].sc;
-    return NULL;
-}
-
-bool
-txn_owns(const struct session *s, const struct serverconn *sc)
-{
-    return find(s->txn, sc) != NULL;
-}
-
-const char *
-txn_broken(const struct session *s)
-{
-    return s->txn && s->txn->broken[0] ? s->txn->broken : NULL;
-}
-
-/* The text of a step: xids in hex, so shard names need no quoting. */
-static size_t
-step_sql(const struct txn *tx, const struct branch *br, enum step_op op,
-         char *out, size_t len)
-{
-    const char *name = br->name;
-    char bq[2 * 64 + 1];
-    const char *verb = NULL, *tail = "";
-    int n;
-
-    if (op == OP_BEGIN)
-        return (size_t)snprintf(out, len, "%s", tx->begin_sql);
-    if (op == OP_COMMIT || op == OP_ROLLBACK)
-        return (size_t)snprintf(out, len, "%s",
-                                op == OP_COMMIT ? "COMMIT" : "ROLLBACK");
-    for (n = 0; name[n] && n < 64; n++)
-        snprintf(bq + 2 * n, 3, "%02x", (unsigned char)name[n]);
-    bq[2 * n] = '\0';
-    switch (op) {
-    case OP_XA_START:
-        verb = "START";
-        break;
-    case OP_XA_END:
-        verb = "END";
-        break;
-    case OP_XA_PREPARE:
-        verb = "PREPARE";
-        break;
-    case OP_XA_COMMIT:
-        verb = "COMMIT";
-        break;
-    case OP_XA_COMMIT_ONE_PHASE:
-        verb = "COMMIT";
-        tail = " ONE PHASE";
-        break;
-    default:
-        verb = "ROLLBACK";
-        break;
-    }
-    return (size_t)snprintf(out, len, "XA %s '%s',X'%s'%s", verb, tx->gtrid,
-                            n ? bq : "00", tail);
-}
-
-/* Queues one step's statement on the branch's connection. */
 static void
-send_step(struct branch *br, struct relay *rl)
+step_answered(void *arg, int idx, struct serverconn *sc, enum eng_outcome o,
+              const struct relay *rl, const char *why)
 {
-    char buf[512];
-    size_t n;
-    uint8_t seq = 0;
+    struct txn *tx = arg;
+    struct branch *br = &tx->b[tx->who[idx]];
+    char what[300];
 
-    buf[0] = COM_QUERY;
-    n = step_sql(br->tx, br, br->steps[br->step], buf + 1, sizeof(buf) - 1);
-    if (n > sizeof(buf) - 2)
-        n = sizeof(buf) - 2;
-    packet_write(serverconn_output(br->sc), &seq, buf, n + 1);
-    relay_start(rl, RELAY_SIMPLE);
-}
-
-void
-txn_start_branch(struct session *s, struct serverconn *sc, struct relay *rl)
-{
-    struct txn *tx = s->txn;
-    struct branch *br;
-
-    if (tx->nb == tx->cap) { /* a shard met twice: never, but be safe */
-        tx->cap *= 2;
-        tx->b = xrealloc(tx->b, (size_t)tx->cap * sizeof(*tx->b));
-    }
-    br = &tx->b[tx->nb++];
-    memset(br, 0, sizeof(*br));
-    br->tx = tx;
-    br->shard = sc->srv->shard;
-    snprintf(br->name, sizeof(br->name), "%s",
-             s->wc->cfg->shards[br->shard].name);
-    br->sc = sc;
-    br->active = true; /* its statement fails if the start does */
-    br->steps[0] = tx->mode == TXN_XA ? OP_XA_START : OP_BEGIN;
-    br->nsteps = 1;
-    send_step(br, rl);
-    br->nsteps = 0;
-}
-
-void
-txn_keep(struct session *s, struct serverconn *sc)
-{
-    struct branch *br = find(s->txn, sc);
-
-    if (br != NULL)
-        serverconn_lend(sc, branch_read, branch_error, br);
-}
-
-/* Drops a branch's connection: its state is unknown. */
-static void
-drop(struct branch *br, const char *why)
-{
-    struct txn *tx = br->tx;
-    struct serverconn *sc = br->sc;
-
-    if (sc == NULL)
-        return;
-    br->sc = NULL;
-    if (tx->broken[0] == '\0' && tx->phase == PH_OPEN)
-        snprintf(tx->broken, sizeof(tx->broken),
-                 "the connection to shard '%s' was lost (%s)", br->name, why);
-    else if (tx->phase != PH_OPEN && !br->failed) {
-        /* Lost between the steps of the end (while the commit waits, say):
-         * the branch did not do what this phase needs. A prepared one is
-         * still on its server: after a logged decision the resolver
-         * commits it. */
+    if (o != EO_ANSWERED) {
+        txnbranch_note_failure(tx, br,
+                               o == EO_LOST ? "lost its connection"
+                                            : "sent a malformed answer");
         br->failed = true;
-        note_failure(tx, br, "lost its connection");
-    }
-    log_warn("transaction branch lost gtrid=%s backend=%s reason=\"%s\"",
-             tx->gtrid[0] ? tx->gtrid : "-", sc->srv->addr, why);
-    pool_discard(sc);
-}
-
-void
-txn_lose(struct session *s, struct serverconn *sc, const char *why)
-{
-    struct branch *br = find(s->txn, sc);
-
-    if (br != NULL)
-        drop(br, why);
-    else
-        pool_discard(sc);
-}
-
-/* ---- ending: steps on every branch at once ----------------------------- */
-
-static void
-run_steps(struct branch *br)
-{
-    struct txn *tx = br->tx;
-
-    br->step = 0;
-    br->failed = false;
-    if (br->sc == NULL || br->nsteps == 0)
-        return;
-    br->busy = true;
-    tx->busy++;
-    serverconn_lend(br->sc, branch_read, branch_error, br);
-    send_step(br, &br->rl);
-}
-
-static void
-branch_finished(struct branch *br)
-{
-    struct txn *tx = br->tx;
-
-    br->busy = false;
-    if (--tx->busy == 0)
-        phase_done(tx);
-}
-
-static void
-note_failure(struct txn *tx, const struct branch *br, const char *what)
-{
-    if (tx->failed)
-        return;
-    tx->failed = true;
-    snprintf(tx->err, sizeof(tx->err), "shard '%s' %s", br->name, what);
-}
-
-static void
-branch_read(struct serverconn *sc, void *arg)
-{
-    struct branch *br = arg;
-    enum relay_status st;
-
-    if (!br->busy) {
-        /* Nothing was asked: the server is dropping the connection. */
-        drop(br, "the server closed it");
+        txnbranch_drop(br, why);
         return;
     }
-    st = relay_pump(&br->rl, serverconn_input(sc), NULL, 0);
-    if (st == RELAY_MORE)
-        return;
-    if (st == RELAY_BROKEN) {
-        note_failure(br->tx, br, "sent a malformed answer");
+    txnbranch_idle(br, sc);
+    if (rl->got_err) {
+        snprintf(what, sizeof(what), "answered %u: %s", rl->err_code,
+                 rl->err_msg);
+        txnbranch_note_failure(tx, br, what);
         br->failed = true;
-        drop(br, "malformed answer");
-        branch_finished(br);
         return;
     }
-    if (br->rl.got_err) {
-        char what[300];
-        snprintf(what, sizeof(what), "answered %u: %s", br->rl.err_code,
-                 br->rl.err_msg);
-        note_failure(br->tx, br, what);
-        br->failed = true;
-        branch_finished(br);
-        return;
-    }
-    switch (br->steps[br->step]) {
+    switch (br->steps[tx->round]) {
     case OP_XA_END:
         br->ended = true;
         break;
@@ -396,27 +133,47 @@ branch_read(struct serverconn *sc, void *arg)
     default:
         break;
     }
-    if (++br->step < br->nsteps) {
-        send_step(br, &br->rl);
-        return;
-    }
-    branch_finished(br);
 }
 
-static void
-branch_error(struct serverconn *sc, void *arg, const char *why)
-{
-    struct branch *br = arg;
+static void run_round(struct txn *tx);
 
-    (void)sc;
-    if (br->busy) {
-        note_failure(br->tx, br, "lost its connection");
-        br->failed = true;
-        drop(br, why);
-        branch_finished(br);
-        return;
+static void
+round_done(void *arg)
+{
+    struct txn *tx = arg;
+
+    tx->round++;
+    run_round(tx);
+}
+
+/* The engine runs the next step of every branch still going; when none
+ * is left, the phase is over. */
+static void
+run_round(struct txn *tx)
+{
+    struct serverconn **sc = xcalloc((size_t)tx->nb + 1, sizeof(*sc));
+    char **sql = xcalloc((size_t)tx->nb + 1, sizeof(*sql));
+    int n = 0;
+
+    free(tx->who);
+    tx->who = xcalloc((size_t)tx->nb + 1, sizeof(*tx->who));
+    for (int i = 0; i < tx->nb; i++) {
+        struct branch *br = &tx->b[i];
+        if (br->sc == NULL || br->failed || tx->round >= br->nsteps)
+            continue;
+        sql[n] = xmalloc(512);
+        txnbranch_sql(tx, br, br->steps[tx->round], sql[n], 512);
+        sc[n] = br->sc;
+        tx->who[n++] = i;
     }
-    drop(br, why);
+    if (n > 0)
+        engine_steps(&tx->run, n, sc, sql, step_answered, round_done, tx);
+    for (int i = 0; i < n; i++)
+        free(sql[i]);
+    free(sql);
+    free(sc);
+    if (n == 0)
+        phase_done(tx);
 }
 
 /* Every live branch runs the steps its state calls for in this phase. */
@@ -428,6 +185,7 @@ start_phase(struct txn *tx, enum txn_phase ph)
         struct branch *br = &tx->b[i];
         int n = 0;
 
+        br->failed = false;
         if (br->sc == NULL)
             continue;
         switch (ph) {
@@ -461,12 +219,8 @@ start_phase(struct txn *tx, enum txn_phase ph)
         }
         br->nsteps = n;
     }
-    /* Counted before any runs: an answer cannot end the phase early. */
-    tx->busy = 1;
-    for (int i = 0; i < tx->nb; i++)
-        run_steps(&tx->b[i]);
-    if (--tx->busy == 0)
-        phase_done(tx);
+    tx->round = 0;
+    run_round(tx);
 }
 
 static void finish(struct txn *tx);
