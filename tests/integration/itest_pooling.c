@@ -727,6 +727,26 @@ test_state_reset(void)
           "a client sets a user variable, creates a temporary table and "
           "takes a lock");
     mysql_close(a); /* its connection goes back to the pool, reset */
+    /* The reset runs after the client has gone: the server frees the lock
+     * once COM_RESET_CONNECTION (or the close) reaches it. Wait for that,
+     * as seen on the shard itself, so the clients below test what they
+     * inherit, not how fast the reset ran. */
+    {
+        MYSQL *d = it_connect_backend("S0_PRIMARY_PORT", NULL);
+        double deadline = it_now() + 5;
+        long long free_now = -1;
+        while (d != NULL && it_now() < deadline) {
+            free_now = it_int(d, -1, "SELECT IS_FREE_LOCK('itest_pool_left')");
+            if (free_now == 1)
+                break;
+            it_sleep_ms(20);
+        }
+        check(free_now == 1,
+              "the lock is free on the s0 primary within 5 s of the client "
+              "leaving");
+        if (d != NULL)
+            mysql_close(d);
+    }
     /* Every client after it, on whichever pooled connection, starts
      * clean: the connection was reset (or closed), never lent dirty. */
     for (int i = 0; i < 30; i++) {
