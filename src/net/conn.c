@@ -146,6 +146,28 @@ read_cb(evutil_socket_t fd, short what, void *arg)
         c->on_read(c, c->arg);
 }
 
+/* After a flush: wait for the socket while output is left, else stop
+ * waiting and tell the owner its output drained. */
+static void
+write_settle(struct conn *c, bool pending)
+{
+    if (pending) {
+        if (!c->write_armed) {
+            event_add(&c->wev, NULL);
+            c->write_armed = true;
+        }
+        return;
+    }
+    if (c->write_armed) {
+        event_del(&c->wev);
+        c->write_armed = false;
+    }
+    if (c->above_low && c->on_drain) {
+        c->above_low = false;
+        c->on_drain(c, c->arg);
+    }
+}
+
 void
 conn_flush(struct conn *c)
 {
@@ -168,21 +190,7 @@ conn_flush(struct conn *c)
         if (n == 0)
             break;
     }
-    if (evbuffer_get_length(c->out) > 0) {
-        if (!c->write_armed) {
-            event_add(&c->wev, NULL);
-            c->write_armed = true;
-        }
-        return;
-    }
-    if (c->write_armed) {
-        event_del(&c->wev);
-        c->write_armed = false;
-    }
-    if (c->above_low && c->on_drain) {
-        c->above_low = false;
-        c->on_drain(c, c->arg);
-    }
+    write_settle(c, evbuffer_get_length(c->out) > 0);
 }
 
 static void
@@ -600,22 +608,8 @@ tls_flush(struct conn *c)
     tls_send(c);
     if (c->dead)
         return;
-    if (evbuffer_get_length(c->out) > 0 ||
-        evbuffer_get_length(c->tls_out) > 0) {
-        if (!c->write_armed) {
-            event_add(&c->wev, NULL);
-            c->write_armed = true;
-        }
-        return;
-    }
-    if (c->write_armed) {
-        event_del(&c->wev);
-        c->write_armed = false;
-    }
-    if (c->above_low && c->on_drain) {
-        c->above_low = false;
-        c->on_drain(c, c->arg);
-    }
+    write_settle(c, evbuffer_get_length(c->out) > 0 ||
+                        evbuffer_get_length(c->tls_out) > 0);
 }
 
 bool

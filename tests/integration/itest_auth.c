@@ -28,6 +28,7 @@
  *   h. a user name with a newline and quotes reaches the log escaped.
  */
 #include "itest.h"
+#include "itest_raw.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,50 +61,6 @@ static struct it_proxy px;
 static char rsa_priv[320], rsa_pub[320], other_pub[320];
 static char hashed_pw[64] = "hashed-pw"; /* the password_hash user's */
 
-/* "*HEX" of SHA1(SHA1(pw)), as mysql.user stores it. */
-static void
-native_hash(const char *pw, char out[42])
-{
-    unsigned char a[20], b[20];
-    unsigned n;
-
-    EVP_Digest(pw, strlen(pw), a, &n, EVP_sha1(), NULL);
-    EVP_Digest(a, 20, b, &n, EVP_sha1(), NULL);
-    out[0] = '*';
-    for (int i = 0; i < 20; i++)
-        snprintf(out + 1 + 2 * i, 3, "%02X", b[i]);
-}
-
-static bool
-write_key(EVP_PKEY *k, const char *path, bool private)
-{
-    FILE *f = fopen(path, "w");
-    bool ok;
-
-    if (f == NULL)
-        return false;
-    ok = private ? PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1
-                 : PEM_write_PUBKEY(f, k) == 1;
-    return fclose(f) == 0 && ok;
-}
-
-static bool
-make_keys(void)
-{
-    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-    EVP_PKEY *o = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-    bool ok;
-
-    snprintf(rsa_priv, sizeof(rsa_priv), "%s/rsa.pem", px.dir);
-    snprintf(rsa_pub, sizeof(rsa_pub), "%s/rsa_pub.pem", px.dir);
-    snprintf(other_pub, sizeof(other_pub), "%s/other_pub.pem", px.dir);
-    ok = k != NULL && o != NULL && write_key(k, rsa_priv, true) &&
-         write_key(k, rsa_pub, false) && write_key(o, other_pub, false);
-    EVP_PKEY_free(k);
-    EVP_PKEY_free(o);
-    return ok;
-}
-
 static bool
 write_conf_to(const char *path, const char *admin_password_line)
 {
@@ -112,9 +69,9 @@ write_conf_to(const char *path, const char *admin_password_line)
 
     if (o == NULL)
         return false;
-    native_hash(hashed_pw, h_user);
-    native_hash(ADMIN_PASS, h_admin);
-    native_hash("cleartext-pw", h_clear);
+    raw_native_hash(hashed_pw, h_user);
+    raw_native_hash(ADMIN_PASS, h_admin);
+    raw_native_hash("cleartext-pw", h_clear);
     snprintf(admin_line, sizeof(admin_line), "  password_hash: \"%s\"",
              h_admin);
     fprintf(o,
@@ -476,8 +433,9 @@ main(void)
         printf("Bail out! mkdtemp: %s\n", strerror(errno));
         return 1;
     }
-    check(make_keys(), "an RSA key pair (and another public key) in %s",
-          px.dir);
+    check(raw_make_rsa_keys(px.dir, rsa_priv, rsa_pub, other_pub,
+                            sizeof(rsa_priv)),
+          "an RSA key pair (and another public key) in %s", px.dir);
     check(write_conf_to(px.cfg, NULL), "write %s", px.cfg);
     if (!check(it_proxy_start(&px, NULL), "myshard starts"))
         goto done;

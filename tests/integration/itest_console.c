@@ -85,49 +85,6 @@ struct conf {
 
 static struct conf cur;
 
-/* "*HEX" of SHA1(SHA1(pw)), as mysql.user stores it. */
-static void
-native_hash(const char *pw, char out[42])
-{
-    unsigned char a[20], b[20];
-
-    SHA1((const unsigned char *)pw, strlen(pw), a);
-    SHA1(a, 20, b);
-    out[0] = '*';
-    for (int i = 0; i < 20; i++)
-        snprintf(out + 1 + 2 * i, 3, "%02X", b[i]);
-}
-
-static bool
-write_key(EVP_PKEY *k, const char *path, bool private)
-{
-    FILE *f = fopen(path, "w");
-    bool ok;
-
-    if (f == NULL)
-        return false;
-    ok = private ? PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1
-                 : PEM_write_PUBKEY(f, k) == 1;
-    return fclose(f) == 0 && ok;
-}
-
-static bool
-make_keys(void)
-{
-    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-    EVP_PKEY *o = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-    bool ok;
-
-    snprintf(rsa_priv, sizeof(rsa_priv), "%s/rsa.pem", px.dir);
-    snprintf(rsa_pub, sizeof(rsa_pub), "%s/rsa_pub.pem", px.dir);
-    snprintf(other_pub, sizeof(other_pub), "%s/other_pub.pem", px.dir);
-    ok = k != NULL && o != NULL && write_key(k, rsa_priv, true) &&
-         write_key(k, rsa_pub, false) && write_key(o, other_pub, false);
-    EVP_PKEY_free(k);
-    EVP_PKEY_free(o);
-    return ok;
-}
-
 static bool
 write_conf(const struct conf *c)
 {
@@ -139,7 +96,7 @@ write_conf(const struct conf *c)
     if (c->admin_pw) {
         snprintf(line, sizeof(line), "  password: %s", c->admin_pw);
     } else {
-        native_hash(c->admin_hash, hash);
+        raw_native_hash(c->admin_hash, hash);
         snprintf(line, sizeof(line), "  password_hash: \"%s\"", hash);
     }
     fprintf(o,
@@ -810,8 +767,9 @@ main(void)
         printf("Bail out! mkdtemp: %s\n", strerror(errno));
         return 1;
     }
-    check(make_keys(), "an RSA key pair (and another public key) in %s",
-          px.dir);
+    check(raw_make_rsa_keys(px.dir, rsa_priv, rsa_pub, other_pub,
+                            sizeof(rsa_priv)),
+          "an RSA key pair (and another public key) in %s", px.dir);
     struct conf c = {.admin_pw = PW_PLAIN, .cert = cert, .key = key};
     check(write_conf(&c), "write %s", px.cfg);
     if (check(it_proxy_start(&px, NULL), "myshard starts")) {

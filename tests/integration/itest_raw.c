@@ -3,7 +3,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -88,4 +92,47 @@ raw_parse_greeting(const unsigned char *p, long len, unsigned *caps,
     q += 2 + 1 + 10;
     memcpy(scramble + 8, q, 12);
     return true;
+}
+
+void
+raw_native_hash(const char *pw, char out[42])
+{
+    unsigned char a[20], b[20];
+
+    SHA1((const unsigned char *)pw, strlen(pw), a);
+    SHA1(a, 20, b);
+    out[0] = '*';
+    for (int i = 0; i < 20; i++)
+        snprintf(out + 1 + 2 * i, 3, "%02X", b[i]);
+}
+
+static bool
+write_key(EVP_PKEY *k, const char *path, bool private)
+{
+    FILE *f = fopen(path, "w");
+    bool ok;
+
+    if (f == NULL)
+        return false;
+    ok = private ? PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1
+                 : PEM_write_PUBKEY(f, k) == 1;
+    return fclose(f) == 0 && ok;
+}
+
+bool
+raw_make_rsa_keys(const char *dir, char *priv, char *pub, char *other,
+                  size_t cap)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    EVP_PKEY *o = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    bool ok;
+
+    snprintf(priv, cap, "%s/rsa.pem", dir);
+    snprintf(pub, cap, "%s/rsa_pub.pem", dir);
+    snprintf(other, cap, "%s/other_pub.pem", dir);
+    ok = k != NULL && o != NULL && write_key(k, priv, true) &&
+         write_key(k, pub, false) && write_key(o, other, false);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(o);
+    return ok;
 }

@@ -3,7 +3,8 @@
  * what no client library would (an SSLRequest with bytes injected behind
  * it, a cleartext password without TLS): a loopback TCP connection with
  * 5 s timeouts, packet framing, reading whole packets in plaintext or over
- * an OpenSSL session, and the greeting's capabilities and scramble.
+ * an OpenSSL session, the greeting's capabilities and scramble, and the
+ * password hashes and RSA keys a login by hand needs.
  */
 #ifndef MYSHARD_ITEST_RAW_H
 #define MYSHARD_ITEST_RAW_H
@@ -30,6 +31,13 @@ long raw_read_packet(int fd, SSL *ssl, unsigned char *buf, size_t cap,
 /* Header + payload into out (len + 4 bytes); returns that length. */
 size_t raw_frame(unsigned char *out, const unsigned char *payload, size_t len,
                  int seq);
+/* "*HEX" of SHA1(SHA1(pw)), as mysql.user (and password_hash) store it. */
+void raw_native_hash(const char *pw, char out[42]);
+/* Writes dir/rsa.pem (a fresh 2048-bit private key), dir/rsa_pub.pem (its
+ * public key) and dir/other_pub.pem (an unrelated public key), and puts
+ * their paths in priv, pub and other (cap bytes each). */
+bool raw_make_rsa_keys(const char *dir, char *priv, char *pub, char *other,
+                       size_t cap);
 /* A HandshakeV10's capabilities and its 20-byte scramble. */
 bool raw_parse_greeting(const unsigned char *p, long len, unsigned *caps,
                         unsigned char scramble[20]);
