@@ -26,6 +26,8 @@ enum eng_step {
     ES_PRELUDE,     /* schema / variables / BEGIN or XA START applied */
     ES_PREPARE,     /* the executed statement being prepared on it */
     ES_RUN,         /* the statement runs; its answer is consumed */
+    ES_PROBE,       /* answered; the connection's LAST_INSERT_ID() read
+                       (session/lastid.h) */
     ES_DONE,        /* released */
 };
 
@@ -62,6 +64,10 @@ struct eng_target {
     bool new_branch;       /* sc starts the transaction's branch on this
                               shard (session/txn.h) */
     bool retried;          /* a read already sent again elsewhere */
+    bool lid_done;         /* the LAST_INSERT_ID prelude step was weighed */
+    bool probed;           /* lid holds what the probe read */
+    uint64_t lid;          /* the connection's LAST_INSERT_ID() after the
+                              statement (session/lastid.h) */
     enum eng_step step;
     struct pool_waiter waiter;
     const uint8_t *pkt; /* command payload; NULL: the client's own */

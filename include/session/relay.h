@@ -62,6 +62,7 @@ struct relay {
     uint64_t affected;  /* of the last OK */
     uint64_t insert_id; /* of the last OK */
     bool got_ok;        /* an OK packet was seen */
+    bool rowset;        /* the last result had rows (not an OK) */
     uint64_t rows;      /* rows passed */
     uint64_t bytes;     /* bytes passed */
 };

@@ -100,7 +100,8 @@ enum pin_reason {
     PIN_TEMP_TABLE = 1 << 3,
     PIN_LOCKS = 1 << 4,        /* GET_LOCK, LOCK TABLES */
     PIN_FOUND_ROWS = 1 << 6,   /* SQL_CALC_FOUND_ROWS / FOUND_ROWS() */
-    PIN_LAST_INSERT = 1 << 7,  /* LAST_INSERT_ID() may be read next */
+    PIN_LAST_INSERT = 1 << 7,  /* not taken: LAST_INSERT_ID() is the
+                                  session's own (session/lastid.h) */
     PIN_SQL_PREPARE = 1 << 8,  /* SQL-level PREPARE */
     PIN_POOL_SESSION = 1 << 9, /* the user's pool_mode is session */
 };
@@ -172,6 +173,12 @@ struct session {
     char *prep_sql;        /* owned; text of a PREPARE in flight */
     size_t prep_len;
     uint32_t prep_backend_id; /* the server's id of that PREPARE */
+
+    /* LAST_INSERT_ID() and ROW_COUNT(), kept from the answers
+     * (session/lastid.h) */
+    uint64_t last_insert_id;
+    int64_t row_count; /* -1 after rows or an error */
+    uint8_t lid_need;  /* enum lastid_need of the statement in flight */
 
     struct session *next, *prev; /* wctx list */
 };

@@ -64,6 +64,7 @@ session_send_error(struct session *s, uint16_t code, const char *sqlstate,
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     s->cmd_err = true;
+    s->row_count = -1; /* ROW_COUNT() after an error */
     if (code == ER_MYSHARD_POOL_TIMEOUT)
         STATS_ADD(&s->wc->stats, pool_timeouts_total, 1);
     else if (code == ER_MYSHARD_NO_BACKEND)
@@ -99,6 +100,7 @@ void
 session_send_ok(struct session *s, uint64_t affected, const char *info)
 {
     proto_write_ok(s->conn->out, &s->seq, affected, 0, s->status, 0, info);
+    s->row_count = (int64_t)affected;
 }
 
 const char *
@@ -116,6 +118,7 @@ session_backend_schema(const struct session *s)
 void
 session_command_done(struct session *s)
 {
+    s->lid_need = 0; /* LID_NONE: each statement weighs its own */
     s->wc->hooks->command_done(s);
 }
 

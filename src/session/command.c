@@ -112,6 +112,7 @@ reset_session_state(struct session *s)
     s->pins &= PIN_POOL_SESSION; /* the user's, not the connection's */
     pstmt_free_all(s);
     s->status = SERVER_STATUS_AUTOCOMMIT;
+    s->last_insert_id = 0; /* as a new server session */
     sessvars_clear(&s->vars);
     command_free_local_stmts(s);
     free(s->txn_begin);

@@ -36,6 +36,9 @@
  *    |                                   pending BEGIN
  *    |   txn_start_branch()              session/txnbranch.c: BEGIN or
  *    |                                   XA START
+ *    |   lastid_prelude()                session/lastid.c: the session's
+ *    |                                   LAST_INSERT_ID() for a statement
+ *    |                                   that reads it
  *    | step_done()                       each swallowed answer checked
  *  3 send_statement(t)                   the client's packet, the plan's
  *    |                                   text, or [PREPARE] + EXECUTE
@@ -45,12 +48,16 @@
  *    |                                   high-water mark
  *    |   merge_pump() -> merge_progress() session/merge.c  several: rows
  *    |   consume_combine()               several: OKs summed into one
+ *    |   probe() -> probe_read()         the connection's LAST_INSERT_ID()
+ *    |                                   when the OK cannot tell it
  *  5 target_done() -> settle() ->        the transaction keeps its branch,
  *    |   release(t)                      the session holds a pinned one,
  *    |                                   else pool_release()/pool_discard()
  *    v
  *  run_finish(r)                         the answer's end (error, combined
- *    |                                   OK), cache store, run freed
+ *    |                                   OK), LAST_INSERT_ID() and
+ *    |                                   ROW_COUNT() kept (note_lastid()),
+ *    |                                   cache store, run freed
  *    | statement_done(s)                 pins, the held connection
  *    | session_command_done(s)           session/client.c -> command_done()
  *    v                                   in session/session.c: next command
@@ -107,6 +114,7 @@
 #include "proto/pktbuf.h"
 #include "session/cachefill.h"
 #include "session/connstate.h"
+#include "session/lastid.h"
 #include "session/merge.h"
 #include "session/pstmt.h"
 #include "session/relay.h"
@@ -240,11 +248,15 @@ prelude(struct eng_target *t)
 
     if (connstate_apply(s, t->sc, &t->rl))
         return true;
-    if (!t->new_branch)
+    if (t->new_branch) {
+        t->new_branch = false;
+        txn_start_branch(s, t->sc, &t->rl);
+        return true;
+    }
+    if (t->lid_done)
         return false;
-    t->new_branch = false;
-    txn_start_branch(s, t->sc, &t->rl);
-    return true;
+    t->lid_done = true;
+    return lastid_prelude(s, t->sc, &t->rl);
 }
 
 /* ---- 3. send ---------------------------------------------------------- */
@@ -431,7 +443,7 @@ acquire(struct eng_target *t, int exclude)
     /* A session that pins (or whose statement will pin) keeps the
      * connection it gets: the primary's, since its later statements may
      * write; autocommit=0 makes every statement part of a transaction. */
-    req.stateful = (s->pins & ~PIN_LAST_INSERT) != 0 || s->txn_begin != NULL ||
+    req.stateful = s->pins != 0 || s->txn_begin != NULL ||
                    (s->vars.n > 0 && sessvars_autocommit_off(&s->vars));
     req.route = (enum cfg_route_pref)s->route_pref;
     req.last_write_ms = s->last_write_ms;
@@ -528,6 +540,37 @@ statement_done(struct session *s)
     session_command_done(s);
 }
 
+/* The statement's mark on LAST_INSERT_ID() and ROW_COUNT(), from its
+ * targets' answers in target order (session/lastid.h). */
+static void
+note_lastid(struct eng_run *r)
+{
+    struct session *s = r->s;
+    struct lastid_fact f[16];
+    int n = MIN(r->n, 16);
+    bool failed = r->failed || r->answered;
+
+    if (r->kind != RELAY_RESULT)
+        return;
+    if (r->mode == EC_MERGE) {
+        uint16_t code;
+        lastid_statement_end(s, merge_error(r->m, &code) != NULL, true, 0, NULL,
+                             0);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const struct eng_target *t = &r->t[i];
+        f[i].ok = !t->rl.got_err && (t->rl.got_ok || t->rl.rowset);
+        f[i].okid = t->rl.got_ok ? t->rl.insert_id : 0;
+        f[i].probed = t->probed;
+        f[i].value = t->lid;
+        failed |= t->rl.got_err && r->mode == EC_RELAY;
+    }
+    lastid_statement_end(
+        s, failed, r->mode == EC_RELAY && r->t[0].rl.rowset,
+        r->mode == EC_RELAY ? r->t[0].rl.affected : r->affected, f, n);
+}
+
 /* Every target has finished: the end of the answer, then the command. */
 static void
 run_finish(struct eng_run *r)
@@ -556,6 +599,10 @@ run_finish(struct eng_run *r)
                                    : "HY000",
                                "%s", r->err_msg);
     } else if (r->mode == EC_COMBINE) {
+        /* the first id a shard generated, in target (shard) order */
+        for (int i = 0; i < r->n && r->insert_id == 0; i++)
+            if (r->t[i].rl.got_ok && !r->t[i].rl.got_err)
+                r->insert_id = r->t[i].rl.insert_id;
         proto_write_ok(s->conn->out, &s->seq, r->affected, r->insert_id,
                        r->status, 0, NULL);
         s->status = r->status;
@@ -564,6 +611,7 @@ run_finish(struct eng_run *r)
         s->cmd_err |= r->t[0].rl.got_err;
     }
     s->status &= (uint16_t)~SERVER_MORE_RESULTS_EXISTS;
+    note_lastid(r);
     if (s->fill != NULL)
         cachefill_store(s, r->mode == EC_RELAY && !r->failed && !r->answered &&
                                !s->timed_out && r->kind == RELAY_RESULT &&
@@ -670,8 +718,6 @@ step_done(struct eng_target *t, enum relay_status rs)
                      "myshard: shard '%s' refused the session's schema, "
                      "variables or transaction: %s",
                      s->wc->cfg->shards[t->shard].name, t->rl.err_msg);
-            if (r->n == 1)
-                s->pins &= ~PIN_LAST_INSERT;
         }
         t->sc->schema[0] = '\0';
         fail_target(r, t->idx,
@@ -715,6 +761,37 @@ relay_done(struct eng_target *t)
     }
 }
 
+/* After a target's answer: its connection's LAST_INSERT_ID(), when the
+ * answer cannot tell it (session/lastid.h). True when the probe went out:
+ * the target ends when its answer is read (probe_read). */
+static bool
+probe(struct eng_target *t)
+{
+    struct eng_run *r = t->run;
+    struct session *s = r->s;
+
+    if (s->lid_need == LID_NONE || r->kind != RELAY_RESULT || r->answered ||
+        s->timed_out || !lastid_wants_probe(s, &t->rl))
+        return false;
+    lastid_send_probe(t->sc);
+    t->step = ES_PROBE;
+    return true;
+}
+
+static void
+probe_read(struct eng_target *t, struct evbuffer *in)
+{
+    int rc = lastid_read_probe(in, &t->lid);
+
+    if (rc == 0)
+        return;
+    if (rc < 0)
+        log_warn("malformed LAST_INSERT_ID() answer client=%u backend=%s",
+                 t->run->s->id, t->sc->srv->addr);
+    t->probed = rc == 1;
+    target_done(t, rc < 0);
+}
+
 /* One target: its answer moves to the client as it is. */
 static void
 consume_relay(struct eng_target *t, struct evbuffer *in)
@@ -741,6 +818,8 @@ consume_relay(struct eng_target *t, struct evbuffer *in)
         return;
     case RELAY_DONE:
         relay_done(t);
+        if (probe(t))
+            return;
         target_done(t, false);
         return;
     case RELAY_BROKEN:
@@ -769,14 +848,14 @@ consume_combine(struct eng_target *t, struct evbuffer *in)
     } else if (t->rl.got_ok) {
         if (!r->ok_first_only || t->idx == 0)
             r->affected += t->rl.affected;
-        if (r->insert_id == 0)
-            r->insert_id = t->rl.insert_id;
         r->status = t->rl.status;
     } else {
         set_error(r, ER_NOT_SUPPORTED_YET,
                   "myshard: a statement returning rows from several shards "
                   "cannot be combined; narrow it to one shard");
     }
+    if (probe(t))
+        return;
     target_done(t, false);
 }
 
@@ -847,6 +926,10 @@ pump(struct eng_target *t)
             step_done(t, rs);
         return;
     }
+    if (t->step == ES_PROBE) {
+        probe_read(t, in);
+        return;
+    }
     if (t->step != ES_RUN)
         return;
     switch (r->mode) {
@@ -889,6 +972,11 @@ target_error(struct serverconn *sc, void *arg, const char *why)
              s->id, sc->srv->addr, why);
     atomic_fetch_add(&sc->srv->errors, 1);
     health_report(sc->srv, false, &s->wc->cfg->backend.health, clock_ms());
+    if (t->step == ES_PROBE) {
+        /* The statement's answer is whole: only the probe is lost. */
+        target_done(t, true);
+        return;
+    }
     if (r->n == 1 && !r->branches) {
         /* The transaction or the session state it carried is gone. */
         s->pins &= PIN_POOL_SESSION;

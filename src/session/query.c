@@ -25,6 +25,7 @@
 #include "session/cachefill.h"
 #include "session/engine.h"
 #include "session/gate.h"
+#include "session/lastid.h"
 #include "session/lexstate.h"
 #include "session/protect.h"
 #include "session/schema.h"
@@ -48,6 +49,8 @@ enum stmt_action {
                             no shard: answered */
     ACT_TXN_BEGIN,       /* BEGIN where transactions may span shards */
     ACT_TXN_END,         /* COMMIT/ROLLBACK (or BEGIN) ending one */
+    ACT_LASTID,          /* SELECT LAST_INSERT_ID(), ROW_COUNT(): answered
+                            from the session (session/lastid.h) */
 };
 
 struct stmt_facts {
@@ -56,7 +59,7 @@ struct stmt_facts {
     size_t name_len;
     bool has_like;
     unsigned pins; /* enum pin_reason bits the statement sets */
-    bool insert;   /* LAST_INSERT_ID() may be read next */
+    uint8_t lid;   /* enum lastid_need */
     bool multi;
     bool tracks_vars; /* a SET whose assignments s->pending holds */
     bool writes;      /* some statement writes (or might: DDL, CALL...) */
@@ -219,8 +222,10 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
             }
             f->pins |= query_statement_pins(st);
             f->writes |= st->is_write;
-            if (st->kind == STMT_INSERT || st->kind == STMT_REPLACE)
-                f->insert = true;
+            /* the batch's last OK need not be its INSERT's: the
+             * connection's value is read after it */
+            if (lastid_need_of(st) != LID_NONE)
+                f->lid = LID_ALWAYS;
             if (!st->multi)
                 break;
             off += st->stmt_len; /* stmt_len stops before the ';' */
@@ -232,6 +237,7 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
         return;
     }
     f->writes = st->is_write;
+    f->lid = (uint8_t)lastid_need_of(st);
     if (s->txn != NULL) {
         /* BEGIN inside a transaction commits it first, as MySQL does. */
         if (st->kind == STMT_BEGIN ||
@@ -281,15 +287,15 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
             f->action = ACT_SELECT_DATABASE;
             return;
         }
+        if (lastid_is_answered(st)) {
+            f->action = ACT_LASTID;
+            return;
+        }
         break;
     case STMT_SET:
         analyze_set(s, st, f);
         f->pins |= query_statement_pins(st) & ~PIN_SESSION_VARS;
         return;
-    case STMT_INSERT:
-    case STMT_REPLACE:
-        f->insert = true;
-        break;
     default:
         break;
     }
@@ -501,6 +507,27 @@ query_start(struct session *s, const char *sql, size_t len)
         s->digest_slot = slot; /* counted under what the client sent */
         filtered = true;
     }
+    if (f.action == ACT_FORWARD && !f.multi) {
+        /* ROW_COUNT() inside a statement: the session's value, as a
+         * literal (alone it is answered; in a batch the server has it) */
+        size_t n;
+        char *text = lastid_rewrite_row_count(s, s->wc->stmt, sql, len, &n);
+        if (text != NULL) {
+            uint8_t *cmd = xmalloc(n + 1);
+            int slot = s->digest_slot;
+            cmd[0] = COM_QUERY;
+            memcpy(cmd + 1, text, n);
+            free(text);
+            packet_consume(s->conn->in, &s->cmd);
+            s->cmd.data = cmd;
+            s->cmd.len = n + 1;
+            s->cmd.heap = true;
+            sql = (const char *)cmd + 1;
+            len = n;
+            analyze(s, sql, len, &f);
+            s->digest_slot = slot;
+        }
+    }
     switch (f.action) {
     case ACT_USE:
         schema_use(s, f.name, f.name_len);
@@ -511,6 +538,9 @@ query_start(struct session *s, const char *sql, size_t len)
         return;
     case ACT_SELECT_DATABASE:
         answer_select_database(s);
+        return;
+    case ACT_LASTID:
+        lastid_answer(s, s->wc->stmt);
         return;
     case ACT_REFUSE:
         session_send_error(s, ER_NOT_SUPPORTED_YET, "42000",
@@ -538,12 +568,7 @@ query_start(struct session *s, const char *sql, size_t len)
         return;
     s->tracks_vars = f.tracks_vars;
     s->pins |= f.pins;
-    /* LAST_INSERT_ID() reads the connection of the last INSERT: keep it
-     * until the statement after the insert has run. */
-    if (f.insert)
-        s->pins |= PIN_LAST_INSERT;
-    else
-        s->pins &= ~PIN_LAST_INSERT;
+    s->lid_need = f.lid;
     if (f.writes)
         cachefill_note_write(s, s->wc->stmt, f.multi);
     else if (s->cache_ttl_ms > 0 && cachefill_try(s, sql, len))

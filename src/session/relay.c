@@ -137,6 +137,7 @@ on_control(struct relay *r, const uint8_t *p, size_t len)
         }
         if (b == PKT_HDR_OK) {
             r->got_err = false;
+            r->rowset = false;
             note_ok(r, p, len);
             end_result(r);
         } else {
@@ -145,6 +146,7 @@ on_control(struct relay *r, const uint8_t *p, size_t len)
             if (!reply_parse_column_count(p, len, &n, &rest))
                 return RELAY_BROKEN;
             r->got_err = false;
+            r->rowset = true;
             r->left = n;
             r->phase = RL_COLDEFS;
         }

@@ -206,9 +206,9 @@ close_session(struct session *s, const char *reason)
             s->state == SESS_WAIT_BACKEND || (s->pins & PIN_TRANSACTION))
             engine_release(s, true); /* closing ends a transaction
                                                at once, on every server */
-        else if ((s->pins & ~PIN_LAST_INSERT) != 0 && !s->wc->draining)
+        else if (s->pins != 0 && !s->wc->draining)
             engine_release_reset(s);
-        else if ((s->pins & ~PIN_LAST_INSERT) != 0)
+        else if (s->pins != 0)
             engine_release(s, true); /* shutting down: no reset */
         else
             engine_release(s, false);
@@ -742,6 +742,7 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
     s->user_slot = -1;
     s->schema = -1;
     s->status = SERVER_STATUS_AUTOCOMMIT;
+    s->row_count = -1;
     s->connected_ms = clock_ms();
     if (addr->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
