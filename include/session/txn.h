@@ -33,6 +33,15 @@ struct relay;
 bool txn_spans_shards(const struct session *s);
 /* BEGIN / START TRANSACTION in such a schema: opens s->txn and answers. */
 void txn_begin(struct session *s, const char *sql, size_t len);
+/* The first statement after SET autocommit = 0 (or after the end of the
+ * transaction it opened), in such a schema: opens s->txn like a BEGIN,
+ * without an answer; the statement then runs in it. */
+void txn_begin_implicit(struct session *s);
+/* A statement that commits an open transaction first (DDL, LOCK TABLES,
+ * SET autocommit = 1): commits s->txn like COMMIT, then runs the client's
+ * statement (s->cmd) again from the start; if the commit fails, the client
+ * gets its error and the statement does not run. */
+void txn_commit_then_run(struct session *s);
 /* The transaction's connection to shard, or NULL when it has none. */
 struct serverconn *txn_branch(struct session *s, int shard);
 /* The connection of the first shard the transaction touched, or NULL. */

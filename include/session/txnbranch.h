@@ -72,6 +72,8 @@ struct txn {
     bool two_phase;     /* the decision was logged */
     bool chain;         /* AND CHAIN / BEGIN inside the transaction */
     bool release;       /* AND RELEASE */
+    bool then_run;      /* an implicit commit: the client's statement runs
+                           after it instead of an OK */
     bool failed;        /* the end failed: answer with err */
     uint16_t err_code;  /* ... */
     char err[400];

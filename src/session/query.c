@@ -38,19 +38,21 @@
 
 enum stmt_action {
     ACT_FORWARD = 0,
-    ACT_USE,             /* answered: switch schema */
-    ACT_SHOW_DATABASES,  /* answered from the config */
-    ACT_SELECT_DATABASE, /* answered: the client-side schema name */
-    ACT_REFUSE,          /* answered with an error */
-    ACT_REFUSE_LEX,      /* refused: the proxy could not lex the session's
-                            later text as the server will (why) */
-    ACT_BEGIN,           /* remembered; starts on the first shard used */
-    ACT_END_EMPTY,       /* COMMIT/ROLLBACK of a transaction that touched
-                            no shard: answered */
-    ACT_TXN_BEGIN,       /* BEGIN where transactions may span shards */
-    ACT_TXN_END,         /* COMMIT/ROLLBACK (or BEGIN) ending one */
-    ACT_LASTID,          /* SELECT LAST_INSERT_ID(), ROW_COUNT(): answered
-                            from the session (session/lastid.h) */
+    ACT_USE,              /* answered: switch schema */
+    ACT_SHOW_DATABASES,   /* answered from the config */
+    ACT_SELECT_DATABASE,  /* answered: the client-side schema name */
+    ACT_REFUSE,           /* answered with an error */
+    ACT_REFUSE_LEX,       /* refused: the proxy could not lex the session's
+                             later text as the server will (why) */
+    ACT_BEGIN,            /* remembered; starts on the first shard used */
+    ACT_END_EMPTY,        /* COMMIT/ROLLBACK of a transaction that touched
+                             no shard: answered */
+    ACT_TXN_BEGIN,        /* BEGIN where transactions may span shards */
+    ACT_TXN_END,          /* COMMIT/ROLLBACK (or BEGIN) ending one */
+    ACT_LASTID,           /* SELECT LAST_INSERT_ID(), ROW_COUNT(): answered
+                             from the session (session/lastid.h) */
+    ACT_TXN_COMMIT_FIRST, /* DDL, LOCK TABLES, SET autocommit = 1 in one:
+                             committed, then the statement runs */
 };
 
 struct stmt_facts {
@@ -66,6 +68,8 @@ struct stmt_facts {
     bool commit;      /* ACT_TXN_END: COMMIT (else ROLLBACK) */
     bool chain;       /* ... AND CHAIN, or BEGIN: a new one follows */
     bool release;     /* ... AND RELEASE */
+    bool implicit;    /* autocommit = 0: the statement opens a transaction
+                         that may span shards, as BEGIN would */
     char why[320];    /* ACT_REFUSE_LEX: the message */
 };
 
@@ -162,6 +166,55 @@ analyze_set(struct session *s, const struct stmt_info *st, struct stmt_facts *f)
     f->tracks_vars = s->pending.n > 0;
 }
 
+/* SET autocommit = 1 (ON, true, DEFAULT): it commits an open
+ * transaction. */
+static bool
+sets_autocommit_on(const struct stmt_info *st)
+{
+    for (int i = 0; st->kind == STMT_SET && i < st->nsets; i++) {
+        const struct sql_setvar *v = &st->sets[i];
+        const char *p = v->value.p;
+        size_t n = v->value.len;
+        if (v->kind != SETK_SYSVAR ||
+            !lexer_ident_eq(v->name.p, v->name.len, "autocommit", 10))
+            continue;
+        if (n >= 2 && (p[0] == '\'' || p[0] == '"')) {
+            p++;
+            n -= 2;
+        }
+        return (n == 1 && p[0] == '1') || lexer_ident_eq(p, n, "ON", 2) ||
+               lexer_ident_eq(p, n, "true", 4) ||
+               lexer_ident_eq(p, n, "DEFAULT", 7);
+    }
+    return false;
+}
+
+/* With autocommit = 0 in a schema whose transactions may span shards,
+ * the statements that open a transaction open one as BEGIN does: every
+ * one the proxy sends on, except those that end or commit one and SETs
+ * (which follow the session). */
+static bool
+opens_implicit_txn(const struct session *s, const struct stmt_info *st)
+{
+    if (s->txn != NULL || s->sc != NULL || s->txn_begin != NULL || st->multi ||
+        s->vars.n == 0 || !sessvars_autocommit_off(&s->vars) ||
+        !txn_spans_shards(s))
+        return false;
+    switch (st->kind) {
+    case STMT_SET:
+    case STMT_USE:
+    case STMT_BEGIN:
+    case STMT_COMMIT:
+    case STMT_ROLLBACK:
+    case STMT_SAVEPOINT:
+    case STMT_RELEASE_SAVEPOINT:
+    case STMT_XA:
+        return false;
+    default:
+        return !(st->txn & TXN_IMPLICIT_COMMIT);
+    }
+}
+
 /* What one statement does to the session: pins it may need. */
 unsigned
 query_statement_pins(const struct stmt_info *st)
@@ -249,11 +302,20 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
             f->release = (st->txn & TXN_RELEASE) != 0;
             return;
         }
+        /* as MySQL does: DDL, LOCK TABLES, SET autocommit = 1... commit
+         * the transaction first */
+        if (((st->txn & TXN_IMPLICIT_COMMIT) &&
+             st->kind != STMT_UNLOCK_TABLES) ||
+            sets_autocommit_on(st)) {
+            f->action = ACT_TXN_COMMIT_FIRST;
+            return;
+        }
     } else if (st->kind == STMT_BEGIN && s->sc == NULL &&
                s->txn_begin == NULL) {
         f->action = txn_spans_shards(s) ? ACT_TXN_BEGIN : ACT_BEGIN;
         return;
     }
+    f->implicit = opens_implicit_txn(s, st);
     if ((st->kind == STMT_COMMIT || st->kind == STMT_ROLLBACK) &&
         !(st->flags & SQLF_TO_SAVEPOINT) && s->sc == NULL &&
         !(st->txn & (TXN_CHAIN | TXN_RELEASE))) {
@@ -557,6 +619,9 @@ query_start(struct session *s, const char *sql, size_t len)
     case ACT_TXN_END:
         txn_end(s, f.commit, f.chain, f.release);
         return;
+    case ACT_TXN_COMMIT_FIRST:
+        txn_commit_then_run(s);
+        return;
     case ACT_END_EMPTY:
         answer_end_empty(s);
         return;
@@ -569,6 +634,8 @@ query_start(struct session *s, const char *sql, size_t len)
     s->tracks_vars = f.tracks_vars;
     s->pins |= f.pins;
     s->lid_need = f.lid;
+    if (f.implicit)
+        txn_begin_implicit(s);
     if (f.writes)
         cachefill_note_write(s, s->wc->stmt, f.multi);
     else if (s->cache_ttl_ms > 0 && cachefill_try(s, sql, len))

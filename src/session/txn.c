@@ -90,6 +90,12 @@ txn_begin(struct session *s, const char *sql, size_t len)
     session_command_done(s);
 }
 
+void
+txn_begin_implicit(struct session *s)
+{
+    session_enter(s, txn_new(s, NULL, 0));
+}
+
 /* ---- ending: steps on every branch, run by the engine ----------------- */
 
 static void
@@ -336,6 +342,13 @@ finish(struct txn *tx)
         session_send_error(s, tx->err_code ? tx->err_code : ER_UNKNOWN_ERROR,
                            tx->err_code == ER_XA_RBROLLBACK ? "XA100" : "HY000",
                            "myshard: %s: %s", what, tx->err);
+    } else if (tx->then_run) {
+        /* committed: the statement that committed it runs now, admitted
+         * already */
+        txn_free(tx);
+        s->admitted = true;
+        session_dispatch(s);
+        return;
     } else {
         if (tx->chain)
             session_enter(s,
@@ -373,6 +386,13 @@ txn_end(struct session *s, bool commit, bool chain, bool release)
         return;
     }
     start_phase(tx, PH_COMMIT);
+}
+
+void
+txn_commit_then_run(struct session *s)
+{
+    s->txn->then_run = true;
+    txn_end(s, true, false, false);
 }
 
 void
