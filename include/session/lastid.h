@@ -55,8 +55,9 @@ enum lastid_need lastid_need_of(const struct stmt_info *st);
  * @@last_insert_id and @@identity (any scope prefix, aliases allowed): the
  * session answers it (lastid_answer). */
 bool lastid_is_answered(const struct stmt_info *st);
-/* Answers such a SELECT from the session's values and ends the command. */
-void lastid_answer(struct session *s, const struct stmt_info *st);
+/* Answers such a SELECT from the session's values and ends the command;
+ * binary: as the answer to COM_STMT_EXECUTE (binary rows). */
+void lastid_answer(struct session *s, const struct stmt_info *st, bool binary);
 
 /* When sql (one statement, lexed as st was) calls ROW_COUNT(), a copy
  * with each call replaced by the session's value (malloc'd, length in

@@ -118,15 +118,20 @@ lastid_is_answered(const struct stmt_info *st)
 }
 
 void
-lastid_answer(struct session *s, const struct stmt_info *st)
+lastid_answer(struct session *s, const struct stmt_info *st, bool binary)
 {
     struct rs_writer w;
     struct coldef cols[SQL_MAX_ITEMS];
     char names[SQL_MAX_ITEMS][80];
     char vals[SQL_MAX_ITEMS][24];
     const char *v[SQL_MAX_ITEMS];
+    uint8_t row[1 + (SQL_MAX_ITEMS + 9) / 8 + 8 * SQL_MAX_ITEMS];
+    size_t rlen;
     int n = st->nitems;
 
+    /* a binary row: header, the NULL bitmap (none), 8 bytes a column */
+    rlen = 1 + ((size_t)n + 9) / 8;
+    memset(row, 0, rlen);
     for (int i = 0; i < n; i++) {
         const struct sql_item *it = &st->items[i];
         enum item_what what = item_what(it->expr, st->mode);
@@ -144,17 +149,26 @@ lastid_answer(struct session *s, const struct stmt_info *st)
         cols[i].length = 21;
         cols[i].type = MYSQL_TYPE_LONGLONG;
         cols[i].flags = NOT_NULL_FLAG | BINARY_FLAG;
-        if (what == IT_LASTID) {
-            cols[i].flags |= UNSIGNED_FLAG;
-            snprintf(vals[i], sizeof(vals[i]), "%" PRIu64, s->last_insert_id);
-        } else {
-            snprintf(vals[i], sizeof(vals[i]), "%" PRId64, s->row_count);
+        {
+            uint64_t x =
+                what == IT_LASTID ? s->last_insert_id : (uint64_t)s->row_count;
+            if (what == IT_LASTID) {
+                cols[i].flags |= UNSIGNED_FLAG;
+                snprintf(vals[i], sizeof(vals[i]), "%" PRIu64, x);
+            } else {
+                snprintf(vals[i], sizeof(vals[i]), "%" PRId64, s->row_count);
+            }
+            for (int b = 0; b < 8; b++)
+                row[rlen++] = (uint8_t)(x >> (8 * b));
         }
         v[i] = vals[i];
     }
     rs_begin(&w, s->conn->out, s->seq, false, s->status);
     rs_columns(&w, cols, (size_t)n);
-    rs_row(&w, v, NULL);
+    if (binary)
+        packet_write(s->conn->out, &w.seq, row, rlen);
+    else
+        rs_row(&w, v, NULL);
     rs_end(&w);
     s->seq = w.seq;
     s->row_count = -1; /* what a SELECT leaves */

@@ -32,6 +32,7 @@
 #include "proto/mysql_defs.h"
 #include "proto/pktbuf.h"
 #include "route/router.h"
+#include "session/lastid.h"
 #include "session/lexstate.h"
 #include "session/query.h"
 #include "session/engine.h"
@@ -271,6 +272,12 @@ prepare_cmd_execute(struct session *s)
     /* State an executed statement leaves on its connection (SET, user
      * variables, ...) keeps the session on that connection. */
     s->pins |= query_statement_pins(wc->stmt);
+    /* LAST_INSERT_ID() and ROW_COUNT() are the session's */
+    if (lastid_is_answered(wc->stmt)) {
+        lastid_answer(s, wc->stmt, true);
+        goto out;
+    }
+    s->lid_need = (uint8_t)lastid_need_of(wc->stmt);
     ctx.schema = s->schema;
     ctx.in_txn = (s->pins & PIN_TRANSACTION) != 0;
     ctx.txn_shards = s->sc ? 1ull << s->sc->srv->shard : 0;

@@ -602,7 +602,7 @@ query_start(struct session *s, const char *sql, size_t len)
         answer_select_database(s);
         return;
     case ACT_LASTID:
-        lastid_answer(s, s->wc->stmt);
+        lastid_answer(s, s->wc->stmt, false);
         return;
     case ACT_REFUSE:
         session_send_error(s, ER_NOT_SUPPORTED_YET, "42000",
