@@ -391,6 +391,7 @@ retry(struct eng_target *t)
              s->wc->servers->v[failed].addr);
     t->step = ES_ACQUIRE;
     t->held = false;
+    t->lid_done = false; /* the new connection needs its prelude too */
     acquire(t, failed);
     return true;
 }
