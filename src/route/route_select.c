@@ -284,8 +284,15 @@ resolve(struct sel *s, const struct sql_order *o, bool allow_hidden,
     return true;
 }
 
+static bool
+is_dhidden(const struct hidden *h)
+{
+    return h->pre == pre_dcount || h->pre == pre_dsum || h->pre == pre_davg;
+}
+
 /* ORDER BY text for the shards: visible columns by position, hidden ones
- * by their expression. */
+ * by their expression (a DISTINCT aggregate's by position: no `*` comes
+ * before it). */
 static void
 order_text(struct sel *s, const struct merge_key *keys, int n)
 {
@@ -294,7 +301,11 @@ order_text(struct sel *s, const struct merge_key *keys, int n)
         int c = keys[i].col;
         if (i)
             rt_edits_str(&s->ed, ", ");
-        if (c >= HREF_BASE) {
+        if (c >= HREF_BASE && is_dhidden(&s->hidden[c - HREF_BASE])) {
+            /* by position: its text could be an alias of another item */
+            rt_edits_num(&s->ed, (uint64_t)s->st->nitems +
+                                     (uint64_t)(c - HREF_BASE) + 1);
+        } else if (c >= HREF_BASE) {
             const struct hidden *h = &s->hidden[c - HREF_BASE];
             if (h->pre)
                 rt_edits_str(&s->ed, h->pre);
