@@ -151,7 +151,12 @@ load_lit(struct ev *e, const struct expr_node *n, struct hval *h)
             return false;
         }
         /* integers beyond BIGINT are DECIMAL literals on the server */
-        h->k = n->op == EXPR_INT && n->len <= 18 ? HK_INT : HK_DEC;
+        h->k = n->op == EXPR_INT &&
+                       (n->len < 19 ||
+                        (n->len == 19 &&
+                         memcmp(t, "9223372036854775807", 19) <= 0))
+                   ? HK_INT
+                   : HK_DEC;
         return true;
     case EXPR_DBL: {
         char tmp[80];

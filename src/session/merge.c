@@ -267,7 +267,9 @@ fail_agg(struct merge *m, enum agg_status st, uint32_t col)
     char msg[ERR_MSG_MAX];
 
     aggs_error(st, col, msg, sizeof(msg));
-    merge_failf(m, ER_UNKNOWN_ERROR, "%s", msg);
+    merge_failf(m,
+                st == AGG_UNCERTAIN ? ER_NOT_SUPPORTED_YET : ER_UNKNOWN_ERROR,
+                "%s", msg);
 }
 
 /* ---- output ------------------------------------------------------------ */
