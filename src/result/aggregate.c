@@ -135,8 +135,8 @@ aggs_check(const struct aggs *a, char *out, size_t cap)
     const struct column *cols = a->rs->cols;
 
     for (uint32_t c = 0; c < a->rs->ncols; c++) {
-        if (!is_distinct(a->kind[c]) || cols[c].cls != COL_STR ||
-            !cols[c].ci || ascii_fold_collation(cols[c].charset))
+        if (!is_distinct(a->kind[c]) || cols[c].cls != COL_STR || !cols[c].ci ||
+            ascii_fold_collation(cols[c].charset))
             continue;
         snprintf(out, cap,
                  "myshard: DISTINCT aggregate over column %u, whose "
@@ -233,8 +233,7 @@ acc_distinct(struct aggs *a, uint32_t c, const struct binproto_value *v)
     bool binary = a->rs->binary;
     struct dec x;
 
-    if (col->cls == COL_STR && col->ci && v->str != NULL &&
-        !printable_ascii(v))
+    if (col->cls == COL_STR && col->ci && v->str != NULL && !printable_ascii(v))
         return AGG_UNCERTAIN;
     if (acc->any && value_cmp(col, binary, v, &acc->best) == 0)
         return AGG_OK;
@@ -433,8 +432,7 @@ acc_result(struct aggs *a, uint32_t c, struct binproto_value *v)
             d = acc->d / (double)acc->cnt;
             value_fmt_double(d, acc->txt, sizeof(acc->txt));
         } else {
-            unsigned scale =
-                MIN(acc->x.scale + 4u, (unsigned)DEC_MAX_SCALE);
+            unsigned scale = MIN(acc->x.scale + 4u, (unsigned)DEC_MAX_SCALE);
             if (!dec_avg(&acc->x, acc->cnt, scale, &q))
                 return AGG_AVG_OVERFLOW;
             dec_format(&q, acc->txt);

@@ -28,9 +28,9 @@ enum hkind {
 };
 
 struct hval {
-    uint8_t k;   /* enum hkind */
-    bool uns;    /* HK_INT: UNSIGNED */
-    bool col;    /* HK_STR: from a column (its collation below) */
+    uint8_t k; /* enum hkind */
+    bool uns;  /* HK_INT: UNSIGNED */
+    bool col;  /* HK_STR: from a column (its collation below) */
     bool ci, pad;
     uint16_t coll;
     struct dec x;
@@ -62,8 +62,7 @@ static void PRINTF_FMT(2, 3) ev_fail(struct ev *e, const char *fmt, ...)
     va_end(ap);
 }
 
-#define NOTE                                                                   \
-    "; add the shard key to the WHERE clause or compute it per shard"
+#define NOTE "; add the shard key to the WHERE clause or compute it per shard"
 
 /* ---- values ---- */
 
@@ -145,18 +144,19 @@ load_lit(struct ev *e, const struct expr_node *n, struct hval *h)
     case EXPR_INT:
     case EXPR_DEC:
         if (!dec_parse(t, n->len, &h->x)) {
-            ev_fail(e, "myshard: the HAVING number '%.*s' has more digits "
-                       "than the proxy computes with" NOTE,
+            ev_fail(e,
+                    "myshard: the HAVING number '%.*s' has more digits "
+                    "than the proxy computes with" NOTE,
                     (int)MIN(n->len, 40), (const char *)t);
             return false;
         }
         /* integers beyond BIGINT are DECIMAL literals on the server */
-        h->k = n->op == EXPR_INT &&
-                       (n->len < 19 ||
-                        (n->len == 19 &&
-                         memcmp(t, "9223372036854775807", 19) <= 0))
-                   ? HK_INT
-                   : HK_DEC;
+        h->k =
+            n->op == EXPR_INT &&
+                    (n->len < 19 || (n->len == 19 &&
+                                     memcmp(t, "9223372036854775807", 19) <= 0))
+                ? HK_INT
+                : HK_DEC;
         return true;
     case EXPR_DBL: {
         char tmp[80];
@@ -311,8 +311,8 @@ int_range_ok(struct ev *e, struct hval *r)
         !dec_parse((const uint8_t *)"9223372036854775807", 19, &hi) ||
         !dec_parse((const uint8_t *)"18446744073709551615", 20, &uhi))
         return false; /* constants: cannot happen */
-    if (dec_cmp(&r->x, r->uns ? &uhi : &hi) <= 0 &&
-        dec_cmp(&r->x, &lo) >= 0 && !(r->uns && r->x.neg))
+    if (dec_cmp(&r->x, r->uns ? &uhi : &hi) <= 0 && dec_cmp(&r->x, &lo) >= 0 &&
+        !(r->uns && r->x.neg))
         return true;
     dec_format(&r->x, t);
     ev_fail(e, "myshard: BIGINT%s value is out of range in HAVING (%s)",

@@ -47,9 +47,8 @@ static const char *
 agg_text(uint8_t agg)
 {
     static const char *const names[] = {
-        "NONE", "COUNT",          "SUM",          "MIN",
-        "MAX",  "AVG",            "COUNT_DISTINCT", "SUM_DISTINCT",
-        "AVG_DISTINCT"};
+        "NONE", "COUNT",          "SUM",          "MIN",         "MAX",
+        "AVG",  "COUNT_DISTINCT", "SUM_DISTINCT", "AVG_DISTINCT"};
     return agg < sizeof(names) / sizeof(names[0]) ? names[agg] : "?";
 }
 

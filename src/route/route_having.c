@@ -142,8 +142,8 @@ p_operand(struct hp *h)
     bool inexact = false;
     int col, depth = 0;
 
-    if (first == NULL || !(first->type == TOK_IDENT ||
-                           first->type == TOK_QIDENT)) {
+    if (first == NULL ||
+        !(first->type == TOK_IDENT || first->type == TOK_QIDENT)) {
         hp_refuse(h, "this term", first);
         return false;
     }

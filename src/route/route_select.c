@@ -790,8 +790,7 @@ having_operand(void *ctx, struct sql_span span, int *col, bool *inexact)
             return false;
         }
         s->ms->aggs[s->ms->naggs++] = (struct merge_aggcol){
-            .col = (int16_t)c,
-            .agg = agg == AGG_MIN ? MAGG_MIN : MAGG_MAX};
+            .col = (int16_t)c, .agg = agg == AGG_MIN ? MAGG_MIN : MAGG_MAX};
         *col = c;
         return true;
     }
@@ -832,8 +831,8 @@ strip_having(struct sel *s)
     const char *at = st->having.p;
     int e;
 
-    while (at > st->sql && (at[-1] == ' ' || at[-1] == '\t' ||
-                            at[-1] == '\n' || at[-1] == '\r'))
+    while (at > st->sql && (at[-1] == ' ' || at[-1] == '\t' || at[-1] == '\n' ||
+                            at[-1] == '\r'))
         at--;
     e = rt_edits_begin(&s->ed, at, st->having.p + st->having.len);
     rt_edits_end(&s->ed, e);

@@ -1016,6 +1016,8 @@ static bool
 finish_rows(struct merge *m, struct evbuffer *out, size_t high)
 {
     if (m->ms.grouped && !m->flushed_group) {
+        if (out_full(out, high))
+            return false;
         m->flushed_group = true;
         if (m->ms.ngroup == 0 && !m->any_group && !m->limit_done) {
             /* one group over no rows: COUNT 0, the rest NULL */

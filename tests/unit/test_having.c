@@ -83,15 +83,15 @@ compile(const char *src, struct expr_prog *p)
     static const struct {
         const char *w;
         uint8_t op;
-    } ops[] = {{"=", EXPR_EQ},          {"<>", EXPR_NE},
-               {"<", EXPR_LT},          {"<=", EXPR_LE},
-               {">", EXPR_GT},          {">=", EXPR_GE},
-               {"<=>", EXPR_NSEQ},      {"AND", EXPR_AND},
-               {"OR", EXPR_OR},         {"XOR", EXPR_XOR},
-               {"NOT", EXPR_NOT},       {"+", EXPR_ADD},
-               {"-", EXPR_SUB},         {"*", EXPR_MUL},
-               {"/", EXPR_DIV},         {"NEG", EXPR_NEG},
-               {"ISNULL", EXPR_ISNULL}, {"ISNOTNULL", EXPR_ISNOTNULL},
+    } ops[] = {{"=", EXPR_EQ},           {"<>", EXPR_NE},
+               {"<", EXPR_LT},           {"<=", EXPR_LE},
+               {">", EXPR_GT},           {">=", EXPR_GE},
+               {"<=>", EXPR_NSEQ},       {"AND", EXPR_AND},
+               {"OR", EXPR_OR},          {"XOR", EXPR_XOR},
+               {"NOT", EXPR_NOT},        {"+", EXPR_ADD},
+               {"-", EXPR_SUB},          {"*", EXPR_MUL},
+               {"/", EXPR_DIV},          {"NEG", EXPR_NEG},
+               {"ISNULL", EXPR_ISNULL},  {"ISNOTNULL", EXPR_ISNOTNULL},
                {"BETWEEN", EXPR_BETWEEN}};
     char buf[512], *save = NULL;
 
@@ -229,7 +229,7 @@ START_TEST(test_strings)
     expect("c3 'A' =", HAVING_TRUE);
     expect("c3 'a__' =", HAVING_TRUE); /* PAD SPACE */
     expect("c3 'B' <", HAVING_TRUE);
-    expect("c3 '[' <", HAVING_TRUE); /* folded: 'A' (0x41) < '[' (0x5B) */
+    expect("c3 '[' <", HAVING_TRUE);  /* folded: 'A' (0x41) < '[' (0x5B) */
     expect("c4 'A' =", HAVING_FALSE); /* bytes */
     expect("c4 'a' =", HAVING_TRUE);
     expect("'a' 'A' =", HAVING_ERROR); /* no collation known */

@@ -85,8 +85,7 @@ START_TEST(test_count_distinct)
     /* HAVING COUNT(DISTINCT x) > 1 */
     ms.having.n = 3;
     ms.having.nodes[0] = (struct expr_node){.op = EXPR_COL, .col = 1};
-    ms.having.nodes[1] =
-        (struct expr_node){.op = EXPR_INT, .off = 0, .len = 1};
+    ms.having.nodes[1] = (struct expr_node){.op = EXPR_INT, .off = 0, .len = 1};
     ms.having.nodes[2] = (struct expr_node){.op = EXPR_GT};
     ms.having.text[0] = '1';
     ms.having.text_len = 1;
