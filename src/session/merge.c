@@ -20,8 +20,12 @@
  *   the least by the merge keys (any held row when there are none)
  *        v
  *   row_in ─► group (equal group keys combine; a group is final once a
- *             greater row arrives) ─► distinct (drop a row equal to the
- *             previous) ─► out_row ─► in memory (post_sort) or emit_row
+ *             greater row arrives; DISTINCT aggregates count a value when
+ *             it differs from the one before, the merge keys ending with
+ *             it) ─► HAVING (result/having.h: the group is dropped, or the
+ *             statement fails when the proxy cannot decide) ─► distinct
+ *             (drop a row equal to the previous) ─► out_row ─► in memory
+ *             (post_sort) or emit_row
  *   emit_row ─► OFFSET skip, LIMIT stop ─► re-encode without the hidden
  *               columns (text rows: the visible prefix as-is) ─► out
  *
