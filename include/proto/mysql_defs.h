@@ -117,6 +117,7 @@
 #define PRI_KEY_FLAG  0x0002
 #define BINARY_FLAG   0x0080
 #define UNSIGNED_FLAG 0x0020
+#define NUM_FLAG      0x8000
 
 /* Charsets */
 #define CHARSET_UTF8MB4_GENERAL_CI 45

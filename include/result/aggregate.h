@@ -13,6 +13,15 @@
  *    column's decimals + 4, rounded half away from zero; aggs_prepare
  *    retypes the column's definition to match), for doubles as a double
  *    printed in the shortest form that reads back the same.
+ *  - COUNT/SUM/AVG(DISTINCT x): the shards return x itself, grouped by
+ *    it, and the rows of a group arrive ordered by x (the merge keys end
+ *    with it), so a value counts when it differs from the one before;
+ *    NULLs never count. The column is retyped to what the server sends
+ *    (BIGINT, DECIMAL or DOUBLE). Text in a case-insensitive collation
+ *    compares exactly only in the ASCII-folding collations (latin1_swedish,
+ *    ascii/utf8/utf8mb4_general) and only for printable ASCII: other
+ *    collations are refused before any row (aggs_check), other bytes
+ *    fail the statement (AGG_UNCERTAIN).
  * Non-aggregate columns are the caller's (a group's first row).
  */
 #ifndef MYSHARD_RESULT_AGGREGATE_H
@@ -25,6 +34,7 @@
 #include "proto/binproto.h"
 #include "result/decimal.h"
 
+struct column;
 struct row_shape;
 
 /* The same values as route's enum merge_agg, which plans them. */
@@ -35,6 +45,9 @@ enum agg_kind {
     AGG_MIN,
     AGG_MAX,
     AGG_AVG,
+    AGG_COUNT_DISTINCT,
+    AGG_SUM_DISTINCT,
+    AGG_AVG_DISTINCT,
 };
 
 enum agg_status {
@@ -42,6 +55,7 @@ enum agg_status {
     AGG_NOT_NUMBER,   /* a SUM/COUNT/AVG partial is not a number */
     AGG_SUM_OVERFLOW, /* the exact sum needs more digits than a dec */
     AGG_AVG_OVERFLOW, /* the exact average does not fit */
+    AGG_UNCERTAIN,    /* DISTINCT over text the proxy cannot compare */
 };
 
 /* One column's running aggregate within the current group. */
@@ -50,7 +64,8 @@ struct agg_acc {
     bool dbl;                   /* summed as double */
     double d;                   /* the double sum */
     struct dec x;               /* the exact sum */
-    struct binproto_value best; /* MIN/MAX so far */
+    struct binproto_value best; /* MIN/MAX so far; DISTINCT: the last */
+    uint64_t cnt;               /* DISTINCT: values counted */
     uint8_t *bbuf;              /* owns best's string bytes */
     size_t bcap;
     char txt[DEC_TEXT_MAX + 32]; /* the final value as text */
@@ -80,6 +95,16 @@ MUST_CHECK bool aggs_set(struct aggs *a, uint32_t col, uint8_t kind,
  * and otypes[c] are rewritten. */
 void aggs_prepare(struct aggs *a, uint8_t *const *defs,
                   const uint32_t *def_len);
+
+/* The output columns' facts after aggs_prepare: cols[c] is copied to
+ * out[c], retyped where the merged value has another type (DISTINCT
+ * aggregates), so later comparisons (HAVING, ORDER BY) read the value as
+ * what it now is. */
+void aggs_out_columns(const struct aggs *a, struct column *out);
+
+/* NULL when every DISTINCT aggregate's column compares exactly, else why
+ * not (a myshard: message in out). */
+const char *aggs_check(const struct aggs *a, char *out, size_t cap);
 
 /* A group starts with row v (ncols values). On failure *col is the
  * column. */

@@ -44,6 +44,34 @@ MUST_CHECK bool dec_add(struct dec *acc, const struct dec *x);
 MUST_CHECK bool dec_div(const struct dec *x, uint64_t cnt, unsigned scale,
                         struct dec *q);
 
+/* The server's AVG: sum / cnt computed to whole 9-digit words of
+ * fraction (truncated), then rounded half away from zero to `scale`
+ * (the sum's scale + 4). False when cnt is 0 or it does not fit. */
+MUST_CHECK bool dec_avg(const struct dec *sum, uint64_t cnt, unsigned scale,
+                        struct dec *q);
+
+/* The server's `a / b` on exact numbers: truncated to whole 9-digit words
+ * of fraction, then rounded to a's scale + 4, as it is shown and
+ * compared. False when b is 0, b has more than 19 digits, or the result
+ * does not fit. */
+MUST_CHECK bool dec_quot(const struct dec *a, const struct dec *b,
+                         struct dec *q);
+
+/* -1, 0 or 1. */
+int dec_cmp(const struct dec *a, const struct dec *b);
+
+/* x = -x. */
+void dec_neg(struct dec *x);
+
+/* r = a * b exactly (scale: the sum of theirs). False when it does not
+ * fit. */
+MUST_CHECK bool dec_mul(const struct dec *a, const struct dec *b,
+                        struct dec *r);
+
+/* Rounds x half away from zero to `scale` fraction digits (only ever
+ * fewer). False on overflow. */
+MUST_CHECK bool dec_round(struct dec *x, unsigned scale);
+
 /* Writes x with exactly its scale's fraction digits into out (at least
  * DEC_TEXT_MAX bytes). */
 void dec_format(const struct dec *x, char *out);

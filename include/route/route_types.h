@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sql/exprprog.h"
+
 #define ROUTE_MAX_SHARDS 64
 
 enum route_action {
@@ -38,6 +40,12 @@ enum merge_agg {
     MAGG_MAX,
     MAGG_AVG, /* the shards return SUM in this column and COUNT in
                  column `col2`; the merge divides */
+    /* COUNT/SUM/AVG(DISTINCT x): the shards return x in this column,
+     * grouped by it, and the merge keys end with it (merge_spec.sort):
+     * the merge counts/sums each value once */
+    MAGG_COUNT_DISTINCT,
+    MAGG_SUM_DISTINCT,
+    MAGG_AVG_DISTINCT,
 };
 
 /* A column reference in the shards' result: >= 0 counts from the first
@@ -61,18 +69,24 @@ struct merge_aggcol {
 struct merge_spec {
     uint16_t nhidden; /* trailing columns the client never sees */
     /* Output order: rows are k-way merged by these keys (each shard
-     * returns its rows already in this order). Empty: concatenation. */
+     * returns its rows already in this order). Empty: concatenation.
+     * With grouped: the merge order when it is finer than the groups
+     * (group keys, then a DISTINCT aggregate's column). */
     uint8_t nsort;
     struct merge_key sort[MERGE_MAX_KEYS];
     /* GROUP BY / aggregates without GROUP BY: rows whose group columns are
      * equal combine into one. Each shard returns its rows ordered by the
      * group columns (the router adds that ORDER BY). grouped with ngroup
-     * == 0: the whole result is one group (SELECT COUNT(*) FROM t). */
+     * == 0: the whole result is one group (SELECT COUNT(*) FROM t), and
+     * one row comes out even when no shard sent a row. */
     bool grouped;
     uint8_t ngroup;
     struct merge_key group[MERGE_MAX_KEYS];
     uint16_t naggs;
     struct merge_aggcol aggs[MERGE_MAX_AGGS];
+    /* After grouping: the HAVING the proxy evaluates on each merged group
+     * (the shards were sent the statement without it); n == 0: none. */
+    struct expr_prog having;
     /* After grouping, the client's ORDER BY when it differs from the group
      * order: the merged groups are sorted in memory by these keys. */
     uint8_t npost_sort;

@@ -72,7 +72,9 @@ struct eng_target {
     struct pool_waiter waiter;
     const uint8_t *pkt; /* command payload; NULL: the client's own */
     size_t pkt_len;
-    uint8_t *own;    /* owned; this target's renamed text */
+    uint8_t *own;    /* owned; this target's renamed text, or (prepared
+                        statements) the plan's rewrite of it, pkt_len
+                        bytes without a command byte */
     struct relay rl; /* prelude answers, then the statement's answer */
 };
 

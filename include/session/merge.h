@@ -8,7 +8,7 @@
  *   shard 1 in ──► [row 1] ─┼─► pick (k-way by sort/group keys, or any)
  *   shard 2 in ──► [row 2] ─┘        │
  *                                    v
- *          group + aggregate ─► distinct ─► [post-sort in memory] ─►
+ *          group + aggregate ─► HAVING ─► distinct ─► [post-sort] ─►
  *          OFFSET/LIMIT cut ─► strip hidden ─► client out (own seq ids)
  *
  * What the shards answer decides the outcome:

@@ -30,7 +30,7 @@ aggs_init(struct aggs *a, const struct row_shape *rs, uint16_t *otypes)
 bool
 aggs_set(struct aggs *a, uint32_t col, uint8_t kind, uint32_t col2)
 {
-    if (col >= a->rs->ncols || kind == AGG_NONE || kind > AGG_AVG)
+    if (col >= a->rs->ncols || kind == AGG_NONE || kind > AGG_AVG_DISTINCT)
         return false;
     a->kind[col] = kind;
     if (kind != AGG_AVG)
@@ -57,10 +57,116 @@ retype_avg(uint8_t *def, uint32_t def_len, const struct column *c)
     rs_patch_coldef(def, def_len, &d);
 }
 
+static bool
+is_distinct(uint8_t k)
+{
+    return k == AGG_COUNT_DISTINCT || k == AGG_SUM_DISTINCT ||
+           k == AGG_AVG_DISTINCT;
+}
+
+/* The type the server gives COUNT/SUM/AVG(DISTINCT x), from x's column. */
+static void
+distinct_type(uint8_t k, const struct column *x, struct rs_coldef *d)
+{
+    d->charset = CHARSET_BINARY;
+    d->flags = BINARY_FLAG | NUM_FLAG;
+    if (k == AGG_COUNT_DISTINCT) {
+        d->type = MYSQL_TYPE_LONGLONG;
+        d->length = 21;
+        d->decimals = 0;
+        d->flags |= NOT_NULL_FLAG;
+    } else if (x->cls == COL_FLOAT) {
+        d->type = MYSQL_TYPE_DOUBLE;
+        d->length = 23;
+        d->decimals = x->decimals;
+    } else {
+        unsigned sc = x->cls == COL_DEC ? x->decimals : 0;
+        if (k == AGG_AVG_DISTINCT)
+            sc = MIN(sc + 4u, (unsigned)DEC_MAX_SCALE);
+        d->type = MYSQL_TYPE_NEWDECIMAL;
+        d->length = MIN(x->length + 22u, 67u);
+        d->decimals = (uint8_t)sc;
+    }
+}
+
+void
+aggs_out_columns(const struct aggs *a, struct column *out)
+{
+    const struct column *cols = a->rs->cols;
+
+    for (uint32_t c = 0; c < a->rs->ncols; c++) {
+        struct rs_coldef d;
+        out[c] = cols[c];
+        if (!is_distinct(a->kind[c]))
+            continue;
+        memset(&d, 0, sizeof(d));
+        distinct_type(a->kind[c], &cols[c], &d);
+        out[c].type = d.type;
+        out[c].flags = d.flags;
+        out[c].charset = d.charset;
+        out[c].length = d.length;
+        out[c].decimals = d.decimals;
+        out[c].cls = d.type == MYSQL_TYPE_LONGLONG ? COL_INT
+                     : d.type == MYSQL_TYPE_DOUBLE ? COL_FLOAT
+                                                   : COL_DEC;
+        out[c].ci = out[c].pad = false;
+        out[c].tw = d.type;
+    }
+}
+
+/* Case-insensitive collations whose order and equality over printable
+ * ASCII are the proxy's (letters folded to upper case, bytes otherwise):
+ * latin1_swedish_ci, ascii_general_ci, utf8mb3_general_ci,
+ * utf8mb4_general_ci, and their NO PAD variants. */
+static bool
+ascii_fold_collation(uint16_t id)
+{
+    static const uint16_t ok[] = {8, 11, 33, 45, 1032, 1035, 1057, 1069};
+
+    for (unsigned i = 0; i < ARRAY_SIZE(ok); i++)
+        if (ok[i] == id)
+            return true;
+    return false;
+}
+
+const char *
+aggs_check(const struct aggs *a, char *out, size_t cap)
+{
+    const struct column *cols = a->rs->cols;
+
+    for (uint32_t c = 0; c < a->rs->ncols; c++) {
+        if (!is_distinct(a->kind[c]) || cols[c].cls != COL_STR || !cols[c].ci ||
+            ascii_fold_collation(cols[c].charset))
+            continue;
+        snprintf(out, cap,
+                 "myshard: DISTINCT aggregate over column %u, whose "
+                 "collation (id %u) the proxy cannot compare exactly, "
+                 "across shards is not supported; use a _bin or "
+                 "*_general_ci collation, or add the shard key to the WHERE "
+                 "clause",
+                 (unsigned)c + 1, (unsigned)cols[c].charset);
+        return out;
+    }
+    return NULL;
+}
+
 void
 aggs_prepare(struct aggs *a, uint8_t *const *defs, const uint32_t *def_len)
 {
     const struct column *cols = a->rs->cols;
+
+    for (uint32_t c = 0; c < a->rs->ncols; c++) {
+        struct rs_coldef d;
+        uint8_t k = a->kind[c];
+        if (!is_distinct(k))
+            continue;
+        a->acc[c].dbl = k != AGG_COUNT_DISTINCT && cols[c].cls == COL_FLOAT;
+        if (!rs_parse_coldef(defs[c], def_len[c], &d))
+            continue; /* read once already: cannot happen */
+        distinct_type(k, &cols[c], &d);
+        rs_patch_coldef(defs[c], def_len[c], &d);
+        a->otypes[c] = d.type;
+    }
 
     for (uint32_t c = 0; c < a->rs->ncols; c++) {
         if (a->kind[c] == AGG_AVG && a->kind[a->avg_cnt[c]] == AGG_NONE)
@@ -68,6 +174,8 @@ aggs_prepare(struct aggs *a, uint8_t *const *defs, const uint32_t *def_len)
     }
     for (uint32_t c = 0; c < a->rs->ncols; c++) {
         uint8_t k = a->kind[c];
+        if (is_distinct(k))
+            continue;
         a->acc[c].dbl =
             (k == AGG_SUM || k == AGG_AVG) && cols[c].cls == COL_FLOAT;
         if (k == AGG_COUNT)
@@ -84,6 +192,7 @@ static void
 acc_reset(struct agg_acc *acc)
 {
     acc->any = false;
+    acc->cnt = 0;
     acc->d = 0;
     memset(&acc->x, 0, sizeof(acc->x));
     memset(&acc->best, 0, sizeof(acc->best));
@@ -102,6 +211,44 @@ acc_keep_best(struct agg_acc *acc, const struct binproto_value *v)
         memcpy(acc->bbuf, v->str, v->len);
         acc->best.str = acc->bbuf;
     }
+}
+
+/* Text the ASCII-folding comparison gets right: printable ASCII. */
+static bool
+printable_ascii(const struct binproto_value *v)
+{
+    for (size_t i = 0; i < v->len; i++)
+        if (v->str[i] < 0x20 || v->str[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* DISTINCT: v counts when it differs from the last value counted (the
+ * group's rows come ordered by this column). */
+static enum agg_status
+acc_distinct(struct aggs *a, uint32_t c, const struct binproto_value *v)
+{
+    struct agg_acc *acc = &a->acc[c];
+    const struct column *col = &a->rs->cols[c];
+    bool binary = a->rs->binary;
+    struct dec x;
+
+    if (col->cls == COL_STR && col->ci && v->str != NULL && !printable_ascii(v))
+        return AGG_UNCERTAIN;
+    if (acc->any && value_cmp(col, binary, v, &acc->best) == 0)
+        return AGG_OK;
+    if (a->kind[c] != AGG_COUNT_DISTINCT) {
+        if (acc->dbl)
+            acc->d += value_double(binary, v);
+        else if (!value_dec(binary, v, &x))
+            return AGG_NOT_NUMBER;
+        else if (!dec_add(&acc->x, &x))
+            return AGG_SUM_OVERFLOW;
+    }
+    acc_keep_best(acc, v);
+    acc->any = true;
+    acc->cnt++;
+    return AGG_OK;
 }
 
 static enum agg_status
@@ -126,6 +273,10 @@ acc_add(struct aggs *a, uint32_t c, const struct binproto_value *v)
             return AGG_SUM_OVERFLOW;
         acc->any = true;
         break;
+    case AGG_COUNT_DISTINCT:
+    case AGG_SUM_DISTINCT:
+    case AGG_AVG_DISTINCT:
+        return acc_distinct(a, c, v);
     case AGG_MIN:
     case AGG_MAX:
         cmp = acc->any ? value_cmp(&a->rs->cols[c], binary, v, &acc->best) : 0;
@@ -250,7 +401,7 @@ acc_result(struct aggs *a, uint32_t c, struct binproto_value *v)
         } else {
             unsigned scale =
                 MIN(a->rs->cols[c].decimals + 4u, (unsigned)DEC_MAX_SCALE);
-            if (!dec_div(&acc->x, count, scale, &q))
+            if (!dec_avg(&acc->x, count, scale, &q))
                 return AGG_AVG_OVERFLOW;
             dec_format(&q, acc->txt);
         }
@@ -261,6 +412,32 @@ acc_result(struct aggs *a, uint32_t c, struct binproto_value *v)
         if (!acc->any)
             break;
         *v = acc->best;
+        return AGG_OK;
+    case AGG_COUNT_DISTINCT:
+        snprintf(acc->txt, sizeof(acc->txt), "%llu",
+                 (unsigned long long)acc->cnt);
+        set_number(a, c, acc, (double)acc->cnt, v);
+        return AGG_OK;
+    case AGG_SUM_DISTINCT:
+        if (!acc->any)
+            break;
+        d = sum_text(acc);
+        set_number(a, c, acc, d, v);
+        return AGG_OK;
+    case AGG_AVG_DISTINCT:
+        if (!acc->any)
+            break;
+        d = 0;
+        if (acc->dbl) {
+            d = acc->d / (double)acc->cnt;
+            value_fmt_double(d, acc->txt, sizeof(acc->txt));
+        } else {
+            unsigned scale = MIN(acc->x.scale + 4u, (unsigned)DEC_MAX_SCALE);
+            if (!dec_avg(&acc->x, acc->cnt, scale, &q))
+                return AGG_AVG_OVERFLOW;
+            dec_format(&q, acc->txt);
+        }
+        set_number(a, c, acc, d, v);
         return AGG_OK;
     default:
         return AGG_OK;
@@ -299,6 +476,13 @@ aggs_error(enum agg_status st, uint32_t col, char *out, size_t cap)
                  n);
     else if (st == AGG_SUM_OVERFLOW)
         snprintf(out, cap, "myshard: the merged sum of column %u overflows", n);
+    else if (st == AGG_UNCERTAIN)
+        snprintf(out, cap,
+                 "myshard: DISTINCT over column %u met text the proxy "
+                 "cannot compare exactly in its collation (only printable "
+                 "ASCII is); add the shard key to the WHERE clause or "
+                 "compute it per shard",
+                 n);
     else if (st == AGG_AVG_OVERFLOW)
         snprintf(out, cap, "myshard: the merged average of column %u overflows",
                  n);

@@ -147,17 +147,20 @@ dec_format(const struct dec *x, char *out)
     *o = '\0';
 }
 
-bool
-dec_div(const struct dec *x, uint64_t cnt, unsigned scale, struct dec *q)
+/* x / cnt with `scale` fraction digits (x's own when larger), rounded
+ * half away from zero or truncated. */
+static bool
+div_u64(const struct dec *x, uint64_t cnt, unsigned scale, bool round,
+        struct dec *q)
 {
-    uint8_t num[DEC_MAX_DIGITS + DEC_MAX_SCALE + 8], le[sizeof(num) + 1];
+    uint8_t num[DEC_MAX_DIGITS + 2 * DEC_MAX_SCALE + 8], le[sizeof(num) + 1];
     unsigned __int128 rem = 0;
     unsigned k, nn = 0, carry;
 
     if (scale < x->scale)
         scale = x->scale;
     k = scale - x->scale;
-    if (cnt == 0 || x->n + k > sizeof(num))
+    if (cnt == 0 || x->n + k > sizeof(num) || scale > 255)
         return false;
     for (int i = x->n - 1; i >= 0; i--) /* most significant first */
         num[nn++] = x->d[i];
@@ -168,7 +171,7 @@ dec_div(const struct dec *x, uint64_t cnt, unsigned scale, struct dec *q)
         num[i] = (uint8_t)(rem / cnt);
         rem %= cnt;
     }
-    carry = rem * 2 >= cnt;
+    carry = round && rem * 2 >= cnt;
     memset(q, 0, sizeof(*q));
     for (unsigned i = 0; i < nn; i++) /* least significant first */
         le[i] = num[nn - 1 - i];
@@ -190,6 +193,156 @@ dec_div(const struct dec *x, uint64_t cnt, unsigned scale, struct dec *q)
     q->neg = x->neg;
     dec_normalize(q);
     return true;
+}
+
+bool
+dec_div(const struct dec *x, uint64_t cnt, unsigned scale, struct dec *q)
+{
+    return div_u64(x, cnt, scale, true, q);
+}
+
+/* The server's division keeps whole 9-digit words of fraction, truncated,
+ * and then shows (and compares) the value rounded to its declared scale. */
+static unsigned
+word_frac(unsigned digits)
+{
+    return (digits + 8) / 9 * 9;
+}
+
+bool
+dec_avg(const struct dec *sum, uint64_t cnt, unsigned scale, struct dec *q)
+{
+    struct dec t;
+
+    if (!div_u64(sum, cnt, word_frac(sum->scale + 4), false, &t))
+        return false;
+    *q = t;
+    return dec_round(q, scale) && dec_rescale(q, scale);
+}
+
+int
+dec_cmp(const struct dec *a, const struct dec *b)
+{
+    struct dec x = *a, y = *b;
+    unsigned scale = MAX(x.scale, y.scale);
+    int c;
+
+    if (x.neg != y.neg)
+        return x.neg ? -1 : 1;
+    if (!dec_rescale(&x, scale) || !dec_rescale(&y, scale)) {
+        /* too many digits to line up: more integer digits is larger */
+        int ia = (int)a->n - a->scale, ib = (int)b->n - b->scale;
+        c = ia < ib ? -1 : 1;
+    } else {
+        c = dec_cmp_mag(&x, &y);
+    }
+    return x.neg ? -c : c;
+}
+
+void
+dec_neg(struct dec *x)
+{
+    if (x->n > 0)
+        x->neg = !x->neg;
+}
+
+bool
+dec_mul(const struct dec *a, const struct dec *b, struct dec *r)
+{
+    uint16_t acc[2 * DEC_MAX_DIGITS + 1] = {0};
+    unsigned n = (unsigned)a->n + b->n;
+
+    if ((unsigned)a->scale + b->scale > DEC_MAX_SCALE)
+        return false;
+    memset(r, 0, sizeof(*r));
+    r->scale = (uint8_t)(a->scale + b->scale);
+    if (a->n == 0 || b->n == 0)
+        return true;
+    for (unsigned i = 0; i < a->n; i++) {
+        unsigned carry = 0;
+        for (unsigned j = 0; j < b->n; j++) {
+            unsigned v = acc[i + j] + (unsigned)a->d[i] * b->d[j] + carry;
+            acc[i + j] = (uint16_t)(v % 10);
+            carry = v / 10;
+        }
+        for (unsigned k = i + b->n; carry; k++) {
+            unsigned v = acc[k] + carry;
+            acc[k] = (uint16_t)(v % 10);
+            carry = v / 10;
+        }
+    }
+    while (n > 0 && acc[n - 1] == 0)
+        n--;
+    if (n > DEC_MAX_DIGITS)
+        return false;
+    for (unsigned i = 0; i < n; i++)
+        r->d[i] = (uint8_t)acc[i];
+    r->n = (uint8_t)n;
+    r->neg = a->neg != b->neg;
+    dec_normalize(r);
+    return true;
+}
+
+bool
+dec_round(struct dec *x, unsigned scale)
+{
+    unsigned drop, carry;
+
+    if (scale >= x->scale)
+        return true;
+    drop = x->scale - scale;
+    carry = drop <= x->n && x->d[drop - 1] >= 5;
+    if (drop >= x->n) {
+        memset(x->d, 0, sizeof(x->d));
+        x->n = 0;
+    } else {
+        memmove(x->d, x->d + drop, x->n - drop);
+        memset(x->d + x->n - drop, 0, drop);
+        x->n = (uint8_t)(x->n - drop);
+    }
+    x->scale = (uint8_t)scale;
+    for (unsigned i = 0; carry; i++) {
+        if (i >= DEC_MAX_DIGITS)
+            return false;
+        if (i >= x->n) {
+            x->d[i] = 1;
+            x->n = (uint8_t)(i + 1);
+            break;
+        }
+        x->d[i]++;
+        carry = x->d[i] == 10;
+        if (carry)
+            x->d[i] = 0;
+    }
+    dec_normalize(x);
+    return true;
+}
+
+bool
+dec_quot(const struct dec *a, const struct dec *b, struct dec *q)
+{
+    struct dec x = *a, t;
+    unsigned declared = MIN(a->scale + 4u, (unsigned)DEC_MAX_SCALE);
+    uint64_t div = 0;
+
+    if (b->n == 0 || b->n > 19)
+        return false;
+    for (int i = b->n - 1; i >= 0; i--) {
+        if (div > (UINT64_MAX - b->d[i]) / 10)
+            return false;
+        div = div * 10 + b->d[i];
+    }
+    /* a / b = (a * 10^sb) / (b * 10^sb): the digits of a, sb places to
+     * the left */
+    if (!dec_rescale(&x, a->scale + b->scale))
+        return false;
+    x.scale = a->scale;
+    if (!div_u64(&x, div, word_frac(a->scale + b->scale + 4u), false, &t))
+        return false;
+    if (b->neg)
+        dec_neg(&t);
+    *q = t;
+    return dec_round(q, declared) && dec_rescale(q, declared);
 }
 
 /* A decimal number's text as sign, integer digits and fraction digits,

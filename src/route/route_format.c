@@ -46,8 +46,9 @@ out_keys(struct out *o, const char *name, const struct merge_key *k, int n)
 static const char *
 agg_text(uint8_t agg)
 {
-    static const char *const names[] = {"NONE", "COUNT", "SUM",
-                                        "MIN",  "MAX",   "AVG"};
+    static const char *const names[] = {
+        "NONE", "COUNT",          "SUM",          "MIN",         "MAX",
+        "AVG",  "COUNT_DISTINCT", "SUM_DISTINCT", "AVG_DISTINCT"};
     return agg < sizeof(names) / sizeof(names[0]) ? names[agg] : "?";
 }
 
@@ -75,6 +76,8 @@ merge_text(struct out *o, const struct merge_spec *ms)
         }
         out_printf(o, "]");
     }
+    if (ms->having.n)
+        out_printf(o, "%shaving=%u", SEP(), (unsigned)ms->having.n);
     if (ms->npost_sort) {
         out_printf(o, "%s", SEP());
         out_keys(o, "post_sort", ms->post_sort, ms->npost_sort);

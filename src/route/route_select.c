@@ -20,16 +20,33 @@
  *    client's ORDER BY when it only names group columns (followed by the
  *    remaining ones), else the group columns, and the client's order is
  *    applied after merging (post_sort). Shards are never limited.
+ *  - COUNT/SUM/AVG(DISTINCT x): the item becomes x itself (named as the
+ *    client wrote it), x joins the GROUP BY (by position) and ends the
+ *    shards' ORDER BY, so each shard sends each group's distinct values
+ *    in order and the merge counts a value once as the k-way merge meets
+ *    it (result/aggregate.h): memory stays one row per shard. The other
+ *    aggregates still combine, over the finer groups. Every DISTINCT
+ *    aggregate must have the same single argument. MIN/MAX(DISTINCT) are
+ *    MIN/MAX. Without GROUP BY the merge answers one row even when no
+ *    shard had rows.
+ *  - HAVING on a grouped statement: removed from the shards' text and
+ *    compiled (route_having.c) into a program the merge runs on each
+ *    merged group before ORDER BY and LIMIT; what it names that is not
+ *    selected (an aggregate, a group column) is added as a hidden column.
+ *    HAVING without grouping or aggregates filters single rows: the
+ *    shards keep it.
  *  - DISTINCT: shards order by the client's ORDER BY then every selected
  *    column, the merge collapses equal neighbours; never limited.
- *  - refused: UNION, window functions, HAVING, WITH ROLLUP, COUNT(DISTINCT)
- *    and other DISTINCT aggregates, GROUP_CONCAT and other aggregates,
+ *  - refused: UNION, window functions, WITH ROLLUP, DISTINCT aggregates
+ *    over different arguments, GROUP_CONCAT and other aggregates,
  *    aggregates inside expressions, SELECT ... INTO, SQL_CALC_FOUND_ROWS,
- *    DISTINCT with GROUP BY, SELECT DISTINCT *, aggregates after `*`.
+ *    DISTINCT with GROUP BY, SELECT DISTINCT *, aggregates after `*`, and
+ *    the HAVING forms route_having.c lists.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "route_having.h"
 #include "route_internal.h"
 #include "sql/classify.h"
 #include "sql/lexer.h"
@@ -40,6 +57,10 @@
 static const char pre_sum[] = "SUM(";
 static const char pre_count[] = "COUNT(";
 static const char post_paren[] = ")";
+/* Hidden DISTINCT aggregate columns hold the argument itself; these empty
+ * prefixes only tell them apart (by address) from each other and from a
+ * hidden plain column of the same text. */
+static const char pre_dcount[] = "", pre_dsum[] = "", pre_davg[] = "";
 
 struct hidden {
     const char *pre; /* "COUNT(" ..., or NULL */
@@ -56,6 +77,10 @@ struct sel {
     int nhidden;
     struct hidden hidden[MAX_HIDDEN];
     struct rt_edits ed;
+    /* DISTINCT aggregates: their one argument and the column holding it
+     * (dcol < 0: none yet) */
+    struct sql_span darg;
+    int dcol;
 };
 
 /* ---- spans ---- */
@@ -259,8 +284,15 @@ resolve(struct sel *s, const struct sql_order *o, bool allow_hidden,
     return true;
 }
 
+static bool
+is_dhidden(const struct hidden *h)
+{
+    return h->pre == pre_dcount || h->pre == pre_dsum || h->pre == pre_davg;
+}
+
 /* ORDER BY text for the shards: visible columns by position, hidden ones
- * by their expression. */
+ * by their expression (a DISTINCT aggregate's by position: no `*` comes
+ * before it). */
 static void
 order_text(struct sel *s, const struct merge_key *keys, int n)
 {
@@ -269,7 +301,11 @@ order_text(struct sel *s, const struct merge_key *keys, int n)
         int c = keys[i].col;
         if (i)
             rt_edits_str(&s->ed, ", ");
-        if (c >= HREF_BASE) {
+        if (c >= HREF_BASE && is_dhidden(&s->hidden[c - HREF_BASE])) {
+            /* by position: its text could be an alias of another item */
+            rt_edits_num(&s->ed, (uint64_t)s->st->nitems +
+                                     (uint64_t)(c - HREF_BASE) + 1);
+        } else if (c >= HREF_BASE) {
             const struct hidden *h = &s->hidden[c - HREF_BASE];
             if (h->pre)
                 rt_edits_str(&s->ed, h->pre);
@@ -413,8 +449,6 @@ refuse_shapes(struct sel *s)
         what = "SQL_CALC_FOUND_ROWS";
     else if (st->flags & SQLF_ROLLUP)
         what = "GROUP BY ... WITH ROLLUP";
-    else if (st->flags & SQLF_HAVING)
-        what = "HAVING";
     else if ((st->flags & SQLF_DISTINCT) && (st->flags & SQLF_GROUP_BY))
         what = "SELECT DISTINCT with GROUP BY";
     if (what != NULL) {
@@ -429,13 +463,6 @@ refuse_shapes(struct sel *s)
         const struct sql_item *it = &st->items[i];
         if (it->flags & ITEMF_WINDOW) {
             what = "a window function";
-        } else if ((it->flags & ITEMF_DISTINCT) && it->agg != AGG_NONE) {
-            rt_refuse(r, ER_NOT_SUPPORTED_YET,
-                      "myshard: %s(DISTINCT) across shards of table '%s' is "
-                      "not supported; add the shard key to the WHERE clause "
-                      "or compute it per shard",
-                      agg_kind_name(it->agg), s->table);
-            return true;
         } else if (it->agg == AGG_GROUP_CONCAT) {
             what = "GROUP_CONCAT";
         } else if (it->agg == AGG_OTHER) {
@@ -456,14 +483,6 @@ refuse_shapes(struct sel *s)
         }
         if (what != NULL)
             break;
-    }
-    if (what == NULL && (st->flags & SQLF_AGG_DISTINCT)) {
-        rt_refuse(r, ER_NOT_SUPPORTED_YET,
-                  "myshard: COUNT(DISTINCT) across shards of table '%s' is "
-                  "not supported; add the shard key to the WHERE clause or "
-                  "compute it per shard",
-                  s->table);
-        return true;
     }
     if (what != NULL) {
         rt_refuse(r, ER_NOT_SUPPORTED_YET,
@@ -493,6 +512,131 @@ merge_agg(uint8_t agg)
     default:
         return MAGG_NONE;
     }
+}
+
+/* An item rewritten into other text keeps the client's column name: an
+ * alias with the item's text, when it has none. */
+static void
+keep_name(struct sel *s, const struct sql_item *it)
+{
+    const char *p = it->expr.p, *end = it->expr.p + it->expr.len;
+    int e;
+
+    if (it->alias.len != 0)
+        return;
+    e = rt_edits_begin(&s->ed, end, end);
+    rt_edits_str(&s->ed, " AS `");
+    while (p < end) {
+        const char *q = memchr(p, '`', (size_t)(end - p));
+        if (q == NULL) {
+            rt_edits_piece(&s->ed, p, (size_t)(end - p));
+            break;
+        }
+        rt_edits_piece(&s->ed, p, (size_t)(q - p));
+        rt_edits_str(&s->ed, "``");
+        p = q + 1;
+    }
+    rt_edits_str(&s->ed, "`");
+    rt_edits_end(&s->ed, e);
+}
+
+/* The argument of an aggregate's parentheses after DISTINCT: false (and
+ * refused) when there is more than one. */
+static bool
+distinct_arg(struct sel *s, struct sql_span inner, struct sql_span *arg)
+{
+    struct lexer lx;
+    struct token t;
+    int depth = 0;
+    bool first = true;
+
+    lexer_init(&lx, inner.p, inner.len, s->st->mode);
+    arg->p = NULL;
+    while (lexer_next(&lx, &t)) {
+        if (first) {
+            first = false;
+            if (t.type == TOK_IDENT &&
+                (tok_is(&t, "distinct") || tok_is(&t, "distinctrow")))
+                continue;
+        }
+        if (arg->p == NULL)
+            arg->p = t.p;
+        arg->len = (uint32_t)(t.p + t.len - arg->p);
+        depth += t.type == TOK_LPAREN;
+        depth -= t.type == TOK_RPAREN;
+        if (t.type == TOK_COMMA && depth == 0) {
+            rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
+                      "myshard: COUNT(DISTINCT) of several expressions "
+                      "across shards of table '%s' is not supported; add "
+                      "the shard key to the WHERE clause or compute it per "
+                      "shard",
+                      s->table);
+            return false;
+        }
+    }
+    if (arg->p == NULL) {
+        rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
+                  "myshard: an empty DISTINCT aggregate across shards of "
+                  "table '%s' is not supported",
+                  s->table);
+        return false;
+    }
+    return true;
+}
+
+/* Every DISTINCT aggregate of the statement must share one argument (the
+ * shards can order each group by one thing only). */
+static bool
+same_darg(struct sel *s, struct sql_span arg)
+{
+    if (s->dcol < 0 || rt_tokens_eq(s->st->mode, s->darg, arg))
+        return true;
+    rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
+              "myshard: DISTINCT aggregates of different expressions ('%.*s' "
+              "and '%.*s') across shards of table '%s' are not supported; "
+              "add the shard key to the WHERE clause or compute them per "
+              "shard",
+              (int)MIN(s->darg.len, 40u), s->darg.p, (int)MIN(arg.len, 40u),
+              arg.p, s->table);
+    return false;
+}
+
+static uint8_t
+distinct_kind(uint8_t agg)
+{
+    return agg == AGG_COUNT ? MAGG_COUNT_DISTINCT
+           : agg == AGG_SUM ? MAGG_SUM_DISTINCT
+                            : MAGG_AVG_DISTINCT;
+}
+
+/* COUNT/SUM/AVG(DISTINCT x) in the select list -> x AS `COUNT(DISTINCT
+ * x)`; the merge counts or sums x's distinct values. */
+static bool
+rewrite_distinct(struct sel *s, int i, struct merge_aggcol *a)
+{
+    const struct sql_item *it = &s->st->items[i];
+    struct sql_span arg;
+    int e;
+
+    if (s->star_at < s->st->nitems) {
+        rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
+                  "myshard: SELECT * with DISTINCT aggregates across shards "
+                  "of table '%s' is not supported; name the columns",
+                  s->table);
+        return false;
+    }
+    if (!distinct_arg(s, it->arg, &arg) || !same_darg(s, arg))
+        return false;
+    if (s->dcol < 0) {
+        s->darg = arg;
+        s->dcol = i;
+    }
+    a->agg = distinct_kind(it->agg);
+    e = rt_edits_begin(&s->ed, it->expr.p, it->expr.p + it->expr.len);
+    rt_edits_piece(&s->ed, arg.p, arg.len);
+    rt_edits_end(&s->ed, e);
+    keep_name(s, it);
+    return true;
 }
 
 /* AVG(x) -> SUM(x) AS `AVG(x)`, plus a hidden COUNT(x). */
@@ -525,24 +669,173 @@ rewrite_avg(struct sel *s, int i, struct merge_aggcol *a)
     e = rt_edits_begin(&s->ed, it->expr.p, it->expr.p + 3);
     rt_edits_str(&s->ed, "SUM");
     rt_edits_end(&s->ed, e);
-    if (it->alias.len == 0) {
-        const char *p = it->expr.p, *end = it->expr.p + it->expr.len;
-        e = rt_edits_begin(&s->ed, end, end);
-        rt_edits_str(&s->ed, " AS `");
-        while (p < end) {
-            const char *q = memchr(p, '`', (size_t)(end - p));
-            if (q == NULL) {
-                rt_edits_piece(&s->ed, p, (size_t)(end - p));
-                break;
-            }
-            rt_edits_piece(&s->ed, p, (size_t)(q - p));
-            rt_edits_str(&s->ed, "``");
-            p = q + 1;
-        }
-        rt_edits_str(&s->ed, "`");
-        rt_edits_end(&s->ed, e);
-    }
+    keep_name(s, it);
     return true;
+}
+
+/* A call NAME(DISTINCT ...): its aggregate (AGG_COUNT...) and the text
+ * inside its parentheses; AGG_NONE when s is not one. */
+static int
+distinct_call(struct lex_mode m, struct sql_span s, struct sql_span *inner)
+{
+    static const uint8_t kinds[] = {AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX,
+                                    AGG_AVG};
+    struct lexer lx;
+    struct token t[3], last = {0};
+    int n = 0, depth = 0, closes = 0, kind;
+
+    lexer_init(&lx, s.p, s.len, m);
+    while (lexer_next(&lx, &last)) {
+        if (n < 3)
+            t[n] = last;
+        n++;
+        depth += last.type == TOK_LPAREN;
+        if (last.type == TOK_RPAREN && --depth == 0)
+            closes++;
+    }
+    if (n < 4 || t[1].type != TOK_LPAREN || t[2].type != TOK_IDENT ||
+        !(tok_is(&t[2], "distinct") || tok_is(&t[2], "distinctrow")) ||
+        last.type != TOK_RPAREN || closes != 1 || depth != 0)
+        return AGG_NONE;
+    kind = agg_name(&t[0]);
+    if (kind < 0 || kind >= (int)ARRAY_SIZE(kinds))
+        return AGG_OTHER;
+    inner->p = t[1].p + 1;
+    inner->len = (uint32_t)(last.p - inner->p);
+    return kinds[kind];
+}
+
+/* A HAVING operand as a column of the shards' result (route_having.h). */
+static bool
+having_operand(void *ctx, struct sql_span span, int *col, bool *inexact)
+{
+    struct sel *s = ctx;
+    const struct stmt_info *st = s->st;
+    struct sql_order o = {.expr = span};
+    struct sql_span inner, arg;
+    int i, agg, c;
+
+    i = item_of(s, &o);
+    if (i >= 0) {
+        *col = i;
+        *inexact = st->items[i].agg == AGG_AVG;
+        return true;
+    }
+    if (rt_span_has_param(st->mode, span)) {
+        rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
+                  "myshard: HAVING with a `?` parameter across shards of "
+                  "table '%s' is not supported; write the value in the "
+                  "statement or add the shard key to the WHERE clause",
+                  s->table);
+        return false;
+    }
+    agg = distinct_call(st->mode, span, &inner);
+    if (agg == AGG_COUNT || agg == AGG_SUM || agg == AGG_AVG) {
+        uint8_t kind = distinct_kind((uint8_t)agg);
+        const char *pre = kind == MAGG_COUNT_DISTINCT ? pre_dcount
+                          : kind == MAGG_SUM_DISTINCT ? pre_dsum
+                                                      : pre_davg;
+        bool known = false;
+        if (s->star_at < st->nitems) {
+            rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
+                      "myshard: SELECT * with DISTINCT aggregates across "
+                      "shards of table '%s' is not supported; name the "
+                      "columns",
+                      s->table);
+            return false;
+        }
+        if (!distinct_arg(s, inner, &arg) || !same_darg(s, arg))
+            return false;
+        c = hidden_add(s, pre, arg, NULL);
+        if (c < 0 || s->ms->naggs >= MERGE_MAX_AGGS) {
+            rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
+                      "myshard: the statement needs more hidden columns "
+                      "than myshard merges; add the shard key to the WHERE "
+                      "clause");
+            return false;
+        }
+        for (unsigned k = 0; k < s->ms->naggs; k++)
+            known |= s->ms->aggs[k].col == c;
+        if (!known) {
+            struct merge_aggcol *a = &s->ms->aggs[s->ms->naggs++];
+            a->col = (int16_t)c;
+            a->agg = kind;
+            a->col2 = 0;
+        }
+        if (s->dcol < 0) {
+            s->darg = arg;
+            s->dcol = c;
+        }
+        *col = c;
+        *inexact = kind == MAGG_AVG_DISTINCT;
+        return true;
+    }
+    if (agg == AGG_OTHER ||
+        (agg == AGG_NONE && expr_agg(st->mode, span, &arg) == AGG_OTHER)) {
+        rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
+                  "myshard: HAVING with '%.*s' across shards of table '%s' "
+                  "is not supported; select the aggregates as columns and "
+                  "compare them, or add the shard key to the WHERE clause",
+                  (int)MIN(span.len, 80u), span.p, s->table);
+        return false;
+    }
+    *inexact = expr_agg(st->mode, span, &arg) == AGG_AVG;
+    if (agg == AGG_MIN || agg == AGG_MAX) { /* MIN/MAX(DISTINCT x) */
+        c = hidden_add(s, NULL, span, NULL);
+        if (c < 0 || s->ms->naggs >= MERGE_MAX_AGGS) {
+            rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
+                      "myshard: the statement needs more hidden columns "
+                      "than myshard merges; add the shard key to the WHERE "
+                      "clause");
+            return false;
+        }
+        s->ms->aggs[s->ms->naggs++] = (struct merge_aggcol){
+            .col = (int16_t)c, .agg = agg == AGG_MIN ? MAGG_MIN : MAGG_MAX};
+        *col = c;
+        return true;
+    }
+    return resolve(s, &o, true, true, col);
+}
+
+/* x of the DISTINCT aggregates joins the shards' GROUP BY, by position. */
+static void
+group_by_distinct(struct sel *s)
+{
+    const struct stmt_info *st = s->st;
+    uint64_t pos = s->dcol >= HREF_BASE
+                       ? (uint64_t)st->nitems + (uint64_t)(s->dcol - HREF_BASE)
+                       : (uint64_t)s->dcol;
+    const char *at;
+    int e;
+
+    if (st->group_by.len) {
+        at = st->group_by.p + st->group_by.len;
+        e = rt_edits_begin(&s->ed, at, at);
+        rt_edits_str(&s->ed, ", ");
+    } else {
+        at = st->from.p + st->from.len;
+        if (st->where.len && st->where.p + st->where.len > at)
+            at = st->where.p + st->where.len;
+        e = rt_edits_begin(&s->ed, at, at);
+        rt_edits_str(&s->ed, " GROUP BY ");
+    }
+    rt_edits_num(&s->ed, pos + 1);
+    rt_edits_end(&s->ed, e);
+}
+
+/* The shards never see the HAVING: the merge applies it to whole groups. */
+static void
+strip_having(struct sel *s)
+{
+    const struct stmt_info *st = s->st;
+    const char *at = st->having.p;
+    int e;
+
+    while (at > st->sql && (at[-1] == ' ' || at[-1] == '\t' || at[-1] == '\n' ||
+                            at[-1] == '\r'))
+        at--;
+    e = rt_edits_begin(&s->ed, at, st->having.p + st->having.len);
+    rt_edits_end(&s->ed, e);
 }
 
 static bool
@@ -574,6 +867,13 @@ shape_grouped(struct sel *s)
         a->col = (int16_t)i;
         a->agg = merge_agg(it->agg);
         a->col2 = 0;
+        if ((it->flags & ITEMF_DISTINCT) &&
+            (it->agg == AGG_COUNT || it->agg == AGG_SUM ||
+             it->agg == AGG_AVG)) {
+            if (!rewrite_distinct(s, i, a))
+                return false;
+            continue;
+        }
         if (it->agg == AGG_AVG && !rewrite_avg(s, i, a))
             return false;
     }
@@ -633,8 +933,32 @@ shape_grouped(struct sel *s)
         for (int i = 0; i < nseq; i++)
             ms->group[i] = seq[i];
         ms->ngroup = (uint8_t)nseq;
+    }
+    if (s->st->having.len &&
+        !rt_having_compile(s->r, st->mode, st->having, s->table, &ms->having,
+                           having_operand, s))
+        return false;
+    if (s->dcol >= 0) {
+        if (nseq + 1 > MERGE_MAX_KEYS) {
+            rt_refuse(s->r, ER_NOT_SUPPORTED_YET,
+                      "myshard: more than %d GROUP BY columns with a "
+                      "DISTINCT aggregate across shards of table '%s' is "
+                      "not supported",
+                      MERGE_MAX_KEYS - 1, s->table);
+            return false;
+        }
+        for (int i = 0; i < nseq; i++)
+            ms->sort[i] = seq[i];
+        ms->sort[nseq].col = (int16_t)s->dcol;
+        ms->sort[nseq].desc = false;
+        ms->nsort = (uint8_t)(nseq + 1);
+        group_by_distinct(s);
+        set_order(s, ms->sort, ms->nsort);
+    } else if (ng > 0) {
         set_order(s, seq, nseq);
     }
+    if (s->st->having.len)
+        strip_having(s);
     if (refuse_limit_param(s, "with GROUP BY or aggregates"))
         return false;
     strip_limit(s);
@@ -760,6 +1084,9 @@ rt_select_merge(struct rt *r)
     s->ms = ms;
     s->table = r->main >= 0 ? r->tab[r->main].name : "?";
     s->nhidden = 0;
+    s->dcol = -1;
+    s->darg.p = NULL;
+    s->darg.len = 0;
     rt_edits_init(&s->ed, st);
     s->star_at = st->nitems;
     for (int i = 0; i < st->nitems; i++)
@@ -804,6 +1131,9 @@ rt_select_merge(struct rt *r)
             fix_hidden(&ms->group[i].col, s->nhidden);
         for (int i = 0; i < ms->npost_sort; i++)
             fix_hidden(&ms->post_sort[i].col, s->nhidden);
+        for (int i = 0; i < ms->having.n; i++)
+            if (ms->having.nodes[i].op == EXPR_COL)
+                fix_hidden(&ms->having.nodes[i].col, s->nhidden);
         for (int i = 0; i < ms->naggs; i++) {
             fix_hidden(&ms->aggs[i].col, s->nhidden);
             if (ms->aggs[i].agg == MAGG_AVG)

@@ -306,6 +306,20 @@ running(struct eng_target *t)
         session_set_state(t->run->s, SESS_RELAY);
 }
 
+/* The text a prepared statement runs as on this target: the client's,
+ * or the plan's rewrite of it for a merge (hidden columns, a DISTINCT
+ * aggregate's argument, no HAVING), which t->own then holds. */
+static const char *
+ps_text(const struct eng_target *t, size_t *len)
+{
+    if (t->own != NULL) {
+        *len = t->pkt_len;
+        return (const char *)t->own;
+    }
+    *len = t->run->ps->len;
+    return t->run->ps->sql;
+}
+
 static void
 send_statement(struct eng_target *t)
 {
@@ -315,13 +329,16 @@ send_statement(struct eng_target *t)
     uint8_t seq = 0;
 
     if (r->ps != NULL) {
-        uint32_t id = serverconn_stmt_find_hashed(t->sc, r->ps->hash,
-                                                  r->ps->sql, r->ps->len);
+        size_t len;
+        const char *sql = ps_text(t, &len);
+        uint32_t id = serverconn_stmt_find_hashed(
+            t->sc, t->own ? serverconn_stmt_hash(sql, len) : r->ps->hash, sql,
+            len);
         if (id == 0) {
-            uint8_t *p = xmalloc(r->ps->len + 1);
+            uint8_t *p = xmalloc(len + 1);
             p[0] = COM_STMT_PREPARE;
-            memcpy(p + 1, r->ps->sql, r->ps->len);
-            packet_write(out, &seq, p, r->ps->len + 1);
+            memcpy(p + 1, sql, len);
+            packet_write(out, &seq, p, len + 1);
             free(p);
             relay_start(&t->rl, RELAY_PREPARE);
             t->step = ES_PREPARE;
@@ -726,7 +743,9 @@ step_done(struct eng_target *t, enum relay_status rs)
         return;
     }
     if (t->step == ES_PREPARE) {
-        serverconn_stmt_add(t->sc, r->ps->sql, r->ps->len, t->rl.prep_stmt_id);
+        size_t len;
+        const char *sql = ps_text(t, &len);
+        serverconn_stmt_add(t->sc, sql, len, t->rl.prep_stmt_id);
         send_execute(t, t->rl.prep_stmt_id);
         running(t);
         return;
@@ -1057,8 +1076,16 @@ engine_run(struct session *s, const struct route_plan *plan, struct pstmt *ps,
         size_t rlen = 0;
 
         t->shard = pt->shard;
-        if (ps != NULL)
+        if (ps != NULL) {
+            /* a merge's rewrite of the statement: prepared as rewritten
+             * (the plan's buffer is the worker's, so copied) */
+            if (pt->sql != ps->sql || pt->len != ps->len) {
+                t->own = xmalloc(pt->len ? pt->len : 1);
+                memcpy(t->own, pt->sql, pt->len);
+                t->pkt_len = pt->len;
+            }
             continue;
+        }
         if (schema_rewrite_text(s, pt->sql, pt->len, &renamed, &rlen)) {
             /* Renamed schemas: this target's text gets its own copy. */
             t->own = xmalloc(rlen + 1);

@@ -20,8 +20,12 @@
  *   the least by the merge keys (any held row when there are none)
  *        v
  *   row_in ─► group (equal group keys combine; a group is final once a
- *             greater row arrives) ─► distinct (drop a row equal to the
- *             previous) ─► out_row ─► in memory (post_sort) or emit_row
+ *             greater row arrives; DISTINCT aggregates count a value when
+ *             it differs from the one before, the merge keys ending with
+ *             it) ─► HAVING (result/having.h: the group is dropped, or the
+ *             statement fails when the proxy cannot decide) ─► distinct
+ *             (drop a row equal to the previous) ─► out_row ─► in memory
+ *             (post_sort) or emit_row
  *   emit_row ─► OFFSET skip, LIMIT stop ─► re-encode without the hidden
  *               columns (text rows: the visible prefix as-is) ─► out
  *
@@ -59,6 +63,7 @@
 #include "proto/reply.h"
 #include "result/aggregate.h"
 #include "result/column.h"
+#include "result/having.h"
 #include "result/oksum.h"
 #include "result/row.h"
 #include "result/sort.h"
@@ -73,7 +78,10 @@ _Static_assert((int)MAGG_COUNT == (int)AGG_COUNT &&
                    (int)MAGG_SUM == (int)AGG_SUM &&
                    (int)MAGG_MIN == (int)AGG_MIN &&
                    (int)MAGG_MAX == (int)AGG_MAX &&
-                   (int)MAGG_AVG == (int)AGG_AVG,
+                   (int)MAGG_AVG == (int)AGG_AVG &&
+                   (int)MAGG_COUNT_DISTINCT == (int)AGG_COUNT_DISTINCT &&
+                   (int)MAGG_SUM_DISTINCT == (int)AGG_SUM_DISTINCT &&
+                   (int)MAGG_AVG_DISTINCT == (int)AGG_AVG_DISTINCT,
                "enum merge_agg and enum agg_kind differ");
 
 /* ---- types ------------------------------------------------------------ */
@@ -149,6 +157,10 @@ struct merge {
     /* The result's shape (from the first header; columns from source 0,
      * at MP_ROWS); shape.binary: binary-protocol rows. */
     struct row_shape shape;
+    /* The merged rows' columns: shape's, with the aggregates retyped that
+     * change type (DISTINCT ones); post-sort and HAVING read these. */
+    struct column *ocols;
+    struct row_shape oshape;
     uint32_t ncols;            /* 0 until a result header arrived */
     uint32_t visible;          /* ncols - nhidden */
     uint16_t *otypes;          /* output type words */
@@ -186,6 +198,7 @@ struct merge {
     struct row_copy grp_first;
     struct aggs aggs;
     bool flushed_group;
+    bool any_group; /* a group was started */
 
     /* Streaming DISTINCT. */
     bool have_prev;
@@ -258,7 +271,9 @@ fail_agg(struct merge *m, enum agg_status st, uint32_t col)
     char msg[ERR_MSG_MAX];
 
     aggs_error(st, col, msg, sizeof(msg));
-    merge_failf(m, ER_UNKNOWN_ERROR, "%s", msg);
+    merge_failf(m,
+                st == AGG_UNCERTAIN ? ER_NOT_SUPPORTED_YET : ER_UNKNOWN_ERROR,
+                "%s", msg);
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -394,6 +409,7 @@ group_start(struct merge *m, const struct rowref *rr)
 
     row_copy_set(&m->grp_first, m->ncols, rr->p, rr->len, rr->v);
     m->grp_active = true;
+    m->any_group = true;
     if ((st = aggs_start(&m->aggs, rr->v, &col)) != AGG_OK)
         fail_agg(m, st, col);
 }
@@ -410,6 +426,18 @@ group_finish(struct merge *m, struct evbuffer *out)
     if ((st = aggs_result(&m->aggs, m->fin, &col)) != AGG_OK) {
         fail_agg(m, st, col);
         return;
+    }
+    if (m->ms.having.n > 0) {
+        char msg[ERR_MSG_MAX];
+        enum having_result h =
+            having_eval(&m->ms.having, m->ocols, m->ncols, m->shape.binary,
+                        m->fin, msg, sizeof(msg));
+        if (h == HAVING_ERROR) {
+            merge_failf(m, ER_NOT_SUPPORTED_YET, "%s", msg);
+            return;
+        }
+        if (h == HAVING_FALSE)
+            return;
     }
     out_row(m, out, &rr);
 }
@@ -527,7 +555,7 @@ plan_aggs(struct merge *m)
     for (int i = 0; i < ms->naggs && i < MERGE_MAX_AGGS; i++) {
         const struct merge_aggcol *a = &ms->aggs[i];
         int c = resolve(m, a->col), c2 = 0;
-        if (c < 0 || a->agg == MAGG_NONE || a->agg > MAGG_AVG)
+        if (c < 0 || a->agg == MAGG_NONE || a->agg > MAGG_AVG_DISTINCT)
             return "aggregate columns";
         if (a->agg == MAGG_AVG) {
             c2 = resolve(m, a->col2);
@@ -538,6 +566,16 @@ plan_aggs(struct merge *m)
             return "aggregate columns";
     }
     aggs_prepare(&m->aggs, m->src[0].cs.defs, m->src[0].cs.def_len);
+    aggs_out_columns(&m->aggs, m->ocols);
+    for (int i = 0; i < m->ms.having.n; i++) {
+        struct expr_node *nd = &m->ms.having.nodes[i];
+        int c;
+        if (nd->op != EXPR_COL)
+            continue;
+        if ((c = resolve(m, nd->col)) < 0)
+            return "HAVING columns";
+        nd->col = (int16_t)c;
+    }
     return NULL;
 }
 
@@ -577,6 +615,10 @@ plan_setup(struct merge *m)
     m->otypes = xcalloc(m->ncols, sizeof(m->otypes[0]));
     m->scratch = xcalloc(m->ncols, sizeof(m->scratch[0]));
     m->fin = xcalloc(m->ncols, sizeof(m->fin[0]));
+    m->ocols = xcalloc(m->ncols, sizeof(m->ocols[0]));
+    memcpy(m->ocols, s0->cs.cols, sizeof(m->ocols[0]) * m->ncols);
+    m->oshape = m->shape;
+    m->oshape.cols = m->ocols;
     for (uint32_t c = 0; c < m->ncols; c++)
         m->otypes[c] = s0->cs.types[c];
 
@@ -585,7 +627,7 @@ plan_setup(struct merge *m)
             why = "group keys";
             goto bad;
         }
-        if (ms->ngroup > 0 && ms->nsort > 0) {
+        if (ms->nsort > 0) {
             if (!resolve_keys(m, ms->sort, ms->nsort, m->mkeys, &m->nmkeys)) {
                 why = "sort keys";
                 goto bad;
@@ -602,6 +644,13 @@ plan_setup(struct merge *m)
         }
         if ((why = plan_aggs(m)) != NULL)
             goto bad;
+        {
+            char msg[ERR_MSG_MAX];
+            if (aggs_check(&m->aggs, msg, sizeof(msg)) != NULL) {
+                merge_failf(m, ER_NOT_SUPPORTED_YET, "%s", msg);
+                return false;
+            }
+        }
     } else {
         if (!resolve_keys(m, ms->sort, ms->nsort, m->mkeys, &m->nmkeys)) {
             why = "sort keys";
@@ -624,7 +673,7 @@ plan_setup(struct merge *m)
             sort_keys_add_visible(pkeys, &np, m->visible);
         if (ms->has_limit && ms->limit <= UINT64_MAX - ms->offset)
             keep = ms->offset + ms->limit;
-        sort_init(&m->sorted, &m->shape, pkeys, np, ms->distinct, keep,
+        sort_init(&m->sorted, &m->oshape, pkeys, np, ms->distinct, keep,
                   m->max_rows);
         free(pkeys);
     }
@@ -971,7 +1020,19 @@ static bool
 finish_rows(struct merge *m, struct evbuffer *out, size_t high)
 {
     if (m->ms.grouped && !m->flushed_group) {
+        if (out_full(out, high))
+            return false;
         m->flushed_group = true;
+        if (m->ms.ngroup == 0 && !m->any_group && !m->limit_done) {
+            /* one group over no rows: COUNT 0, the rest NULL */
+            struct rowref none = {.v = m->scratch};
+            for (uint32_t c = 0; c < m->ncols; c++) {
+                memset(&m->scratch[c], 0, sizeof(m->scratch[c]));
+                m->scratch[c].type = m->shape.cols[c].type;
+                m->scratch[c].is_null = true;
+            }
+            group_start(m, &none);
+        }
         if (m->grp_active && !m->limit_done)
             group_finish(m, out);
         if (m->failed)
@@ -1192,6 +1253,7 @@ merge_free(struct merge *m)
     free(m->otypes);
     free(m->scratch);
     free(m->fin);
+    free(m->ocols);
     pktbuf_free(&m->pb);
     free(m);
 }

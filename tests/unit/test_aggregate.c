@@ -168,7 +168,7 @@ START_TEST(test_bad_settings)
 {
     ck_assert(!aggs_set(&a, NC, AGG_SUM, 0));
     ck_assert(!aggs_set(&a, 1, AGG_NONE, 0));
-    ck_assert(!aggs_set(&a, 1, AGG_AVG + 1, 0));
+    ck_assert(!aggs_set(&a, 1, AGG_AVG_DISTINCT + 1, 0));
     ck_assert(!aggs_set(&a, 4, AGG_AVG, 4));  /* its own count */
     ck_assert(!aggs_set(&a, 4, AGG_AVG, NC)); /* no such column */
 }

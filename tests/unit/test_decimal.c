@@ -161,6 +161,76 @@ START_TEST(test_rescale)
 }
 END_TEST
 
+/* The server's arithmetic, as MariaDB 10.11 answers it: `/` truncated
+ * to 9-digit words then rounded to the dividend's scale + 4; AVG the
+ * same; exact products; rounding half away from zero. */
+static const struct {
+    const char *op, *a, *b, *out;
+} arith_cases[] = {
+    {"/", "1", "3", "0.3333"},
+    {"/", "2", "3", "0.6667"},
+    {"/", "2.00000", "3", "0.666666666"}, /* scale 9 = the word: truncated */
+    {"/", "2.0000", "3.0", "0.66666667"},
+    {"/", "2.00000", "3.0", "0.666666667"},
+    {"/", "-7", "2", "-3.5000"},
+    {"/", "7", "-0.5", "-14.0000"},
+    {"/", "10.10", "4", "2.525000"},
+    {"avg", "4", "3", "1.3333"},
+    {"avg", "2.00000", "3", "0.666666666"},
+    {"avg", "5", "2", "2.5000"},
+    {"*", "10.10", "3", "30.30"},
+    {"*", "-1.5", "-1.5", "2.25"},
+    {"*", "0.00", "7", "0.00"},
+    {"*", "99999999999", "99999999999", "9999999999800000000001"},
+    {"round2", "1.005", "", "1.01"},
+    {"round2", "-1.005", "", "-1.01"},
+    {"round2", "1.004", "", "1.00"},
+    {"round2", "9.999", "", "10.00"},
+};
+
+START_TEST(test_arith_table)
+{
+    struct dec a, b, r;
+    char out[DEC_TEXT_MAX];
+    const char *op = arith_cases[_i].op;
+
+    ck_assert(dec_parse(S(arith_cases[_i].a), &a));
+    if (strcmp(op, "/") == 0) {
+        ck_assert(dec_parse(S(arith_cases[_i].b), &b));
+        ck_assert(dec_quot(&a, &b, &r));
+    } else if (strcmp(op, "avg") == 0) {
+        ck_assert(dec_avg(&a, strtoull(arith_cases[_i].b, NULL, 10),
+                          a.scale + 4u, &r));
+    } else if (strcmp(op, "*") == 0) {
+        ck_assert(dec_parse(S(arith_cases[_i].b), &b));
+        ck_assert(dec_mul(&a, &b, &r));
+    } else {
+        r = a;
+        ck_assert(dec_round(&r, 2) && dec_rescale(&r, 2));
+    }
+    dec_format(&r, out);
+    ck_assert_msg(strcmp(out, arith_cases[_i].out) == 0, "%s %s %s: %s",
+                  arith_cases[_i].a, op, arith_cases[_i].b, out);
+}
+END_TEST
+
+START_TEST(test_cmp)
+{
+    struct dec a, b, z;
+
+    ck_assert(dec_parse(S("1.50"), &a) && dec_parse(S("1.5"), &b));
+    ck_assert_int_eq(dec_cmp(&a, &b), 0);
+    ck_assert(dec_parse(S("-2"), &b));
+    ck_assert_int_eq(dec_cmp(&a, &b), 1);
+    ck_assert_int_eq(dec_cmp(&b, &a), -1);
+    ck_assert(dec_parse(S("-0.00"), &z) && dec_parse(S("0"), &b));
+    ck_assert_int_eq(dec_cmp(&z, &b), 0);
+    dec_neg(&z);
+    ck_assert_int_eq(dec_cmp(&z, &b), 0); /* -0 stays 0 */
+    ck_assert(!dec_quot(&a, &b, &z));     /* division by zero */
+}
+END_TEST
+
 #define LOOP(tc, fn, arr)                                                      \
     tcase_add_loop_test(tc, fn, 0, (int)(sizeof(arr) / sizeof(arr[0])))
 
@@ -178,6 +248,8 @@ main(void)
     LOOP(tc, test_div_table, div_cases);
     LOOP(tc, test_cmp_text_table, cmp_cases);
     tcase_add_test(tc, test_rescale);
+    LOOP(tc, test_arith_table, arith_cases);
+    tcase_add_test(tc, test_cmp);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
