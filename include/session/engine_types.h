@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/gtidpos.h"
 #include "backend/pool.h"
 #include "session/relay.h"
 
@@ -62,12 +63,16 @@ struct eng_target {
     bool new_branch;       /* sc starts the transaction's branch on this
                               shard (session/txn.h) */
     bool retried;          /* a read already sent again elsewhere */
+    bool gtid_wait;        /* a MASTER_GTID_WAIT for need goes first */
+    bool waiting;          /* ... and its answer is being read */
+    bool to_primary;       /* the replica did not catch up in time */
     enum eng_step step;
     struct pool_waiter waiter;
     const uint8_t *pkt; /* command payload; NULL: the client's own */
     size_t pkt_len;
     uint8_t *own;    /* owned; this target's renamed text */
     struct relay rl; /* prelude answers, then the statement's answer */
+    uint64_t need[GTID_SLOTS]; /* a read's replication need (pick.h) */
 };
 
 struct eng_run {

@@ -107,6 +107,7 @@
 #include "proto/pktbuf.h"
 #include "session/cachefill.h"
 #include "session/connstate.h"
+#include "session/consist.h"
 #include "session/merge.h"
 #include "session/pstmt.h"
 #include "session/relay.h"
@@ -230,6 +231,48 @@ run_free(struct eng_run *r)
 
 /* ---- 2. prelude: the session's state on the connection ---------------- */
 
+/* A read on a replica not yet known to hold what it needs: the replica
+ * waits for it, bounded (PICK_WAIT_MS). One row back: it has it. True when
+ * the wait was sent. */
+static bool
+wait_replica(struct eng_target *t)
+{
+    struct session *s = t->run->s;
+    char pos[GTID_SLOTS * 48], sql[GTID_SLOTS * 48 + 96];
+    uint8_t seq = 0;
+    int n;
+
+    if (gtidpos_format_need(s->wc->servers, t->shard, t->need, pos,
+                            sizeof(pos)) == 0)
+        return false;
+    n = snprintf(sql, sizeof(sql),
+                 "%cSELECT 1 FROM DUAL WHERE MASTER_GTID_WAIT('%s', %d.%03d) "
+                 "= 0",
+                 COM_QUERY, pos, PICK_WAIT_MS / 1000, PICK_WAIT_MS % 1000);
+    packet_write(serverconn_output(t->sc), &seq, sql, (size_t)n);
+    relay_start(&t->rl, RELAY_RESULT);
+    t->waiting = true;
+    return true;
+}
+
+/* The wait's answer: true when the replica has what the read needs. A
+ * replica that did not catch up gets no waits for PICK_NOWAIT_MS. */
+static bool
+wait_done(struct eng_target *t, enum relay_status rs)
+{
+    struct server *srv = t->sc->srv;
+
+    t->waiting = false;
+    if (rs == RELAY_DONE && !t->rl.got_err && t->rl.rows == 1) {
+        gtidpos_raise(srv, t->need);
+        atomic_fetch_add(&srv->gtid_waits, 1);
+        return true;
+    }
+    atomic_fetch_add(&srv->gtid_timeouts, 1);
+    atomic_store(&srv->gtid_nowait_until_ms, clock_ms() + PICK_NOWAIT_MS);
+    return false;
+}
+
 /* What the connection needs before the statement: the session's state,
  * then, on a shard the transaction has not touched, its branch's start.
  * True when something was sent. */
@@ -238,6 +281,11 @@ prelude(struct eng_target *t)
 {
     struct session *s = t->run->s;
 
+    if (t->gtid_wait) {
+        t->gtid_wait = false;
+        if (wait_replica(t))
+            return true;
+    }
     if (connstate_apply(s, t->sc, &t->rl))
         return true;
     if (!t->new_branch)
@@ -433,8 +481,16 @@ acquire(struct eng_target *t, int exclude)
      * write; autocommit=0 makes every statement part of a transaction. */
     req.stateful = (s->pins & ~PIN_LAST_INSERT) != 0 || s->txn_begin != NULL ||
                    (s->vars.n > 0 && sessvars_autocommit_off(&s->vars));
-    req.route = (enum cfg_route_pref)s->route_pref;
-    req.last_write_ms = s->last_write_ms;
+    req.route = t->to_primary ? ROUTE_PRIMARY
+                              : (enum cfg_route_pref)s->route_pref;
+    req.need = NULL;
+    req.wait = false;
+    req.last_write_ms = 0;
+    if (r->read && !req.stateful) {
+        req.last_write_ms = consist_need(s, t->shard, t->need);
+        if (gtidpos_need_any(t->need))
+            req.need = t->need;
+    }
     s->pick_seed = s->pick_seed * 1103515245u + 12345u;
     req.seed = s->pick_seed ^ s->id;
     req.exclude = exclude;
@@ -444,6 +500,7 @@ acquire(struct eng_target *t, int exclude)
         fail_target(r, t->idx, (uint16_t)err, msg);
         return;
     }
+    t->gtid_wait = req.wait;
     /* Noncore users (reports, batch) hold at most their share. */
     if (s->user >= 0 && c->users[s->user].cls == CLASS_NONCORE) {
         sc =
@@ -657,6 +714,22 @@ step_done(struct eng_target *t, enum relay_status rs)
     struct session *s = r->s;
     char msg[300];
 
+    if (t->waiting && !wait_done(t, rs)) {
+        /* The replica is behind: the primary answers instead. The
+         * replica's connection goes back as it is (nothing of the
+         * session's is on it yet). */
+        struct serverconn *sc = t->sc;
+        t->sc = NULL;
+        if (rs == RELAY_DONE)
+            pool_release(sc);
+        else
+            pool_discard(sc);
+        t->step = ES_ACQUIRE;
+        t->held = false;
+        t->to_primary = true;
+        acquire(t, -1);
+        return;
+    }
     if (rs == RELAY_BROKEN || t->rl.got_err) {
         if (t->step == ES_PREPARE) {
             snprintf(msg, sizeof(msg), "%s", t->rl.err_msg);
@@ -698,6 +771,7 @@ relay_done(struct eng_target *t)
 
     if (t->run->kind == RELAY_PREPARE && !t->rl.got_err)
         pstmt_register(s, t->sc, t->rl.prep_params, t->rl.prep_cols);
+    consist_note(s, t->sc, &t->rl, t->run->read);
     if (s->tracks_vars) {
         /* The SET ran on this connection: both now hold the values. */
         if (!t->rl.got_err) {
@@ -764,6 +838,7 @@ consume_combine(struct eng_target *t, struct evbuffer *in)
         fail(r, ER_UNKNOWN_ERROR, "myshard: a shard sent a malformed answer");
         return;
     }
+    consist_note(r->s, t->sc, &t->rl, r->read);
     if (t->rl.got_err) {
         set_error(r, t->rl.err_code, t->rl.err_msg);
     } else if (t->rl.got_ok) {
