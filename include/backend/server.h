@@ -52,9 +52,9 @@ struct server {
      * shard's domains, and the server id of the GTID it came from. */
     _Atomic uint64_t gtid_seq[GTID_SLOTS];
     atomic_uint gtid_srv[GTID_SLOTS];
-    atomic_bool gtid_known;    /* the monitor read a position */
-    atomic_bool gtid_tracks;   /* its pooled connections report last_gtid */
-    atomic_llong gtid_waits;   /* MASTER_GTID_WAITs that returned in time */
+    atomic_bool gtid_known;     /* the monitor read a position */
+    atomic_bool gtid_tracks;    /* its pooled connections report last_gtid */
+    atomic_llong gtid_waits;    /* MASTER_GTID_WAITs that returned in time */
     atomic_llong gtid_timeouts; /* ... that timed out (read: primary) */
     atomic_llong gtid_nowait_until_ms; /* no waits on it before (monotonic) */
     /* Lending between workers (backend/pool.c): each worker's pool for this
@@ -85,7 +85,7 @@ struct server_set {
     int n;
     int *shard_primary; /* server index of each shard's primary */
     int nshards;
-    struct gtid_shard *gtid; /* owned; per shard (backend/gtidpos.h) */
+    struct gtid_shard *gtid;       /* owned; per shard (backend/gtidpos.h) */
     _Atomic uint64_t *gtid_tables; /* owned; nshards x GTID_TABLES x slots */
 };
 

@@ -66,8 +66,8 @@ MUST_CHECK bool reply_parse_ok(const uint8_t *p, size_t len,
  * False when malformed or the flag is not set: then nothing changed.
  */
 MUST_CHECK bool reply_parse_ok_state(const uint8_t *p, size_t len,
-                                     struct reply_ok *ok,
-                                     const uint8_t **state, size_t *state_len);
+                                     struct reply_ok *ok, const uint8_t **state,
+                                     size_t *state_len);
 
 /* Finds the tracked system variable name (SESSION_TRACK_SYSTEM_VARIABLES
  * entries) in a state block; *val / *vlen point into it. False when absent

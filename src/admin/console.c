@@ -223,9 +223,9 @@ static void
 cmd_backends(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {
-        "backend",    "shard",   "role",   "state",
-        "zone",       "weight",  "lag_ms", "conns_used",
-        "conns_idle", "queries", "errors", "avg_latency_ms",
+        "backend",    "shard",      "role",       "state",
+        "zone",       "weight",     "lag_ms",     "conns_used",
+        "conns_idle", "queries",    "errors",     "avg_latency_ms",
         "gtid_pos",   "gtid_acked", "gtid_waits", "gtid_wait_timeouts"};
     struct table t = {cols, 16, NULL, 0, 0};
     struct snapshot *s = snapshot_take(ac->con->v, SNAP_POOLS);
@@ -242,8 +242,8 @@ cmd_backends(struct admin_conn *ac, const char *args)
                   num(p->idle), num(b->queries), num(b->errors),
                   fixed((double)b->avg_latency_us / 1000.0, 3),
                   b->gtid_pos[0] ? b->gtid_pos : NULL,
-                  b->gtid_acked[0] ? b->gtid_acked : NULL,
-                  num(b->gtid_waits), num(b->gtid_timeouts));
+                  b->gtid_acked[0] ? b->gtid_acked : NULL, num(b->gtid_waits),
+                  num(b->gtid_timeouts));
     }
     snapshot_free(s);
     table_send(ac, &t);

@@ -297,8 +297,7 @@ render_backends(const struct snapshot *snap, struct evbuffer *out)
             char dom[16];
             const char *kv[] = {"backend", b->addr, "domain", dom};
             snprintf(dom, sizeof(dom), "%u", b->gpos[k].domain);
-            sample_ll(out, "gtid_position", kv, 2,
-                      (long long)b->gpos[k].seqno);
+            sample_ll(out, "gtid_position", kv, 2, (long long)b->gpos[k].seqno);
         }
     }
 

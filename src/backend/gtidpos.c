@@ -23,21 +23,21 @@
 #include "base/util.h"
 
 struct gtid_shard {
-    atomic_uint domain[GTID_SLOTS];     /* domain + 1; 0 free */
-    _Atomic uint64_t acked[GTID_SLOTS]; /* highest acknowledged seqno */
-    atomic_uint acked_srv[GTID_SLOTS];  /* server id of that GTID */
+    atomic_uint domain[GTID_SLOTS];      /* domain + 1; 0 free */
+    _Atomic uint64_t acked[GTID_SLOTS];  /* highest acknowledged seqno */
+    atomic_uint acked_srv[GTID_SLOTS];   /* server id of that GTID */
     _Atomic uint64_t alltab[GTID_SLOTS]; /* writes whose tables were not
                                             known: every table's */
-    atomic_llong untracked_ms; /* last write known by time only */
+    atomic_llong untracked_ms;           /* last write known by time only */
 };
 
 void
 gtidpos_init(struct server_set *set)
 {
     set->gtid = xcalloc((size_t)MAX(set->nshards, 1), sizeof(*set->gtid));
-    set->gtid_tables = xcalloc((size_t)MAX(set->nshards, 1) * GTID_TABLES *
-                                   GTID_SLOTS,
-                               sizeof(*set->gtid_tables));
+    set->gtid_tables =
+        xcalloc((size_t)MAX(set->nshards, 1) * GTID_TABLES * GTID_SLOTS,
+                sizeof(*set->gtid_tables));
 }
 
 void
@@ -54,7 +54,8 @@ gtidpos_slot(struct server_set *set, int shard, uint32_t domain)
 {
     struct gtid_shard *g;
 
-    if (shard < 0 || shard >= set->nshards || domain == UINT32_MAX)
+    if (set->gtid == NULL || shard < 0 || shard >= set->nshards ||
+        domain == UINT32_MAX)
         return -1;
     g = &set->gtid[shard];
     for (int i = 0; i < GTID_SLOTS; i++) {
@@ -113,7 +114,7 @@ void
 gtidpos_need_acked(const struct server_set *set, int shard,
                    uint64_t need[GTID_SLOTS])
 {
-    if (shard < 0 || shard >= set->nshards)
+    if (set->gtid == NULL || shard < 0 || shard >= set->nshards)
         return;
     for (int i = 0; i < GTID_SLOTS; i++)
         need[i] = MAX(need[i], atomic_load(&set->gtid[shard].acked[i]));
@@ -124,7 +125,7 @@ gtidpos_need_tables(const struct server_set *set, int shard,
                     const uint32_t *tables, int ntables,
                     uint64_t need[GTID_SLOTS])
 {
-    if (shard < 0 || shard >= set->nshards)
+    if (set->gtid == NULL || shard < 0 || shard >= set->nshards)
         return;
     for (int i = 0; i < GTID_SLOTS; i++)
         need[i] = MAX(need[i], atomic_load(&set->gtid[shard].alltab[i]));
@@ -138,14 +139,14 @@ gtidpos_need_tables(const struct server_set *set, int shard,
 void
 gtidpos_note_untracked(struct server_set *set, int shard, int64_t now_ms)
 {
-    if (shard >= 0 && shard < set->nshards)
+    if (set->gtid != NULL && shard >= 0 && shard < set->nshards)
         atomic_store(&set->gtid[shard].untracked_ms, (long long)now_ms);
 }
 
 int64_t
 gtidpos_untracked_ms(const struct server_set *set, int shard)
 {
-    if (shard < 0 || shard >= set->nshards)
+    if (set->gtid == NULL || shard < 0 || shard >= set->nshards)
         return 0;
     return atomic_load(&set->gtid[shard].untracked_ms);
 }
@@ -237,7 +238,7 @@ gtidpos_format_need(const struct server_set *set, int shard,
 {
     unsigned sid[GTID_SLOTS];
 
-    if (shard < 0 || shard >= set->nshards) {
+    if (set->gtid == NULL || shard < 0 || shard >= set->nshards) {
         if (size > 0)
             buf[0] = '\0';
         return 0;
@@ -250,16 +251,19 @@ gtidpos_format_need(const struct server_set *set, int shard,
 }
 
 int
-gtidpos_read(const struct server_set *set, const struct server *srv,
-             bool acked, struct gtid out[GTID_SLOTS])
+gtidpos_read(const struct server_set *set, const struct server *srv, bool acked,
+             struct gtid out[GTID_SLOTS])
 {
-    const struct gtid_shard *g = &set->gtid[srv->shard];
+    const struct gtid_shard *g;
     int n = 0;
 
+    if (set->gtid == NULL || srv->shard < 0 || srv->shard >= set->nshards)
+        return 0; /* a set built by hand, without gtidpos_init() */
+    g = &set->gtid[srv->shard];
     for (int i = 0; i < GTID_SLOTS; i++) {
         unsigned d = atomic_load(&g->domain[i]);
-        uint64_t seq = acked ? atomic_load(&g->acked[i])
-                             : atomic_load(&srv->gtid_seq[i]);
+        uint64_t seq =
+            acked ? atomic_load(&g->acked[i]) : atomic_load(&srv->gtid_seq[i]);
         if (d == 0 || seq == 0)
             continue;
         out[n].domain = d - 1;
@@ -275,13 +279,18 @@ void
 gtidpos_format(const struct server_set *set, const struct server *srv,
                bool acked, char *buf, size_t size)
 {
-    const struct gtid_shard *g = &set->gtid[srv->shard];
+    const struct gtid_shard *g;
     uint64_t seq[GTID_SLOTS];
     unsigned sid[GTID_SLOTS];
 
+    if (size > 0)
+        buf[0] = '\0';
+    if (set->gtid == NULL || srv->shard < 0 || srv->shard >= set->nshards)
+        return;
+    g = &set->gtid[srv->shard];
     for (int i = 0; i < GTID_SLOTS; i++) {
-        seq[i] = acked ? atomic_load(&g->acked[i])
-                       : atomic_load(&srv->gtid_seq[i]);
+        seq[i] =
+            acked ? atomic_load(&g->acked[i]) : atomic_load(&srv->gtid_seq[i]);
         sid[i] = acked ? atomic_load(&g->acked_srv[i])
                        : atomic_load(&srv->gtid_srv[i]);
     }

@@ -94,8 +94,8 @@ static void
 pass_untracked(struct relay *r, struct evbuffer *in, struct evbuffer *out,
                const uint8_t *p, size_t len)
 {
-    uint8_t small[512], *buf = len + 4 <= sizeof(small) ? small
-                                                        : xmalloc(len + 4);
+    uint8_t small[512],
+        *buf = len + 4 <= sizeof(small) ? small : xmalloc(len + 4);
     size_t n = reply_ok_untrack(p + 4, len, buf + 4);
 
     r->untrack = false;
