@@ -26,10 +26,15 @@
  *  1 acquire(t)                          the transaction's branch
  *    |   txn_branch()                    session/txnbranch.c
  *    |                                   or the session's held connection
+ *    |   consist_need()                  session/consist.c  what a read
+ *    |                                   must see (GTIDs)
  *    |   pick_server()                   backend/pick.c  replica or primary
  *    |   pool_acquire() -> on_acquired() backend/pool.c
  *    | got_conn(t, sc)                   lent: its events -> target_read()
  *  2 prelude(t)                          one round trip each, only if needed
+ *    |   wait_replica()                  MASTER_GTID_WAIT on a replica not
+ *    |                                   yet known to hold the read's need
+ *    |                                   (wait_done(): else the primary)
  *    |   connstate_apply()               session/connstate.c: schema
  *    |                                   (COM_INIT_DB), SET of the
  *    |                                   variables / sql_mode / NAMES, a
@@ -74,7 +79,9 @@
  * query timeout (engine_timeout(): KILL QUERY, 1969), the hot-key cache
  * (cachefill_copy()/cachefill_store() in consume and finish), statistics
  * (stmt_route/stmt_shard in got_conn(), srv->queries in running()), prepared
- * statements (pstmt_patch_ok()/pstmt_register() in consume).
+ * statements (pstmt_patch_ok()/pstmt_register() in consume), reads by
+ * replication position (consist_need() in acquire, wait_replica() in the
+ * prelude, consist_note() of each write's GTID in consume).
  *
  * A target that fails (no connection, lost connection, broken protocol)
  * fails the statement: the other targets' connections are dropped, since
@@ -481,8 +488,8 @@ acquire(struct eng_target *t, int exclude)
      * write; autocommit=0 makes every statement part of a transaction. */
     req.stateful = (s->pins & ~PIN_LAST_INSERT) != 0 || s->txn_begin != NULL ||
                    (s->vars.n > 0 && sessvars_autocommit_off(&s->vars));
-    req.route = t->to_primary ? ROUTE_PRIMARY
-                              : (enum cfg_route_pref)s->route_pref;
+    req.route =
+        t->to_primary ? ROUTE_PRIMARY : (enum cfg_route_pref)s->route_pref;
     req.need = NULL;
     req.wait = false;
     req.last_write_ms = 0;
