@@ -569,7 +569,7 @@ EOF
                         all += v
                         if ($0 ~ /role="replica"/) rep += v
                     }
-                    END { printf "%.1f", all > 0 ? 100 * rep / all : 0 }')
+                    END { printf "%.1f", (all > 0 ? 100 * rep / all : 0) }')
                 waits=$(awk '/^myshard_gtid_waits_total\{/ && /result="caught_up"/ { w += $NF }
                     /^myshard_gtid_waits_total\{/ && /result="timeout"/ { t += $NF }
                     END { printf "%d/%d", w, t }' <<<"$after")
