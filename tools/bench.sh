@@ -60,6 +60,16 @@
 #                            connection lent per statement) with pinned
 #                            (pool_mode: session), on a second myshard whose
 #                            reads all go to the primary
+#   BENCH_CONSIST=1          also run point selects under a 10% write mix
+#                            (oltp_read_write: 9 point selects and 1 UPDATE
+#                            per round, autocommit) through a myshard with
+#                            backend.consistency session, then causal, next
+#                            to the same myshard with its replica at weight
+#                            0 (every read on the primary: what a fixed
+#                            read-your-writes window gives under a steady
+#                            write rate); each row gives qps and the share
+#                            of reads the replica served, from /metrics
+#   BENCH_CONSIST_THREADS="1 16"  thread counts of those rows
 #
 # The sharded, TLS and multiplexing rows run with the replica ONLINE again
 # (proxied reads of the unsharded tables go to the s0 replica) and in
@@ -490,6 +500,89 @@ EOF
     wait "$MUX_PID" 2>/dev/null || true
 fi
 
+# Reads by replication position under writes: the same myshard config with
+# only backend.consistency (or the replica's weight) changed, one process
+# per mode so each /metrics counts its own rows.
+consist=()
+# metrics PORT: GET /metrics on a myshard's admin.http (bash's /dev/tcp).
+metrics() {
+    local fd
+    exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 0
+    printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&"$fd"
+    cat <&"$fd"
+    exec {fd}<&-
+}
+if [[ $OWN_CLUSTER -eq 1 && ${BENCH_CONSIST:-1} -eq 1 ]]; then
+    CONSIST_MIX=(--point_selects=9 --simple_ranges=0 --sum_ranges=0 --order_ranges=0
+        --distinct_ranges=0 --index_updates=1 --non_index_updates=0 --delete_inserts=0
+        --skip_trx=on)
+    for mode in primary session causal; do
+        read -r C_PORT C_ADMIN C_HTTP <<<"$(free_ports 3)"
+        weight=1 consistency=$mode
+        if [[ $mode == primary ]]; then
+            weight=0 consistency=session
+        fi
+        cat >"$DIR/myshard-consist.yaml" <<EOF
+# written by tools/bench.sh: consistency $mode
+listen: 127.0.0.1:$C_PORT
+workers: $BENCH_WORKERS
+admin:
+  listen: 127.0.0.1:$C_ADMIN
+  http: 127.0.0.1:$C_HTTP
+  user: admin
+  password: $ADMIN_PASSWORD
+users:
+  - { name: app, password: app, schemas: [shop] }
+backend:
+  user: myshard
+  password: secret
+  pool:
+    max_connections: 200
+  consistency: $consistency
+shards:
+  - name: s0
+    primary: 127.0.0.1:$S0_PRIMARY_PORT
+    replicas:
+      - { addr: 127.0.0.1:$S0_REPLICA_PORT, weight: $weight }
+schemas:
+  - name: shop
+    default_shard: s0
+EOF
+        build/myshard -c "$DIR/myshard-consist.yaml" "${MS_EXTRA[@]}" \
+            >"$DIR/myshard-consist-$mode.log" 2>&1 &
+        C_PID=$!
+        if wait_port "$C_PORT" 10 "$C_PID"; then
+            sleep 2 # the monitor's first look at the replica
+            for threads in ${BENCH_CONSIST_THREADS:-1 16}; do
+                msg "oltp_read_write (9 point selects, 1 update), $threads threads: myshard, $mode"
+                before=$(metrics "$C_HTTP")
+                read -r cq cp _ <<<"$(run_sb oltp_read_write "$threads" "$BENCH_TIME" \
+                    --db-driver=mysql --mysql-host=127.0.0.1 "--mysql-port=$C_PORT" \
+                    --mysql-user=app --mysql-password=app --mysql-db=shop \
+                    "${CONSIST_MIX[@]}") - - -"
+                after=$(metrics "$C_HTTP")
+                # reads the replica served / all reads, over this run
+                share=$(printf '%s\n--\n%s\n' "$before" "$after" | awk '
+                    /^--$/ { part = 1; next }
+                    /^myshard_queries_total\{/ && /kind="select"/ {
+                        v = (part ? 1 : -1) * $NF
+                        all += v
+                        if ($0 ~ /role="replica"/) rep += v
+                    }
+                    END { printf "%.1f", (all > 0 ? 100 * rep / all : 0) }')
+                waits=$(awk '/^myshard_gtid_waits_total\{/ && /result="caught_up"/ { w += $NF }
+                    /^myshard_gtid_waits_total\{/ && /result="timeout"/ { t += $NF }
+                    END { printf "%d/%d", w, t }' <<<"$after")
+                consist+=("$mode $threads $cq $cp $share $waits")
+            done
+        else
+            msg "the consistency myshard did not start (see $DIR/myshard-consist-$mode.log)"
+        fi
+        kill "$C_PID" 2>/dev/null || true
+        wait "$C_PID" 2>/dev/null || true
+    done
+fi
+
 msg "opening $BENCH_IDLE_CLIENTS idle client connections to myshard"
 idle=$("$MYSHARD_PY" - "$PROXY_PORT" "$BENCH_IDLE_CLIENTS" "$PROXY_PID" <<'EOF'
 import resource, sys, time
@@ -612,6 +705,21 @@ if [[ ${#mux[@]} -gt 0 ]]; then
                 num(mq) ? sprintf("%.0f", mq) : mq, num(nq) ? sprintf("%.0f", nq) : nq, ratio
         }'
     done
+fi
+if [[ ${#consist[@]} -gt 0 ]]; then
+    printf '\n%-22s %-15s %7s %9s %7s %14s %12s\n' 'test (10% writes)' consistency threads \
+        qps 'p95 ms' 'replica reads' 'waits ok/to'
+    for row in "${consist[@]}"; do
+        read -r mode threads cq cp share waits _ <<<"$row"
+        awk -v m="$mode" -v th="$threads" -v cq="$cq" -v cp="$cp" -v sh="$share" -v w="$waits" '
+        function num(x) { return x ~ /^[0-9.]+$/ }
+        BEGIN {
+            label = m == "primary" ? "(replica off)" : m
+            printf "%-22s %-15s %7s %9s %7s %13s%% %12s\n", "point_select+update", label, th,
+                num(cq) ? sprintf("%.0f", cq) : cq, cp, sh, w
+        }'
+    done
+    printf 'waits: MASTER_GTID_WAITs before reads (caught up / timed out), over the whole mode\n'
 fi
 read -r rb ra rn rerr <<<"$idle"
 printf '\n'

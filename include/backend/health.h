@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backend/gtidpos.h"
 #include "backend/server.h"
 
 struct cfg;
@@ -59,6 +60,18 @@ struct health_row {
     int failures;           /* consecutive, the circuit breaker's count */
     int64_t avg_latency_us; /* monitor checks' moving average; 0 none yet */
     int64_t checked_ago_ms; /* since the last check; -1 never checked */
+    /* Replication positions (backend/gtidpos.h) as GTID lists, "" none:
+     * replicas: what it applied (gtid_slave_pos, or a wait's answer);
+     * primaries: what it wrote (gtid_binlog_pos) at the last check. */
+    char gtid_pos[128];
+    char gtid_acked[128]; /* primaries: the shard's latest write the proxy
+                             acknowledged; "" on replicas */
+    struct gtid gpos[GTID_SLOTS]; /* gtid_pos, one per domain */
+    int ngpos;
+    struct gtid gacked[GTID_SLOTS]; /* gtid_acked, one per domain */
+    int ngacked;
+    long long gtid_waits;    /* MASTER_GTID_WAITs before reads, in time */
+    long long gtid_timeouts; /* ... timed out (the primary answered) */
 };
 
 struct health; /* the monitor thread */

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "backend/gtidpos.h"
+
 struct server {
     int index;  /* position in the proxy's server array */
     char *addr; /* "host:port" as configured, owned */
@@ -46,6 +48,15 @@ struct server {
     atomic_llong checks;           /* monitor checks done */
     atomic_llong check_failures;   /* of which could not connect or ping */
     atomic_llong circuit_opens;    /* times the circuit opened */
+    /* Replication position (backend/gtidpos.h): seqno per slot of the
+     * shard's domains, and the server id of the GTID it came from. */
+    _Atomic uint64_t gtid_seq[GTID_SLOTS];
+    atomic_uint gtid_srv[GTID_SLOTS];
+    atomic_bool gtid_known;     /* the monitor read a position */
+    atomic_bool gtid_tracks;    /* its pooled connections report last_gtid */
+    atomic_llong gtid_waits;    /* MASTER_GTID_WAITs that returned in time */
+    atomic_llong gtid_timeouts; /* ... that timed out (read: primary) */
+    atomic_llong gtid_nowait_until_ms; /* no waits on it before (monotonic) */
     /* Lending between workers (backend/pool.c): each worker's pool for this
      * server, and how many connections pools at the cap still want. */
     struct pool **pools; /* (ref) indexed by worker id; owned array */
@@ -66,12 +77,16 @@ struct server {
 
 struct cfg;
 
+struct gtid_shard;
+
 /* Every server of a config generation, and where each shard's live. */
 struct server_set {
     struct server *v; /* owned array */
     int n;
     int *shard_primary; /* server index of each shard's primary */
     int nshards;
+    struct gtid_shard *gtid;       /* owned; per shard (backend/gtidpos.h) */
+    _Atomic uint64_t *gtid_tables; /* owned; nshards x GTID_TABLES x slots */
 };
 
 /* Builds the set and resolves every address. Returns NULL and writes a

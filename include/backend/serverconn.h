@@ -23,6 +23,7 @@ struct serverconn;
 enum sc_state {
     SC_CONNECTING = 0, /* TCP connect in flight */
     SC_AUTH,           /* greeting received, authenticating */
+    SC_SETUP,          /* logged in; session tracking being set */
     SC_IDLE,           /* ready, in the pool */
     SC_LENT,           /* lent to a session */
     SC_CLOSED,         /* failed or closed; freed by its pool */
@@ -46,6 +47,7 @@ struct serverconn {
     uint8_t auth_seq; /* next sequence id during authentication */
     bool sha2_full;   /* caching_sha2 full authentication under way */
     bool tls;         /* the connection runs TLS (handshake done) */
+    bool gtid_track;  /* its OKs report the GTID of each write */
     char plugin[64];
 
     /* Session state currently set on the server side of this connection. */
@@ -77,6 +79,10 @@ struct sc_stmt {
     uint32_t id;   /* the server's statement id */
     uint64_t used; /* stmt_clock at last use */
 };
+
+/* The statement that makes a connection report its writes' GTIDs; sent
+ * at login and again after every COM_RESET_CONNECTION. */
+extern const char serverconn_setup_sql[];
 
 /* Statements kept prepared per connection: far below the servers'
  * max_prepared_stmt_count even with hundreds of connections. */

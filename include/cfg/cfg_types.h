@@ -177,6 +177,12 @@ struct cfg_health {
     int64_t circuit_open_for_ms; /* default 10s */
 };
 
+/* backend.consistency: what a read on a replica must have seen. */
+enum cfg_consistency {
+    CONSIST_SESSION = 0, /* the session's own writes */
+    CONSIST_CAUSAL,      /* every write the proxy acknowledged before */
+};
+
 struct cfg_backend {
     char *user;
     char *password;
@@ -185,6 +191,7 @@ struct cfg_backend {
     int64_t query_timeout_ms;   /* default 30s; 0 = none */
     struct cfg_pool pool;
     struct cfg_health health;
+    enum cfg_consistency consistency; /* default session */
 };
 
 struct cfg_admin {

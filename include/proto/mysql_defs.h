@@ -48,6 +48,9 @@
 #define SERVER_STATUS_IN_TRANS_READONLY    0x2000
 #define SERVER_SESSION_STATE_CHANGED       0x4000
 
+/* Session-state change types in an OK under CLIENT_SESSION_TRACK. */
+#define SESSION_TRACK_SYSTEM_VARIABLES 0
+
 /* Commands */
 #define COM_SLEEP               0x00
 #define COM_QUIT                0x01

@@ -58,6 +58,33 @@ reply_is_eof(uint8_t first, size_t len)
 MUST_CHECK bool reply_parse_ok(const uint8_t *p, size_t len,
                                struct reply_ok *ok);
 
+/*
+ * Reads an OK a server sent under CLIENT_SESSION_TRACK with
+ * SERVER_SESSION_STATE_CHANGED in its status: after the warnings come a
+ * length-encoded info and a length-encoded block of session-state changes,
+ * which *state / *state_len get (pointing into p; ok->info is the info).
+ * False when malformed or the flag is not set: then nothing changed.
+ */
+MUST_CHECK bool reply_parse_ok_state(const uint8_t *p, size_t len,
+                                     struct reply_ok *ok, const uint8_t **state,
+                                     size_t *state_len);
+
+/* Finds the tracked system variable name (SESSION_TRACK_SYSTEM_VARIABLES
+ * entries) in a state block; *val / *vlen point into it. False when absent
+ * or the block is malformed. */
+MUST_CHECK bool reply_state_sysvar(const uint8_t *state, size_t len,
+                                   const char *name, const uint8_t **val,
+                                   size_t *vlen);
+
+/*
+ * The OK of reply_parse_ok_state() as the server sends it to a client
+ * without CLIENT_SESSION_TRACK: the same counts, the status without
+ * SERVER_SESSION_STATE_CHANGED, the info (length-encoded, only when not
+ * empty), no state block. Writes into out (room for len bytes: it never
+ * grows) and returns the new length; 0 when p is not such an OK.
+ */
+size_t reply_ok_untrack(const uint8_t *p, size_t len, uint8_t *out);
+
 /* Reads an ERR (p[0] == 0xFF). Never fails on a short packet: what is
  * missing reads as code 0, state "HY000" and an empty message; false only
  * when the packet is not an ERR. */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct session;
 struct stmt_info;
@@ -31,6 +32,12 @@ void cachefill_note_write(struct session *s, const struct stmt_info *st,
 /* The tables the session wrote: their cached reads go stale now (and,
  * with txn_open, again when the transaction ends). */
 void cachefill_writes_done(struct session *s, bool txn_open);
+/* The tables the session's statement (or open transaction) writes, as
+ * table keys (*tables): how many, -1 when unknown (every table), 0 none. */
+int cachefill_written(const struct session *s, const uint32_t **tables);
+/* The tables of the cache fill under way, as table keys: how many, 0
+ * when no fill is under way (or it names none). */
+int cachefill_filling(const struct session *s, const uint32_t **tables);
 /* Drops the session's cache state (close, reset). */
 void cachefill_forget(struct session *s);
 

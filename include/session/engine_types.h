@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/gtidpos.h"
 #include "backend/pool.h"
 #include "session/relay.h"
 
@@ -68,6 +69,9 @@ struct eng_target {
     bool probed;           /* lid holds what the probe read */
     uint64_t lid;          /* the connection's LAST_INSERT_ID() after the
                               statement (session/lastid.h) */
+    bool gtid_wait;        /* a MASTER_GTID_WAIT for need goes first */
+    bool waiting;          /* ... and its answer is being read */
+    bool to_primary;       /* the replica did not catch up in time */
     enum eng_step step;
     struct pool_waiter waiter;
     const uint8_t *pkt; /* command payload; NULL: the client's own */
@@ -76,6 +80,7 @@ struct eng_target {
                         statements) the plan's rewrite of it, pkt_len
                         bytes without a command byte */
     struct relay rl; /* prelude answers, then the statement's answer */
+    uint64_t need[GTID_SLOTS]; /* a read's replication need (pick.h) */
 };
 
 struct eng_run {

@@ -19,9 +19,6 @@ struct stmt_info;
 void query_start(struct session *s, const char *sql, size_t len);
 /* A read_only user's write: refused (answered, command done) -> true. */
 bool query_refuse_read_only(struct session *s);
-/* A write was routed: the session reads from primaries for a while. */
-void query_note_write(struct session *s, const struct route_plan *plan,
-                      const struct stmt_info *st);
 /* The pins (enum pin_reason) a statement's effects on its connection
  * need. */
 unsigned query_statement_pins(const struct stmt_info *st);

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/gtid.h"
+
 struct evbuffer;
 
 /* Relaying stops while the client's output holds more than this; it goes
@@ -63,6 +65,11 @@ struct relay {
     uint64_t insert_id; /* of the last OK */
     bool got_ok;        /* an OK packet was seen */
     bool rowset;        /* the last result had rows (not an OK) */
+    bool got_gtid;      /* an OK reported a write's GTID (last_gtid) */
+    bool untrack;       /* the packet at hand is an OK with session state,
+                           rewritten for the client (who never has
+                           CLIENT_SESSION_TRACK) */
+    struct gtid gtid;   /* that GTID: of the last write in the response */
     uint64_t rows;      /* rows passed */
     uint64_t bytes;     /* bytes passed */
 };

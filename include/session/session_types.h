@@ -160,9 +160,13 @@ struct session {
     int64_t cmd_started_us;
     struct serverconn *sc; /* held between statements (pins, transaction) */
     struct eng_run run;    /* the statement in flight (session/engine.h) */
-    int64_t last_write_ms; /* when the session last wrote (monotonic):
-                              replicas read for it only once they are
-                              known to hold that write */
+    int64_t last_write_ms; /* when the session last wrote through a
+                              connection that reports no GTIDs
+                              (monotonic): replicas read for it only once
+                              they are known to hold that write */
+    uint64_t *gtid_wrote;  /* owned; per shard GTID_SLOTS seqnos: the
+                              session's acknowledged writes
+                              (session/consist.h); NULL before any */
     uint32_t pick_seed;    /* spreads reads over weighted replicas */
     char *txn_begin;       /* owned; a BEGIN not yet sent to any shard */
     struct txn *txn;       /* owned; a transaction that may span shards

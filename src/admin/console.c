@@ -223,10 +223,11 @@ static void
 cmd_backends(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {
-        "backend",    "shard",   "role",   "state",
-        "zone",       "weight",  "lag_ms", "conns_used",
-        "conns_idle", "queries", "errors", "avg_latency_ms"};
-    struct table t = {cols, 12, NULL, 0, 0};
+        "backend",    "shard",      "role",       "state",
+        "zone",       "weight",     "lag_ms",     "conns_used",
+        "conns_idle", "queries",    "errors",     "avg_latency_ms",
+        "gtid_pos",   "gtid_acked", "gtid_waits", "gtid_wait_timeouts"};
+    struct table t = {cols, 16, NULL, 0, 0};
     struct snapshot *s = snapshot_take(ac->con->v, SNAP_POOLS);
 
     (void)args;
@@ -239,7 +240,10 @@ cmd_backends(struct admin_conn *ac, const char *args)
                   b->role, b->state, b->zone, num(b->weight),
                   b->lag_ms >= 0 ? num(b->lag_ms) : NULL, num(p->in_use),
                   num(p->idle), num(b->queries), num(b->errors),
-                  fixed((double)b->avg_latency_us / 1000.0, 3));
+                  fixed((double)b->avg_latency_us / 1000.0, 3),
+                  b->gtid_pos[0] ? b->gtid_pos : NULL,
+                  b->gtid_acked[0] ? b->gtid_acked : NULL, num(b->gtid_waits),
+                  num(b->gtid_timeouts));
     }
     snapshot_free(s);
     table_send(ac, &t);

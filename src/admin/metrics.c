@@ -287,6 +287,49 @@ render_backends(const struct snapshot *snap, struct evbuffer *out)
                      (double)b->lag_ms / 1000.0);
     }
 
+    family(out, "gtid_position", "gauge",
+           "replication position of each server, per GTID domain: the "
+           "seqno a replica applied (gtid_slave_pos), a primary wrote "
+           "(gtid_binlog_pos)");
+    for (i = 0; i < snap->nbackends; i++) {
+        const struct health_row *b = &snap->backends[i];
+        for (int k = 0; k < b->ngpos; k++) {
+            char dom[16];
+            const char *kv[] = {"backend", b->addr, "domain", dom};
+            snprintf(dom, sizeof(dom), "%u", b->gpos[k].domain);
+            sample_ll(out, "gtid_position", kv, 2, (long long)b->gpos[k].seqno);
+        }
+    }
+
+    family(out, "gtid_acknowledged", "gauge",
+           "seqno of the latest write myshard acknowledged on each shard, "
+           "per GTID domain");
+    for (i = 0; i < snap->nbackends; i++) {
+        const struct health_row *b = &snap->backends[i];
+        const char *shard = shard_name(snap, b->shard);
+        for (int k = 0; k < b->ngacked && shard != NULL; k++) {
+            char dom[16];
+            const char *kv[] = {"shard", shard, "domain", dom};
+            snprintf(dom, sizeof(dom), "%u", b->gacked[k].domain);
+            sample_ll(out, "gtid_acknowledged", kv, 2,
+                      (long long)b->gacked[k].seqno);
+        }
+    }
+
+    family(out, "gtid_waits_total", "counter",
+           "MASTER_GTID_WAITs run on a replica before a read, by result "
+           "(caught_up: the replica served the read; timeout: the primary "
+           "did)");
+    for (i = 0; i < snap->nbackends; i++) {
+        const struct health_row *b = &snap->backends[i];
+        const char *ok[] = {"backend", b->addr, "result", "caught_up"};
+        const char *to[] = {"backend", b->addr, "result", "timeout"};
+        if (strcmp(b->role, "replica") != 0)
+            continue;
+        sample_ll(out, "gtid_waits_total", ok, 2, b->gtid_waits);
+        sample_ll(out, "gtid_waits_total", to, 2, b->gtid_timeouts);
+    }
+
     family(out, "backend_queries_total", "counter",
            "statements sent to each server");
     for (i = 0; i < snap->nbackends; i++) {

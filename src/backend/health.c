@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend/gtidpos.h"
 #include "backend/mysqltls.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -306,6 +307,16 @@ health_snapshot(const struct server_set *set, struct health_row *rows, int n)
         r->failures = atomic_load(&s->failures);
         r->avg_latency_us = atomic_load(&s->check_avg_us);
         r->checked_ago_ms = checked == 0 ? -1 : now - checked;
+        gtidpos_format(set, s, false, r->gtid_pos, sizeof(r->gtid_pos));
+        r->gtid_acked[0] = '\0';
+        r->ngpos = gtidpos_read(set, s, false, r->gpos);
+        r->ngacked = 0;
+        if (s->primary) {
+            gtidpos_format(set, s, true, r->gtid_acked, sizeof(r->gtid_acked));
+            r->ngacked = gtidpos_read(set, s, true, r->gacked);
+        }
+        r->gtid_waits = atomic_load(&s->gtid_waits);
+        r->gtid_timeouts = atomic_load(&s->gtid_timeouts);
     }
 }
 
@@ -547,6 +558,34 @@ check_replica(struct health *h, const struct server *s, MYSQL *m,
     return true;
 }
 
+/* Reads the server's replication position: what a replica applied
+ * (gtid_slave_pos), what a primary wrote (gtid_binlog_pos). A server
+ * without MariaDB GTIDs (an error, NULL, or a list that does not parse)
+ * keeps no position: reads that need one go to the primary. Returns false
+ * only when the connection broke. */
+static bool
+check_gtid(struct health *h, struct server *s, MYSQL *m)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    unsigned long *len;
+    struct gtid pos[GTID_SLOTS * 2];
+    int n = -1;
+
+    if (mysql_query(m, s->primary ? "SELECT @@gtid_binlog_pos"
+                                  : "SELECT @@gtid_slave_pos") != 0 ||
+        (res = mysql_store_result(m)) == NULL)
+        return !is_client_error(m);
+    row = mysql_fetch_row(res);
+    len = row != NULL ? mysql_fetch_lengths(res) : NULL;
+    if (row != NULL && row[0] != NULL && len != NULL)
+        n = gtid_parse_list(row[0], len[0], pos, (int)ARRAY_SIZE(pos));
+    mysql_free_result(res);
+    if (n >= 0)
+        gtidpos_store(h->set, s, pos, n);
+    return true;
+}
+
 static void
 check_server(struct health *h, int i)
 {
@@ -561,6 +600,8 @@ check_server(struct health *h, int i)
     if (up && !check_read_only(h->conns[i], &c))
         up = false;
     if (up && !s->primary && !check_replica(h, s, h->conns[i], &c))
+        up = false;
+    if (up && !check_gtid(h, s, h->conns[i]))
         up = false;
     if (!up) {
         if (h->conns[i] != NULL && c.why[0] == '\0')

@@ -1,13 +1,15 @@
 /*
  * pick.c - see pick.h. Replicas serve reads outside transactions and
- * session state, and only once they are known to hold the session's own
- * last write; a policy's route overrides the lag window either way.
+ * session state, and only once they are known to hold what the read needs
+ * (backend.consistency, by GTID: session/consist.h); a policy's route
+ * overrides that either way.
  */
 #include "backend/pick.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include "backend/gtidpos.h"
 #include "backend/health.h"
 #include "backend/server.h"
 #include "cfg/cfg.h"
@@ -30,7 +32,7 @@ replica_has_write(struct server *srv, int64_t write_ms)
 
 int
 pick_server(const struct server_set *set, const struct cfg *c,
-            const struct pick_req *req, int64_t now, int *err, char *msg,
+            struct pick_req *req, int64_t now, int *err, char *msg,
             size_t msglen)
 {
     bool read = req->read && !req->stateful;
@@ -50,6 +52,18 @@ pick_server(const struct server_set *set, const struct cfg *c,
         !replica_has_write(&set->v[srv], req->last_write_ms))
         srv = health_pick(set, c, req->shard, false, c->zone, 0, req->exclude,
                           now);
+    if (srv >= 0 && read && req->need != NULL && req->route != ROUTE_REPLICA &&
+        !gtidpos_covers(&set->v[srv], req->need)) {
+        struct server *r = &set->v[srv];
+        /* Caught up at the monitor's last look (under a second behind):
+         * it most likely holds the write within a few ms. */
+        if (atomic_load(&r->gtid_known) && atomic_load(&r->lag_ms) == 0 &&
+            now >= atomic_load(&r->gtid_nowait_until_ms))
+            req->wait = true;
+        else
+            srv = health_pick(set, c, req->shard, false, c->zone, 0,
+                              req->exclude, now);
+    }
     if (srv >= 0 && health_admit(&set->v[srv], now) != GATE_CLOSED)
         return srv;
     {

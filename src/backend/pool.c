@@ -654,23 +654,31 @@ pool_release(struct serverconn *sc)
 
 /* ---- reset before reuse ------------------------------------------------ */
 
+/* Answers still due on a connection being reset: sc->arg counts them
+ * (the reset's OK, then the session tracking's OK). */
 static void
 reset_read(struct serverconn *sc, void *arg)
 {
-    struct packet pkt;
-    enum packet_status st =
-        packet_read(serverconn_input(sc), 1u << 20, -1, &pkt);
-    bool ok;
+    uintptr_t due = (uintptr_t)arg;
 
-    (void)arg;
-    if (st == PKT_AGAIN)
-        return;
-    ok = st == PKT_OK && pkt.len > 0 && pkt.data[0] == 0x00;
-    if (st == PKT_OK)
-        packet_consume(serverconn_input(sc), &pkt);
-    if (!ok) {
-        pool_discard(sc);
-        return;
+    while (due > 0) {
+        struct packet pkt;
+        enum packet_status st =
+            packet_read(serverconn_input(sc), 1u << 20, -1, &pkt);
+        bool ok;
+
+        if (st == PKT_AGAIN) {
+            sc->arg = (void *)due;
+            return;
+        }
+        ok = st == PKT_OK && pkt.len > 0 && pkt.data[0] == 0x00;
+        if (st == PKT_OK)
+            packet_consume(serverconn_input(sc), &pkt);
+        if (!ok) {
+            pool_discard(sc);
+            return;
+        }
+        due--;
     }
     /* The server dropped the session's state: so does our record of it
      * (the current database stays). */
@@ -690,13 +698,25 @@ void
 pool_release_reset(struct serverconn *sc)
 {
     uint8_t seq = 0, cmd = COM_RESET_CONNECTION;
+    uintptr_t due = 1;
 
     if (evbuffer_get_length(serverconn_input(sc)) > 0) {
         pool_discard(sc); /* an answer still coming: state unknown */
         return;
     }
-    serverconn_lend(sc, reset_read, reset_error, NULL);
     packet_write(serverconn_output(sc), &seq, &cmd, 1);
+    if (sc->gtid_track) {
+        /* The reset forgot the session tracking: ask again, pipelined. */
+        size_t n = strlen(serverconn_setup_sql);
+        uint8_t *pkt = xmalloc(n + 1);
+        pkt[0] = COM_QUERY;
+        memcpy(pkt + 1, serverconn_setup_sql, n);
+        seq = 0;
+        packet_write(serverconn_output(sc), &seq, pkt, n + 1);
+        free(pkt);
+        due = 2;
+    }
+    serverconn_lend(sc, reset_read, reset_error, (void *)due);
 }
 
 void

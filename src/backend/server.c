@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/gtidpos.h"
 #include "cfg/cfg_types.h"
 #include "net/worker.h"
 
@@ -58,6 +59,7 @@ server_set_build(const struct cfg *cfg, char *err, size_t errlen)
             set->n++;
         }
     }
+    gtidpos_init(set);
     return set;
 fail:
     set->n++;
@@ -77,6 +79,7 @@ server_set_free(struct server_set *set)
         free(set->v[i].pools);
         pthread_mutex_destroy(&set->v[i].lend_mu);
     }
+    gtidpos_free(set);
     free(set->v);
     free(set->shard_primary);
     free(set);

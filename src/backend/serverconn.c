@@ -3,7 +3,7 @@
  * plumbing that hands its events to whoever borrowed it.
  *
  *   connect ─► greeting (HandshakeV10) ─► HandshakeResponse41
- *     ─► OK                                   ready
+ *     ─► OK ─► SET session tracking ─► OK/ERR ready
  *     ─► AuthSwitchRequest ─► new token ─►   (loop)
  *     ─► 0x01 0x03 (sha2 fast auth ok) ─► OK
  *     ─► 0x01 0x04 (sha2 full auth) ─► password over TLS ─► OK
@@ -50,7 +50,7 @@
      CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION |                          \
      CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS |                          \
      CLIENT_PS_MULTI_RESULTS | CLIENT_PLUGIN_AUTH |                            \
-     CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA)
+     CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT_SESSION_TRACK)
 
 #define BACKEND_MAX_PACKET (1u << 30)
 
@@ -87,6 +87,43 @@ sc_ready(struct serverconn *sc)
         cb(sc, 0, NULL);
 }
 
+const char serverconn_setup_sql[] =
+    "SET session_track_system_variables='last_gtid', session_track_schema=0";
+
+/* Logged in. With CLIENT_SESSION_TRACK the server reports each write's
+ * GTID in its OK (session_track_system_variables=last_gtid, nothing else:
+ * no other change should flag an OK); one round trip per connection. A
+ * server that refuses (no such variable) serves on without it. */
+static void
+sc_logged_in(struct serverconn *sc)
+{
+    uint8_t seq = 0;
+    size_t n = sizeof(serverconn_setup_sql) - 1;
+    uint8_t pkt[sizeof(serverconn_setup_sql)];
+
+    if (!(sc->server_caps & CLIENT_SESSION_TRACK)) {
+        sc_ready(sc);
+        return;
+    }
+    pkt[0] = COM_QUERY;
+    memcpy(pkt + 1, serverconn_setup_sql, n);
+    packet_write(sc->conn->out, &seq, pkt, n + 1);
+    sc->state = SC_SETUP;
+}
+
+static void
+on_setup_answer(struct serverconn *sc, const uint8_t *p, size_t len)
+{
+    sc->gtid_track = len > 0 && p[0] == PKT_HDR_OK;
+    if (!sc->gtid_track)
+        log_warn("backend does not report write GTIDs backend=%s (session "
+                 "tracking of last_gtid refused: consistency falls back to "
+                 "max_replica_lag after writes)",
+                 sc->srv->addr);
+    atomic_store(&sc->srv->gtid_tracks, sc->gtid_track);
+    sc_ready(sc);
+}
+
 static void
 timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -94,7 +131,8 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (sc->state == SC_CONNECTING || sc->state == SC_AUTH)
+    if (sc->state == SC_CONNECTING || sc->state == SC_AUTH ||
+        sc->state == SC_SETUP)
         sc_fail(sc, "connect timeout");
 }
 
@@ -215,7 +253,7 @@ on_auth_packet(struct serverconn *sc, const uint8_t *p, size_t len)
     }
     switch (p[0]) {
     case PKT_HDR_OK:
-        sc_ready(sc);
+        sc_logged_in(sc);
         return;
     case PKT_HDR_ERR: {
         char msg[300];
@@ -292,7 +330,8 @@ sc_read_cb(struct conn *c, void *arg)
         sc->on_read(sc, sc->arg);
         return;
     }
-    while (sc->state == SC_CONNECTING || sc->state == SC_AUTH) {
+    while (sc->state == SC_CONNECTING || sc->state == SC_AUTH ||
+           sc->state == SC_SETUP) {
         /* Connection-phase packets are small; copy one out and consume it
          * before acting, since acting may hand the connection on. */
         uint8_t buf[4096];
@@ -311,8 +350,10 @@ sc_read_cb(struct conn *c, void *arg)
         packet_consume(in, &pkt);
         if (sc->state == SC_CONNECTING)
             on_greeting(sc, buf, len);
-        else
+        else if (sc->state == SC_AUTH)
             on_auth_packet(sc, buf, len);
+        else
+            on_setup_answer(sc, buf, len);
     }
     if (sc->state == SC_IDLE && evbuffer_get_length(in) > 0) {
         /* Unsolicited bytes on an idle connection: the server is telling
@@ -328,7 +369,8 @@ sc_event_cb(struct conn *c, void *arg, enum conn_event ev)
 
     if (ev == CONN_CONNECTED)
         return; /* the server speaks first: wait for the greeting */
-    if (sc->state == SC_CONNECTING || sc->state == SC_AUTH) {
+    if (sc->state == SC_CONNECTING || sc->state == SC_AUTH ||
+        sc->state == SC_SETUP) {
         char msg[300];
         if (conn_tls_error(c)[0] != '\0')
             snprintf(msg, sizeof(msg), "TLS to the server failed (%s)",

@@ -63,6 +63,12 @@ static const struct cfg_enum txn_modes[] = {
     {NULL, 0},
 };
 
+static const struct cfg_enum consistencies[] = {
+    {"session", CONSIST_SESSION},
+    {"causal", CONSIST_CAUSAL},
+    {NULL, 0},
+};
+
 static const struct cfg_enum route_prefs[] = {
     {"primary", ROUTE_PRIMARY},
     {"replica", ROUTE_REPLICA},
@@ -269,6 +275,10 @@ static const struct cfg_key backend_keys[] = {
      .post = cfg_check_pool, .help = "connection pools"},
     {"health", KT_SECTION, OFF(cfg_backend, health), KEYS(health_keys),
      .help = "health monitor"},
+    {"consistency", KT_ENUM, OFF(cfg_backend, consistency), .def = "session",
+     .enums = consistencies,
+     .help = "session: a session reads its own writes; causal: every read "
+             "sees every write acknowledged before it"},
 };
 
 static const struct cfg_key replica_keys[] = {
@@ -897,11 +907,12 @@ cfg_print_summary(const struct cfg *c, FILE *out)
             dur(be->pool.wait_timeout_ms, d2, sizeof(d2)));
     fprintf(out,
             "  health: interval %s, max_replica_lag %s, circuit %lld "
-            "failures / open %s\n",
+            "failures / open %s; consistency %s\n",
             dur(be->health.interval_ms, d3, sizeof(d3)),
             dur(be->health.max_replica_lag_ms, d4, sizeof(d4)),
             (long long)be->health.circuit_failures,
-            dur(be->health.circuit_open_for_ms, d1, sizeof(d1)));
+            dur(be->health.circuit_open_for_ms, d1, sizeof(d1)),
+            enum_name(consistencies, (int)be->consistency));
 
     fprintf(out, "shards (%d):\n", c->nshards);
     for (int i = 0; i < c->nshards; i++) {

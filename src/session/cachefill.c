@@ -191,6 +191,30 @@ cachefill_writes_done(struct session *s, bool txn_open)
     s->wmarks = NULL;
 }
 
+int
+cachefill_written(const struct session *s, const uint32_t **tables)
+{
+    const struct write_marks *w = s->wmarks;
+
+    *tables = NULL;
+    if (w == NULL)
+        return 0;
+    if (w->all)
+        return -1;
+    *tables = w->slots;
+    return w->n;
+}
+
+int
+cachefill_filling(const struct session *s, const uint32_t **tables)
+{
+    *tables = NULL;
+    if (s->fill == NULL)
+        return 0;
+    *tables = s->fill->slots;
+    return s->fill->ntables;
+}
+
 void
 cachefill_forget(struct session *s)
 {

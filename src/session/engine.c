@@ -26,10 +26,15 @@
  *  1 acquire(t)                          the transaction's branch
  *    |   txn_branch()                    session/txnbranch.c
  *    |                                   or the session's held connection
+ *    |   consist_need()                  session/consist.c  what a read
+ *    |                                   must see (GTIDs)
  *    |   pick_server()                   backend/pick.c  replica or primary
  *    |   pool_acquire() -> on_acquired() backend/pool.c
  *    | got_conn(t, sc)                   lent: its events -> target_read()
  *  2 prelude(t)                          one round trip each, only if needed
+ *    |   wait_replica()                  MASTER_GTID_WAIT on a replica not
+ *    |                                   yet known to hold the read's need
+ *    |                                   (wait_done(): else the primary)
  *    |   connstate_apply()               session/connstate.c: schema
  *    |                                   (COM_INIT_DB), SET of the
  *    |                                   variables / sql_mode / NAMES, a
@@ -81,7 +86,9 @@
  * query timeout (engine_timeout(): KILL QUERY, 1969), the hot-key cache
  * (cachefill_copy()/cachefill_store() in consume and finish), statistics
  * (stmt_route/stmt_shard in got_conn(), srv->queries in running()), prepared
- * statements (pstmt_patch_ok()/pstmt_register() in consume).
+ * statements (pstmt_patch_ok()/pstmt_register() in consume), reads by
+ * replication position (consist_need() in acquire, wait_replica() in the
+ * prelude, consist_note() of each write's GTID in consume).
  *
  * A target that fails (no connection, lost connection, broken protocol)
  * fails the statement: the other targets' connections are dropped, since
@@ -115,6 +122,7 @@
 #include "session/cachefill.h"
 #include "session/connstate.h"
 #include "session/lastid.h"
+#include "session/consist.h"
 #include "session/merge.h"
 #include "session/pstmt.h"
 #include "session/relay.h"
@@ -238,6 +246,48 @@ run_free(struct eng_run *r)
 
 /* ---- 2. prelude: the session's state on the connection ---------------- */
 
+/* A read on a replica not yet known to hold what it needs: the replica
+ * waits for it, bounded (PICK_WAIT_MS). One row back: it has it. True when
+ * the wait was sent. */
+static bool
+wait_replica(struct eng_target *t)
+{
+    struct session *s = t->run->s;
+    char pos[GTID_SLOTS * 48], sql[GTID_SLOTS * 48 + 96];
+    uint8_t seq = 0;
+    int n;
+
+    if (gtidpos_format_need(s->wc->servers, t->shard, t->need, pos,
+                            sizeof(pos)) == 0)
+        return false;
+    n = snprintf(sql, sizeof(sql),
+                 "%cSELECT 1 FROM DUAL WHERE MASTER_GTID_WAIT('%s', %d.%03d) "
+                 "= 0",
+                 COM_QUERY, pos, PICK_WAIT_MS / 1000, PICK_WAIT_MS % 1000);
+    packet_write(serverconn_output(t->sc), &seq, sql, (size_t)n);
+    relay_start(&t->rl, RELAY_RESULT);
+    t->waiting = true;
+    return true;
+}
+
+/* The wait's answer: true when the replica has what the read needs. A
+ * replica that did not catch up gets no waits for PICK_NOWAIT_MS. */
+static bool
+wait_done(struct eng_target *t, enum relay_status rs)
+{
+    struct server *srv = t->sc->srv;
+
+    t->waiting = false;
+    if (rs == RELAY_DONE && !t->rl.got_err && t->rl.rows == 1) {
+        gtidpos_raise(srv, t->need);
+        atomic_fetch_add(&srv->gtid_waits, 1);
+        return true;
+    }
+    atomic_fetch_add(&srv->gtid_timeouts, 1);
+    atomic_store(&srv->gtid_nowait_until_ms, clock_ms() + PICK_NOWAIT_MS);
+    return false;
+}
+
 /* What the connection needs before the statement: the session's state,
  * then, on a shard the transaction has not touched, its branch's start.
  * True when something was sent. */
@@ -246,6 +296,11 @@ prelude(struct eng_target *t)
 {
     struct session *s = t->run->s;
 
+    if (t->gtid_wait) {
+        t->gtid_wait = false;
+        if (wait_replica(t))
+            return true;
+    }
     if (connstate_apply(s, t->sc, &t->rl))
         return true;
     if (t->new_branch) {
@@ -463,8 +518,16 @@ acquire(struct eng_target *t, int exclude)
      * write; autocommit=0 makes every statement part of a transaction. */
     req.stateful = s->pins != 0 || s->txn_begin != NULL ||
                    (s->vars.n > 0 && sessvars_autocommit_off(&s->vars));
-    req.route = (enum cfg_route_pref)s->route_pref;
-    req.last_write_ms = s->last_write_ms;
+    req.route =
+        t->to_primary ? ROUTE_PRIMARY : (enum cfg_route_pref)s->route_pref;
+    req.need = NULL;
+    req.wait = false;
+    req.last_write_ms = 0;
+    if (r->read && !req.stateful) {
+        req.last_write_ms = consist_need(s, t->shard, t->need);
+        if (gtidpos_need_any(t->need))
+            req.need = t->need;
+    }
     s->pick_seed = s->pick_seed * 1103515245u + 12345u;
     req.seed = s->pick_seed ^ s->id;
     req.exclude = exclude;
@@ -474,6 +537,7 @@ acquire(struct eng_target *t, int exclude)
         fail_target(r, t->idx, (uint16_t)err, msg);
         return;
     }
+    t->gtid_wait = req.wait;
     /* Noncore users (reports, batch) hold at most their share. */
     if (s->user >= 0 && c->users[s->user].cls == CLASS_NONCORE) {
         sc =
@@ -723,6 +787,22 @@ step_done(struct eng_target *t, enum relay_status rs)
     struct session *s = r->s;
     char msg[300];
 
+    if (t->waiting && !wait_done(t, rs)) {
+        /* The replica is behind: the primary answers instead. The
+         * replica's connection goes back as it is (nothing of the
+         * session's is on it yet). */
+        struct serverconn *sc = t->sc;
+        t->sc = NULL;
+        if (rs == RELAY_DONE)
+            pool_release(sc);
+        else
+            pool_discard(sc);
+        t->step = ES_ACQUIRE;
+        t->held = false;
+        t->to_primary = true;
+        acquire(t, -1);
+        return;
+    }
     if (rs == RELAY_BROKEN || t->rl.got_err) {
         if (t->step == ES_PREPARE) {
             snprintf(msg, sizeof(msg), "%s", t->rl.err_msg);
@@ -764,6 +844,7 @@ relay_done(struct eng_target *t)
 
     if (t->run->kind == RELAY_PREPARE && !t->rl.got_err)
         pstmt_register(s, t->sc, t->rl.prep_params, t->rl.prep_cols);
+    consist_note(s, t->sc, &t->rl, t->run->read);
     if (s->tracks_vars) {
         /* The SET ran on this connection: both now hold the values. */
         if (!t->rl.got_err) {
@@ -863,6 +944,7 @@ consume_combine(struct eng_target *t, struct evbuffer *in)
         fail(r, ER_UNKNOWN_ERROR, "myshard: a shard sent a malformed answer");
         return;
     }
+    consist_note(r->s, t->sc, &t->rl, r->read);
     if (t->rl.got_err) {
         set_error(r, t->rl.err_code, t->rl.err_msg);
     } else if (t->rl.got_ok) {

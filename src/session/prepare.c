@@ -286,7 +286,6 @@ prepare_cmd_execute(struct session *s)
     router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
     if (!query_plan_allowed(s, wc->plan))
         goto out;
-    query_note_write(s, wc->plan, wc->stmt);
     /* The execute each connection gets: no cursor (results come whole),
      * parameter types always included (a connection may see the statement
      * for the first time). The statement id is set per connection. */

@@ -400,15 +400,6 @@ query_refuse_read_only(struct session *s)
     return true;
 }
 
-void
-query_note_write(struct session *s, const struct route_plan *plan,
-                 const struct stmt_info *st)
-{
-    /* Read your writes: replicas may lag up to max_replica_lag behind. */
-    if (plan->role == ROLE_PRIMARY && st->is_write)
-        s->last_write_ms = clock_ms();
-}
-
 bool
 query_plan_allowed(struct session *s, const struct route_plan *plan)
 {
@@ -492,7 +483,6 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
             plan->targets[0].shard = first->srv->shard;
         if (!query_plan_allowed(s, plan))
             return;
-        query_note_write(s, plan, wc->stmt);
         engine_run(s, plan, NULL, NULL, 0);
         return;
     }
@@ -504,7 +494,6 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
     }
     if (!query_plan_allowed(s, plan))
         return;
-    query_note_write(s, plan, wc->stmt);
     t = &plan->targets[0];
     if (plan->ntargets == 1 && !plan->merge &&
         (s->sc == NULL || held_shard(s) == t->shard)) {

@@ -22,12 +22,14 @@
 
 #include <event2/buffer.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/binproto.h"
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
 #include "proto/reply.h"
+#include "base/util.h"
 
 void
 relay_start(struct relay *r, enum relay_kind kind)
@@ -50,6 +52,27 @@ pass(struct relay *r, struct evbuffer *in, struct evbuffer *out, size_t n)
     r->bytes += n;
 }
 
+/* An OK flagged SERVER_SESSION_STATE_CHANGED: the backend connection
+ * tracks last_gtid, so the state names the GTID the statement's write
+ * committed as. Only such OKs are read this far. */
+static void
+note_state(struct relay *r, const uint8_t *p, size_t len)
+{
+    struct reply_ok ok;
+    const uint8_t *state, *v;
+    size_t slen, vlen;
+    struct gtid g;
+
+    if (!reply_parse_ok_state(p, len, &ok, &state, &slen))
+        return;
+    r->untrack = true;
+    if (reply_state_sysvar(state, slen, "last_gtid", &v, &vlen) &&
+        gtid_parse((const char *)v, vlen, &g)) {
+        r->gtid = g;
+        r->got_gtid = true;
+    }
+}
+
 /* Records an OK's counts and status (a malformed one changes nothing). */
 static void
 note_ok(struct relay *r, const uint8_t *p, size_t len)
@@ -61,7 +84,38 @@ note_ok(struct relay *r, const uint8_t *p, size_t len)
         r->affected = ok.affected;
         r->insert_id = ok.insert_id;
         r->got_ok = true;
+        if (unlikely(ok.status & SERVER_SESSION_STATE_CHANGED)) {
+            r->status &= (uint16_t)~SERVER_SESSION_STATE_CHANGED;
+            note_state(r, p, len);
+        }
     }
+}
+
+/* Passes the OK of note_state() on without its session state: the client
+ * never negotiated CLIENT_SESSION_TRACK. */
+static void
+pass_untracked(struct relay *r, struct evbuffer *in, struct evbuffer *out,
+               const uint8_t *p, size_t len)
+{
+    uint8_t small[512],
+        *buf = len + 4 <= sizeof(small) ? small : xmalloc(len + 4);
+    size_t n = reply_ok_untrack(p + 4, len, buf + 4);
+
+    r->untrack = false;
+    if (out == NULL || n == 0) {
+        pass(r, in, out, 4 + len);
+    } else {
+        buf[0] = (uint8_t)n;
+        buf[1] = (uint8_t)(n >> 8);
+        buf[2] = (uint8_t)(n >> 16);
+        buf[3] = p[3]; /* the sequence id stays */
+        evbuffer_add(out, buf, 4 + n);
+        evbuffer_drain(in, 4 + len);
+        r->started = true;
+        r->bytes += 4 + n;
+    }
+    if (buf != small)
+        free(buf);
 }
 
 /* Records an EOF's status (0xFE and under 9 bytes: the caller checked). */
@@ -318,7 +372,10 @@ relay_pump(struct relay *r, struct evbuffer *in, struct evbuffer *out,
             st = on_control(r, p + 4, h.len);
             if (st == RELAY_BROKEN)
                 return st;
-            pass(r, in, out, 4 + (size_t)h.len);
+            if (unlikely(r->untrack))
+                pass_untracked(r, in, out, p, h.len);
+            else
+                pass(r, in, out, 4 + (size_t)h.len);
             if (r->kind == RELAY_FIELDS) {
                 if (r->phase != RL_DONE)
                     r->rows++;

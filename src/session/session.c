@@ -139,6 +139,7 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     if (s->delay_ev)
         event_free(s->delay_ev);
     cachefill_forget(s);
+    free(s->gtid_wrote);
     sessvars_clear(&s->vars);
     sessvars_clear(&s->pending);
     command_free_local_stmts(s);

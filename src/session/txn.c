@@ -27,6 +27,7 @@
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
 #include "session/cachefill.h"
+#include "session/consist.h"
 #include "session/engine.h"
 #include "session/relay.h"
 #include "session/session.h"
@@ -115,6 +116,8 @@ step_answered(void *arg, int idx, struct serverconn *sc, enum eng_outcome o,
         return;
     }
     txnbranch_idle(br, sc);
+    if (tx->s != NULL) /* a COMMIT's GTID: what later reads need */
+        consist_note(tx->s, sc, rl, false);
     if (rl->got_err) {
         snprintf(what, sizeof(what), "answered %u: %s", rl->err_code,
                  rl->err_msg);

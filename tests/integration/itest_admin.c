@@ -276,7 +276,8 @@ known_state(const char *s)
 
 #define BACKEND_COLS                                                           \
     "backend,shard,role,state,zone,weight,lag_ms,conns_used,conns_idle,"       \
-    "queries,errors,avg_latency_ms"
+    "queries,errors,avg_latency_ms,gtid_pos,gtid_acked,gtid_waits,"            \
+    "gtid_wait_timeouts"
 
 static void
 test_backends(MYSQL *a)

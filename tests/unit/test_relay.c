@@ -99,6 +99,47 @@ START_TEST(test_multi_result_byte_by_byte)
 }
 END_TEST
 
+/* A write's OK with its GTID in the session state: the relay records
+ * the GTID and passes the OK on without the state the client never asked
+ * for. Fed byte by byte. */
+START_TEST(test_tracked_ok)
+{
+    struct evbuffer *src = evbuffer_new(), *out = evbuffer_new();
+    struct relay r;
+    static const uint8_t ok[] = {0x00, 0x01, 0x00, 0x02, 0x40, 0x00, 0x00,
+                                 0x00, 0x13, 0x00, 0x11, 0x09, 'l',  'a',
+                                 's',  't',  '_',  'g',  't',  'i',  'd',
+                                 0x06, '0',  '-',  '1',  '-',  '4',  '2'};
+    uint8_t got[16];
+
+    seq = 1;
+    put(src, ok, sizeof(ok));
+    relay_start(&r, RELAY_RESULT);
+    ck_assert_int_eq(feed(&r, src, out, 1), RELAY_DONE);
+    ck_assert(r.got_ok);
+    ck_assert(r.got_gtid);
+    ck_assert_uint_eq(r.gtid.domain, 0);
+    ck_assert_uint_eq(r.gtid.server, 1);
+    ck_assert_uint_eq(r.gtid.seqno, 42);
+    ck_assert_uint_eq(r.status, SERVER_STATUS_AUTOCOMMIT);
+    ck_assert_uint_eq(evbuffer_get_length(out), 4 + 7);
+    evbuffer_remove(out, got, sizeof(got));
+    ck_assert(memcmp(got,
+                     (const uint8_t[]){7, 0, 0, 1, 0x00, 0x01, 0x00, 0x02, 0x00,
+                                       0x00, 0x00},
+                     11) == 0);
+    /* a plain OK passes as it is and names no GTID */
+    seq = 1;
+    put_ok(src, 1, SERVER_STATUS_AUTOCOMMIT);
+    relay_start(&r, RELAY_RESULT);
+    ck_assert_int_eq(feed(&r, src, out, 2), RELAY_DONE);
+    ck_assert(!r.got_gtid);
+    ck_assert_uint_eq(evbuffer_get_length(out), 11);
+    evbuffer_free(src);
+    evbuffer_free(out);
+}
+END_TEST
+
 START_TEST(test_error_ends)
 {
     struct evbuffer *src = evbuffer_new(), *out = evbuffer_new();
@@ -279,6 +320,7 @@ main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_multi_result_byte_by_byte);
     tcase_add_test(tc, test_error_ends);
+    tcase_add_test(tc, test_tracked_ok);
     tcase_add_test(tc, test_prepare);
     tcase_add_test(tc, test_huge_row_streams);
     tcase_add_test(tc, test_pauses_above_high_water);

@@ -227,6 +227,72 @@ START_TEST(test_writers_round_trip)
 }
 END_TEST
 
+/* An OK as MariaDB sends it under CLIENT_SESSION_TRACK after a write with
+ * session_track_system_variables=last_gtid: one row inserted, autocommit,
+ * state changed; info (when given) then last_gtid = 0-1-10. */
+static size_t
+tracked_ok(uint8_t *p, const char *info)
+{
+    size_t n = 0, il = strlen(info);
+    static const uint8_t entry[] = {0x00, 0x11, 0x09, 'l', 'a', 's',  't',
+                                    '_',  'g',  't',  'i', 'd', 0x06, '0',
+                                    '-',  '1',  '-',  '1', '0'};
+    p[n++] = 0x00;
+    p[n++] = 0x01; /* affected */
+    p[n++] = 0x00; /* insert id */
+    p[n++] = 0x02;
+    p[n++] = 0x40; /* AUTOCOMMIT | SESSION_STATE_CHANGED */
+    p[n++] = 0x01;
+    p[n++] = 0x00; /* one warning */
+    p[n++] = (uint8_t)il;
+    memcpy(p + n, info, il);
+    n += il;
+    p[n++] = (uint8_t)sizeof(entry);
+    memcpy(p + n, entry, sizeof(entry));
+    return n + sizeof(entry);
+}
+
+START_TEST(test_session_state)
+{
+    uint8_t p[128], out[128];
+    size_t len = tracked_ok(p, "");
+    struct reply_ok ok;
+    const uint8_t *st, *v;
+    size_t slen, vlen, n;
+
+    ck_assert(reply_parse_ok_state(p, len, &ok, &st, &slen));
+    ck_assert_uint_eq(ok.affected, 1);
+    ck_assert_uint_eq(ok.status, 0x4002);
+    ck_assert_uint_eq(ok.warnings, 1);
+    ck_assert_uint_eq(ok.info_len, 0);
+    ck_assert_uint_eq(slen, 19);
+    ck_assert(reply_state_sysvar(st, slen, "last_gtid", &v, &vlen));
+    ck_assert_uint_eq(vlen, 6);
+    ck_assert(memcmp(v, "0-1-10", 6) == 0);
+    ck_assert(!reply_state_sysvar(st, slen, "autocommit", &v, &vlen));
+    /* a truncated block is malformed, not read past */
+    ck_assert(!reply_state_sysvar(st, slen - 1, "last_gtid", &v, &vlen));
+    ck_assert(!reply_parse_ok_state(p, len - 1, &ok, &st, &slen));
+
+    /* for a client without session tracking: no flag, no state */
+    n = reply_ok_untrack(p, len, out);
+    ck_assert_uint_eq(n, 7);
+    ck_assert(memcmp(out, B(0x00, 0x01, 0x00, 0x02, 0x00, 0x01, 0x00), 7) == 0);
+    /* with an info: it stays, length-encoded as the server writes it */
+    len = tracked_ok(p, "Rows matched: 1");
+    n = reply_ok_untrack(p, len, out);
+    ck_assert_uint_eq(n, 7 + 1 + 15);
+    ck_assert_uint_eq(out[7], 15);
+    ck_assert(memcmp(out + 8, "Rows matched: 1", 15) == 0);
+    ck_assert(reply_parse_ok(out, n, &ok));
+    ck_assert_uint_eq(ok.status, 0x0002);
+    /* an OK without the flag is not one */
+    ck_assert_uint_eq(
+        reply_ok_untrack(B(0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00), 7, out),
+        0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -244,6 +310,7 @@ main(void)
     tcase_add_loop_test(tc, test_column_count_table, 0,
                         (int)(sizeof(count_cases) / sizeof(count_cases[0])));
     tcase_add_test(tc, test_writers_round_trip);
+    tcase_add_test(tc, test_session_state);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
