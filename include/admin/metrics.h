@@ -26,7 +26,8 @@ struct snapshot;
  *                                 snapshot without that table gives one
  *                                 unlabeled sample, the plain counter
  *   myshard_query_duration_seconds  histogram (buckets STATS_BUCKETS)
- *   myshard_client_connections, myshard_uptime_seconds
+ *   myshard_client_connections, myshard_uptime_seconds,
+ *   myshard_xa_in_doubt (snap->xa_in_doubt)
  *   myshard_backend_info{backend,shard,role,zone} (always 1),
  *   myshard_backend_up{backend} (0 when down or circuit_open),
  *   myshard_circuit_open{backend}, myshard_replica_lag_seconds{backend}
@@ -49,7 +50,7 @@ void metrics_render_prometheus(const struct snapshot *snap,
 /*
  * Appends GET /status: one JSON object
  *   {"version", "uptime_seconds", "workers", "client_connections",
- *    "serving",
+ *    "xa_in_doubt", "serving",
  *    "shards": [{"name", "primary", "replicas": ["addr", ...]}],
  *    "backends": [{"addr", "shard", "role", "state", "zone", "weight",
  *                  "lag_ms" (null when unknown), "conns", "queries",

@@ -387,6 +387,11 @@ metrics_render_prometheus(const struct snapshot *snap, struct evbuffer *out)
     family(out, "client_connections", "gauge", "client connections open");
     sample_ll(out, "client_connections", NULL, 0, snap->client_connections);
 
+    family(out, "xa_in_doubt", "gauge",
+           "two-phase commits decided whose branches are not all committed "
+           "yet (the resolver retries every 2 s)");
+    sample_ll(out, "xa_in_doubt", NULL, 0, snap->xa_in_doubt);
+
     render_backends(snap, out);
 
     family(out, "pins_total", "counter",
@@ -588,6 +593,7 @@ metrics_render_status_json(const struct snapshot *snap, struct evbuffer *out)
     evbuffer_add_printf(out, "%.3f", (double)snap->uptime_ms / 1000.0);
     json_ll(out, "workers", snap->nworkers);
     json_ll(out, "client_connections", snap->client_connections);
+    json_ll(out, "xa_in_doubt", snap->xa_in_doubt);
     json_key(out, "serving", false);
     evbuffer_add_printf(out, "%s", snap->serving ? "true" : "false");
     json_key(out, "shards", false);

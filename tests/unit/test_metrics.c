@@ -65,6 +65,7 @@ setup(void)
     snap.uptime_ms = 12345;
     snap.nworkers = 2;
     snap.client_connections = 7;
+    snap.xa_in_doubt = 3;
     snap.serving = true;
 
     memset(rows, 0, sizeof(rows));
@@ -601,6 +602,7 @@ START_TEST(test_prometheus_format)
             "myshard_client_bytes_out_total",
             "myshard_query_duration_seconds",
             "myshard_client_connections",
+            "myshard_xa_in_doubt",
             "myshard_backend_connections",
             "myshard_backend_up",
             "myshard_replica_lag_seconds",
@@ -634,6 +636,7 @@ START_TEST(test_prometheus_values)
     ck_assert_int_eq(value_of(t, "myshard_connections_total"), 9);
     ck_assert_int_eq(value_of(t, "myshard_errors_total"), 2);
     ck_assert_int_eq(value_of(t, "myshard_client_connections"), 7);
+    ck_assert_int_eq(value_of(t, "myshard_xa_in_doubt"), 3);
     ck_assert(fabs(value_of(t, "myshard_uptime_seconds") - 12.345) < 1e-9);
 
     /* queries by user, shard, role, kind: non-zero cells only */
@@ -795,7 +798,8 @@ START_TEST(test_status_json)
     ck_assert_msg(strncmp(j, want, strlen(want)) == 0, "%s", j);
     ck_assert_ptr_nonnull(strstr(j, "\"uptime_seconds\":12.345,"));
     ck_assert_ptr_nonnull(strstr(j, "\"workers\":2,"));
-    ck_assert_ptr_nonnull(strstr(j, "\"client_connections\":7,"));
+    ck_assert_ptr_nonnull(
+        strstr(j, "\"client_connections\":7,\"xa_in_doubt\":3,"));
     ck_assert_ptr_nonnull(strstr(
         j, "\"shards\":[{\"name\":\"s0\",\"primary\":\"10.0.0.1:3306\","
            "\"replicas\":[\"10.0.0.2:3306\"]},{\"name\":\"s1\",\"primary\":"
