@@ -31,7 +31,8 @@ struct snapshot;
  *   myshard_backend_info{backend,shard,role,zone} (always 1),
  *   myshard_backend_up{backend} (0 when down or circuit_open),
  *   myshard_circuit_open{backend}, myshard_replica_lag_seconds{backend}
- *   (replicas whose lag is known), myshard_backend_queries_total{backend},
+ *   (replicas whose lag is known), myshard_replica_max_lag_seconds (the
+ *   configured limit), myshard_backend_queries_total{backend},
  *   myshard_backend_errors_total{backend}
  *   myshard_backend_connections{backend,state} (state in_use or idle) and
  *   myshard_pool_waiting{backend}, when snap->pools is set

@@ -287,6 +287,13 @@ render_backends(const struct snapshot *snap, struct evbuffer *out)
                      (double)b->lag_ms / 1000.0);
     }
 
+    family(out, "replica_max_lag_seconds", "gauge",
+           "backend.health.max_replica_lag: a replica further behind is "
+           "lagging and gets no reads");
+    if (snap->cfg != NULL)
+        sample_d(out, "replica_max_lag_seconds", NULL, 0,
+                 (double)snap->cfg->backend.health.max_replica_lag_ms / 1000.0);
+
     family(out, "backend_queries_total", "counter",
            "statements sent to each server");
     for (i = 0; i < snap->nbackends; i++) {

@@ -637,6 +637,9 @@ START_TEST(test_prometheus_values)
     ck_assert_int_eq(value_of(t, "myshard_errors_total"), 2);
     ck_assert_int_eq(value_of(t, "myshard_client_connections"), 7);
     ck_assert_int_eq(value_of(t, "myshard_xa_in_doubt"), 3);
+    /* the config's default max_replica_lag */
+    ck_assert(fabs(value_of(t, "myshard_replica_max_lag_seconds") - 5.0) <
+              1e-9);
     ck_assert(fabs(value_of(t, "myshard_uptime_seconds") - 12.345) < 1e-9);
 
     /* queries by user, shard, role, kind: non-zero cells only */
