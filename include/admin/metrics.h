@@ -26,11 +26,13 @@ struct snapshot;
  *                                 snapshot without that table gives one
  *                                 unlabeled sample, the plain counter
  *   myshard_query_duration_seconds  histogram (buckets STATS_BUCKETS)
- *   myshard_client_connections, myshard_uptime_seconds
+ *   myshard_client_connections, myshard_uptime_seconds,
+ *   myshard_xa_in_doubt (snap->xa_in_doubt)
  *   myshard_backend_info{backend,shard,role,zone} (always 1),
  *   myshard_backend_up{backend} (0 when down or circuit_open),
  *   myshard_circuit_open{backend}, myshard_replica_lag_seconds{backend}
- *   (replicas whose lag is known), myshard_backend_queries_total{backend},
+ *   (replicas whose lag is known), myshard_replica_max_lag_seconds (the
+ *   configured limit), myshard_backend_queries_total{backend},
  *   myshard_backend_errors_total{backend}
  *   myshard_backend_connections{backend,state} (state in_use or idle) and
  *   myshard_pool_waiting{backend}, when snap->pools is set
@@ -43,26 +45,35 @@ struct snapshot;
 void metrics_render_prometheus(const struct snapshot *snap,
                                struct evbuffer *out);
 
+/* Digests GET /status lists (the slowest in total). */
+#define METRICS_STATUS_DIGESTS 20
+
 /*
  * Appends GET /status: one JSON object
  *   {"version", "uptime_seconds", "workers", "client_connections",
- *    "serving",
+ *    "xa_in_doubt", "serving",
  *    "shards": [{"name", "primary", "replicas": ["addr", ...]}],
  *    "backends": [{"addr", "shard", "role", "state", "zone", "weight",
  *                  "lag_ms" (null when unknown), "conns", "queries",
  *                  "errors", "avg_latency_us"}],
  *    "pools": [{"backend", "max", "open", "in_use", "idle", "connecting",
- *               "waiting", "longest_wait_ms"}]}
- * pools is [] when snap->pools is NULL. Strings are escaped per RFC 8259;
- * bytes that are not UTF-8 become U+FFFD.
+ *               "waiting", "longest_wait_ms"}],
+ *    "users": [{"name", "connections", "queries", "errors",
+ *               "rate_limited"}],
+ *    "counters": {each counter of STATS_COUNTERS: value},
+ *    "digests": [{"digest", "count", "total_us", "max_us", "errors"}]}
+ * pools is [] when snap->pools is NULL; digests is the first
+ * METRICS_STATUS_DIGESTS of snap->digests ([] when not gathered). Strings are
+ * escaped per RFC 8259; bytes that are not UTF-8 become U+FFFD.
  */
 void metrics_render_status_json(const struct snapshot *snap,
                                 struct evbuffer *out);
 
 /*
  * Answers an admin HTTP request for path from snap (non-NULL): /metrics,
- * /status, /healthz (200 "ok" while snap->serving, else 503), / (the list
- * of pages), 404 for anything else. Sets r's status, content type and body.
+ * /status, /healthz (200 "ok" while snap->serving, else 503), 404 for
+ * anything else (admin/dashboard.h answers / and /status/history first). Sets
+ * r's status, content type and body.
  */
 void metrics_http_reply(const struct snapshot *snap, const char *path,
                         struct http_reply *r);

@@ -97,6 +97,7 @@ struct snapshot {
     long long *queries;
     int q_users, q_shards;
     long long client_connections; /* open now */
+    long long xa_in_doubt;        /* backend/xalog.h: xalog_in_doubt() */
     bool serving;
     int nusers; /* entries of users and user_conns (cfg->nusers) */
 };

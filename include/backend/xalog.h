@@ -50,6 +50,10 @@ void xalog_done(const char *gtrid);
  * still in XA RECOVER every 2 s until none is left, then logs it done.
  * Thread-safe. */
 void xalog_commit_incomplete(const char *gtrid);
+/* How many of those wait for the resolver now: transactions in doubt on
+ * some shard (committed in the log, a branch still prepared). Thread-safe;
+ * 0 when the log is not open. */
+int xalog_in_doubt(void);
 void xalog_close(void);
 
 #endif

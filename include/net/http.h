@@ -16,12 +16,13 @@
  *   431  a request head longer than HTTP_MAX_HEAD, or more than
  *        HTTP_MAX_HEADERS header lines
  *   505  an HTTP major version other than 1
- * Request bodies are never read. A bad request closes that one connection;
- * the others do not notice. When the connection cap (HTTP_MAX_CONNS) is
- * reached, a new client makes room by closing the oldest connection that is
- * lingering, else the oldest one still sending its request (so slow clients
- * cannot lock the port); when every one is writing, the new client gets a
- * bare 503 and is closed.
+ * Every response carries "X-Content-Type-Options: nosniff" and
+ * "Cache-Control: no-store". Request bodies are never read. A bad request
+ * closes that one connection; the others do not notice. When the connection cap
+ * (HTTP_MAX_CONNS) is reached, a new client makes room by closing the oldest
+ * connection that is lingering, else the oldest one still sending its request
+ * (so slow clients cannot lock the port); when every one is writing, the new
+ * client gets a bare 503 and is closed.
  *
  * Thread: everything runs on the thread of the event_base; http_close must
  * be called there, or after its loop has stopped.
@@ -53,6 +54,9 @@ struct http_reply {
     const char *content_type; /* (ref) a string outliving the call, e.g. a
                                  literal; one without control characters */
     struct evbuffer *body;    /* (ref, owned by the server) append here */
+    /* (ref) NULL, or more header lines, each "Name: value\r\n", e.g. a
+     * Content-Security-Policy; dropped whole when a line is malformed */
+    const char *headers;
 };
 
 /* Called for each GET or HEAD request. method is "GET" or "HEAD" (for HEAD

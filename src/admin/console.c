@@ -30,6 +30,8 @@
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
+#include "admin/dashboard.h"
+#include "admin/history.h"
 #include "admin/metrics.h"
 #include "net/conn.h"
 #include "net/http.h"
@@ -792,15 +794,21 @@ console_command(struct admin_conn *ac, const uint8_t *p, size_t len)
     }
 }
 
-/* GET /metrics, /status, /healthz: the same snapshot as the console. */
+/* GET / and /status/history: the dashboard, no snapshot needed. GET
+ * /metrics, /status, /healthz: the same snapshot as the console (/status
+ * also lists the top digests). */
 static void
 admin_http(void *arg, const char *method, const char *path,
            struct http_reply *r)
 {
     struct console *con = arg;
-    struct snapshot *s = snapshot_take(con->v, SNAP_POOLS);
+    struct snapshot *s;
 
     (void)method;
+    if (dashboard_http_reply(con->hist, path, r))
+        return;
+    s = snapshot_take(
+        con->v, SNAP_POOLS | (strcmp(path, "/status") == 0 ? SNAP_DIGESTS : 0));
     metrics_http_reply(s, path, r);
     snapshot_free(s);
 }
@@ -833,6 +841,8 @@ console_start(const struct admin_view *v, const struct admin_ops *ops,
         free(con);
         return NULL;
     }
+    con->hist = history_new();
+    (void)history_start(con->hist, con->w.base, v);
     con->http = http_listen(con->w.base, cfg->admin.http.host,
                             cfg->admin.http.port, admin_http, con, err, errlen);
     if (con->http == NULL) {
@@ -840,12 +850,14 @@ console_start(const struct admin_view *v, const struct admin_ops *ops,
         snprintf(why, sizeof(why), "%s", err);
         snprintf(err, errlen, "cannot listen on admin.http %s: %s",
                  cfg->admin.http.text, why);
+        history_free(con->hist);
         worker_free(&con->w);
         free(con);
         return NULL;
     }
     if (!worker_start(&con->w)) {
         http_close(con->http);
+        history_free(con->hist);
         snprintf(err, errlen, "cannot start the admin thread");
         worker_free(&con->w);
         free(con);
@@ -876,6 +888,7 @@ console_stop(struct console *con)
     }
     if (con->http)
         http_close(con->http);
+    history_free(con->hist);
     event_base_loop(con->w.base, EVLOOP_NONBLOCK);
     worker_free(&con->w);
     free(con);

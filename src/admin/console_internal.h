@@ -51,6 +51,7 @@ struct console {
     uint32_t next_id;
     bool started;
     struct http_server *http; /* admin.http on the same thread */
+    struct history *hist;     /* owned; the dashboard's per-second samples */
 };
 
 /* worker_listen's accept callback of admin.listen (w->ctx is the

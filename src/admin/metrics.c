@@ -330,6 +330,13 @@ render_backends(const struct snapshot *snap, struct evbuffer *out)
         sample_ll(out, "gtid_waits_total", to, 2, b->gtid_timeouts);
     }
 
+    family(out, "replica_max_lag_seconds", "gauge",
+           "backend.health.max_replica_lag: a replica further behind is "
+           "lagging and gets no reads");
+    if (snap->cfg != NULL)
+        sample_d(out, "replica_max_lag_seconds", NULL, 0,
+                 (double)snap->cfg->backend.health.max_replica_lag_ms / 1000.0);
+
     family(out, "backend_queries_total", "counter",
            "statements sent to each server");
     for (i = 0; i < snap->nbackends; i++) {
@@ -429,6 +436,11 @@ metrics_render_prometheus(const struct snapshot *snap, struct evbuffer *out)
 
     family(out, "client_connections", "gauge", "client connections open");
     sample_ll(out, "client_connections", NULL, 0, snap->client_connections);
+
+    family(out, "xa_in_doubt", "gauge",
+           "two-phase commits decided whose branches are not all committed "
+           "yet (the resolver retries every 2 s)");
+    sample_ll(out, "xa_in_doubt", NULL, 0, snap->xa_in_doubt);
 
     render_backends(snap, out);
 
@@ -558,6 +570,69 @@ render_pools_json(const struct snapshot *snap, struct evbuffer *out)
     evbuffer_add(out, "]", 1);
 }
 
+/* "counters": every counter of STATS_COUNTERS, summed */
+static void
+render_counters_json(const struct snapshot *snap, struct evbuffer *out)
+{
+    bool first = true;
+
+    evbuffer_add(out, "{", 1);
+#define COUNTER(name, help)                                                    \
+    json_key(out, #name, first);                                               \
+    evbuffer_add_printf(out, "%lld", STATS_GET(&snap->totals, name));          \
+    first = false;
+    STATS_COUNTERS(COUNTER)
+#undef COUNTER
+    evbuffer_add(out, "}", 1);
+}
+
+static void
+render_users_json(const struct snapshot *snap, struct evbuffer *out)
+{
+    int n = 0;
+
+    evbuffer_add(out, "[", 1);
+    for (int u = 0; snap->users != NULL && u < snap->nusers; u++) {
+        const struct stats_user *su = &snap->users[u];
+        const char *name = user_name(snap, u);
+
+        if (name == NULL)
+            continue;
+        evbuffer_add(out, n ? ",{" : "{", n ? 2 : 1);
+        n++;
+        json_key(out, "name", true);
+        json_str(out, name);
+        json_ll(out, "connections", snap->user_conns ? snap->user_conns[u] : 0);
+        json_ll(out, "queries", STATS_GET(su, queries));
+        json_ll(out, "errors", STATS_GET(su, errors));
+        json_ll(out, "rate_limited", STATS_GET(su, rate_limited));
+        evbuffer_add(out, "}", 1);
+    }
+    evbuffer_add(out, "]", 1);
+}
+
+/* the first METRICS_STATUS_DIGESTS digests (already by total time) */
+static void
+render_digests_json(const struct snapshot *snap, struct evbuffer *out)
+{
+    evbuffer_add(out, "[", 1);
+    for (int i = 0; snap->digests != NULL && i < snap->ndigests &&
+                    i < METRICS_STATUS_DIGESTS;
+         i++) {
+        const struct snap_digest *d = &snap->digests[i];
+
+        evbuffer_add(out, i ? ",{" : "{", i ? 2 : 1);
+        json_key(out, "digest", true);
+        json_str(out, d->text);
+        json_ll(out, "count", d->count);
+        json_ll(out, "total_us", d->total_us);
+        json_ll(out, "max_us", d->max_us);
+        json_ll(out, "errors", d->errors);
+        evbuffer_add(out, "}", 1);
+    }
+    evbuffer_add(out, "]", 1);
+}
+
 void
 metrics_render_status_json(const struct snapshot *snap, struct evbuffer *out)
 {
@@ -568,6 +643,7 @@ metrics_render_status_json(const struct snapshot *snap, struct evbuffer *out)
     evbuffer_add_printf(out, "%.3f", (double)snap->uptime_ms / 1000.0);
     json_ll(out, "workers", snap->nworkers);
     json_ll(out, "client_connections", snap->client_connections);
+    json_ll(out, "xa_in_doubt", snap->xa_in_doubt);
     json_key(out, "serving", false);
     evbuffer_add_printf(out, "%s", snap->serving ? "true" : "false");
     json_key(out, "shards", false);
@@ -576,6 +652,12 @@ metrics_render_status_json(const struct snapshot *snap, struct evbuffer *out)
     render_backends_json(snap, out);
     json_key(out, "pools", false);
     render_pools_json(snap, out);
+    json_key(out, "users", false);
+    render_users_json(snap, out);
+    json_key(out, "counters", false);
+    render_counters_json(snap, out);
+    json_key(out, "digests", false);
+    render_digests_json(snap, out);
     evbuffer_add(out, "}\n", 2);
 }
 
@@ -598,15 +680,6 @@ metrics_http_reply(const struct snapshot *snap, const char *path,
         r->content_type = "text/plain; charset=utf-8";
         evbuffer_add_printf(r->body, "%s\n",
                             snap->serving ? "ok" : "not serving");
-    } else if (strcmp(path, "/") == 0) {
-        r->status = 200;
-        r->content_type = "text/plain; charset=utf-8";
-        evbuffer_add_printf(r->body,
-                            "myshard %s admin\n"
-                            "/metrics  Prometheus metrics\n"
-                            "/status   shards, backends and pools (JSON)\n"
-                            "/healthz  200 while serving clients\n",
-                            MYSHARD_VERSION);
     } else {
         r->status = 404;
         r->content_type = "text/plain; charset=utf-8";

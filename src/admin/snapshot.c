@@ -16,6 +16,7 @@
 
 #include "backend/pool.h"
 #include "backend/server.h"
+#include "backend/xalog.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "net/conn.h"
@@ -334,6 +335,7 @@ snapshot_take(const struct admin_view *v, unsigned what)
     s->started_wall = v->started_wall;
     s->nworkers = v->nworkers;
     s->serving = v->serving ? v->serving(v->cfg_arg) : true;
+    s->xa_in_doubt = xalog_in_doubt();
     s->nbackends = v->servers->n;
     s->backends = xcalloc((size_t)MAX(s->nbackends, 1), sizeof(*s->backends));
     health_snapshot(v->servers, s->backends, s->nbackends);

@@ -413,6 +413,17 @@ xalog_commit_incomplete(const char *gtrid)
     pthread_mutex_unlock(&res_mu);
 }
 
+int
+xalog_in_doubt(void)
+{
+    int n;
+
+    pthread_mutex_lock(&res_mu);
+    n = res_running && res_pending != NULL ? res_pending->n : 0;
+    pthread_mutex_unlock(&res_mu);
+    return n;
+}
+
 static void *
 resolver(void *arg)
 {

@@ -317,11 +317,34 @@ type_ok(const char *t)
     return true;
 }
 
+/* The handler's extra header lines: each a token, ':', then visible
+ * characters or blanks, ending in CRLF. */
+static bool
+headers_ok(const char *h)
+{
+    while (*h) {
+        const char *p = h;
+
+        while (is_tchar((unsigned char)*p))
+            p++;
+        if (p == h || *p != ':')
+            return false;
+        for (p++; *p != '\r'; p++)
+            if (*p == '\0' || ((unsigned char)*p < 0x20 && *p != '\t') ||
+                (unsigned char)*p == 0x7f)
+                return false;
+        if (p[1] != '\n')
+            return false;
+        h = p + 2;
+    }
+    return true;
+}
+
 /* Queues status line, headers and (unless head_only) body, and switches to
  * WRITE. */
 static void
 conn_respond(struct http_conn *c, int status, const char *type,
-             struct evbuffer *body, bool head_only)
+             const char *extra, struct evbuffer *body, bool head_only)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     char date[64];
@@ -332,19 +355,24 @@ conn_respond(struct http_conn *c, int status, const char *type,
         status = 500;
     if (!type_ok(type))
         type = "text/plain; charset=utf-8";
+    if (extra != NULL && !headers_ok(extra)) {
+        log_warn("http: a handler's header lines are malformed; dropped");
+        extra = NULL;
+    }
     gmtime_r(&now, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\n"
-                        "Date: %s\r\n"
-                        "Content-Type: %s\r\n"
-                        "Content-Length: %zu\r\n"
-                        "Cache-Control: no-store\r\n"
-                        "%s"
-                        "Connection: close\r\n\r\n",
-                        status, http_reason(status), date, type,
-                        evbuffer_get_length(body),
-                        status == 405 ? "Allow: GET, HEAD\r\n" : "");
+    evbuffer_add_printf(
+        out,
+        "HTTP/1.1 %d %s\r\n"
+        "Date: %s\r\n"
+        "Content-Type: %s\r\n"
+        "Content-Length: %zu\r\n"
+        "Cache-Control: no-store\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "%s%s"
+        "Connection: close\r\n\r\n",
+        status, http_reason(status), date, type, evbuffer_get_length(body),
+        status == 405 ? "Allow: GET, HEAD\r\n" : "", extra ? extra : "");
     if (!head_only)
         evbuffer_add_buffer(out, body);
     /* what is left of the input (a body, the rest of a bad request) is
@@ -369,7 +397,7 @@ conn_respond_error(struct http_conn *c, int status)
         return;
     }
     evbuffer_add_printf(body, "%d %s\n", status, http_reason(status));
-    conn_respond(c, status, "text/plain; charset=utf-8", body, false);
+    conn_respond(c, status, "text/plain; charset=utf-8", NULL, body, false);
     evbuffer_free(body);
 }
 
@@ -386,13 +414,14 @@ conn_request(struct http_conn *c, const struct http_request *req)
     }
     r.status = 200;
     r.content_type = "text/plain; charset=utf-8";
+    r.headers = NULL;
     r.body = evbuffer_new();
     if (r.body == NULL) {
         conn_free(c);
         return;
     }
     s->fn(s->arg, head ? "HEAD" : "GET", req->path, &r);
-    conn_respond(c, r.status, r.content_type, r.body, head);
+    conn_respond(c, r.status, r.content_type, r.headers, r.body, head);
     evbuffer_free(r.body);
 }
 

@@ -69,6 +69,13 @@ handler(void *arg, const char *method, const char *path, struct http_reply *r)
 
         for (int i = 0; i < 128; i++)
             evbuffer_add(r->body, chunk, sizeof(chunk));
+    } else if (strcmp(path, "/headers") == 0) {
+        r->headers = "Content-Security-Policy: default-src 'none'\r\n"
+                     "X-Frame-Options: DENY\r\n";
+        evbuffer_add_printf(r->body, "x");
+    } else if (strcmp(path, "/badheaders") == 0) {
+        r->headers = "X-Ok: 1\r\nX-Evil: 1\nSet-Cookie: a=b\r\n";
+        evbuffer_add_printf(r->body, "x");
     } else if (strcmp(path, "/badtype") == 0) {
         r->content_type = "text/plain\r\nX-Evil: 1";
         evbuffer_add_printf(r->body, "x");
@@ -513,6 +520,33 @@ START_TEST(test_bad_content_type)
 }
 END_TEST
 
+/* A handler's own header lines go out as they are; malformed ones (a bare
+ * LF that would split a header) are dropped whole. */
+START_TEST(test_extra_headers)
+{
+    struct resp r;
+    const char *q = "GET /headers HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    exchange(q, strlen(q), false, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(
+        strstr(r.raw, "\r\nContent-Security-Policy: default-src 'none'\r\n"
+                      "X-Frame-Options: DENY\r\n"));
+    ck_assert_ptr_nonnull(
+        strstr(r.raw, "\r\nX-Content-Type-Options: nosniff\r\n"));
+    free(r.raw);
+
+    q = "GET /badheaders HTTP/1.1\r\nHost: x\r\n\r\n";
+    exchange(q, strlen(q), false, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(strstr(r.raw, "X-Ok"));
+    ck_assert_ptr_null(strstr(r.raw, "X-Evil"));
+    ck_assert_ptr_null(strstr(r.raw, "Set-Cookie"));
+    ck_assert_int_eq(r.body_len, 1);
+    free(r.raw);
+}
+END_TEST
+
 /* A request with a body the server never reads, and a client that shuts
  * its side after the request: both still get the whole answer. */
 START_TEST(test_body_and_half_close)
@@ -885,6 +919,7 @@ main(void)
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_big_body);
     tcase_add_test(tc, test_bad_content_type);
+    tcase_add_test(tc, test_extra_headers);
     tcase_add_test(tc, test_body_and_half_close);
     tcase_add_test(tc, test_pipelined);
     tcase_add_test(tc, test_bind_errors);

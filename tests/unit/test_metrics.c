@@ -65,6 +65,7 @@ setup(void)
     snap.uptime_ms = 12345;
     snap.nworkers = 2;
     snap.client_connections = 7;
+    snap.xa_in_doubt = 3;
     snap.serving = true;
 
     memset(rows, 0, sizeof(rows));
@@ -601,6 +602,7 @@ START_TEST(test_prometheus_format)
             "myshard_client_bytes_out_total",
             "myshard_query_duration_seconds",
             "myshard_client_connections",
+            "myshard_xa_in_doubt",
             "myshard_backend_connections",
             "myshard_backend_up",
             "myshard_replica_lag_seconds",
@@ -634,6 +636,10 @@ START_TEST(test_prometheus_values)
     ck_assert_int_eq(value_of(t, "myshard_connections_total"), 9);
     ck_assert_int_eq(value_of(t, "myshard_errors_total"), 2);
     ck_assert_int_eq(value_of(t, "myshard_client_connections"), 7);
+    ck_assert_int_eq(value_of(t, "myshard_xa_in_doubt"), 3);
+    /* the config's default max_replica_lag */
+    ck_assert(fabs(value_of(t, "myshard_replica_max_lag_seconds") - 5.0) <
+              1e-9);
     ck_assert(fabs(value_of(t, "myshard_uptime_seconds") - 12.345) < 1e-9);
 
     /* queries by user, shard, role, kind: non-zero cells only */
@@ -795,7 +801,8 @@ START_TEST(test_status_json)
     ck_assert_msg(strncmp(j, want, strlen(want)) == 0, "%s", j);
     ck_assert_ptr_nonnull(strstr(j, "\"uptime_seconds\":12.345,"));
     ck_assert_ptr_nonnull(strstr(j, "\"workers\":2,"));
-    ck_assert_ptr_nonnull(strstr(j, "\"client_connections\":7,"));
+    ck_assert_ptr_nonnull(
+        strstr(j, "\"client_connections\":7,\"xa_in_doubt\":3,"));
     ck_assert_ptr_nonnull(strstr(
         j, "\"shards\":[{\"name\":\"s0\",\"primary\":\"10.0.0.1:3306\","
            "\"replicas\":[\"10.0.0.2:3306\"]},{\"name\":\"s1\",\"primary\":"
@@ -836,7 +843,54 @@ START_TEST(test_status_json)
     snap.pools = NULL;
     j = status_json();
     ck_assert(json_valid(j));
-    ck_assert_ptr_nonnull(strstr(j, "\"pools\":[]}"));
+    ck_assert_ptr_nonnull(strstr(j, "\"pools\":[],"));
+    free(j);
+}
+END_TEST
+
+/* /status's users, counters and digests (the dashboard reads them) */
+START_TEST(test_status_json_dashboard)
+{
+    struct snap_digest d[METRICS_STATUS_DIGESTS + 5];
+    char *j;
+
+    memset(d, 0, sizeof(d));
+    for (int i = 0; i < METRICS_STATUS_DIGESTS + 5; i++) {
+        snprintf(d[i].text, sizeof(d[i].text), "SELECT %d", i);
+        d[i].count = 2;
+        d[i].total_us = 1000 - i;
+        d[i].max_us = 900;
+    }
+    /* user SQL: markup and quotes come out as JSON text */
+    snprintf(d[0].text, sizeof(d[0].text),
+             "SELECT `<img src=x onerror=\"alert(1)\">` FROM t WHERE a = ?");
+    snap.digests = d;
+    snap.ndigests = METRICS_STATUS_DIGESTS + 5;
+    j = status_json();
+    ck_assert_msg(json_valid(j), "invalid JSON: %s", j);
+    ck_assert_int_eq(count(j, "{\"digest\":"), METRICS_STATUS_DIGESTS);
+    ck_assert_ptr_nonnull(
+        strstr(j, "\"digests\":[{\"digest\":\"SELECT `<img src=x "
+                  "onerror=\\\"alert(1)\\\">` FROM t WHERE a = ?\","
+                  "\"count\":2,\"total_us\":1000,\"max_us\":900,"
+                  "\"errors\":0}"));
+    ck_assert_ptr_null(strstr(j, "SELECT 20\""));
+    ck_assert_ptr_nonnull(
+        strstr(j, "\"users\":[{\"name\":\"app\",\"connections\":2,"
+                  "\"queries\":10,\"errors\":0,\"rate_limited\":0},"));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"report\",\"connections\":0,"
+                                    "\"queries\":0,\"errors\":0,"
+                                    "\"rate_limited\":8}]"));
+    ck_assert_ptr_nonnull(
+        strstr(j, "\"counters\":{\"connections_total\":9,"
+                  "\"connections_refused_total\":0,\"queries_total\":42,"
+                  "\"errors_total\":2,"));
+    ck_assert_ptr_nonnull(strstr(j, "\"limit_refused_total\":0,"));
+    free(j);
+    snap.digests = NULL;
+    snap.ndigests = 0;
+    j = status_json();
+    ck_assert_ptr_nonnull(strstr(j, "\"digests\":[]}"));
     free(j);
 }
 END_TEST
@@ -885,7 +939,8 @@ START_TEST(test_http_reply)
     snap.serving = false;
     ck_assert_int_eq(reply("/healthz", &body, &type), 503);
     free(body);
-    ck_assert_int_eq(reply("/", &body, &type), 200);
+    /* "/" is the dashboard's (admin/dashboard.h), not a metrics page */
+    ck_assert_int_eq(reply("/", &body, &type), 404);
     free(body);
     ck_assert_int_eq(reply("/nope", &body, &type), 404);
     free(body);
@@ -908,6 +963,7 @@ main(void)
     tcase_add_test(tc, test_histogram_cumulative);
     tcase_add_test(tc, test_prometheus_sparse);
     tcase_add_test(tc, test_status_json);
+    tcase_add_test(tc, test_status_json_dashboard);
     tcase_add_test(tc, test_json_validator);
     tcase_add_test(tc, test_http_reply);
     suite_add_tcase(s, tc);
