@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "backend/gtidpos.h"
+#include "session/relay.h"
 
 struct session;
 struct serverconn;
@@ -34,5 +35,16 @@ void consist_note(struct session *s, struct serverconn *sc,
  * time only (0: none): reads within max_replica_lag of it go to the
  * primary. */
 int64_t consist_need(struct session *s, int shard, uint64_t need[GTID_SLOTS]);
+
+struct eng_target;
+/* A read on a replica not yet known to hold what it needs (t->need): the
+ * replica waits for it, bounded (PICK_WAIT_MS), in the engine's prelude.
+ * True when the wait was sent; its answer arrives in t->rl. */
+bool consist_wait_send(struct eng_target *t);
+
+/* The wait's answer (rs: how t->rl ended): true when the replica has what
+ * the read needs. A replica that did not catch up gets no waits for
+ * PICK_NOWAIT_MS. */
+bool consist_wait_done(struct eng_target *t, enum relay_status rs);
 
 #endif

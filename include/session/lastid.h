@@ -94,4 +94,9 @@ void lastid_statement_end(struct session *s, bool failed, bool rows,
                           uint64_t affected, const struct lastid_fact *f,
                           int n);
 
+struct eng_run;
+/* lastid_statement_end() for a run whose targets all finished, from
+ * their answers (the engine's step 5). */
+void lastid_note_run(const struct eng_run *r);
+
 #endif

@@ -6,14 +6,19 @@
 #include "session/consist.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/pick.h"
 #include "backend/server.h"
 #include "backend/serverconn.h"
 #include "base/clock.h"
 #include "cfg/cfg.h"
+#include "proto/mysql_defs.h"
+#include "proto/packet.h"
 #include "session/cachefill.h"
+#include "session/engine_types.h"
 #include "session/relay.h"
 #include "session/session.h"
 
@@ -87,4 +92,43 @@ consist_need(struct session *s, int shard, uint64_t need[GTID_SLOTS])
         untracked = MAX(untracked, t);
     }
     return untracked;
+}
+
+/* ---- the wait on a replica --------------------------------------------- */
+
+bool
+consist_wait_send(struct eng_target *t)
+{
+    struct session *s = t->run->s;
+    char pos[GTID_SLOTS * 48], sql[GTID_SLOTS * 48 + 96];
+    uint8_t seq = 0;
+    int n;
+
+    if (gtidpos_format_need(s->wc->servers, t->shard, t->need, pos,
+                            sizeof(pos)) == 0)
+        return false;
+    n = snprintf(sql, sizeof(sql),
+                 "%cSELECT 1 FROM DUAL WHERE MASTER_GTID_WAIT('%s', %d.%03d) "
+                 "= 0",
+                 COM_QUERY, pos, PICK_WAIT_MS / 1000, PICK_WAIT_MS % 1000);
+    packet_write(serverconn_output(t->sc), &seq, sql, (size_t)n);
+    relay_start(&t->rl, RELAY_RESULT);
+    t->waiting = true;
+    return true;
+}
+
+bool
+consist_wait_done(struct eng_target *t, enum relay_status rs)
+{
+    struct server *srv = t->sc->srv;
+
+    t->waiting = false;
+    if (rs == RELAY_DONE && !t->rl.got_err && t->rl.rows == 1) {
+        gtidpos_raise(srv, t->need);
+        atomic_fetch_add(&srv->gtid_waits, 1);
+        return true;
+    }
+    atomic_fetch_add(&srv->gtid_timeouts, 1);
+    atomic_store(&srv->gtid_nowait_until_ms, clock_ms() + PICK_NOWAIT_MS);
+    return false;
 }

@@ -32,9 +32,11 @@
  *    |   pool_acquire() -> on_acquired() backend/pool.c
  *    | got_conn(t, sc)                   lent: its events -> target_read()
  *  2 prelude(t)                          one round trip each, only if needed
- *    |   wait_replica()                  MASTER_GTID_WAIT on a replica not
- *    |                                   yet known to hold the read's need
- *    |                                   (wait_done(): else the primary)
+ *    |   consist_wait_send()             session/consist.c: MASTER_GTID_WAIT
+ *    |                                   on a replica not yet known to hold
+ *    |                                   the read's need
+ *    |                                   (consist_wait_done(): else the
+ *    |                                   primary)
  *    |   connstate_apply()               session/connstate.c: schema
  *    |                                   (COM_INIT_DB), SET of the
  *    |                                   variables / sql_mode / NAMES, a
@@ -61,7 +63,7 @@
  *    v
  *  run_finish(r)                         the answer's end (error, combined
  *    |                                   OK), LAST_INSERT_ID() and
- *    |                                   ROW_COUNT() kept (note_lastid()),
+ *    |                                   ROW_COUNT() kept (lastid_note_run()),
  *    |                                   cache store, run freed
  *    | statement_done(s)                 pins, the held connection
  *    | session_command_done(s)           session/client.c -> command_done()
@@ -87,7 +89,7 @@
  * (cachefill_copy()/cachefill_store() in consume and finish), statistics
  * (stmt_route/stmt_shard in got_conn(), srv->queries in running()), prepared
  * statements (pstmt_patch_ok()/pstmt_register() in consume), reads by
- * replication position (consist_need() in acquire, wait_replica() in the
+ * replication position (consist_need() in acquire, consist_wait_send() in the
  * prelude, consist_note() of each write's GTID in consume).
  *
  * A target that fails (no connection, lost connection, broken protocol)
@@ -138,65 +140,6 @@ static void fail_target(struct eng_run *r, int i, uint16_t code,
                         const char *msg);
 static void merge_progress(struct eng_run *r, enum merge_status ms);
 
-/* ---- the session's held connection ------------------------------------ */
-
-static void
-held_read(struct serverconn *sc, void *arg)
-{
-    /* Nothing was asked between statements: what comes is the server
-     * closing the connection, and the error event follows. */
-    (void)sc;
-    (void)arg;
-}
-
-static void
-held_error(struct serverconn *sc, void *arg, const char *why)
-{
-    struct session *s = arg;
-
-    log_warn("backend connection lost client=%u backend=%s reason=\"%s\"",
-             s->id, sc->srv->addr, why);
-    atomic_fetch_add(&sc->srv->errors, 1);
-    engine_release(s, true);
-    /* The transaction or the session state it carried is gone. */
-    s->pins &= PIN_POOL_SESSION;
-}
-
-void
-engine_hold(struct session *s, struct serverconn *sc)
-{
-    s->sc = sc;
-    serverconn_lend(sc, held_read, held_error, s);
-}
-
-void
-engine_release(struct session *s, bool dirty)
-{
-    struct serverconn *sc = s->sc;
-
-    if (sc == NULL)
-        return;
-    s->sc = NULL;
-    if (dirty)
-        pool_discard(sc);
-    else
-        pool_release(sc);
-}
-
-void
-engine_release_reset(struct session *s)
-{
-    struct serverconn *sc = s->sc;
-
-    if (sc == NULL)
-        return;
-    s->sc = NULL;
-    if (s->timed_out) /* a KILL QUERY may still be on its way */
-        pool_discard(sc);
-    else
-        pool_release_reset(sc);
-}
-
 /* ---- a run: begin, free ----------------------------------------------- */
 
 static struct eng_run *
@@ -246,48 +189,6 @@ run_free(struct eng_run *r)
 
 /* ---- 2. prelude: the session's state on the connection ---------------- */
 
-/* A read on a replica not yet known to hold what it needs: the replica
- * waits for it, bounded (PICK_WAIT_MS). One row back: it has it. True when
- * the wait was sent. */
-static bool
-wait_replica(struct eng_target *t)
-{
-    struct session *s = t->run->s;
-    char pos[GTID_SLOTS * 48], sql[GTID_SLOTS * 48 + 96];
-    uint8_t seq = 0;
-    int n;
-
-    if (gtidpos_format_need(s->wc->servers, t->shard, t->need, pos,
-                            sizeof(pos)) == 0)
-        return false;
-    n = snprintf(sql, sizeof(sql),
-                 "%cSELECT 1 FROM DUAL WHERE MASTER_GTID_WAIT('%s', %d.%03d) "
-                 "= 0",
-                 COM_QUERY, pos, PICK_WAIT_MS / 1000, PICK_WAIT_MS % 1000);
-    packet_write(serverconn_output(t->sc), &seq, sql, (size_t)n);
-    relay_start(&t->rl, RELAY_RESULT);
-    t->waiting = true;
-    return true;
-}
-
-/* The wait's answer: true when the replica has what the read needs. A
- * replica that did not catch up gets no waits for PICK_NOWAIT_MS. */
-static bool
-wait_done(struct eng_target *t, enum relay_status rs)
-{
-    struct server *srv = t->sc->srv;
-
-    t->waiting = false;
-    if (rs == RELAY_DONE && !t->rl.got_err && t->rl.rows == 1) {
-        gtidpos_raise(srv, t->need);
-        atomic_fetch_add(&srv->gtid_waits, 1);
-        return true;
-    }
-    atomic_fetch_add(&srv->gtid_timeouts, 1);
-    atomic_store(&srv->gtid_nowait_until_ms, clock_ms() + PICK_NOWAIT_MS);
-    return false;
-}
-
 /* What the connection needs before the statement: the session's state,
  * then, on a shard the transaction has not touched, its branch's start.
  * True when something was sent. */
@@ -298,7 +199,7 @@ prelude(struct eng_target *t)
 
     if (t->gtid_wait) {
         t->gtid_wait = false;
-        if (wait_replica(t))
+        if (consist_wait_send(t))
             return true;
     }
     if (connstate_apply(s, t->sc, &t->rl))
@@ -622,37 +523,6 @@ statement_done(struct session *s)
     session_command_done(s);
 }
 
-/* The statement's mark on LAST_INSERT_ID() and ROW_COUNT(), from its
- * targets' answers in target order (session/lastid.h). */
-static void
-note_lastid(struct eng_run *r)
-{
-    struct session *s = r->s;
-    struct lastid_fact f[16];
-    int n = MIN(r->n, 16);
-    bool failed = r->failed || r->answered;
-
-    if (r->kind != RELAY_RESULT)
-        return;
-    if (r->mode == EC_MERGE) {
-        uint16_t code;
-        lastid_statement_end(s, merge_error(r->m, &code) != NULL, true, 0, NULL,
-                             0);
-        return;
-    }
-    for (int i = 0; i < n; i++) {
-        const struct eng_target *t = &r->t[i];
-        f[i].ok = !t->rl.got_err && (t->rl.got_ok || t->rl.rowset);
-        f[i].okid = t->rl.got_ok ? t->rl.insert_id : 0;
-        f[i].probed = t->probed;
-        f[i].value = t->lid;
-        failed |= t->rl.got_err && r->mode == EC_RELAY;
-    }
-    lastid_statement_end(
-        s, failed, r->mode == EC_RELAY && r->t[0].rl.rowset,
-        r->mode == EC_RELAY ? r->t[0].rl.affected : r->affected, f, n);
-}
-
 /* Every target has finished: the end of the answer, then the command. */
 static void
 run_finish(struct eng_run *r)
@@ -693,7 +563,7 @@ run_finish(struct eng_run *r)
         s->cmd_err |= r->t[0].rl.got_err;
     }
     s->status &= (uint16_t)~SERVER_MORE_RESULTS_EXISTS;
-    note_lastid(r);
+    lastid_note_run(r);
     if (s->fill != NULL)
         cachefill_store(s, r->mode == EC_RELAY && !r->failed && !r->answered &&
                                !s->timed_out && r->kind == RELAY_RESULT &&
@@ -787,7 +657,7 @@ step_done(struct eng_target *t, enum relay_status rs)
     struct session *s = r->s;
     char msg[300];
 
-    if (t->waiting && !wait_done(t, rs)) {
+    if (t->waiting && !consist_wait_done(t, rs)) {
         /* The replica is behind: the primary answers instead. The
          * replica's connection goes back as it is (nothing of the
          * session's is on it yet). */

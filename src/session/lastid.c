@@ -19,6 +19,8 @@
 #include "proto/reply.h"
 #include "proto/resultset.h"
 #include "proto/wire.h"
+#include "session/engine_types.h"
+#include "session/merge.h"
 #include "session/relay.h"
 #include "session/session.h"
 #include "sql/classify.h"
@@ -373,4 +375,33 @@ lastid_statement_end(struct session *s, bool failed, bool rows,
             return;
         }
     }
+}
+
+void
+lastid_note_run(const struct eng_run *r)
+{
+    struct session *s = r->s;
+    struct lastid_fact f[16];
+    int n = MIN(r->n, 16);
+    bool failed = r->failed || r->answered;
+
+    if (r->kind != RELAY_RESULT)
+        return;
+    if (r->mode == EC_MERGE) {
+        uint16_t code;
+        lastid_statement_end(s, merge_error(r->m, &code) != NULL, true, 0, NULL,
+                             0);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const struct eng_target *t = &r->t[i];
+        f[i].ok = !t->rl.got_err && (t->rl.got_ok || t->rl.rowset);
+        f[i].okid = t->rl.got_ok ? t->rl.insert_id : 0;
+        f[i].probed = t->probed;
+        f[i].value = t->lid;
+        failed |= t->rl.got_err && r->mode == EC_RELAY;
+    }
+    lastid_statement_end(
+        s, failed, r->mode == EC_RELAY && r->t[0].rl.rowset,
+        r->mode == EC_RELAY ? r->t[0].rl.affected : r->affected, f, n);
 }

@@ -69,9 +69,7 @@
 #include "result/sort.h"
 #include "result/value.h"
 
-#define MERGE_MAX_PACKET  ((size_t)1 << 30) /* max_allowed_packet ceiling */
-#define MERGE_MAX_COLUMNS 4096              /* MySQL's own limit */
-#define ERR_MSG_MAX       512
+#include "merge_internal.h"
 
 /* route plans aggregates with the values result computes them by. */
 _Static_assert((int)MAGG_COUNT == (int)AGG_COUNT &&
@@ -83,133 +81,6 @@ _Static_assert((int)MAGG_COUNT == (int)AGG_COUNT &&
                    (int)MAGG_SUM_DISTINCT == (int)AGG_SUM_DISTINCT &&
                    (int)MAGG_AVG_DISTINCT == (int)AGG_AVG_DISTINCT,
                "enum merge_agg and enum agg_kind differ");
-
-/* ---- types ------------------------------------------------------------ */
-
-enum src_phase {
-    SP_HEADER = 0, /* first packet of a result: count, OK or ERR */
-    SP_COLDEFS,
-    SP_COLDEFS_EOF,
-    SP_ROWS,
-    SP_DONE, /* the response ended */
-};
-
-enum src_kind {
-    SK_NONE = 0,
-    SK_OK,
-    SK_ERR,
-    SK_RESULT,
-};
-
-/* What happens to the bytes of the packet being read. */
-enum pk_mode {
-    PK_NONE = 0, /* at a packet boundary */
-    PK_COPY,     /* into buf */
-    PK_DROP,     /* discarded */
-    PK_PASS,     /* moved to the client */
-};
-
-struct msrc {
-    struct evbuffer *in; /* the session's; NULL once the response ended */
-    enum src_phase phase;
-    enum src_kind kind;   /* of its (first) answer */
-    bool decided;         /* its header is complete */
-    bool extra;           /* draining results after the first */
-    bool lost;            /* merge_fail_source() */
-    uint64_t left;        /* definitions still to read */
-    struct column_set cs; /* its columns (source 0 keeps the packets) */
-    enum pk_mode pk;      /* the packet being read */
-    uint32_t pkt_left;    /* payload bytes of the physical packet left */
-    bool pkt_more;        /* another physical packet continues it */
-    uint8_t *buf;         /* copied logical packet / the held row */
-    size_t len, cap;      /* bytes in buf, allocated */
-    bool held;            /* buf holds a parsed row waiting for the merge */
-    struct binproto_value *vals; /* ncols values of the held row */
-    size_t vis_len;              /* text: bytes of its visible columns */
-    uint16_t hdr_status;         /* status of the EOF after the definitions */
-    uint16_t end_status;         /* status of the final EOF */
-};
-
-/* A row handed down the pipeline. */
-struct rowref {
-    const uint8_t *p;               /* payload, NULL for a computed row */
-    size_t len;                     /* payload bytes */
-    const struct binproto_value *v; /* ncols values */
-    size_t vis_len;                 /* text with p: visible prefix bytes */
-};
-
-enum merge_phase {
-    MP_HEADERS = 0, /* waiting for every source's header */
-    MP_ROWS,        /* result header sent: rows flow */
-    MP_OK,          /* summed OK sent */
-    MP_DONE,
-    MP_BROKEN,
-};
-
-struct merge {
-    struct merge_spec ms; /* copied plan */
-    int n;                /* sources */
-    enum merge_phase phase;
-    uint8_t seq;     /* next client sequence id */
-    size_t max_rows; /* in-memory bound */
-    struct msrc src[ROUTE_MAX_SHARDS];
-
-    /* The result's shape (from the first header; columns from source 0,
-     * at MP_ROWS); shape.binary: binary-protocol rows. */
-    struct row_shape shape;
-    /* The merged rows' columns: shape's, with the aggregates retyped that
-     * change type (DISTINCT ones); post-sort and HAVING read these. */
-    struct column *ocols;
-    struct row_shape oshape;
-    uint32_t ncols;            /* 0 until a result header arrived */
-    uint32_t visible;          /* ncols - nhidden */
-    uint16_t *otypes;          /* output type words */
-    bool seen_ok, seen_result; /* answer kinds so far */
-
-    /* The plan, resolved. */
-    bool fast;      /* rows pass through unchanged */
-    bool in_memory; /* rows collect for a sort at the end */
-    struct sort_key *mkeys, *gkeys;
-    int nmkeys, ngkeys;
-
-    /* Flow. */
-    int pass_src;         /* source whose row is being passed, -1 */
-    bool progress;        /* something moved in this round */
-    uint64_t offset_left; /* rows still to skip */
-    uint64_t emitted;     /* rows counted against LIMIT */
-    uint64_t rows_out;    /* rows written */
-    bool limit_done;      /* LIMIT reached: the rest is dropped */
-
-    /* Failure. */
-    bool failed, err_sent;
-    uint16_t err_code;
-    char err_state[6];
-    char err_msg[ERR_MSG_MAX];
-    int broken_src;
-    bool client_cut;
-
-    /* Summed OK and final status. */
-    struct oksum ok;
-    uint32_t eof_warnings;
-    uint16_t status;
-
-    /* Grouping. */
-    bool grp_active;
-    struct row_copy grp_first;
-    struct aggs aggs;
-    bool flushed_group;
-    bool any_group; /* a group was started */
-
-    /* Streaming DISTINCT. */
-    bool have_prev;
-    struct row_copy prev;
-
-    /* In memory. */
-    struct sort_buf sorted;
-
-    struct binproto_value *scratch, *fin; /* ncols each */
-    struct pktbuf pb;                     /* output builder */
-};
 
 /* ---- failure ----------------------------------------------------------- */
 
@@ -517,176 +388,6 @@ merge_step(struct merge *m, struct evbuffer *out, size_t high)
         best->cap = 0;
     }
     return true;
-}
-
-/* ---- the plan, resolved ------------------------------------------------- */
-
-static int
-resolve(const struct merge *m, int16_t col)
-{
-    int c = col >= 0 ? col : (int)m->ncols + col;
-
-    return c >= 0 && c < (int)m->ncols ? c : -1;
-}
-
-static bool
-resolve_keys(const struct merge *m, const struct merge_key *in, int n,
-             struct sort_key *out, int *nout)
-{
-    for (int i = 0; i < n; i++) {
-        int c = resolve(m, in[i].col);
-        if (c < 0)
-            return false;
-        out[*nout].col = out[*nout].pos = (uint16_t)c;
-        out[*nout].desc = in[i].desc;
-        (*nout)++;
-    }
-    return true;
-}
-
-/* The plan's aggregates, resolved against the columns. NULL when they
- * fit, else what did not. */
-static const char *
-plan_aggs(struct merge *m)
-{
-    const struct merge_spec *ms = &m->ms;
-
-    aggs_init(&m->aggs, &m->shape, m->otypes);
-    for (int i = 0; i < ms->naggs && i < MERGE_MAX_AGGS; i++) {
-        const struct merge_aggcol *a = &ms->aggs[i];
-        int c = resolve(m, a->col), c2 = 0;
-        if (c < 0 || a->agg == MAGG_NONE || a->agg > MAGG_AVG_DISTINCT)
-            return "aggregate columns";
-        if (a->agg == MAGG_AVG) {
-            c2 = resolve(m, a->col2);
-            if (c2 < 0 || c2 == c)
-                return "AVG count column";
-        }
-        if (!aggs_set(&m->aggs, (uint32_t)c, a->agg, (uint32_t)c2))
-            return "aggregate columns";
-    }
-    aggs_prepare(&m->aggs, m->src[0].cs.defs, m->src[0].cs.def_len);
-    aggs_out_columns(&m->aggs, m->ocols);
-    for (int i = 0; i < m->ms.having.n; i++) {
-        struct expr_node *nd = &m->ms.having.nodes[i];
-        int c;
-        if (nd->op != EXPR_COL)
-            continue;
-        if ((c = resolve(m, nd->col)) < 0)
-            return "HAVING columns";
-        nd->col = (int16_t)c;
-    }
-    return NULL;
-}
-
-/* Checks the plan against the result's columns and prepares the merge.
- * False (and the statement failed) when they do not fit. */
-static bool
-plan_setup(struct merge *m)
-{
-    const struct merge_spec *ms = &m->ms;
-    const struct msrc *s0 = &m->src[0];
-    size_t nk = (size_t)MERGE_MAX_KEYS + m->ncols;
-    const char *why = NULL;
-
-    m->shape.cols = s0->cs.cols;
-    m->shape.ncols = m->ncols;
-    if (ms->nhidden >= m->ncols) {
-        why = "hidden columns";
-        goto bad;
-    }
-    m->visible = m->shape.visible = m->ncols - ms->nhidden;
-    if (m->shape.binary) {
-        for (int i = 1; i < m->n; i++) {
-            if (memcmp(m->src[i].cs.types, s0->cs.types,
-                       sizeof(s0->cs.types[0]) * m->ncols) != 0) {
-                merge_failf(m, ER_UNKNOWN_ERROR,
-                            "myshard: shards returned different column "
-                            "types; the result cannot be merged");
-                return false;
-            }
-        }
-    }
-    m->in_memory = ms->npost_sort > 0 || (ms->distinct && ms->grouped);
-    m->fast = !ms->grouped && ms->nsort == 0 && !ms->distinct &&
-              ms->npost_sort == 0 && ms->nhidden == 0;
-    m->mkeys = xcalloc(nk, sizeof(struct sort_key));
-    m->gkeys = xcalloc(nk, sizeof(struct sort_key));
-    m->otypes = xcalloc(m->ncols, sizeof(m->otypes[0]));
-    m->scratch = xcalloc(m->ncols, sizeof(m->scratch[0]));
-    m->fin = xcalloc(m->ncols, sizeof(m->fin[0]));
-    m->ocols = xcalloc(m->ncols, sizeof(m->ocols[0]));
-    memcpy(m->ocols, s0->cs.cols, sizeof(m->ocols[0]) * m->ncols);
-    m->oshape = m->shape;
-    m->oshape.cols = m->ocols;
-    for (uint32_t c = 0; c < m->ncols; c++)
-        m->otypes[c] = s0->cs.types[c];
-
-    if (ms->grouped) {
-        if (!resolve_keys(m, ms->group, ms->ngroup, m->gkeys, &m->ngkeys)) {
-            why = "group keys";
-            goto bad;
-        }
-        if (ms->nsort > 0) {
-            if (!resolve_keys(m, ms->sort, ms->nsort, m->mkeys, &m->nmkeys)) {
-                why = "sort keys";
-                goto bad;
-            }
-            for (int i = 0; i < m->ngkeys; i++) {
-                if (!sort_keys_has(m->mkeys, m->nmkeys, m->gkeys[i].col)) {
-                    why = "sort keys not covering the group keys";
-                    goto bad;
-                }
-            }
-        } else if (ms->ngroup > 0) {
-            memcpy(m->mkeys, m->gkeys, sizeof(struct sort_key) * m->ngkeys);
-            m->nmkeys = m->ngkeys;
-        }
-        if ((why = plan_aggs(m)) != NULL)
-            goto bad;
-        {
-            char msg[ERR_MSG_MAX];
-            if (aggs_check(&m->aggs, msg, sizeof(msg)) != NULL) {
-                merge_failf(m, ER_NOT_SUPPORTED_YET, "%s", msg);
-                return false;
-            }
-        }
-    } else {
-        if (!resolve_keys(m, ms->sort, ms->nsort, m->mkeys, &m->nmkeys)) {
-            why = "sort keys";
-            goto bad;
-        }
-        if (ms->distinct && !m->in_memory)
-            sort_keys_add_visible(m->mkeys, &m->nmkeys, m->visible);
-    }
-
-    if (m->in_memory) {
-        struct sort_key *pkeys = xcalloc(nk, sizeof(*pkeys));
-        uint64_t keep = UINT64_MAX;
-        int np = 0;
-        if (!resolve_keys(m, ms->post_sort, ms->npost_sort, pkeys, &np)) {
-            free(pkeys);
-            why = "post-sort keys";
-            goto bad;
-        }
-        if (ms->distinct)
-            sort_keys_add_visible(pkeys, &np, m->visible);
-        if (ms->has_limit && ms->limit <= UINT64_MAX - ms->offset)
-            keep = ms->offset + ms->limit;
-        sort_init(&m->sorted, &m->oshape, pkeys, np, ms->distinct, keep,
-                  m->max_rows);
-        free(pkeys);
-    }
-    m->offset_left = ms->has_limit ? ms->offset : 0;
-    if (ms->has_limit && ms->limit == 0)
-        m->limit_done = true;
-    return true;
-bad:
-    merge_failf(m, ER_UNKNOWN_ERROR,
-                "myshard: the merge plan does not fit the shards' result "
-                "(%s, %u columns)",
-                why, (unsigned)m->ncols);
-    return false;
 }
 
 /* ---- the sources -------------------------------------------------------- */
@@ -1008,8 +709,14 @@ decide(struct merge *m, struct evbuffer *out)
         m->phase = MP_OK;
         return;
     }
-    if (!plan_setup(m))
-        return;
+    {
+        char msg[ERR_MSG_MAX];
+        uint16_t code;
+        if (!merge_plan_setup(m, &code, msg, sizeof(msg))) {
+            merge_failf(m, code, "%s", msg);
+            return;
+        }
+    }
     write_header(m, out);
     m->phase = MP_ROWS;
 }
