@@ -28,7 +28,7 @@ MYSHARD_PY=/usr/bin/python3
 MYSHARD_DEB_PACKAGES=(
     build-essential meson ninja-build pkg-config
     libevent-dev libyaml-dev libssl-dev libmariadb-dev check openssl
-    mariadb-server mariadb-client sysbench python3-pymysql haproxy
+    mariadb-server mariadb-client mariadb-test sysbench python3-pymysql haproxy
     python3-prometheus-client clang-format
     clang libclang-rt-dev
     libmariadb-java default-jdk-headless golang-go

@@ -16,7 +16,9 @@
 #                driver-DRIVER, sysbench (oltp_read_write through the
 #                shared myshard, tests/integration/sysbench_smoke.sh) and
 #                sysbench-pool (500 threads over a pool of 60,
-#                tests/integration/sysbench_pool.sh), e.g. -k sysbench-pool
+#                tests/integration/sysbench_pool.sh) and mysqltest
+#                (MariaDB's mysqltest cases straight and through myshard,
+#                tests/integration/mysqltest.sh), e.g. -k sysbench-pool
 #   --keep       run in the kept test rig of tools/cluster.sh
 #                (MYSHARD_CLUSTER_DIR, /tmp/myshard-cluster): reuse its
 #                MariaDB servers when they are up, and leave the servers and
@@ -570,6 +572,13 @@ integration() {
     if selected sysbench; then
         section "sysbench smoke"
         run_program sysbench tests/integration/sysbench_smoke.sh
+    fi
+
+    # MariaDB's mysqltest cases, straight to s0 and through a myshard of
+    # their own, in text, prepared and cursor modes (mysqltest.list)
+    if selected mysqltest; then
+        section "mysqltest: MariaDB's test cases through myshard"
+        run_program mysqltest tests/integration/mysqltest.sh
     fi
 
     section "myshard shutdown"
