@@ -84,13 +84,18 @@ answer_show_databases(struct session *s, const char *like, size_t len,
 }
 
 void
-answer_select_database(struct session *s)
+answer_select_database(struct session *s, const struct stmt_info *st)
 {
     struct rs_writer w;
-    const char *names[1] = {"DATABASE()"};
+    const struct sql_span *e = &st->items[0].expr;
+    /* the server names the column by the text as written: database() */
+    char name[80];
+    const char *names[1] = {name};
     const char *v[1] = {s->schema >= 0 ? s->wc->cfg->schemas[s->schema].name
                                        : NULL};
 
+    snprintf(name, sizeof(name), "%.*s", (int)MIN(e->len, sizeof(name) - 1),
+             e->p);
     rs_begin(&w, s->conn->out, s->seq, false, s->status);
     rs_columns_text(&w, names, 1);
     rs_row(&w, v, NULL);

@@ -588,7 +588,7 @@ query_start(struct session *s, const char *sql, size_t len)
         answer_show_databases(s, f.name, f.name_len, f.has_like);
         return;
     case ACT_SELECT_DATABASE:
-        answer_select_database(s);
+        answer_select_database(s, s->wc->stmt);
         return;
     case ACT_LASTID:
         lastid_answer(s, s->wc->stmt, false);
