@@ -87,11 +87,12 @@ prepare_cmd_prepare(struct session *s)
     if (sql_classify(s->prep_sql, s->prep_len, s->lex, wc->stmt)) {
         if (schema_refuse_unqualified(s, wc->stmt))
             return;
-        if (lexstate_sets_mode(wc->stmt)) {
-            /* run later, out of the proxy's sight */
+        if (lexstate_sets_mode(wc->stmt) && wc->stmt->nparams > 0) {
+            /* its value would be known only at EXECUTE, on a server */
             session_send_error(s, ER_NOT_SUPPORTED_YET, "42000",
                                "myshard: SET sql_mode or SET NAMES cannot be "
-                               "prepared; send it as a plain statement");
+                               "prepared with parameters; give literal "
+                               "values, or send it as a plain statement");
             session_command_done(s);
             return;
         }
@@ -165,6 +166,29 @@ to_route_key(const struct binproto_value *v, struct route_key *k, char *tmp,
     }
 }
 
+/* An EXECUTE of SET sql_mode / SET NAMES (no parameters: PREPARE refuses
+ * them) runs as the text statement, so the session records the mode the
+ * server will lex later statements under; the OK it gets is the same
+ * under both protocols. True when it was started that way. */
+static bool
+execute_as_text(struct session *s, const struct pstmt *ps)
+{
+    uint8_t *cmd;
+
+    if (!sql_classify(ps->sql, ps->len, ps->mode, s->wc->stmt) ||
+        !lexstate_sets_mode(s->wc->stmt) || ps->nparams > 0)
+        return false;
+    cmd = xmalloc(ps->len + 1);
+    cmd[0] = COM_QUERY;
+    memcpy(cmd + 1, ps->sql, ps->len);
+    packet_consume(s->conn->in, &s->cmd);
+    s->cmd.data = cmd;
+    s->cmd.len = ps->len + 1;
+    s->cmd.heap = true;
+    query_start(s, (const char *)cmd + 1, ps->len);
+    return true;
+}
+
 #define EXEC_INLINE_PARAMS 8
 
 void
@@ -192,6 +216,8 @@ prepare_cmd_execute(struct session *s)
         session_command_done(s);
         return;
     }
+    if (execute_as_text(s, ps))
+        return;
     if (!lexstate_refresh(s, NULL, 0) || s->lex.flags != ps->mode.flags ||
         s->lex.charset != ps->mode.charset) {
         /* a connection that prepares it again would lex it otherwise */

@@ -22,7 +22,8 @@
  *   f. refused with a myshard: error, the mode unchanged after: sql_mode
  *      from an expression, ORACLE, MSSQL, SET NAMES swe7, a mode change
  *      inside a batch (and the DELETE behind it did not run), a mode SET
- *      prepared
+ *      prepared with a parameter; prepared with literal values, it runs
+ *      as the text statement (the batch of a. is refused under it)
  *   g. what the modes are for still works: NO_BACKSLASH_ESCAPES keeps
  *      'a\' as two bytes, ANSI_QUOTES names a column, gbk strings come
  *      back as sent, SET sql_mode = DEFAULT and COM_RESET_CONNECTION bring
@@ -381,15 +382,51 @@ test_refused(void)
     audit_restore(9);
     {
         MYSQL_STMT *ps = mysql_stmt_init(m);
-        const char *q = "SET sql_mode = 'NO_BACKSLASH_ESCAPES'";
+        const char *q = "SET sql_mode = ?";
         bool prepared = ps != NULL && mysql_stmt_prepare(ps, q, strlen(q)) == 0;
         check(!prepared && ps != NULL && starts_myshard(mysql_stmt_error(ps)),
-              "f: preparing a SET sql_mode is refused (%s)",
+              "f: preparing SET sql_mode = ? is refused (%s)",
               ps ? mysql_stmt_error(ps) : "no statement");
         if (ps != NULL)
             mysql_stmt_close(ps);
     }
     mysql_close(m);
+}
+
+/* A mode SET with literal values, prepared and executed (mysqltest's
+ * --ps-protocol prepares every SET) counts like the text statement: the
+ * batch of a. is refused under it, and the server has the mode. */
+static void
+test_prepared_set(const char *q, const char *quote, const char *lead,
+                  const char *want, const char *tag)
+{
+    MYSQL *m = client("ro", "ro-pw");
+    MYSQL_STMT *ps = m ? mysql_stmt_init(m) : NULL;
+    struct answer a;
+    char sql[256];
+    size_t n;
+
+    if (!check(ps != NULL, "%s: ro connects", tag))
+        goto out;
+    check(mysql_stmt_prepare(ps, q, strlen(q)) == 0 &&
+              mysql_stmt_execute(ps) == 0,
+          "%s: %s prepared and executed (%s)", tag, q, mysql_stmt_error(ps));
+    mysql_stmt_close(ps);
+    n = exploit(sql, sizeof(sql), quote, lead, quote, 8);
+    run_bin(m, sql, n, &a);
+    check(a.err == ER_OPTION_PREVENTS && starts_myshard(a.msg),
+          "%s: after the prepared %s, the batch with a %s string is refused "
+          "with 1290 (%u %s)",
+          tag, q, quote, a.err, a.msg);
+    check_int(audit_rows(8), 1, "%s: row 8 is still on the s0 primary", tag);
+    audit_restore(8);
+    run(m, "SELECT CONCAT(@@sql_mode, ' ', @@character_set_client)", &a);
+    check(a.err == 0 && strstr(a.value, want) != NULL,
+          "%s: the server has it too: %s holds %s (%u %s)", tag, a.value, want,
+          a.err, a.msg);
+out:
+    if (m != NULL)
+        mysql_close(m);
 }
 
 /* ------------------------------------------------------------- g. works */
@@ -602,6 +639,9 @@ main(void)
         test_charset("gbk", "\xbf", true, 7, "d");
         test_deny_ansi();
         test_refused();
+        test_prepared_set("SET sql_mode = 'NO_BACKSLASH_ESCAPES'", "'", "",
+                          "NO_BACKSLASH_ESCAPES", "f");
+        test_prepared_set("SET NAMES gbk", "'", "\x81", " gbk", "f");
         test_works();
         test_prepared();
         test_global();
