@@ -78,6 +78,9 @@ route_plan_free(struct route_plan *plan)
 {
     free(plan->buf);
     free(plan->scratch);
+    free(plan->pmap);
+    plan->pmap = NULL;
+    plan->pmap_cap = 0;
     plan->buf = NULL;
     plan->buf_len = plan->buf_cap = 0;
     plan->scratch = NULL;
@@ -103,6 +106,7 @@ plan_reset(struct route_plan *p)
     p->buf_len = 0;
     p->replicated = false;
     p->needs_params = false;
+    p->renumbered = false;
 }
 
 void

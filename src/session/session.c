@@ -54,6 +54,7 @@
 #include "session/cachefill.h"
 #include "session/engine.h"
 #include "session/schema.h"
+#include "session/tablecols.h"
 #include "session/throttle.h"
 #include "session/txn.h"
 
@@ -139,6 +140,7 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     if (s->delay_ev)
         event_free(s->delay_ev);
     cachefill_forget(s);
+    free(s->tc_ddl);
     free(s->gtid_wrote);
     sessvars_clear(&s->vars);
     sessvars_clear(&s->pending);
@@ -625,6 +627,7 @@ command_done(struct session *s)
         return;
     if (s->counted)
         count_statement(s);
+    tablecols_command_end(s);
     packet_consume(s->conn->in, &s->cmd);
     free(s->stmt_schema);
     s->stmt_schema = NULL;
