@@ -137,6 +137,8 @@ must_force(const struct stmt_info *st, const struct tm_table *t, int64_t now)
     return sql_rows_next(&it, &row) && !row.truncated && row.nvalues != t->nrow;
 }
 
+static bool wait_more(struct session *s, const char *schema, const char *name);
+
 bool
 tablecols_wait(struct session *s, const struct stmt_info *st)
 {
@@ -156,11 +158,17 @@ tablecols_wait(struct session *s, const struct stmt_info *st)
     if (target == NULL || !table_names(s, st, target, schema, name))
         return false;
     t = tm_snap_find(worker_snap(wc), schema, name);
-    if (t == NULL)
-        return false;
     positional =
         st->insert.ncols == 0 && st->ncols == 0 &&
         (st->insert.form == INSERT_VALUES || st->insert.form == INSERT_SELECT);
+    if (t == NULL) {
+        /* listed by a reload the metadata thread has not taken yet */
+        int si = cfg_find_schema(wc->cfg, schema, strlen(schema));
+        if (!positional || si < 0 ||
+            cfg_find_table(&wc->cfg->schemas[si], name, strlen(name)) == NULL)
+            return false;
+        return wait_more(s, schema, name);
+    }
     if (!positional) {
         /* A column the table did not have: it changed behind us. */
         for (int c = 0; t->state == TM_OK && c < st->ncols; c++)
@@ -181,6 +189,16 @@ tablecols_wait(struct session *s, const struct stmt_info *st)
         s->tc_until_ms = 0;
         return false;
     }
+    return wait_more(s, schema, name);
+}
+
+/* Waits another poll for the table's columns, or answers after
+ * TABLECOLS_WAIT_MS. Always true (the command is held or answered). */
+static bool
+wait_more(struct session *s, const char *schema, const char *name)
+{
+    int64_t now = clock_ms();
+
     if (s->tc_until_ms == 0) {
         s->tc_until_ms = now + TABLECOLS_WAIT_MS;
     } else if (now >= s->tc_until_ms) {
