@@ -115,7 +115,7 @@ read -r -a MS_EXTRA <<<"$BENCH_MYSHARD_ARGS"
 BENCH_HAPROXY_THREADS=${BENCH_HAPROXY_THREADS:-$BENCH_WORKERS}
 BENCH_BULK_THREADS=${BENCH_BULK_THREADS:-1 4}
 # bulk_insert writes table sbtest<thread>: as many tables as threads
-BULK_TABLES=$(printf '%s\n' $BENCH_BULK_THREADS | sort -n | tail -n 1)
+BULK_TABLES=$(tr ' ' '\n' <<<"$BENCH_BULK_THREADS" | sort -n | tail -n 1)
 # The main rows set --db-ps-mode themselves: take it out of the extra
 # options (a --db-ps-mode there is the default for BENCH_PS_MODES).
 SB_MAIN=()
@@ -211,7 +211,7 @@ tls:
 users:
   - name: app
     password: app
-    schemas: [shop, shopsh]
+    schemas: [shop, shopsh, shopbulk]
     max_connections: $((BENCH_IDLE_CLIENTS + 1000))
   - { name: tlsapp, password: tlsapp, schemas: [shop], require_tls: true }
 backend:
@@ -600,7 +600,7 @@ fi
 
 # Positional multi-row INSERTs: sysbench's bulk_insert (each thread fills
 # its own table with `INSERT INTO sbtestN VALUES (1,1),(2,2),...`, about
-# 512 KB a statement) straight to the s0 primary, then through myshard into
+# 512 KB a statement; one row is one sysbench event) straight to the s0 primary, then through myshard into
 # the same tables sharded by id over s0 and s1, where every statement is
 # split per shard by the key's position. Empty tables before each run.
 bulk=()
@@ -623,7 +623,7 @@ if [[ $OWN_CLUSTER -eq 1 && ${BENCH_BULK:-1} -eq 1 ]]; then
             echo error
             return
         fi
-        awk '/events\/s \(eps\):/ { print $3 }' <<<"$out"
+        awk '/^ *transactions:/ { x = $3; gsub(/[(]/, "", x); print x }' <<<"$out"
     }
     msg "preparing shopbulk ($BULK_TABLES tables) on both primaries"
     for port in "$S0_PRIMARY_PORT" "$S1_PRIMARY_PORT"; do
