@@ -356,6 +356,8 @@ proxy_reload(struct proxy *px, char *msg, size_t msglen)
         df.nlive++;
     }
     if (df.nlive == 0) {
+        /* nothing to apply, but the tables' columns are read again */
+        tablemeta_set_cfg(px->tmeta, running);
         cfg_put(next);
         cfg_put(running);
         if (restart[0] != '\0') {
