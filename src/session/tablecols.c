@@ -170,8 +170,12 @@ tablecols_wait(struct session *s, const struct stmt_info *st)
         return wait_more(s, schema, name);
     }
     if (!positional) {
-        /* A column the table did not have: it changed behind us. */
-        for (int c = 0; t->state == TM_OK && c < st->ncols; c++)
+        /* A column the table did not have: it changed behind us (at most
+         * one read per RETRY_MS, whatever a client sends). */
+        if (t->state != TM_OK || clock_ms() - t->read_ms < RETRY_MS ||
+            tablemeta_stale(wc->tmeta, t))
+            return false;
+        for (int c = 0; c < st->ncols; c++)
             if (!has_column(t, st->cols[c].column)) {
                 tablemeta_invalidate(wc->tmeta, schema, name);
                 break;
