@@ -219,6 +219,39 @@ console_tables(const char *args, struct listing *l, unsigned *err)
     return ok;
 }
 
+/* EXPLAIN ROUTE sql in schema meta on the console: its target rows, -1
+ * on error. */
+static int
+explain_targets(const char *sql)
+{
+    MYSQL *a = mysql_init(NULL);
+    char q[512];
+    int n = -1;
+
+    if (a == NULL)
+        return -1;
+    snprintf(q, sizeof(q), "EXPLAIN ROUTE %s", sql);
+    if (mysql_real_connect(a, "127.0.0.1", "admin", "meta-admin", NULL,
+                           px.admin_port, NULL, 0) != NULL &&
+        mysql_query(a, "USE meta") == 0 && mysql_query(a, q) == 0) {
+        MYSQL_RES *r = mysql_store_result(a);
+        MYSQL_ROW row;
+        n = 0;
+        while (r && (row = mysql_fetch_row(r)) != NULL) {
+            if (row[0] && strcmp(row[0], "target") == 0)
+                n++;
+            if (row[0] && strcmp(row[0], "refuse") == 0)
+                it_diag("EXPLAIN ROUTE: %s", row[1] ? row[1] : "");
+        }
+        if (r)
+            mysql_free_result(r);
+    } else {
+        it_diag("console: %s", mysql_error(a));
+    }
+    mysql_close(a);
+    return n;
+}
+
 static bool
 has(const struct listing *l, const char *needle)
 {
@@ -253,6 +286,9 @@ test_console(void)
           "SHOW TABLES FROM meta: a table the shards lack says so");
     console_tables("FROM nosuch", &l, &err);
     check_int(err, 1049, "SHOW TABLES FROM an unknown schema: 1049");
+    check_int(explain_targets("INSERT INTO orders VALUES (1, 11, 'x'), "
+                              "(2, 12, 'y')"),
+              2, "EXPLAIN ROUTE of a positional INSERT: split over 2 shards");
 }
 
 /* ------------------------------------------------ positional INSERTs */
