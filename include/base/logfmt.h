@@ -60,9 +60,10 @@ size_t logfmt_json(char *buf, size_t cap, const char *ts, const char *level,
  * Splits a text message ("words key=value key=\"quoted\" ...") into the
  * message and its fields, undoing escape_log's escapes in quoted values.
  * scratch (at least strlen(text) + 2 bytes) holds the strings the result
- * points to. Values of client, thread_id and keys ending in _ms or _s that
- * are integers become numbers; all others are strings. When the text does
- * not end in well-formed fields, *msg is the whole text and 0 is returned.
+ * points to. Integer values of ids and counts (client, thread_id,
+ * workers, servers, shards, clients, generation, signal) and of keys
+ * ending in _ms or _s become numbers; all others are strings. When the text
+ * does not end in well-formed fields, *msg is the whole text and 0 is returned.
  * Returns the number of fields (at most max).
  */
 size_t logfmt_parse_text(const char *text, char *scratch, const char **msg,

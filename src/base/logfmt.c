@@ -317,12 +317,20 @@ unquote(const char **pp, char **out)
     return true;
 }
 
+/* Keys whose integer values are JSON numbers: ids, counts and every
+ * duration (*_ms, *_s). A key has one type in every line, so the others,
+ * which some lines fill with text, stay strings. */
 static bool
 numeric_key(const char *k, size_t len)
 {
-    return (len == 6 && memcmp(k, "client", 6) == 0) ||
-           (len == 9 && memcmp(k, "thread_id", 9) == 0) ||
-           (len > 3 && memcmp(k + len - 3, "_ms", 3) == 0) ||
+    static const char *const keys[] = {"client",     "thread_id", "workers",
+                                       "servers",    "shards",    "clients",
+                                       "generation", "signal"};
+
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+        if (strlen(keys[i]) == len && memcmp(k, keys[i], len) == 0)
+            return true;
+    return (len > 3 && memcmp(k + len - 3, "_ms", 3) == 0) ||
            (len > 2 && memcmp(k + len - 2, "_s", 2) == 0);
 }
 

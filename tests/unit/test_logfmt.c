@@ -204,6 +204,12 @@ START_TEST(test_parse_text)
         ck_assert_uint_eq(n, 0);
         ck_assert_str_eq(msg, whole[i]);
     }
+    /* counts are numbers, names strings */
+    n = logfmt_parse_text("config reloaded generation=3 file=7", scratch, &msg,
+                          f, ARRAY_SIZE(f));
+    ck_assert_uint_eq(n, 2);
+    ck_assert(f[0].is_num && f[0].num == 3);
+    ck_assert(!f[1].is_num);
     /* fields only */
     n = logfmt_parse_text("a=1", scratch, &msg, f, ARRAY_SIZE(f));
     ck_assert_uint_eq(n, 1);
