@@ -173,14 +173,17 @@ else
 fi
 
 # edit the installed config: free ports (the defaults may be taken on a
-# shared machine), a console password, a marker the upgrade must keep
+# shared machine), a console password, a marker the upgrade must keep, and
+# transactions: xa for its schema (the last line), so that the proxy opens
+# its XA decision log in the StateDirectory
 read -r port admin http <<<"$(free_ports 3)"
 pw=pkg-$RANDOM-admin
 sed -i -e "s/^listen: 127.0.0.1:6033/listen: 127.0.0.1:$port/" \
     -e "s/^  listen: 127.0.0.1:6032 /  listen: 127.0.0.1:$admin /" \
     -e "s/^  http: 127.0.0.1:6080 /  http: 127.0.0.1:$http /" \
     -e "s/^  user: admin$/  user: admin\n  password: $pw/" \
-    -e '1i # edited by package_test' /etc/myshard/myshard.yaml
+    -e '1i # edited by package_test' \
+    -e '$a\    transactions: xa' /etc/myshard/myshard.yaml
 grep -q "password: $pw" /etc/myshard/myshard.yaml && grep -q ":$admin " /etc/myshard/myshard.yaml
 ok $? "the installed config edited (ports $port $admin $http, console password)"
 
@@ -197,6 +200,9 @@ pid=$PROXY
 [[ $(stat -c %U "/proc/$pid") == myshard && $(readlink "/proc/$pid/cwd") == "$workdir" &&
     $(tr '\0' ' ' <"/proc/$pid/cmdline") == "$exec_start " ]]
 ok $? "the proxy runs as myshard in $workdir"
+xa_log=$(sed -n 's/^xa_log: //p' /etc/myshard/myshard.yaml)
+[[ $(stat -c %U "$xa_log" 2>/dev/null) == myshard ]]
+ok $? "it wrote its XA decision log in the state directory ($xa_log)"
 ans=$(mariadb -h127.0.0.1 -P"$admin" -uadmin -p"$pw" -N -B -e 'SHOW BACKENDS' 2>&1)
 grep -q '127.0.0.1:3306' <<<"$ans"
 ok $? "the admin console answers SHOW BACKENDS with the config's shard"
@@ -232,7 +238,8 @@ head -n 1 /etc/myshard/myshard.yaml | grep -q 'edited by package_test' &&
 ok $? "the edited config is kept"
 [[ $(stat -c '%a %U:%G' /etc/myshard/myshard.yaml) == "640 root:myshard" ]]
 ok $? "still 0640 root:myshard"
-touch /var/lib/myshard/state-probe
+[[ -f $xa_log ]]
+ok $? "the XA decision log is still there after the upgrade"
 # ---- purge
 if out=$(_apt purge myshard 2>&1); then
     ok 0 "apt-get purge myshard"
