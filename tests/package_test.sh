@@ -69,7 +69,9 @@ cleanup() {
     # but this check made it
     if [[ $USER_EXISTED -eq 0 ]] && getent passwd myshard >/dev/null; then
         deluser --quiet --system myshard >/dev/null 2>&1 || userdel myshard 2>/dev/null || true
-        getent group myshard >/dev/null && groupdel myshard 2>/dev/null || true
+        if getent group myshard >/dev/null; then
+            groupdel myshard 2>/dev/null || true
+        fi
     fi
     rm -rf "$WORK"
 }
@@ -145,6 +147,7 @@ else
     ok 1 "systemd-analyze verify $UNIT"
 fi
 printf '%s\n' "$out" | grep -v '^$' | diag
+# shellcheck disable=SC2016  # $MAINPID is the unit's, literally
 for k in 'User=myshard' 'ProtectSystem=strict' 'StateDirectory=myshard' \
     'LimitNOFILE=' 'ExecReload=/bin/kill -HUP $MAINPID' 'NoNewPrivileges=yes' \
     'CapabilityBoundingSet=$'; do
