@@ -4,8 +4,9 @@ JSON object that python3's json module parses, and the lines about
 statements (the slow statement, the query timeout) carry what a log
 shipper needs: ts, level, thread, client, user, schema, digest and
 duration_ms, with the digest's quotes, backslashes, line breaks and
-non-ASCII text intact. A reload that switches log_format to text takes
-effect on the next line, and one back to json too.
+non-ASCII text intact. Error lines (a reload refused, the file's errors)
+are JSON too. A reload that switches log_format to text takes effect on
+the next line, and one back to json too.
 
 A private myshard (its own config and ports, in front of the rig's two
 shard primaries) with slow_query_time 200ms and backend.query_timeout 1s.
@@ -18,6 +19,7 @@ if any check failed.
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -266,6 +268,28 @@ def main():
                "every one of the %d lines is a JSON object with ts, level, "
                "thread and msg" % len(lines), [], bad[:5])
 
+        # error lines: a reload of a broken file is refused, in JSON
+        start = os.path.getsize(log_path)
+        with open(cfg, "w") as f:
+            f.write(CONFIG.format(fmt="json", **values).replace(
+                "log_format: json", "log_fromat: text"))
+        proxy.send_signal(signal.SIGHUP)
+        refused = wait_line(log_path, start, lambda l: json_obj(l) is not None
+                            and json_obj(l).get("msg", "").startswith(
+                                "config reload refused"))
+        errs = [json_obj(l) for l in log_lines(log_path, start)
+                if l.startswith("{") and json_obj(l).get("level") == "error"]
+        tap.ok(refused is not None and json_obj(refused)["level"] == "error",
+               "a refused reload is an error line in JSON", None, refused)
+        tap.ok(any("log_fromat" in o.get("msg", "") and "log_format" in o["msg"]
+                   for o in errs),
+               "the file's error (unknown key, did-you-mean) is one too", None,
+               errs)
+        tail = log_lines(log_path, start)
+        tap.ok(all(json_obj(l) is not None for l in tail),
+               "and so is every line of the refused reload", [],
+               [l for l in tail if not l.startswith("{")])
+
         # a reload to text: the next lines are text
         line, start = reload(proxy, cfg, CONFIG.format(fmt="text", **values),
                              log_path)
@@ -314,6 +338,10 @@ def main():
         if proxy is not None:
             proxy.kill()
             proxy.wait()
+        if tap.failed == 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tap.diag("kept: %s" % tmp)
 
 
 if __name__ == "__main__":
