@@ -235,9 +235,10 @@ logfmt_json(char *buf, size_t cap, const char *ts, const char *level,
     for (size_t i = 0; i < n; i++)
         jw_field(&w, f[i].key, &f[i], f[i].str);
     if (w.full) {
-        size_t comma = w.len > 1;
+        static const char mark[] = ",\"truncated\":true";
+        size_t comma = w.len > 1; /* none right after the '{' */
 
-        memcpy(w.buf + w.len, ",\"truncated\":true" + !comma, 16 + comma);
+        memcpy(w.buf + w.len, &mark[1 - comma], 16 + comma);
         w.len += 16 + comma;
     }
     memcpy(w.buf + w.len, "}\n", 2);
