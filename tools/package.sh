@@ -51,14 +51,15 @@ git ls-files -z --cached --others --exclude-standard |
     while IFS= read -r -d '' f; do [[ -e $f || -L $f ]] && printf '%s\0' "$f"; done |
     tar -c --null -T - | tar -x -C "$src"
 
-msg "dpkg-buildpackage -b -us -uc (in $src)"
-(cd "$src" && dpkg-buildpackage -b -us -uc) >"$work/build.log" 2>&1 || {
-    tail -n 40 "$work/build.log"
-    die "dpkg-buildpackage failed (the log's end is above)"
+mkdir -p build
+log=build/package.log
+msg "dpkg-buildpackage -b -us -uc (in $src; log: $log)"
+(cd "$src" && dpkg-buildpackage -b -us -uc) >"$log" 2>&1 || {
+    tail -n 40 "$log"
+    die "dpkg-buildpackage failed (the end of $log is above)"
 }
 
 deb=myshard_${version}_${arch}.deb
-mkdir -p build
 cp "$work/$deb" "build/$deb"
 msg "built build/$deb"
 
