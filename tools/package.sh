@@ -2,7 +2,8 @@
 # tools/package.sh - build the Debian package of the tree as it is
 # (committed or not): build/myshard_<version>_<arch>.deb, made by
 # `dpkg-buildpackage -b -us -uc` from debian/ (dh with meson, the release
-# build) in a copy of the tree, so that the tree itself stays clean.
+# build) in a copy of the tree, so that the tree itself stays clean. Its
+# log is build/package.log.
 #
 # Usage: tools/package.sh [--lintian]
 #   --lintian  also run lintian on the package (fails on errors and
