@@ -114,7 +114,6 @@
 #include "backend/serverconn.h"
 #include "backend/sessvars.h"
 #include "base/clock.h"
-#include "base/escape.h"
 #include "base/log.h"
 #include "cfg/cfg.h"
 #include "net/conn.h"
@@ -130,6 +129,7 @@
 #include "session/relay.h"
 #include "session/schema.h"
 #include "session/session.h"
+#include "session/stmtlog.h"
 #include "session/txn.h"
 
 static void target_read(struct serverconn *sc, void *arg);
@@ -217,37 +217,15 @@ prelude(struct eng_target *t)
 
 /* ---- 3. send ---------------------------------------------------------- */
 
-/* Sends the execute payload under this connection's statement id, after
- * any long data the client sent for it. */
+/* Sends the execute payload (this target's own, for a split INSERT) under
+ * this connection's statement id, after any long data for it. */
 static void
 send_execute(struct eng_target *t, uint32_t id)
 {
     struct eng_run *r = t->run;
-    struct evbuffer *out = serverconn_output(t->sc);
-    struct pstmt *ps = r->ps;
-    uint8_t seq;
 
-    for (uint16_t i = 0; ps->ld && i < ps->nparams; i++) {
-        uint8_t hdr[7] = {COM_STMT_SEND_LONG_DATA, (uint8_t)id,
-                          (uint8_t)(id >> 8),      (uint8_t)(id >> 16),
-                          (uint8_t)(id >> 24),     (uint8_t)i,
-                          (uint8_t)(i >> 8)};
-        uint8_t *p;
-        if (ps->ld[i] == NULL)
-            continue;
-        p = xmalloc(7 + ps->ld_len[i]);
-        memcpy(p, hdr, 7);
-        memcpy(p + 7, ps->ld[i], ps->ld_len[i]);
-        seq = 0;
-        packet_write(out, &seq, p, 7 + ps->ld_len[i]);
-        free(p);
-    }
-    r->exec[1] = (uint8_t)id;
-    r->exec[2] = (uint8_t)(id >> 8);
-    r->exec[3] = (uint8_t)(id >> 16);
-    r->exec[4] = (uint8_t)(id >> 24);
-    seq = 0;
-    packet_write(out, &seq, r->exec, r->exec_len);
+    pstmt_send_execute(serverconn_output(t->sc), r->ps, r->exec + t->exec_off,
+                       t->exec_len ? t->exec_len : r->exec_len, id);
 }
 
 static void
@@ -940,8 +918,10 @@ target_error(struct serverconn *sc, void *arg, const char *why)
         step_end(t, EO_LOST, why);
         return;
     }
-    log_warn("backend connection lost client=%u backend=%s reason=\"%s\"",
-             s->id, sc->srv->addr, why);
+    stmtlog_event(s, LOG_WARN, "backend connection lost",
+                  (struct log_field[]){LOG_STR("backend", sc->srv->addr),
+                                       LOG_STR("reason", why)},
+                  2);
     atomic_fetch_add(&sc->srv->errors, 1);
     health_report(sc->srv, false, &s->wc->cfg->backend.health, clock_ms());
     if (t->step == ES_PROBE) {
@@ -996,7 +976,7 @@ engine_forward(struct session *s, int shard, enum relay_kind kind, bool read)
 
 void
 engine_run(struct session *s, const struct route_plan *plan, struct pstmt *ps,
-           const uint8_t *exec, size_t exec_len)
+           const uint8_t *exec, size_t exec_len, const size_t *exec_ends)
 {
     int n = plan->ntargets;
     struct eng_run *r = run_begin(&s->run, s, n,
@@ -1028,6 +1008,10 @@ engine_run(struct session *s, const struct route_plan *plan, struct pstmt *ps,
         size_t rlen = 0;
 
         t->shard = pt->shard;
+        if (ps != NULL && exec_ends != NULL) { /* its own parameters */
+            t->exec_off = i ? exec_ends[i - 1] : 0;
+            t->exec_len = exec_ends[i] - t->exec_off;
+        }
         if (ps != NULL) {
             /* a merge's rewrite of the statement: prepared as rewritten
              * (the plan's buffer is the worker's, so copied) */
@@ -1117,7 +1101,6 @@ engine_timeout(struct session *s)
 {
     struct eng_run *r = &s->run;
     const struct cfg *c = s->wc->cfg;
-    char esc[1024];
 
     if (!r->active || s->timed_out)
         return;
@@ -1127,14 +1110,14 @@ engine_timeout(struct session *s)
             killer_kill(t->sc->srv, t->sc->thread_id, &c->backend);
     }
     STATS_ADD(&s->wc->stats, query_timeouts_total, 1);
-    log_warn("query timeout client=%u user=%s targets=%d backend=%s "
-             "thread_id=%u timeout_ms=%lld digest=\"%s\"",
-             s->id, s->user >= 0 ? c->users[s->user].name : "-", r->n,
-             r->t[0].sc ? r->t[0].sc->srv->addr : "-",
-             r->t[0].sc ? r->t[0].sc->thread_id : 0,
-             (long long)c->backend.query_timeout_ms,
-             escape_log_str(digests_text(&s->wc->digests, s->digest_slot), esc,
-                            sizeof(esc)));
+    stmtlog_event(
+        s, LOG_WARN, "query timeout",
+        (struct log_field[]){
+            LOG_NUM("targets", r->n),
+            LOG_STR("backend", r->t[0].sc ? r->t[0].sc->srv->addr : NULL),
+            LOG_NUM("thread_id", r->t[0].sc ? r->t[0].sc->thread_id : 0),
+            LOG_NUM("timeout_ms", c->backend.query_timeout_ms)},
+        4);
     if (r->mode == EC_MERGE) {
         /* The merge answers 1969 for one source (rows already sent end
          * with it) and drains the others, whose kills it then ignores. */
