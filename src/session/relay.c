@@ -212,9 +212,14 @@ on_control(struct relay *r, const uint8_t *p, size_t len)
         if (b != PKT_HDR_EOF)
             return RELAY_BROKEN;
         note_eof(r, p, len);
-        /* A cursor was opened: rows come later through COM_STMT_FETCH. */
-        r->phase =
-            (r->status & SERVER_STATUS_CURSOR_EXISTS) ? RL_DONE : RL_ROWS;
+        /* A cursor was opened: rows come later through COM_STMT_FETCH.
+         * Not inside a CALL (more results follow): a procedure's own
+         * cursor (DECLARE ... CURSOR, OPEN) sets the flag on the result
+         * sets it sends, whose rows follow at once. */
+        r->phase = (r->status & SERVER_STATUS_CURSOR_EXISTS) &&
+                           !(r->status & SERVER_MORE_RESULTS_EXISTS)
+                       ? RL_DONE
+                       : RL_ROWS;
         break;
     case RL_ROWS:
         note_eof(r, p, len);

@@ -156,6 +156,44 @@ START_TEST(test_error_ends)
 }
 END_TEST
 
+/* A CALL whose procedure has a cursor open: the server sets
+ * SERVER_STATUS_CURSOR_EXISTS on the result sets the procedure sends, and
+ * their rows follow at once (the flag means "rows come by COM_STMT_FETCH"
+ * only for a result that is the command's last). */
+START_TEST(test_procedure_cursor_flag)
+{
+    struct evbuffer *src = evbuffer_new(), *out = evbuffer_new();
+    struct relay r;
+    uint16_t more = SERVER_STATUS_AUTOCOMMIT | SERVER_MORE_RESULTS_EXISTS |
+                    SERVER_STATUS_CURSOR_EXISTS;
+    uint8_t n = 1;
+    size_t total;
+
+    seq = 1;
+    put(src, &n, 1);
+    put(src,
+        "\x03"
+        "def\x00\x00\x00\x01"
+        "a\x00\x0c\x21\x00\x0b\x00\x00"
+        "\x00\xfd\x00\x00\x00\x00\x00",
+        24);
+    put_eof(src, more);
+    put(src, "\x01x", 2);
+    put(src, "\x01y", 2);
+    put_eof(src, more);
+    seq = 1;
+    put_ok(src, 0, SERVER_STATUS_AUTOCOMMIT);
+    total = evbuffer_get_length(src);
+    relay_start(&r, RELAY_RESULT);
+    ck_assert_int_eq(feed(&r, src, out, 3), RELAY_DONE);
+    ck_assert_uint_eq(evbuffer_get_length(out), total);
+    ck_assert_uint_eq(r.rows, 2);
+    ck_assert(r.got_ok);
+    evbuffer_free(src);
+    evbuffer_free(out);
+}
+END_TEST
+
 START_TEST(test_prepare)
 {
     struct evbuffer *src = evbuffer_new(), *out = evbuffer_new();
@@ -378,6 +416,7 @@ main(void)
     tcase_add_test(tc, test_error_ends);
     tcase_add_test(tc, test_tracked_ok);
     tcase_add_test(tc, test_prepare);
+    tcase_add_test(tc, test_procedure_cursor_flag);
     tcase_add_test(tc, test_huge_row_streams);
     tcase_add_test(tc, test_pauses_above_high_water);
     tcase_add_test(tc, test_rows_across_chains);
