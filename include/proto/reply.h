@@ -54,7 +54,11 @@ reply_is_eof(uint8_t first, size_t len)
 }
 
 /* Reads an OK. Header, affected rows, insert id and status are required;
- * warnings and info may be missing. False when malformed. */
+ * warnings and info may be missing. The info is the text alone in either
+ * form: the rest of the packet, or (CLIENT_SESSION_TRACK) length-encoded
+ * and followed by the session state (a rest of the packet that is exactly
+ * one length-encoded string is read as that string). False when
+ * malformed. */
 MUST_CHECK bool reply_parse_ok(const uint8_t *p, size_t len,
                                struct reply_ok *ok);
 

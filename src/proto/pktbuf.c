@@ -207,10 +207,10 @@ pktbuf_send(struct pktbuf *pb, struct evbuffer *out, uint8_t *seq)
 }
 
 /*
- * OK packet. info travels as string<EOF>, the layout for clients without
- * CLIENT_SESSION_TRACK; a client with it reads a length-encoded info, so
- * callers answering such a client pass info NULL or "" (both layouts agree
- * on an absent info).
+ * OK packet. A non-empty info is length-encoded, as MariaDB and MySQL
+ * servers write it whether or not the client has CLIENT_SESSION_TRACK, and
+ * as libmariadb and libmysqlclient read it (a bare string<EOF> is read as
+ * a length and the packet as malformed).
  */
 bool
 proto_write_ok(struct evbuffer *out, uint8_t *seq, uint64_t affected,
@@ -226,8 +226,10 @@ proto_write_ok(struct evbuffer *out, uint8_t *seq, uint64_t affected,
     pktbuf_put_lenenc(&pb, insert_id);
     pktbuf_put_u16(&pb, status);
     pktbuf_put_u16(&pb, warnings);
-    if (info != NULL)
+    if (info != NULL && info[0] != '\0') {
+        pktbuf_put_lenenc(&pb, strlen(info));
         pktbuf_put_bytes(&pb, info, strlen(info));
+    }
     ok = pktbuf_send(&pb, out, seq);
     pktbuf_free(&pb);
     return ok;

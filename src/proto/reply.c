@@ -47,7 +47,20 @@ reply_parse_ok(const uint8_t *p, size_t len, struct reply_ok *ok)
         return false;
     if (wire_left(&w) >= 2)
         (void)wire_u16(&w, &ok->warnings);
+    if (ok->status & SERVER_SESSION_STATE_CHANGED) {
+        /* CLIENT_SESSION_TRACK: a length-encoded info, then the state */
+        if (!wire_lenenc_str(&w, &ok->info, &ok->info_len))
+            ok->info_len = 0;
+        return true;
+    }
     wire_rest(&w, &ok->info, &ok->info_len);
+    /* Under CLIENT_SESSION_TRACK the info is length-encoded even without
+     * a state block: one string filling the rest is that form. */
+    if (ok->info_len > 0 && ok->info[0] < 0xfb &&
+        (size_t)ok->info[0] + 1 == ok->info_len) {
+        ok->info++;
+        ok->info_len--;
+    }
     return true;
 }
 

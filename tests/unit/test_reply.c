@@ -36,6 +36,18 @@ static const struct ok_case ok_cases[] = {
      true, 10000, 0, 2, 0, ""},
     {"info text", B(0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 'R', 'o', 'w'),
      10, true, 1, 0, 2, 0, "Row"},
+    /* under CLIENT_SESSION_TRACK (myshard's backend connections) the info
+     * is length-encoded, and the session state follows it */
+    {"length-encoded info",
+     B(0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 'R', 'o', 'w'), 11, true,
+     1, 0, 2, 0, "Row"},
+    {"info and session state",
+     B(0x00, 0x01, 0x00, 0x02, 0x40, 0x01, 0x00, 0x03, 'R', 'o', 'w', 0x05,
+       0x00, 0x03, 0x01, 'a', 0x00),
+     17, true, 1, 0, 0x4002, 1, "Row"},
+    {"no info, session state",
+     B(0x00, 0x01, 0x00, 0x02, 0x40, 0x00, 0x00, 0x00, 0x03, 0x00, 0x01, 'a'),
+     12, true, 1, 0, 0x4002, 0, ""},
     {"0xFE header (DEPRECATE_EOF)", B(0xfe, 0x00, 0x00, 0x22, 0x00, 0x00, 0x00),
      7, true, 0, 0, 0x22, 0, ""},
     {"no warnings (pre-4.1 shape)", B(0x00, 0x01, 0x02, 0x02, 0x00), 5, true, 1,
@@ -198,7 +210,7 @@ START_TEST(test_writers_round_trip)
     struct reply_eof eof;
     size_t len;
 
-    ck_assert(proto_write_ok(b, &seq, 300, 70000, 0x4002, 3, "Records: 2"));
+    ck_assert(proto_write_ok(b, &seq, 300, 70000, 0x0022, 3, "Records: 2"));
     ck_assert(proto_write_err(b, &seq, 1062, "23000", "myshard: dup %d", 7));
     ck_assert(proto_write_eof(b, &seq, 4, 0x0022));
 
@@ -206,7 +218,7 @@ START_TEST(test_writers_round_trip)
     ck_assert(reply_parse_ok(p, len, &ok));
     ck_assert_uint_eq(ok.affected, 300);
     ck_assert_uint_eq(ok.insert_id, 70000);
-    ck_assert_uint_eq(ok.status, 0x4002);
+    ck_assert_uint_eq(ok.status, 0x0022);
     ck_assert_uint_eq(ok.warnings, 3);
     ck_assert_uint_eq(ok.info_len, 10);
     ck_assert(memcmp(ok.info, "Records: 2", 10) == 0);
