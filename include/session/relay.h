@@ -16,6 +16,7 @@
 #include "base/gtid.h"
 
 struct evbuffer;
+struct oksum;
 
 /* Relaying stops while the client's output holds more than this; it goes
  * on when the output drains to the session's low-water mark. */
@@ -48,6 +49,8 @@ enum relay_status {
     RELAY_BROKEN,   /* the backend violated the protocol */
 };
 
+#define RELAY_INFO_LONG 0xff
+
 struct relay {
     enum relay_kind kind;
     enum relay_phase phase;
@@ -63,6 +66,10 @@ struct relay {
     uint32_t prep_stmt_id;
     uint64_t affected;  /* of the last OK */
     uint64_t insert_id; /* of the last OK */
+    uint16_t warnings;  /* of the last OK */
+    uint8_t info_len;   /* of info; RELAY_INFO_LONG: it did not fit */
+    char info[62];      /* the last OK's info text ("Rows matched: ..."),
+                           which a combined OK sums (not NUL-terminated) */
     bool got_ok;        /* an OK packet was seen */
     bool rowset;        /* the last result had rows (not an OK) */
     bool got_gtid;      /* an OK reported a write's GTID (last_gtid) */
@@ -83,5 +90,10 @@ void relay_start(struct relay *r, enum relay_kind kind);
  */
 enum relay_status relay_pump(struct relay *r, struct evbuffer *in,
                              struct evbuffer *out, size_t high);
+
+/* Adds the last OK r saw (r->got_ok) to os (result/oksum.h): its affected
+ * rows, warnings and info text (an info that did not fit counts as one
+ * that differs, so none is sent). */
+void relay_oksum_add(struct oksum *os, const struct relay *r);
 
 #endif

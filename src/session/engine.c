@@ -120,6 +120,7 @@
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
 #include "proto/pktbuf.h"
+#include "result/oksum.h"
 #include "session/cachefill.h"
 #include "session/connstate.h"
 #include "session/lastid.h"
@@ -529,12 +530,20 @@ run_finish(struct eng_run *r)
                                    : "HY000",
                                "%s", r->err_msg);
     } else if (r->mode == EC_COMBINE) {
+        struct oksum os = {0};
+        char info[OKSUM_INFO_MAX];
+        /* warnings and info ("Rows matched: ...") summed as affected is */
+        for (int i = 0; i < r->n && (i == 0 || !r->ok_first_only); i++)
+            if (r->t[i].rl.got_ok && !r->t[i].rl.got_err)
+                relay_oksum_add(&os, &r->t[i].rl);
+        oksum_info(&os, info, sizeof(info));
         /* the first id a shard generated, in target (shard) order */
         for (int i = 0; i < r->n && r->insert_id == 0; i++)
             if (r->t[i].rl.got_ok && !r->t[i].rl.got_err)
                 r->insert_id = r->t[i].rl.insert_id;
         proto_write_ok(s->conn->out, &s->seq, r->affected, r->insert_id,
-                       r->status, 0, NULL);
+                       r->status, (uint16_t)MIN(os.warnings, UINT16_MAX),
+                       info[0] ? info : NULL);
         s->status = r->status;
     } else {
         s->status = r->t[0].rl.status;

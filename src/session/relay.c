@@ -29,6 +29,7 @@
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
 #include "proto/reply.h"
+#include "result/oksum.h"
 #include "base/util.h"
 
 void
@@ -83,6 +84,13 @@ note_ok(struct relay *r, const uint8_t *p, size_t len)
         r->status = ok.status;
         r->affected = ok.affected;
         r->insert_id = ok.insert_id;
+        r->warnings = ok.warnings;
+        if (ok.info_len <= sizeof(r->info)) {
+            memcpy(r->info, ok.info, ok.info_len);
+            r->info_len = (uint8_t)ok.info_len;
+        } else {
+            r->info_len = RELAY_INFO_LONG;
+        }
         r->got_ok = true;
         if (unlikely(ok.status & SERVER_SESSION_STATE_CHANGED)) {
             r->status &= (uint16_t)~SERVER_SESSION_STATE_CHANGED;
@@ -470,4 +478,21 @@ relay_pump(struct relay *r, struct evbuffer *in, struct evbuffer *out,
             r->fwd_left = (uint32_t)(4 + h.len - n);
         }
     }
+}
+
+void
+relay_oksum_add(struct oksum *os, const struct relay *r)
+{
+    struct reply_ok ok = {
+        .affected = r->affected,
+        .insert_id = r->insert_id,
+        .status = r->status,
+        .warnings = r->warnings,
+        .info = (const uint8_t *)r->info,
+        .info_len = r->info_len == RELAY_INFO_LONG ? 0 : r->info_len,
+    };
+
+    oksum_add(os, &ok);
+    if (r->info_len == RELAY_INFO_LONG)
+        os->info_bad = true;
 }
