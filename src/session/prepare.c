@@ -349,6 +349,7 @@ prepare_cmd_execute(struct session *s)
     ctx.nparams = ps->nparams;
     if (tablecols_wait(s, wc->stmt))
         goto out; /* dispatched again once the table's columns are read */
+    tablecols_note_ddl(s, wc->stmt); /* a prepared CREATE/ALTER TABLE */
     tablecols_ctx(s, &ctx);
     router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
     if (!query_plan_allowed(s, wc->plan))
