@@ -326,6 +326,10 @@ prepare_cmd_execute(struct session *s)
      * text is the one prepare_cmd_prepare() let through (filtered). */
     if (gate_check(s, ps->sql, ps->len, wc->stmt, true, true) != GATE_PASS)
         goto out;
+    /* the gate leaves a text of several statements (a compound FOR ... END
+     * FOR, BEGIN NOT ATOMIC) at its last one: the router needs all of it */
+    if (wc->stmt->sql != ps->sql)
+        (void)!sql_classify(ps->sql, ps->len, ps->mode, wc->stmt);
     s->stmt_kind = (uint8_t)stats_kind_of(wc->stmt->kind);
     if (wc->stmt->is_write && query_refuse_read_only(s))
         goto out;
