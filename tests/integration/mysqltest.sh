@@ -98,6 +98,8 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # sql PORT SQL: run SQL on a primary as the backend user.
 sql() {
