@@ -226,7 +226,11 @@ decode(struct evbuffer *in, uint8_t seq0, bool binary)
         wire_init(&w, pkt.data + 1, pkt.len - 1);
         ck_assert(wire_lenenc(&w, &a, NULL) && wire_lenenc(&w, &id, NULL) &&
                   wire_u16(&w, &st) && wire_u16(&w, &warn));
-        wire_rest(&w, &info, &ilen);
+        /* the info is length-encoded, as servers send it */
+        if (!wire_lenenc_str(&w, &info, &ilen)) {
+            info = NULL;
+            ilen = 0;
+        }
         cat(out, "OK a=%" PRIu64 " id=%" PRIu64 " st=%u w=%u info=%.*s", a, id,
             st, warn, (int)ilen, (const char *)info);
         packet_consume(in, &pkt);
