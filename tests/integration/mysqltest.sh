@@ -89,6 +89,42 @@ undo_globals() {
     SAVED_GLOBALS=()
 }
 
+# The primaries' global variables (but the GTID positions, which every
+# write moves), to catch a case that changes one: a direct run executes
+# whatever SET GLOBAL a case holds, and the rig's other programs would
+# run against the changed servers.
+GLOBALS_Q="SELECT VARIABLE_NAME, IFNULL(GLOBAL_VALUE, 'NULL') FROM
+  information_schema.SYSTEM_VARIABLES WHERE VARIABLE_NAME NOT LIKE 'GTID%'
+  ORDER BY VARIABLE_NAME"
+
+snapshot_globals() { # snapshot_globals SUFFIX
+    sql "$S0_PRIMARY_PORT" "$GLOBALS_Q" >"$D/globals.s0.$1" &&
+        sql "$S1_PRIMARY_PORT" "$GLOBALS_Q" >"$D/globals.s1.$1"
+}
+
+# check_globals WHO: after a run, every global as before it; what a case
+# changed is named and set back.
+check_globals() {
+    local who=$1 sh port name value changed=
+    snapshot_globals now || return 0
+    for sh in s0 s1; do
+        [[ $sh == s0 ]] && port=$S0_PRIMARY_PORT || port=$S1_PRIMARY_PORT
+        while IFS=$'\t' read -r name value; do
+            changed+="$sh.$name "
+            if [[ $value =~ ^-?[0-9]+$ ]]; then
+                sql "$port" "SET GLOBAL $name = $value" >/dev/null 2>&1 || true
+            else
+                value=${value//"'"/"''"}
+                sql "$port" "SET GLOBAL $name = '$value'" >/dev/null 2>&1 || true
+            fi
+        done < <(diff "$D/globals.$sh.start" "$D/globals.$sh.now" | sed -n 's/^< //p')
+    done
+    if [[ -n $changed ]]; then
+        fail "$who changed the servers' global variables (${changed% }): set back; leave the case out"
+        return 1
+    fi
+}
+
 cleanup() {
     undo_globals
     if [[ -n $PROXY_PID ]]; then
@@ -234,6 +270,7 @@ if ! set_globals; then
     finish
     exit 1
 fi
+snapshot_globals start || true
 if ! start_proxy; then
     fail "its myshard did not start (log: $D/myshard.log)"
     finish
@@ -258,7 +295,10 @@ for i in "${!CASES[@]}"; do
             fail "$case [$mode]: cannot reset the database test on the primaries"
             continue
         fi
-        if ! run_mtr "$S0_PRIMARY_PORT" "$mode" "$case" "$out.direct"; then
+        rc=0
+        run_mtr "$S0_PRIMARY_PORT" "$mode" "$case" "$out.direct" || rc=$?
+        check_globals "$case [$mode] straight to the server" || continue
+        if [[ $rc -ne 0 ]]; then
             sed 's/^/# /' "$out.direct.log" | tail -n 15
             fail "$case [$mode]: fails straight to the server ($out.direct.log): the case does not fit this rig"
             continue
@@ -269,6 +309,7 @@ for i in "${!CASES[@]}"; do
         fi
         rc=0
         run_mtr "$PROXY_PORT" "$mode" "$case" "$out.myshard" || rc=$?
+        check_globals "$case [$mode] through myshard" || continue
         if ! pid_alive "$PROXY_PID"; then
             tail -n 20 "$D/myshard.log" | sed 's/^/# /'
             fail "$case [$mode]: myshard died (log: $D/myshard.log)"
