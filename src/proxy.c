@@ -509,6 +509,7 @@ free_workers(struct proxy *px)
         free(wc->ustats);
         free((void *)wc->qmatrix);
         digests_free(&wc->digests);
+        protect_memo_free(&wc->policy_memo);
         qcache_free(wc->qcache);
         tablecols_worker_free(wc);
         free(wc->stmt);

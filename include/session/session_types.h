@@ -14,6 +14,7 @@
 #include "sql/lexer.h"
 #include "session/digests.h"
 #include "session/engine_types.h"
+#include "session/protect.h"
 #include "session/relay.h"
 #include "session/stats.h"
 
@@ -60,7 +61,8 @@ struct wctx {
      * than one or none), dimensions of the config it was made for */
     _Atomic long long *qmatrix;
     int q_users, q_shards;
-    struct digest_table digests; /* normalized statements seen here */
+    struct digest_table digests;     /* normalized statements seen here */
+    struct protect_memo policy_memo; /* policies by statement shape */
     struct qcache *qcache; /* owned; the hot-key cache (session/qcache.h) */
     struct rewrite_rename *renames; /* owned; schemas named differently on
                                        the servers (backend_schema) */
