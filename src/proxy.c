@@ -40,8 +40,10 @@
 #include "backend/pool.h"
 #include "backend/server.h"
 #include "admin/console.h"
+#include "backend/cluster.h"
 #include "backend/xalog.h"
 #include "base/clock.h"
+#include "base/crc32.h"
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
@@ -374,6 +376,8 @@ proxy_reload(struct proxy *px, char *msg, size_t msglen)
     px->cfg = next; /* the reference cfg_load returned */
     pthread_mutex_unlock(&px->cfg_mu);
     px->generation++;
+    cluster_set_config(px->generation,
+                       crc32_ieee(next->text, strlen(next->text)));
     /* from the next line on, whichever thread writes it */
     log_set_format((enum log_format)next->log_format);
     health_set_cfg(px->health, next);
@@ -553,6 +557,24 @@ proxy_tls_build(struct cfg *c, struct diag *d)
     return ok;
 }
 
+/* The cluster thread's hands on the hot-key cache. */
+static const struct cluster_hooks cluster_hooks = {
+    .invalidate = qcache_bump,
+    .flush = qcache_bump_all,
+};
+
+static bool
+has_rate_limits(const struct cfg *c)
+{
+    for (int i = 0; i < c->nusers; i++)
+        if (c->users[i].rate_limit.algo != RL_NONE)
+            return true;
+    for (int i = 0; i < c->npolicies; i++)
+        if (c->policies[i].rate_limit.algo != RL_NONE)
+            return true;
+    return false;
+}
+
 int
 proxy_run(struct cfg *cfg, const char *cfg_path)
 {
@@ -596,6 +618,16 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     killer_start();
     if (!start_workers(&px))
         goto out;
+    if (!cluster_start(cfg, px.generation,
+                       crc32_ieee(cfg->text, strlen(cfg->text)), &cluster_hooks,
+                       err, sizeof(err))) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (cluster_enabled() && has_rate_limits(cfg))
+        log_warn("cluster: rate limits count per instance (each instance "
+                 "allows the whole limit); only cache invalidations are "
+                 "shared");
     px.view = (struct admin_view){
         .workers = px.workers,
         .wctx = px.wctx,
@@ -627,6 +659,7 @@ out:
     pthread_mutex_unlock(&px.reload_mu);
     /* The admin thread reads the workers: it goes first. */
     console_stop(px.console);
+    cluster_stop(); /* releases the OKs it holds, while workers run */
     if (px.workers)
         free_workers(&px);
     if (px.health)

@@ -152,11 +152,13 @@ struct session {
     int64_t cache_ttl_ms;   /* its policy's cache TTL; 0 none */
     struct event *delay_ev; /* owned; a leaky bucket's wait, lazily made */
     struct cache_fill *fill; /* owned; a cacheable read's answer being kept */
-    struct write_marks *wmarks; /* owned; tables written, for the cache */
-    uint8_t stmt_kind;          /* enum stats_kind */
-    uint8_t stmt_route;         /* enum stats_route */
-    uint16_t stmt_shard;        /* shard index + 1; 0 = several or none */
-    int digest_slot;            /* in wc->digests, -1 none */
+    struct write_marks *wmarks;     /* owned; tables written, for the cache */
+    struct cluster_ticket *held_ok; /* the client's output waits for the
+                                       other instances (backend/cluster.h) */
+    uint8_t stmt_kind;              /* enum stats_kind */
+    uint8_t stmt_route;             /* enum stats_route */
+    uint16_t stmt_shard;            /* shard index + 1; 0 = several or none */
+    int digest_slot;                /* in wc->digests, -1 none */
     int64_t cmd_started_us;
     struct serverconn *sc; /* held between statements (pins, transaction) */
     struct eng_run run;    /* the statement in flight (session/engine.h) */
