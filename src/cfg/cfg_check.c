@@ -234,8 +234,8 @@ cfg_check_cluster(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
         return;
     if (!given(map, "redis")) {
         cfg_bind_error(b, map, "e.g. cluster: { redis: 127.0.0.1:6379 }",
-                       "cluster needs 'redis': the host:port the instances "
-                       "share");
+                       "'redis' is missing: the host:port of the Redis the "
+                       "instances share");
         return;
     }
     if (cl->name != NULL) {
@@ -246,8 +246,7 @@ cfg_check_cluster(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
         if (bad)
             cfg_bind_error(b, yamldoc_get(map, "name"),
                            "e.g. proxy-a: 1 to 64 characters, no blanks",
-                           "cluster.name '%s' is not a usable instance name",
-                           cl->name);
+                           "bad instance name '%s' for 'name'", cl->name);
     }
 }
 
