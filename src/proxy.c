@@ -43,7 +43,6 @@
 #include "backend/cluster.h"
 #include "backend/xalog.h"
 #include "base/clock.h"
-#include "base/crc32.h"
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
@@ -376,8 +375,7 @@ proxy_reload(struct proxy *px, char *msg, size_t msglen)
     px->cfg = next; /* the reference cfg_load returned */
     pthread_mutex_unlock(&px->cfg_mu);
     px->generation++;
-    cluster_set_config(px->generation,
-                       crc32_ieee(next->text, strlen(next->text)));
+    cluster_set_config(px->generation, cluster_config_hash(next));
     /* from the next line on, whichever thread writes it */
     log_set_format((enum log_format)next->log_format);
     health_set_cfg(px->health, next);
@@ -618,9 +616,8 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     killer_start();
     if (!start_workers(&px))
         goto out;
-    if (!cluster_start(cfg, px.generation,
-                       crc32_ieee(cfg->text, strlen(cfg->text)), &cluster_hooks,
-                       err, sizeof(err))) {
+    if (!cluster_start(cfg, px.generation, cluster_config_hash(cfg),
+                       &cluster_hooks, err, sizeof(err))) {
         log_error("%s", err);
         goto out;
     }

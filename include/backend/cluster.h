@@ -47,6 +47,11 @@ struct cluster_hooks {
  * start the thread; Redis being down is not a failure (it retries). */
 bool cluster_start(const struct cfg *c, unsigned generation, uint32_t cfg_hash,
                    const struct cluster_hooks *hooks, char *err, size_t len);
+/* The config's fingerprint other instances compare with theirs: CRC-32
+ * of the file's text without the lines that name this instance (those
+ * holding listen, admin.listen, admin.http or cluster.name's values), so
+ * instances started from one file with their own ports agree. */
+uint32_t cluster_config_hash(const struct cfg *c);
 /* Stops the thread; every held write is released. */
 void cluster_stop(void);
 /* A reload applied generation (its text's CRC-32 cfg_hash). */

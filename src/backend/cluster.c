@@ -25,6 +25,7 @@
 
 #include "backend/clustermsg.h"
 #include "base/clock.h"
+#include "base/crc32.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "build_config.h"
@@ -688,6 +689,31 @@ cluster_main(void *arg)
     free_ctx(&t.cmd);
     free_ctx(&t.sub);
     return NULL;
+}
+
+uint32_t
+cluster_config_hash(const struct cfg *c)
+{
+    const char *own[] = {c->listen.text, c->admin.listen.text,
+                         c->admin.http.text, c->cluster.name};
+    const char *p = c->text ? c->text : "";
+    uint32_t h = 0;
+
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        bool skip = false;
+        for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) && !skip; i++)
+            if (own[i] && own[i][0]) {
+                size_t ol = strlen(own[i]);
+                for (const char *q = p; q + ol <= p + n && !skip; q++)
+                    skip = memcmp(q, own[i], ol) == 0;
+            }
+        if (!skip)
+            h = crc32_ieee(p, n) ^ (h * 31u + 7u);
+        p += n;
+    }
+    return h;
 }
 
 bool
