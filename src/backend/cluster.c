@@ -252,11 +252,13 @@ free_ctx(redisContext **c)
 /* Redis is gone, or a connection is: nothing cached may be served, since
  * an invalidation may be missed from now on. */
 static void
-go_down(struct cthread *t, const char *why)
+go_down(struct cthread *t, const char *reason)
 {
+    char why[128]; /* reason may be a context's errstr, freed below */
     bool was_up = atomic_exchange(&g.up, false);
     struct cluster_row *self = xmalloc(sizeof(*self));
 
+    snprintf(why, sizeof(why), "%s", reason);
     atomic_store(&g.serve_until_ms, 0);
     g.hooks.flush();
     free_ctx(&t->cmd);
