@@ -262,6 +262,22 @@ def rounds(writer, reader, n, start, keys):
     return stale
 
 
+def txn_rounds(writer, reader, n, start, keys):
+    """The same with each UPDATE in a transaction: its COMMIT's OK."""
+    stale = []
+    for i in range(n):
+        key = keys[i % len(keys)]
+        val = start + i
+        writer.query("BEGIN")
+        writer.query("UPDATE items SET v = %s WHERE id = %s", (val, key))
+        writer.query("COMMIT")
+        got = reader.value(key)
+        if got != val:
+            stale.append((key, val, got))
+        reader.value(key)
+    return stale
+
+
 def hits(inst):
     return inst.metrics().get("cache_hits_total", 0)
 
@@ -340,7 +356,11 @@ def main():
                "through A): no old row", [], stale[:5])
         tap.ok(hits(a) - ha0 >= 100, "A's cache answered too", ">= 100",
                hits(a) - ha0)
-        ma = a.metrics()  # A's writes so far: the 1,000 rounds only
+        stale = txn_rounds(a, b, 100, 8000, keys)
+        tap.ok(not stale, "100 rounds of BEGIN, UPDATE, COMMIT through A "
+               "(COMMIT's OK received), then a read through B: no old row",
+               [], stale[:5])
+        ma = a.metrics()  # A's writes so far: the rounds above
         pub = ma.get("cluster_invalidations_published_total", 0)
         wait = ma.get("cluster_ok_wait_seconds_total", 0)
         tap.ok(pub >= 1000 and b.metrics().get(
@@ -417,6 +437,29 @@ def main():
         both = wait_for(lambda: {"proxy-a", "proxy-b"} <= set(
             states(a.cluster())), 5)
         tap.ok(both, "SHOW CLUSTER lists both again")
+
+        # --- Redis hung (SIGSTOP): the lease runs out ----------------------
+        for k in keys:
+            b.value(k)
+        redis.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(1.3)  # past the lease of the last PONG
+            h0 = hits(b)
+            for _ in range(10):
+                for k in keys:
+                    b.value(k)
+            h1 = hits(b)
+            tap.ok(h1 == h0, "Redis stopped (SIGSTOP): once its lease has "
+                   "run out B serves no cached row", h0, h1)
+            tap.ok(wait_for(lambda: b.metrics().get("cluster_redis_up") == 0,
+                            5), "and gives Redis up after 3 s without PONG")
+        finally:
+            redis.send_signal(signal.SIGCONT)
+        tap.ok(wait_for(lambda: a.metrics().get("cluster_redis_up") == 1
+                        and b.metrics().get("cluster_redis_up") == 1, 10),
+               "SIGCONT: both are subscribed again")
+        stale = rounds(a, b, 50, 60000, keys)
+        tap.ok(not stale, "and 50 more rounds see no old row", [], stale[:5])
 
         for inst in (a, b):
             rc = inst.stop()
