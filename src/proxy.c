@@ -614,13 +614,14 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     }
     px.health = health_start(px.servers, cfg);
     killer_start();
-    if (!start_workers(&px))
-        goto out;
+    /* Before the workers: no entry may be cached outside the protocol. */
     if (!cluster_start(cfg, px.generation, cluster_config_hash(cfg),
                        &cluster_hooks, err, sizeof(err))) {
         log_error("%s", err);
         goto out;
     }
+    if (!start_workers(&px))
+        goto out;
     if (cluster_enabled() && has_rate_limits(cfg))
         log_warn("cluster: rate limits count per instance (each instance "
                  "allows the whole limit); only cache invalidations are "

@@ -7,7 +7,8 @@
  *                 cache, session/qcache.h) or "*" for every table;
  *   ack           "<seq>" on channel myshard:ack:<origin>, sent by each
  *                 instance once it has dropped the entries;
- *   heartbeat     the value of key myshard:instance:<id>, tab-separated
+ *   heartbeat     the value of key myshard:instance:<id> (with a TTL; the
+ *                 set myshard:instances lists the ids), tab-separated
  *                 "v1 id name address version generation cfghash ts_ms".
  *
  * A message of another version decodes as false: the receiver then treats

@@ -35,6 +35,7 @@
 #define INVAL_CHANNEL "myshard:invalidate"
 #define ACK_PREFIX    "myshard:ack:"
 #define BEAT_PREFIX   "myshard:instance:"
+#define REGISTRY      "myshard:instances" /* set of instance ids */
 #define RETRY_MS      1000
 #define PINGS_MAX     64
 
@@ -54,7 +55,7 @@ struct cluster_ticket {
 };
 
 static struct {
-    bool enabled;
+    atomic_bool enabled; /* read by workers on every cache lookup */
     bool running;
     pthread_t tid;
     atomic_bool stop;
@@ -120,7 +121,7 @@ cluster_publish(struct worker *w, const uint32_t *slots, int n, bool all,
 {
     struct cluster_ticket *t;
 
-    if (!g.enabled)
+    if (!atomic_load(&g.enabled))
         return NULL;
     t = xcalloc(1, sizeof(*t));
     t->w = w;
@@ -153,13 +154,13 @@ cluster_cancel(struct cluster_ticket *t)
 bool
 cluster_enabled(void)
 {
-    return g.enabled;
+    return atomic_load_explicit(&g.enabled, memory_order_relaxed);
 }
 
 bool
 cluster_cache_ok(int64_t now_ms)
 {
-    return !g.enabled || now_ms < atomic_load(&g.serve_until_ms);
+    return !cluster_enabled() || now_ms < atomic_load(&g.serve_until_ms);
 }
 
 void
@@ -208,8 +209,8 @@ cluster_show(struct cluster_row **rows, struct cluster_state *st)
 
     memset(st, 0, sizeof(*st));
     *rows = NULL;
-    st->enabled = g.enabled;
-    if (!g.enabled)
+    st->enabled = cluster_enabled();
+    if (!st->enabled)
         return 0;
     st->redis_up = atomic_load(&g.up);
     snprintf(st->redis, sizeof(st->redis), "%s", g.redis);
@@ -558,7 +559,6 @@ beat(struct cthread *t)
     redisReply *r;
     struct cluster_row *rows = NULL;
     int n = 0, cap = 0;
-    char cursor[32] = "0";
     int64_t now = wall_ms();
 
     t->last_beat_ms = clock_ms();
@@ -575,45 +575,51 @@ beat(struct cthread *t)
     if (r == NULL)
         goto down;
     freeReplyObject(r);
-    do {
-        r = redisCommand(t->cmd, "SCAN %s MATCH %s* COUNT 100", cursor,
-                         BEAT_PREFIX);
-        if (r == NULL)
-            goto down;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+    r = redisCommand(t->cmd, "SADD %s %s", REGISTRY, g.id);
+    if (r == NULL)
+        goto down;
+    freeReplyObject(r);
+    /* The registry names the instances; an id whose heartbeat key has
+     * expired is gone (and leaves the registry). */
+    r = redisCommand(t->cmd, "SMEMBERS %s", REGISTRY);
+    if (r == NULL)
+        goto down;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const char *id = r->element[i]->str;
+        redisReply *v;
+        struct cluster_beat o;
+
+        if (id == NULL)
+            continue;
+        v = redisCommand(t->cmd, "GET %s%s", BEAT_PREFIX, id);
+        if (v == NULL) {
             freeReplyObject(r);
-            break;
+            goto down;
         }
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        for (size_t i = 0; i < r->element[1]->elements; i++) {
-            redisReply *v =
-                redisCommand(t->cmd, "GET %s", r->element[1]->element[i]->str);
-            struct cluster_beat o;
-            if (v == NULL) {
-                freeReplyObject(r);
-                goto down;
+        if (v->type == REDIS_REPLY_NIL) {
+            redisReply *x = redisCommand(t->cmd, "SREM %s %s", REGISTRY, id);
+            if (x)
+                freeReplyObject(x);
+        } else if (v->type == REDIS_REPLY_STRING &&
+                   clustermsg_beat_decode(v->str, v->len, &o)) {
+            struct cluster_row *w;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                rows = xrealloc(rows, (size_t)cap * sizeof(*rows));
             }
-            if (v->type == REDIS_REPLY_STRING &&
-                clustermsg_beat_decode(v->str, v->len, &o)) {
-                struct cluster_row *w;
-                if (n == cap) {
-                    cap = cap ? cap * 2 : 8;
-                    rows = xrealloc(rows, (size_t)cap * sizeof(*rows));
-                }
-                w = &rows[n++];
-                memset(w, 0, sizeof(*w));
-                memcpy(w->name, o.name, sizeof(w->name));
-                memcpy(w->addr, o.addr, sizeof(w->addr));
-                memcpy(w->version, o.version, sizeof(w->version));
-                w->generation = o.generation;
-                w->cfg_hash = o.cfg_hash;
-                w->age_ms = now > o.ts_ms ? now - o.ts_ms : 0;
-                w->self = strcmp(o.id, g.id) == 0;
-            }
-            freeReplyObject(v);
+            w = &rows[n++];
+            memset(w, 0, sizeof(*w));
+            memcpy(w->name, o.name, sizeof(w->name));
+            memcpy(w->addr, o.addr, sizeof(w->addr));
+            memcpy(w->version, o.version, sizeof(w->version));
+            w->generation = o.generation;
+            w->cfg_hash = o.cfg_hash;
+            w->age_ms = now > o.ts_ms ? now - o.ts_ms : 0;
+            w->self = strcmp(o.id, g.id) == 0;
         }
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
+        freeReplyObject(v);
+    }
+    freeReplyObject(r);
     set_rows(rows, n, "");
     return;
 down:
@@ -751,11 +757,11 @@ cluster_start(const struct cfg *c, unsigned generation, uint32_t cfg_hash,
     self = xmalloc(sizeof(*self));
     self_row(self);
     set_rows(self, 1, "connecting");
-    g.enabled = true;
+    atomic_store(&g.enabled, true);
     atomic_store(&g.stop, false);
     if (pthread_create(&g.tid, NULL, cluster_main, NULL) != 0) {
         snprintf(err, len, "cluster: cannot start its thread");
-        g.enabled = false;
+        atomic_store(&g.enabled, false);
         return false;
     }
     g.running = true;
