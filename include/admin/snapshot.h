@@ -16,10 +16,12 @@
 #include <stdint.h>
 
 #include "backend/health.h"
+#include "backend/pool.h"
 #include "session/stats.h"
 
 struct cfg;
 struct server_set;
+struct tablemeta;
 struct worker;
 struct wctx;
 
@@ -29,6 +31,7 @@ struct admin_view {
     struct wctx *wctx;      /* (ref) array, one per worker */
     int nworkers;
     struct server_set *servers; /* (ref) */
+    struct tablemeta *tmeta;    /* (ref) the tables' columns; may be NULL */
     int64_t started_ms;         /* monotonic */
     int64_t started_wall;       /* unix seconds */
     const char *cfg_path;
@@ -53,6 +56,9 @@ struct snap_pool {
     int connecting; /* connects in flight */
     int waiting;    /* statements queued for a connection */
     int64_t longest_wait_ms; /* of those, the longest so far */
+    /* waits of the statements served after queueing (pool.h) */
+    unsigned long long wait_hist[POOL_WAIT_BUCKETS];
+    long long wait_sum_ms;
 };
 
 /* One client connection. */

@@ -55,6 +55,7 @@
 #include "session/engine.h"
 #include "session/schema.h"
 #include "session/stmtlog.h"
+#include "session/tablecols.h"
 #include "session/throttle.h"
 #include "session/txn.h"
 
@@ -140,6 +141,7 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     if (s->delay_ev)
         event_free(s->delay_ev);
     cachefill_forget(s);
+    free(s->tc_ddl);
     free(s->gtid_wrote);
     sessvars_clear(&s->vars);
     sessvars_clear(&s->pending);
@@ -622,6 +624,7 @@ command_done(struct session *s)
         return;
     if (s->counted)
         count_statement(s);
+    tablecols_command_end(s);
     packet_consume(s->conn->in, &s->cmd);
     free(s->stmt_schema);
     s->stmt_schema = NULL;
@@ -707,6 +710,31 @@ static const struct session_hooks hooks = {
     .change_user_ok = command_change_user_ok,
 };
 
+/* Says why in the greeting's place (the socket is closed after). */
+static void
+refuse(struct wctx *wc, int fd, const char *msg)
+{
+    struct evbuffer *out = evbuffer_new();
+    uint8_t seq = 0;
+
+    STATS_ADD(&wc->stats, connections_refused_total, 1);
+    proto_write_err(out, &seq, ER_CON_COUNT_ERROR, "08004", "%s", msg);
+    evbuffer_write(out, fd);
+    evbuffer_free(out);
+}
+
+void
+session_refuse(struct worker *w, int fd, const char *why)
+{
+    char msg[256];
+
+    snprintf(msg, sizeof(msg),
+             "myshard: too many connections: out of file descriptors (%s); "
+             "try again later",
+             why);
+    refuse(w->ctx, fd, msg);
+}
+
 void
 session_accept(struct worker *w, int fd, const struct sockaddr *addr,
                int addrlen)
@@ -721,14 +749,9 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
     (void)addrlen;
     if (wc->draining || !limits_client_enter(wc->cfg->max_client_connections)) {
         /* Too many: say so in the greeting's place and close. */
-        struct evbuffer *out = evbuffer_new();
-        uint8_t seq = 0;
-        STATS_ADD(&wc->stats, connections_refused_total, 1);
-        proto_write_err(out, &seq, ER_CON_COUNT_ERROR, "08004",
-                        "myshard: too many connections "
-                        "(max_client_connections)");
-        evbuffer_write(out, fd);
-        evbuffer_free(out);
+        refuse(wc, fd,
+               "myshard: too many connections "
+               "(max_client_connections)");
         evutil_closesocket(fd);
         return;
     }
