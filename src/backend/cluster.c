@@ -265,11 +265,9 @@ go_down(struct cthread *t, const char *reason)
     free_ctx(&t->cmd);
     free_ctx(&t->sub);
     t->nping = 0;
-    while (t->pending) {
-        struct cluster_ticket *p = t->pending;
-        t->pending = p->next;
-        finish(p);
-    }
+    /* Writes published but not acknowledged keep their OK until their
+     * deadline: an instance that got the message late must have lost its
+     * lease by then. */
     self_row(self);
     set_rows(self, 1, why);
     if (was_up || !t->down_logged)
