@@ -168,9 +168,10 @@ struct session {
     struct cluster_ticket *held_ok; /* the client's output waits for the
                                        other instances (backend/cluster.h) */
     uint8_t stmt_kind;              /* enum stats_kind */
-    uint8_t stmt_route;             /* enum stats_route */
-    uint16_t stmt_shard;            /* shard index + 1; 0 = several or none */
-    int digest_slot;                /* in wc->digests, -1 none */
+    bool stmt_limited;   /* a policy with a rate limit matched the statement */
+    uint8_t stmt_route;  /* enum stats_route */
+    uint16_t stmt_shard; /* shard index + 1; 0 = several or none */
+    int digest_slot;     /* in wc->digests, -1 none */
     int64_t cmd_started_us;
     struct serverconn *sc; /* held between statements (pins, transaction) */
     struct eng_run run;    /* the statement in flight (session/engine.h) */
