@@ -38,6 +38,7 @@
 #include "session/engine.h"
 #include "session/schema.h"
 #include "session/cachefill.h"
+#include "session/cursor.h"
 #include "session/session.h"
 #include "sql/classify.h"
 
@@ -286,9 +287,10 @@ prepare_cmd_execute(struct session *s)
     router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
     if (!query_plan_allowed(s, wc->plan))
         goto out;
-    /* The execute each connection gets: no cursor (results come whole),
-     * parameter types always included (a connection may see the statement
-     * for the first time). The statement id is set per connection. */
+    /* The execute each connection gets: no cursor (a cursor is the
+     * proxy's, session/cursor.h), parameter types always included (a
+     * connection may see the statement for the first time). The statement
+     * id is set per connection. */
     pktbuf_init(&pb);
     binproto_write_execute(&pb, 0, CURSOR_TYPE_NO_CURSOR, vals, ps->nparams,
                            true);
@@ -300,7 +302,12 @@ prepare_cmd_execute(struct session *s)
         goto out;
     }
     s->exec_ps = ps;
-    engine_run(s, wc->plan, ps, pb.buf, pb.len);
+    /* A new EXECUTE closes the statement's cursor, as on a server. */
+    cursor_close(s, ps->id);
+    if (ex.flags & CURSOR_TYPE_READ_ONLY)
+        cursor_execute(s, ps, wc->plan, pb.buf, pb.len);
+    else
+        engine_run(s, wc->plan, ps, pb.buf, pb.len);
     pktbuf_free(&pb);
 out:
     if (heap) { /* ps itself may be gone: the next command ran */
@@ -364,6 +371,7 @@ prepare_cmd_reset(struct session *s)
     if (ps == NULL) {
         unknown_statement(s, id, "mysqld_stmt_reset");
     } else {
+        cursor_close(s, ps->id);
         pstmt_clear_long_data(ps);
         ps->ld_over = false;
         session_send_ok(s, 0, NULL);
@@ -381,6 +389,7 @@ prepare_cmd_close(struct session *s)
         pp = &(*pp)->next;
     if (*pp) {
         struct pstmt *ps = *pp;
+        cursor_close(s, ps->id);
         *pp = ps->next;
         pstmt_free(ps);
     }
