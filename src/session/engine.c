@@ -926,7 +926,8 @@ target_error(struct serverconn *sc, void *arg, const char *why)
     log_warn("backend connection lost client=%u backend=%s reason=\"%s\"",
              s->id, sc->srv->addr, why);
     atomic_fetch_add(&sc->srv->errors, 1);
-    health_report(sc->srv, false, &s->wc->cfg->backend.health, clock_ms());
+    if (!r->detached) /* else an idle cursor's (net_write_timeout) */
+        health_report(sc->srv, false, &s->wc->cfg->backend.health, clock_ms());
     if (t->step == ES_PROBE) {
         /* The statement's answer is whole: only the probe is lost. */
         target_done(t, true);

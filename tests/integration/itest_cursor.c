@@ -13,7 +13,9 @@
  *   4. RESET and CLOSE mid-cursor, then other statements on the
  *      connection; a new EXECUTE of an open cursor's statement; an UPDATE
  *      executed with a cursor flag;
- *   5. two cursors open at once on one connection, fetched in turns;
+ *   5. two cursors open at once on one connection, fetched in turns; a
+ *      cursor inside a transaction, with its statements between fetches;
+ *      a cursor whose backend connection is killed mid-result;
  *   6. a client that goes away mid-cursor leaves no backend connection in
  *      use (SHOW POOLS).
  */
@@ -565,6 +567,73 @@ out:
         mysql_stmt_close(b);
 }
 
+/* Inside a transaction: the cursor reads its result whole from the
+ * transaction's connection, which then serves the next statements. */
+static void
+test_txn(MYSQL *m)
+{
+    MYSQL_STMT *st = cursor_stmt(m, "SELECT k, 0, v FROM plain ORDER BY k", 64);
+    struct bound bd;
+    struct row *got = NULL;
+    size_t n = 0;
+
+    if (!check(st && bind3(st, &bd) && it_exec(m, "BEGIN") &&
+                   it_exec(m, "UPDATE plain SET v = 'in-txn' WHERE k = 0"),
+               "a transaction on s0 began"))
+        goto out;
+    check(mysql_stmt_execute(st) == 0 &&
+              fetch_rows(st, &bd, &got, &n, 100, NULL) == 0,
+          "a cursor inside it: 100 rows fetched");
+    check(it_exec(m, "INSERT INTO plain VALUES (0, 'in-txn')"),
+          "the transaction's next statement runs between fetches");
+    check(fetch_rows(st, &bd, &got, &n, 0, NULL) == 1 &&
+              same_rows(plain_rows, n_plain, got, n, "in a transaction"),
+          "the cursor's rows are the snapshot it opened on, every one");
+    check(it_exec(m, "ROLLBACK") &&
+              it_int(d0, -1, "SELECT COUNT(*) FROM " DB ".plain WHERE k = 0") ==
+                  0,
+          "the transaction rolls back on s0");
+out:
+    free(got);
+    if (st)
+        mysql_stmt_close(st);
+}
+
+/* The backend connection of a cursor is killed mid-result: the next fetch
+ * gets an error, and the client's connection goes on. */
+static void
+test_killed(MYSQL *m)
+{
+    MYSQL_STMT *st =
+        cursor_stmt(m, "SELECT id, v, pad FROM big ORDER BY id", 100);
+    struct bound bd;
+    struct row *got = NULL;
+    size_t n = 0;
+    long long tid;
+    int rc;
+
+    if (!check(st && bind3(st, &bd) && mysql_stmt_execute(st) == 0 &&
+                   fetch_rows(st, &bd, &got, &n, 200, NULL) == 0,
+               "a scatter cursor: 200 rows fetched"))
+        goto out;
+    tid = it_int(d0, -1,
+                 "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO "
+                 "LIKE 'SELECT id, v, pad FROM big%%' LIMIT 1");
+    if (!check(tid > 0 && it_exec(d0, "KILL %lld", tid),
+               "s0's connection serving the cursor is killed (%lld)", tid))
+        goto out;
+    rc = fetch_rows(st, &bd, &got, &n, 0, NULL);
+    check(rc == -1 && n < NROWS,
+          "the fetches after the kill end with an error (%d, %zu rows)", rc, n);
+    check_int(it_int(m, -1, "SELECT COUNT(*) FROM plain"), NPLAIN,
+              "the client's connection goes on");
+    check(pools_settle(0) == 0, "no backend connection stays in use");
+out:
+    free(got);
+    if (st)
+        mysql_stmt_close(st);
+}
+
 /* A client that goes away mid-cursor. */
 static void
 test_disconnect(void)
@@ -648,6 +717,8 @@ main(void)
         test_status(m);
         test_reset_close(m);
         test_two(m);
+        test_txn(m);
+        test_killed(m);
         mysql_close(m);
     }
     test_disconnect();
