@@ -7,14 +7,16 @@
  *   1. a scatter over both shards, ORDER BY the key, 20,000 rows of ~1 KB
  *      (20 MB): every row in order; myshard's VmRSS stays flat while the
  *      client fetches;
- *   2. one shard's result, and an unsharded table's;
+ *   2. one shard's result, and an unsharded table's; GROUP BY, LIMIT,
+ *      DISTINCT and aggregates merged the same as without a cursor;
  *   3. the status flags: CURSOR_EXISTS after EXECUTE, LAST_ROW_SENT at the
  *      end, the same sequence as from a server directly;
  *   4. RESET and CLOSE mid-cursor, then other statements on the
  *      connection; a new EXECUTE of an open cursor's statement; an UPDATE
  *      executed with a cursor flag;
  *   5. two cursors open at once on one connection, fetched in turns; a
- *      cursor inside a transaction, with its statements between fetches;
+ *      cursor inside a transaction, with its statements between fetches,
+ *      and one there past 64 MiB (1235, the transaction goes on);
  *      a cursor whose backend connection is killed mid-result;
  *   6. a client that goes away mid-cursor leaves no backend connection in
  *      use (SHOW POOLS).
@@ -30,11 +32,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define DB       "itest_cursor"
-#define NROWS    20000
-#define NPLAIN   3000
-#define PAD      1000
-#define WATCHDOG 600
+#define DB        "itest_cursor"
+#define NROWS     20000
+#define NPLAIN    3000
+#define PAD       1000
+#define WATCHDOG  600
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 static struct it_proxy mp;
 static MYSQL *d0, *d1;
@@ -599,6 +602,110 @@ out:
         mysql_stmt_close(st);
 }
 
+/* Every row of sql through a prepared statement as text, one line per
+ * row (columns joined by '|'), with a cursor (prefetch 7) or without. */
+static char *
+rows_text(MYSQL *m, const char *sql, bool cursor)
+{
+    MYSQL_STMT *st = cursor ? cursor_stmt(m, sql, 7) : mysql_stmt_init(m);
+    MYSQL_BIND b[8];
+    char val[8][128];
+    unsigned long len[8];
+    my_bool nul[8];
+    unsigned nf;
+    size_t cap = 4096, off = 0;
+    char *out = NULL;
+    int rc;
+
+    if (st == NULL ||
+        (!cursor && mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql))) ||
+        mysql_stmt_execute(st) != 0 || (nf = mysql_stmt_field_count(st)) > 8)
+        goto out;
+    memset(b, 0, sizeof(b));
+    for (unsigned i = 0; i < nf; i++) {
+        b[i].buffer_type = MYSQL_TYPE_STRING;
+        b[i].buffer = val[i];
+        b[i].buffer_length = sizeof(val[i]) - 1;
+        b[i].length = &len[i];
+        b[i].is_null = &nul[i];
+    }
+    if (mysql_stmt_bind_result(st, b) != 0)
+        goto out;
+    out = malloc(cap);
+    out[0] = '\0';
+    while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+        for (unsigned i = 0; i < nf; i++) {
+            if (off + 140 > cap)
+                out = realloc(out, cap *= 2);
+            val[i][MIN(len[i], sizeof(val[i]) - 1)] = '\0';
+            off += (size_t)snprintf(out + off, cap - off, "%s%s", i ? "|" : "",
+                                    nul[i] ? "NULL" : val[i]);
+        }
+        off += (size_t)snprintf(out + off, cap - off, "\n");
+    }
+    if (rc != MYSQL_NO_DATA) {
+        it_diag("%s: %s", sql, mysql_stmt_error(st));
+        free(out);
+        out = NULL;
+    }
+out:
+    if (out == NULL && st != NULL)
+        it_diag("%s: %s", sql, mysql_stmt_error(st));
+    if (st)
+        mysql_stmt_close(st);
+    return out;
+}
+
+/* What the merge pipeline computes comes the same through a cursor. */
+static void
+test_merged(MYSQL *m)
+{
+    static const char *const sqls[] = {
+        "SELECT v % 7, COUNT(*), SUM(v), MIN(id), MAX(id) FROM big GROUP BY "
+        "v % 7 ORDER BY v % 7",
+        "SELECT id, v FROM big ORDER BY v DESC, id LIMIT 50 OFFSET 1000",
+        "SELECT DISTINCT v % 100 FROM big ORDER BY 1",
+        "SELECT COUNT(*), AVG(v) FROM big",
+        "SELECT id FROM big WHERE id > 19990",
+    };
+
+    for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+        char *plain = rows_text(m, sqls[i], false);
+        char *cur = rows_text(m, sqls[i], true);
+        bool same = plain && cur && plain[0] && strcmp(plain, cur) == 0;
+        if (!same && plain && cur)
+            it_diag("without a cursor: %.200s / with: %.200s", plain, cur);
+        check(same, "merged through a cursor as without: %s", sqls[i]);
+        free(plain);
+        free(cur);
+    }
+}
+
+/* A cursor in a transaction reads its result whole, up to 64 MiB. */
+static void
+test_txn_cap(MYSQL *m)
+{
+    MYSQL_STMT *st = cursor_stmt(m,
+                                 "/* myshard: shard=s0 */ SELECT id, v, "
+                                 "REPEAT(pad, 8) FROM big",
+                                 100);
+
+    if (!check(st && it_exec(m, "BEGIN") &&
+                   it_exec(m, "UPDATE big SET v = v WHERE id = 2"),
+               "a transaction on s0 began"))
+        goto out;
+    check(mysql_stmt_execute(st) != 0 && mysql_stmt_errno(st) == 1235 &&
+              strstr(mysql_stmt_error(st), "64 MiB") != NULL,
+          "a cursor in it over a result past 64 MiB (80 MB) gets 1235 (%s)",
+          mysql_stmt_error(st));
+    check_int(it_int(m, -1, "SELECT COUNT(*) FROM big WHERE id = 2"), 1,
+              "the transaction goes on");
+    check(it_exec(m, "ROLLBACK"), "and rolls back");
+out:
+    if (st)
+        mysql_stmt_close(st);
+}
+
 /* The backend connection of a cursor is killed mid-result: the next fetch
  * gets an error, and the client's connection goes on. */
 static void
@@ -718,6 +825,8 @@ main(void)
         test_reset_close(m);
         test_two(m);
         test_txn(m);
+        test_txn_cap(m);
+        test_merged(m);
         test_killed(m);
         mysql_close(m);
     }
