@@ -904,10 +904,11 @@ static void
 target_read(struct serverconn *sc, void *arg)
 {
     struct eng_run *r = ((struct eng_target *)arg)->run;
+    bool cursor = r->sink != NULL; /* then r outlives the pump */
 
     (void)sc;
     pump(arg);
-    if (r->sink != NULL) /* a cursor's (not run_free()d) */
+    if (cursor && r->sink != NULL) /* not run_free()d */
         r->sink->turn(r);
 }
 
