@@ -27,6 +27,7 @@
 
 #include "backend/server.h"
 #include "backend/serverconn.h"
+#include "backend/sessvars.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "net/conn.h"
@@ -474,8 +475,11 @@ cursor_execute(struct session *s, struct pstmt *ps,
     c->id = ps->id;
     c->buf = evbuffer_new();
     /* A target on the session's held connection, or on a transaction's
-     * branch, cannot outlive the statement (session/engine.c, acquire). */
-    c->whole = s->txn != NULL;
+     * branch, cannot outlive the statement (session/engine.c, acquire);
+     * nor can one whose connection the session is to keep: pins, a BEGIN
+     * the statement is to send, autocommit=0 (as acquire() decides). */
+    c->whole = s->txn != NULL || s->pins != 0 || s->txn_begin != NULL ||
+               (s->vars.n > 0 && sessvars_autocommit_off(&s->vars));
     for (int i = 0; s->sc != NULL && i < plan->ntargets; i++)
         c->whole |= plan->targets[i].shard == s->sc->srv->shard;
     c->sink.buf = c->buf;

@@ -573,16 +573,20 @@ out:
 /* Inside a transaction: the cursor reads its result whole from the
  * transaction's connection, which then serves the next statements. */
 static void
-test_txn(MYSQL *m)
+test_txn(MYSQL *m, const char *begin, bool update_first)
 {
     MYSQL_STMT *st = cursor_stmt(m, "SELECT k, 0, v FROM plain ORDER BY k", 64);
     struct bound bd;
     struct row *got = NULL;
     size_t n = 0;
 
-    if (!check(st && bind3(st, &bd) && it_exec(m, "BEGIN") &&
-                   it_exec(m, "UPDATE plain SET v = 'in-txn' WHERE k = 0"),
-               "a transaction on s0 began"))
+    it_diag("%s%s", begin,
+            update_first ? ", an UPDATE, then the cursor"
+                         : ", then the cursor first");
+    if (!check(st && bind3(st, &bd) && it_exec(m, "%s", begin) &&
+                   (!update_first ||
+                    it_exec(m, "UPDATE plain SET v = 'x' WHERE k = 0")),
+               "a transaction began"))
         goto out;
     check(mysql_stmt_execute(st) == 0 &&
               fetch_rows(st, &bd, &got, &n, 100, NULL) == 0,
@@ -592,7 +596,7 @@ test_txn(MYSQL *m)
     check(fetch_rows(st, &bd, &got, &n, 0, NULL) == 1 &&
               same_rows(plain_rows, n_plain, got, n, "in a transaction"),
           "the cursor's rows are the snapshot it opened on, every one");
-    check(it_exec(m, "ROLLBACK") &&
+    check(it_exec(m, "ROLLBACK") && it_exec(m, "SET autocommit = 1") &&
               it_int(d0, -1, "SELECT COUNT(*) FROM " DB ".plain WHERE k = 0") ==
                   0,
           "the transaction rolls back on s0");
@@ -824,7 +828,9 @@ main(void)
         test_status(m);
         test_reset_close(m);
         test_two(m);
-        test_txn(m);
+        test_txn(m, "BEGIN", true);
+        test_txn(m, "BEGIN", false);
+        test_txn(m, "SET autocommit = 0", false);
         test_txn_cap(m);
         test_merged(m);
         test_killed(m);
