@@ -8,7 +8,8 @@
  *      (20 MB): every row in order; myshard's VmRSS stays flat while the
  *      client fetches;
  *   2. one shard's result, and an unsharded table's; GROUP BY, LIMIT,
- *      DISTINCT and aggregates merged the same as without a cursor;
+ *      DISTINCT and aggregates merged the same as without a cursor; rows
+ *      of 17 MB from one shard and merged;
  *   3. the status flags: CURSOR_EXISTS after EXECUTE, LAST_ROW_SENT at the
  *      end, the same sequence as from a server directly;
  *   4. RESET and CLOSE mid-cursor, then other statements on the
@@ -710,6 +711,69 @@ out:
         mysql_stmt_close(st);
 }
 
+/* Rows over 16 MB (a packet and its continuation) through a cursor,
+ * one shard and merged. */
+static void
+test_huge(MYSQL *m)
+{
+    static const char *const sqls[] = {
+        "SELECT id, LENGTH(b), b FROM huge ORDER BY id",
+        "SELECT id, LENGTH(REPEAT(pad, 17500)), REPEAT(pad, 17500) FROM big "
+        "WHERE id IN "
+        "(1, 2, 3) ORDER BY id",
+    };
+    const size_t cap = 18u * 1024 * 1024;
+    char *val = malloc(cap);
+
+    if (!check(val &&
+                   it_exec(d0, "CREATE TABLE " DB ".huge (id INT PRIMARY "
+                               "KEY, b LONGBLOB)") &&
+                   it_exec(d0,
+                           "INSERT INTO " DB ".huge VALUES (1, 'small'), (2, "
+                           "REPEAT('x', 17 * 1024 * 1024 + 5)), (3, 'after')"),
+               "a table with a 17 MB value on s0"))
+        goto out;
+    for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+        MYSQL_STMT *st = cursor_stmt(m, sqls[i], 1);
+        MYSQL_BIND b[3];
+        long long id, l;
+        unsigned long len = 0;
+        char want[33], got[33];
+        bool ok = st != NULL;
+        int rows = 0, rc;
+
+        memset(b, 0, sizeof(b));
+        b[0].buffer_type = b[1].buffer_type = MYSQL_TYPE_LONGLONG;
+        b[0].buffer = &id;
+        b[1].buffer = &l;
+        b[2].buffer_type = MYSQL_TYPE_BLOB;
+        b[2].buffer = val;
+        b[2].buffer_length = cap;
+        b[2].length = &len;
+        ok = ok && mysql_stmt_execute(st) == 0 &&
+             mysql_stmt_bind_result(st, b) == 0;
+        while (ok && (rc = mysql_stmt_fetch(st)) == 0) {
+            char *w = it_value(i == 0 ? d0 : (rows == 1 ? d0 : d1), NULL,
+                               "SELECT MD5(%s) FROM " DB ".%s WHERE id = %lld",
+                               i == 0 ? "b" : "REPEAT(pad, 17500)",
+                               i == 0 ? "huge" : "big", id);
+            snprintf(want, sizeof(want), "%s", w ? w : "?");
+            free(w);
+            it_md5_hex(val, len, got);
+            ok =
+                (long long)len == l && strcmp(want, got) == 0 && id == rows + 1;
+            rows++;
+        }
+        check(ok && rows == 3,
+              "rows of 17 MB through a cursor (%s): %d, byte-identical",
+              i == 0 ? "one shard" : "merged", rows);
+        if (st)
+            mysql_stmt_close(st);
+    }
+out:
+    free(val);
+}
+
 /* The backend connection of a cursor is killed mid-result: the next fetch
  * gets an error, and the client's connection goes on. */
 static void
@@ -833,6 +897,7 @@ main(void)
         test_txn(m, "SET autocommit = 0", false);
         test_txn_cap(m);
         test_merged(m);
+        test_huge(m);
         test_killed(m);
         mysql_close(m);
     }
