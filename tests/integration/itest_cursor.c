@@ -359,9 +359,9 @@ load_expected(void)
 /* Reads sql through a cursor (prefetch 100) and compares with want. */
 static void
 read_all(MYSQL *m, const char *sql, const struct row *want, size_t nw,
-         const char *what, bool measure)
+         const char *what, bool measure, unsigned long prefetch)
 {
-    MYSQL_STMT *st = cursor_stmt(m, sql, 100);
+    MYSQL_STMT *st = cursor_stmt(m, sql, prefetch);
     struct bound bd;
     struct row *got = NULL;
     size_t n = 0;
@@ -882,13 +882,16 @@ main(void)
     m = connect_mp();
     if (check(m != NULL, "a client connects")) {
         read_all(m, "SELECT id, v, pad FROM big ORDER BY id", all_rows, n_all,
-                 "scatter over both shards", true);
+                 "scatter over both shards", true, 100);
         read_all(m,
                  "/* myshard: shard=s1 */ SELECT id, v, pad FROM big "
                  "ORDER BY id",
-                 odd_rows, n_odd, "one shard (s1)", true);
+                 odd_rows, n_odd, "one shard (s1)", true, 100);
         read_all(m, "SELECT k, 0, v FROM plain ORDER BY k", plain_rows, n_plain,
-                 "unsharded table", false);
+                 "unsharded table", false, 100);
+        /* one FETCH of every row: paused on the client's output */
+        read_all(m, "SELECT id, v, pad FROM big ORDER BY id", all_rows, n_all,
+                 "one FETCH of all 20,000 rows", false, NROWS);
         test_status(m);
         test_reset_close(m);
         test_two(m);
