@@ -33,10 +33,10 @@ struct route_plan;
 #define CURSOR_BUFFER_MAX (64 * 1024 * 1024)
 
 /* Runs plan for an EXECUTE of ps that asked for a cursor (exec: the
- * payload each connection gets, as engine_run() takes it). */
+ * payloads each connection gets, as engine_run() takes them). */
 void cursor_execute(struct session *s, struct pstmt *ps,
                     const struct route_plan *plan, const uint8_t *exec,
-                    size_t exec_len);
+                    size_t exec_len, const size_t *exec_ends);
 /* COM_STMT_FETCH. */
 void cursor_cmd_fetch(struct session *s);
 /* Closes statement id's cursor, if open (COM_STMT_RESET, COM_STMT_CLOSE,

@@ -466,7 +466,7 @@ on_end(struct eng_run *r)
 void
 cursor_execute(struct session *s, struct pstmt *ps,
                const struct route_plan *plan, const uint8_t *exec,
-               size_t exec_len)
+               size_t exec_len, const size_t *exec_ends)
 {
     struct cursor *c = xcalloc(1, sizeof(*c));
 
@@ -491,5 +491,5 @@ cursor_execute(struct session *s, struct pstmt *ps,
     s->cursors = c;
     c->run = xcalloc(1, sizeof(*c->run));
     /* last: the run may end, and the next command start, inside */
-    engine_run_into(c->run, s, plan, ps, exec, exec_len, &c->sink);
+    engine_run_into(c->run, s, plan, ps, exec, exec_len, exec_ends, &c->sink);
 }

@@ -116,7 +116,6 @@
 #include "backend/serverconn.h"
 #include "backend/sessvars.h"
 #include "base/clock.h"
-#include "base/escape.h"
 #include "base/log.h"
 #include "cfg/cfg.h"
 #include "net/conn.h"
@@ -133,6 +132,7 @@
 #include "session/schema.h"
 #include "session/stmtsend.h"
 #include "session/session.h"
+#include "session/stmtlog.h"
 #include "session/txn.h"
 
 static void target_read(struct serverconn *sc, void *arg);
@@ -695,21 +695,8 @@ relay_done(struct eng_target *t)
     if (t->run->kind == RELAY_PREPARE && !t->rl.got_err)
         pstmt_register(s, t->sc, t->rl.prep_params, t->rl.prep_cols);
     consist_note(s, t->sc, &t->rl, t->run->read);
-    if (s->tracks_vars && !t->run->detached) { /* not a cursor's */
-        /* The SET ran on this connection: both now hold the values. */
-        if (!t->rl.got_err) {
-            for (int i = 0; i < s->pending.n; i++) {
-                const struct sessvar *v = &s->pending.v[i];
-                sessvars_set(&s->vars, v->name, strlen(v->name), v->value,
-                             strlen(v->value));
-            }
-            sessvars_copy(&t->sc->vars, &s->vars);
-            if (sessvars_has_charset(&s->vars))
-                t->sc->charset = 0;
-        }
-        sessvars_clear(&s->pending);
-        s->tracks_vars = false;
-    }
+    if (s->tracks_vars && !t->run->detached) /* not a cursor's */
+        connstate_note_set(s, t->sc, !t->rl.got_err);
 }
 
 /* After a target's answer: its connection's LAST_INSERT_ID(), when the
@@ -924,8 +911,10 @@ target_error(struct serverconn *sc, void *arg, const char *why)
         step_end(t, EO_LOST, why);
         return;
     }
-    log_warn("backend connection lost client=%u backend=%s reason=\"%s\"",
-             s->id, sc->srv->addr, why);
+    stmtlog_event(s, LOG_WARN, "backend connection lost",
+                  (struct log_field[]){LOG_STR("backend", sc->srv->addr),
+                                       LOG_STR("reason", why)},
+                  2);
     atomic_fetch_add(&sc->srv->errors, 1);
     if (!r->detached) /* else an idle cursor's (net_write_timeout) */
         health_report(sc->srv, false, &s->wc->cfg->backend.health, clock_ms());
@@ -981,15 +970,16 @@ engine_forward(struct session *s, int shard, enum relay_kind kind, bool read)
 
 void
 engine_run(struct session *s, const struct route_plan *plan, struct pstmt *ps,
-           const uint8_t *exec, size_t exec_len)
+           const uint8_t *exec, size_t exec_len, const size_t *exec_ends)
 {
-    engine_run_into(&s->run, s, plan, ps, exec, exec_len, NULL);
+    engine_run_into(&s->run, s, plan, ps, exec, exec_len, exec_ends, NULL);
 }
 
 void
 engine_run_into(struct eng_run *r, struct session *s,
                 const struct route_plan *plan, struct pstmt *ps,
-                const uint8_t *exec, size_t exec_len, struct eng_sink *sink)
+                const uint8_t *exec, size_t exec_len, const size_t *exec_ends,
+                struct eng_sink *sink)
 {
     int n = plan->ntargets;
     size_t total = 0, off = 0;
@@ -1022,6 +1012,10 @@ engine_run_into(struct eng_run *r, struct session *s,
         size_t rlen = 0;
 
         t->shard = pt->shard;
+        if (ps != NULL && exec_ends != NULL) { /* its own parameters */
+            t->exec_off = i ? exec_ends[i - 1] : 0;
+            t->exec_len = exec_ends[i] - t->exec_off;
+        }
         if (ps != NULL) {
             /* a merge's rewrite of the statement: prepared as rewritten
              * (the plan's buffer is the worker's, so copied) */
@@ -1115,7 +1109,6 @@ engine_timeout(struct session *s)
 {
     struct eng_run *r = &s->run;
     const struct cfg *c = s->wc->cfg;
-    char esc[1024];
 
     if (!r->active || s->timed_out)
         return;
@@ -1125,14 +1118,14 @@ engine_timeout(struct session *s)
             killer_kill(t->sc->srv, t->sc->thread_id, &c->backend);
     }
     STATS_ADD(&s->wc->stats, query_timeouts_total, 1);
-    log_warn("query timeout client=%u user=%s targets=%d backend=%s "
-             "thread_id=%u timeout_ms=%lld digest=\"%s\"",
-             s->id, s->user >= 0 ? c->users[s->user].name : "-", r->n,
-             r->t[0].sc ? r->t[0].sc->srv->addr : "-",
-             r->t[0].sc ? r->t[0].sc->thread_id : 0,
-             (long long)c->backend.query_timeout_ms,
-             escape_log_str(digests_text(&s->wc->digests, s->digest_slot), esc,
-                            sizeof(esc)));
+    stmtlog_event(
+        s, LOG_WARN, "query timeout",
+        (struct log_field[]){
+            LOG_NUM("targets", r->n),
+            LOG_STR("backend", r->t[0].sc ? r->t[0].sc->srv->addr : NULL),
+            LOG_NUM("thread_id", r->t[0].sc ? r->t[0].sc->thread_id : 0),
+            LOG_NUM("timeout_ms", c->backend.query_timeout_ms)},
+        4);
     if (r->mode == EC_MERGE) {
         /* The merge answers 1969 for one source (rows already sent end
          * with it) and drains the others, whose kills it then ignores. */

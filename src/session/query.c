@@ -29,6 +29,7 @@
 #include "session/lexstate.h"
 #include "session/protect.h"
 #include "session/schema.h"
+#include "session/tablecols.h"
 #include "session/session.h"
 #include "session/txn.h"
 #include "sql/classify.h"
@@ -473,6 +474,7 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
     ctx.schema = s->schema;
     ctx.in_txn = (s->pins & PIN_TRANSACTION) != 0;
     ctx.txn_shards = held_shard(s) >= 0 ? 1ull << held_shard(s) : 0;
+    tablecols_ctx(s, &ctx);
     router_route(wc->cfg, wc->stmt, &ctx, plan);
     if (s->txn != NULL) {
         /* Every statement of a transaction that may span shards runs on
@@ -483,7 +485,7 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
             plan->targets[0].shard = first->srv->shard;
         if (!query_plan_allowed(s, plan))
             return;
-        engine_run(s, plan, NULL, NULL, 0);
+        engine_run(s, plan, NULL, NULL, 0, NULL);
         return;
     }
     if (s->sc != NULL && wc->stmt->ntables == 0 &&
@@ -510,7 +512,7 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
         engine_forward(s, t->shard, RELAY_RESULT, plan->role == ROLE_READ);
         return;
     }
-    engine_run(s, plan, NULL, NULL, 0);
+    engine_run(s, plan, NULL, NULL, 0, NULL);
 }
 
 void
@@ -620,6 +622,12 @@ query_start(struct session *s, const char *sql, size_t len)
     }
     if (schema_refuse_unqualified(s, s->wc->stmt))
         return;
+    /* A positional INSERT waits for its table's columns to be read again
+     * (session/tablecols.h); a DDL statement notes what it changes. */
+    if (!f.multi && tablecols_wait(s, s->wc->stmt))
+        return;
+    if (!f.multi)
+        tablecols_note_ddl(s, s->wc->stmt);
     s->tracks_vars = f.tracks_vars;
     s->pins |= f.pins;
     s->lid_need = f.lid;

@@ -29,35 +29,13 @@ stmtsend_text(const struct eng_target *t, size_t *len)
     return t->run->ps->sql;
 }
 
-/* Sends the execute payload under this connection's statement id, after
- * any long data the client sent for it. */
+/* Sends the execute payload (this target's own, for a split INSERT) under
+ * this connection's statement id, after any long data for it. */
 void
 stmtsend_execute(struct eng_target *t, uint32_t id)
 {
     struct eng_run *r = t->run;
-    struct evbuffer *out = serverconn_output(t->sc);
-    struct pstmt *ps = r->ps;
-    uint8_t seq;
 
-    for (uint16_t i = 0; ps->ld && i < ps->nparams; i++) {
-        uint8_t hdr[7] = {COM_STMT_SEND_LONG_DATA, (uint8_t)id,
-                          (uint8_t)(id >> 8),      (uint8_t)(id >> 16),
-                          (uint8_t)(id >> 24),     (uint8_t)i,
-                          (uint8_t)(i >> 8)};
-        uint8_t *p;
-        if (ps->ld[i] == NULL)
-            continue;
-        p = xmalloc(7 + ps->ld_len[i]);
-        memcpy(p, hdr, 7);
-        memcpy(p + 7, ps->ld[i], ps->ld_len[i]);
-        seq = 0;
-        packet_write(out, &seq, p, 7 + ps->ld_len[i]);
-        free(p);
-    }
-    r->exec[1] = (uint8_t)id;
-    r->exec[2] = (uint8_t)(id >> 8);
-    r->exec[3] = (uint8_t)(id >> 16);
-    r->exec[4] = (uint8_t)(id >> 24);
-    seq = 0;
-    packet_write(out, &seq, r->exec, r->exec_len);
+    pstmt_send_execute(serverconn_output(t->sc), r->ps, r->exec + t->exec_off,
+                       t->exec_len ? t->exec_len : r->exec_len, id);
 }
