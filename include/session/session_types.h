@@ -187,6 +187,8 @@ struct session {
     struct pstmt *exec_ps;  /* the statement an EXECUTE in flight runs */
     struct cursor *cursors; /* owned; open cursors (session/cursor.h) */
     struct cursor *fetch;   /* the one a COM_STMT_FETCH in flight reads */
+    struct eng_run *crun;   /* a cursor's run the EXECUTE in flight waits
+                               for (its header), for the query timeout */
     char *prep_sql;         /* owned; text of a PREPARE in flight */
     size_t prep_len;
     uint32_t prep_backend_id; /* the server's id of that PREPARE */

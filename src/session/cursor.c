@@ -201,6 +201,8 @@ cursor_free(struct cursor *c)
         *pp = c->next;
     if (s->fetch == c)
         s->fetch = NULL;
+    if (s->crun == c->run)
+        s->crun = NULL;
     if (c->run != NULL) {
         engine_drop(c->run);
         free_run_later(s, c->run);
@@ -407,6 +409,7 @@ on_turn(struct eng_run *r)
         return; /* not yet, or no result set: answered at on_end */
     send_header(c, npk);
     r->detached = true;
+    c->s->crun = NULL;
     engine_statement_done(c->s); /* last: the next command may run */
 }
 
@@ -434,8 +437,11 @@ on_end(struct eng_run *r)
             fetch_go(c); /* last: the next command may run */
         return SINK_GONE;
     }
-    /* The client has nothing yet: the EXECUTE is answered now. */
-    if (r->mode == EC_COMBINE || (r->failed && r->mode != EC_MERGE) ||
+    /* The client has nothing yet (or the query timeout's 1969): the
+     * EXECUTE is answered now. */
+    s->crun = NULL;
+    if (r->answered || r->mode == EC_COMBINE ||
+        (r->failed && r->mode != EC_MERGE) ||
         (r->mode == EC_MERGE && !merge_client_intact(r->m))) {
         r->relayed = false; /* the engine's error reaches a clean client */
         cursor_free(c);
@@ -490,6 +496,7 @@ cursor_execute(struct session *s, struct pstmt *ps,
     c->next = s->cursors;
     s->cursors = c;
     c->run = xcalloc(1, sizeof(*c->run));
+    s->crun = c->run;
     /* last: the run may end, and the next command start, inside */
     engine_run_into(c->run, s, plan, ps, exec, exec_len, exec_ends, &c->sink);
 }

@@ -1107,7 +1107,7 @@ engine_pump(struct eng_run *r)
 void
 engine_timeout(struct session *s)
 {
-    struct eng_run *r = &s->run;
+    struct eng_run *r = s->crun != NULL ? s->crun : &s->run;
     const struct cfg *c = s->wc->cfg;
 
     if (!r->active || s->timed_out)

@@ -18,7 +18,8 @@
  *   5. two cursors open at once on one connection, fetched in turns; a
  *      cursor inside a transaction, with its statements between fetches,
  *      and one there past 64 MiB (1235, the transaction goes on);
- *      a cursor whose backend connection is killed mid-result;
+ *      a cursor whose backend connection is killed mid-result; an
+ *      EXECUTE past backend.query_timeout;
  *   6. a client that goes away mid-cursor leaves no backend connection in
  *      use (SHOW POOLS).
  */
@@ -107,7 +108,7 @@ write_conf(void)
         "  user: %s\n"
         "  password: %s\n"
         "  connect_timeout: 1s\n"
-        "  query_timeout: 600s\n"
+        "  query_timeout: 15s\n"
         "  pool: { max_connections: 10 }\n"
         "shards:\n"
         "  - name: s0\n"
@@ -774,6 +775,26 @@ out:
     free(val);
 }
 
+/* backend.query_timeout (15 s) ends a cursor's EXECUTE that runs too
+ * long, as it ends any statement. */
+static void
+test_timeout(MYSQL *m)
+{
+    MYSQL_STMT *st = cursor_stmt(m, "SELECT SLEEP(20), 0, 'x'", 1);
+    double t0 = it_now(), took;
+    bool failed = st != NULL && mysql_stmt_execute(st) != 0;
+
+    took = it_now() - t0;
+    check(failed && mysql_stmt_errno(st) == 1969 && took > 13 && took < 19,
+          "a cursor's EXECUTE past backend.query_timeout gets 1969 (%u, "
+          "after %.1f s)",
+          st ? mysql_stmt_errno(st) : 0, took);
+    check_int(it_int(m, -1, "SELECT COUNT(*) FROM plain"), NPLAIN,
+              "the connection goes on");
+    if (st)
+        mysql_stmt_close(st);
+}
+
 /* The backend connection of a cursor is killed mid-result: the next fetch
  * gets an error, and the client's connection goes on. */
 static void
@@ -901,6 +922,7 @@ main(void)
         test_txn_cap(m);
         test_merged(m);
         test_huge(m);
+        test_timeout(m);
         test_killed(m);
         mysql_close(m);
     }
