@@ -116,7 +116,7 @@ header_at(struct evbuffer *buf, uint64_t *npk, uint16_t *status)
     size_t off = 0;
     uint64_t ncols = 0;
     uint8_t p[9];
-    uint32_t len;
+    uint32_t len = 0;
 
     for (uint64_t k = 0;; k++) {
         if (!peek_at(buf, off, &len, p, sizeof(p)))
@@ -152,7 +152,7 @@ send_header(struct cursor *c, uint64_t npk)
     struct evbuffer *out = s->conn->out;
     uint8_t eof[4 + 8];
     uint8_t p[1];
-    uint32_t len;
+    uint32_t len = 0;
 
     for (uint64_t k = 0; k + 1 < npk; k++) {
         (void)peek_at(c->buf, 0, &len, p, sizeof(p));
@@ -276,7 +276,7 @@ fetch_go(struct cursor *c)
     struct evbuffer *out = s->conn->out;
     enum fetch_end how = FE_MORE;
     uint8_t p[9];
-    uint32_t len;
+    uint32_t len = 0;
 
     if (c->in_go)
         return; /* the outer call's loop sees what changed */
@@ -422,7 +422,7 @@ on_end(struct eng_run *r)
     uint64_t npk;
     uint16_t status;
     uint8_t p[1];
-    uint32_t len;
+    uint32_t len = 0;
 
     c->run = NULL;
     free_run_later(s, r);
