@@ -23,6 +23,7 @@
 
 #include "session/session_types.h"
 
+struct evbuffer;
 struct pstmt;
 struct route_plan;
 
@@ -37,6 +38,11 @@ struct route_plan;
 void cursor_execute(struct session *s, struct pstmt *ps,
                     const struct route_plan *plan, const uint8_t *exec,
                     size_t exec_len, const size_t *exec_ends);
+/* An answer myshard made itself for an EXECUTE of ps that asked for a
+ * cursor (answer: owned from here on, whole): a result set becomes a
+ * cursor over its rows, as a server opens one; anything else goes to the
+ * client as it is. The caller ends the command. */
+void cursor_adopt(struct session *s, struct pstmt *ps, struct evbuffer *answer);
 /* COM_STMT_FETCH. */
 void cursor_cmd_fetch(struct session *s);
 /* Closes statement id's cursor, if open (COM_STMT_RESET, COM_STMT_CLOSE,

@@ -470,6 +470,31 @@ on_end(struct eng_run *r)
 }
 
 void
+cursor_adopt(struct session *s, struct pstmt *ps, struct evbuffer *answer)
+{
+    struct cursor *c = xcalloc(1, sizeof(*c));
+    uint64_t npk;
+    uint16_t status;
+    uint8_t p[1];
+    uint32_t len = 0;
+
+    cursor_close(s, ps->id);
+    c->s = s;
+    c->id = ps->id;
+    c->buf = answer;
+    c->whole = true;
+    c->next = s->cursors;
+    s->cursors = c;
+    if (header_at(c->buf, &npk, &status) == 1) {
+        send_header(c, npk);
+        return;
+    }
+    while (peek_at(c->buf, 0, &len, p, sizeof(p)))
+        move_packet(c->buf, len, s->conn->out, &s->seq);
+    cursor_free(c);
+}
+
+void
 cursor_execute(struct session *s, struct pstmt *ps,
                const struct route_plan *plan, const uint8_t *exec,
                size_t exec_len, const size_t *exec_ends)

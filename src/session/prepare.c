@@ -313,7 +313,17 @@ prepare_cmd_execute(struct session *s)
     s->pins |= query_statement_pins(wc->stmt);
     /* LAST_INSERT_ID() and ROW_COUNT() are the session's */
     if (lastid_is_answered(wc->stmt)) {
-        lastid_answer(s, wc->stmt, true);
+        cursor_close(s, ps->id);
+        if (ex.flags & CURSOR_TYPE_READ_ONLY) {
+            struct evbuffer *b = evbuffer_new();
+            uint8_t seq = s->seq;
+            lastid_write_answer(s, wc->stmt, true, b);
+            s->seq = seq; /* the cursor numbers what it sends */
+            cursor_adopt(s, ps, b);
+            session_command_done(s);
+        } else {
+            lastid_answer(s, wc->stmt, true);
+        }
         goto out;
     }
     s->lid_need = (uint8_t)lastid_need_of(wc->stmt);

@@ -455,6 +455,20 @@ test_status(MYSQL *m)
                   "server's (CURSOR_EXISTS, LAST_ROW_SENT), %s",
                   sqls[i]);
     }
+    /* a statement myshard answers itself opens a cursor too: one row, as
+     * a server's one-row result */
+    {
+        char px[512] = "", dx[512] = "";
+        check(d != NULL &&
+                  status_trail(d, "SELECT id, v, pad FROM big WHERE id = 1", dx,
+                               sizeof(dx)) &&
+                  status_trail(m,
+                               "SELECT LAST_INSERT_ID() AS a, ROW_COUNT() AS "
+                               "b, @@identity AS c",
+                               px, sizeof(px)),
+              "SELECT LAST_INSERT_ID() through a cursor: %s", px);
+        check_str(px, dx, "its status flags are a server's one-row cursor's");
+    }
     if (d)
         mysql_close(d);
 }
