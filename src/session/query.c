@@ -524,9 +524,13 @@ query_start(struct session *s, const char *sql, size_t len)
     /* A cacheable read that failed before its answer (no server, a
      * routing error) left its fill: it must not keep this answer. */
     cachefill_drop(s);
+    /* A hot key: the answer kept for this very text, user, schema and
+     * mode, before any parsing (session/cachefill.h). */
+    if (cachefill_fast(s, sql, len))
+        return;
     analyze(s, sql, len, &f);
-    if (!s->admitted &&
-        protect_admit(s, sql, len, s->wc->stmt->lex_error) != ADMIT_GO)
+    if (!s->admitted && protect_admit(s, sql, len, s->wc->stmt->shape,
+                                      s->wc->stmt->lex_error) != ADMIT_GO)
         return; /* refused, or delayed: dispatched again at its turn */
     s->admitted = false;
     if (f.multi && !s->multi_stmts) {

@@ -48,6 +48,7 @@
 #include "proto/pktbuf.h"
 #include "session/command.h"
 #include "session/login.h"
+#include "session/cursor.h"
 #include "session/prepare.h"
 #include "session/query.h"
 #include "session/limits.h"
@@ -200,6 +201,7 @@ close_session(struct session *s, const char *reason)
     if (s->delay_ev)
         evtimer_del(s->delay_ev);
     engine_abort(s);
+    cursor_close_all(s);   /* their connections are dropped */
     txn_abandon(s, false); /* rolled back without the client */
     if (s->sc) {
         /* Mid-statement its state is unknown, and an open transaction is
@@ -662,7 +664,9 @@ client_drain_cb(struct conn *c, void *arg)
             session_free_later(s);
         return;
     }
-    if (s->state == SESS_RELAY)
+    if (s->state == SESS_RELAY && s->fetch != NULL)
+        cursor_client_drained(s);
+    else if (s->state == SESS_RELAY)
         engine_client_drained(s);
     else if (s->state == SESS_IDLE)
         session_process_input(s); /* commands held for CLIENT_OUT_HIGH */
@@ -710,6 +714,31 @@ static const struct session_hooks hooks = {
     .change_user_ok = command_change_user_ok,
 };
 
+/* Says why in the greeting's place (the socket is closed after). */
+static void
+refuse(struct wctx *wc, int fd, const char *msg)
+{
+    struct evbuffer *out = evbuffer_new();
+    uint8_t seq = 0;
+
+    STATS_ADD(&wc->stats, connections_refused_total, 1);
+    proto_write_err(out, &seq, ER_CON_COUNT_ERROR, "08004", "%s", msg);
+    evbuffer_write(out, fd);
+    evbuffer_free(out);
+}
+
+void
+session_refuse(struct worker *w, int fd, const char *why)
+{
+    char msg[256];
+
+    snprintf(msg, sizeof(msg),
+             "myshard: too many connections: out of file descriptors (%s); "
+             "try again later",
+             why);
+    refuse(w->ctx, fd, msg);
+}
+
 void
 session_accept(struct worker *w, int fd, const struct sockaddr *addr,
                int addrlen)
@@ -724,14 +753,9 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
     (void)addrlen;
     if (wc->draining || !limits_client_enter(wc->cfg->max_client_connections)) {
         /* Too many: say so in the greeting's place and close. */
-        struct evbuffer *out = evbuffer_new();
-        uint8_t seq = 0;
-        STATS_ADD(&wc->stats, connections_refused_total, 1);
-        proto_write_err(out, &seq, ER_CON_COUNT_ERROR, "08004",
-                        "myshard: too many connections "
-                        "(max_client_connections)");
-        evbuffer_write(out, fd);
-        evbuffer_free(out);
+        refuse(wc, fd,
+               "myshard: too many connections "
+               "(max_client_connections)");
         evutil_closesocket(fd);
         return;
     }
