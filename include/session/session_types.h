@@ -107,6 +107,9 @@ enum pin_reason {
     PIN_USER_VARS = 1 << 2,    /* user variables */
     PIN_TEMP_TABLE = 1 << 3,
     PIN_LOCKS = 1 << 4,        /* GET_LOCK, LOCK TABLES */
+    PIN_WARNINGS = 1 << 5,     /* the last statement's warnings or error,
+                                  until the next statement
+                                  (session/diagnostics.h) */
     PIN_FOUND_ROWS = 1 << 6,   /* SQL_CALC_FOUND_ROWS / FOUND_ROWS() */
     PIN_LAST_INSERT = 1 << 7,  /* not taken: LAST_INSERT_ID() is the
                                   session's own (session/lastid.h) */

@@ -35,7 +35,7 @@ session_pin_name(int bit)
 {
     static const char *const names[PIN_REASONS] = {
         "transaction", "session_vars", "user_vars",  "temp_table",
-        "locks",       NULL,           "found_rows", "last_insert",
+        "locks",       "warnings",     "found_rows", "last_insert",
         "sql_prepare", "pool_session",
     };
 

@@ -26,6 +26,7 @@
 #include "session/prepare.h"
 #include "session/engine.h"
 #include "session/query.h"
+#include "session/diagnostics.h"
 #include "session/schema.h"
 #include "session/session.h"
 #include "session/txn.h"
@@ -414,5 +415,7 @@ command_dispatch(struct session *s)
         session_command_done(s);
         return;
     }
+    if (s->cmd_byte != COM_QUERY) /* a query: once it is classified */
+        diag_statement_start(s, NULL);
     table[s->cmd_byte](s);
 }

@@ -464,6 +464,9 @@ release(struct eng_target *t, bool dirty)
         return;
     }
     health_report(sc->srv, true, &s->wc->cfg->backend.health, clock_ms());
+    if (r->n == 1 && r->kind == RELAY_RESULT &&
+        (t->rl.warnings > 0 || t->rl.got_err)) /* session/diagnostics.h */
+        s->pins |= PIN_WARNINGS;
     if (t->held || (s->sc == NULL && r->n == 1 &&
                     ((t->rl.status & SERVER_STATUS_IN_TRANS) ||
                      (s->pins & ~PIN_TRANSACTION) != 0))) {

@@ -23,6 +23,7 @@
 #include "route/router.h"
 #include "session/answer.h"
 #include "session/cachefill.h"
+#include "session/diagnostics.h"
 #include "session/engine.h"
 #include "session/gate.h"
 #include "session/lastid.h"
@@ -529,6 +530,7 @@ query_start(struct session *s, const char *sql, size_t len)
     if (cachefill_fast(s, sql, len))
         return;
     analyze(s, sql, len, &f);
+    diag_statement_start(s, f.multi ? NULL : s->wc->stmt);
     if (!s->admitted && protect_admit(s, sql, len, s->wc->stmt->shape,
                                       s->wc->stmt->lex_error) != ADMIT_GO)
         return; /* refused, or delayed: dispatched again at its turn */
@@ -624,6 +626,8 @@ query_start(struct session *s, const char *sql, size_t len)
     case ACT_FORWARD:
         break;
     }
+    if (!f.multi && diag_answer(s, s->wc->stmt))
+        return; /* SHOW WARNINGS with no connection kept */
     if (schema_refuse_unqualified(s, s->wc->stmt))
         return;
     /* A positional INSERT waits for its table's columns to be read again

@@ -132,8 +132,10 @@ note_eof(struct relay *r, const uint8_t *p, size_t len)
 {
     struct reply_eof eof;
 
-    if (reply_parse_eof(p, len, &eof) && len >= 5)
+    if (reply_parse_eof(p, len, &eof) && len >= 5) {
         r->status = eof.status;
+        r->warnings = eof.warnings;
+    }
 }
 
 /* Records an ERR's code and message (the caller checked p[0] == 0xFF). */
