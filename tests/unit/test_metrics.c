@@ -737,8 +737,8 @@ START_TEST(test_prometheus_values)
         value_of(t, "myshard_backend_queries_total{backend=\"10.0.0.1:3306\"}"),
         100);
 
-    /* pins: the nine reasons, no unused bit */
-    ck_assert_int_eq(count(t, "myshard_pins_total{"), 9);
+    /* pins: the ten reasons, no unused bit */
+    ck_assert_int_eq(count(t, "myshard_pins_total{"), 10);
     ck_assert_int_eq(value_of(t, "myshard_pins_total{reason=\"transaction\"}"),
                      4);
     ck_assert_int_eq(value_of(t, "myshard_pins_total{reason=\"pool_session\"}"),
