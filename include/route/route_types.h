@@ -142,6 +142,10 @@ struct route_plan {
      * the plan, freed by route_plan_free. */
     void *scratch;
     size_t scratch_cap;
+    /* LOCK TABLES: the shards whose target takes table locks (the other
+     * targets get UNLOCK TABLES: the session's earlier locks there end, as
+     * a new LOCK TABLES ends them on a server). */
+    uint64_t lock_mask;
 };
 
 #endif

@@ -38,7 +38,9 @@
  *    reach); ANALYZE of a write reaching several shards: 1235.
  *  - A batch of statements (multi-statements) is routed only when none
  *    touches a sharded or global table and all share one default shard.
- *  - LOCK TABLES, LOAD DATA and HANDLER on sharded or global tables: 1235.
+ *  - LOCK TABLES: every shard holding one of its tables, each with its own
+ *    list (route_lock.c); UNLOCK TABLES: every shard the session locked.
+ *  - LOAD DATA and HANDLER on sharded or global tables: 1235.
  *  - Statements the session answers itself (SET, USE, BEGIN, ...) and
  *    CALL, KILL, FLUSH, GRANT ... get a plan for the default shard, role
  *    primary.
@@ -103,6 +105,7 @@ plan_reset(struct route_plan *p)
     p->buf_len = 0;
     p->replicated = false;
     p->needs_params = false;
+    p->lock_mask = 0;
 }
 
 void
@@ -790,8 +793,10 @@ router_route(const struct cfg *cfg, const struct stmt_info *st,
         route_plain(&r);
         break;
     case STMT_LOCK_TABLES:
-        route_unlisted_only(&r, "LOCK TABLES",
-                            "use SELECT ... FOR UPDATE inside a transaction");
+        rt_route_lock(&r);
+        break;
+    case STMT_UNLOCK_TABLES:
+        rt_route_unlock(&r);
         break;
     case STMT_LOAD_DATA:
         route_unlisted_only(&r, "LOAD DATA",
@@ -804,4 +809,5 @@ router_route(const struct cfg *cfg, const struct stmt_info *st,
         route_default(&r, r.schema);
         break;
     }
+    rt_check_locked(&r);
 }

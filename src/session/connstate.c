@@ -16,6 +16,7 @@
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
 #include "session/session.h"
+#include "session/uservars.h"
 #include "sql/lexmode.h"
 
 /* The SET NAMES that gives a connection the client's collation id. */
@@ -129,4 +130,25 @@ connstate_apply(struct session *s, struct serverconn *sc, struct relay *rl)
     packet_write(out, &seq, buf, n);
     relay_start(rl, RELAY_SIMPLE);
     return true;
+}
+
+void
+connstate_set_done(struct session *s, struct serverconn *sc, bool ok)
+{
+    uservars_done(s, ok && sc != NULL);
+    if (!s->tracks_vars)
+        return;
+    if (ok && sc != NULL) {
+        /* The SET ran on this connection: both now hold the values. */
+        for (int i = 0; i < s->pending.n; i++) {
+            const struct sessvar *v = &s->pending.v[i];
+            sessvars_apply(&s->vars, v->name, strlen(v->name), v->value,
+                           strlen(v->value));
+        }
+        sessvars_copy(&sc->vars, &s->vars);
+        if (sessvars_has_charset(&s->vars))
+            sc->charset = 0;
+    }
+    sessvars_clear(&s->pending);
+    s->tracks_vars = false;
 }

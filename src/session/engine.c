@@ -130,6 +130,7 @@
 #include "session/relay.h"
 #include "session/schema.h"
 #include "session/session.h"
+#include "session/tablelocks.h"
 #include "session/txn.h"
 
 static void target_read(struct serverconn *sc, void *arg);
@@ -412,6 +413,10 @@ acquire(struct eng_target *t, int exclude)
         got_conn(t, s->sc);
         return;
     }
+    if ((sc = tablelocks_conn(s, t->shard)) != NULL) {
+        got_conn(t, sc); /* LOCK TABLES keeps one on this shard */
+        return;
+    }
     req.shard = t->shard;
     req.read = r->read;
     /* A session that pins (or whose statement will pin) keeps the
@@ -479,6 +484,8 @@ release(struct eng_target *t, bool dirty)
     /* A KILL QUERY may still be on its way to it: never lend it again. */
     if (s->timed_out && !t->held)
         dirty = true;
+    if (tablelocks_settle(s, sc, t->held, dirty))
+        return;
     if (dirty) {
         if (t->held)
             s->sc = NULL;
@@ -568,10 +575,7 @@ run_finish(struct eng_run *r)
         cachefill_store(s, r->mode == EC_RELAY && !r->failed && !r->answered &&
                                !s->timed_out && r->kind == RELAY_RESULT &&
                                !r->t[0].rl.got_err);
-    if (s->tracks_vars) { /* the SET failed: its values are not kept */
-        sessvars_clear(&s->pending);
-        s->tracks_vars = false;
-    }
+    connstate_set_done(s, NULL, false); /* a SET that got no answer */
     run_free(r);
     if (cut) {
         session_close(s, "backend failed mid-result");
@@ -715,21 +719,7 @@ relay_done(struct eng_target *t)
     if (t->run->kind == RELAY_PREPARE && !t->rl.got_err)
         pstmt_register(s, t->sc, t->rl.prep_params, t->rl.prep_cols);
     consist_note(s, t->sc, &t->rl, t->run->read);
-    if (s->tracks_vars) {
-        /* The SET ran on this connection: both now hold the values. */
-        if (!t->rl.got_err) {
-            for (int i = 0; i < s->pending.n; i++) {
-                const struct sessvar *v = &s->pending.v[i];
-                sessvars_set(&s->vars, v->name, strlen(v->name), v->value,
-                             strlen(v->value));
-            }
-            sessvars_copy(&t->sc->vars, &s->vars);
-            if (sessvars_has_charset(&s->vars))
-                t->sc->charset = 0;
-        }
-        sessvars_clear(&s->pending);
-        s->tracks_vars = false;
-    }
+    connstate_set_done(s, t->sc, !t->rl.got_err);
 }
 
 /* After a target's answer: its connection's LAST_INSERT_ID(), when the
