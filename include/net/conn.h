@@ -61,6 +61,7 @@ struct conn {
     bool above_low;    /* output went above wr_low since last drain */
     bool dead;         /* EOF/error seen or closing: no more I/O */
     bool flush_queued; /* on the worker's flush list */
+    bool in_watched;   /* in_cb is on `in`: reading stopped at rd_high */
     struct conn *flush_next;
 
     /* TLS, after conn_tls_start; all NULL/false on a plaintext socket. */

@@ -28,15 +28,28 @@ struct digest_entry {
     char text[DIGEST_TEXT_MAX];
 };
 
+/* Statement shapes remembered with their slot: a direct-mapped cache. */
+#define DIGESTS_SHAPES 4096
+
+struct digest_shape {
+    uint64_t shape; /* stmt_info.shape; 0 = empty */
+    int slot;
+};
+
 struct digest_table {
     struct digest_entry *v; /* owned; DIGESTS_SLOTS, allocated on first
                                use; the last is "(other statements)" */
     int n;                  /* distinct statements held */
+    /* owned; DIGESTS_SHAPES, allocated with v: a statement whose shape
+     * was seen finds its slot here without being digested again */
+    struct digest_shape *shapes;
 };
 
-/* The slot of sql's digest (lexed under mode), added when new. */
+/* The slot of sql's digest (lexed under mode), added when new. shape is
+ * the statement's stmt_info.shape (0: unknown): a shape seen before gives
+ * its slot at once, since statements of one shape share their digest. */
 int digests_slot(struct digest_table *t, const char *sql, size_t len,
-                 struct lex_mode mode);
+                 struct lex_mode mode, uint64_t shape);
 /* Counts one run of the statement in slot. */
 void digests_note(struct digest_table *t, int slot, int64_t us, bool failed);
 /* The digest text of slot ("" when slot < 0). */

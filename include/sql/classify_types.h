@@ -399,6 +399,12 @@ struct stmt_info {
      * SQLF_COMPOUND: its ';'s are its own, it runs to the end) */
     bool multi;
     bool lex_error; /* unterminated string/comment: fields partial */
+    /* A hash of the statement's tokens with every literal's value left
+     * out, so two statements of one shape share it: as sql/digest.h's
+     * digest depends on nothing else, the digest of one is the digest of
+     * the other. 0 when the parser did not read every token (it stopped
+     * early, a ';', a lexical error). */
+    uint64_t shape;
     /* an array filled up or nesting passed the parser's depth: tables or
      * predicates may be missing, so do not route by them alone */
     bool overflow;

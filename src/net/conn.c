@@ -37,12 +37,26 @@ static void tls_feed(struct conn *c, const unsigned char *p, size_t n);
 static void tls_flush(struct conn *c);
 static void tls_handshake_step(struct conn *c);
 
+static void in_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+                  void *arg);
+
 static void
 read_arm(struct conn *c)
 {
-    bool want = c->read_on && !c->dead && !c->connecting && c->fd >= 0 &&
-                (c->rd_high == 0 || evbuffer_get_length(c->in) < c->rd_high);
+    bool full = c->rd_high != 0 && evbuffer_get_length(c->in) >= c->rd_high;
+    bool want = c->read_on && !c->dead && !c->connecting && c->fd >= 0 && !full;
 
+    /* Only a consumer draining a full input makes reading wanted again
+     * with no call here: the input is watched then only, so that its
+     * every other change costs no callback. (libevent reads the next
+     * entry before it calls one, so in_cb may remove itself.) */
+    if (full && !c->dead && !c->in_watched) {
+        evbuffer_add_cb(c->in, in_cb, c);
+        c->in_watched = true;
+    } else if ((!full || c->dead) && c->in_watched) {
+        evbuffer_remove_cb(c->in, in_cb, c);
+        c->in_watched = false;
+    }
     if (want && !c->read_armed) {
         event_add(&c->rev, NULL);
         c->read_armed = true;
@@ -248,7 +262,6 @@ conn_new(struct worker *w, int fd)
     c->in = evbuffer_new();
     c->out = evbuffer_new();
     evbuffer_add_cb(c->out, out_cb, c);
-    evbuffer_add_cb(c->in, in_cb, c);
     if (fd >= 0) {
         evutil_make_socket_nonblocking(fd);
         assign_events(c);
@@ -356,7 +369,9 @@ conn_free(struct conn *c)
     }
     c->read_armed = c->write_armed = false;
     evbuffer_remove_cb(c->out, out_cb, c);
-    evbuffer_remove_cb(c->in, in_cb, c);
+    if (c->in_watched)
+        evbuffer_remove_cb(c->in, in_cb, c);
+    c->in_watched = false;
     if (c->flush_queued) /* the flush list must never see freed memory */
         flush_unlink(c);
     if (event_base_once(c->w->base, -1, EV_TIMEOUT, free_cb, c, NULL) < 0)

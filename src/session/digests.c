@@ -14,18 +14,14 @@
 #define TABLE_SLOTS (DIGESTS_SLOTS - 1)
 #define OTHER_SLOT  TABLE_SLOTS
 
-int
-digests_slot(struct digest_table *t, const char *sql, size_t len,
-             struct lex_mode mode)
+static int
+slot_of(struct digest_table *t, const char *sql, size_t len,
+        struct lex_mode mode)
 {
     char text[DIGEST_TEXT_MAX];
     uint64_t h;
     size_t n;
 
-    if (t->v == NULL) {
-        t->v = xcalloc(DIGESTS_SLOTS, sizeof(*t->v));
-        snprintf(t->v[OTHER_SLOT].text, DIGEST_TEXT_MAX, "(other statements)");
-    }
     n = digest_make(sql, len, mode, text, sizeof(text));
     if (n >= sizeof(text))
         n = sizeof(text) - 1;
@@ -45,6 +41,27 @@ digests_slot(struct digest_table *t, const char *sql, size_t len,
         }
     }
     return OTHER_SLOT;
+}
+
+int
+digests_slot(struct digest_table *t, const char *sql, size_t len,
+             struct lex_mode mode, uint64_t shape)
+{
+    struct digest_shape *e;
+
+    if (t->v == NULL) {
+        t->v = xcalloc(DIGESTS_SLOTS, sizeof(*t->v));
+        t->shapes = xcalloc(DIGESTS_SHAPES, sizeof(*t->shapes));
+        snprintf(t->v[OTHER_SLOT].text, DIGEST_TEXT_MAX, "(other statements)");
+    }
+    if (shape == 0)
+        return slot_of(t, sql, len, mode);
+    e = &t->shapes[shape % DIGESTS_SHAPES];
+    if (e->shape != shape) {
+        e->shape = shape;
+        e->slot = slot_of(t, sql, len, mode);
+    }
+    return e->slot;
 }
 
 void
@@ -74,6 +91,8 @@ void
 digests_free(struct digest_table *t)
 {
     free(t->v);
+    free(t->shapes);
     t->v = NULL;
+    t->shapes = NULL;
     t->n = 0;
 }

@@ -246,7 +246,7 @@ prepare_cmd_execute(struct session *s)
     /* The text and its mode never change: its digest is made once. */
     if (ps->digest_slot < 0)
         ps->digest_slot =
-            digests_slot(&wc->digests, ps->sql, ps->len, ps->mode);
+            digests_slot(&wc->digests, ps->sql, ps->len, ps->mode, 0);
     s->digest_slot = ps->digest_slot;
     if (!s->admitted && protect_admit(s, ps->sql, ps->len, false) != ADMIT_GO)
         goto out; /* refused, or delayed: dispatched again at its turn */

@@ -314,7 +314,7 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
     sql_classify(sql, len, s->lex, st);
     f->multi = st->multi;
     s->stmt_kind = (uint8_t)stats_kind_of(st->kind);
-    s->digest_slot = digests_slot(&s->wc->digests, sql, len, s->lex);
+    s->digest_slot = digests_slot(&s->wc->digests, sql, len, s->lex, st->shape);
     if (!known && (st->multi || !lexstate_sets_mode(st) ||
                    !lexstate_text_neutral(sql, len))) {
         /* only a plain SET that repairs the mode may pass */

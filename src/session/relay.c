@@ -284,14 +284,26 @@ peek_at(struct peekbuf *pb, size_t off, uint8_t *dst, size_t len)
     return true;
 }
 
+/* The rows' end: at most an EOF with its status or a short ERR, copied to
+ * be read, so that it moves with the rows before it. */
+#define ROWS_END_MAX 128
+
 /*
- * The length of the run of whole rows at the front of in, up to the first
- * EOF, ERR, partial row or >= 16 MB row (those go the packet-by-packet
- * way), or past room bytes (the client's high-water mark, checked per
+ * The length of the run of rows at the front of in, up to the first EOF,
+ * ERR, continued (>= 16 MB) row or a row whose first five bytes have not
+ * arrived, or past room bytes (the client's high-water mark, checked per
  * row as the packet-by-packet way does). Counts them in r->rows.
+ *
+ * The run ends where the bytes that arrived end whenever it can, so that
+ * evbuffer_remove_buffer moves whole chains and copies nothing: a row cut
+ * by the end is part of it (*fwd: its bytes still to come, passed on as
+ * they arrive), and so is a small EOF or ERR that ends the rows (copied
+ * into end, its length with the header in *end_len, for the caller to
+ * read before it moves).
  */
 static size_t
-scan_rows(struct relay *r, struct evbuffer *in, size_t avail, size_t room)
+scan_rows(struct relay *r, struct evbuffer *in, size_t avail, size_t room,
+          uint32_t *fwd, uint8_t end[ROWS_END_MAX], size_t *end_len)
 {
     struct peekbuf pb;
     size_t off = 0;
@@ -312,11 +324,20 @@ scan_rows(struct relay *r, struct evbuffer *in, size_t avail, size_t room)
         if (off > room || !peek_at(&pb, off, h, 5))
             break;
         len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16;
-        if (len == 0 || len >= PACKET_MAX_PAYLOAD || reply_is_eof(h[4], len) ||
-            h[4] == PKT_HDR_ERR || off + 4 + len > pb.len)
+        if (len == 0 || len >= PACKET_MAX_PAYLOAD)
             break;
-        off += 4 + (size_t)len;
+        if (reply_is_eof(h[4], len) || h[4] == PKT_HDR_ERR) {
+            if (4 + (size_t)len <= ROWS_END_MAX &&
+                peek_at(&pb, off, end, 4 + (size_t)len))
+                *end_len = 4 + (size_t)len;
+            break;
+        }
         r->rows++;
+        if (off + 4 + len > pb.len) {
+            *fwd = (uint32_t)(off + 4 + len - pb.len);
+            return pb.len;
+        }
+        off += 4 + (size_t)len;
     }
     return off;
 }
@@ -344,9 +365,24 @@ relay_pump(struct relay *r, struct evbuffer *in, struct evbuffer *out,
         }
         if (r->phase == RL_ROWS && !r->in_cont) {
             size_t room = out ? high - evbuffer_get_length(out) : SIZE_MAX;
-            size_t run = scan_rows(r, in, avail, room);
+            uint8_t end[ROWS_END_MAX];
+            size_t end_len = 0;
+            uint32_t fwd = 0;
+            size_t run = scan_rows(r, in, avail, room, &fwd, end, &end_len);
+            if (end_len > 0) {
+                if (on_control(r, end + 4, end_len - 4) == RELAY_BROKEN)
+                    return RELAY_BROKEN;
+                if (unlikely(r->untrack)) {
+                    pass(r, in, out, run);
+                    pass_untracked(r, in, out, end, end_len - 4);
+                } else {
+                    pass(r, in, out, run + end_len);
+                }
+                continue;
+            }
             if (run > 0) {
                 pass(r, in, out, run);
+                r->fwd_left = fwd;
                 continue;
             }
         }

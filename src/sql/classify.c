@@ -193,6 +193,9 @@ finish(struct parser *p)
     struct stmt_info *st = p->st;
     bool w = false;
 
+    /* every token read, none after a ';' (see stmt_info.shape) */
+    if (p->t.type == TOK_EOF && !st->lex_error && !st->overflow)
+        st->shape = p->shape ? p->shape : 1;
     if (p->t.type == TOK_SEMI && !p->swallow) {
         struct token t;
         st->stmt_len = (size_t)(p->t.p - st->sql);

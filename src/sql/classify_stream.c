@@ -71,6 +71,35 @@ hint_parse(struct stmt_info *st, const struct token *t)
     }
 }
 
+#define SHAPE_PRIME 0x100000001b3ULL
+
+/* Adds a token to the statement's shape (stmt_info.shape), once, in
+ * source order: a literal by its type alone, anything else by its type
+ * and text as written. */
+static inline void
+shape_add(struct parser *p, const struct token *t)
+{
+    uint64_t h = p->shape;
+
+    if (t->p < p->shaped)
+        return;
+    p->shaped = t->p + (t->len ? t->len : 1);
+    h = (h ^ (uint64_t)t->type) * SHAPE_PRIME;
+    switch (t->type) {
+    case TOK_NUMBER:
+    case TOK_STRING:
+    case TOK_HEX:
+    case TOK_BIT:
+    case TOK_PARAM:
+        break;
+    default:
+        h = (h ^ (uint64_t)t->len) * SHAPE_PRIME;
+        for (size_t i = 0; i < t->len; i++)
+            h = (h ^ (uint8_t)t->p[i]) * SHAPE_PRIME;
+    }
+    p->shape = h;
+}
+
 /* The next raw token, with hints consumed. */
 static inline void
 lex_raw(struct parser *p, struct token *t)
@@ -89,6 +118,7 @@ lex_raw(struct parser *p, struct token *t)
         }
         if (t->type == TOK_ERROR)
             p->st->lex_error = true;
+        shape_add(p, t);
         return;
     }
 }
@@ -171,6 +201,10 @@ parser_init(struct parser *p, const char *sql, size_t len, struct lex_mode mode,
     p->st = st;
     p->last_end = sql;
     p->noted = sql;
+    p->shaped = sql;
+    /* the lexing mode decides the tokens, so it is part of the shape */
+    p->shape = (0xcbf29ce484222325ULL ^ mode.flags) * SHAPE_PRIME;
+    p->shape = (p->shape ^ mode.charset) * SHAPE_PRIME;
     p->prev_type = TOK_EOF;
     p->prev_kw = KW_NONE;
     p->nest = 0;

@@ -60,6 +60,8 @@ struct parser {
     struct stmt_info *st;
     const char *last_end;    /* end of the last token consumed */
     const char *noted;       /* tokens before this were already noted */
+    const char *shaped;      /* ... and were hashed into shape */
+    uint64_t shape;          /* stmt_info.shape so far */
     enum tok_type prev_type; /* previous current token, for flag patterns */
     uint16_t prev_kw;
     unsigned nest;      /* recursion depth */
@@ -186,11 +188,14 @@ parser_paren_query(struct parser *p)
 static inline void
 parser_restore(struct parser *p, const struct parser *saved)
 {
-    const char *noted = p->noted;
+    const char *noted = p->noted, *shaped = p->shaped;
+    uint64_t shape = p->shape;
     unsigned agg = p->agg_calls, uvt = p->uv_tokens, uvw = p->uv_writes;
 
     *p = *saved;
     p->noted = noted;
+    p->shaped = shaped;
+    p->shape = shape;
     p->agg_calls = agg;
     p->uv_tokens = uvt;
     p->uv_writes = uvw;

@@ -2,12 +2,14 @@
  * test_digest.c - digest_make(, LEX_MODE_DEFAULT) against tests/data/digest.tsv
  * (SQL <TAB> digest; '#' lines and blank lines skipped), plus truncation, NUL
  * bytes, stability across case, blanks and comments, 1 MB inputs, and the
- * FNV-1a helper. Set DIGEST_PRINT=1 to print actual digests instead of
- * checking.
+ * FNV-1a helper, and the classifier's statement shape (stmt_info.shape),
+ * which stands for the digest: one shape, one digest. Set DIGEST_PRINT=1 to
+ * print actual digests instead of checking.
  */
 #include "sql/digest.h"
 
 #include <check.h>
+#include "sql/classify.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,72 @@ dg(const char *sql)
     ck_assert_uint_eq(strlen(out), n);
     return out;
 }
+
+static uint64_t
+shape(const char *sql)
+{
+    static struct stmt_info *st;
+
+    if (st == NULL)
+        st = calloc(1, sizeof(*st));
+    sql_classify(sql, strlen(sql), LEX_MODE_DEFAULT, st);
+    return st->shape;
+}
+
+/* Statements of one shape have one digest: every pair of digest.tsv's
+ * statements and their variants with other digits (other literal values,
+ * and other names where a name holds a digit) that share a shape shares
+ * a digest; and literal values alone never change a shape. */
+START_TEST(test_shape_stands_for_digest)
+{
+    FILE *f = fopen("tests/data/digest.tsv", "r");
+    static char sql[400][512], dig[400][512];
+    static uint64_t sh[400];
+    char line[4096];
+    int n = 0, shaped = 0;
+
+    ck_assert_msg(f != NULL, "tests/data/digest.tsv: cannot open");
+    while (fgets(line, sizeof(line), f) != NULL && n + 3 <= 400) {
+        char *tab = strchr(line, '\t');
+        if (line[0] == '#' || tab == NULL || tab - line >= 500)
+            continue;
+        *tab = 0;
+        for (int v = 0; v < 3; v++, n++) {
+            memcpy(sql[n], line, (size_t)(tab - line) + 1);
+            for (char *c = sql[n]; *c; c++)
+                if (*c >= '0' && *c <= '9')
+                    *c = (char)('0' + (*c - '0' + 3 * v) % 10);
+            snprintf(dig[n], sizeof(dig[n]), "%.511s", dg(sql[n]));
+            sh[n] = shape(sql[n]);
+            shaped += sh[n] != 0;
+        }
+    }
+    fclose(f);
+    ck_assert_int_ge(shaped, 100);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (sh[i] != 0 && sh[i] == sh[j])
+                ck_assert_msg(strcmp(dig[i], dig[j]) == 0,
+                              "one shape, two digests:\n  %s\n  %s", sql[i],
+                              sql[j]);
+
+    ck_assert_uint_ne(shape("SELECT c FROM sbtest1 WHERE id=42"), 0);
+    ck_assert_uint_eq(shape("SELECT c FROM sbtest1 WHERE id=42"),
+                      shape("SELECT c FROM sbtest1 WHERE id=7"));
+    ck_assert_uint_eq(shape("SELECT c FROM t WHERE id IN (1, 2) AND s='a'"),
+                      shape("SELECT c FROM t WHERE id IN (9, 8) AND s='bb'"));
+    ck_assert_uint_ne(shape("SELECT c FROM t WHERE id = 1"),
+                      shape("SELECT c FROM t WHERE id = '1'"));
+    ck_assert_uint_ne(shape("SELECT c FROM t WHERE id = 1"),
+                      shape("SELECT c FROM u WHERE id = 1"));
+    ck_assert_uint_ne(shape("SELECT c FROM t WHERE id = 1"),
+                      shape("SELECT c FROM t WHERE id = -1"));
+    /* not every token read: no shape */
+    ck_assert_uint_eq(shape("SELECT 1; SELECT 2"), 0);
+    ck_assert_uint_eq(shape("SELECT 1;"), 0);
+    ck_assert_uint_eq(shape("SELECT 'open"), 0);
+}
+END_TEST
 
 START_TEST(test_table)
 {
@@ -199,6 +267,7 @@ main(void)
     tcase_add_test(tc, test_nul_bytes);
     tcase_add_test(tc, test_one_megabyte);
     tcase_add_test(tc, test_hash);
+    tcase_add_test(tc, test_shape_stands_for_digest);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

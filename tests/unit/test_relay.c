@@ -280,6 +280,62 @@ START_TEST(test_rows_across_chains)
 }
 END_TEST
 
+/* Rows of many lengths, fed in chunks of every size from 2 to 64 bytes, so
+ * that a chunk ends inside a header, a row, the final EOF or an ERR: the
+ * relay moves rows cut at the end with the rest following, and the EOF or
+ * ERR with the rows before it, and every byte comes out once, in order. */
+START_TEST(test_rows_cut_anywhere)
+{
+    for (int end_err = 0; end_err < 2; end_err++) {
+        for (size_t step = 2; step <= 64; step++) {
+            struct evbuffer *src = evbuffer_new(), *out = evbuffer_new();
+            uint8_t row[80], *all;
+            size_t total;
+            struct relay r;
+
+            seq = 1;
+            put(src, "\x01", 1);
+            put(src,
+                "\x03"
+                "def\x00\x00\x00\x01"
+                "a\x00\x0c\x21\x00\x0b\x00\x00"
+                "\x00\xfd\x00\x00\x00\x00\x00",
+                24);
+            put_eof(src, SERVER_STATUS_AUTOCOMMIT);
+            for (int i = 0; i < 40; i++) {
+                size_t n = 1 + (size_t)(i * 17) % 70;
+                row[0] = (uint8_t)(n - 1);
+                memset(row + 1, 'a' + i % 26, n - 1);
+                put(src, row, n);
+            }
+            if (end_err)
+                put(src, "\xff\x19\x04#HY000boom", 13);
+            else
+                put_eof(src, SERVER_STATUS_AUTOCOMMIT | SERVER_STATUS_IN_TRANS);
+            total = evbuffer_get_length(src);
+            all = malloc(total);
+            evbuffer_copyout(src, all, total);
+            relay_start(&r, RELAY_RESULT);
+            ck_assert_int_eq(feed(&r, src, out, step), RELAY_DONE);
+            ck_assert_uint_eq(r.rows, 40);
+            ck_assert_uint_eq(evbuffer_get_length(out), total);
+            ck_assert(memcmp(evbuffer_pullup(out, -1), all, total) == 0);
+            if (end_err) {
+                ck_assert(r.got_err);
+                ck_assert_uint_eq(r.err_code, 1049);
+            } else {
+                ck_assert(!r.got_err);
+                ck_assert_uint_eq(r.status, SERVER_STATUS_AUTOCOMMIT |
+                                                SERVER_STATUS_IN_TRANS);
+            }
+            free(all);
+            evbuffer_free(src);
+            evbuffer_free(out);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_swallow_prelude)
 {
     struct evbuffer *in = evbuffer_new();
@@ -325,6 +381,7 @@ main(void)
     tcase_add_test(tc, test_huge_row_streams);
     tcase_add_test(tc, test_pauses_above_high_water);
     tcase_add_test(tc, test_rows_across_chains);
+    tcase_add_test(tc, test_rows_cut_anywhere);
     tcase_add_test(tc, test_swallow_prelude);
     tcase_add_test(tc, test_garbage_column_count);
     suite_add_tcase(s, tc);
