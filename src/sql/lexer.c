@@ -295,8 +295,7 @@ never_version(const char *body, const char *end)
 {
     const char *v = body + (*body == '!' ? 1 : 2);
 
-    return end - v >= 7 && memcmp(v, "999999", 6) == 0 &&
-           !is_digit((unsigned char)v[6]);
+    return end - v >= 6 && memcmp(v, "999999", 6) == 0;
 }
 
 /* Skips blanks and comments before the next token, entering and leaving
