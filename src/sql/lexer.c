@@ -287,15 +287,15 @@ find_comment_end(const char *s, const char *end)
     return NULL;
 }
 
-/* An executable comment for version 999999 (M!999999: the first line of
- * mariadb-dump's files): above every server's version, so every server
- * skips it as a comment. */
+/* MariaDB's executable comment for version 999999 (M!999999: the first
+ * line of mariadb-dump's files): its version has six digits, above every
+ * server's, so every server skips it as a comment. Not the MySQL form
+ * (!999999), whose version a server may read as five digits. */
 static bool
 never_version(const char *body, const char *end)
 {
-    const char *v = body + (*body == '!' ? 1 : 2);
-
-    return end - v >= 6 && memcmp(v, "999999", 6) == 0;
+    return *body != '!' && end - body >= 8 &&
+           memcmp(body + 2, "999999", 6) == 0;
 }
 
 /* Skips blanks and comments before the next token, entering and leaving
