@@ -11,7 +11,8 @@ with --single-transaction; the tables are dropped through myshard and the
 dump is fed to the `mariadb` client through myshard. Then every row must be
 back exactly once, and only on its placement shard, as the shard primaries
 themselves say (placement computed in SQL on each shard: CRC32(user_id) %
-1024 for the hash rule, the id for the range rule).
+1024 for the hash rule, the id for the range rule; and each row's shard is
+the one myshard-locate names for its key).
 
 LOCK TABLES ... READ through myshard must block a write from a direct
 connection on both shards (lock_wait_timeout runs out) until UNLOCK TABLES,
@@ -236,6 +237,38 @@ def shard_rows(sconn, table):
         raise
 
 
+LOCATE = {}  # (table, key) -> the shard myshard-locate names
+
+
+def locate(cfg, table, key):
+    """The shard myshard-locate (the router's own code) places key on."""
+    if (table, key) not in LOCATE:
+        exe = os.path.join(os.path.dirname(os.environ["MYSHARD_BIN"]),
+                           "myshard-locate")
+        p = subprocess.run([exe, "-c", cfg, "-s", DB, table, str(key)],
+                           capture_output=True, text=True, timeout=30)
+        shard = [l.split()[1] for l in p.stdout.splitlines()
+                 if l.startswith("shard:")]
+        LOCATE[(table, key)] = shard[0] if shard else None
+    return LOCATE[(table, key)]
+
+
+def check_locate(cfg, shards, label):
+    """The rows' shards are the ones myshard-locate names."""
+    bad = []
+    for name, conn in zip(("s0", "s1"), shards):
+        for (k,) in query(conn, "SELECT DISTINCT user_id FROM d_hash"):
+            if locate(cfg, "d_hash", k) != name:
+                bad.append(("d_hash", k, name))
+        for (k,) in query(conn, "SELECT id FROM d_range"):
+            if locate(cfg, "d_range", k) != name:
+                bad.append(("d_range", k, name))
+    tap.ok(not bad, "%s: every d_hash and d_range row is on the shard "
+           "myshard-locate names for its key" % label)
+    for b in bad[:5]:
+        tap.diag("%s key %s found on %s" % b)
+
+
 def check_placement(shards, data, label):
     """Every row once, on its placement shard, read on the primaries."""
     s0, s1 = shards
@@ -279,7 +312,7 @@ def run(cmd, stdin=None, timeout=300):
     return subprocess.run(cmd, stdin=stdin, capture_output=True, timeout=timeout)
 
 
-def dump_restore(port, shards, data, opts, label, tmp):
+def dump_restore(port, cfg, shards, data, opts, label, tmp):
     pconn = proxy(port)
     fill(pconn, data)
     check_placement(shards, data, label + " before the dump")
@@ -310,6 +343,7 @@ def dump_restore(port, shards, data, opts, label, tmp):
                   "(mariadb < dump exits 0)" % label):
         tap.diag(p.stderr.decode(errors="replace"))
     check_placement(shards, data, label + " after the restore")
+    check_locate(cfg, shards, label + " after the restore")
 
 
 def blocked(sconn, sql):
@@ -426,7 +460,7 @@ def main():
                             (extra + ["--single-transaction"],
                              "single-transaction")):
             try:
-                dump_restore(port, shards, data, opts, label, tmp)
+                dump_restore(port, cfg, shards, data, opts, label, tmp)
             except Exception:
                 tap.fail_exc(label)
         try:
