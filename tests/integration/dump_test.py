@@ -220,6 +220,10 @@ def fill(pconn, data):
     cols = {"d_hash": "id, user_id, note, amount, raw",
             "d_range": "id, name, at", "d_global": "code, label",
             "d_plain": "id, body"}
+    # a trigger on the sharded table (on every shard of its rule); the dump
+    # creates it after the rows, so it changes none of them
+    query(pconn, "CREATE TRIGGER d_hash_note BEFORE INSERT ON d_hash FOR "
+          "EACH ROW SET NEW.note = NEW.note")
     for t, rows in data.items():
         ph = ", ".join(["%s"] * len(rows[0]))
         with pconn.cursor() as c:
@@ -301,6 +305,10 @@ def check_placement(shards, data, label):
            norm(g0) == expected_norm(data["d_global"]) and
            norm(g1) == expected_norm(data["d_global"]),
            "%s: d_global has its full copy on both shards" % label)
+    trg = [query(s, "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE "
+                 "TRIGGER_SCHEMA = %s AND TRIGGER_NAME = 'd_hash_note'",
+                 (DB,))[0][0] for s in shards]
+    tap.eq(trg, [1, 1], "%s: d_hash's trigger is on both shards" % label)
     p0 = shard_rows(s0, "d_plain")
     p1 = shard_rows(s1, "d_plain")
     tap.ok(p0 is not None and norm(p0) == expected_norm(data["d_plain"]) and
