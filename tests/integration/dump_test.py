@@ -17,7 +17,9 @@ the one myshard-locate names for its key).
 LOCK TABLES ... READ through myshard must block a write from a direct
 connection on both shards (lock_wait_timeout runs out) until UNLOCK TABLES,
 and also end when the client goes away; a statement on a table the lock
-does not name gets 1100.
+does not name gets 1100. START TRANSACTION WITH CONSISTENT SNAPSHOT reads
+every shard as of its start (a row written on s1 after it is not seen) and
+refuses writes (transactions: deny).
 
 The dumps are taken with --complete-insert (column names in every INSERT):
 myshard routes an INSERT into a sharded table by its key column, which it
@@ -420,6 +422,32 @@ def test_locks(port, s0p, s1p):
     w1.close()
 
 
+def test_snapshot(port, s1p):
+    """START TRANSACTION WITH CONSISTENT SNAPSHOT under transactions: deny
+    reads every shard as of its start, and refuses writes."""
+    pconn = proxy(port)
+    w1 = direct(s1p)
+    before = query(pconn, "SELECT COUNT(*) FROM d_range")[0][0]
+    query(pconn, "START TRANSACTION WITH CONSISTENT SNAPSHOT")
+    # written on s1 after the START, before the transaction reads s1
+    query(w1, "INSERT INTO d_range (id, name) VALUES (5000, 'later')")
+    got = query(pconn, "SELECT COUNT(*) FROM d_range")[0][0]
+    tap.eq(got, before, "a snapshot transaction reads both shards as of its "
+           "START (a row written on s1 afterwards is not seen)")
+    try:
+        query(pconn, "INSERT INTO d_plain (body) VALUES ('in snapshot')")
+        tap.ok(False, "a write in a snapshot transaction is refused")
+    except pymysql.err.MySQLError as e:
+        tap.eq(e.args[0], 1235, "a write in a snapshot transaction is "
+               "refused with 1235 (%s)" % e.args[1])
+    query(pconn, "COMMIT")
+    tap.eq(query(pconn, "SELECT COUNT(*) FROM d_range")[0][0], before + 1,
+           "after COMMIT the row written meanwhile is seen")
+    query(w1, "DELETE FROM d_range WHERE id = 5000")
+    pconn.close()
+    w1.close()
+
+
 def stop_proc(proc, timeout=10):
     if proc is None or proc.poll() is not None:
         return
@@ -477,6 +505,10 @@ def main():
             test_locks(port, s0p, s1p)
         except Exception:
             tap.fail_exc("LOCK TABLES across shards")
+        try:
+            test_snapshot(port, s1p)
+        except Exception:
+            tap.fail_exc("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         ok = proc.poll() is None
         tap.ok(ok, "myshard still runs")
     finally:
