@@ -22,6 +22,9 @@
 
 #define UV_MAX  64   /* user variables followed per session */
 #define INITIAL '\1' /* "\1name": @@name's login value */
+#define OPAQUE                                                                 \
+    '\2' /* key "\2name": the session set @@name to a value                    \
+            the proxy does not know (a pinned SET) */
 
 /* A name as the proxy keeps it: unquoted, lower case. */
 static bool
@@ -29,11 +32,14 @@ plain_name(const char *p, size_t len, struct lex_mode m, char *out, size_t cap)
 {
     size_t n = lexer_unquote(p, len, m, out, cap);
 
-    if (n == 0 || n >= cap || memchr(out, '\0', n) != NULL)
+    if (n == 0 || n >= cap)
         return false;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)out[i] < 0x20)
+            return false; /* never a name kept here (OPAQUE, below) */
         if (out[i] >= 'A' && out[i] <= 'Z')
             out[i] = (char)(out[i] + 32);
+    }
     return true;
 }
 
@@ -124,6 +130,10 @@ current_value(const struct session *s, const char *name, char *out, size_t cap)
     bool is_coll;
     uint8_t lc;
 
+    snprintf(out, cap, "%c%s", OPAQUE, name);
+    if (sessvars_get(&s->uvars, out) != NULL ||
+        sessvars_get(&s->uvars, "\2*") != NULL)
+        return false; /* set to what the proxy cannot know */
     if (x != NULL)
         return (size_t)snprintf(out, cap, "%s", x) < cap;
     if (!is_charset_var(name, &is_coll))
@@ -166,10 +176,22 @@ uservars_note(struct session *s, const struct stmt_info *st)
     }
     for (int i = 0; i < st->nsets; i++) {
         const struct sql_setvar *a = &st->sets[i];
-        char name[65], src[65], val[256];
+        char name[66], src[65], val[256];
         const char *known;
         struct token t;
 
+        if (a->kind == SETK_SYSVAR &&
+            (a->scope == SCOPE_DEFAULT || a->scope == SCOPE_SESSION) &&
+            !is_literal(a->value, st->mode) &&
+            !(only_token(a->value, st->mode, &t) &&
+              (t.type == TOK_IDENT || t.type == TOK_QIDENT)) &&
+            plain_name(a->name.p, a->name.len, st->mode, name + 1,
+                       sizeof(name) - 1)) {
+            /* an expression: later copies of @@name are unknown */
+            name[0] = OPAQUE;
+            sessvars_set(&s->uv_pending, name, strlen(name), "", 0);
+            continue;
+        }
         if (a->kind != SETK_USERVAR ||
             !plain_name(a->name.p, a->name.len, st->mode, name, sizeof(name)))
             continue;
@@ -197,16 +219,29 @@ uservars_note(struct session *s, const struct stmt_info *st)
 void
 uservars_done(struct session *s, bool ok)
 {
-    for (int i = 0; ok && i < s->uv_pending.n; i++) {
+    for (int i = 0; i < s->uv_pending.n; i++) {
         const struct sessvar *v = &s->uv_pending.v[i];
-        if (s->uvars.n >= UV_MAX && sessvars_get(&s->uvars, v->name) == NULL)
+        if (v->name[0] == OPAQUE) { /* even a failed SET may have set it */
+            if (s->uvars.n >= UV_MAX &&
+                sessvars_get(&s->uvars, v->name) == NULL) {
+                /* no room: every session variable counts as unknown */
+                sessvars_clear(&s->uvars);
+                sessvars_set(&s->uvars, "\2*", 2, "", 0);
+            } else {
+                sessvars_set(&s->uvars, v->name, strlen(v->name), "", 0);
+            }
+            continue;
+        }
+        if (!ok ||
+            (s->uvars.n >= UV_MAX && sessvars_get(&s->uvars, v->name) == NULL))
             continue; /* not followed: stays unknown */
         sessvars_set(&s->uvars, v->name, strlen(v->name), v->value,
                      strlen(v->value));
     }
     if (!ok) /* a failed SET may have assigned some: forget them */
         for (int i = 0; i < s->uv_pending.n; i++)
-            if (sessvars_get(&s->uvars, s->uv_pending.v[i].name) != NULL)
+            if (s->uv_pending.v[i].name[0] != OPAQUE &&
+                sessvars_get(&s->uvars, s->uv_pending.v[i].name) != NULL)
                 sessvars_set(&s->uvars, s->uv_pending.v[i].name,
                              strlen(s->uv_pending.v[i].name), "", 0);
     sessvars_clear(&s->uv_pending);
