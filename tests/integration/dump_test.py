@@ -448,6 +448,34 @@ def test_snapshot(port, s1p):
     w1.close()
 
 
+def test_saved_vars(port):
+    """User variables saved from session variables are written back: the
+    session's sql_mode and character set follow them, on every shard."""
+    c = proxy(port)
+    query(c, "SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='ANSI_QUOTES'")
+    n = query(c, 'SELECT COUNT(*) FROM "d_hash"')[0][0]
+    tap.ok(n > 0, "SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='ANSI_QUOTES': "
+           "\"d_hash\" is a table name on both shards")
+    query(c, "SET SQL_MODE=@OLD_SQL_MODE")
+    tap.eq(query(c, 'SELECT "d_hash"')[0][0], "d_hash",
+           "SET SQL_MODE=@OLD_SQL_MODE: \"d_hash\" is a string again")
+    query(c, "SET @cs = @@character_set_client")
+    query(c, "SET NAMES latin1")
+    query(c, "SET character_set_client = @cs")
+    tap.eq(query(c, "SELECT @@character_set_client, @@character_set_results")[0],
+           ("utf8mb4", "latin1"),
+           "SET character_set_client = @cs after SET NAMES latin1: the "
+           "saved client character set, NAMES' results character set")
+    query(c, "SET time_zone = CONCAT('+0', '1:00')")
+    query(c, "SET @tz = @@time_zone")
+    query(c, "SET time_zone = '+00:00'")
+    query(c, "SET time_zone = @tz")
+    tap.eq(query(c, "SELECT @@time_zone")[0][0], "+01:00",
+           "a variable saved after a SET of an expression is restored by "
+           "the server's own value")
+    c.close()
+
+
 def stop_proc(proc, timeout=10):
     if proc is None or proc.poll() is not None:
         return
@@ -505,6 +533,10 @@ def main():
             test_locks(port, s0p, s1p)
         except Exception:
             tap.fail_exc("LOCK TABLES across shards")
+        try:
+            test_saved_vars(port)
+        except Exception:
+            tap.fail_exc("saved session variables")
         try:
             test_snapshot(port, s1p)
         except Exception:
