@@ -20,56 +20,61 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "cfg/cfg.h"
+#include "route/placement.h"
 #include "route_internal.h"
 #include "sql/classify.h"
 #include "sql/keyword.h"
 #include "sql/lexer.h"
 
-/* The list items of a LOCK TABLES: the text of each (from after the
- * previous comma, or after TABLES, to the next comma or the end). */
-struct lock_items {
-    int n;
-    bool splittable; /* no boundary inside an executable comment */
-    struct sql_span item[SQL_MAX_TABLES];
-};
+#define LOCK_MAX_ITEMS 4096 /* tables one LOCK TABLES may name */
 
-static bool
-lock_items_read(const struct stmt_info *st, struct lock_items *li)
+/* Shards holding a table the way rt_table_shards() says for r->tab. */
+static uint64_t
+table_mask(const struct rt *r, const struct rt_table *x)
 {
-    size_t end = st->stmt_len ? st->stmt_len : st->len;
-    const char *start = NULL;
-    struct lexer lx;
-    struct token t;
-
-    li->n = 0;
-    li->splittable = true;
-    lexer_init(&lx, st->sql, end, st->mode);
-    while (lexer_next(&lx, &t)) {
-        if (start == NULL) {
-            if (t.type == TOK_IDENT &&
-                (t.kw == KW_TABLE || t.kw == KW_TABLES)) {
-                start = t.p + t.len;
-                li->splittable &= !lx.in_exec;
-            }
-            continue;
-        }
-        if (t.type != TOK_COMMA)
-            continue;
-        if (li->n >= SQL_MAX_TABLES)
-            return false;
-        li->splittable &= !lx.in_exec;
-        li->item[li->n].p = start;
-        li->item[li->n].len = (size_t)(t.p - start);
-        li->n++;
-        start = t.p + t.len;
+    switch (x->cls) {
+    case TC_SHARDED:
+        return placement_rule_mask(&r->cfg->rules[x->rule]);
+    case TC_GLOBAL:
+        return rt_schema_shards(r, x->schema);
+    case TC_UNLISTED:
+        return rt_shard_bit(rt_default_shard(r, x->schema));
+    default:
+        return rt_shard_bit(rt_default_shard(r, r->schema));
     }
-    if (start == NULL || li->n >= SQL_MAX_TABLES)
-        return false;
-    li->item[li->n].p = start;
-    li->item[li->n].len = (size_t)(st->sql + end - start);
-    li->n++;
-    return true;
+}
+
+/* The shards of each item's table, read from the item alone (the
+ * statement's own table list stops at SQL_MAX_TABLES). */
+static bool
+item_masks(struct rt *r, const struct sql_span *items, size_t n, uint64_t *mask)
+{
+    struct stmt_info *one = xmalloc(sizeof(*one));
+    char *text = NULL;
+    size_t cap = 0;
+    bool ok = true;
+
+    for (size_t i = 0; i < n && ok; i++) {
+        struct rt_table x;
+        if (cap < items[i].len + 12) {
+            cap = items[i].len + 12;
+            text = xrealloc(text, cap);
+        }
+        memcpy(text, "LOCK TABLES", 11);
+        memcpy(text + 11, items[i].p, items[i].len);
+        ok = sql_classify(text, items[i].len + 11, r->st->mode, one) &&
+             one->kind == STMT_LOCK_TABLES && one->ntables == 1 && !one->multi;
+        if (ok) {
+            rt_classify_table(r, &one->tables[0], &x);
+            mask[i] = table_mask(r, &x);
+        }
+    }
+    free(text);
+    free(one);
+    return ok;
 }
 
 void
@@ -77,61 +82,70 @@ rt_route_lock(struct rt *r)
 {
     const struct stmt_info *st = r->st;
     struct route_plan *p = r->plan;
-    struct lock_items li;
-    uint64_t want = 0, all, m;
-    bool split = false;
-    size_t base;
+    struct sql_span *items = xmalloc(LOCK_MAX_ITEMS * sizeof(*items));
+    uint64_t *mask = NULL, want = 0, all, m;
+    bool split = false, splittable;
+    size_t n = sql_lock_items(st, items, LOCK_MAX_ITEMS, &splittable), base;
 
-    if (!lock_items_read(st, &li) || li.n != r->ntab || r->ntab == 0) {
+    if (n > 0) {
+        mask = xmalloc(n * sizeof(*mask));
+        if (!splittable && n > 1 && st->overflow)
+            n = 0; /* its items cannot be read one by one */
+        else if (!st->overflow && n == (size_t)r->ntab)
+            for (size_t i = 0; i < n; i++)
+                mask[i] = rt_table_shards(r, (int)i);
+        else if (!item_masks(r, items, n, mask))
+            n = 0;
+    }
+    if (n == 0) {
         rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: this LOCK TABLES could not be read table by "
                   "table; write it as LOCK TABLES t1 READ, t2 WRITE, ...");
-        return;
+        goto out;
     }
-    for (int i = 0; i < r->ntab; i++)
-        want |= rt_table_shards(r, i);
-    for (int i = 0; i < r->ntab; i++)
-        split |= (rt_table_shards(r, i) & want) != want;
+    for (size_t i = 0; i < n; i++)
+        want |= mask[i];
+    for (size_t i = 0; i < n; i++)
+        split |= (mask[i] & want) != want;
     all = want | r->ctx->lock_shards;
     p->lock_mask = want;
     if (!split && all == want) {
         rt_set_targets(r, want, st->sql, st->len);
-        return;
+        goto out;
     }
-    if (split && !li.splittable) {
+    if (split && !splittable) {
         rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: the tables of this LOCK TABLES live on different "
                   "shards and its list is inside an executable comment; "
                   "write the list in plain text");
-        return;
+        goto out;
     }
     /* one text per shard: its own tables, or UNLOCK TABLES */
     p->ntargets = 0;
     base = p->buf_len;
     for (m = all; m != 0; m &= m - 1) {
         int s = __builtin_ctzll(m);
-        size_t at = p->buf_len, len;
+        size_t at = p->buf_len;
         if (want & rt_shard_bit(s)) {
             bool first = true;
             rt_buf_put(p, "LOCK TABLES", 11);
-            for (int i = 0; i < r->ntab; i++) {
-                if (!(rt_table_shards(r, i) & rt_shard_bit(s)))
+            for (size_t i = 0; i < n; i++) {
+                if (!(mask[i] & rt_shard_bit(s)))
                     continue;
                 if (!first)
                     rt_buf_put(p, ",", 1);
-                else if (li.item[i].len > 0 && li.item[i].p[0] != ' ' &&
-                         li.item[i].p[0] != '\n' && li.item[i].p[0] != '\t')
+                else if (items[i].len > 0 && items[i].p[0] != ' ' &&
+                         items[i].p[0] != '\n' && items[i].p[0] != '\t')
                     rt_buf_put(p, " ", 1);
-                rt_buf_put(p, li.item[i].p, li.item[i].len);
+                rt_buf_put(p, items[i].p, items[i].len);
                 first = false;
             }
         } else {
             rt_buf_put(p, "UNLOCK TABLES", 13);
         }
-        len = p->buf_len - at;
         p->targets[p->ntargets].shard = s;
         p->targets[p->ntargets].sql = NULL; /* the buffer may still move */
-        p->targets[p->ntargets].len = len;
+        p->targets[p->ntargets].len = p->buf_len - at;
         p->ntargets++;
     }
     /* point into the buffer now that it stopped growing */
@@ -139,6 +153,9 @@ rt_route_lock(struct rt *r)
         p->targets[i].sql = p->buf + base;
         base += p->targets[i].len;
     }
+out:
+    free(mask);
+    free(items);
 }
 
 void
