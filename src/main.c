@@ -124,6 +124,7 @@ main(int argc, char **argv)
         cfg_put(cfg);
         return 0;
     }
+    log_set_format((enum log_format)cfg->log_format); /* reloads set it too */
     raise_nofile();
     return proxy_run(cfg, path);
 }

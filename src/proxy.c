@@ -374,6 +374,8 @@ proxy_reload(struct proxy *px, char *msg, size_t msglen)
     px->cfg = next; /* the reference cfg_load returned */
     pthread_mutex_unlock(&px->cfg_mu);
     px->generation++;
+    /* from the next line on, whichever thread writes it */
+    log_set_format((enum log_format)next->log_format);
     health_set_cfg(px->health, next);
     left = switch_workers(px, next);
     cfg_put(running); /* px's */

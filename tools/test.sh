@@ -5,11 +5,15 @@
 # shards, primary + GTID replica each). The last line is `N passed, M failed`;
 # the exit status is 0 only when nothing failed.
 #
-# Usage: tools/test.sh [all|unit|integration|lint] [-k PATTERN] [--keep]
+# Usage: tools/test.sh [all|unit|integration|lint|package] [-k PATTERN] [--keep]
 #   all          everything (default)
 #   unit         build + unit suites (+ fuzz targets, when built)
 #   integration  build + cluster + proxy + integration programs + sysbench
 #   lint         check-layers + clang-format
+#   package      the Debian package (tests/package_test.sh, the check named
+#                package): builds it, checks its contents and lintian,
+#                installs it, runs the unit's commands, upgrades and purges
+#                it. Needs root (it installs on this machine), as CI has.
 #   -k PATTERN   run only the unit binaries, integration programs and named
 #                checks whose name matches PATTERN (extended regex); the
 #                integration sections besides the programs are named
@@ -58,7 +62,7 @@ PATTERN=
 KEEP=0
 while [[ $# -gt 0 ]]; do
     case $1 in
-    all | unit | integration | lint) MODE=$1 ;;
+    all | unit | integration | lint | package) MODE=$1 ;;
     -k)
         [[ $# -ge 2 ]] || die "-k needs a pattern"
         PATTERN=$2
@@ -111,6 +115,7 @@ want() { # want STEP: this mode runs STEP
     unit) [[ $1 == build || $1 == unit ]] ;;
     integration) [[ $1 == build || $1 == integration ]] ;;
     lint) [[ $1 == lint ]] ;;
+    package) [[ $1 == package ]] ;;
     esac
 }
 
@@ -289,7 +294,8 @@ if want unit && command -v clang >/dev/null 2>&1; then
     fi
     if ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_sql tests/fuzz/fuzz_packet \
         tests/fuzz/fuzz_cfg tests/fuzz/fuzz_tls tests/fuzz/fuzz_execute \
-        tests/fuzz/fuzz_http tests/fuzz/fuzz_commands tests/fuzz/fuzz_result >"$FUZZ_BUILD.log" 2>&1; then
+        tests/fuzz/fuzz_http tests/fuzz/fuzz_commands tests/fuzz/fuzz_result \
+        tests/fuzz/fuzz_logfmt >"$FUZZ_BUILD.log" 2>&1; then
         pass "fuzz targets build"
     else
         tail -n 30 "$FUZZ_BUILD.log"
@@ -607,6 +613,17 @@ integration() {
         KEEP_LOGS=1
     fi
 }
+
+# ---------------------------------------------------------------- package
+
+# The Debian package (tests/package_test.sh): it needs no MariaDB rig.
+if want package && selected package; then
+    section "Debian package (tests/package_test.sh)"
+    PKG_DIR=$(mktemp -d /tmp/myshard-package-test.XXXXXX)
+    mkdir -p "$PKG_DIR/tap"
+    DIR=$PKG_DIR run_program package tests/package_test.sh
+    rm -rf "$PKG_DIR"
+fi
 
 if want integration; then
     integration

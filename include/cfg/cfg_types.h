@@ -246,6 +246,7 @@ struct cfg {
     int64_t handshake_timeout_ms;   /* default 10s */
     int64_t client_idle_timeout_ms; /* default 8h; 0 = none */
     int64_t slow_query_ms;          /* default 1s; 0 = off */
+    int log_format;                 /* enum log_format; default text */
     char *xa_log;                   /* decision log; "myshard-xa.log" */
     int64_t cache_memory;           /* hot-key cache bytes; default 64MB */
     int64_t xa_commit_delay_ms;     /* fault injection; default 0 */

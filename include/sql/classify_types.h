@@ -371,6 +371,10 @@ enum xa_verb {
 #define SQLF_INTO_FILE                                                         \
     (1ull << 40) /* INTO OUTFILE / DUMPFILE (server files)                     \
                   */
+/* words named anywhere as bare identifiers; trust their absence only when
+ * stmt_info.all_read */
+#define SQLF_ROW_COUNT (1ull << 62) /* ROW_COUNT */
+#define SQLF_LOAD_FILE (1ull << 63) /* LOAD_FILE */
 
 /* stmt_info.txn: the statement's transaction effect */
 #define TXN_BEGIN           0x0001u /* starts a transaction */
@@ -405,6 +409,9 @@ struct stmt_info {
      * the other. 0 when the parser did not read every token (it stopped
      * early, a ';', a lexical error). */
     uint64_t shape;
+    /* the parser read every token up to the statement's end (its ';' or
+     * the end of the text): the flags of words seen anywhere are whole */
+    bool all_read;
     /* an array filled up or nesting passed the parser's depth: tables or
      * predicates may be missing, so do not route by them alone */
     bool overflow;

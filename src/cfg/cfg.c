@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/ratelimit.h"
 #include "base/units.h"
 #include "cfg/cfg_bind.h"
@@ -66,6 +67,12 @@ static const struct cfg_enum txn_modes[] = {
 static const struct cfg_enum consistencies[] = {
     {"session", CONSIST_SESSION},
     {"causal", CONSIST_CAUSAL},
+    {NULL, 0},
+};
+
+static const struct cfg_enum log_formats[] = {
+    {"text", LOG_FORMAT_TEXT},
+    {"json", LOG_FORMAT_JSON},
     {NULL, 0},
 };
 
@@ -391,6 +398,8 @@ static const struct cfg_key top_keys[] = {
      30 * 24 * MS_HOUR, "8h", .help = "close idle clients; 0 = never"},
     {"slow_query_time", KT_DURATION, OFF(cfg, slow_query_ms), 0, 24 * MS_HOUR,
      "1s", .help = "log statements slower than this; 0 = off"},
+    {"log_format", KT_ENUM, OFF(cfg, log_format), .def = "text",
+     .enums = log_formats, .help = "log lines: text or json (one object each)"},
     {"xa_log", KT_STRING, OFF(cfg, xa_log), .def = "myshard-xa.log",
      .flags = KEY_RESTART, .help = "decision log of transactions: xa"},
     {"cache_memory", KT_SIZE, OFF(cfg, cache_memory), 0,
@@ -876,9 +885,10 @@ cfg_print_summary(const struct cfg *c, FILE *out)
             (long long)c->max_client_connections, d1,
             dur(c->handshake_timeout_ms, d2, sizeof(d2)),
             dur(c->client_idle_timeout_ms, d3, sizeof(d3)));
-    fprintf(out, "shutdown_timeout %s, slow_query_time %s\n",
+    fprintf(out, "shutdown_timeout %s, slow_query_time %s, log_format %s\n",
             dur(c->shutdown_timeout_ms, d1, sizeof(d1)),
-            dur(c->slow_query_ms, d2, sizeof(d2)));
+            dur(c->slow_query_ms, d2, sizeof(d2)),
+            c->log_format == LOG_FORMAT_JSON ? "json" : "text");
     fprintf(out, "admin: console %s, http %s, user %s\n", c->admin.listen.text,
             c->admin.http.text, c->admin.user);
     if (c->tls.enabled)

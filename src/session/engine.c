@@ -114,7 +114,6 @@
 #include "backend/serverconn.h"
 #include "backend/sessvars.h"
 #include "base/clock.h"
-#include "base/escape.h"
 #include "base/log.h"
 #include "cfg/cfg.h"
 #include "net/conn.h"
@@ -130,6 +129,7 @@
 #include "session/relay.h"
 #include "session/schema.h"
 #include "session/session.h"
+#include "session/stmtlog.h"
 #include "session/tablelocks.h"
 #include "session/txn.h"
 
@@ -930,8 +930,10 @@ target_error(struct serverconn *sc, void *arg, const char *why)
         step_end(t, EO_LOST, why);
         return;
     }
-    log_warn("backend connection lost client=%u backend=%s reason=\"%s\"",
-             s->id, sc->srv->addr, why);
+    stmtlog_event(s, LOG_WARN, "backend connection lost",
+                  (struct log_field[]){LOG_STR("backend", sc->srv->addr),
+                                       LOG_STR("reason", why)},
+                  2);
     atomic_fetch_add(&sc->srv->errors, 1);
     health_report(sc->srv, false, &s->wc->cfg->backend.health, clock_ms());
     if (t->step == ES_PROBE) {
@@ -1107,7 +1109,6 @@ engine_timeout(struct session *s)
 {
     struct eng_run *r = &s->run;
     const struct cfg *c = s->wc->cfg;
-    char esc[1024];
 
     if (!r->active || s->timed_out)
         return;
@@ -1117,14 +1118,14 @@ engine_timeout(struct session *s)
             killer_kill(t->sc->srv, t->sc->thread_id, &c->backend);
     }
     STATS_ADD(&s->wc->stats, query_timeouts_total, 1);
-    log_warn("query timeout client=%u user=%s targets=%d backend=%s "
-             "thread_id=%u timeout_ms=%lld digest=\"%s\"",
-             s->id, s->user >= 0 ? c->users[s->user].name : "-", r->n,
-             r->t[0].sc ? r->t[0].sc->srv->addr : "-",
-             r->t[0].sc ? r->t[0].sc->thread_id : 0,
-             (long long)c->backend.query_timeout_ms,
-             escape_log_str(digests_text(&s->wc->digests, s->digest_slot), esc,
-                            sizeof(esc)));
+    stmtlog_event(
+        s, LOG_WARN, "query timeout",
+        (struct log_field[]){
+            LOG_NUM("targets", r->n),
+            LOG_STR("backend", r->t[0].sc ? r->t[0].sc->srv->addr : NULL),
+            LOG_NUM("thread_id", r->t[0].sc ? r->t[0].sc->thread_id : 0),
+            LOG_NUM("timeout_ms", c->backend.query_timeout_ms)},
+        4);
     if (r->mode == EC_MERGE) {
         /* The merge answers 1969 for one source (rows already sent end
          * with it) and drains the others, whose kills it then ignores. */

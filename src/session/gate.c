@@ -564,7 +564,8 @@ check_shared(struct gate *g, const struct stmt_info *st)
                           name_of(g->mode, st->sets[i].name, vn, sizeof(vn)));
         }
     }
-    if (has_word(st, "LOAD_FILE"))
+    if ((st->flags & SQLF_LOAD_FILE) ||
+        (!st->all_read && has_word(st, "LOAD_FILE")))
         return refuse(g, ER_SPECIFIC_ACCESS_DENIED,
                       "myshard: LOAD_FILE() reads files on the server and is "
                       "refused through the proxy");

@@ -190,7 +190,8 @@ lastid_rewrite_row_count(const struct session *s, const struct stmt_info *st,
     size_t o = 0, from = 0, litlen;
 
     /* cheap: most statements never name it */
-    if (len < 9)
+    if (len < 9 ||
+        (st->all_read && !st->multi && !(st->flags & SQLF_ROW_COUNT)))
         return NULL;
     {
         bool seen = false;

@@ -288,6 +288,23 @@ peek_at(struct peekbuf *pb, size_t off, uint8_t *dst, size_t len)
  * be read, so that it moves with the rows before it. */
 #define ROWS_END_MAX 128
 
+/* The five bytes of a packet's header and first payload byte at off: in
+ * place when one vector holds them (the common case), else copied into
+ * copy; NULL past the covered bytes. */
+static inline const uint8_t *
+peek_ptr(struct peekbuf *pb, size_t off, uint8_t copy[5])
+{
+    if (off + 5 > pb->len)
+        return NULL;
+    while (off >= pb->base + pb->v[pb->i].iov_len) {
+        pb->base += pb->v[pb->i].iov_len;
+        pb->i++;
+    }
+    if (off + 5 <= pb->base + pb->v[pb->i].iov_len)
+        return (const uint8_t *)pb->v[pb->i].iov_base + (off - pb->base);
+    return peek_at(pb, off, copy, 5) ? copy : NULL;
+}
+
 /*
  * The length of the run of rows at the front of in, up to the first EOF,
  * ERR, continued (>= 16 MB) row or a row whose first five bytes have not
@@ -318,10 +335,14 @@ scan_rows(struct relay *r, struct evbuffer *in, size_t avail, size_t room,
     pb.i = 0;
     pb.base = 0;
     for (;;) {
-        uint8_t h[5];
+        uint8_t copy[5];
+        const uint8_t *h;
         uint32_t len;
 
-        if (off > room || !peek_at(&pb, off, h, 5))
+        if (off > room)
+            break;
+        h = peek_ptr(&pb, off, copy);
+        if (h == NULL)
             break;
         len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16;
         if (len == 0 || len >= PACKET_MAX_PAYLOAD)

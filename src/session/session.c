@@ -54,6 +54,7 @@
 #include "session/cachefill.h"
 #include "session/engine.h"
 #include "session/schema.h"
+#include "session/stmtlog.h"
 #include "session/tablelocks.h"
 #include "session/throttle.h"
 #include "session/txn.h"
@@ -610,15 +611,11 @@ count_statement(struct session *s)
                   1);
     digests_note(&wc->digests, s->digest_slot, us, s->cmd_err);
     if (wc->cfg->slow_query_ms > 0 && us >= wc->cfg->slow_query_ms * 1000) {
-        char esc[1024];
+        const struct log_field route[] = {
+            LOG_STR("route", stats_route_name(s->stmt_route)),
+        };
         STATS_ADD(st, slow_queries_total, 1);
-        log_warn("slow statement client=%u user=%s schema=%s duration_ms=%lld "
-                 "route=%s digest=\"%s\"",
-                 s->id, s->user >= 0 ? wc->cfg->users[s->user].name : "-",
-                 s->schema >= 0 ? wc->cfg->schemas[s->schema].name : "-",
-                 (long long)(us / 1000), stats_route_name(s->stmt_route),
-                 escape_log_str(digests_text(&wc->digests, s->digest_slot), esc,
-                                sizeof(esc)));
+        stmtlog_event(s, LOG_WARN, "slow statement", route, 1);
     }
 }
 

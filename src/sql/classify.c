@@ -196,6 +196,9 @@ finish(struct parser *p)
     /* every token read, none after a ';' (see stmt_info.shape) */
     if (p->t.type == TOK_EOF && !st->lex_error && !st->overflow)
         st->shape = p->shape ? p->shape : 1;
+    st->all_read =
+        (p->t.type == TOK_EOF || (p->t.type == TOK_SEMI && !p->swallow)) &&
+        !st->lex_error && !st->overflow;
     if (p->t.type == TOK_SEMI && !p->swallow) {
         struct token t;
         st->stmt_len = (size_t)(p->t.p - st->sql);

@@ -159,6 +159,11 @@ note(struct parser *p)
             p->uv_writes++;
         break;
     case TOK_IDENT:
+        if (t->kw == KW_ROW_COUNT)
+            st->flags |= SQLF_ROW_COUNT;
+        else if (t->kw == KW_LOAD_FILE)
+            st->flags |= SQLF_LOAD_FILE;
+        /* fall through */
     case TOK_QIDENT:
         if ((t->len == 18 || t->len == 20) && is_info_schema(t))
             st->flags |= SQLF_INFO_SCHEMA;

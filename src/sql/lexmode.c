@@ -276,9 +276,12 @@ lexmode_collation(unsigned id, uint8_t *cs, const char **set_names)
     for (size_t i = 0; i < NELEM(collations); i++) {
         if (collations[i].id != id)
             continue;
-        for (size_t j = 0; j < NELEM(charsets); j++)
-            if (strcmp(charsets[j].name, collations[i].charset) == 0)
+        for (size_t j = 0; j < NELEM(charsets); j++) {
+            if (strcmp(charsets[j].name, collations[i].charset) == 0) {
                 *cs = charsets[j].cs;
+                break;
+            }
+        }
         if (set_names != NULL)
             *set_names = collations[i].names;
         return true;

@@ -6,6 +6,7 @@
  * sorted ranges), the YAML corner cases and the generation's reference count.
  * Runs with the project root as working directory.
  */
+#include "base/log.h"
 #include "cfg/cfg.h"
 
 #include <check.h>
@@ -310,6 +311,7 @@ START_TEST(test_defaults)
     ck_assert_int_eq(c->handshake_timeout_ms, 10000);
     ck_assert_int_eq(c->client_idle_timeout_ms, 8 * 3600 * 1000);
     ck_assert_int_eq(c->slow_query_ms, 1000);
+    ck_assert_int_eq(c->log_format, LOG_FORMAT_TEXT);
     ck_assert_str_eq(c->admin.listen.text, "127.0.0.1:6032");
     ck_assert_str_eq(c->admin.http.host, "127.0.0.1");
     ck_assert_str_eq(c->admin.user, "admin");
@@ -364,6 +366,7 @@ START_TEST(test_all_keys)
     ck_assert_int_eq(c->handshake_timeout_ms, 500);
     ck_assert_int_eq(c->client_idle_timeout_ms, 2 * 3600 * 1000);
     ck_assert_int_eq(c->slow_query_ms, 250);
+    ck_assert_int_eq(c->log_format, LOG_FORMAT_JSON);
     ck_assert_str_eq(c->admin.user, "root");
     ck_assert(c->tls.enabled && c->tls.require);
     ck_assert_str_eq(c->backend.password, "p@ss: word");

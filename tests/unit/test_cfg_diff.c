@@ -150,6 +150,8 @@ START_TEST(test_live_keys)
            false);
     expect("  password: console-pw\n", "  password: other\n", "admin.password",
            "", false);
+    expect("slow_query_time: 1s\n", "slow_query_time: 1s\nlog_format: json\n",
+           "log_format", "", false);
     /* two at once, in the tables' order */
     expect("slow_query_time: 1s\n", "slow_query_time: 2s\nzone: dc2\n",
            "zone, slow_query_time", "", false);

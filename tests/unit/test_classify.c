@@ -594,6 +594,64 @@ START_TEST(test_multi_and_stmt_len)
 }
 END_TEST
 
+/* Words flagged wherever they stand: when the parser read every token
+ * (all_read), a statement naming LOAD_FILE or ROW_COUNT as a bare word has
+ * its flag, whatever the statement; a quoted name or a string is no word.
+ * The gate refuses LOAD_FILE and the session rewrites ROW_COUNT() on
+ * these flags alone. */
+START_TEST(test_words_anywhere)
+{
+    static struct stmt_info st;
+    static const char *const named[] = {
+        "SELECT LOAD_FILE('/etc/passwd')",
+        "select load_file ('/etc/passwd') AS x",
+        "SELECT a FROM t WHERE b = LOAD_FILE('/x') ORDER BY a",
+        "INSERT INTO t (a) VALUES (LOAD_FILE('/x'))",
+        "INSERT INTO t SELECT LOAD_FILE('/x') FROM DUAL",
+        "UPDATE t SET a = LOAD_FILE('/x') WHERE id = 1",
+        "DELETE FROM t WHERE a = LOAD_FILE('/x')",
+        "SELECT * FROM t WHERE id IN (SELECT LOAD_FILE('/x'))",
+        "SELECT 1 UNION SELECT LOAD_FILE('/x')",
+        "SET @a = LOAD_FILE('/x')",
+        "DO LOAD_FILE('/x')",
+        "CALL p(LOAD_FILE('/x'))",
+        "SELECT /*! LOAD_FILE('/x') */",
+        "WITH c AS (SELECT LOAD_FILE('/x')) SELECT * FROM c",
+        "SELECT CASE WHEN 1 THEN LOAD_FILE('/x') END",
+        "SELECT LOAD_FILE('/x'); ",
+    };
+    static const char *const plain[] = {
+        "SELECT 'LOAD_FILE(1)'",
+        "SELECT `LOAD_FILE` FROM t",
+        "SELECT load_filex('/x')",
+        "SELECT a FROM t -- LOAD_FILE('/x')\n",
+    };
+
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        sql_classify(named[i], strlen(named[i]), LEX_MODE_DEFAULT, &st);
+        ck_assert_msg(!st.all_read || (st.flags & SQLF_LOAD_FILE),
+                      "LOAD_FILE not flagged: %s", named[i]);
+    }
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+        sql_classify(plain[i], strlen(plain[i]), LEX_MODE_DEFAULT, &st);
+        ck_assert_msg(st.all_read && !(st.flags & SQLF_LOAD_FILE),
+                      "flagged or not all read: %s", plain[i]);
+    }
+    sql_classify("SELECT LOAD_FILE('/x')", 22, LEX_MODE_DEFAULT, &st);
+    ck_assert(st.all_read);
+    sql_classify("INSERT INTO t VALUES (ROW_COUNT())", 34, LEX_MODE_DEFAULT,
+                 &st);
+    ck_assert(st.all_read && (st.flags & SQLF_ROW_COUNT));
+    sql_classify("SELECT row_count FROM t", 23, LEX_MODE_DEFAULT, &st);
+    ck_assert(st.flags & SQLF_ROW_COUNT);
+    sql_classify("SELECT 1 FROM t", 15, LEX_MODE_DEFAULT, &st);
+    ck_assert(st.all_read && !(st.flags & SQLF_ROW_COUNT));
+    /* a lexing error: not all read, so the text is searched instead */
+    sql_classify("SELECT 'x", 9, LEX_MODE_DEFAULT, &st);
+    ck_assert(!st.all_read);
+}
+END_TEST
+
 START_TEST(test_nul_bytes)
 {
     static struct stmt_info st;
@@ -915,6 +973,7 @@ main(void)
     tcase_add_test(tc, test_deep_nesting);
     tcase_add_test(tc, test_huge_statement);
     tcase_add_test(tc, test_timing);
+    tcase_add_test(tc, test_words_anywhere);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
