@@ -17,7 +17,9 @@ the one myshard-locate names for its key).
 LOCK TABLES ... READ through myshard must block a write from a direct
 connection on both shards (lock_wait_timeout runs out) until UNLOCK TABLES,
 and also end when the client goes away; a statement on a table the lock
-does not name gets 1100. START TRANSACTION WITH CONSISTENT SNAPSHOT reads
+does not name gets 1100. A --single-transaction dump through a myshard
+whose schema has transactions: best_effort has the same rows.
+START TRANSACTION WITH CONSISTENT SNAPSHOT reads
 every shard as of its start (a row written on s1 after it is not seen) and
 refuses writes (transactions: deny).
 
@@ -89,6 +91,7 @@ workers: 2
 shutdown_timeout: 5s
 admin:
   listen: 127.0.0.1:{admin}
+  http: 127.0.0.1:{http}
   user: admin
   password: dump-admin
 users:
@@ -119,6 +122,7 @@ sharding_rules:
 schemas:
   - name: dumpdb
     default_shard: s0
+    transactions: {txn}
     tables:
       - {{ name: d_hash, key: user_id, rule: user_hash }}
       - {{ name: d_range, key: id, rule: id_range }}
@@ -463,6 +467,37 @@ def test_snapshot(port, s1p):
     w1.close()
 
 
+def test_best_effort(cfg_text, tmp, want_path, opts):
+    """--single-transaction where transactions may span shards
+    (best_effort): the same rows as under deny."""
+    port, admin, http = free_ports(3)
+    cfg = os.path.join(tmp, "myshard-be.yaml")
+    with open(cfg, "w") as f:
+        f.write(cfg_text.replace("{port}", str(port))
+                .replace("{admin}", str(admin)).replace("{http}", str(http)))
+    proc = None
+    try:
+        with open(os.path.join(tmp, "myshard-be.log"), "w") as log:
+            proc = subprocess.Popen([os.environ["MYSHARD_BIN"], "-c", cfg],
+                                    stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=log)
+        if not tap.ok(wait_port(port, 15, proc), "a best_effort myshard "
+                      "starts"):
+            return
+        p = subprocess.run(["mariadb-dump", "-h", HOST, "-P", str(port),
+                            "-uapp", "-papp"] + opts + [DB],
+                           capture_output=True, timeout=300)
+        got = [l for l in p.stdout.splitlines() if l.startswith(b"INSERT")]
+        with open(want_path, "rb") as f:
+            want = [l.rstrip(b"\n") for l in f if l.startswith(b"INSERT")]
+        tap.ok(p.returncode == 0 and got == want and len(want) > 0,
+               "mariadb-dump --single-transaction of a best_effort schema: "
+               "the same rows (exit %d, %d INSERTs, %d expected)"
+               % (p.returncode, len(got), len(want)))
+    finally:
+        stop_proc(proc)
+
+
 def test_saved_vars(port):
     """User variables saved from session variables are written back: the
     session's sql_mode and character set follow them, on every shard."""
@@ -509,11 +544,12 @@ def main():
                "(Debian package mariadb-client)")
         return tap.done()
     tmp = tempfile.mkdtemp(prefix="dump_test.")
-    port, admin = free_ports(2)
+    port, admin, http = free_ports(3)
     s0p, s1p = env["S0_PRIMARY_PORT"], env["S1_PRIMARY_PORT"]
     cfg = os.path.join(tmp, "myshard.yaml")
     with open(cfg, "w") as f:
-        f.write(CONFIG.format(port=port, admin=admin, slots=SLOTS,
+        f.write(CONFIG.format(port=port, admin=admin, http=http, slots=SLOTS,
+                              txn="deny",
                               buser=env.get("BACKEND_USER", "myshard"),
                               bpass=env.get("BACKEND_PASSWORD", "secret"),
                               s0p=s0p, s0r=env["S0_REPLICA_PORT"],
@@ -548,6 +584,19 @@ def main():
             test_locks(port, s0p, s1p)
         except Exception:
             tap.fail_exc("LOCK TABLES across shards")
+        try:
+            test_best_effort(
+                CONFIG.format(port="{port}", admin="{admin}", http="{http}",
+                              slots=SLOTS,
+                              txn="best_effort",
+                              buser=env.get("BACKEND_USER", "myshard"),
+                              bpass=env.get("BACKEND_PASSWORD", "secret"),
+                              s0p=s0p, s0r=env["S0_REPLICA_PORT"],
+                              s1p=s1p, s1r=env["S1_REPLICA_PORT"]),
+                tmp, os.path.join(tmp, "dump-single-transaction.sql"),
+                extra + ["--single-transaction"])
+        except Exception:
+            tap.fail_exc("--single-transaction under best_effort")
         try:
             test_saved_vars(port)
         except Exception:
