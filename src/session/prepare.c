@@ -39,6 +39,7 @@
 #include "session/schema.h"
 #include "session/cachefill.h"
 #include "session/session.h"
+#include "session/txn.h"
 #include "sql/classify.h"
 
 bool
@@ -283,8 +284,9 @@ prepare_cmd_execute(struct session *s)
     ctx.txn_shards = s->sc ? 1ull << s->sc->srv->shard : 0;
     ctx.params = params;
     ctx.nparams = ps->nparams;
+    ctx.lock_shards = s->lock_shards;
     router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
-    if (!query_plan_allowed(s, wc->plan))
+    if (!query_plan_allowed(s, wc->plan) || txn_refuses_write(s, wc->stmt))
         goto out;
     /* The execute each connection gets: no cursor (results come whole),
      * parameter types always included (a connection may see the statement
