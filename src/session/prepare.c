@@ -40,6 +40,7 @@
 #include "session/cachefill.h"
 #include "session/session.h"
 #include "session/txn.h"
+#include "session/uservars.h"
 #include "sql/classify.h"
 
 bool
@@ -273,6 +274,7 @@ prepare_cmd_execute(struct session *s)
     /* State an executed statement leaves on its connection (SET, user
      * variables, ...) keeps the session on that connection. */
     s->pins |= query_statement_pins(wc->stmt);
+    uservars_note(s, wc->stmt); /* the user variables it may assign */
     /* LAST_INSERT_ID() and ROW_COUNT() are the session's */
     if (lastid_is_answered(wc->stmt)) {
         lastid_answer(s, wc->stmt, true);
