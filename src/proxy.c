@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "backend/health.h"
+#include "backend/tablemeta.h"
 #include "base/diag.h"
 #include "backend/killer.h"
 #include "backend/pool.h"
@@ -50,6 +51,7 @@
 #include "session/passcheck.h"
 #include "session/qcache.h"
 #include "session/reload.h"
+#include "session/tablecols.h"
 #include "session/session.h"
 #include "route/router.h"
 #include "sql/classify.h"
@@ -66,7 +68,8 @@ struct proxy {
     unsigned generation;       /* 1 at start, +1 per reload applied */
     char *cfg_path;
     struct server_set *servers;
-    struct health *health; /* the monitor thread */
+    struct health *health;   /* the monitor thread */
+    struct tablemeta *tmeta; /* the tables' columns (backend/tablemeta.h) */
     int nworkers;
     struct worker *workers;
     struct wctx *wctx;
@@ -353,6 +356,8 @@ proxy_reload(struct proxy *px, char *msg, size_t msglen)
         df.nlive++;
     }
     if (df.nlive == 0) {
+        /* nothing to apply, but the tables' columns are read again */
+        tablemeta_set_cfg(px->tmeta, running);
         cfg_put(next);
         cfg_put(running);
         if (restart[0] != '\0') {
@@ -377,6 +382,7 @@ proxy_reload(struct proxy *px, char *msg, size_t msglen)
     /* from the next line on, whichever thread writes it */
     log_set_format((enum log_format)next->log_format);
     health_set_cfg(px->health, next);
+    tablemeta_set_cfg(px->tmeta, next);
     left = switch_workers(px, next);
     cfg_put(running); /* px's */
     cfg_put(running); /* proxy_cfg_get's; the workers hold the rest */
@@ -441,6 +447,7 @@ start_workers(struct proxy *px)
         }
         wc->w = w;
         wc->servers = px->servers;
+        wc->tmeta = px->tmeta;
         wc->id_base = (uint32_t)i << 24;
         wc->started_ms = clock_ms();
         wc->stmt = xmalloc(sizeof(*wc->stmt));
@@ -502,6 +509,7 @@ free_workers(struct proxy *px)
         free((void *)wc->qmatrix);
         digests_free(&wc->digests);
         qcache_free(wc->qcache);
+        tablecols_worker_free(wc);
         free(wc->stmt);
         if (wc->plan) {
             route_plan_free(wc->plan);
@@ -593,6 +601,7 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
         goto out;
     }
     px.health = health_start(px.servers, cfg);
+    px.tmeta = tablemeta_start(px.servers, cfg);
     killer_start();
     if (!start_workers(&px))
         goto out;
@@ -601,6 +610,7 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
         .wctx = px.wctx,
         .nworkers = px.nworkers,
         .servers = px.servers,
+        .tmeta = px.tmeta,
         .started_ms = clock_ms(),
         .started_wall = (int64_t)time(NULL),
         .cfg_path = px.cfg_path,
@@ -631,6 +641,7 @@ out:
         free_workers(&px);
     if (px.health)
         health_stop(px.health);
+    tablemeta_stop(px.tmeta);
     killer_stop();
     passcheck_keys_free();
     if (px.ev_drain)

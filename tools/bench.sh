@@ -70,6 +70,14 @@
 #                            write rate); each row gives qps and the share
 #                            of reads the replica served, from /metrics
 #   BENCH_CONSIST_THREADS="1 16"  thread counts of those rows
+#   BENCH_BULK=1             also compare positional multi-row INSERTs
+#                            (sysbench bulk_insert: `INSERT INTO t VALUES
+#                            (1,1),(2,2),...`, no column list) straight to
+#                            the s0 primary with the same through myshard
+#                            into tables sharded by id over s0 and s1 (each
+#                            statement split per shard); rows/s and where
+#                            the rows went
+#   BENCH_BULK_THREADS="1 4" thread counts of those rows
 #
 # The sharded, TLS and multiplexing rows run with the replica ONLINE again
 # (proxied reads of the unsharded tables go to the s0 replica) and in
@@ -105,6 +113,9 @@ BENCH_MYSHARD_ARGS=${BENCH_MYSHARD_ARGS:---log-level warn}
 read -r -a SB_EXTRA <<<"${BENCH_SYSBENCH_ARGS:-}"
 read -r -a MS_EXTRA <<<"$BENCH_MYSHARD_ARGS"
 BENCH_HAPROXY_THREADS=${BENCH_HAPROXY_THREADS:-$BENCH_WORKERS}
+BENCH_BULK_THREADS=${BENCH_BULK_THREADS:-1 4}
+# bulk_insert writes table sbtest<thread>: as many tables as threads
+BULK_TABLES=$(tr ' ' '\n' <<<"$BENCH_BULK_THREADS" | sort -n | tail -n 1)
 # The main rows set --db-ps-mode themselves: take it out of the extra
 # options (a --db-ps-mode there is the default for BENCH_PS_MODES).
 SB_MAIN=()
@@ -200,7 +211,7 @@ tls:
 users:
   - name: app
     password: app
-    schemas: [shop, shopsh]
+    schemas: [shop, shopsh, shopbulk]
     max_connections: $((BENCH_IDLE_CLIENTS + 1000))
   - { name: tlsapp, password: tlsapp, schemas: [shop], require_tls: true }
 backend:
@@ -226,6 +237,10 @@ schemas:
     default_shard: s0
     tables:
 $(for i in $(seq 1 "$BENCH_TABLES"); do printf '      - { name: sbtest%d, key: id, rule: id_hash }\n' "$i"; done)
+  - name: shopbulk
+    default_shard: s0
+    tables:
+$(for i in $(seq 1 "$BULK_TABLES"); do printf '      - { name: sbtest%d, key: id, rule: id_hash }\n' "$i"; done)
 EOF
     msg "starting myshard on 127.0.0.1:$PROXY_PORT"
     build/myshard -c "$DIR/myshard.yaml" "${MS_EXTRA[@]}" >"$DIR/myshard.log" 2>&1 &
@@ -583,6 +598,61 @@ EOF
     done
 fi
 
+# Positional multi-row INSERTs: sysbench's bulk_insert (each thread fills
+# its own table with `INSERT INTO sbtestN VALUES (1,1),(2,2),...`, about
+# 512 KB a statement; one row is one sysbench event) straight to the s0 primary, then through myshard into
+# the same tables sharded by id over s0 and s1, where every statement is
+# split per shard by the key's position. Empty tables before each run.
+bulk=()
+if [[ $OWN_CLUSTER -eq 1 && ${BENCH_BULK:-1} -eq 1 ]]; then
+    bulk_sql() { # PORT SQL
+        mariadb --no-defaults -h127.0.0.1 -P"$1" -umyshard -psecret -N -B -e "$2"
+    }
+    # run_bulk THREADS TARGET... -> rows/s, or "error"
+    run_bulk() {
+        local threads=$1 out
+        shift
+        for port in "$S0_PRIMARY_PORT" "$S1_PRIMARY_PORT"; do
+            for i in $(seq 1 "$BULK_TABLES"); do
+                bulk_sql "$port" "TRUNCATE TABLE shopbulk.sbtest$i" || return 1
+            done
+        done
+        if ! out=$(sysbench bulk_insert "$@" --threads="$threads" --time="$BENCH_TIME" \
+            --report-interval=0 run 2>&1); then
+            printf '%s\n' "$out" | tail -n 5 >&2
+            echo error
+            return
+        fi
+        awk '/^ *transactions:/ { x = $3; gsub(/[(]/, "", x); print x }' <<<"$out"
+    }
+    msg "preparing shopbulk ($BULK_TABLES tables) on both primaries"
+    for port in "$S0_PRIMARY_PORT" "$S1_PRIMARY_PORT"; do
+        bulk_sql "$port" 'CREATE DATABASE IF NOT EXISTS shopbulk' || die "cannot create shopbulk"
+        sysbench bulk_insert --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" \
+            --mysql-user=myshard --mysql-password=secret --mysql-db=shopbulk \
+            --threads="$BULK_TABLES" prepare >/dev/null || die "sysbench prepare (shopbulk) failed"
+    done
+    # created after myshard started: its first positional INSERT into each
+    # has the columns read again (a table missing at the last read)
+    for threads in $BENCH_BULK_THREADS; do
+        msg "bulk_insert (positional multi-row INSERTs), $threads threads: direct vs myshard (split over s0, s1)"
+        dq=$(run_bulk "$threads" --db-driver=mysql --mysql-host=127.0.0.1 \
+            "--mysql-port=$S0_PRIMARY_PORT" --mysql-user=myshard --mysql-password=secret \
+            --mysql-db=shopbulk) || dq=error
+        t0=$(cpu_ticks "$PROXY_PID")
+        mq=$(run_bulk "$threads" --db-driver=mysql --mysql-host=127.0.0.1 \
+            "--mysql-port=$PROXY_PORT" --mysql-user=app --mysql-password=app \
+            --mysql-db=shopbulk) || mq=error
+        t1=$(cpu_ticks "$PROXY_PID")
+        r0=0 r1=0
+        for i in $(seq 1 "$threads"); do
+            r0=$((r0 + $(bulk_sql "$S0_PRIMARY_PORT" "SELECT COUNT(*) FROM shopbulk.sbtest$i" || echo 0)))
+            r1=$((r1 + $(bulk_sql "$S1_PRIMARY_PORT" "SELECT COUNT(*) FROM shopbulk.sbtest$i" || echo 0)))
+        done
+        bulk+=("$threads ${dq:-error} ${mq:-error} $((t1 - t0)) $r0 $r1")
+    done
+fi
+
 msg "opening $BENCH_IDLE_CLIENTS idle client connections to myshard"
 idle=$("$MYSHARD_PY" - "$PROXY_PORT" "$BENCH_IDLE_CLIENTS" "$PROXY_PID" <<'EOF'
 import resource, sys, time
@@ -720,6 +790,24 @@ if [[ ${#consist[@]} -gt 0 ]]; then
         }'
     done
     printf 'waits: MASTER_GTID_WAITs before reads (caught up / timed out), over the whole mode\n'
+fi
+if [[ ${#bulk[@]} -gt 0 ]]; then
+    printf '\n%-24s %7s %14s %15s %6s %10s %17s\n' 'test (positional INSERT)' threads \
+        'direct rows/s' 'myshard rows/s' ratio 'cpu us/row' 'rows on s0 / s1'
+    for row in "${bulk[@]}"; do
+        read -r threads dq mq ticks r0 r1 _ <<<"$row"
+        awk -v th="$threads" -v dq="$dq" -v mq="$mq" -v ticks="$ticks" -v r0="$r0" \
+            -v r1="$r1" -v hz="$CLK_TCK" '
+        function num(x) { return x ~ /^[0-9.]+$/ }
+        BEGIN {
+            ratio = (num(dq) && num(mq) && dq > 0) ? sprintf("%.2f", mq / dq) : "-"
+            n = r0 + r1
+            us = n > 0 ? sprintf("%.2f", ticks / hz * 1e6 / n) : "-"
+            printf "%-24s %7s %14s %15s %6s %10s %17s\n", "bulk_insert split 2", th,
+                num(dq) ? sprintf("%.0f", dq) : dq, num(mq) ? sprintf("%.0f", mq) : mq,
+                ratio, us, r0 " / " r1
+        }'
+    done
 fi
 read -r rb ra rn rerr <<<"$idle"
 printf '\n'

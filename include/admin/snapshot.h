@@ -20,6 +20,7 @@
 
 struct cfg;
 struct server_set;
+struct tablemeta;
 struct worker;
 struct wctx;
 
@@ -29,6 +30,7 @@ struct admin_view {
     struct wctx *wctx;      /* (ref) array, one per worker */
     int nworkers;
     struct server_set *servers; /* (ref) */
+    struct tablemeta *tmeta;    /* (ref) the tables' columns; may be NULL */
     int64_t started_ms;         /* monotonic */
     int64_t started_wall;       /* unix seconds */
     const char *cfg_path;

@@ -146,6 +146,16 @@ struct route_plan {
      * targets get UNLOCK TABLES: the session's earlier locks there end, as
      * a new LOCK TABLES ends them on a server). */
     uint64_t lock_mask;
+    /* A prepared INSERT split per shard: each target's text keeps only its
+     * rows' `?`s, so target i binds the EXECUTE's parameters
+     * pmap[pmap_off[i] .. pmap_off[i] + pmap_n[i]), in that order (its own
+     * parameters, renumbered from 0). renumbered false: every target binds
+     * them all. pmap is owned, freed by route_plan_free. */
+    bool renumbered;
+    uint32_t *pmap;
+    size_t pmap_cap; /* entries */
+    uint32_t pmap_off[ROUTE_MAX_SHARDS];
+    uint32_t pmap_n[ROUTE_MAX_SHARDS];
 };
 
 #endif

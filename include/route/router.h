@@ -20,6 +20,14 @@ struct route_param {
     struct route_key key;
 };
 
+/* A table's columns in order, as the shards have them (backend/
+ * tablemeta.h): what a positional INSERT's values line up with. */
+struct route_tcols {
+    int ncols;                /* 0: unknown */
+    const char *const *names; /* ncols names (visible columns) */
+    const char *why;          /* unknown: why, for the message */
+};
+
 struct route_ctx {
     int schema;           /* index into cfg->schemas; -1: none selected */
     bool in_txn;          /* inside an explicit transaction */
@@ -28,6 +36,12 @@ struct route_ctx {
                              locks (session/tablelocks.h) */
     const struct route_param *params; /* EXECUTE: values, else NULL */
     uint32_t nparams;
+    /* The columns of a configured table (schema: cfg schema name), filled
+     * into *out; false when unknown (out->why says why). NULL: none are
+     * known. The answer must not change during one router_route(). */
+    bool (*columns)(const void *arg, const char *schema, const char *table,
+                    struct route_tcols *out);
+    const void *columns_arg;
 };
 
 /*

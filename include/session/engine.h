@@ -29,11 +29,15 @@ void engine_forward(struct session *s, int shard, enum relay_kind kind,
  * gets the text the plan gives it. For COM_STMT_EXECUTE, ps is the
  * statement and exec/exec_len the execute payload to send (its statement id
  * is replaced per connection; the statement is prepared on a connection
- * that lacks it first). The plan and payload are copied. In a transaction
+ * that lacks it first). exec_ends (NULL: every target sends the whole
+ * payload): a split INSERT's targets each send their own payload, target
+ * i exec[exec_ends[i - 1] .. exec_ends[i]) (from 0 for the first). The
+ * plan and payloads are copied. In a transaction
  * that spans shards (s->txn), targets run on its branches.
  */
 void engine_run(struct session *s, const struct route_plan *plan,
-                struct pstmt *ps, const uint8_t *exec, size_t exec_len);
+                struct pstmt *ps, const uint8_t *exec, size_t exec_len,
+                const size_t *exec_ends);
 /*
  * Runs sql[i] on sc[i], connections the caller holds (the steps that end a
  * transaction spanning shards, session/txn.c), in r, the caller's run (not

@@ -74,6 +74,8 @@ struct eng_target {
     bool to_primary;       /* the replica did not catch up in time */
     enum eng_step step;
     struct pool_waiter waiter;
+    size_t exec_off;    /* its own execute payload in run->exec (a split */
+    size_t exec_len;    /* prepared INSERT); 0: the whole payload */
     const uint8_t *pkt; /* command payload; NULL: the client's own */
     size_t pkt_len;
     uint8_t *own;    /* owned; this target's renamed text, or (prepared

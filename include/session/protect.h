@@ -29,6 +29,10 @@ enum admit {
  * cache TTL. */
 enum admit protect_admit(struct session *s, const char *sql, size_t len,
                          bool lex_error);
+/* Holds the admitted command in flight for delay_us, then dispatches it
+ * again (admitted: the limits are not taken twice). The caller returns at
+ * once; the session waits in SESS_WAIT_BACKEND on its own timer. */
+void protect_retry_in(struct session *s, int64_t delay_us);
 /* A limit in words ("token_bucket 50/s burst 10"), for errors and the
  * console; "" when there is none. */
 void protect_describe_limit(const struct cfg_rate_limit *r, char *buf,

@@ -44,6 +44,11 @@ void pstmt_free(struct pstmt *ps);
 void pstmt_free_all(struct session *s);
 struct pstmt *pstmt_find(struct session *s, uint32_t id);
 void pstmt_clear_long_data(struct pstmt *ps);
+/* Writes an execute payload exec[0..len) to out under the connection's
+ * statement id (patched into exec), after the long data the client sent
+ * for ps. */
+void pstmt_send_execute(struct evbuffer *out, const struct pstmt *ps,
+                        uint8_t *exec, size_t len, uint32_t id);
 /* Relay hook for a PREPARE in flight: once the PREPARE_OK is buffered,
  * notes the server's id and writes ours in its place. False while the
  * packet is incomplete. */

@@ -34,6 +34,8 @@ struct cache_fill;
 struct write_marks;
 struct login;
 struct session_hooks;
+struct tablemeta;
+struct tm_snap;
 
 /* Bit positions of enum pin_reason (below). */
 #define PIN_REASONS STATS_PIN_REASONS
@@ -64,6 +66,9 @@ struct wctx {
                                        the servers (backend_schema) */
     int nrenames;
     int64_t started_ms;
+    struct tablemeta *tmeta; /* (ref) the tables' columns (backend/
+                                tablemeta.h), NULL when not kept */
+    struct tm_snap *tm_snap; /* (ref held) the snapshot in use here */
     struct route_plan *plan; /* owned; the router's output, reused */
     struct stmt_info *stmt;  /* owned; scratch for the statement being
                                 classified (statements are classified
@@ -155,6 +160,11 @@ struct session {
     uint8_t route_pref;     /* enum cfg_route_pref of its policy */
     int64_t cache_ttl_ms;   /* its policy's cache TTL; 0 none */
     struct event *delay_ev; /* owned; a leaky bucket's wait, lazily made */
+    int64_t tc_until_ms;    /* waiting for a table's columns to be read
+                               (session/tablecols.h) until then; 0 none */
+    bool tc_forced;         /* ... and asked for that read itself */
+    char *tc_ddl;           /* owned; "schema\0table\0...\0" a DDL in flight
+                               changes (their columns are read again at its end) */
     struct cache_fill *fill; /* owned; a cacheable read's answer being kept */
     struct write_marks *wmarks; /* owned; tables written, for the cache */
     uint8_t stmt_kind;          /* enum stats_kind */

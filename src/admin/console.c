@@ -26,6 +26,7 @@
 
 #include "backend/health.h"
 #include "backend/server.h"
+#include "backend/tablemeta.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "build_config.h"
@@ -44,6 +45,7 @@
 #include "session/protect.h"
 #include "session/session.h"
 #include "session/session_types.h"
+#include "session/tablecols.h"
 #include "sql/classify.h"
 
 /* ---- a result set under construction ------------------------------------ */
@@ -149,6 +151,7 @@ struct admin_cmd {
 };
 
 static const struct admin_cmd *commands(int *n);
+static const char *match_words(const char *q, const char *name);
 
 static void
 cmd_help(struct admin_conn *ac, const char *args)
@@ -436,6 +439,7 @@ cmd_explain(struct admin_conn *ac, const char *args)
     struct stmt_info *st = xmalloc(sizeof(*st));
     struct route_plan plan;
     struct route_ctx ctx = {0};
+    struct tm_snap *snap;
     struct lex_mode mode = LEX_MODE_DEFAULT;
     char why[320];
     char *text;
@@ -463,7 +467,10 @@ cmd_explain(struct admin_conn *ac, const char *args)
     }
     route_plan_init(&plan);
     sql_classify(args, strlen(args), mode, st);
+    snap = tablemeta_get(ac->con->v->tmeta);
+    tablecols_ctx_snap(snap, &ctx);
     router_route(c, st, &ctx, &plan);
+    tablemeta_put(snap);
     need = route_plan_format(c, &plan, NULL, 0);
     text = xmalloc(need + 1);
     route_plan_format(c, &plan, text, need + 1);
@@ -492,6 +499,80 @@ cmd_explain(struct admin_conn *ac, const char *args)
     free(st);
     cfg_put(c);
     table_send(ac, &t);
+}
+
+static const char *
+tm_state_name(enum tm_state st)
+{
+    return st == TM_OK        ? "ok"
+           : st == TM_MISSING ? "missing"
+           : st == TM_ERROR   ? "unreadable"
+                              : "loading";
+}
+
+/* SHOW TABLES [FROM schema]: the configured tables' columns as myshard
+ * read them from the shards (backend/tablemeta.h). */
+static void
+cmd_tables(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {
+        "schema",   "table",          "kind",  "shard",      "column",
+        "position", "auto_increment", "state", "read_ago_ms"};
+    struct table t = {cols, 9, NULL, 0, 0};
+    struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
+    struct tm_snap *snap = tablemeta_get(ac->con->v->tmeta);
+    char want[65] = "";
+    const char *rest;
+
+    if ((rest = match_words(args, "FROM")) != NULL ||
+        (rest = match_words(args, "IN")) != NULL) {
+        size_t len = strcspn(rest, " \t;");
+        if (len >= 2 && (rest[0] == '`' || rest[0] == '\'') &&
+            rest[len - 1] == rest[0]) {
+            rest++;
+            len -= 2;
+        }
+        snprintf(want, sizeof(want), "%.*s", (int)MIN(len, 64), rest);
+        if (cfg_find_schema(c, want, strlen(want)) < 0) {
+            send_error(ac, ER_BAD_DB_ERROR, "42000",
+                       "myshard: no schema '%s' in the config; SHOW CONFIG "
+                       "lists the schemas",
+                       want);
+            goto out;
+        }
+    } else if (*args != '\0') {
+        send_error(ac, ER_PARSE_ERROR, "42000",
+                   "myshard: SHOW TABLES takes nothing or FROM <schema>");
+        goto out;
+    }
+    for (int i = 0; snap != NULL && i < snap->ntables; i++) {
+        const struct tm_table *x = snap->tables[i];
+        const char *shard =
+            x->shard < c->nshards ? c->shards[x->shard].name : "?";
+        const char *kind = x->key ? "sharded" : "global";
+        const char *ago = x->read_ms ? num(clock_ms() - x->read_ms) : NULL;
+        if (want[0] && strcmp(want, x->schema) != 0)
+            continue;
+        if (x->state != TM_OK) {
+            table_row(&t, x->schema, x->name, kind, shard, NULL, NULL, NULL,
+                      x->why[0] ? x->why : tm_state_name(x->state), ago);
+            continue;
+        }
+        for (int k = 0; k < x->ncols; k++) {
+            const struct tm_column *col = &x->cols[k];
+            bool key = x->key && strcasecmp(col->name, x->key) == 0;
+            char state[64];
+            snprintf(state, sizeof(state), "%s%s%s", tm_state_name(x->state),
+                     key ? ", shard key" : "",
+                     col->invisible ? ", invisible" : "");
+            table_row(&t, x->schema, x->name, kind, shard, col->name,
+                      num(col->pos), col->auto_inc ? "yes" : "no", state, ago);
+        }
+    }
+    table_send(ac, &t);
+out:
+    tablemeta_put(snap);
+    cfg_put(c);
 }
 
 /* 'addr' or addr, then a word. */
@@ -663,6 +744,10 @@ static const struct admin_cmd cmd_table[] = {
      cmd_digests},
     {"SHOW CONFIG", "SHOW CONFIG", "the running config, passwords masked",
      cmd_config},
+    {"SHOW TABLES", "SHOW TABLES [FROM <schema>]",
+     "configured tables' columns as read from the shards: position, shard "
+     "key, auto_increment",
+     cmd_tables},
     {"EXPLAIN ROUTE", "EXPLAIN ROUTE <sql>",
      "the route of a statement in the USE schema", cmd_explain},
     {"SET BACKEND", "SET BACKEND 'addr' OFFLINE|ONLINE|DRAIN",

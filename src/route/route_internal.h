@@ -211,4 +211,11 @@ void rt_select_merge(struct rt *r);
 void rt_route_insert(struct rt *r, bool explain_only);
 void rt_route_update_delete(struct rt *r);
 
+/* ---- route_insert_select.c ---- */
+
+/* INSERT ... SELECT into sharded table ti whose key is the select item
+ * keyidx (0-based). */
+void rt_route_insert_select(struct rt *r, int ti, int keyidx,
+                            bool explain_only);
+
 #endif

@@ -2,18 +2,21 @@
  * route_write.c - INSERT/REPLACE, UPDATE and DELETE: where rows are
  * written, and what keeps a write from putting a row on the wrong shard.
  *
- *  - INSERT/REPLACE into a sharded table must name the key column; every
- *    row's key must be a literal (or a bound `?`); NULL, expressions and
- *    keys with no shard are refused with 1105 and nothing is written. Rows
- *    are split per shard: each shard gets the statement's text up to the
- *    first row, its own rows joined with ", ", and the rest (ON DUPLICATE
- *    KEY UPDATE, RETURNING) unchanged. A split prepared statement would
- *    need its parameters renumbered per shard, so it is refused (1235);
- *    insert such rows one statement per shard. Without bound values (the
+ *  - INSERT/REPLACE into a sharded table finds its key column in the
+ *    column list (or SET list); without one (`INSERT INTO t VALUES ...`)
+ *    at the key's position among the table's columns as the shards have
+ *    them (route_ctx.columns; refused with 1105 when they are not known).
+ *    Every row's key must be a literal (or a bound `?`); NULL, expressions
+ *    and keys with no shard are refused with 1105 and nothing is written.
+ *    Rows are split per shard: each shard gets the statement's text up to
+ *    the first row, its own rows joined with ", ", and the rest (ON
+ *    DUPLICATE KEY UPDATE, RETURNING) unchanged. A split prepared
+ *    statement keeps only its rows' `?`s, so each target binds its own
+ *    parameters (route_plan.pmap: renumbered). Without bound values (the
  *    plan of a PREPARE) the plan names every shard of the rule and sets
  *    needs_params. ON DUPLICATE KEY UPDATE may set the key only to
  *    VALUES(key) (or the row alias's key): the row's own shard.
- *  - INSERT ... SELECT into a sharded table is refused (1235).
+ *  - INSERT ... SELECT into a sharded table: route_insert_select.c.
  *  - UPDATE/DELETE go where the key predicates say, like a SELECT; without
  *    a key to every shard (scatter, affected rows summed). An UPDATE that
  *    assigns the key is allowed only when the statement reaches exactly
@@ -24,6 +27,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "route_internal.h"
 #include "sql/lexer.h"
@@ -34,6 +38,8 @@ struct rowref {
     uint32_t off; /* from st->sql */
     uint32_t len;
     int shard;
+    uint32_t pfirst; /* its first `?`'s index in the statement */
+    uint32_t pn;     /* its `?`s */
 };
 
 #define LOCAL_ROWS 32
@@ -83,6 +89,39 @@ odku_keeps_key(struct lex_mode m, struct sql_span value, const char *key)
         lexer_ident_eq(t[2].p, t[2].len, key, strlen(key)))
         return true;
     return false;
+}
+
+/* The key's index in a positional row of t, from the table's columns as
+ * the shards have them; -1 after refusing when they are not known. */
+static int
+positional_key(struct rt *r, const struct rt_table *t)
+{
+    const char *key = t->ct->key;
+    struct route_tcols tc = {0};
+    const char *schema = r->cfg->schemas[t->schema].name;
+
+    if (r->ctx->columns == NULL ||
+        !r->ctx->columns(r->ctx->columns_arg, schema, t->name, &tc) ||
+        tc.ncols <= 0) {
+        rt_refuse(r, ER_UNKNOWN_ERROR,
+                  "myshard: INSERT into '%s' without a column list needs the "
+                  "table's columns, which myshard does not know (%s); create "
+                  "the table first, or list the columns, as in INSERT INTO "
+                  "%s (%s, ...) VALUES (...)",
+                  t->name,
+                  tc.why && tc.why[0] ? tc.why : "not read from the shards",
+                  t->name, key);
+        return -1;
+    }
+    for (int i = 0; i < tc.ncols; i++)
+        if (strcasecmp(tc.names[i], key) == 0)
+            return i;
+    rt_refuse(r, ER_UNKNOWN_ERROR,
+              "myshard: INSERT into '%s': the table on the shards has no "
+              "column '%s', its shard key in myshard.yaml; fix the table or "
+              "the config",
+              t->name, key);
+    return -1;
 }
 
 static void
@@ -141,6 +180,64 @@ rows_well_formed(const struct stmt_info *st, const struct rowref *rows,
             return false;
     }
     return true;
+}
+
+/* `?` placeholders in p[0..len). */
+static uint32_t
+count_params(struct lex_mode m, const char *p, size_t len)
+{
+    struct lexer lx;
+    struct token t;
+    uint32_t n = 0;
+
+    if (memchr(p, '?', len) == NULL)
+        return 0;
+    lexer_init(&lx, p, len, m);
+    while (lexer_next(&lx, &t))
+        if (t.type == TOK_PARAM)
+            n++;
+    return n;
+}
+
+static void
+pmap_add(struct route_plan *plan, uint32_t *n, uint32_t v)
+{
+    if (*n >= plan->pmap_cap) {
+        plan->pmap_cap = plan->pmap_cap ? plan->pmap_cap * 2 : 256;
+        plan->pmap = xrealloc(plan->pmap, plan->pmap_cap * sizeof(uint32_t));
+    }
+    plan->pmap[(*n)++] = v;
+}
+
+/* A split prepared INSERT: which of the EXECUTE's parameters each target
+ * binds. Before the rows and after them (ON DUPLICATE KEY UPDATE,
+ * RETURNING): every target's; in the rows: its rows' own, in order. */
+static void
+split_params(struct rt *r, struct rowref *rows, uint32_t nrows)
+{
+    const struct stmt_info *st = r->st;
+    struct route_plan *plan = r->plan;
+    uint32_t next = st->insert.values_param, used = 0, after;
+
+    for (uint32_t i = 0; i < nrows; i++) {
+        rows[i].pfirst = next;
+        rows[i].pn = count_params(st->mode, st->sql + rows[i].off, rows[i].len);
+        next += rows[i].pn;
+    }
+    after = next;
+    for (int k = 0; k < plan->ntargets; k++) {
+        int s = plan->targets[k].shard;
+        plan->pmap_off[k] = used;
+        for (uint32_t p = 0; p < st->insert.values_param; p++)
+            pmap_add(plan, &used, p);
+        for (uint32_t i = 0; i < nrows; i++)
+            for (uint32_t p = 0; rows[i].shard == s && p < rows[i].pn; p++)
+                pmap_add(plan, &used, rows[i].pfirst + p);
+        for (uint32_t p = after; p < st->nparams; p++)
+            pmap_add(plan, &used, p);
+        plan->pmap_n[k] = used - plan->pmap_off[k];
+    }
+    plan->renumbered = true;
 }
 
 /* Every shard's text: prefix, its rows, the rest. */
@@ -211,14 +308,15 @@ rt_route_insert(struct rt *r, bool explain_only)
     key = t->ct->key;
     r->main = ti;
     plan->table_rule = t->rule;
-    if (st->insert.form != INSERT_VALUES && st->insert.form != INSERT_SET) {
+    if (st->insert.form != INSERT_VALUES && st->insert.form != INSERT_SET &&
+        st->insert.form != INSERT_SELECT) {
         rt_refuse(r, ER_NOT_SUPPORTED_YET,
-                  "myshard: INSERT ... SELECT into sharded table '%s' is not "
-                  "supported; select the rows, then insert them with VALUES",
+                  "myshard: this INSERT into sharded table '%s' is not "
+                  "supported; insert the rows with VALUES",
                   t->name);
         return;
     }
-    for (int i = 0; i < r->ntab; i++)
+    for (int i = 0; i < r->ntab && st->insert.form != INSERT_SELECT; i++)
         if (i != ti && r->tab[i].cls == TC_SHARDED) {
             rt_refuse(r, ER_NOT_SUPPORTED_YET,
                       "myshard: INSERT into sharded table '%s' reading "
@@ -227,7 +325,13 @@ rt_route_insert(struct rt *r, bool explain_only)
                       t->name, r->tab[i].name);
             return;
         }
-    for (int c = 0; c < st->ncols; c++)
+    if (st->insert.ncols == 0 && st->ncols == 0) {
+        /* No column list: the values follow the table's column order. */
+        keyidx = positional_key(r, t);
+        if (keyidx < 0)
+            return;
+    }
+    for (int c = 0; c < st->ncols && keyidx < 0; c++)
         if (lexer_ident_eq(st->cols[c].column.p, st->cols[c].column.len, key,
                            strlen(key))) {
             keyidx = c;
@@ -254,6 +358,10 @@ rt_route_insert(struct rt *r, bool explain_only)
                       t->name, key);
             return;
         }
+    }
+    if (st->insert.form == INSERT_SELECT) {
+        rt_route_insert_select(r, ti, keyidx, explain_only);
+        return;
     }
     sql_rows_begin(&it, st);
     while (sql_rows_next(&it, &row)) {
@@ -363,20 +471,14 @@ rt_route_insert(struct rt *r, bool explain_only)
         plan->sum_affected = plan->ntargets > 1;
         return;
     }
-    if (st->nparams > 0) {
-        rt_refuse(r, ER_NOT_SUPPORTED_YET,
-                  "myshard: a prepared INSERT into '%s' whose rows go to "
-                  "different shards is not supported; insert the rows of "
-                  "each shard with their own statement",
-                  t->name);
-        return;
-    }
     if (!rows_well_formed(st, rows, nrows)) {
         /* the server refuses the statement whole: send it unsplit */
         rt_set_targets(r, rt_shard_bit(rows[0].shard), st->sql, st->len);
         return;
     }
     split_rows(r, rows, nrows);
+    if (st->nparams > 0)
+        split_params(r, rows, nrows);
     if (st->flags & SQLF_RETURNING)
         plan->merge = true;
     else

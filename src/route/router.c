@@ -6,8 +6,10 @@
  * DESCRIBE, EXPLAIN, multi-statement batches, everything answered by the
  * default shard). Tables and co-location live in route_tables.c, key values
  * in route_keys.c, SELECT merges in route_select.c (text edits in
- * rewrite_plan.c), INSERT/UPDATE/DELETE in route_write.c, the plan's text
- * in route_format.c.
+ * rewrite_plan.c), INSERT/UPDATE/DELETE in route_write.c (INSERT ... SELECT
+ * in route_insert_select.c), the plan's text in route_format.c. The only
+ * session fact besides the context's scalars is a table's columns
+ * (route_ctx.columns), for positional INSERTs.
  *
  * Choices where PRODUCT.md is silent (more at the head of each file):
  *  - The shards of a schema are the union of the shards of every rule its
@@ -80,6 +82,9 @@ route_plan_free(struct route_plan *plan)
 {
     free(plan->buf);
     free(plan->scratch);
+    free(plan->pmap);
+    plan->pmap = NULL;
+    plan->pmap_cap = 0;
     plan->buf = NULL;
     plan->buf_len = plan->buf_cap = 0;
     plan->scratch = NULL;
@@ -106,6 +111,7 @@ plan_reset(struct route_plan *p)
     p->replicated = false;
     p->needs_params = false;
     p->lock_mask = 0;
+    p->renumbered = false;
 }
 
 void

@@ -218,37 +218,15 @@ prelude(struct eng_target *t)
 
 /* ---- 3. send ---------------------------------------------------------- */
 
-/* Sends the execute payload under this connection's statement id, after
- * any long data the client sent for it. */
+/* Sends the execute payload (this target's own, for a split INSERT) under
+ * this connection's statement id, after any long data for it. */
 static void
 send_execute(struct eng_target *t, uint32_t id)
 {
     struct eng_run *r = t->run;
-    struct evbuffer *out = serverconn_output(t->sc);
-    struct pstmt *ps = r->ps;
-    uint8_t seq;
 
-    for (uint16_t i = 0; ps->ld && i < ps->nparams; i++) {
-        uint8_t hdr[7] = {COM_STMT_SEND_LONG_DATA, (uint8_t)id,
-                          (uint8_t)(id >> 8),      (uint8_t)(id >> 16),
-                          (uint8_t)(id >> 24),     (uint8_t)i,
-                          (uint8_t)(i >> 8)};
-        uint8_t *p;
-        if (ps->ld[i] == NULL)
-            continue;
-        p = xmalloc(7 + ps->ld_len[i]);
-        memcpy(p, hdr, 7);
-        memcpy(p + 7, ps->ld[i], ps->ld_len[i]);
-        seq = 0;
-        packet_write(out, &seq, p, 7 + ps->ld_len[i]);
-        free(p);
-    }
-    r->exec[1] = (uint8_t)id;
-    r->exec[2] = (uint8_t)(id >> 8);
-    r->exec[3] = (uint8_t)(id >> 16);
-    r->exec[4] = (uint8_t)(id >> 24);
-    seq = 0;
-    packet_write(out, &seq, r->exec, r->exec_len);
+    pstmt_send_execute(serverconn_output(t->sc), r->ps, r->exec + t->exec_off,
+                       t->exec_len ? t->exec_len : r->exec_len, id);
 }
 
 static void
@@ -988,7 +966,7 @@ engine_forward(struct session *s, int shard, enum relay_kind kind, bool read)
 
 void
 engine_run(struct session *s, const struct route_plan *plan, struct pstmt *ps,
-           const uint8_t *exec, size_t exec_len)
+           const uint8_t *exec, size_t exec_len, const size_t *exec_ends)
 {
     int n = plan->ntargets;
     struct eng_run *r = run_begin(&s->run, s, n,
@@ -1020,6 +998,10 @@ engine_run(struct session *s, const struct route_plan *plan, struct pstmt *ps,
         size_t rlen = 0;
 
         t->shard = pt->shard;
+        if (ps != NULL && exec_ends != NULL) { /* its own parameters */
+            t->exec_off = i ? exec_ends[i - 1] : 0;
+            t->exec_len = exec_ends[i] - t->exec_off;
+        }
         if (ps != NULL) {
             /* a merge's rewrite of the statement: prepared as rewritten
              * (the plan's buffer is the worker's, so copied) */

@@ -37,6 +37,7 @@
 #include "session/query.h"
 #include "session/engine.h"
 #include "session/schema.h"
+#include "session/tablecols.h"
 #include "session/cachefill.h"
 #include "session/session.h"
 #include "session/txn.h"
@@ -98,6 +99,7 @@ prepare_cmd_prepare(struct session *s)
             return;
         }
         ctx.schema = s->schema;
+        tablecols_ctx(s, &ctx);
         router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
         if (wc->plan->action == ROUTE_FORWARD && wc->plan->ntargets > 0)
             shard = wc->plan->targets[0].shard;
@@ -167,6 +169,41 @@ to_route_key(const struct binproto_value *v, struct route_key *k, char *tmp,
     }
 }
 
+/* A split INSERT: each target's execute payload binds its own rows'
+ * parameters (route_plan.pmap), one after the other in pb; ends[i] is
+ * where target i's ends. False after answering (long data, which the
+ * targets cannot share out). */
+static bool
+split_payloads(struct session *s, const struct pstmt *ps,
+               const struct route_plan *plan, const struct binproto_value *vals,
+               struct pktbuf *pb, size_t *ends)
+{
+    struct binproto_value *sub;
+
+    for (uint16_t i = 0; ps->ld && i < ps->nparams; i++)
+        if (ps->ld[i] != NULL) {
+            session_send_error(s, ER_NOT_SUPPORTED_YET, "HY000",
+                               "myshard: a prepared INSERT whose rows go to "
+                               "different shards cannot take long data "
+                               "(mysql_stmt_send_long_data); bind the values "
+                               "directly, or insert each shard's rows with "
+                               "their own statement");
+            session_command_done(s);
+            return false;
+        }
+    sub = xcalloc(MAX(ps->nparams, 1), sizeof(*sub));
+    for (int k = 0; k < plan->ntargets; k++) {
+        uint32_t n = plan->pmap_n[k];
+        for (uint32_t j = 0; j < n; j++)
+            sub[j] = vals[plan->pmap[plan->pmap_off[k] + j]];
+        binproto_write_execute(pb, 0, CURSOR_TYPE_NO_CURSOR, sub, (uint16_t)n,
+                               true);
+        ends[k] = pb->len;
+    }
+    free(sub);
+    return true;
+}
+
 #define EXEC_INLINE_PARAMS 8
 
 void
@@ -182,6 +219,7 @@ prepare_cmd_execute(struct session *s)
     struct pktbuf pb;
     char(*tmp)[64] = NULL;
     bool *ld = NULL;
+    size_t ends[ROUTE_MAX_SHARDS];
     /* A few parameters (most statements) need no allocation. */
     struct binproto_value vals_in[EXEC_INLINE_PARAMS];
     struct route_param params_in[EXEC_INLINE_PARAMS];
@@ -286,6 +324,9 @@ prepare_cmd_execute(struct session *s)
     ctx.txn_shards = s->sc ? 1ull << s->sc->srv->shard : 0;
     ctx.params = params;
     ctx.nparams = ps->nparams;
+    if (tablecols_wait(s, wc->stmt))
+        goto out; /* dispatched again once the table's columns are read */
+    tablecols_ctx(s, &ctx);
     ctx.lock_shards = s->lock_shards;
     router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
     if (!query_plan_allowed(s, wc->plan) || txn_refuses_write(s, wc->stmt))
@@ -294,8 +335,15 @@ prepare_cmd_execute(struct session *s)
      * parameter types always included (a connection may see the statement
      * for the first time). The statement id is set per connection. */
     pktbuf_init(&pb);
-    binproto_write_execute(&pb, 0, CURSOR_TYPE_NO_CURSOR, vals, ps->nparams,
-                           true);
+    if (wc->plan->renumbered) {
+        if (!split_payloads(s, ps, wc->plan, vals, &pb, ends)) {
+            pktbuf_free(&pb);
+            goto out;
+        }
+    } else {
+        binproto_write_execute(&pb, 0, CURSOR_TYPE_NO_CURSOR, vals, ps->nparams,
+                               true);
+    }
     if (pb.failed) {
         pktbuf_free(&pb);
         session_send_error(s, ER_UNKNOWN_ERROR, "HY000",
@@ -304,7 +352,8 @@ prepare_cmd_execute(struct session *s)
         goto out;
     }
     s->exec_ps = ps;
-    engine_run(s, wc->plan, ps, pb.buf, pb.len);
+    engine_run(s, wc->plan, ps, pb.buf, pb.len,
+               wc->plan->renumbered ? ends : NULL);
     pktbuf_free(&pb);
 out:
     if (heap) { /* ps itself may be gone: the next command ran */

@@ -244,13 +244,18 @@ protect_admit(struct session *s, const char *sql, size_t len, bool lex_error)
         return ADMIT_GO;
     /* Leaky bucket: leave at the statement's turn. */
     STATS_ADD(&s->wc->stats, limit_delayed_total, 1);
+    protect_retry_in(s, delay);
+    return ADMIT_WAIT;
+}
+
+void
+protect_retry_in(struct session *s, int64_t delay_us)
+{
+    struct timeval tv = {(time_t)(delay_us / 1000000),
+                         (suseconds_t)(delay_us % 1000000)};
+
     if (s->delay_ev == NULL)
         s->delay_ev = evtimer_new(s->wc->w->base, delay_cb, s);
-    {
-        struct timeval tv = {(time_t)(delay / 1000000),
-                             (suseconds_t)(delay % 1000000)};
-        evtimer_add(s->delay_ev, &tv);
-    }
+    evtimer_add(s->delay_ev, &tv);
     session_set_state(s, SESS_WAIT_BACKEND);
-    return ADMIT_WAIT;
 }

@@ -36,6 +36,35 @@ pstmt_clear_long_data(struct pstmt *ps)
     ps->ld_total = 0;
 }
 
+void
+pstmt_send_execute(struct evbuffer *out, const struct pstmt *ps, uint8_t *exec,
+                   size_t len, uint32_t id)
+{
+    uint8_t seq;
+
+    for (uint16_t i = 0; ps->ld && i < ps->nparams; i++) {
+        uint8_t hdr[7] = {COM_STMT_SEND_LONG_DATA, (uint8_t)id,
+                          (uint8_t)(id >> 8),      (uint8_t)(id >> 16),
+                          (uint8_t)(id >> 24),     (uint8_t)i,
+                          (uint8_t)(i >> 8)};
+        uint8_t *p;
+        if (ps->ld[i] == NULL)
+            continue;
+        p = xmalloc(7 + ps->ld_len[i]);
+        memcpy(p, hdr, 7);
+        memcpy(p + 7, ps->ld[i], ps->ld_len[i]);
+        seq = 0;
+        packet_write(out, &seq, p, 7 + ps->ld_len[i]);
+        free(p);
+    }
+    exec[1] = (uint8_t)id;
+    exec[2] = (uint8_t)(id >> 8);
+    exec[3] = (uint8_t)(id >> 16);
+    exec[4] = (uint8_t)(id >> 24);
+    seq = 0;
+    packet_write(out, &seq, exec, len);
+}
+
 struct pstmt *
 pstmt_find(struct session *s, uint32_t id)
 {

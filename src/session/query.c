@@ -29,6 +29,7 @@
 #include "session/lexstate.h"
 #include "session/protect.h"
 #include "session/schema.h"
+#include "session/tablecols.h"
 #include "session/session.h"
 #include "session/txn.h"
 #include "session/uservars.h"
@@ -541,6 +542,7 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
     ctx.in_txn = (s->pins & PIN_TRANSACTION) != 0;
     ctx.txn_shards = held_shard(s) >= 0 ? 1ull << held_shard(s) : 0;
     ctx.lock_shards = s->lock_shards;
+    tablecols_ctx(s, &ctx);
     router_route(wc->cfg, wc->stmt, &ctx, plan);
     if (s->txn != NULL) {
         /* Every statement of a transaction that may span shards runs on
@@ -551,7 +553,7 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
             plan->targets[0].shard = first->srv->shard;
         if (!query_plan_allowed(s, plan) || txn_refuses_write(s, wc->stmt))
             return;
-        engine_run(s, plan, NULL, NULL, 0);
+        engine_run(s, plan, NULL, NULL, 0, NULL);
         return;
     }
     if (s->sc != NULL && wc->stmt->ntables == 0 &&
@@ -583,7 +585,7 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
         engine_forward(s, t->shard, RELAY_RESULT, plan->role == ROLE_READ);
         return;
     }
-    engine_run(s, plan, NULL, NULL, 0);
+    engine_run(s, plan, NULL, NULL, 0, NULL);
 }
 
 /* On a server BEGIN ends the connection's table locks; the locks of a
@@ -736,6 +738,12 @@ query_start(struct session *s, const char *sql, size_t len)
     }
     if (schema_refuse_unqualified(s, s->wc->stmt))
         return;
+    /* A positional INSERT waits for its table's columns to be read again
+     * (session/tablecols.h); a DDL statement notes what it changes. */
+    if (!f.multi && tablecols_wait(s, s->wc->stmt))
+        return;
+    if (!f.multi)
+        tablecols_note_ddl(s, s->wc->stmt);
     s->tracks_vars = f.tracks_vars;
     uservars_note(s, s->wc->stmt);
     s->pins |= f.pins;

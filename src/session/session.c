@@ -55,6 +55,7 @@
 #include "session/engine.h"
 #include "session/schema.h"
 #include "session/stmtlog.h"
+#include "session/tablecols.h"
 #include "session/tablelocks.h"
 #include "session/throttle.h"
 #include "session/txn.h"
@@ -142,6 +143,7 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     if (s->delay_ev)
         event_free(s->delay_ev);
     cachefill_forget(s);
+    free(s->tc_ddl);
     free(s->gtid_wrote);
     sessvars_clear(&s->vars);
     uservars_clear(s);
@@ -626,6 +628,7 @@ command_done(struct session *s)
         return;
     if (s->counted)
         count_statement(s);
+    tablecols_command_end(s);
     packet_consume(s->conn->in, &s->cmd);
     free(s->stmt_schema);
     s->stmt_schema = NULL;

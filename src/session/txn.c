@@ -122,7 +122,7 @@ txn_begin_snapshot(struct session *s, const char *sql, size_t len)
         plan->targets[plan->ntargets].len = 4;
         plan->ntargets++;
     }
-    engine_run(s, plan, NULL, NULL, 0);
+    engine_run(s, plan, NULL, NULL, 0, NULL);
 }
 
 bool

@@ -23,9 +23,10 @@ START TRANSACTION WITH CONSISTENT SNAPSHOT reads
 every shard as of its start (a row written on s1 after it is not seen) and
 refuses writes (transactions: deny).
 
-The dumps are taken with --complete-insert (column names in every INSERT):
-myshard routes an INSERT into a sharded table by its key column, which it
-must find by name.
+The dumps are taken with mariadb-dump's default options, whose INSERTs
+name no columns (INSERT INTO t VALUES (...)): myshard places each row by
+the value at its key column's position, from the columns it read from the
+shards.
 
 Environment as for the other programs (MYSHARD_BIN, S0/S1_PRIMARY_PORT,
 S0/S1_REPLICA_PORT, BACKEND_USER/PASSWORD). TAP output; exit status 1 if
@@ -572,7 +573,7 @@ def main():
             return tap.done()
         shards = (direct(s0p), direct(s1p))
         data = rows_for()
-        extra = ["--complete-insert"]
+        extra = []  # mariadb-dump's defaults: positional INSERTs
         for opts, label in ((extra, "default options"),
                             (extra + ["--single-transaction"],
                              "single-transaction")):

@@ -10,17 +10,21 @@
  *   @txn on | @txn off            inside a transaction
  *   @locks s0,s1 | @locks -       shards where the session holds LOCK
  *                                 TABLES locks
+ *   @columns T c1,c2,... | @columns -   table T's columns as the shards
+ *                                 have them (positional INSERTs); - : none
+ *                                 known. T missing: "unknown" for every table
  *   @params V,V,... | @params -   EXECUTE values: integers, 'strings',
  *                                 NULL (- : a text query, no values)
  * The plan column is what describe() prints:
  *   ERR <code> <message>                        a refusal
  *   <read|primary> <shards>[ flags][ merge[...]][ sql]
  * flags: scatter, sum (sum affected rows), repl (replicated), params
- * (needs parameter values). merge[...] is route_merge_format(). sql: none
- * when every target gets the client's text; "sql=TEXT" when they all get
- * the same rewritten text; else "s0=TEXT | s1=TEXT". The optional keys
- * column is compared with plan.keys.
- * Set ROUTE_PRINT=1 to print the actual lines instead of checking.
+ * (needs parameter values), renumbered[s0:1.2,s1:3.4] (a split prepared
+ * INSERT: the EXECUTE's parameters, 1-based, each target binds). merge[...] is
+ * route_merge_format(). sql: none when every target gets the client's text;
+ * "sql=TEXT" when they all get the same rewritten text; else "s0=TEXT |
+ * s1=TEXT". The optional keys column is compared with plan.keys. Set
+ * ROUTE_PRINT=1 to print the actual lines instead of checking.
  */
 #include "cfg/cfg.h"
 #include "route/router.h"
@@ -59,6 +63,49 @@ struct ctxbuf {
     struct route_param params[32];
     char strings[32][64];
 };
+
+/* @columns: one table's columns, served to the router as the shards'. */
+static struct {
+    char table[65];
+    char buf[512];
+    const char *names[32];
+    int n;
+} tcols;
+
+static bool
+tcols_cb(const void *arg, const char *schema, const char *table,
+         struct route_tcols *out)
+{
+    (void)arg;
+    (void)schema;
+    memset(out, 0, sizeof(*out));
+    if (tcols.n == 0 || strcmp(table, tcols.table) != 0) {
+        out->why = "table 'shop.x' does not exist on shard 's0'";
+        return false;
+    }
+    out->ncols = tcols.n;
+    out->names = tcols.names;
+    return true;
+}
+
+static void
+ctx_columns(struct route_ctx *ctx, const char *spec)
+{
+    char *p, *sp;
+
+    memset(&tcols, 0, sizeof(tcols));
+    ctx->columns = NULL;
+    if (strcmp(spec, "-") == 0)
+        return;
+    ctx->columns = tcols_cb;
+    sp = strchr(spec, ' ');
+    if (sp == NULL)
+        return;
+    snprintf(tcols.table, sizeof(tcols.table), "%.*s", (int)(sp - spec), spec);
+    snprintf(tcols.buf, sizeof(tcols.buf), "%s", sp + 1);
+    for (p = strtok(tcols.buf, ","); p && tcols.n < 32; p = strtok(NULL, ","))
+        tcols.names[tcols.n++] = p;
+}
 
 static void
 ctx_reset(struct ctxbuf *c)
@@ -162,6 +209,16 @@ describe(const struct stmt_info *st, const struct route_plan *p, char *out,
         route_merge_format(&p->ms, m, sizeof(m));
         PUT(" merge[%s]", m);
     }
+    if (p->renumbered) {
+        /* each target's own parameters: the EXECUTE's, 1-based */
+        PUT(" renumbered");
+        for (int i = 0; i < p->ntargets; i++) {
+            PUT("%s%s:", i ? "," : "[", cfg->shards[p->targets[i].shard].name);
+            for (uint32_t j = 0; j < p->pmap_n[i]; j++)
+                PUT("%s%u", j ? "." : "", p->pmap[p->pmap_off[i] + j] + 1);
+        }
+        PUT("]");
+    }
     for (int i = 0; i < p->ntargets; i++) {
         const struct route_target *t = &p->targets[i];
         if (t->sql != st->sql || t->len != st->len)
@@ -229,6 +286,8 @@ START_TEST(test_table)
                 c.ctx.lock_shards = locks_mask(line + 7);
             else if (strncmp(line, "@params ", 8) == 0)
                 ctx_params(&c, line + 8);
+            else if (strncmp(line, "@columns ", 9) == 0)
+                ctx_columns(&c.ctx, line + 9);
             else
                 ck_abort_msg("route.tsv:%d: unknown directive", lineno);
             continue;
