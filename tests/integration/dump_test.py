@@ -26,7 +26,8 @@ refuses writes (transactions: deny).
 The dumps are taken with mariadb-dump's default options, whose INSERTs
 name no columns (INSERT INTO t VALUES (...)): myshard places each row by
 the value at its key column's position, from the columns it read from the
-shards.
+shards. The same after ALTER TABLE d_hash ADD COLUMN ... FIRST through
+myshard.
 
 Environment as for the other programs (MYSHARD_BIN, S0/S1_PRIMARY_PORT,
 S0/S1_REPLICA_PORT, BACKEND_USER/PASSWORD). TAP output; exit status 1 if
@@ -342,9 +343,14 @@ def run(cmd, stdin=None, timeout=300):
     return subprocess.run(cmd, stdin=stdin, capture_output=True, timeout=timeout)
 
 
-def dump_restore(port, cfg, shards, data, opts, label, tmp):
+def dump_restore(port, cfg, shards, data, opts, label, tmp, first=False):
     pconn = proxy(port)
     fill(pconn, data)
+    if first:
+        # a column before the key: positional INSERTs shift by one
+        query(pconn, "ALTER TABLE d_hash ADD COLUMN pre INT NULL FIRST")
+        data = dict(data)
+        data["d_hash"] = [(None,) + r for r in data["d_hash"]]
     check_placement(shards, data, label + " before the dump")
     path = os.path.join(tmp, "dump-%s.sql" % label.replace(" ", "_"))
     base = ["-h", HOST, "-P", str(port), "-uapp", "-papp"]
@@ -581,6 +587,11 @@ def main():
                 dump_restore(port, cfg, shards, data, opts, label, tmp)
             except Exception:
                 tap.fail_exc(label)
+        try:
+            dump_restore(port, cfg, shards, data, extra, "after ADD COLUMN "
+                         "FIRST", tmp, first=True)
+        except Exception:
+            tap.fail_exc("after ADD COLUMN FIRST")
         try:
             test_locks(port, s0p, s1p)
         except Exception:
