@@ -31,7 +31,8 @@
  *  - DDL of several tables goes to the union of their shards. CREATE ...
  *    LIKE needs the model table on every target; CREATE ... AS SELECT and
  *    views need the rows they read there (a sharded table only under an
- *    object sharded by the same rule). CREATE/DROP DATABASE: 1235.
+ *    object sharded by the same rule). CREATE/DROP DATABASE: 1235, but
+ *    CREATE DATABASE IF NOT EXISTS of a configured schema is a no-op.
  *  - SHOW CREATE TABLE, SHOW COLUMNS/INDEX and DESCRIBE of a sharded table
  *    go to the first shard of its rule; SHOW TABLES, SHOW TABLE STATUS and
  *    other SHOWs to the default shard (of the schema named in FROM, if
@@ -453,6 +454,19 @@ route_ddl(struct rt *r)
     bool any = false, all_global = true, maint = st->ddl_verb == DDL_MAINT;
     int rule = -2; /* the one rule of every object, -1 when mixed */
 
+    if (st->ddl_object == DDLO_DATABASE && st->ddl_verb == DDL_CREATE &&
+        (st->flags & SQLF_IF_NOT_EXISTS) && st->schema.len > 0) {
+        /* CREATE DATABASE IF NOT EXISTS of a configured schema (the first
+         * lines of mariadb-dump --databases): there already, nothing to
+         * do; an OK from its default shard */
+        char name[65];
+        size_t n = rt_unquote_name(st->mode, st->schema, name, sizeof(name));
+        int s = cfg_find_schema(r->cfg, name, n);
+        if (s >= 0) {
+            rt_set_targets(r, rt_shard_bit(rt_default_shard(r, s)), "DO 0", 4);
+            return;
+        }
+    }
     if (st->ddl_object == DDLO_DATABASE) {
         rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: schemas are defined in myshard.yaml; create or "

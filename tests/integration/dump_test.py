@@ -8,7 +8,8 @@ d_global (a copy on every shard) and d_plain (unlisted: the default shard),
 with rows on both shards (NULLs, quotes, backslashes, unicode, binary).
 Debian's mariadb-dump dumps it through myshard, with its default options and
 with --single-transaction; the tables are dropped through myshard and the
-dump is fed to the `mariadb` client through myshard. Then every row must be
+dump is fed to the `mariadb` client through myshard (and once with
+--databases, whose file creates the database IF NOT EXISTS and USEs it). Then every row must be
 back exactly once, and only on its placement shard, as the shard primaries
 themselves say (placement computed in SQL on each shard: CRC32(user_id) %
 1024 for the hash rule, the id for the range rule; and each row's shard is
@@ -582,7 +583,8 @@ def main():
         extra = []  # mariadb-dump's defaults: positional INSERTs
         for opts, label in ((extra, "default options"),
                             (extra + ["--single-transaction"],
-                             "single-transaction")):
+                             "single-transaction"),
+                            (extra + ["--databases"], "databases")):
             try:
                 dump_restore(port, cfg, shards, data, opts, label, tmp)
             except Exception:
