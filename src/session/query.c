@@ -688,6 +688,8 @@ query_start(struct session *s, const char *sql, size_t len)
             s->digest_slot = slot;
         }
     }
+    if (s->wc->stmt->kind == STMT_BEGIN && locks_block_begin(s))
+        return;
     switch (f.action) {
     case ACT_USE:
         schema_use(s, f.name, f.name_len);
@@ -709,18 +711,12 @@ query_start(struct session *s, const char *sql, size_t len)
         session_command_done(s);
         return;
     case ACT_BEGIN:
-        if (locks_block_begin(s))
-            return;
         answer_begin_later(s, sql, len);
         return;
     case ACT_TXN_BEGIN:
-        if (locks_block_begin(s))
-            return;
         txn_begin(s, sql, len);
         return;
     case ACT_TXN_SNAPSHOT:
-        if (locks_block_begin(s))
-            return;
         txn_begin_snapshot(s, sql, len);
         return;
     case ACT_TXN_END:

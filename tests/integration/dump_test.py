@@ -418,6 +418,12 @@ def test_locks(port, s0p, s1p):
     except pymysql.err.MySQLError as e:
         tap.eq(e.args[0], 1100, "a table not named in LOCK TABLES is refused "
                "with 1100 (%s)" % e.args[1])
+    try:
+        query(pconn, "BEGIN")
+        tap.ok(False, "BEGIN while the locks span shards is refused")
+    except pymysql.err.MySQLError as e:
+        tap.eq(e.args[0], 1235, "BEGIN while the locks span shards is "
+               "refused with 1235 (%s)" % e.args[1])
     query(pconn, "UNLOCK TABLES")
     try:
         query(w0, ins % (90001, 1))
