@@ -114,7 +114,10 @@ txn_begin_snapshot(struct session *s, const char *sql, size_t len)
     plan->role = ROLE_PRIMARY;
     plan->kind = "begin";
     plan->ntargets = 0;
-    plan->merge = plan->sum_affected = false;
+    plan->merge = plan->sum_affected = plan->scatter = false;
+    plan->needs_params = plan->renumbered = false;
+    plan->lock_mask = 0;
+    plan->table_rule = -1;
     plan->replicated = true; /* one OK for all */
     for (; m != 0 && plan->ntargets < ROUTE_MAX_SHARDS; m &= m - 1) {
         plan->targets[plan->ntargets].shard = __builtin_ctzll(m);
