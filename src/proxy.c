@@ -468,7 +468,8 @@ start_workers(struct proxy *px)
             wc->pools[k] = pool_new(w, &px->servers->v[k], c);
         reload_use_cfg(wc, px->cfg);
         w->ctx = wc;
-        if (!worker_listen(w, c->listen.host, c->listen.port, session_accept)) {
+        if (!worker_listen(w, c->listen.host, c->listen.port, session_accept,
+                           session_refuse)) {
             log_error("cannot listen addr=%s error=\"%s\"", c->listen.text,
                       strerror(errno));
             return false;

@@ -78,6 +78,16 @@
 #                            statement split per shard); rows/s and where
 #                            the rows went
 #   BENCH_BULK_THREADS="1 4" thread counts of those rows
+#   BENCH_MANY=1             also run many active clients over a small pool:
+#                            build/loadgen (one thread, non-blocking
+#                            Connector/C) with BENCH_MANY_CLIENTS clients
+#                            running point selects back to back through a
+#                            myshard whose pool holds BENCH_MANY_POOL
+#                            connections; qps, p50/p95/p99, the time to
+#                            connect them all, myshard's RSS and CPU per
+#                            query, and how long statements waited for a
+#                            connection (myshard_pool_wait_seconds)
+#   BENCH_MANY_CLIENTS="1000 10000"  BENCH_MANY_POOL=60
 #
 # The sharded, TLS and multiplexing rows run with the replica ONLINE again
 # (proxied reads of the unsharded tables go to the s0 replica) and in
@@ -653,6 +663,73 @@ if [[ $OWN_CLUSTER -eq 1 && ${BENCH_BULK:-1} -eq 1 ]]; then
     done
 fi
 
+# Many active clients over a small pool: a myshard of its own (a pool of
+# BENCH_MANY_POOL), loaded by build/loadgen; how long statements waited for
+# a connection comes from its /metrics around each run.
+many=()
+MANY_POOL=${BENCH_MANY_POOL:-60}
+if [[ $OWN_CLUSTER -eq 1 && ${BENCH_MANY:-1} -eq 1 && -x build/loadgen ]]; then
+    read -r MANY_PORT MANY_ADMIN MANY_HTTP <<<"$(free_ports 3)"
+    cat >"$DIR/myshard-many.yaml" <<EOF
+# written by tools/bench.sh: many active clients over a small pool
+listen: 127.0.0.1:$MANY_PORT
+workers: $BENCH_WORKERS
+slow_query_time: 60s
+admin:
+  listen: 127.0.0.1:$MANY_ADMIN
+  http: 127.0.0.1:$MANY_HTTP
+users:
+  - { name: app, password: app, schemas: [shop], max_connections: 50000 }
+backend:
+  user: myshard
+  password: secret
+  pool:
+    max_connections: $MANY_POOL
+    wait_timeout: 30s
+shards:
+  - name: s0
+    primary: 127.0.0.1:$S0_PRIMARY_PORT
+schemas:
+  - name: shop
+    default_shard: s0
+EOF
+    build/myshard -c "$DIR/myshard-many.yaml" "${MS_EXTRA[@]}" >"$DIR/myshard-many.log" 2>&1 &
+    MANY_PID=$!
+    # pool_waits: "count le1 le5 le10 le50 le100 le500 le1000" (ms) summed
+    # over the backends, from /metrics
+    pool_waits() {
+        metrics "$MANY_HTTP" | awk '
+            /^myshard_pool_wait_seconds_bucket/ {
+                match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+                b[le] += $NF }
+            /^myshard_pool_wait_seconds_count/ { n += $NF }
+            END { printf "%d %d %d %d %d %d %d %d\n", n, b["0.001"], b["0.005"],
+                  b["0.01"], b["0.05"], b["0.1"], b["0.5"], b["1"] }'
+    }
+    if wait_port "$MANY_PORT" 10 "$MANY_PID"; then
+        for n in ${BENCH_MANY_CLIENTS:-1000 10000}; do
+            msg "oltp_point_select, $n active clients over a pool of $MANY_POOL, through myshard (build/loadgen)"
+            w0=$(pool_waits)
+            t0=$(cpu_ticks "$MANY_PID")
+            out=$(build/loadgen -h 127.0.0.1 -P "$MANY_PORT" -u app -p app -D shop \
+                -c "$n" -t "$BENCH_TIME" -T "$BENCH_TABLES" -s "$BENCH_TABLE_SIZE" 2>&1) || true
+            rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$MANY_PID/status")
+            t1=$(cpu_ticks "$MANY_PID")
+            w1=$(pool_waits)
+            res=$(awk '/^(connect|run) / {
+                    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[$1 "_" kv[1]] = kv[2] } }
+                END { printf "%s %s %s %s %s %s %s", v["connect_connected"], v["connect_seconds"],
+                      v["run_qps"], v["run_p50_ms"], v["run_p95_ms"], v["run_p99_ms"],
+                      v["run_errors"] }' <<<"$out")
+            many+=("$n $rss $((t1 - t0)) $res $w0 $w1")
+        done
+    else
+        msg "the many-clients myshard did not start (see $DIR/myshard-many.log)"
+    fi
+    kill "$MANY_PID" 2>/dev/null || true
+    wait "$MANY_PID" 2>/dev/null || true
+fi
+
 msg "opening $BENCH_IDLE_CLIENTS idle client connections to myshard"
 idle=$("$MYSHARD_PY" - "$PROXY_PORT" "$BENCH_IDLE_CLIENTS" "$PROXY_PID" <<'EOF'
 import resource, sys, time
@@ -808,6 +885,27 @@ if [[ ${#bulk[@]} -gt 0 ]]; then
                 ratio, us, r0 " / " r1
         }'
     done
+fi
+if [[ ${#many[@]} -gt 0 ]]; then
+    printf '\n%-24s %15s %9s %8s %7s %7s %7s %8s %8s %6s\n' "test (pool $MANY_POOL)" clients \
+        'connect s' qps 'p50 ms' 'p95 ms' 'p99 ms' 'RSS MiB' 'cpu us/q' errors
+    for row in "${many[@]}"; do
+        read -r n rss ticks conn csec qps p50 p95 p99 errs \
+            c0 a0 b0 d0 e0 f0 g0 h0 c1 a1 b1 d1 e1 f1 g1 h1 <<<"$row"
+        awk -v n="$n" -v conn="$conn" -v csec="$csec" -v qps="$qps" -v p50="$p50" \
+            -v p95="$p95" -v p99="$p99" -v rss="$rss" -v ticks="$ticks" -v hz="$CLK_TCK" \
+            -v t="$BENCH_TIME" -v errs="$errs" 'BEGIN {
+            us = qps > 0 ? sprintf("%.1f", ticks / hz * 1e6 / (qps * (t + 1))) : "-"
+            printf "%-24s %15s %9s %8s %7s %7s %7s %8.1f %8s %6s\n", "point_select (loadgen)",
+                conn "/" n, csec, qps, p50, p95, p99, rss / 1024, us, errs }'
+        awk -v c="$((c1 - c0))" -v a="$((a1 - a0))" -v b="$((b1 - b0))" \
+            -v d="$((d1 - d0))" -v e="$((e1 - e0))" -v f="$((f1 - f0))" -v g="$((g1 - g0))" \
+            -v h="$((h1 - h0))" '
+            function pct(x) { return c > 0 ? sprintf("%.0f%%", 100 * x / c) : "-" }
+            BEGIN { printf "  %d statements queued for a connection; waited <=1 ms %s, <=5 ms %s, <=10 ms %s, <=50 ms %s, <=100 ms %s, <=500 ms %s, <=1 s %s, longer %s\n",
+                c, pct(a), pct(b - a), pct(d - b), pct(e - d), pct(f - e), pct(g - f), pct(h - g), pct(c - h) }'
+    done
+    printf 'loadgen: one thread, non-blocking Connector/C; cpu us/q is myshard'"'"'s CPU from the first login to the end, over the measured queries (logins and a settling second included)\n'
 fi
 read -r rb ra rn rerr <<<"$idle"
 printf '\n'

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "backend/health.h"
+#include "backend/pool.h"
 #include "session/stats.h"
 
 struct cfg;
@@ -55,6 +56,9 @@ struct snap_pool {
     int connecting; /* connects in flight */
     int waiting;    /* statements queued for a connection */
     int64_t longest_wait_ms; /* of those, the longest so far */
+    /* waits of the statements served after queueing (pool.h) */
+    unsigned long long wait_hist[POOL_WAIT_BUCKETS];
+    long long wait_sum_ms;
 };
 
 /* One client connection. */

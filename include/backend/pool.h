@@ -37,6 +37,14 @@ struct pool_waiter {
     struct pool *pool; /* non-NULL while queued */
 };
 
+/* How long statements queued for a connection waited: buckets of at most
+ * POOL_WAIT_LE_MS milliseconds each, the last one unbounded. */
+#define POOL_WAIT_BUCKETS 8
+#define POOL_WAIT_LE_MS                                                        \
+    {                                                                          \
+        1, 5, 10, 50, 100, 500, 1000                                           \
+    }
+
 struct pool {
     struct server *srv;       /* (ref) */
     struct worker *w;         /* (ref) the worker it lives on */
@@ -62,7 +70,11 @@ struct pool {
     struct pool_waiter *nc_head, *nc_tail;
     int nc_waiting;
     int64_t longest_wait_ms; /* of the current waiters, updated on tick */
-    struct event *tick;      /* owned; timeouts and idle trimming */
+    /* the waits of those served a connection (POOL_WAIT_LE_MS), and their
+     * sum */
+    unsigned long long wait_hist[POOL_WAIT_BUCKETS];
+    long long wait_sum_ms;
+    struct event *tick; /* owned; timeouts and idle trimming */
     int asked; /* connections asked of other workers, not yet arrived */
     /* Guarded by srv->lend_mu: */
     int want;              /* asked and not yet sent by anyone */

@@ -23,6 +23,9 @@ struct conn;
 typedef void (*worker_accept_fn)(struct worker *w, int fd,
                                  const struct sockaddr *addr, int addrlen);
 typedef void (*worker_call_fn)(struct worker *w, void *arg);
+/* Writes a refusal to a client accepted only to be turned away (it is
+ * closed after); why names the cause. */
+typedef void (*worker_refuse_fn)(struct worker *w, int fd, const char *why);
 
 struct worker {
     int id;
@@ -31,8 +34,18 @@ struct worker {
     struct event_base *base;         /* owned */
     struct evconnlistener *listener; /* owned; NULL until worker_listen */
     worker_accept_fn on_accept;
-    void *ctx;              /* the upper layer's per-worker state */
-    struct event *inbox_ev; /* wakes the loop for worker_call */
+    worker_refuse_fn on_refuse; /* may be NULL: the socket is just closed */
+    /* Out of file descriptors: a descriptor held in reserve is given up
+     * to accept each waiting client and refuse it at once, rather than
+     * leave it in the backlog, where the listener would wake the loop
+     * again and again (an accept storm). */
+    int spare_fd;               /* /dev/null, -1 while given up */
+    struct event *resume_ev;    /* re-enables a listener paused for lack of
+                                   one */
+    unsigned long long refused; /* clients refused since the last log line */
+    int64_t refused_log_ms;     /* when that line was written */
+    void *ctx;                  /* the upper layer's per-worker state */
+    struct event *inbox_ev;     /* wakes the loop for worker_call */
     pthread_mutex_t inbox_lock;
     struct worker_msg *inbox; /* pending calls, LIFO, run in order */
     bool running;
@@ -43,10 +56,12 @@ struct worker {
 /* Creates the event_base. Returns false on failure. */
 MUST_CHECK bool worker_init(struct worker *w, int id);
 /* Opens a listener on host:port with SO_REUSEADDR|SO_REUSEPORT, accepting
- * into on_accept on this worker's thread. Returns false (errno set) when the
- * address cannot be bound. */
+ * into on_accept on this worker's thread; clients that cannot be taken for
+ * lack of file descriptors go to on_refuse (may be NULL). Returns false
+ * (errno set) when the address cannot be bound. */
 MUST_CHECK bool worker_listen(struct worker *w, const char *host, uint16_t port,
-                              worker_accept_fn on_accept);
+                              worker_accept_fn on_accept,
+                              worker_refuse_fn on_refuse);
 /* Stops accepting (closes the listener); connections stay. */
 void worker_unlisten(struct worker *w);
 /* Starts the thread running the loop until worker_stop. */

@@ -34,6 +34,9 @@ struct session_hooks {
 /* ---- session.c ---- */
 
 /* Accepts a client socket on the worker whose ctx is a struct wctx. */
+/* A client accepted only to be turned away (worker.h's worker_refuse_fn):
+ * 1040 with why, counted as refused. */
+void session_refuse(struct worker *w, int fd, const char *why);
 void session_accept(struct worker *w, int fd, const struct sockaddr *addr,
                     int addrlen);
 /* Reads and dispatches buffered client packets while IDLE. */

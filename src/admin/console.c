@@ -919,7 +919,7 @@ console_start(const struct admin_view *v, const struct admin_ops *ops,
                  "refused");
     if (!net_port_free(cfg->admin.listen.host, cfg->admin.listen.port) ||
         !worker_listen(&con->w, cfg->admin.listen.host, cfg->admin.listen.port,
-                       console_conn_accept)) {
+                       console_conn_accept, NULL)) {
         snprintf(err, errlen, "cannot listen on admin.listen %s: %s",
                  cfg->admin.listen.text, strerror(errno));
         worker_free(&con->w);

@@ -374,6 +374,29 @@ render_backends(const struct snapshot *snap, struct evbuffer *out)
 
         sample_ll(out, "pool_waiting", kv, 1, snap->pools[i].waiting);
     }
+
+    family(out, "pool_wait_seconds", "histogram",
+           "how long statements queued for a connection to each server "
+           "waited before they got one");
+    for (i = 0; snap->pools != NULL && i < snap->nbackends; i++) {
+        static const int64_t le_ms[POOL_WAIT_BUCKETS - 1] = POOL_WAIT_LE_MS;
+        const struct snap_pool *pl = &snap->pools[i];
+        unsigned long long cum = 0;
+        char le[32];
+        const char *kv[] = {"backend", snap->backends[i].addr, "le", le};
+
+        for (int b = 0; b < POOL_WAIT_BUCKETS; b++) {
+            cum += pl->wait_hist[b];
+            if (b < POOL_WAIT_BUCKETS - 1)
+                snprintf(le, sizeof(le), "%g", (double)le_ms[b] / 1000);
+            else
+                snprintf(le, sizeof(le), "+Inf");
+            sample_ll(out, "pool_wait_seconds_bucket", kv, 2, (long long)cum);
+        }
+        sample_d(out, "pool_wait_seconds_sum", kv, 1,
+                 (double)pl->wait_sum_ms / 1000);
+        sample_ll(out, "pool_wait_seconds_count", kv, 1, (long long)cum);
+    }
 }
 
 static void

@@ -189,6 +189,8 @@ gather_cb(struct worker *w, void *arg)
             r->waiting = pl->nwaiting;
             r->longest_wait_ms =
                 pl->wait_head ? now - pl->wait_head->since_ms : 0;
+            memcpy(r->wait_hist, pl->wait_hist, sizeof(r->wait_hist));
+            r->wait_sum_ms = pl->wait_sum_ms;
         }
     }
     if (g->what & SNAP_CLIENTS) {
@@ -295,6 +297,9 @@ merge_part(struct snapshot *s, const struct part *p)
         d->connecting += r->connecting;
         d->waiting += r->waiting;
         d->longest_wait_ms = MAX(d->longest_wait_ms, r->longest_wait_ms);
+        for (int b = 0; b < POOL_WAIT_BUCKETS; b++)
+            d->wait_hist[b] += r->wait_hist[b];
+        d->wait_sum_ms += r->wait_sum_ms;
     }
     for (int u = 0; u < p->q_users; u++) {
         int su = user_in(s->cfg, c, u);

@@ -185,6 +185,19 @@ free_later(struct pool *p, struct serverconn *sc)
 static bool lend_out(struct pool *p, struct serverconn *sc, int64_t before);
 static void dispatch(struct pool *p, struct serverconn *sc);
 
+/* Counts how long a waiter served now waited. */
+static void
+note_wait(struct pool *p, int64_t waited_ms)
+{
+    static const int64_t le[POOL_WAIT_BUCKETS - 1] = POOL_WAIT_LE_MS;
+    int b = 0;
+
+    while (b < POOL_WAIT_BUCKETS - 1 && waited_ms > le[b])
+        b++;
+    p->wait_hist[b]++;
+    p->wait_sum_ms += waited_ms;
+}
+
 /* Hands sc to the first waiter; false when nobody waits. */
 static bool
 give_to_waiter(struct pool *p, struct serverconn *sc)
@@ -193,6 +206,7 @@ give_to_waiter(struct pool *p, struct serverconn *sc)
 
     if (w == NULL)
         return false;
+    note_wait(p, clock_ms() - w->since_ms);
     waiter_remove(p, w);
     p->nlent++;
     sc->state = SC_LENT;

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "net/conn.h"
 
@@ -60,6 +62,7 @@ worker_init(struct worker *w, int id)
     }
     memset(w, 0, sizeof(*w));
     w->id = id;
+    w->spare_fd = -1;
     snprintf(w->name, sizeof(w->name), "w%d", id);
     w->base = event_base_new();
     if (w->base == NULL)
@@ -122,21 +125,83 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     w->on_accept(w, fd, sa, salen);
 }
 
+/* The listener goes back on after a pause for lack of a descriptor. */
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    if (w->spare_fd < 0)
+        w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (w->listener)
+        evconnlistener_enable(w->listener);
+}
+
+/* Out of descriptors: each waiting client is accepted on the reserve
+ * descriptor, refused and closed, so the backlog empties and clients hear
+ * why instead of hanging. Without a reserve, the listener pauses. */
+static void
+shed(struct worker *w, struct evconnlistener *l, const char *why)
+{
+    int lfd = (int)evconnlistener_get_fd(l);
+
+    if (w->spare_fd >= 0) {
+        close(w->spare_fd);
+        w->spare_fd = -1;
+        for (int i = 0; i < 256; i++) {
+            int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0)
+                break;
+            if (w->on_refuse)
+                w->on_refuse(w, fd, why);
+            close(fd);
+            w->refused++;
+        }
+        w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    if (w->spare_fd < 0 && w->resume_ev != NULL) {
+        struct timeval tv = {0, 100 * 1000};
+        evconnlistener_disable(l);
+        evtimer_add(w->resume_ev, &tv);
+    }
+}
+
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
     struct worker *w = arg;
     int err = EVUTIL_SOCKET_ERROR();
+    int64_t now = clock_ms();
+    bool out = err == EMFILE || err == ENFILE;
 
-    (void)l;
-    /* EMFILE and friends: keep listening; the next accept may succeed. */
-    log_warn("accept failed worker=%s error=\"%s\"", w->name,
-             evutil_socket_error_to_string(err));
+    if (out)
+        shed(w, l,
+             err == EMFILE ? "the proxy's open-files limit"
+                           : "the system's open-files limit");
+    /* One line a second at most: the condition can last. */
+    if (now - w->refused_log_ms < 1000)
+        return;
+    w->refused_log_ms = now;
+    if (out)
+        log_warn("accept failed worker=%s error=\"%s\" refused=%llu "
+                 "hint=\"raise the open-files limit (ulimit -n, systemd "
+                 "LimitNOFILE=) or lower max_client_connections\"",
+                 w->name, evutil_socket_error_to_string(err), w->refused);
+    else
+        log_warn("accept failed worker=%s error=\"%s\"", w->name,
+                 evutil_socket_error_to_string(err));
+    w->refused = 0;
 }
+
+/* The kernel caps it at net.core.somaxconn: as deep as it allows, so a
+ * crowd connecting at once waits in the backlog, not in SYN retries. */
+#define LISTEN_BACKLOG 65535
 
 bool
 worker_listen(struct worker *w, const char *host, uint16_t port,
-              worker_accept_fn on_accept)
+              worker_accept_fn on_accept, worker_refuse_fn on_refuse)
 {
     struct sockaddr_storage ss;
     int len;
@@ -148,8 +213,14 @@ worker_listen(struct worker *w, const char *host, uint16_t port,
         return false;
     }
     w->on_accept = on_accept;
-    w->listener = evconnlistener_new_bind(w->base, accept_cb, w, flags, 1024,
-                                          (struct sockaddr *)&ss, len);
+    w->on_refuse = on_refuse;
+    if (w->spare_fd < 0)
+        w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (w->resume_ev == NULL)
+        w->resume_ev = evtimer_new(w->base, resume_cb, w);
+    w->listener =
+        evconnlistener_new_bind(w->base, accept_cb, w, flags, LISTEN_BACKLOG,
+                                (struct sockaddr *)&ss, len);
     if (w->listener == NULL)
         return false;
     evconnlistener_set_error_cb(w->listener, accept_error_cb);
@@ -162,6 +233,14 @@ worker_unlisten(struct worker *w)
     if (w->listener) {
         evconnlistener_free(w->listener);
         w->listener = NULL;
+    }
+    if (w->resume_ev != NULL) {
+        event_free(w->resume_ev);
+        w->resume_ev = NULL;
+    }
+    if (w->spare_fd >= 0) {
+        close(w->spare_fd);
+        w->spare_fd = -1;
     }
 }
 

@@ -714,6 +714,31 @@ static const struct session_hooks hooks = {
     .change_user_ok = command_change_user_ok,
 };
 
+/* Says why in the greeting's place (the socket is closed after). */
+static void
+refuse(struct wctx *wc, int fd, const char *msg)
+{
+    struct evbuffer *out = evbuffer_new();
+    uint8_t seq = 0;
+
+    STATS_ADD(&wc->stats, connections_refused_total, 1);
+    proto_write_err(out, &seq, ER_CON_COUNT_ERROR, "08004", "%s", msg);
+    evbuffer_write(out, fd);
+    evbuffer_free(out);
+}
+
+void
+session_refuse(struct worker *w, int fd, const char *why)
+{
+    char msg[256];
+
+    snprintf(msg, sizeof(msg),
+             "myshard: too many connections: out of file descriptors (%s); "
+             "try again later",
+             why);
+    refuse(w->ctx, fd, msg);
+}
+
 void
 session_accept(struct worker *w, int fd, const struct sockaddr *addr,
                int addrlen)
@@ -728,14 +753,9 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
     (void)addrlen;
     if (wc->draining || !limits_client_enter(wc->cfg->max_client_connections)) {
         /* Too many: say so in the greeting's place and close. */
-        struct evbuffer *out = evbuffer_new();
-        uint8_t seq = 0;
-        STATS_ADD(&wc->stats, connections_refused_total, 1);
-        proto_write_err(out, &seq, ER_CON_COUNT_ERROR, "08004",
-                        "myshard: too many connections "
-                        "(max_client_connections)");
-        evbuffer_write(out, fd);
-        evbuffer_free(out);
+        refuse(wc, fd,
+               "myshard: too many connections "
+               "(max_client_connections)");
         evutil_closesocket(fd);
         return;
     }

@@ -111,7 +111,9 @@ setup(void)
                                       .idle = 3,
                                       .connecting = i == 2,
                                       .waiting = i,
-                                      .longest_wait_ms = 10 * i};
+                                      .longest_wait_ms = 10 * i,
+                                      .wait_hist = {5, 0, 2, 0, 0, 0, 0, 1},
+                                      .wait_sum_ms = 2500};
     snap.pools = pools;
 
     STATS_ADD(&snap.totals, connections_total, 9);
@@ -712,6 +714,25 @@ START_TEST(test_prometheus_values)
                      3);
     ck_assert_int_eq(
         value_of(t, "myshard_pool_waiting{backend=\"10.0.0.2:3306\"}"), 1);
+    /* pool waits: cumulative buckets, +Inf is the count, sum in seconds */
+    ck_assert_int_eq(value_of(t, "myshard_pool_wait_seconds_bucket{backend="
+                                 "\"10.0.0.2:3306\",le=\"0.001\"}"),
+                     5);
+    ck_assert_int_eq(value_of(t, "myshard_pool_wait_seconds_bucket{backend="
+                                 "\"10.0.0.2:3306\",le=\"0.01\"}"),
+                     7);
+    ck_assert_int_eq(value_of(t, "myshard_pool_wait_seconds_bucket{backend="
+                                 "\"10.0.0.2:3306\",le=\"1\"}"),
+                     7);
+    ck_assert_int_eq(value_of(t, "myshard_pool_wait_seconds_bucket{backend="
+                                 "\"10.0.0.2:3306\",le=\"+Inf\"}"),
+                     8);
+    ck_assert_int_eq(value_of(t, "myshard_pool_wait_seconds_count{backend="
+                                 "\"10.0.0.2:3306\"}"),
+                     8);
+    ck_assert(fabs(value_of(t, "myshard_pool_wait_seconds_sum{backend="
+                               "\"10.0.0.2:3306\"}") -
+                   2.5) < 1e-9);
     ck_assert_int_eq(
         value_of(t, "myshard_backend_queries_total{backend=\"10.0.0.1:3306\"}"),
         100);
