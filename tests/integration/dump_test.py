@@ -441,6 +441,7 @@ def test_locks(port, s0p, s1p):
            "LOCK TABLES d_hash WRITE: direct reads on both shards wait")
     # the client goes away: its locks end on every shard
     pconn.close()
+    pconn = None
     deadline = time.time() + 10
     free = False
     while time.time() < deadline and not free:
@@ -448,6 +449,28 @@ def test_locks(port, s0p, s1p):
             not blocked(w1, "SELECT COUNT(*) FROM d_hash")
     tap.ok(free, "a client that goes away holding LOCK TABLES leaves no "
            "lock on either shard")
+    # a lock connection lost: its shard's locks are gone, and said so
+    pconn = proxy(port)
+    query(pconn, "LOCK TABLES d_hash READ")
+    for (cid,) in query(w1, "SELECT ID FROM information_schema.PROCESSLIST "
+                        "WHERE DB = %s AND COMMAND = 'Sleep' AND ID <> "
+                        "CONNECTION_ID()", (DB,)):
+        try:
+            query(w1, "KILL %d" % cid)
+        except pymysql.err.MySQLError:
+            pass
+    time.sleep(0.5)
+    try:
+        query(pconn, "SELECT COUNT(*) FROM d_hash")
+        tap.ok(False, "after s1's lock connection is killed, a read of the "
+               "locked table gets 1100")
+    except pymysql.err.MySQLError as e:
+        tap.eq(e.args[0], 1100, "after s1's lock connection is killed, a "
+               "read of the locked table gets 1100 (%s)" % e.args[1])
+    query(pconn, "UNLOCK TABLES")
+    tap.ok(query(pconn, "SELECT COUNT(*) FROM d_hash")[0][0] > 0,
+           "... and after UNLOCK TABLES it reads both shards again")
+    pconn.close()
     for w, p in ((w0, 90001), (w1, 90002)):
         query(w, "DELETE FROM d_hash WHERE id IN (90001, 90002, 90003)")
     query(w0, "DELETE FROM d_plain WHERE body = 'direct'")
@@ -600,6 +623,8 @@ def main():
                          "FIRST", tmp, first=True)
         except Exception:
             tap.fail_exc("after ADD COLUMN FIRST")
+        for s in shards:  # test_locks kills the sleeping ones on s1
+            s.close()
         try:
             test_locks(port, s0p, s1p)
         except Exception:
