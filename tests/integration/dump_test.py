@@ -18,7 +18,8 @@ the one myshard-locate names for its key).
 LOCK TABLES ... READ through myshard must block a write from a direct
 connection on both shards (lock_wait_timeout runs out) until UNLOCK TABLES,
 and also end when the client goes away; a statement on a table the lock
-does not name gets 1100. A --single-transaction dump through a myshard
+does not name gets 1100, and so does one on a shard whose lock connection
+was killed; BEGIN is refused while the locks span shards. A --single-transaction dump through a myshard
 whose schema has transactions: best_effort has the same rows.
 START TRANSACTION WITH CONSISTENT SNAPSHOT reads
 every shard as of its start (a row written on s1 after it is not seen) and
