@@ -562,6 +562,13 @@ def test_saved_vars(port):
            "a variable saved after a SET of an expression is restored by "
            "the server's own value")
     c.close()
+    c = proxy(port)
+    query(c, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    got = [query(c, "SELECT @@tx_isolation FROM d_range WHERE id = %d" % i)[0][0]
+           for i in (1, 1000)]
+    tap.eq(got, ["READ-COMMITTED"] * 2, "SET SESSION TRANSACTION ISOLATION "
+           "LEVEL follows the client to both shards")
+    c.close()
 
 
 def stop_proc(proc, timeout=10):
