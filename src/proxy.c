@@ -41,6 +41,7 @@
 #include "backend/pool.h"
 #include "backend/server.h"
 #include "admin/console.h"
+#include "backend/cluster.h"
 #include "backend/xalog.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -379,6 +380,7 @@ proxy_reload(struct proxy *px, char *msg, size_t msglen)
     px->cfg = next; /* the reference cfg_load returned */
     pthread_mutex_unlock(&px->cfg_mu);
     px->generation++;
+    cluster_set_config(px->generation, cluster_config_hash(next));
     /* from the next line on, whichever thread writes it */
     log_set_format((enum log_format)next->log_format);
     health_set_cfg(px->health, next);
@@ -509,6 +511,7 @@ free_workers(struct proxy *px)
         free(wc->ustats);
         free((void *)wc->qmatrix);
         digests_free(&wc->digests);
+        protect_memo_free(&wc->policy_memo);
         qcache_free(wc->qcache);
         tablecols_worker_free(wc);
         free(wc->stmt);
@@ -562,6 +565,24 @@ proxy_tls_build(struct cfg *c, struct diag *d)
     return ok;
 }
 
+/* The cluster thread's hands on the hot-key cache. */
+static const struct cluster_hooks cluster_hooks = {
+    .invalidate = qcache_bump,
+    .flush = qcache_bump_all,
+};
+
+static bool
+has_rate_limits(const struct cfg *c)
+{
+    for (int i = 0; i < c->nusers; i++)
+        if (c->users[i].rate_limit.algo != RL_NONE)
+            return true;
+    for (int i = 0; i < c->npolicies; i++)
+        if (c->policies[i].rate_limit.algo != RL_NONE)
+            return true;
+    return false;
+}
+
 int
 proxy_run(struct cfg *cfg, const char *cfg_path)
 {
@@ -604,8 +625,18 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     px.health = health_start(px.servers, cfg);
     px.tmeta = tablemeta_start(px.servers, cfg);
     killer_start();
+    /* Before the workers: no entry may be cached outside the protocol. */
+    if (!cluster_start(cfg, px.generation, cluster_config_hash(cfg),
+                       &cluster_hooks, err, sizeof(err))) {
+        log_error("%s", err);
+        goto out;
+    }
     if (!start_workers(&px))
         goto out;
+    if (cluster_enabled() && has_rate_limits(cfg))
+        log_warn("cluster: rate limits count per instance (each instance "
+                 "allows the whole limit); only cache invalidations are "
+                 "shared");
     px.view = (struct admin_view){
         .workers = px.workers,
         .wctx = px.wctx,
@@ -638,6 +669,7 @@ out:
     pthread_mutex_unlock(&px.reload_mu);
     /* The admin thread reads the workers: it goes first. */
     console_stop(px.console);
+    cluster_stop(); /* releases the OKs it holds, while workers run */
     if (px.workers)
         free_workers(&px);
     if (px.health)

@@ -19,6 +19,8 @@ void cfg_check_tls(struct cfg_bind *b, const struct yamldoc_node *map,
                    void *obj);
 void cfg_check_admin(struct cfg_bind *b, const struct yamldoc_node *map,
                      void *obj);
+void cfg_check_cluster(struct cfg_bind *b, const struct yamldoc_node *map,
+                       void *obj);
 void cfg_check_login(struct cfg_bind *b, const struct yamldoc_node *map,
                      void *obj);
 void cfg_check_backend_tls(struct cfg_bind *b, const struct yamldoc_node *map,

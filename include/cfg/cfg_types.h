@@ -204,6 +204,13 @@ struct cfg_admin {
     uint8_t hash[20]; /* SHA1(SHA1(password)) decoded from "*HEX" */
 };
 
+/* cluster: several instances sharing invalidations through Redis
+ * (backend/cluster.h). Absent: redis.text == NULL. */
+struct cfg_cluster {
+    struct cfg_addr redis; /* host:port of the Redis server */
+    char *name;            /* this instance; default: host:port of listen */
+};
+
 /* Client logins: caching_sha2_password's RSA key and failed-login
  * throttling (session/login.c, session/throttle.c). */
 struct cfg_login {
@@ -254,6 +261,7 @@ struct cfg {
     int64_t max_prepared_statements; /* per client; default 1024 */
 
     struct cfg_admin admin;
+    struct cfg_cluster cluster;
     struct cfg_tls tls;
     struct cfg_login login;
     struct cfg_user *users;

@@ -62,6 +62,7 @@ struct conn {
     bool dead;         /* EOF/error seen or closing: no more I/O */
     bool flush_queued; /* on the worker's flush list */
     bool in_watched;   /* in_cb is on `in`: reading stopped at rd_high */
+    bool held;         /* output kept back (conn_hold) */
     struct conn *flush_next;
 
     /* TLS, after conn_tls_start; all NULL/false on a plaintext socket. */
@@ -87,6 +88,9 @@ void conn_set_read_limit(struct conn *c, size_t rd_high);
 /* Writes pending output now (normally the worker does it after each loop
  * iteration). */
 void conn_flush(struct conn *c);
+/* on: output is kept in c->out, not written, until conn_hold(c, false)
+ * (a write's OK waits for the other instances, backend/cluster.h). */
+void conn_hold(struct conn *c, bool on);
 /* Stops all I/O and callbacks; the memory is freed at the end of the
  * worker's loop iteration, so callers up the stack stay valid. */
 void conn_free(struct conn *c);

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sql/lexer.h"
 
@@ -24,11 +25,11 @@ enum admit {
     ADMIT_DONE,   /* refused: the error is sent and the command is done */
 };
 
-/* For the statement in flight, whose text is sql[0..len) (lex_error: it
- * does not lex to its end). Sets the statement's route preference and
- * cache TTL. */
+/* For the statement in flight, whose text is sql[0..len) (shape: its
+ * stmt_info.shape, 0 unknown; lex_error: it does not lex to its end). Sets the
+ * statement's route preference and cache TTL. */
 enum admit protect_admit(struct session *s, const char *sql, size_t len,
-                         bool lex_error);
+                         uint64_t shape, bool lex_error);
 /* Holds the admitted command in flight for delay_us, then dispatches it
  * again (admitted: the limits are not taken twice). The caller returns at
  * once; the session waits in SESS_WAIT_BACKEND on its own timer. */
@@ -50,5 +51,29 @@ const struct cfg_policy *protect_match_sql(const struct cfg *c, int user,
                                            const char *sql, size_t len,
                                            struct lex_mode mode,
                                            bool incomplete);
+
+/* Statement shapes remembered with their policy, per worker. */
+#define PROTECT_SHAPES 1024
+
+struct protect_shape {
+    uint64_t shape; /* stmt_info.shape; 0 = empty */
+    int user;
+    const struct cfg_policy *p;
+};
+
+struct protect_memo {
+    const struct cfg *cfg;   /* the generation the entries hold for */
+    struct protect_shape *v; /* owned; PROTECT_SHAPES, on first use */
+};
+
+/* protect_match_sql() under the worker's config generation, remembered by
+ * the statement's shape (stmt_info.shape; 0: unknown, always matched):
+ * statements of one shape share their digest, so their policy. */
+const struct cfg_policy *protect_match_shape(struct protect_memo *m,
+                                             const struct cfg *c, int user,
+                                             const char *sql, size_t len,
+                                             struct lex_mode mode,
+                                             bool incomplete, uint64_t shape);
+void protect_memo_free(struct protect_memo *m);
 
 #endif

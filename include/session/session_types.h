@@ -14,6 +14,7 @@
 #include "sql/lexer.h"
 #include "session/digests.h"
 #include "session/engine_types.h"
+#include "session/protect.h"
 #include "session/relay.h"
 #include "session/stats.h"
 
@@ -60,7 +61,8 @@ struct wctx {
      * than one or none), dimensions of the config it was made for */
     _Atomic long long *qmatrix;
     int q_users, q_shards;
-    struct digest_table digests; /* normalized statements seen here */
+    struct digest_table digests;     /* normalized statements seen here */
+    struct protect_memo policy_memo; /* policies by statement shape */
     struct qcache *qcache; /* owned; the hot-key cache (session/qcache.h) */
     struct rewrite_rename *renames; /* owned; schemas named differently on
                                        the servers (backend_schema) */
@@ -166,11 +168,13 @@ struct session {
     char *tc_ddl;           /* owned; "schema\0table\0...\0" a DDL in flight
                                changes (their columns are read again at its end) */
     struct cache_fill *fill; /* owned; a cacheable read's answer being kept */
-    struct write_marks *wmarks; /* owned; tables written, for the cache */
-    uint8_t stmt_kind;          /* enum stats_kind */
-    uint8_t stmt_route;         /* enum stats_route */
-    uint16_t stmt_shard;        /* shard index + 1; 0 = several or none */
-    int digest_slot;            /* in wc->digests, -1 none */
+    struct write_marks *wmarks;     /* owned; tables written, for the cache */
+    struct cluster_ticket *held_ok; /* the client's output waits for the
+                                       other instances (backend/cluster.h) */
+    uint8_t stmt_kind;              /* enum stats_kind */
+    uint8_t stmt_route;             /* enum stats_route */
+    uint16_t stmt_shard;            /* shard index + 1; 0 = several or none */
+    int digest_slot;                /* in wc->digests, -1 none */
     int64_t cmd_started_us;
     struct serverconn *sc;     /* held between statements (pins, transaction) */
     struct eng_run run;        /* the statement in flight (session/engine.h) */

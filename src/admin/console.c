@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "backend/cluster.h"
 #include "backend/health.h"
 #include "backend/server.h"
 #include "backend/tablemeta.h"
@@ -183,6 +184,44 @@ cmd_version(struct admin_conn *ac, const char *args)
     strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
     table_row(&t, MYSHARD_VERSION, MYSHARD_SERVER_VERSION, started,
               num((clock_ms() - v->started_ms) / 1000));
+    table_send(ac, &t);
+}
+
+/* The instances sharing cluster.redis; the first row is Redis itself. */
+static void
+cmd_cluster(struct admin_conn *ac, const char *args)
+{
+    static const char *const cols[] = {
+        "name",   "address",           "version", "generation",
+        "config", "last_heartbeat_ms", "state"};
+    struct table t = {cols, 7, NULL, 0, 0};
+    struct cluster_row *rows;
+    struct cluster_state st;
+    int n = cluster_show(&rows, &st);
+    char hash[16], down[160];
+
+    (void)args;
+    if (!st.enabled) {
+        send_error(ac, ER_UNKNOWN_ERROR, "HY000",
+                   "myshard: no cluster: set cluster.redis to share cache "
+                   "invalidations between instances");
+        return;
+    }
+    snprintf(down, sizeof(down), "down: %s", st.error);
+    snprintf(hash, sizeof(hash), "%08x", st.cfg_hash);
+    table_row(&t, "(redis)", st.redis, NULL, NULL, NULL, NULL,
+              st.redis_up ? "up" : down);
+    for (int i = 0; i < n; i++) {
+        const struct cluster_row *r = &rows[i];
+        snprintf(hash, sizeof(hash), "%08x", r->cfg_hash);
+        table_row(&t, r->name, r->addr, r->version, num(r->generation), hash,
+                  r->self && !st.redis_up ? NULL : num(r->age_ms),
+                  r->self      ? (st.redis_up ? "this instance"
+                                              : "this instance, cache off")
+                  : r->differs ? "live, config differs"
+                               : "live");
+    }
+    free(rows);
     table_send(ac, &t);
 }
 
@@ -742,6 +781,9 @@ static const struct admin_cmd cmd_table[] = {
     {"SHOW DIGESTS", "SHOW DIGESTS",
      "normalized statements by total time: count, total/avg/max time",
      cmd_digests},
+    {"SHOW CLUSTER", "SHOW CLUSTER",
+     "instances sharing cluster.redis: heartbeat, version, config",
+     cmd_cluster},
     {"SHOW CONFIG", "SHOW CONFIG", "the running config, passwords masked",
      cmd_config},
     {"SHOW TABLES", "SHOW TABLES [FROM <schema>]",

@@ -7,9 +7,11 @@
 #include <event2/buffer.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin/snapshot.h"
+#include "backend/cluster.h"
 #include "build_config.h"
 #include "cfg/cfg_types.h"
 #include "net/http.h"
@@ -399,6 +401,49 @@ render_backends(const struct snapshot *snap, struct evbuffer *out)
     }
 }
 
+/* cluster.redis: shown only when it is set. */
+static void
+render_cluster(struct evbuffer *out)
+{
+    struct cluster_row *rows;
+    struct cluster_state st;
+    int n = cluster_show(&rows, &st);
+    static const struct {
+        const char *name, *help;
+    } counters[] = {
+        {"cluster_reconnects_total",
+         "subscriptions to cluster.redis made again after a loss"},
+        {"cluster_invalidations_published_total",
+         "writes announced to the other instances"},
+        {"cluster_invalidations_received_total",
+         "other instances' writes whose cached reads were dropped here"},
+        {"cluster_ack_timeouts_total",
+         "writes whose OK waited the whole ack wait for an instance"},
+        {"cluster_publish_failures_total",
+         "writes not announced: Redis was down (cache off meanwhile)"},
+    };
+    unsigned long long vals[] = {st.reconnects, st.published, st.received,
+                                 st.ack_timeouts, st.write_failures};
+
+    free(rows);
+    if (!st.enabled)
+        return;
+    family(out, "cluster_redis_up", "gauge",
+           "1 while subscribed to cluster.redis (the cache serves), else 0");
+    sample_ll(out, "cluster_redis_up", NULL, 0, st.redis_up ? 1 : 0);
+    family(out, "cluster_instances", "gauge",
+           "instances with a live heartbeat in cluster.redis");
+    sample_ll(out, "cluster_instances", NULL, 0, n);
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        family(out, counters[i].name, "counter", counters[i].help);
+        sample_ll(out, counters[i].name, NULL, 0, (long long)vals[i]);
+    }
+    family(out, "cluster_ok_wait_seconds_total", "counter",
+           "time writes' OKs were held until the other instances dropped "
+           "their entries");
+    sample_d(out, "cluster_ok_wait_seconds_total", NULL, 0, st.wait_seconds);
+}
+
 static void
 render_users(const struct snapshot *snap, struct evbuffer *out)
 {
@@ -479,6 +524,7 @@ metrics_render_prometheus(const struct snapshot *snap, struct evbuffer *out)
     }
 
     render_users(snap, out);
+    render_cluster(out);
 
     family(out, "uptime_seconds", "gauge", "seconds since myshard started");
     sample_d(out, "uptime_seconds", NULL, 0, (double)snap->uptime_ms / 1000.0);

@@ -165,6 +165,13 @@ static const struct cfg_key admin_keys[] = {
      .help = "mysql_native_password hash, \"*\" + 40 hex"},
 };
 
+static const struct cfg_key cluster_keys[] = {
+    {"redis", KT_ADDR, OFF(cfg_cluster, redis), .flags = KEY_RESTART,
+     .help = "Redis host:port shared by the instances (Redis 6+)"},
+    {"name", KT_STRING, OFF(cfg_cluster, name), .flags = KEY_RESTART,
+     .help = "this instance in SHOW CLUSTER; default host:port of listen"},
+};
+
 /* Bound into struct cfg_login itself: throttle: { ... } */
 static const struct cfg_key throttle_keys[] = {
     {"failures", KT_I64, OFF(cfg_login, throttle_failures), 0, 1000000, "5",
@@ -409,6 +416,9 @@ static const struct cfg_key top_keys[] = {
      "0", .help = "fault injection for recovery tests; keep 0"},
     {"admin", KT_SECTION, OFF(cfg, admin), KEYS(admin_keys),
      .post = cfg_check_admin, .help = "admin console and HTTP"},
+    {"cluster", KT_SECTION, OFF(cfg, cluster), KEYS(cluster_keys),
+     .post = cfg_check_cluster,
+     .help = "several instances: shared cache invalidations via Redis"},
     {"login", KT_SECTION, OFF(cfg, login), KEYS(login_keys),
      .post = cfg_check_login, .help = "client logins"},
     {"tls", KT_SECTION, OFF(cfg, tls), KEYS(tls_keys), .post = cfg_check_tls,

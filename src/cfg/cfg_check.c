@@ -226,6 +226,31 @@ sha1_sha1(const char *pw, uint8_t out[20])
 /* The example's password is the first one tried: refused, like a
  * password_hash of it. Neither key given leaves the console closed. */
 void
+cfg_check_cluster(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
+{
+    struct cfg_cluster *cl = obj;
+
+    if (map == NULL)
+        return;
+    if (!given(map, "redis")) {
+        cfg_bind_error(b, map, "e.g. cluster: { redis: 127.0.0.1:6379 }",
+                       "'redis' is missing: the host:port of the Redis the "
+                       "instances share");
+        return;
+    }
+    if (cl->name != NULL) {
+        size_t n = strlen(cl->name);
+        bool bad = n == 0 || n > 64;
+        for (size_t i = 0; i < n && !bad; i++)
+            bad = cl->name[i] <= ' ' || cl->name[i] == 0x7f;
+        if (bad)
+            cfg_bind_error(b, yamldoc_get(map, "name"),
+                           "e.g. proxy-a: 1 to 64 characters, no blanks",
+                           "bad instance name '%s' for 'name'", cl->name);
+    }
+}
+
+void
 cfg_check_admin(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
 {
     struct cfg_admin *a = obj;

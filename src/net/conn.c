@@ -183,9 +183,17 @@ write_settle(struct conn *c, bool pending)
 }
 
 void
+conn_hold(struct conn *c, bool on)
+{
+    c->held = on;
+    if (!on && evbuffer_get_length(c->out) > 0)
+        queue_flush(c);
+}
+
+void
 conn_flush(struct conn *c)
 {
-    if (c->dead || c->connecting || c->fd < 0)
+    if (c->dead || c->connecting || c->fd < 0 || c->held)
         return;
     if (c->ssl != NULL) {
         tls_flush(c);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cluster.h"
 #include "backend/sessvars.h"
 #include "base/clock.h"
 #include "base/util.h"
@@ -174,6 +175,18 @@ cachefill_note_write(struct session *s, const struct stmt_info *st, bool multi)
     s->wmarks->n += n;
 }
 
+/* The other instances dropped the entries (or the wait ended): the OK
+ * goes out. */
+static void
+release_ok(void *arg)
+{
+    struct session *s = arg;
+
+    s->held_ok = NULL;
+    if (s->conn)
+        conn_hold(s->conn, false);
+}
+
 void
 cachefill_writes_done(struct session *s, bool txn_open)
 {
@@ -187,6 +200,18 @@ cachefill_writes_done(struct session *s, bool txn_open)
         qcache_bump(w->slots, w->n);
     if (txn_open)
         return; /* bumped again when the transaction ends */
+    /* Visible to other clients now: the other instances drop their entries
+     * before this client sees the OK (what is in its output so far). A
+     * ticket still held from an earlier write is superseded: this one
+     * covers it, since messages are handled in order. */
+    if (cluster_enabled() && s->conn != NULL) {
+        cluster_cancel(s->held_ok);
+        conn_hold(s->conn, true);
+        s->held_ok = cluster_publish(s->conn->w, w->slots, w->all ? -1 : w->n,
+                                     w->all, release_ok, s);
+        if (s->held_ok == NULL)
+            conn_hold(s->conn, false);
+    }
     free(w);
     s->wmarks = NULL;
 }
@@ -218,6 +243,8 @@ cachefill_filling(const struct session *s, const uint32_t **tables)
 void
 cachefill_forget(struct session *s)
 {
+    cluster_cancel(s->held_ok);
+    s->held_ok = NULL;
     cachefill_drop(s);
     free(s->wmarks);
     s->wmarks = NULL;

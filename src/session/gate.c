@@ -640,10 +640,12 @@ check_shared(struct gate *g, const struct stmt_info *st)
 /* ---- policies ------------------------------------------------------- */
 
 static bool
-check_policy(struct gate *g, const char *sql, size_t len, bool lex_error)
+check_policy(struct gate *g, const char *sql, size_t len, uint64_t shape,
+             bool lex_error)
 {
     const struct cfg_policy *p =
-        protect_match_sql(g->c, g->s->user, sql, len, g->mode, lex_error);
+        protect_match_shape(&g->s->wc->policy_memo, g->c, g->s->user, sql, len,
+                            g->mode, lex_error, shape);
 
     if (p == NULL || p->deny == NULL)
         return true;
@@ -715,14 +717,14 @@ check_lock_items(struct gate *g, const struct stmt_info *st)
     free(text);
     free(one);
     free(items);
-    return ok && check_policy(g, st->sql, st->stmt_len, false);
+    return ok && check_policy(g, st->sql, st->stmt_len, st->shape, false);
 }
 
 static bool
 check_stmt(struct gate *g, const struct stmt_info *st)
 {
     if (st->lex_error)
-        return check_policy(g, st->sql, st->stmt_len, true) &&
+        return check_policy(g, st->sql, st->stmt_len, 0, true) &&
                refuse(g, ER_PARSE_ERROR,
                       "myshard: the statement does not lex to its end (an "
                       "unterminated string, quoted name or comment), so the "
@@ -737,10 +739,10 @@ check_stmt(struct gate *g, const struct stmt_info *st)
     if (!check_read_only(g, st) || !check_shared(g, st) ||
         !check_tables(g, st) || !check_qualifiers(g, st))
         return false;
-    if (!check_policy(g, st->sql, st->stmt_len, false))
+    if (!check_policy(g, st->sql, st->stmt_len, st->shape, false))
         return false;
     if (st->inner.len > 0 &&
-        !check_policy(g, st->inner.p, st->inner.len, false))
+        !check_policy(g, st->inner.p, st->inner.len, 0, false))
         return false;
     if (st->kind == STMT_PREPARE && !check_prepare_text(g, st))
         return false;

@@ -288,7 +288,8 @@ prepare_cmd_execute(struct session *s)
         ps->digest_slot =
             digests_slot(&wc->digests, ps->sql, ps->len, ps->mode, 0);
     s->digest_slot = ps->digest_slot;
-    if (!s->admitted && protect_admit(s, ps->sql, ps->len, false) != ADMIT_GO)
+    if (!s->admitted &&
+        protect_admit(s, ps->sql, ps->len, 0, false) != ADMIT_GO)
         goto out; /* refused, or delayed: dispatched again at its turn */
     s->admitted = false;
     if (!sql_classify(ps->sql, ps->len, ps->mode, wc->stmt)) {

@@ -189,15 +189,52 @@ refuse(struct session *s, const char *whose, const struct cfg_rate_limit *r)
     return ADMIT_DONE;
 }
 
+const struct cfg_policy *
+protect_match_shape(struct protect_memo *m, const struct cfg *c, int user,
+                    const char *sql, size_t len, struct lex_mode mode,
+                    bool incomplete, uint64_t shape)
+{
+    struct protect_shape *e;
+
+    if (c->npolicies == 0)
+        return NULL;
+    if (shape == 0 || incomplete)
+        return protect_match_sql(c, user, sql, len, mode, incomplete);
+    if (m->cfg != c) { /* a new generation: its policies differ */
+        if (m->v == NULL)
+            m->v = xcalloc(PROTECT_SHAPES, sizeof(*m->v));
+        else
+            memset(m->v, 0, PROTECT_SHAPES * sizeof(*m->v));
+        m->cfg = c;
+    }
+    e = &m->v[(shape ^ (uint64_t)(unsigned)user * 0x9e3779b97f4a7c15ULL) %
+              PROTECT_SHAPES];
+    if (e->shape != shape || e->user != user) {
+        e->p = protect_match_sql(c, user, sql, len, mode, false);
+        e->shape = shape;
+        e->user = user;
+    }
+    return e->p;
+}
+
+void
+protect_memo_free(struct protect_memo *m)
+{
+    free(m->v);
+    m->v = NULL;
+    m->cfg = NULL;
+}
+
 enum admit
-protect_admit(struct session *s, const char *sql, size_t len, bool lex_error)
+protect_admit(struct session *s, const char *sql, size_t len, uint64_t shape,
+              bool lex_error)
 {
     const struct cfg *c = s->wc->cfg;
     const char *digest = digests_text(&s->wc->digests, s->digest_slot);
     /* The statement's own digest, not its slot in the digest table: a full
      * table files new statements under "(other statements)". */
-    const struct cfg_policy *p =
-        protect_match_sql(c, s->user, sql, len, s->lex, lex_error);
+    const struct cfg_policy *p = protect_match_shape(
+        &s->wc->policy_memo, c, s->user, sql, len, s->lex, lex_error, shape);
     int64_t now = 0, delay = 0, d;
     char whose[200];
 

@@ -10,13 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cluster.h"
+#include "backend/clustermsg.h"
 #include "base/util.h"
 #include "sql/classify_types.h"
 #include "session/stats.h"
 #include "sql/digest.h"
 
 #define VERSION_SLOTS 4096
-#define BUCKETS       4096
+_Static_assert(VERSION_SLOTS == CLUSTER_SLOT_SPACE,
+               "invalidations name these slots (backend/clustermsg.h)");
+#define BUCKETS 4096
 
 static _Atomic uint64_t versions[VERSION_SLOTS];
 static _Atomic uint64_t epoch; /* moves on writes whose tables are unknown */
@@ -187,9 +191,16 @@ bool
 qcache_get(struct qcache *c, const char *key, size_t klen, int64_t now_ms,
            const uint8_t **answer, size_t *len)
 {
-    uint64_t h = digest_hash(key, klen);
-    struct entry *e = c->buckets[h % BUCKETS];
+    uint64_t h;
+    struct entry *e;
 
+    /* Several instances: only while no invalidation can be missed. */
+    if (!cluster_cache_ok(now_ms)) {
+        STATS_ADD(c->st, cache_misses_total, 1);
+        return false;
+    }
+    h = digest_hash(key, klen);
+    e = c->buckets[h % BUCKETS];
     for (; e; e = e->hnext)
         if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
             break;
@@ -222,7 +233,7 @@ qcache_put(struct qcache *c, const char *key, size_t klen,
     struct entry *e;
 
     if (len > QCACHE_MAX_ENTRY || n > QCACHE_MAX_TABLES ||
-        len + klen + sizeof(*e) > c->max_bytes)
+        len + klen + sizeof(*e) > c->max_bytes || !cluster_cache_ok(now_ms))
         return;
     /* A write may have landed while the read ran: then it is stale. */
     if (atomic_load(&epoch) != at_epoch)

@@ -632,8 +632,8 @@ query_start(struct session *s, const char *sql, size_t len)
             analyze(s, sql, len, &f);
         }
     }
-    if (!s->admitted &&
-        protect_admit(s, sql, len, s->wc->stmt->lex_error) != ADMIT_GO)
+    if (!s->admitted && protect_admit(s, sql, len, s->wc->stmt->shape,
+                                      s->wc->stmt->lex_error) != ADMIT_GO)
         return; /* refused, or delayed: dispatched again at its turn */
     s->admitted = false;
     if (f.multi && !s->multi_stmts) {

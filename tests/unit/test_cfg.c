@@ -368,6 +368,9 @@ START_TEST(test_all_keys)
     ck_assert_int_eq(c->slow_query_ms, 250);
     ck_assert_int_eq(c->log_format, LOG_FORMAT_JSON);
     ck_assert_str_eq(c->admin.user, "root");
+    ck_assert_str_eq(c->cluster.redis.host, "::1");
+    ck_assert_uint_eq(c->cluster.redis.port, 6380);
+    ck_assert_str_eq(c->cluster.name, "proxy-b");
     ck_assert(c->tls.enabled && c->tls.require);
     ck_assert_str_eq(c->backend.password, "p@ss: word");
     ck_assert(c->backend.tls.enabled && !c->backend.tls.verify);
