@@ -406,10 +406,15 @@ finish(struct txn *tx)
         session_dispatch(s);
         return;
     } else {
-        if (tx->chain)
-            session_enter(s,
-                          txn_new(s, tx->begin_sql,
-                                  tx->begin_sql ? strlen(tx->begin_sql) : 0));
+        if (tx->chain) {
+            struct txn *next = txn_new(
+                s, tx->begin_sql, tx->begin_sql ? strlen(tx->begin_sql) : 0);
+            if (tx->read_only) { /* still one that reads and never writes */
+                next->mode = TXN_BEST_EFFORT;
+                next->read_only = true;
+            }
+            session_enter(s, next);
+        }
         session_send_ok(s, 0, NULL);
     }
     if (tx->release) {

@@ -497,6 +497,14 @@ def test_snapshot(port, s1p):
     except pymysql.err.MySQLError as e:
         tap.eq(e.args[0], 1235, "a write in a snapshot transaction is "
                "refused with 1235 (%s)" % e.args[1])
+    query(pconn, "COMMIT AND CHAIN")
+    try:
+        query(pconn, "INSERT INTO d_plain (body) VALUES ('in snapshot')")
+        tap.ok(False, "the transaction COMMIT AND CHAIN starts refuses "
+               "writes too")
+    except pymysql.err.MySQLError as e:
+        tap.eq(e.args[0], 1235, "the transaction COMMIT AND CHAIN starts "
+               "refuses writes too (never a cross-shard write under deny)")
     query(pconn, "COMMIT")
     tap.eq(query(pconn, "SELECT COUNT(*) FROM d_range")[0][0], before + 1,
            "after COMMIT the row written meanwhile is seen")
