@@ -26,6 +26,8 @@
  *  1 acquire(t)                          the transaction's branch
  *    |   txn_branch()                    session/txnbranch.c
  *    |                                   or the session's held connection
+ *    |   tablelocks_conn()               session/tablelocks.c  or the one
+ *    |                                   LOCK TABLES keeps on the shard
  *    |   consist_need()                  session/consist.c  what a read
  *    |                                   must see (GTIDs)
  *    |   pick_server()                   backend/pick.c  replica or primary
@@ -59,6 +61,7 @@
  *    |                                   when the OK cannot tell it
  *  5 target_done() -> settle() ->        the transaction keeps its branch,
  *    |   release(t)                      the session holds a pinned one,
+ *    |   tablelocks_settle()             LOCK TABLES keeps one per shard,
  *    |                                   else pool_release()/pool_discard()
  *    v
  *  run_finish(r)                         the answer's end (error, combined
