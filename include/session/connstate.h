@@ -17,10 +17,8 @@ struct relay;
  * is swallowed through rl. False when the connection already matches. */
 bool connstate_apply(struct session *s, struct serverconn *sc,
                      struct relay *rl);
-/* The statement in flight ended on sc (NULL: it got no answer). A SET
- * that succeeded (ok) leaves its values on the session and on sc, and the
- * user variables it assigned known (session/uservars.h); otherwise
- * neither keeps them. */
-void connstate_set_done(struct session *s, struct serverconn *sc, bool ok);
+/* The session's SET in flight (s->pending) ran on sc: when ok, the session
+ * and sc both hold its values; either way it is no longer pending. */
+void connstate_note_set(struct session *s, struct serverconn *sc, bool ok);
 
 #endif

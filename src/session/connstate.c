@@ -2,7 +2,8 @@
  * connstate.c - the session's state on a backend connection: the one
  * statement (COM_INIT_DB, a SET of variables / sql_mode / NAMES, or a
  * pending BEGIN) that makes a connection match the session before a
- * statement runs on it. The engine's prelude step (session/engine.c).
+ * statement runs on it. The engine's prelude step (session/engine.c),
+ * and what a SET left on the connection it ran on.
  */
 #include "session/connstate.h"
 
@@ -16,7 +17,6 @@
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
 #include "session/session.h"
-#include "session/uservars.h"
 #include "sql/lexmode.h"
 
 /* The SET NAMES that gives a connection the client's collation id. */
@@ -133,13 +133,9 @@ connstate_apply(struct session *s, struct serverconn *sc, struct relay *rl)
 }
 
 void
-connstate_set_done(struct session *s, struct serverconn *sc, bool ok)
+connstate_note_set(struct session *s, struct serverconn *sc, bool ok)
 {
-    uservars_done(s, ok && sc != NULL);
-    if (!s->tracks_vars)
-        return;
-    if (ok && sc != NULL) {
-        /* The SET ran on this connection: both now hold the values. */
+    if (ok) {
         for (int i = 0; i < s->pending.n; i++) {
             const struct sessvar *v = &s->pending.v[i];
             sessvars_apply(&s->vars, v->name, strlen(v->name), v->value,

@@ -613,6 +613,10 @@ query_start(struct session *s, const char *sql, size_t len)
     /* A cacheable read that failed before its answer (no server, a
      * routing error) left its fill: it must not keep this answer. */
     cachefill_drop(s);
+    /* A hot key: the answer kept for this very text, user, schema and
+     * mode, before any parsing (session/cachefill.h). */
+    if (cachefill_fast(s, sql, len))
+        return;
     analyze(s, sql, len, &f);
     if (s->wc->stmt->kind == STMT_SET && !f.multi) {
         /* SET x = @saved: the value written in (session/uservars.h) */
