@@ -39,6 +39,7 @@
 #include "session/schema.h"
 #include "session/tablecols.h"
 #include "session/cachefill.h"
+#include "session/answer.h"
 #include "session/cursor.h"
 #include "session/session.h"
 #include "session/txn.h"
@@ -328,6 +329,30 @@ prepare_cmd_execute(struct session *s)
         } else {
             lastid_answer(s, wc->stmt, true);
         }
+        goto out;
+    }
+    /* SHOW DATABASES and SELECT DATABASE() answer from the config, as in
+     * text: the servers would name other tenants' databases */
+    if (answer_is_proxy_read(wc->stmt)) {
+        cursor_close(s, ps->id);
+        if (ex.flags & CURSOR_TYPE_READ_ONLY) {
+            struct evbuffer *b = evbuffer_new();
+            uint8_t seq = s->seq;
+            if (answer_write_proxy_read(s, wc->stmt, true, b)) {
+                s->seq = seq; /* the cursor numbers what it sends */
+                cursor_adopt(s, ps, b);
+                session_command_done(s);
+                goto out;
+            }
+            evbuffer_free(b);
+        } else if (answer_write_proxy_read(s, wc->stmt, true, s->conn->out)) {
+            session_command_done(s);
+            goto out;
+        }
+        session_send_error(s, ER_NOT_SUPPORTED_YET, "42000",
+                           "myshard: SHOW DATABASES supports LIKE, not "
+                           "WHERE; the list comes from the proxy's config");
+        session_command_done(s);
         goto out;
     }
     s->lid_need = (uint8_t)lastid_need_of(wc->stmt);
