@@ -42,6 +42,8 @@
 #include "session/answer.h"
 #include "session/cursor.h"
 #include "session/session.h"
+#include "session/txn.h"
+#include "session/uservars.h"
 #include "sql/classify.h"
 
 bool
@@ -313,6 +315,7 @@ prepare_cmd_execute(struct session *s)
     /* State an executed statement leaves on its connection (SET, user
      * variables, ...) keeps the session on that connection. */
     s->pins |= query_statement_pins(wc->stmt);
+    uservars_note(s, wc->stmt); /* the user variables it may assign */
     /* LAST_INSERT_ID() and ROW_COUNT() are the session's */
     if (lastid_is_answered(wc->stmt)) {
         cursor_close(s, ps->id);
@@ -361,8 +364,9 @@ prepare_cmd_execute(struct session *s)
     if (tablecols_wait(s, wc->stmt))
         goto out; /* dispatched again once the table's columns are read */
     tablecols_ctx(s, &ctx);
+    ctx.lock_shards = s->lock_shards;
     router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
-    if (!query_plan_allowed(s, wc->plan))
+    if (!query_plan_allowed(s, wc->plan) || txn_refuses_write(s, wc->stmt))
         goto out;
     /* The execute each connection gets: no cursor (a cursor is the
      * proxy's, session/cursor.h), parameter types always included (a
