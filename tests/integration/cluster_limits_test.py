@@ -9,7 +9,9 @@ statements answered against those refused with 1226:
 
 - Redis up: both instances together are held to 200/s +-10% (not 200 each);
   through one instance alone, that one gets the whole 200/s (a shared
-  budget, not a split one); the fixed window likewise;
+  budget, not a split one); the fixed window likewise, and a policy's
+  sliding window (200 per 1 s on "SELECT id FROM items"); user `leak`'s
+  leaky bucket of 100/s waits locally on its share, 50/s per instance;
 - kill redis-server: both say so (log, myshard_cluster_limits_shared 0,
   SHOW CLUSTER "limits local 1/2") and each holds its share, 100/s +-10%;
 - restart it: shared again, 200/s +-10% in total.
@@ -35,14 +37,23 @@ ct.CONFIG = ct.CONFIG.replace(
     "  - {{ name: app, password: app, schemas: [{db}],\n"
     "       rate_limit: {{ algorithm: token_bucket, rate: 200, burst: 20 }} }}\n"
     "  - {{ name: win, password: win, schemas: [{db}],\n"
-    "       rate_limit: {{ algorithm: fixed_window, rate: 200, window: 1s }} }}\n")
+    "       rate_limit: {{ algorithm: fixed_window, rate: 200, window: 1s }} }}\n"
+    "  - {{ name: pol, password: pol, schemas: [{db}] }}\n"
+    "  - {{ name: leak, password: leak, schemas: [{db}],\n"
+    "       rate_limit: {{ algorithm: leaky_bucket, rate: 100, max_wait: 0 }} }}\n"
+).replace(
+    "policies:\n",
+    "policies:\n"
+    "  - match: \"SELECT id FROM items\"\n"
+    "    rate_limit: {{ algorithm: sliding_window, rate: 200, window: 1s }}\n")
 tap = ct.tap
 RATE = 200
 WARM = 1.0   # seconds not counted (the burst, the first leases)
 SPAN = 5.0   # seconds counted
 
 
-def load(insts, user, span=SPAN, threads=4):
+def load(insts, user, span=SPAN, threads=4,
+         sql="SELECT v FROM items WHERE id = 1"):
     """Loads every instance in insts with `threads` clients for WARM + span
     seconds; returns, per instance, the statements answered per second
     during the last span seconds, and the refusals (1226) counted."""
@@ -67,7 +78,7 @@ def load(insts, user, span=SPAN, threads=4):
                     if now >= t_to:
                         break
                     try:
-                        c.execute("SELECT v FROM items WHERE id = 1")
+                        c.execute(sql)
                         c.fetchall()
                         if t_from <= now:
                             n_ok += 1
@@ -157,6 +168,20 @@ def main():
         tap.ok(not err and within(total, RATE),
                "fixed window 200 per 1 s, both loaded: %.1f/s in total "
                "(200 +-10%%)" % total, RATE, total)
+
+        r, ref, err = load([a, b], "pol", sql="SELECT id FROM items WHERE id = 1")
+        total = sum(r.values())
+        tap.diag("shared, policy sliding window: A %.1f/s, B %.1f/s"
+                 % (r["proxy-a"], r["proxy-b"]))
+        tap.ok(not err and within(total, RATE),
+               "a policy's sliding window 200 per 1 s, both loaded: %.1f/s "
+               "in total (200 +-10%%)" % total, RATE, total)
+        r, ref, err = load([a, b], "leak")
+        tap.diag("leaky bucket 100/s: A %.1f/s, B %.1f/s"
+                 % (r["proxy-a"], r["proxy-b"]))
+        tap.ok(not err and within(r["proxy-a"], 50) and within(r["proxy-b"], 50),
+               "leaky bucket 100/s stays local on its share: 50/s each "
+               "(A %.1f/s, B %.1f/s)" % (r["proxy-a"], r["proxy-b"]), 50, r)
 
         # --- Redis down: the local share -------------------------------------
         la, lb = os.path.getsize(a.log), os.path.getsize(b.log)
