@@ -14,6 +14,16 @@
 struct session;
 struct stmt_info;
 
+/* Before any parsing: the statement text sql answered from the cache when
+ * this very text was kept for the session's user, schema and lexing mode
+ * under the config generation in use (a reload empties the cache), and
+ * nothing of the session's keeps it from the cache (a transaction, pins)
+ * and no rate limit needs to count it (the user's, or a policy's that
+ * matched the text when it was kept). True: answered, command done; the
+ * statement is counted under the digest slot kept with the entry. Such
+ * a text passed the gate and the policies when its answer was kept, and
+ * would again: they decide on the same text, user, schema and mode. */
+bool cachefill_fast(struct session *s, const char *sql, size_t len);
 /* The read in wc->stmt (text sql): answered from the cache (true, command
  * done), or false with s->fill ready to keep its answer when it may be
  * cached. */

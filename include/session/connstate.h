@@ -17,5 +17,8 @@ struct relay;
  * is swallowed through rl. False when the connection already matches. */
 bool connstate_apply(struct session *s, struct serverconn *sc,
                      struct relay *rl);
+/* The session's SET in flight (s->pending) ran on sc: when ok, the session
+ * and sc both hold its values; either way it is no longer pending. */
+void connstate_note_set(struct session *s, struct serverconn *sc, bool ok);
 
 #endif

@@ -65,4 +65,21 @@ void engine_release(struct session *s, bool dirty);
  * session state the client left on it (COM_RESET_CONNECTION). */
 void engine_release_reset(struct session *s);
 
+/* ---- a cursor's run (session/cursor.c) ---- */
+/* As engine_run(), in r (the caller's, not running), with the answer going
+ * to sink->buf instead of the client; sink's hooks decide when the client
+ * has its part and what it gets. */
+void engine_run_into(struct eng_run *r, struct session *s,
+                     const struct route_plan *plan, struct pstmt *ps,
+                     const uint8_t *exec, size_t exec_len,
+                     const size_t *exec_ends, struct eng_sink *sink);
+/* The sink has room again: r reads on (nothing when r ended). */
+void engine_pump(struct eng_run *r);
+/* Ends r at once: connections still busy are dropped, r is free again.
+ * Nothing when r is not running. */
+void engine_drop(struct eng_run *r);
+/* The statement in flight ended (s->status holds its final status): pins,
+ * the held connection, then the next command. */
+void engine_statement_done(struct session *s);
+
 #endif

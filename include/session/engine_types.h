@@ -20,6 +20,7 @@ struct serverconn;
 struct merge;
 struct pstmt;
 struct eng_run;
+struct evbuffer;
 
 /* Where a target is on its way. */
 enum eng_step {
@@ -39,6 +40,27 @@ enum eng_consume {
     EC_COMBINE,   /* OKs of several targets combined into one */
     EC_STEPS,     /* a transaction's steps: each target's answer to the
                      caller (engine_steps()) */
+};
+
+/* How a cursor's run ended, as its sink's end hook (session/cursor.c)
+ * tells the engine. */
+enum eng_sink_end {
+    SINK_ENGINE = 0, /* the engine answers the client (an error, a combined
+                        OK) */
+    SINK_ANSWERED,   /* the cursor answered it; s->status is set */
+    SINK_GONE,       /* a detached run: freed, the session is elsewhere */
+};
+
+typedef void (*eng_turn_fn)(struct eng_run *r);
+typedef enum eng_sink_end (*eng_end_fn)(struct eng_run *r);
+
+/* Where a cursor's run puts its answer instead of the client's output. */
+struct eng_sink {
+    struct evbuffer *buf; /* (ref) the answer's bytes, for the fetches */
+    size_t high;          /* reading pauses while buf holds more bytes */
+    eng_turn_fn turn;     /* after a target's answer moved */
+    eng_end_fn end;       /* every target ended (run_finish) */
+    void *arg;            /* (ref) the cursor */
 };
 
 /* What became of one target of a run of steps. */
@@ -105,10 +127,14 @@ struct eng_run {
                       session's size) */
     uint64_t affected, insert_id;
     uint16_t status;
-    struct merge *m;  /* owned; EC_MERGE */
-    struct pstmt *ps; /* (ref) executing a prepared statement */
-    uint8_t *exec;    /* execute payload, id patched per target: owned,
-                         or exec_inline */
+    struct eng_sink *sink; /* (ref) a cursor's (session/cursor.h): the
+                              answer goes there; NULL: to the client */
+    bool detached;         /* the client has the cursor's header: the
+                              session went on, the run reads on */
+    struct merge *m;       /* owned; EC_MERGE */
+    struct pstmt *ps;      /* (ref) executing a prepared statement */
+    uint8_t *exec;         /* execute payload, id patched per target: owned,
+                              or exec_inline */
     size_t exec_len;
     uint8_t exec_inline[96]; /* a small payload: no allocation */
     uint8_t *buf;            /* owned; the targets' COM_QUERY payloads */

@@ -58,6 +58,10 @@ bool lastid_is_answered(const struct stmt_info *st);
 /* Answers such a SELECT from the session's values and ends the command;
  * binary: as the answer to COM_STMT_EXECUTE (binary rows). */
 void lastid_answer(struct session *s, const struct stmt_info *st, bool binary);
+/* The same answer written to out (the session's sequence ids), the
+ * command left open: a cursor keeps its rows (session/cursor.h). */
+void lastid_write_answer(struct session *s, const struct stmt_info *st,
+                         bool binary, struct evbuffer *out);
 
 /* When sql (one statement, lexed as st was) calls ROW_COUNT(), a copy
  * with each call replaced by the session's value (malloc'd, length in

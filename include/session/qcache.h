@@ -44,13 +44,20 @@ struct qcache; /* one per worker */
 struct qcache *qcache_new(size_t max_bytes, struct stats *st);
 void qcache_free(struct qcache *c);
 /* The cached answer for key, fresh and of unchanged tables: true with
- * answer/len pointing into the cache (valid until its next call). */
+ * answer/len pointing into the cache (valid until its next call) and aux
+ * as given to qcache_put. The hit or miss is counted only when count (see
+ * qcache_note_hit). */
 bool qcache_get(struct qcache *c, const char *key, size_t klen, int64_t now_ms,
-                const uint8_t **answer, size_t *len);
+                const uint8_t **answer, size_t *len, int *aux, bool count);
+/* Counts a hit that qcache_get did not count. */
+void qcache_note_hit(struct qcache *c);
 /* Keeps an answer (copied) for ttl_ms; its tables and their versions as
- * they were when the read was sent. */
+ * they were when the read was sent; aux is the caller's. */
 void qcache_put(struct qcache *c, const char *key, size_t klen,
                 struct evbuffer *answer, int64_t now_ms, int64_t ttl_ms,
                 const uint32_t *slots, const uint64_t *versions, int n,
-                uint64_t at_epoch);
+                uint64_t at_epoch, int aux);
+/* Drops every entry (a new config generation: what was allowed before
+ * may not be now). */
+void qcache_clear(struct qcache *c);
 #endif

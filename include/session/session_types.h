@@ -35,6 +35,7 @@ struct cache_fill;
 struct write_marks;
 struct login;
 struct session_hooks;
+struct cursor;
 struct tablemeta;
 struct tm_snap;
 
@@ -168,27 +169,32 @@ struct session {
     struct cluster_ticket *held_ok; /* the client's output waits for the
                                        other instances (backend/cluster.h) */
     uint8_t stmt_kind;              /* enum stats_kind */
-    uint8_t stmt_route;             /* enum stats_route */
-    uint16_t stmt_shard;            /* shard index + 1; 0 = several or none */
-    int digest_slot;                /* in wc->digests, -1 none */
+    bool stmt_limited;   /* a policy with a rate limit matched the statement */
+    uint8_t stmt_route;  /* enum stats_route */
+    uint16_t stmt_shard; /* shard index + 1; 0 = several or none */
+    int digest_slot;     /* in wc->digests, -1 none */
     int64_t cmd_started_us;
-    struct serverconn *sc; /* held between statements (pins, transaction) */
-    struct eng_run run;    /* the statement in flight (session/engine.h) */
-    int64_t last_write_ms; /* when the session last wrote through a
-                              connection that reports no GTIDs
-                              (monotonic): replicas read for it only once
-                              they are known to hold that write */
-    uint64_t *gtid_wrote;  /* owned; per shard GTID_SLOTS seqnos: the
-                              session's acknowledged writes
-                              (session/consist.h); NULL before any */
-    uint32_t pick_seed;    /* spreads reads over weighted replicas */
-    char *txn_begin;       /* owned; a BEGIN not yet sent to any shard */
-    struct txn *txn;       /* owned; a transaction that may span shards
-                              (session/txn.h), NULL when none */
-    struct pstmt *pstmts;  /* owned; the client's prepared statements */
-    uint32_t pstmt_seq;    /* ids for them */
-    struct pstmt *exec_ps; /* the statement an EXECUTE in flight runs */
-    char *prep_sql;        /* owned; text of a PREPARE in flight */
+    struct serverconn *sc;  /* held between statements (pins, transaction) */
+    struct eng_run run;     /* the statement in flight (session/engine.h) */
+    int64_t last_write_ms;  /* when the session last wrote through a
+                               connection that reports no GTIDs
+                               (monotonic): replicas read for it only once
+                               they are known to hold that write */
+    uint64_t *gtid_wrote;   /* owned; per shard GTID_SLOTS seqnos: the
+                               session's acknowledged writes
+                               (session/consist.h); NULL before any */
+    uint32_t pick_seed;     /* spreads reads over weighted replicas */
+    char *txn_begin;        /* owned; a BEGIN not yet sent to any shard */
+    struct txn *txn;        /* owned; a transaction that may span shards
+                               (session/txn.h), NULL when none */
+    struct pstmt *pstmts;   /* owned; the client's prepared statements */
+    uint32_t pstmt_seq;     /* ids for them */
+    struct pstmt *exec_ps;  /* the statement an EXECUTE in flight runs */
+    struct cursor *cursors; /* owned; open cursors (session/cursor.h) */
+    struct cursor *fetch;   /* the one a COM_STMT_FETCH in flight reads */
+    struct eng_run *crun;   /* a cursor's run the EXECUTE in flight waits
+                               for (its header), for the query timeout */
+    char *prep_sql;         /* owned; text of a PREPARE in flight */
     size_t prep_len;
     uint32_t prep_backend_id; /* the server's id of that PREPARE */
 

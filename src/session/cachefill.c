@@ -15,8 +15,10 @@
 #include "base/util.h"
 #include "cfg/cfg.h"
 #include "net/conn.h"
+#include "session/lexstate.h"
 #include "session/qcache.h"
 #include "session/session.h"
+#include "session/stats.h"
 #include "sql/classify.h"
 
 struct cache_fill {
@@ -28,6 +30,7 @@ struct cache_fill {
     uint64_t vers[QCACHE_MAX_TABLES];
     uint64_t epoch;
     int64_t ttl_ms;
+    int aux; /* kept with the entry for cachefill_fast (AUX_LIMITED) */
 };
 
 #define WMARKS_MAX 16
@@ -48,8 +51,17 @@ cachefill_drop(struct session *s)
     s->fill = NULL;
 }
 
-/* A read the cache may answer: one plain SELECT outside transactions,
- * with nothing that depends on the connection. */
+/* A session whose reads the cache may answer: outside transactions, with
+ * nothing that depends on the connection. */
+static bool
+session_may_cache(const struct session *s)
+{
+    return s->txn == NULL && s->txn_begin == NULL && s->sc == NULL &&
+           (s->pins & ~PIN_POOL_SESSION) == 0 &&
+           !sessvars_autocommit_off(&s->vars);
+}
+
+/* A read the cache may answer: one plain SELECT, in such a session. */
 static bool
 cacheable(const struct session *s, const struct stmt_info *st)
 {
@@ -58,39 +70,91 @@ cacheable(const struct session *s, const struct stmt_info *st)
              (SQLF_FOR_UPDATE | SQLF_SHARE_LOCK | SQLF_CALC_FOUND_ROWS |
               SQLF_FOUND_ROWS | SQLF_LAST_INSERT_ID | SQLF_LOCK_FUNC |
               SQLF_USERVAR_READ | SQLF_USERVAR_WRITE | SQLF_INTO)) &&
-           s->txn == NULL && s->txn_begin == NULL && s->sc == NULL &&
-           (s->pins & ~PIN_POOL_SESSION) == 0 &&
-           !sessvars_autocommit_off(&s->vars);
+           session_may_cache(s);
 }
 
-bool
-cachefill_try(struct session *s, const char *sql, size_t len)
+/* The entry's key: user, schema, the lexing mode (the same text means
+ * another statement under another one) and the text, into buf when it
+ * fits (cap), else into the heap (*heap: free it). Its length. */
+static size_t
+make_key(const struct session *s, const char *sql, size_t len, char *buf,
+         size_t cap, char **key)
 {
     const struct cfg *c = s->wc->cfg;
     const char *user = c->users[s->user].name;
     const char *schema = s->schema >= 0 ? c->schemas[s->schema].name : "";
     size_t ul = strlen(user), sl = strlen(schema);
-    char *key;
-    /* the mode too: the same text means another statement under it */
     size_t klen = ul + 1 + sl + 1 + 2 + len;
+    char *k = klen <= cap ? buf : xmalloc(klen);
+
+    memcpy(k, user, ul + 1);
+    memcpy(k + ul + 1, schema, sl + 1);
+    k[ul + 1 + sl + 1] = (char)s->lex.flags;
+    k[ul + 1 + sl + 2] = (char)s->lex.charset;
+    memcpy(k + ul + 1 + sl + 1 + 2, sql, len);
+    *key = k;
+    return klen;
+}
+
+/* qcache's aux: the digest slot, and whether a policy with a rate limit
+ * matched the statement (it must then be admitted every time). */
+#define AUX_LIMITED (1 << 30)
+
+bool
+cachefill_fast(struct session *s, const char *sql, size_t len)
+{
+    char buf[512], *key, why[64];
+    const uint8_t *hit;
+    size_t hlen, klen;
+    int aux;
+
+    if (s->wc->qcache == NULL || s->user < 0 || s->admitted ||
+        !session_may_cache(s) ||
+        s->wc->cfg->users[s->user].rate_limit.rl != NULL)
+        return false;
+    /* The key's mode must be the one this statement is lexed under: a SET
+     * since the last statement may have changed it. */
+    if (!lexstate_refresh(s, why, sizeof(why)))
+        return false;
+    klen = make_key(s, sql, len, buf, sizeof(buf), &key);
+    if (key != buf) {
+        free(key);
+        return false;
+    }
+    if (!qcache_get(s->wc->qcache, key, klen, clock_ms(), &hit, &hlen, &aux,
+                    false) ||
+        (aux & AUX_LIMITED))
+        return false; /* the full path looks again, and counts */
+    qcache_note_hit(s->wc->qcache);
+    evbuffer_add(s->conn->out, hit, hlen);
+    s->digest_slot = aux;
+    s->stmt_kind = (uint8_t)stats_kind_of(STMT_SELECT);
+    s->stmt_route = SR_proxy;
+    session_command_done(s);
+    return true;
+}
+
+bool
+cachefill_try(struct session *s, const char *sql, size_t len)
+{
+    char *key;
+    size_t klen;
     const uint8_t *hit;
     size_t hlen;
     uint32_t slots[QCACHE_MAX_TABLES];
-    int n;
+    int n, slot;
 
     if (s->wc->qcache == NULL || !cacheable(s, s->wc->stmt))
         return false;
-    n = qcache_table_slots(s->wc->stmt, s->schema >= 0 ? schema : NULL, slots,
-                           QCACHE_MAX_TABLES);
+    n = qcache_table_slots(s->wc->stmt,
+                           s->schema >= 0 ? s->wc->cfg->schemas[s->schema].name
+                                          : NULL,
+                           slots, QCACHE_MAX_TABLES);
     if (n < 0)
         return false;
-    key = xmalloc(klen);
-    memcpy(key, user, ul + 1);
-    memcpy(key + ul + 1, schema, sl + 1);
-    key[ul + 1 + sl + 1] = (char)s->lex.flags;
-    key[ul + 1 + sl + 2] = (char)s->lex.charset;
-    memcpy(key + ul + 1 + sl + 1 + 2, sql, len);
-    if (qcache_get(s->wc->qcache, key, klen, clock_ms(), &hit, &hlen)) {
+    klen = make_key(s, sql, len, NULL, 0, &key);
+    if (qcache_get(s->wc->qcache, key, klen, clock_ms(), &hit, &hlen, &slot,
+                   true)) {
         /* The answer as the server gave it (sequence ids from 1). */
         evbuffer_add(s->conn->out, hit, hlen);
         free(key);
@@ -107,6 +171,7 @@ cachefill_try(struct session *s, const char *sql, size_t len)
     qcache_versions(slots, n, s->fill->vers);
     s->fill->epoch = qcache_epoch();
     s->fill->ttl_ms = s->cache_ttl_ms;
+    s->fill->aux = s->digest_slot | (s->stmt_limited ? AUX_LIMITED : 0);
     return false;
 }
 
@@ -148,7 +213,7 @@ cachefill_store(struct session *s, bool ok)
         return;
     if (ok)
         qcache_put(s->wc->qcache, f->key, f->klen, f->answer, clock_ms(),
-                   f->ttl_ms, f->slots, f->vers, f->ntables, f->epoch);
+                   f->ttl_ms, f->slots, f->vers, f->ntables, f->epoch, f->aux);
     cachefill_drop(s);
 }
 

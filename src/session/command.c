@@ -22,6 +22,7 @@
 #include "proto/wire.h"
 #include "session/lexstate.h"
 #include "session/login.h"
+#include "session/cursor.h"
 #include "session/prepare.h"
 #include "session/engine.h"
 #include "session/query.h"
@@ -110,6 +111,7 @@ reset_session_state(struct session *s)
     else if (s->sc)
         engine_release(s, false);
     s->pins &= PIN_POOL_SESSION; /* the user's, not the connection's */
+    cursor_close_all(s);
     pstmt_free_all(s);
     s->status = SERVER_STATUS_AUTOCOMMIT;
     s->last_insert_id = 0; /* as a new server session */
@@ -339,17 +341,6 @@ cmd_stmt_execute(struct session *s)
     prepare_cmd_execute(s);
 }
 
-/* EXECUTEs never open cursors (the whole result comes at once), so there
- * is nothing to fetch from. */
-static void
-cmd_stmt_fetch(struct session *s)
-{
-    session_send_error(s, ER_UNKNOWN_STMT_HANDLER, "HY000",
-                       "myshard: no cursor is open: the proxy runs prepared "
-                       "statements without cursors");
-    session_command_done(s);
-}
-
 static void
 cmd_stmt_reset(struct session *s)
 {
@@ -400,7 +391,7 @@ static const struct command commands[] = {
     {COM_STMT_CLOSE, "STMT_CLOSE", cmd_stmt_noreply},
     {COM_STMT_RESET, "STMT_RESET", cmd_stmt_reset},
     {COM_SET_OPTION, "SET_OPTION", cmd_set_option},
-    {COM_STMT_FETCH, "STMT_FETCH", cmd_stmt_fetch},
+    {COM_STMT_FETCH, "STMT_FETCH", cursor_cmd_fetch},
     {COM_RESET_CONNECTION, "RESET_CONNECTION", cmd_reset_connection},
 };
 

@@ -2,7 +2,8 @@
  * connstate.c - the session's state on a backend connection: the one
  * statement (COM_INIT_DB, a SET of variables / sql_mode / NAMES, or a
  * pending BEGIN) that makes a connection match the session before a
- * statement runs on it. The engine's prelude step (session/engine.c).
+ * statement runs on it. The engine's prelude step (session/engine.c),
+ * and what a SET left on the connection it ran on.
  */
 #include "session/connstate.h"
 
@@ -129,4 +130,21 @@ connstate_apply(struct session *s, struct serverconn *sc, struct relay *rl)
     packet_write(out, &seq, buf, n);
     relay_start(rl, RELAY_SIMPLE);
     return true;
+}
+
+void
+connstate_note_set(struct session *s, struct serverconn *sc, bool ok)
+{
+    if (ok) {
+        for (int i = 0; i < s->pending.n; i++) {
+            const struct sessvar *v = &s->pending.v[i];
+            sessvars_set(&s->vars, v->name, strlen(v->name), v->value,
+                         strlen(v->value));
+        }
+        sessvars_copy(&sc->vars, &s->vars);
+        if (sessvars_has_charset(&s->vars))
+            sc->charset = 0;
+    }
+    sessvars_clear(&s->pending);
+    s->tracks_vars = false;
 }

@@ -65,7 +65,7 @@
  *    |                                   OK), LAST_INSERT_ID() and
  *    |                                   ROW_COUNT() kept (lastid_note_run()),
  *    |                                   cache store, run freed
- *    | statement_done(s)                 pins, the held connection
+ *    | engine_statement_done(s)          pins, the held connection
  *    | session_command_done(s)           session/client.c -> command_done()
  *    v                                   in session/session.c: next command
  *
@@ -90,7 +90,9 @@
  * (stmt_route/stmt_shard in got_conn(), srv->queries in running()), prepared
  * statements (pstmt_patch_ok()/pstmt_register() in consume), reads by
  * replication position (consist_need() in acquire, consist_wait_send() in the
- * prelude, consist_note() of each write's GTID in consume).
+ * prelude, consist_note() of each write's GTID in consume), cursors (a
+ * run_out() sink instead of the client: turn() after each target's read,
+ * end() in run_finish(); session/cursor.c).
  *
  * A target that fails (no connection, lost connection, broken protocol)
  * fails the statement: the other targets' connections are dropped, since
@@ -128,6 +130,7 @@
 #include "session/pstmt.h"
 #include "session/relay.h"
 #include "session/schema.h"
+#include "session/stmtsend.h"
 #include "session/session.h"
 #include "session/stmtlog.h"
 #include "session/txn.h"
@@ -183,8 +186,22 @@ run_free(struct eng_run *r)
     r->m = NULL;
     r->exec = r->buf = NULL;
     r->t = NULL;
+    r->sink = NULL; /* a cursor's hooks are not called again */
     r->n = 0;
     r->active = false;
+}
+
+/* Where the answer goes: the client, or a cursor's sink. */
+static struct evbuffer *
+run_out(const struct eng_run *r)
+{
+    return r->sink ? r->sink->buf : r->s->conn->out;
+}
+
+static size_t
+run_high(const struct eng_run *r)
+{
+    return r->sink ? r->sink->high : RELAY_CLIENT_HIGH_WATER;
 }
 
 /* ---- 2. prelude: the session's state on the connection ---------------- */
@@ -217,17 +234,6 @@ prelude(struct eng_target *t)
 
 /* ---- 3. send ---------------------------------------------------------- */
 
-/* Sends the execute payload (this target's own, for a split INSERT) under
- * this connection's statement id, after any long data for it. */
-static void
-send_execute(struct eng_target *t, uint32_t id)
-{
-    struct eng_run *r = t->run;
-
-    pstmt_send_execute(serverconn_output(t->sc), r->ps, r->exec + t->exec_off,
-                       t->exec_len ? t->exec_len : r->exec_len, id);
-}
-
 static void
 running(struct eng_target *t)
 {
@@ -240,20 +246,6 @@ running(struct eng_target *t)
         session_set_state(t->run->s, SESS_RELAY);
 }
 
-/* The text a prepared statement runs as on this target: the client's,
- * or the plan's rewrite of it for a merge (hidden columns, a DISTINCT
- * aggregate's argument, no HAVING), which t->own then holds. */
-static const char *
-ps_text(const struct eng_target *t, size_t *len)
-{
-    if (t->own != NULL) {
-        *len = t->pkt_len;
-        return (const char *)t->own;
-    }
-    *len = t->run->ps->len;
-    return t->run->ps->sql;
-}
-
 static void
 send_statement(struct eng_target *t)
 {
@@ -264,7 +256,7 @@ send_statement(struct eng_target *t)
 
     if (r->ps != NULL) {
         size_t len;
-        const char *sql = ps_text(t, &len);
+        const char *sql = stmtsend_text(t, &len);
         uint32_t id = serverconn_stmt_find_hashed(
             t->sc, t->own ? serverconn_stmt_hash(sql, len) : r->ps->hash, sql,
             len);
@@ -280,7 +272,7 @@ send_statement(struct eng_target *t)
                 session_set_state(s, SESS_RELAY);
             return;
         }
-        send_execute(t, id);
+        stmtsend_execute(t, id);
     } else if (t->pkt == NULL) {
         /* The client's packet, copied: the command stays until the
          * statement ends, so a read whose server dies before answering
@@ -444,6 +436,13 @@ release(struct eng_target *t, bool dirty)
     if (sc == NULL)
         return;
     t->sc = NULL;
+    if (r->detached) { /* a cursor's: the session is elsewhere */
+        if (dirty)
+            pool_discard(sc);
+        else
+            pool_release(sc);
+        return;
+    }
     if (txn_owns(s, sc)) {
         /* A transaction's branch stays with it between statements. */
         if (dirty) {
@@ -475,8 +474,8 @@ release(struct eng_target *t, bool dirty)
 
 /* A statement ended (s->status holds its final status): updates the pins,
  * gives the held connection back when nothing holds it, next command. */
-static void
-statement_done(struct session *s)
+void
+engine_statement_done(struct session *s)
 {
     /* The KILL QUERY may still be on its way: a connection it could hit
      * is never lent to anyone else. */
@@ -506,9 +505,14 @@ static void
 run_finish(struct eng_run *r)
 {
     struct session *s = r->s;
+    enum eng_sink_end se = r->sink ? r->sink->end(r) : SINK_ENGINE;
     bool cut = false;
 
-    if (r->mode == EC_MERGE) {
+    if (se == SINK_GONE)
+        return;
+    if (se == SINK_ANSWERED) {
+        /* the cursor answered from its sink (session/cursor.c) */
+    } else if (r->mode == EC_MERGE) {
         /* The merge wrote the whole answer, an error included, unless a
          * packet to the client was cut. */
         uint16_t code;
@@ -555,7 +559,7 @@ run_finish(struct eng_run *r)
         session_close(s, "backend failed mid-result");
         return;
     }
-    statement_done(s);
+    engine_statement_done(s);
 }
 
 /* Marks a target finished and gives its connection back; true when it was
@@ -609,12 +613,10 @@ fail(struct eng_run *r, uint16_t code, const char *msg)
 static void
 fail_target(struct eng_run *r, int i, uint16_t code, const char *msg)
 {
-    struct session *s = r->s;
-
     if (r->mode == EC_MERGE && i >= 0) {
         struct eng_target *t = &r->t[i];
-        enum merge_status ms = merge_fail_source(
-            r->m, i, s->conn->out, RELAY_CLIENT_HIGH_WATER, code, msg);
+        enum merge_status ms =
+            merge_fail_source(r->m, i, run_out(r), run_high(r), code, msg);
         if (settle(t, t->step != ES_ACQUIRE)) {
             run_finish(r);
             return;
@@ -672,9 +674,9 @@ step_done(struct eng_target *t, enum relay_status rs)
     }
     if (t->step == ES_PREPARE) {
         size_t len;
-        const char *sql = ps_text(t, &len);
+        const char *sql = stmtsend_text(t, &len);
         serverconn_stmt_add(t->sc, sql, len, t->rl.prep_stmt_id);
-        send_execute(t, t->rl.prep_stmt_id);
+        stmtsend_execute(t, t->rl.prep_stmt_id);
         running(t);
         return;
     }
@@ -693,21 +695,8 @@ relay_done(struct eng_target *t)
     if (t->run->kind == RELAY_PREPARE && !t->rl.got_err)
         pstmt_register(s, t->sc, t->rl.prep_params, t->rl.prep_cols);
     consist_note(s, t->sc, &t->rl, t->run->read);
-    if (s->tracks_vars) {
-        /* The SET ran on this connection: both now hold the values. */
-        if (!t->rl.got_err) {
-            for (int i = 0; i < s->pending.n; i++) {
-                const struct sessvar *v = &s->pending.v[i];
-                sessvars_set(&s->vars, v->name, strlen(v->name), v->value,
-                             strlen(v->value));
-            }
-            sessvars_copy(&t->sc->vars, &s->vars);
-            if (sessvars_has_charset(&s->vars))
-                t->sc->charset = 0;
-        }
-        sessvars_clear(&s->pending);
-        s->tracks_vars = false;
-    }
+    if (s->tracks_vars && !t->run->detached) /* not a cursor's */
+        connstate_note_set(s, t->sc, !t->rl.got_err);
 }
 
 /* After a target's answer: its connection's LAST_INSERT_ID(), when the
@@ -720,7 +709,7 @@ probe(struct eng_target *t)
     struct session *s = r->s;
 
     if (s->lid_need == LID_NONE || r->kind != RELAY_RESULT || r->answered ||
-        s->timed_out || !lastid_wants_probe(s, &t->rl))
+        r->detached || s->timed_out || !lastid_wants_probe(s, &t->rl))
         return false;
     lastid_send_probe(t->sc);
     t->step = ES_PROBE;
@@ -747,7 +736,7 @@ consume_relay(struct eng_target *t, struct evbuffer *in)
 {
     struct eng_run *r = t->run;
     struct session *s = r->s;
-    struct evbuffer *out = s->conn->out;
+    struct evbuffer *out = run_out(r);
     enum relay_status rs;
     size_t before = 0;
 
@@ -756,8 +745,7 @@ consume_relay(struct eng_target *t, struct evbuffer *in)
     if (s->fill != NULL)
         before = evbuffer_get_length(out);
     /* After a timeout answered the client, the rest is dropped. */
-    rs = relay_pump(&t->rl, in, r->answered ? NULL : out,
-                    RELAY_CLIENT_HIGH_WATER);
+    rs = relay_pump(&t->rl, in, r->answered ? NULL : out, run_high(r));
     if (s->fill != NULL)
         cachefill_copy(s, before);
     r->relayed |= t->rl.started;
@@ -887,8 +875,8 @@ pump(struct eng_target *t)
         consume_relay(t, in);
         return;
     case EC_MERGE:
-        merge_progress(r, merge_pump(r->m, t->idx, in, r->s->conn->out,
-                                     RELAY_CLIENT_HIGH_WATER));
+        merge_progress(r,
+                       merge_pump(r->m, t->idx, in, run_out(r), run_high(r)));
         return;
     case EC_COMBINE:
         consume_combine(t, in);
@@ -902,8 +890,13 @@ pump(struct eng_target *t)
 static void
 target_read(struct serverconn *sc, void *arg)
 {
+    struct eng_run *r = ((struct eng_target *)arg)->run;
+    bool cursor = r->sink != NULL; /* then r outlives the pump */
+
     (void)sc;
     pump(arg);
+    if (cursor && r->sink != NULL) /* not run_free()d */
+        r->sink->turn(r);
 }
 
 static void
@@ -923,13 +916,14 @@ target_error(struct serverconn *sc, void *arg, const char *why)
                                        LOG_STR("reason", why)},
                   2);
     atomic_fetch_add(&sc->srv->errors, 1);
-    health_report(sc->srv, false, &s->wc->cfg->backend.health, clock_ms());
+    if (!r->detached) /* else an idle cursor's (net_write_timeout) */
+        health_report(sc->srv, false, &s->wc->cfg->backend.health, clock_ms());
     if (t->step == ES_PROBE) {
         /* The statement's answer is whole: only the probe is lost. */
         target_done(t, true);
         return;
     }
-    if (r->n == 1 && !r->branches) {
+    if (r->n == 1 && !r->branches && !r->detached) {
         /* The transaction or the session state it carried is gone. */
         s->pins &= PIN_POOL_SESSION;
         if (t->step == ES_RUN) {
@@ -978,14 +972,24 @@ void
 engine_run(struct session *s, const struct route_plan *plan, struct pstmt *ps,
            const uint8_t *exec, size_t exec_len, const size_t *exec_ends)
 {
+    engine_run_into(&s->run, s, plan, ps, exec, exec_len, exec_ends, NULL);
+}
+
+void
+engine_run_into(struct eng_run *r, struct session *s,
+                const struct route_plan *plan, struct pstmt *ps,
+                const uint8_t *exec, size_t exec_len, const size_t *exec_ends,
+                struct eng_sink *sink)
+{
     int n = plan->ntargets;
-    struct eng_run *r = run_begin(&s->run, s, n,
-                                  n == 1        ? EC_RELAY
-                                  : plan->merge ? EC_MERGE
-                                                : EC_COMBINE,
-                                  RELAY_RESULT, plan->role == ROLE_READ);
     size_t total = 0, off = 0;
 
+    run_begin(r, s, n,
+              n == 1        ? EC_RELAY
+              : plan->merge ? EC_MERGE
+                            : EC_COMBINE,
+              RELAY_RESULT, plan->role == ROLE_READ);
+    r->sink = sink;
     r->branches = s->txn != NULL;
     r->ok_first_only = !plan->sum_affected;
     r->ps = ps;
@@ -1081,14 +1085,18 @@ engine_steps_cancel(struct eng_run *r)
 void
 engine_client_drained(struct session *s)
 {
-    struct eng_run *r = &s->run;
+    engine_pump(&s->run);
+}
+
+void
+engine_pump(struct eng_run *r)
+{
     uint32_t gen = r->gen;
 
     if (!r->active)
         return;
     if (r->mode == EC_MERGE) {
-        merge_progress(r, merge_pump(r->m, -1, NULL, s->conn->out,
-                                     RELAY_CLIENT_HIGH_WATER));
+        merge_progress(r, merge_pump(r->m, -1, NULL, run_out(r), run_high(r)));
         return;
     }
     for (int i = 0; r->active && r->gen == gen && i < r->n; i++)
@@ -1099,7 +1107,7 @@ engine_client_drained(struct session *s)
 void
 engine_timeout(struct session *s)
 {
-    struct eng_run *r = &s->run;
+    struct eng_run *r = s->crun != NULL ? s->crun : &s->run;
     const struct cfg *c = s->wc->cfg;
 
     if (!r->active || s->timed_out)
@@ -1150,7 +1158,13 @@ engine_timeout(struct session *s)
 void
 engine_abort(struct session *s)
 {
-    struct eng_run *r = &s->run;
+    engine_drop(&s->run);
+}
+
+void
+engine_drop(struct eng_run *r)
+{
+    struct session *s = r->s;
 
     if (!r->active)
         return;

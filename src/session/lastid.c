@@ -122,6 +122,14 @@ lastid_is_answered(const struct stmt_info *st)
 void
 lastid_answer(struct session *s, const struct stmt_info *st, bool binary)
 {
+    lastid_write_answer(s, st, binary, s->conn->out);
+    session_command_done(s);
+}
+
+void
+lastid_write_answer(struct session *s, const struct stmt_info *st, bool binary,
+                    struct evbuffer *out)
+{
     struct rs_writer w;
     struct coldef cols[SQL_MAX_ITEMS];
     char names[SQL_MAX_ITEMS][80];
@@ -165,16 +173,15 @@ lastid_answer(struct session *s, const struct stmt_info *st, bool binary)
         }
         v[i] = vals[i];
     }
-    rs_begin(&w, s->conn->out, s->seq, false, s->status);
+    rs_begin(&w, out, s->seq, false, s->status);
     rs_columns(&w, cols, (size_t)n);
     if (binary)
-        packet_write(s->conn->out, &w.seq, row, rlen);
+        packet_write(out, &w.seq, row, rlen);
     else
         rs_row(&w, v, NULL);
     rs_end(&w);
     s->seq = w.seq;
     s->row_count = -1; /* what a SELECT leaves */
-    session_command_done(s);
 }
 
 /* ---- ROW_COUNT() inside a statement ------------------------------------ */

@@ -39,6 +39,8 @@
 #include "session/schema.h"
 #include "session/tablecols.h"
 #include "session/cachefill.h"
+#include "session/answer.h"
+#include "session/cursor.h"
 #include "session/session.h"
 #include "sql/classify.h"
 
@@ -313,7 +315,41 @@ prepare_cmd_execute(struct session *s)
     s->pins |= query_statement_pins(wc->stmt);
     /* LAST_INSERT_ID() and ROW_COUNT() are the session's */
     if (lastid_is_answered(wc->stmt)) {
-        lastid_answer(s, wc->stmt, true);
+        cursor_close(s, ps->id);
+        if (ex.flags & CURSOR_TYPE_READ_ONLY) {
+            struct evbuffer *b = evbuffer_new();
+            uint8_t seq = s->seq;
+            lastid_write_answer(s, wc->stmt, true, b);
+            s->seq = seq; /* the cursor numbers what it sends */
+            cursor_adopt(s, ps, b);
+            session_command_done(s);
+        } else {
+            lastid_answer(s, wc->stmt, true);
+        }
+        goto out;
+    }
+    /* SHOW DATABASES and SELECT DATABASE() answer from the config, as in
+     * text: the servers would name other tenants' databases */
+    if (answer_is_proxy_read(wc->stmt)) {
+        cursor_close(s, ps->id);
+        if (ex.flags & CURSOR_TYPE_READ_ONLY) {
+            struct evbuffer *b = evbuffer_new();
+            uint8_t seq = s->seq;
+            if (answer_write_proxy_read(s, wc->stmt, true, b)) {
+                s->seq = seq; /* the cursor numbers what it sends */
+                cursor_adopt(s, ps, b);
+                session_command_done(s);
+                goto out;
+            }
+            evbuffer_free(b);
+        } else if (answer_write_proxy_read(s, wc->stmt, true, s->conn->out)) {
+            session_command_done(s);
+            goto out;
+        }
+        session_send_error(s, ER_NOT_SUPPORTED_YET, "42000",
+                           "myshard: SHOW DATABASES supports LIKE, not "
+                           "WHERE; the list comes from the proxy's config");
+        session_command_done(s);
         goto out;
     }
     s->lid_need = (uint8_t)lastid_need_of(wc->stmt);
@@ -328,9 +364,10 @@ prepare_cmd_execute(struct session *s)
     router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
     if (!query_plan_allowed(s, wc->plan))
         goto out;
-    /* The execute each connection gets: no cursor (results come whole),
-     * parameter types always included (a connection may see the statement
-     * for the first time). The statement id is set per connection. */
+    /* The execute each connection gets: no cursor (a cursor is the
+     * proxy's, session/cursor.h), parameter types always included (a
+     * connection may see the statement for the first time). The statement
+     * id is set per connection. */
     pktbuf_init(&pb);
     if (wc->plan->renumbered) {
         if (!split_payloads(s, ps, wc->plan, vals, &pb, ends)) {
@@ -349,8 +386,14 @@ prepare_cmd_execute(struct session *s)
         goto out;
     }
     s->exec_ps = ps;
-    engine_run(s, wc->plan, ps, pb.buf, pb.len,
-               wc->plan->renumbered ? ends : NULL);
+    /* A new EXECUTE closes the statement's cursor, as on a server. */
+    cursor_close(s, ps->id);
+    if (ex.flags & CURSOR_TYPE_READ_ONLY)
+        cursor_execute(s, ps, wc->plan, pb.buf, pb.len,
+                       wc->plan->renumbered ? ends : NULL);
+    else
+        engine_run(s, wc->plan, ps, pb.buf, pb.len,
+                   wc->plan->renumbered ? ends : NULL);
     pktbuf_free(&pb);
 out:
     if (heap) { /* ps itself may be gone: the next command ran */
@@ -414,6 +457,7 @@ prepare_cmd_reset(struct session *s)
     if (ps == NULL) {
         unknown_statement(s, id, "mysqld_stmt_reset");
     } else {
+        cursor_close(s, ps->id);
         pstmt_clear_long_data(ps);
         ps->ld_over = false;
         session_send_ok(s, 0, NULL);
@@ -431,6 +475,7 @@ prepare_cmd_close(struct session *s)
         pp = &(*pp)->next;
     if (*pp) {
         struct pstmt *ps = *pp;
+        cursor_close(s, ps->id);
         *pp = ps->next;
         pstmt_free(ps);
     }

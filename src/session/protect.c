@@ -239,6 +239,7 @@ protect_admit(struct session *s, const char *sql, size_t len, uint64_t shape,
     char whose[200];
 
     s->route_pref = p ? (uint8_t)p->route : ROUTE_DEFAULT;
+    s->stmt_limited = p != NULL && p->rate_limit.rl != NULL;
     s->cache_ttl_ms = p ? p->cache_ttl_ms : 0;
     if (p != NULL && p->deny != NULL) {
         char esc[1024];

@@ -102,6 +102,7 @@ struct entry {
     size_t alen;
     size_t bytes;
     int64_t expires_ms;
+    int aux;
     int ntables;
     uint64_t epoch;
     uint32_t slots[QCACHE_MAX_TABLES];
@@ -176,6 +177,21 @@ qcache_free(struct qcache *c)
     free(c);
 }
 
+void
+qcache_note_hit(struct qcache *c)
+{
+    STATS_ADD(c->st, cache_hits_total, 1);
+}
+
+void
+qcache_clear(struct qcache *c)
+{
+    if (c == NULL)
+        return;
+    while (c->lru_head)
+        drop(c, c->lru_head);
+}
+
 static bool
 fresh(const struct entry *e, int64_t now_ms)
 {
@@ -189,14 +205,14 @@ fresh(const struct entry *e, int64_t now_ms)
 
 bool
 qcache_get(struct qcache *c, const char *key, size_t klen, int64_t now_ms,
-           const uint8_t **answer, size_t *len)
+           const uint8_t **answer, size_t *len, int *aux, bool count)
 {
     uint64_t h;
     struct entry *e;
 
     /* Several instances: only while no invalidation can be missed. */
     if (!cluster_cache_ok(now_ms)) {
-        STATS_ADD(c->st, cache_misses_total, 1);
+        STATS_ADD(c->st, cache_misses_total, count);
         return false;
     }
     h = digest_hash(key, klen);
@@ -205,20 +221,21 @@ qcache_get(struct qcache *c, const char *key, size_t klen, int64_t now_ms,
         if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
             break;
     if (e == NULL) {
-        STATS_ADD(c->st, cache_misses_total, 1);
+        STATS_ADD(c->st, cache_misses_total, count);
         return false;
     }
     if (!fresh(e, now_ms)) {
         drop(c, e);
         STATS_ADD(c->st, cache_evictions_total, 1);
-        STATS_ADD(c->st, cache_misses_total, 1);
+        STATS_ADD(c->st, cache_misses_total, count);
         return false;
     }
     lru_unlink(c, e);
     lru_push(c, e);
-    STATS_ADD(c->st, cache_hits_total, 1);
+    STATS_ADD(c->st, cache_hits_total, count);
     *answer = e->answer;
     *len = e->alen;
+    *aux = e->aux;
     return true;
 }
 
@@ -226,7 +243,7 @@ void
 qcache_put(struct qcache *c, const char *key, size_t klen,
            struct evbuffer *answer, int64_t now_ms, int64_t ttl_ms,
            const uint32_t *slots, const uint64_t *vers, int n,
-           uint64_t at_epoch)
+           uint64_t at_epoch, int aux)
 {
     uint64_t h = digest_hash(key, klen);
     size_t len = evbuffer_get_length(answer);
@@ -256,6 +273,7 @@ qcache_put(struct qcache *c, const char *key, size_t klen,
     e->alen = len;
     e->bytes = len + klen + sizeof(*e);
     e->expires_ms = now_ms + ttl_ms;
+    e->aux = aux;
     e->ntables = n;
     e->epoch = at_epoch;
     memcpy(e->slots, slots, (size_t)n * sizeof(*slots));

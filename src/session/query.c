@@ -40,8 +40,7 @@
 enum stmt_action {
     ACT_FORWARD = 0,
     ACT_USE,              /* answered: switch schema */
-    ACT_SHOW_DATABASES,   /* answered from the config */
-    ACT_SELECT_DATABASE,  /* answered: the client-side schema name */
+    ACT_PROXY_READ,       /* answered: SHOW DATABASES, SELECT DATABASE() */
     ACT_REFUSE,           /* answered with an error */
     ACT_REFUSE_LEX,       /* refused: the proxy could not lex the session's
                              later text as the server will (why) */
@@ -58,9 +57,8 @@ enum stmt_action {
 
 struct stmt_facts {
     enum stmt_action action;
-    char name[192]; /* USE target or SHOW DATABASES LIKE pattern */
+    char name[192]; /* USE target */
     size_t name_len;
-    bool has_like;
     unsigned pins; /* enum pin_reason bits the statement sets */
     uint8_t lid;   /* enum lastid_need */
     bool multi;
@@ -337,17 +335,11 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
             f->action = ACT_REFUSE;
             return;
         }
-        f->action = ACT_SHOW_DATABASES;
-        if (st->show.like.len > 0) {
-            f->has_like = true;
-            f->name_len = MIN(lexer_unquote(st->show.like.p, st->show.like.len,
-                                            st->mode, f->name, sizeof(f->name)),
-                              sizeof(f->name) - 1);
-        }
+        f->action = ACT_PROXY_READ;
         return;
     case STMT_SELECT:
         if (answer_is_select_database(st)) {
-            f->action = ACT_SELECT_DATABASE;
+            f->action = ACT_PROXY_READ;
             return;
         }
         if (lastid_is_answered(st)) {
@@ -524,6 +516,10 @@ query_start(struct session *s, const char *sql, size_t len)
     /* A cacheable read that failed before its answer (no server, a
      * routing error) left its fill: it must not keep this answer. */
     cachefill_drop(s);
+    /* A hot key: the answer kept for this very text, user, schema and
+     * mode, before any parsing (session/cachefill.h). */
+    if (cachefill_fast(s, sql, len))
+        return;
     analyze(s, sql, len, &f);
     if (!s->admitted && protect_admit(s, sql, len, s->wc->stmt->shape,
                                       s->wc->stmt->lex_error) != ADMIT_GO)
@@ -586,11 +582,9 @@ query_start(struct session *s, const char *sql, size_t len)
         schema_use(s, f.name, f.name_len);
         session_command_done(s);
         return;
-    case ACT_SHOW_DATABASES:
-        answer_show_databases(s, f.name, f.name_len, f.has_like);
-        return;
-    case ACT_SELECT_DATABASE:
-        answer_select_database(s);
+    case ACT_PROXY_READ:
+        answer_write_proxy_read(s, s->wc->stmt, false, s->conn->out);
+        session_command_done(s);
         return;
     case ACT_LASTID:
         lastid_answer(s, s->wc->stmt, false);

@@ -36,6 +36,7 @@
 #include "backend/server.h"
 #include "base/log.h"
 #include "cfg/cfg.h"
+#include "session/qcache.h"
 #include "session/session.h"
 #include "sql/rewrite.h"
 
@@ -168,6 +169,8 @@ reload_use_cfg(struct wctx *wc, struct cfg *cfg)
         pool_set_cfg(wc->pools[k], cfg);
     if (old == NULL)
         return;
+    /* What the old generation let through may be denied now. */
+    qcache_clear(wc->qcache);
     remap_counters(wc, old, cfg);
     for (s = wc->sessions; s != NULL; s = s->next)
         remap_session(s, old, cfg);

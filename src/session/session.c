@@ -48,6 +48,7 @@
 #include "proto/pktbuf.h"
 #include "session/command.h"
 #include "session/login.h"
+#include "session/cursor.h"
 #include "session/prepare.h"
 #include "session/query.h"
 #include "session/limits.h"
@@ -200,6 +201,7 @@ close_session(struct session *s, const char *reason)
     if (s->delay_ev)
         evtimer_del(s->delay_ev);
     engine_abort(s);
+    cursor_close_all(s);   /* their connections are dropped */
     txn_abandon(s, false); /* rolled back without the client */
     if (s->sc) {
         /* Mid-statement its state is unknown, and an open transaction is
@@ -662,7 +664,9 @@ client_drain_cb(struct conn *c, void *arg)
             session_free_later(s);
         return;
     }
-    if (s->state == SESS_RELAY)
+    if (s->state == SESS_RELAY && s->fetch != NULL)
+        cursor_client_drained(s);
+    else if (s->state == SESS_RELAY)
         engine_client_drained(s);
     else if (s->state == SESS_IDLE)
         session_process_input(s); /* commands held for CLIENT_OUT_HIGH */

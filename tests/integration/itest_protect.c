@@ -924,6 +924,34 @@ test_cache(void)
     check(miss0 >= 0 && miss1 > miss0,
           "l: SHOW STATS cache_misses_total grew (%lld -> %lld)", miss0, miss1);
 
+    /* 7: hits answered before any parsing still count under their digest,
+     * and the lexing mode is part of what is kept: `"1"` is a string by
+     * default, a column under ANSI_QUOTES */
+    long long d0n = admin_num("SHOW DIGESTS", "digest", HOT_SQL "?", "count");
+    long long h0 = stat_num("cache_hits_total");
+    long long q1 = -1, q2 = -1, q3 = -1;
+    run(m, HOT_SQL "\"1\"", &a);
+    q1 = a.err == 0 ? a.value : -1;
+    run(m, HOT_SQL "\"1\"", &a);
+    q2 = a.err == 0 ? a.value : -1;
+    run(m, HOT_SQL "\"1\"", &a);
+    q3 = a.err == 0 ? a.value : -1;
+    check(q1 == 130 && q2 == 130 && q3 == 130 &&
+              stat_num("cache_hits_total") - h0 >= 2,
+          "l: " HOT_SQL "\"1\" answers 130 three times, from memory after "
+          "the first (%lld %lld %lld; %lld hits)",
+          q1, q2, q3, stat_num("cache_hits_total") - h0);
+    check(admin_num("SHOW DIGESTS", "digest", HOT_SQL "?", "count") - d0n >= 3,
+          "l: SHOW DIGESTS counts the three under " HOT_SQL "? (%lld -> %lld)",
+          d0n, admin_num("SHOW DIGESTS", "digest", HOT_SQL "?", "count"));
+    run(m, "SET sql_mode = 'STRICT_TRANS_TABLES,ANSI_QUOTES'", &a);
+    check(a.err == 0, "l: SET sql_mode ... ANSI_QUOTES (%u %s)", a.err, a.msg);
+    run(m, HOT_SQL "\"1\"", &a);
+    check(a.err == 1054,
+          "l: then the same text is another statement: 1054 (a column \"1\"), "
+          "not the answer kept under the default mode (%u %s, value %lld)",
+          a.err, a.msg, a.err == 0 ? a.value : -1);
+
     /* 6: /metrics */
     int status = 0;
     char *body = http_get("/metrics", &status);

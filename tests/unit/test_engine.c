@@ -948,6 +948,146 @@ END_TEST
 
 /* ---- the client goes away mid-statement ----------------------------- */
 
+/* A cursor over one shard: the backend runs the statement without a
+ * cursor; the client gets the header with CURSOR_EXISTS and no rows, and
+ * the session goes on while the shard's rows wait; each FETCH takes rows
+ * as they come; the end comes with LAST_ROW_SENT and the connection goes
+ * back to the pool; a further FETCH gets 1421. */
+START_TEST(test_cursor_fetch)
+{
+    const char *sql = "SELECT name FROM orders WHERE user_id = ?";
+    const char *rows[] = {"a", "b", "c", "d"};
+    const char *names[1] = {"name"};
+    uint8_t p[256], buf[512], *q;
+    size_t n = strlen(sql), len;
+    uint32_t id;
+    struct evbuffer *b = evbuffer_new();
+    struct rs_writer rw;
+    struct answer a;
+    int k, j;
+
+    p[0] = COM_STMT_PREPARE;
+    memcpy(p + 1, sql, n);
+    client_command(p, n + 1);
+    k = fk_accept_any();
+    fk_expect(k, COM_INIT_DB, "shop");
+    fk_ok(k, 0, SERVER_STATUS_AUTOCOMMIT);
+    fk_expect(k, COM_STMT_PREPARE, "SELECT name");
+    fk_prepare_ok(k, 77);
+    wait_idle();
+    q = client_packet(&len);
+    id = (uint32_t)q[1] | (uint32_t)q[2] << 8;
+    free(q);
+    free(client_packet(&len)); /* the parameter */
+    free(client_packet(&len)); /* EOF */
+
+    /* EXECUTE with CURSOR_TYPE_READ_ONLY, user_id 5 */
+    {
+        uint8_t e[] = {COM_STMT_EXECUTE,
+                       (uint8_t)id,
+                       (uint8_t)(id >> 8),
+                       0,
+                       0,
+                       0x01, /* CURSOR_TYPE_READ_ONLY */
+                       1,
+                       0,
+                       0,
+                       0,
+                       0x00,
+                       1,
+                       MYSQL_TYPE_LONGLONG,
+                       0,
+                       5,
+                       0,
+                       0,
+                       0,
+                       0,
+                       0,
+                       0,
+                       0};
+        client_command(e, sizeof(e));
+    }
+    turn();
+    j = wc.pools[k]->nidle == 0 ? k : 1 - k;
+    if (j != k) {
+        fk_accept(j);
+        fk_expect(j, COM_INIT_DB, "shop");
+        fk_ok(j, 0, SERVER_STATUS_AUTOCOMMIT);
+    }
+    fk_read(j, buf, sizeof(buf), NULL);
+    if (buf[0] == COM_STMT_PREPARE) {
+        fk_prepare_ok(j, 88);
+        fk_read(j, buf, sizeof(buf), NULL);
+    }
+    ck_assert_uint_eq(buf[0], COM_STMT_EXECUTE);
+    ck_assert_uint_eq(buf[5], 0x00); /* the server opens no cursor */
+    /* the header and three rows; the end comes later */
+    rs_begin(&rw, b, 1, false, SERVER_STATUS_AUTOCOMMIT);
+    rs_columns_text(&rw, names, 1);
+    for (int i = 0; i < 3; i++)
+        rs_row(&rw, &rows[i], NULL);
+    fk_write(j, b);
+    wait_idle(); /* the session went on: the rows wait */
+    q = client_packet(&len);
+    ck_assert_uint_eq(q[0], 1); /* one column */
+    free(q);
+    free(client_packet(&len)); /* its definition */
+    q = client_packet(&len);
+    ck_assert_uint_eq(q[0], PKT_HDR_EOF);
+    ck_assert_uint_ne(q[3] & SERVER_STATUS_CURSOR_EXISTS, 0);
+    free(q);
+    ck_assert_uint_eq(evbuffer_get_length(s->conn->out), 0); /* no rows */
+    ck_assert_int_eq(wc.pools[j]->nidle, 0); /* the cursor's connection */
+
+    /* FETCH 2: two rows, CURSOR_EXISTS */
+    p[0] = COM_STMT_FETCH;
+    memcpy(p + 1, &id, 4);
+    p[5] = 2, p[6] = p[7] = p[8] = 0;
+    client_command(p, 9);
+    wait_idle();
+    for (int i = 0; i < 2; i++) {
+        q = client_packet(&len);
+        ck_assert_uint_eq(q[1], (uint8_t)rows[i][0]);
+        free(q);
+    }
+    q = client_packet(&len);
+    ck_assert_uint_eq(q[0], PKT_HDR_EOF);
+    ck_assert_uint_eq(
+        q[3] & (SERVER_STATUS_CURSOR_EXISTS | SERVER_STATUS_LAST_ROW_SENT),
+        SERVER_STATUS_CURSOR_EXISTS);
+    free(q);
+
+    /* FETCH 10 while the shard has sent nothing more: it waits for the
+     * rest, then gets rows c and d and LAST_ROW_SENT */
+    p[5] = 10;
+    client_command(p, 9);
+    turn();
+    ck_assert_int_ne(s->state, SESS_IDLE);
+    rs_row(&rw, &rows[3], NULL);
+    rs_end(&rw);
+    fk_write(j, b);
+    wait_idle();
+    for (int i = 2; i < 4; i++) {
+        q = client_packet(&len);
+        ck_assert_uint_eq(q[1], (uint8_t)rows[i][0]);
+        free(q);
+    }
+    q = client_packet(&len);
+    ck_assert_uint_eq(q[0], PKT_HDR_EOF);
+    ck_assert_uint_ne(q[3] & SERVER_STATUS_LAST_ROW_SENT, 0);
+    free(q);
+    ck_assert_int_eq(wc.pools[j]->nidle, 1); /* back in the pool */
+
+    /* the cursor closed with its last row */
+    client_command(p, 9);
+    wait_idle();
+    client_answer(&a);
+    ck_assert_int_eq(a.kind, PKT_HDR_ERR);
+    ck_assert_uint_eq(a.code, ER_STMT_HAS_NO_OPEN_CURSOR);
+    evbuffer_free(b);
+}
+END_TEST
+
 START_TEST(test_client_gone)
 {
     client_query("SELECT 1");
@@ -982,6 +1122,7 @@ engine_suite(void)
     tcase_add_test(tc, test_scatter_one_fails);
     tcase_add_test(tc, test_prepared_execute);
     tcase_add_test(tc, test_prepared_on_held_connection);
+    tcase_add_test(tc, test_cursor_fetch);
     tcase_add_test(tc, test_client_gone);
     suite_add_tcase(su, tc);
     return su;

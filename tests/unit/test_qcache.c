@@ -48,7 +48,7 @@ put_read(struct qcache *c, const char *key, const char *answer, int64_t now,
     ck_assert_int_ge(n, 0);
     qcache_versions(slots, n, vers);
     evbuffer_add(b, answer, strlen(answer));
-    qcache_put(c, key, strlen(key), b, now, ttl, slots, vers, n, epoch);
+    qcache_put(c, key, strlen(key), b, now, ttl, slots, vers, n, epoch, 7);
     evbuffer_free(b);
 }
 
@@ -59,9 +59,11 @@ get(struct qcache *c, const char *key, int64_t now)
     static char out[4096];
     const uint8_t *a;
     size_t len;
+    int aux = -1;
 
-    if (!qcache_get(c, key, strlen(key), now, &a, &len))
+    if (!qcache_get(c, key, strlen(key), now, &a, &len, &aux, true))
         return NULL;
+    ck_assert_int_eq(aux, 7); /* what put_read kept with it */
     ck_assert_uint_lt(len, sizeof(out));
     memcpy(out, a, len);
     out[len] = '\0';
@@ -103,6 +105,16 @@ START_TEST(test_fill_and_hit)
     ck_assert_int_eq(STATS_GET(&st, cache_hits_total), 3);
     ck_assert_int_eq(STATS_GET(&st, cache_misses_total), 2);
     ck_assert_int_eq(STATS_GET(&st, cache_evictions_total), 0);
+    /* a look that does not count its miss (the fast path before parsing:
+     * the full path counts it) */
+    ck_assert(!qcache_get(c, "app\1shop\1SELECT 2", 11, 1006,
+                          &(const uint8_t *){NULL}, &(size_t){0}, &(int){0},
+                          false));
+    ck_assert_int_eq(STATS_GET(&st, cache_misses_total), 2);
+    /* a new config generation: every entry goes */
+    qcache_clear(c);
+    ck_assert_ptr_null(get(c, "app\1shop\1SELECT * FROM t WHERE id=1", 1007));
+    ck_assert_ptr_null(get(c, "app\1shop\1SELECT * FROM t WHERE id=2", 1008));
     qcache_free(c);
 }
 END_TEST
@@ -120,9 +132,9 @@ START_TEST(test_binary_answer)
     for (size_t i = 0; i < sizeof(pkt); i++)
         pkt[i] = (uint8_t)(i * 7);
     evbuffer_add(b, pkt, sizeof(pkt));
-    qcache_put(c, "k", 1, b, 0, 100, no_slots, no_vers, 0, qcache_epoch());
+    qcache_put(c, "k", 1, b, 0, 100, no_slots, no_vers, 0, qcache_epoch(), 0);
     evbuffer_free(b);
-    ck_assert(qcache_get(c, "k", 1, 50, &a, &len));
+    ck_assert(qcache_get(c, "k", 1, 50, &a, &len, &(int){0}, true));
     ck_assert_uint_eq(len, sizeof(pkt));
     ck_assert_mem_eq(a, pkt, sizeof(pkt));
     qcache_free(c);
@@ -200,14 +212,14 @@ START_TEST(test_write_during_read)
     qcache_versions(slots, n, vers); /* the read is sent */
     write_done("UPDATE visits SET n = n + 1", "shop");
     evbuffer_add(b, "old", 3); /* its answer arrives */
-    qcache_put(c, "k", 1, b, 0, 60000, slots, vers, n, epoch);
+    qcache_put(c, "k", 1, b, 0, 60000, slots, vers, n, epoch, 0);
     ck_assert_ptr_null(get(c, "k", 1));
 
     /* the same with a write of unknown tables */
     qcache_versions(slots, n, vers);
     epoch = qcache_epoch();
     qcache_bump_all();
-    qcache_put(c, "k", 1, b, 0, 60000, slots, vers, n, epoch);
+    qcache_put(c, "k", 1, b, 0, 60000, slots, vers, n, epoch, 0);
     ck_assert_ptr_null(get(c, "k", 1));
     evbuffer_free(b);
     qcache_free(c);
@@ -290,12 +302,14 @@ START_TEST(test_entry_limit)
 
     memset(huge, 'y', n);
     evbuffer_add(b, huge, n);
-    qcache_put(c, "huge", 4, b, 0, 60000, no_slots, no_vers, 0, qcache_epoch());
+    qcache_put(c, "huge", 4, b, 0, 60000, no_slots, no_vers, 0, qcache_epoch(),
+               0);
     ck_assert_ptr_null(get(c, "huge", 1));
     evbuffer_drain(b, 1);
-    qcache_put(c, "huge", 4, b, 0, 60000, no_slots, no_vers, 0, qcache_epoch());
-    ck_assert(
-        qcache_get(c, "huge", 4, 1, &(const uint8_t *){NULL}, &(size_t){0}));
+    qcache_put(c, "huge", 4, b, 0, 60000, no_slots, no_vers, 0, qcache_epoch(),
+               0);
+    ck_assert(qcache_get(c, "huge", 4, 1, &(const uint8_t *){NULL},
+                         &(size_t){0}, &(int){0}, true));
     evbuffer_free(b);
     free(huge);
     qcache_free(c);
