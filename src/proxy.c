@@ -571,18 +571,6 @@ static const struct cluster_hooks cluster_hooks = {
     .flush = qcache_bump_all,
 };
 
-static bool
-has_rate_limits(const struct cfg *c)
-{
-    for (int i = 0; i < c->nusers; i++)
-        if (c->users[i].rate_limit.algo != RL_NONE)
-            return true;
-    for (int i = 0; i < c->npolicies; i++)
-        if (c->policies[i].rate_limit.algo != RL_NONE)
-            return true;
-    return false;
-}
-
 int
 proxy_run(struct cfg *cfg, const char *cfg_path)
 {
@@ -633,10 +621,6 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     }
     if (!start_workers(&px))
         goto out;
-    if (cluster_enabled() && has_rate_limits(cfg))
-        log_warn("cluster: rate limits count per instance (each instance "
-                 "allows the whole limit); only cache invalidations are "
-                 "shared");
     px.view = (struct admin_view){
         .workers = px.workers,
         .wctx = px.wctx,

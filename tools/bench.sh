@@ -88,6 +88,15 @@
 #                            query, and how long statements waited for a
 #                            connection (myshard_pool_wait_seconds)
 #   BENCH_MANY_CLIENTS="1000 10000"  BENCH_MANY_POOL=60
+#   BENCH_CACHE=1            also run cached point selects: oltp_point_select
+#                            (text mode) with a cache policy on its statement
+#                            (match "SELECT c FROM sbtest", ttl 60s), straight
+#                            to the s0 primary, through a myshard, and
+#                            through a myshard with cluster.redis (a private
+#                            redis-server, if installed); qps, the ratio to
+#                            direct, myshard's CPU per query and the share of
+#                            cache hits (from /metrics)
+#   BENCH_CACHE_THREADS=16   thread counts of those rows
 #
 # The sharded, TLS and multiplexing rows run with the replica ONLINE again
 # (proxied reads of the unsharded tables go to the s0 replica) and in
@@ -663,6 +672,84 @@ if [[ $OWN_CLUSTER -eq 1 && ${BENCH_BULK:-1} -eq 1 ]]; then
     done
 fi
 
+# Cached point selects: one myshard per row kind (without, then with
+# cluster.redis), the same cache policy, reads on the s0 primary only.
+cache=()
+if [[ $OWN_CLUSTER -eq 1 && ${BENCH_CACHE:-1} -eq 1 ]]; then
+    REDIS_PID=
+    read -r CACHE_REDIS <<<"$(free_ports 1)"
+    if command -v redis-server >/dev/null 2>&1; then
+        redis-server --port "$CACHE_REDIS" --bind 127.0.0.1 --save "" --appendonly no \
+            --dir "$DIR" >"$DIR/redis.log" 2>&1 &
+        REDIS_PID=$!
+        wait_port "$CACHE_REDIS" 10 "$REDIS_PID" || REDIS_PID=
+    fi
+    [[ -n $REDIS_PID ]] || msg "no redis-server: the cluster.redis row is skipped"
+    for threads in ${BENCH_CACHE_THREADS:-16}; do
+        msg "oltp_point_select, $threads threads, cached: direct"
+        read -r dq _ <<<"$(PS_MODE=disable run_sb oltp_point_select "$threads" "$BENCH_TIME" \
+            "${DIRECT[@]}") - -"
+        for kind in local redis; do
+            [[ $kind == local || -n $REDIS_PID ]] || continue
+            read -r K_PORT K_ADMIN K_HTTP <<<"$(free_ports 3)"
+            cluster_keys=
+            if [[ $kind == redis ]]; then
+                cluster_keys="cluster: { redis: 127.0.0.1:$CACHE_REDIS, name: bench }"
+            fi
+            cat >"$DIR/myshard-cache.yaml" <<EOF
+# written by tools/bench.sh: cached point selects ($kind)
+listen: 127.0.0.1:$K_PORT
+workers: $BENCH_WORKERS
+admin:
+  listen: 127.0.0.1:$K_ADMIN
+  http: 127.0.0.1:$K_HTTP
+$cluster_keys
+users:
+  - { name: app, password: app, schemas: [shop] }
+backend:
+  user: myshard
+  password: secret
+  pool:
+    max_connections: 200
+shards:
+  - name: s0
+    primary: 127.0.0.1:$S0_PRIMARY_PORT
+schemas:
+  - name: shop
+    default_shard: s0
+policies:
+  - match: "SELECT c FROM sbtest"
+    cache: { ttl: 60s }
+EOF
+            build/myshard -c "$DIR/myshard-cache.yaml" "${MS_EXTRA[@]}" \
+                >"$DIR/myshard-cache-$kind.log" 2>&1 &
+            K_PID=$!
+            if wait_port "$K_PORT" 10 "$K_PID"; then
+                K_ARGS=(--db-driver=mysql --mysql-host=127.0.0.1 "--mysql-port=$K_PORT"
+                    --mysql-user=app --mysql-password=app --mysql-db=shop)
+                msg "oltp_point_select, $threads threads, cached: through myshard ($kind)"
+                # a first pass fills the cache, so the measured run reads from it
+                PS_MODE=disable run_sb oltp_point_select "$threads" 3 "${K_ARGS[@]}" >/dev/null
+                h0=$(metrics "$K_HTTP" | awk '/^myshard_cache_hits_total / { print $2 }')
+                t0=$(cpu_ticks "$K_PID")
+                read -r kq _ kn _ <<<"$(PS_MODE=disable run_sb oltp_point_select "$threads" \
+                    "$BENCH_TIME" "${K_ARGS[@]}") - - -"
+                t1=$(cpu_ticks "$K_PID")
+                h1=$(metrics "$K_HTTP" | awk '/^myshard_cache_hits_total / { print $2 }')
+                cache+=("$threads $kind $dq $kq $((t1 - t0)) $kn $((${h1:-0} - ${h0:-0}))")
+            else
+                msg "the cache myshard ($kind) did not start (see $DIR/myshard-cache-$kind.log)"
+            fi
+            kill "$K_PID" 2>/dev/null || true
+            wait "$K_PID" 2>/dev/null || true
+        done
+    done
+    if [[ -n $REDIS_PID ]]; then
+        kill "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" 2>/dev/null || true
+    fi
+fi
+
 # Many active clients over a small pool: a myshard of its own (a pool of
 # BENCH_MANY_POOL), loaded by build/loadgen; how long statements waited for
 # a connection comes from its /metrics around each run.
@@ -852,6 +939,26 @@ if [[ ${#mux[@]} -gt 0 ]]; then
                 num(mq) ? sprintf("%.0f", mq) : mq, num(nq) ? sprintf("%.0f", nq) : nq, ratio
         }'
     done
+fi
+if [[ ${#cache[@]} -gt 0 ]]; then
+    printf '\n%-24s %7s %11s %11s %8s %14s %6s\n' 'test (cached)' threads 'direct qps' \
+        'myshard qps' '/direct' 'myshard us/q' hits
+    for row in "${cache[@]}"; do
+        read -r threads kind dq kq kt kn kh _ <<<"$row"
+        awk -v th="$threads" -v k="$kind" -v dq="$dq" -v kq="$kq" -v kt="$kt" -v kn="$kn" \
+            -v kh="$kh" -v hz="$CLK_TCK" '
+        function num(x) { return x ~ /^[0-9.]+$/ }
+        BEGIN {
+            label = k == "redis" ? "point_select +redis" : "point_select"
+            ratio = (num(dq) && num(kq) && dq > 0) ? sprintf("%.2f", kq / dq) : "-"
+            us = (num(kn) && kn > 0) ? sprintf("%.1f", kt / hz * 1e6 / kn) : "-"
+            hits = (num(kn) && kn > 0) ? sprintf("%.0f%%", 100 * kh / kn) : "-"
+            printf "%-24s %7s %11s %11s %8s %14s %6s\n", label, th,
+                num(dq) ? sprintf("%.0f", dq) : dq, num(kq) ? sprintf("%.0f", kq) : kq,
+                ratio, us, hits
+        }'
+    done
+    printf 'cached: policy match "SELECT c FROM sbtest", cache ttl 60s, text mode; +redis: with cluster.redis (a private redis-server)\n'
 fi
 if [[ ${#consist[@]} -gt 0 ]]; then
     printf '\n%-22s %-15s %7s %9s %7s %14s %12s\n' 'test (10% writes)' consistency threads \

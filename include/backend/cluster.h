@@ -94,6 +94,9 @@ struct cluster_state {
     unsigned long long reconnects, published, received, ack_timeouts,
         write_failures;
     double wait_seconds; /* writes' OKs held, in total */
+    bool limits_shared;  /* rate limits count through Redis */
+    int limit_instances; /* else each limit's share is 1/this */
+    int shared_limits;   /* limiters named for sharing */
 };
 /* The live instances (caller frees *rows) and the state; returns nrows. */
 int cluster_show(struct cluster_row **rows, struct cluster_state *st);

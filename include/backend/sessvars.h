@@ -28,6 +28,20 @@ struct sessvars {
 void sessvars_set(struct sessvars *s, const char *name, size_t nlen,
                   const char *value, size_t vlen);
 void sessvars_clear(struct sessvars *s);
+/* Records name = value as a SET does to the session's variables: NAMES
+ * (and CHARACTER SET) replace the character set variables they set; one
+ * of character_set_client/_results/_connection or collation_connection
+ * set after NAMES first turns the NAMES into those variables, so the set
+ * never holds two answers for one variable (a connection gets the set in
+ * no particular order). */
+void sessvars_apply(struct sessvars *s, const char *name, size_t nlen,
+                    const char *value, size_t vlen);
+/* A NAMES value's character set (unquoted) into cs and the collation after
+ * COLLATE into coll ("" when none). */
+void sessvars_names_split(const char *v, char *cs, size_t cap, char *coll,
+                          size_t ccap);
+/* The value of name, or NULL. */
+const char *sessvars_get(const struct sessvars *s, const char *name);
 void sessvars_copy(struct sessvars *dst, const struct sessvars *src);
 bool sessvars_equal(const struct sessvars *a, const struct sessvars *b);
 /*

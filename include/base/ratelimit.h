@@ -72,6 +72,7 @@
 #ifndef MYSHARD_BASE_RATELIMIT_H
 #define MYSHARD_BASE_RATELIMIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The values match enum cfg_rl_algo (RL_TOKEN_BUCKET..RL_FIXED_WINDOW). */
@@ -117,5 +118,59 @@ void ratelimit_counts(const struct ratelimit *rl, long long *admitted,
 
 /* The algorithm name as written in the config ("token_bucket", ...). */
 const char *ratelimit_algo_name(enum rl_algo algo);
+
+/* --- several instances (cluster.redis) ---------------------------------
+ *
+ * With cluster.redis set, the cluster thread names each user's and
+ * policy's limiter (ratelimit_set_key) and sets the mode of all of them:
+ *
+ * - shared (Redis up): token bucket and windows spend leases, batches of
+ *   the budget shared by every instance (base/ratelease.h), granted by the
+ *   cluster thread; a statement that finds the lease empty is refused. One
+ *   that finds no lease at all (at start, after an idle second) is decided
+ *   on the instance's share, below, and owed to the shared budget;
+ * - local (Redis down, or never reached): each limiter admits its share:
+ *   the rate (token and leaky bucket; the burst too) or the window's
+ *   limit divided by the instances last seen alive, at least 1.
+ *
+ * The leaky bucket always waits locally, on its share of the rate. Without
+ * cluster.redis nothing changes: the share is the whole limit. */
+
+/* The mode of every limiter: shared counting or the local share of
+ * 1/instances (>= 1). A change of `shared` drops every lease. */
+void ratelimit_cluster_set(bool shared, int instances);
+bool ratelimit_cluster_shared(void);
+int ratelimit_cluster_instances(void);
+
+/* Makes rl one of the shared limiters under key (its Redis key's suffix).
+ * Call before any thread uses it. */
+void ratelimit_set_key(struct ratelimit *rl, const char *key);
+/* Called (on a worker) when a lease ran out or is missing, at most once
+ * until the cluster thread next asks ratelimit_wants(). */
+void ratelimit_set_wake(void (*wake)(void));
+
+/* One lease to ask Redis for: everything the script needs. */
+struct ratelimit_want {
+    struct ratelimit *rl; /* give back to ratelimit_lease_grant() */
+    char key[192];
+    enum rl_algo algo;
+    int64_t n;    /* statements asked for */
+    int64_t debt; /* admitted without a lease, to pay first */
+    int64_t a;    /* token: interval (us); windows: window (us) */
+    int64_t b;    /* token: depth (us); windows: limit */
+};
+/* The limiters that need a lease at now_us (clock_us): used in the last
+ * second, and their lease lapsed, nearly spent or asked for by a worker.
+ * Fills at most max; each returned limiter must be given back with
+ * ratelimit_lease_grant() (it is not freed before). Returns the count. */
+int ratelimit_wants(struct ratelimit_want *out, int max, int64_t now_us);
+/* Redis's answer: granted statements, the window they belong to (0 for
+ * the token bucket) and how long they stay valid. ok = false: no answer
+ * (the debt is kept for the next try). */
+void ratelimit_lease_grant(const struct ratelimit_want *w, bool ok,
+                           int64_t granted, int64_t window, int64_t valid_us,
+                           int64_t now_us);
+/* How many limiters are shared (the cluster thread polls faster then). */
+int ratelimit_shared_count(void);
 
 #endif

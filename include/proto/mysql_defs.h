@@ -148,6 +148,7 @@
 #define ER_PARSE_ERROR               1064
 #define ER_NO_SUCH_THREAD            1094
 #define ER_KILL_DENIED_ERROR         1095
+#define ER_TABLE_NOT_LOCKED          1100
 #define ER_UNKNOWN_ERROR             1105
 #define ER_TABLEACCESS_DENIED_ERROR  1142
 #define ER_NET_PACKET_TOO_LARGE      1153

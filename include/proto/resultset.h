@@ -31,12 +31,17 @@ struct coldef {
     uint8_t decimals;
 };
 
+/* Columns a binary row of rs_row can have. */
+#define RS_MAX_BINARY_COLS 64
+
 struct rs_writer {
     struct evbuffer *out;
     uint8_t seq;        /* next sequence id */
     bool deprecate_eof; /* client negotiated CLIENT_DEPRECATE_EOF */
     uint16_t status;    /* server status for the terminators */
     size_t ncols;       /* columns announced by rs_columns */
+    bool binary;        /* rows in the binary protocol (an EXECUTE's answer):
+                           set after rs_begin */
     bool failed;        /* sticky: a packet could not be written; check
                            once after rs_end */
 };
@@ -47,7 +52,9 @@ void rs_begin(struct rs_writer *w, struct evbuffer *out, uint8_t first_seq,
 void rs_columns(struct rs_writer *w, const struct coldef *cols, size_t n);
 /* Shorthand: n VAR_STRING utf8mb4 columns with the given names. */
 void rs_columns_text(struct rs_writer *w, const char *const *names, size_t n);
-/* One text row; vals[i] == NULL encodes SQL NULL; lens may be NULL (strlen). */
+/* One row of strings; vals[i] == NULL encodes SQL NULL; lens may be NULL
+ * (strlen). A text row, or a binary one (w->binary: the columns must be
+ * string types, sent length-encoded either way). */
 void rs_row(struct rs_writer *w, const char *const *vals, const size_t *lens);
 /* EOF, or OK with 0xFE header when deprecate_eof. */
 void rs_end(struct rs_writer *w);

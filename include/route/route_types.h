@@ -142,6 +142,10 @@ struct route_plan {
      * the plan, freed by route_plan_free. */
     void *scratch;
     size_t scratch_cap;
+    /* LOCK TABLES: the shards whose target takes table locks (the other
+     * targets get UNLOCK TABLES: the session's earlier locks there end, as
+     * a new LOCK TABLES ends them on a server). */
+    uint64_t lock_mask;
     /* A prepared INSERT split per shard: each target's text keeps only its
      * rows' `?`s, so target i binds the EXECUTE's parameters
      * pmap[pmap_off[i] .. pmap_off[i] + pmap_n[i]), in that order (its own

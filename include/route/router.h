@@ -29,9 +29,11 @@ struct route_tcols {
 };
 
 struct route_ctx {
-    int schema;          /* index into cfg->schemas; -1: none selected */
-    bool in_txn;         /* inside an explicit transaction */
-    uint64_t txn_shards; /* shards the transaction has touched */
+    int schema;           /* index into cfg->schemas; -1: none selected */
+    bool in_txn;          /* inside an explicit transaction */
+    uint64_t txn_shards;  /* shards the transaction has touched */
+    uint64_t lock_shards; /* shards where the session holds LOCK TABLES
+                             locks (session/tablelocks.h) */
     const struct route_param *params; /* EXECUTE: values, else NULL */
     uint32_t nparams;
     /* The columns of a configured table (schema: cfg schema name), filled

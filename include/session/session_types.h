@@ -149,6 +149,10 @@ struct session {
     struct sessvars pending; /* a SET in flight, kept if it succeeds */
     struct lex_mode lex;     /* how its statements lex (session/lexstate.h) */
     bool tracks_vars;        /* the statement in flight is that SET */
+    struct sessvars uvars;   /* user variables with a known value: name ->
+                                SQL text, "" unknown, "\1name" the login
+                                value of @@name (session/uservars.h) */
+    struct sessvars uv_pending;     /* what the statement in flight assigns */
     struct local_stmt *local_stmts; /* prepared statements myshard answers */
     uint16_t local_seq;             /* for their ids */
 
@@ -177,19 +181,24 @@ struct session {
     uint16_t stmt_shard; /* shard index + 1; 0 = several or none */
     int digest_slot;     /* in wc->digests, -1 none */
     int64_t cmd_started_us;
-    struct serverconn *sc;  /* held between statements (pins, transaction) */
-    struct eng_run run;     /* the statement in flight (session/engine.h) */
-    int64_t last_write_ms;  /* when the session last wrote through a
-                               connection that reports no GTIDs
-                               (monotonic): replicas read for it only once
-                               they are known to hold that write */
-    uint64_t *gtid_wrote;   /* owned; per shard GTID_SLOTS seqnos: the
-                               session's acknowledged writes
-                               (session/consist.h); NULL before any */
-    uint32_t pick_seed;     /* spreads reads over weighted replicas */
-    char *txn_begin;        /* owned; a BEGIN not yet sent to any shard */
-    struct txn *txn;        /* owned; a transaction that may span shards
-                               (session/txn.h), NULL when none */
+    struct serverconn *sc;     /* held between statements (pins, transaction) */
+    struct eng_run run;        /* the statement in flight (session/engine.h) */
+    int64_t last_write_ms;     /* when the session last wrote through a
+                                  connection that reports no GTIDs
+                                  (monotonic): replicas read for it only once
+                                  they are known to hold that write */
+    uint64_t *gtid_wrote;      /* owned; per shard GTID_SLOTS seqnos: the
+                                  session's acknowledged writes
+                                  (session/consist.h); NULL before any */
+    uint32_t pick_seed;        /* spreads reads over weighted replicas */
+    char *txn_begin;           /* owned; a BEGIN not yet sent to any shard */
+    struct txn *txn;           /* owned; a transaction that may span shards
+                                  (session/txn.h), NULL when none */
+    uint64_t lock_shards;      /* shards where LOCK TABLES holds locks for it */
+    struct serverconn **locks; /* owned, per shard (nlocks): connections
+                                  holding its table locks besides s->sc
+                                  (session/tablelocks.h); NULL when none */
+    int nlocks;
     struct pstmt *pstmts;   /* owned; the client's prepared statements */
     uint32_t pstmt_seq;     /* ids for them */
     struct pstmt *exec_ps;  /* the statement an EXECUTE in flight runs */

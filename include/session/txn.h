@@ -28,11 +28,21 @@
 struct session;
 struct serverconn;
 struct relay;
+struct stmt_info;
 
 /* True when the session's schema lets one transaction span shards. */
 bool txn_spans_shards(const struct session *s);
 /* BEGIN / START TRANSACTION in such a schema: opens s->txn and answers. */
 void txn_begin(struct session *s, const char *sql, size_t len);
+/* START TRANSACTION WITH CONSISTENT SNAPSHOT where transactions may not
+ * span shards (transactions: deny): a read-only transaction on every
+ * shard of the schema, each branch started at once with the client's
+ * text, so the shards' snapshots are taken together; a write in it is
+ * refused (txn_refuses_write). Answers with the branches' combined OK. */
+void txn_begin_snapshot(struct session *s, const char *sql, size_t len);
+/* True (and the client answered) when the statement writes inside such a
+ * read-only snapshot transaction. */
+bool txn_refuses_write(struct session *s, const struct stmt_info *st);
 /* The first statement after SET autocommit = 0 (or after the end of the
  * transaction it opened), in such a schema: opens s->txn like a BEGIN,
  * without an answer; the statement then runs in it. */

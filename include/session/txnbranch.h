@@ -75,6 +75,7 @@ struct txn {
     bool then_run;      /* an implicit commit: the client's statement runs
                            after it instead of an OK */
     bool failed;        /* the end failed: answer with err */
+    bool read_only;     /* txn_begin_snapshot() under transactions: deny */
     uint16_t err_code;  /* ... */
     char err[400];
     struct event *delay; /* owned; PH_DELAY */

@@ -23,6 +23,16 @@
 bool sql_classify(const char *sql, size_t len, struct lex_mode mode,
                   struct stmt_info *out);
 
+/* The list of a LOCK TABLES statement (st classified as one), item by
+ * item: the text of each (from after TABLES or the comma before it to the
+ * comma after it or the statement's end) into items[0..cap), however many
+ * tables it names (st->tables keeps SQL_MAX_TABLES). Returns the number of
+ * items, 0 when the text is not a LOCK TABLES list or has more than cap;
+ * *splittable is false when a boundary lies inside an executable comment
+ * (an item's text alone would not lex as it does in the statement). */
+size_t sql_lock_items(const struct stmt_info *st, struct sql_span *items,
+                      size_t cap, bool *splittable);
+
 /* Upper-case name of a statement kind ("SELECT", "DDL", ...). */
 const char *stmt_kind_name(unsigned kind);
 /* Names of a DDL verb and object ("CREATE", "TABLE"), a SHOW object

@@ -198,7 +198,7 @@ cmd_cluster(struct admin_conn *ac, const char *args)
     struct cluster_row *rows;
     struct cluster_state st;
     int n = cluster_show(&rows, &st);
-    char hash[16], down[160];
+    char hash[16], down[160], self[96];
 
     (void)args;
     if (!st.enabled) {
@@ -211,13 +211,21 @@ cmd_cluster(struct admin_conn *ac, const char *args)
     snprintf(hash, sizeof(hash), "%08x", st.cfg_hash);
     table_row(&t, "(redis)", st.redis, NULL, NULL, NULL, NULL,
               st.redis_up ? "up" : down);
+    /* this instance's state: its cache and how its rate limits count */
+    snprintf(self, sizeof(self), "this instance%s",
+             st.redis_up ? "" : ", cache off");
+    if (st.shared_limits > 0 && st.limits_shared)
+        snprintf(self + strlen(self), sizeof(self) - strlen(self),
+                 ", limits shared");
+    else if (st.shared_limits > 0)
+        snprintf(self + strlen(self), sizeof(self) - strlen(self),
+                 ", limits local 1/%d", st.limit_instances);
     for (int i = 0; i < n; i++) {
         const struct cluster_row *r = &rows[i];
         snprintf(hash, sizeof(hash), "%08x", r->cfg_hash);
         table_row(&t, r->name, r->addr, r->version, num(r->generation), hash,
                   r->self && !st.redis_up ? NULL : num(r->age_ms),
-                  r->self      ? (st.redis_up ? "this instance"
-                                              : "this instance, cache off")
+                  r->self      ? self
                   : r->differs ? "live, config differs"
                                : "live");
     }

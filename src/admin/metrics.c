@@ -434,6 +434,14 @@ render_cluster(struct evbuffer *out)
     family(out, "cluster_instances", "gauge",
            "instances with a live heartbeat in cluster.redis");
     sample_ll(out, "cluster_instances", NULL, 0, n);
+    family(out, "cluster_limits_shared", "gauge",
+           "1 while rate limits count across the instances through Redis; "
+           "0 while each instance enforces its share");
+    sample_ll(out, "cluster_limits_shared", NULL, 0, st.limits_shared ? 1 : 0);
+    family(out, "cluster_limit_share_divisor", "gauge",
+           "the instances each limit is divided by when not shared (and "
+           "for the leaky bucket's waits)");
+    sample_ll(out, "cluster_limit_share_divisor", NULL, 0, st.limit_instances);
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
         family(out, counters[i].name, "counter", counters[i].help);
         sample_ll(out, counters[i].name, NULL, 0, (long long)vals[i]);

@@ -23,10 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/clusterlimit.h"
 #include "backend/clustermsg.h"
 #include "base/clock.h"
 #include "base/crc32.h"
 #include "base/log.h"
+#include "base/ratelimit.h"
 #include "base/util.h"
 #include "build_config.h"
 #include "cfg/cfg_types.h"
@@ -222,6 +224,9 @@ cluster_show(struct cluster_row **rows, struct cluster_state *st)
     st->ack_timeouts = atomic_load(&g.ack_timeouts);
     st->write_failures = atomic_load(&g.write_failures);
     st->wait_seconds = (double)atomic_load(&g.wait_us) / 1e6;
+    st->limits_shared = ratelimit_cluster_shared();
+    st->limit_instances = ratelimit_cluster_instances();
+    st->shared_limits = ratelimit_shared_count();
     pthread_mutex_lock(&g.lock);
     n = g.nrows;
     if (n > 0) {
@@ -270,10 +275,16 @@ go_down(struct cthread *t, const char *reason)
      * lease by then. */
     self_row(self);
     set_rows(self, 1, why);
+    ratelimit_cluster_set(false, ratelimit_cluster_instances());
     if (was_up || !t->down_logged)
         log_warn("cluster: redis %s unreachable (%s): cache flushed and off "
                  "until it is back",
                  g.redis, why);
+    if ((was_up || !t->down_logged) && ratelimit_shared_count() > 0)
+        log_warn("cluster: rate limits: this instance enforces its share, "
+                 "1/%d of each limit (the instances last seen), until "
+                 "redis is back",
+                 ratelimit_cluster_instances());
     t->down_logged = true; /* once per outage */
     t->next_connect_ms = clock_ms() + RETRY_MS;
 }
@@ -345,8 +356,13 @@ try_connect(struct cthread *t)
      * missed an invalidation. */
     g.hooks.flush();
     atomic_store(&g.up, true);
+    ratelimit_cluster_set(true, ratelimit_cluster_instances());
     if (!first)
         atomic_fetch_add(&g.reconnects, 1);
+    if (ratelimit_shared_count() > 0)
+        log_info("cluster: rate limits count across the instances "
+                 "through redis %s",
+                 g.redis);
     log_info("cluster: subscribed to redis %s as %s (id %s)%s", g.redis, g.name,
              g.id, first ? "" : ": caching resumes");
     t->ever_up = true;
@@ -619,6 +635,7 @@ beat(struct cthread *t)
     }
     freeReplyObject(r);
     set_rows(rows, n, "");
+    ratelimit_cluster_set(atomic_load(&g.up), n);
     return;
 down:
     free(rows);
@@ -642,7 +659,9 @@ cluster_main(void *arg)
             try_connect(&t);
         if (t.sub)
             pf[1].fd = t.sub->fd;
-        if (poll(pf, 2, 20) < 0 && errno != EINTR)
+        /* shared rate limits renew their leases every few ms */
+        if (poll(pf, 2, ratelimit_shared_count() > 0 ? 5 : 20) < 0 &&
+            errno != EINTR)
             break;
         if (pf[0].revents & POLLIN)
             while (read(g.wake[0], drain, sizeof(drain)) > 0)
@@ -660,6 +679,11 @@ cluster_main(void *arg)
         }
         if (t.sub && (pf[1].revents & (POLLIN | POLLERR | POLLHUP)))
             read_sub(&t);
+        if (t.cmd) {
+            char why[128];
+            if (!clusterlimit_refresh(t.cmd, why, sizeof(why)))
+                go_down(&t, why);
+        }
         now = clock_ms();
         if (t.sub && now - t.last_ping_ms >= CLUSTER_PING_MS)
             send_ping(&t);
@@ -695,6 +719,14 @@ cluster_main(void *arg)
     free_ctx(&t.cmd);
     free_ctx(&t.sub);
     return NULL;
+}
+
+/* A worker's lease ran out: renew it now rather than at the next poll. */
+static void
+wake_limits(void)
+{
+    if (write(g.wake[1], "l", 1) < 0 && errno != EAGAIN)
+        log_warn("cluster: wake-up failed: %s", strerror(errno));
 }
 
 uint32_t
@@ -757,6 +789,8 @@ cluster_start(const struct cfg *c, unsigned generation, uint32_t cfg_hash,
     set_rows(self, 1, "connecting");
     atomic_store(&g.enabled, true);
     atomic_store(&g.stop, false);
+    ratelimit_cluster_set(false, 1);
+    ratelimit_set_wake(wake_limits);
     if (pthread_create(&g.tid, NULL, cluster_main, NULL) != 0) {
         snprintf(err, len, "cluster: cannot start its thread");
         atomic_store(&g.enabled, false);

@@ -40,6 +40,115 @@ sessvars_set(struct sessvars *s, const char *name, size_t nlen,
     s->v[i].value = xstrndup(value, vlen);
 }
 
+static void
+remove_at(struct sessvars *s, int i)
+{
+    free(s->v[i].name);
+    free(s->v[i].value);
+    s->v[i] = s->v[--s->n];
+}
+
+static void
+remove_name(struct sessvars *s, const char *name)
+{
+    int i = find(s, name, strlen(name));
+
+    if (i >= 0)
+        remove_at(s, i);
+}
+
+const char *
+sessvars_get(const struct sessvars *s, const char *name)
+{
+    int i = find(s, name, strlen(name));
+
+    return i >= 0 ? s->v[i].value : NULL;
+}
+
+/* The first word of a NAMES value (the character set), unquoted, and the
+ * word after COLLATE, if any. */
+void
+sessvars_names_split(const char *v, char *cs, size_t cap, char *coll,
+                     size_t ccap)
+{
+    const char *p = v, *e;
+    size_t n;
+
+    cs[0] = coll[0] = '\0';
+    while (*p == ' ')
+        p++;
+    if (*p == '\'' || *p == '"' || *p == '`') {
+        char q = *p++;
+        e = strchr(p, q);
+        e = e ? e : p + strlen(p);
+    } else {
+        e = p + strcspn(p, " ");
+    }
+    n = (size_t)(e - p) < cap - 1 ? (size_t)(e - p) : cap - 1;
+    memcpy(cs, p, n);
+    cs[n] = '\0';
+    p = strcasestr(e, "COLLATE");
+    if (p == NULL)
+        return;
+    p += 7;
+    while (*p == ' ')
+        p++;
+    if (*p == '\'' || *p == '"' || *p == '`')
+        p++;
+    n = strcspn(p, " '\"`");
+    n = n < ccap - 1 ? n : ccap - 1;
+    memcpy(coll, p, n);
+    coll[n] = '\0';
+}
+
+static bool
+is_charset_var(const char *name)
+{
+    return strcmp(name, "character_set_client") == 0 ||
+           strcmp(name, "character_set_results") == 0 ||
+           strcmp(name, "character_set_connection") == 0 ||
+           strcmp(name, "collation_connection") == 0;
+}
+
+void
+sessvars_apply(struct sessvars *s, const char *name, size_t nlen,
+               const char *value, size_t vlen)
+{
+    char lname[64], cs[64], coll[64];
+    const char *names;
+
+    if (nlen >= sizeof(lname)) {
+        sessvars_set(s, name, nlen, value, vlen);
+        return;
+    }
+    for (size_t i = 0; i < nlen; i++)
+        lname[i] =
+            (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    lname[nlen] = '\0';
+    if (strcmp(lname, "names") == 0 || strcmp(lname, "character set") == 0) {
+        remove_name(s, "character_set_client");
+        remove_name(s, "character_set_results");
+        remove_name(s, "character_set_connection");
+        remove_name(s, "collation_connection");
+        remove_name(s, strcmp(lname, "names") == 0 ? "character set" : "names");
+    } else if (is_charset_var(lname) &&
+               (names = sessvars_get(s, "names")) != NULL) {
+        sessvars_names_split(names, cs, sizeof(cs), coll, sizeof(coll));
+        sessvars_set(s, "character_set_client", 20, cs, strlen(cs));
+        sessvars_set(s, "character_set_results", 21, cs, strlen(cs));
+        if (coll[0])
+            sessvars_set(s, "collation_connection", 20, coll, strlen(coll));
+        else
+            sessvars_set(s, "character_set_connection", 24, cs, strlen(cs));
+        remove_name(s, "names");
+    }
+    if (strcmp(lname, "character_set_connection") == 0)
+        remove_name(s, "collation_connection");
+    else if (strcmp(lname, "collation_connection") == 0)
+        remove_name(s, "character_set_connection");
+    sessvars_set(s, lname, nlen, value, vlen);
+}
+
 void
 sessvars_clear(struct sessvars *s)
 {

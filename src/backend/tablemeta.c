@@ -454,6 +454,17 @@ round_read(struct tablemeta *m)
     return changed;
 }
 
+static void
+close_conns(struct tablemeta *m)
+{
+    for (int s = 0; s < m->set->nshards; s++) {
+        if (m->conns[s] != NULL) {
+            mysql_close(m->conns[s]);
+            m->conns[s] = NULL;
+        }
+    }
+}
+
 static void *
 tm_main(void *arg)
 {
@@ -476,6 +487,9 @@ tm_main(void *arg)
         }
         if (round_read(m))
             publish(m);
+        /* Reads are rare (start, reload, DDL): hold no connection between
+         * them, so the servers see only the pool's and the monitor's. */
+        close_conns(m);
         wake = clock_ms() + TM_RETRY_MS;
         pthread_mutex_lock(&m->mu);
         while (!atomic_load(&m->stop) && !m->kick && m->next == NULL &&
@@ -486,9 +500,7 @@ tm_main(void *arg)
         }
         pthread_mutex_unlock(&m->mu);
     }
-    for (int s = 0; s < m->set->nshards; s++)
-        if (m->conns[s] != NULL)
-            mysql_close(m->conns[s]);
+    close_conns(m);
     mysql_thread_end();
     return NULL;
 }

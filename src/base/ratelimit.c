@@ -17,7 +17,12 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "base/ratelease.h"
 
 #define NS_PER_US         1000
 #define NS_PER_S          1000000000.0
@@ -47,7 +52,35 @@ struct ratelimit {
     alignas(64) _Atomic long long admitted; /* at once */
     _Atomic long long delayed;              /* after a wait (leaky) */
     _Atomic long long refused;
+
+    /* Shared limiters (a key): the lease, spent by the workers. */
+    alignas(64) _Atomic int64_t lease_tokens;
+    _Atomic int64_t lease_until_us; /* clock_us; the lease lapses then */
+    _Atomic int64_t demand_us;      /* last statement, to the ms */
+    _Atomic int64_t debt;           /* admitted without a lease */
+    atomic_bool wanted;             /* a worker asked for a lease */
+
+    /* The registry's, under reg.lock. */
+    char *key;
+    double rate;
+    int64_t burst;
+    struct ratelimit *prev, *next;
+    bool busy;           /* the cluster thread is asking Redis */
+    bool dead;           /* freed meanwhile: the grant frees it */
+    int64_t next_ask_us; /* not before (after a short grant) */
+    int64_t lease_window;
 };
+
+/* Every limiter's mode (see ratelimit.h): read on each statement. */
+static _Atomic int cl_shared;        /* leases are spent */
+static _Atomic int cl_instances = 1; /* the local share's divisor */
+
+static struct {
+    pthread_mutex_t lock;
+    struct ratelimit *head;
+    int n;
+    void (*wake)(void);
+} reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 const char *
 ratelimit_algo_name(enum rl_algo algo)
@@ -140,7 +173,7 @@ ratelimit_new(enum rl_algo algo, double rate, int64_t burst, int64_t window_ms,
     rl = aligned_alloc(alignof(struct ratelimit), sizeof(*rl));
     if (rl == NULL)
         return NULL;
-    *rl = (struct ratelimit){.algo = algo};
+    *rl = (struct ratelimit){.algo = algo, .rate = rate, .burst = burst};
     atomic_init(&rl->state, 0);
     atomic_init(&rl->admitted, 0);
     atomic_init(&rl->delayed, 0);
@@ -169,23 +202,49 @@ ratelimit_new(enum rl_algo algo, double rate, int64_t burst, int64_t window_ms,
     return rl;
 }
 
+static void
+unlink_locked(struct ratelimit *rl)
+{
+    if (rl->prev)
+        rl->prev->next = rl->next;
+    else
+        reg.head = rl->next;
+    if (rl->next)
+        rl->next->prev = rl->prev;
+    reg.n--;
+}
+
 void
 ratelimit_free(struct ratelimit *rl)
 {
+    if (rl == NULL)
+        return;
+    if (rl->key != NULL) {
+        pthread_mutex_lock(&reg.lock);
+        unlink_locked(rl);
+        if (rl->busy) { /* the cluster thread holds it: it frees it */
+            rl->dead = true;
+            pthread_mutex_unlock(&reg.lock);
+            return;
+        }
+        pthread_mutex_unlock(&reg.lock);
+        free(rl->key);
+    }
     free(rl);
 }
 
 /* GCRA: admit iff max(TAT, now) + T - now <= B*T; store the new TAT. */
 static int64_t
-token_take(struct ratelimit *rl, int64_t now_ns)
+token_take(struct ratelimit *rl, int64_t now_ns, int64_t interval,
+           int64_t depth)
 {
     uint64_t old = atomic_load_explicit(&rl->state, memory_order_relaxed);
     int64_t tat, next;
 
     do {
         tat = (int64_t)old > now_ns ? (int64_t)old : now_ns;
-        next = tat + rl->interval_ns;
-        if (next - now_ns > rl->depth_ns)
+        next = tat + interval;
+        if (next - now_ns > depth)
             return -1;
     } while (!atomic_compare_exchange_weak_explicit(
         &rl->state, &old, (uint64_t)next, memory_order_relaxed,
@@ -195,7 +254,7 @@ token_take(struct ratelimit *rl, int64_t now_ns)
 
 /* Leave at max(NEXT, now) unless that is more than max_wait away. */
 static int64_t
-leaky_take(struct ratelimit *rl, int64_t now_ns)
+leaky_take(struct ratelimit *rl, int64_t now_ns, int64_t interval)
 {
     uint64_t old = atomic_load_explicit(&rl->state, memory_order_relaxed);
     int64_t start, wait;
@@ -206,8 +265,8 @@ leaky_take(struct ratelimit *rl, int64_t now_ns)
         if (wait > rl->depth_ns)
             return -1;
     } while (!atomic_compare_exchange_weak_explicit(
-        &rl->state, &old, (uint64_t)(start + rl->interval_ns),
-        memory_order_relaxed, memory_order_relaxed));
+        &rl->state, &old, (uint64_t)(start + interval), memory_order_relaxed,
+        memory_order_relaxed));
     return (wait + NS_PER_US - 1) / NS_PER_US;
 }
 
@@ -229,7 +288,7 @@ window_advance(const struct ratelimit *rl, uint64_t i, uint64_t w, bool *behind)
 
 /* Fixed window: the state is (window number << cbits) | count. */
 static int64_t
-fixed_take(struct ratelimit *rl, int64_t now_us)
+fixed_take(struct ratelimit *rl, int64_t now_us, uint64_t limit)
 {
     uint64_t w = (uint64_t)(now_us / rl->window_us) & rl->imask;
     uint64_t old = atomic_load_explicit(&rl->state, memory_order_relaxed);
@@ -243,7 +302,7 @@ fixed_take(struct ratelimit *rl, int64_t now_us)
             i = w;
             count = 0;
         }
-        if (count >= rl->limit)
+        if (count >= limit)
             return -1;
         next = i << rl->cbits | (count + 1);
     } while (!atomic_compare_exchange_weak_explicit(
@@ -257,7 +316,7 @@ fixed_take(struct ratelimit *rl, int64_t now_us)
  * 2^24 * 2^38, so the sum fits.
  */
 static int64_t
-sliding_take(struct ratelimit *rl, int64_t now_us)
+sliding_take(struct ratelimit *rl, int64_t now_us, uint64_t limit)
 {
     int64_t win = now_us / rl->window_us;
     uint64_t w = (uint64_t)win & rl->imask;
@@ -284,7 +343,7 @@ sliding_take(struct ratelimit *rl, int64_t now_us)
             cur = 0;
             i = w;
         }
-        if (cur * width + prev * (width - e) >= rl->limit * width)
+        if (cur * width + prev * (width - e) >= limit * width)
             return -1;
         next = i << (2 * rl->cbits) | (cur + 1) << rl->cbits | prev;
     } while (!atomic_compare_exchange_weak_explicit(
@@ -292,28 +351,92 @@ sliding_take(struct ratelimit *rl, int64_t now_us)
     return 0;
 }
 
+/* The instance's own decision, on its share (1/k) of the limit. */
+static int64_t
+local_take(struct ratelimit *rl, int64_t now_us, int k)
+{
+    int64_t interval = rl->interval_ns, depth = rl->depth_ns;
+    uint64_t limit = rl->limit;
+
+    if (k > 1) {
+        interval =
+            interval > INTERVAL_MAX_NS / k ? INTERVAL_MAX_NS : interval * k;
+        /* the burst shrinks with the rate (depth/interval statements),
+         * but never below one */
+        if (depth < interval && rl->algo == RLA_TOKEN_BUCKET)
+            depth = interval;
+        limit = limit / (uint64_t)k ? limit / (uint64_t)k : 1;
+    }
+    switch (rl->algo) {
+    case RLA_TOKEN_BUCKET:
+        return token_take(rl, now_us * NS_PER_US, interval, depth);
+    case RLA_LEAKY_BUCKET:
+        return leaky_take(rl, now_us * NS_PER_US, interval);
+    case RLA_FIXED_WINDOW:
+        return fixed_take(rl, now_us, limit);
+    case RLA_SLIDING_WINDOW:
+        return sliding_take(rl, now_us, limit);
+    }
+    return -1;
+}
+
+static void
+want_lease(struct ratelimit *rl)
+{
+    void (*wake)(void) = reg.wake;
+
+    if (!atomic_load_explicit(&rl->wanted, memory_order_relaxed) &&
+        !atomic_exchange(&rl->wanted, true) && wake != NULL)
+        wake();
+}
+
+/* Spends the lease: 0 admitted, -1 refused (the lease is spent), 1 when
+ * there is no lease to spend. */
+static int64_t
+lease_take(struct ratelimit *rl, int64_t now_us)
+{
+    int64_t t;
+
+    if (now_us - atomic_load_explicit(&rl->demand_us, memory_order_relaxed) >=
+        1000)
+        atomic_store_explicit(&rl->demand_us, now_us, memory_order_relaxed);
+    if (now_us >=
+        atomic_load_explicit(&rl->lease_until_us, memory_order_acquire)) {
+        want_lease(rl);
+        return 1;
+    }
+    t = atomic_load_explicit(&rl->lease_tokens, memory_order_relaxed);
+    do {
+        if (t <= 0) {
+            want_lease(rl);
+            return -1;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&rl->lease_tokens, &t,
+                                                    t - 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    if (t == 1)
+        want_lease(rl); /* the last one: ask for the next lease now */
+    return 0;
+}
+
 int64_t
 ratelimit_take(struct ratelimit *rl, int64_t now_us)
 {
-    int64_t r = -1;
+    int k = atomic_load_explicit(&cl_instances, memory_order_relaxed);
+    int64_t r = 1;
 
     if (now_us < 0)
         now_us = 0;
     if (now_us > NOW_MAX_US)
         now_us = NOW_MAX_US;
-    switch (rl->algo) {
-    case RLA_TOKEN_BUCKET:
-        r = token_take(rl, now_us * NS_PER_US);
-        break;
-    case RLA_LEAKY_BUCKET:
-        r = leaky_take(rl, now_us * NS_PER_US);
-        break;
-    case RLA_FIXED_WINDOW:
-        r = fixed_take(rl, now_us);
-        break;
-    case RLA_SLIDING_WINDOW:
-        r = sliding_take(rl, now_us);
-        break;
+    if (rl->key != NULL && rl->algo != RLA_LEAKY_BUCKET &&
+        atomic_load_explicit(&cl_shared, memory_order_relaxed))
+        r = lease_take(rl, now_us);
+    if (r == 1) {
+        r = local_take(rl, now_us, k);
+        if (r == 0 && rl->key != NULL && rl->algo != RLA_LEAKY_BUCKET &&
+            atomic_load_explicit(&cl_shared, memory_order_relaxed))
+            atomic_fetch_add_explicit(&rl->debt, 1, memory_order_relaxed);
     }
     if (r == 0)
         atomic_fetch_add_explicit(&rl->admitted, 1, memory_order_relaxed);
@@ -334,4 +457,159 @@ ratelimit_counts(const struct ratelimit *rl, long long *admitted,
         *delayed = atomic_load_explicit(&rl->delayed, memory_order_relaxed);
     if (refused)
         *refused = atomic_load_explicit(&rl->refused, memory_order_relaxed);
+}
+
+/* --- several instances ---------------------------------------------------- */
+
+void
+ratelimit_cluster_set(bool shared, int instances)
+{
+    if (instances < 1)
+        instances = 1;
+    atomic_store(&cl_instances, instances);
+    if ((atomic_load(&cl_shared) != 0) == shared)
+        return;
+    /* Leases from before belong to another mode (or another Redis): drop
+     * them, and the debt with them. */
+    pthread_mutex_lock(&reg.lock);
+    for (struct ratelimit *rl = reg.head; rl; rl = rl->next) {
+        atomic_store(&rl->lease_until_us, 0);
+        atomic_store(&rl->lease_tokens, 0);
+        atomic_store(&rl->debt, 0);
+        rl->next_ask_us = 0;
+    }
+    atomic_store(&cl_shared, shared);
+    pthread_mutex_unlock(&reg.lock);
+}
+
+bool
+ratelimit_cluster_shared(void)
+{
+    return atomic_load(&cl_shared) != 0;
+}
+
+int
+ratelimit_cluster_instances(void)
+{
+    return atomic_load(&cl_instances);
+}
+
+void
+ratelimit_set_wake(void (*wake)(void))
+{
+    reg.wake = wake;
+}
+
+void
+ratelimit_set_key(struct ratelimit *rl, const char *key)
+{
+    size_t n = strlen(key);
+    char *k = malloc(n + 1);
+
+    if (k == NULL || rl->key != NULL) {
+        free(k);
+        return; /* not shared: it keeps counting on this instance */
+    }
+    memcpy(k, key, n + 1);
+    pthread_mutex_lock(&reg.lock);
+    rl->key = k;
+    rl->next = reg.head;
+    rl->prev = NULL;
+    if (reg.head)
+        reg.head->prev = rl;
+    reg.head = rl;
+    reg.n++;
+    pthread_mutex_unlock(&reg.lock);
+}
+
+int
+ratelimit_shared_count(void)
+{
+    int n;
+
+    pthread_mutex_lock(&reg.lock);
+    n = reg.n;
+    pthread_mutex_unlock(&reg.lock);
+    return n;
+}
+
+static bool
+needs_lease(struct ratelimit *rl, int64_t n, int64_t now_us)
+{
+    int64_t until = atomic_load(&rl->lease_until_us);
+
+    if (atomic_load(&rl->wanted) || now_us >= until)
+        return true;
+    if (rl->algo == RLA_TOKEN_BUCKET && until - now_us < 100000)
+        return true; /* renew before it lapses */
+    return atomic_load(&rl->lease_tokens) * 2 <= n;
+}
+
+int
+ratelimit_wants(struct ratelimit_want *out, int max, int64_t now_us)
+{
+    int k = atomic_load(&cl_instances), got = 0;
+
+    if (!atomic_load(&cl_shared))
+        return 0;
+    pthread_mutex_lock(&reg.lock);
+    for (struct ratelimit *rl = reg.head; rl && got < max; rl = rl->next) {
+        struct ratelimit_want *w = &out[got];
+        int64_t n;
+
+        if (rl->busy || rl->algo == RLA_LEAKY_BUCKET ||
+            now_us - atomic_load(&rl->demand_us) > 1000000 ||
+            now_us < rl->next_ask_us)
+            continue;
+        n = ratelease_size(rl->algo, rl->rate, rl->burst, k);
+        if (!needs_lease(rl, n, now_us))
+            continue;
+        rl->busy = true;
+        atomic_store(&rl->wanted, false);
+        *w = (struct ratelimit_want){.rl = rl, .algo = rl->algo, .n = n};
+        snprintf(w->key, sizeof(w->key), "%s", rl->key);
+        w->debt = atomic_exchange(&rl->debt, 0);
+        if (rl->algo == RLA_TOKEN_BUCKET) {
+            w->a = ratelease_interval_us(rl->rate);
+            w->b = w->a * (rl->burst < 1 ? 1 : rl->burst);
+        } else {
+            w->a = rl->window_us;
+            w->b = (int64_t)rl->limit;
+        }
+        got++;
+    }
+    pthread_mutex_unlock(&reg.lock);
+    return got;
+}
+
+void
+ratelimit_lease_grant(const struct ratelimit_want *w, bool ok, int64_t granted,
+                      int64_t window, int64_t valid_us, int64_t now_us)
+{
+    struct ratelimit *rl = w->rl;
+
+    pthread_mutex_lock(&reg.lock);
+    rl->busy = false;
+    if (rl->dead) {
+        pthread_mutex_unlock(&reg.lock);
+        free(rl->key);
+        free(rl);
+        return;
+    }
+    if (!ok || !atomic_load(&cl_shared)) {
+        if (ok == false)
+            atomic_fetch_add(&rl->debt, w->debt);
+        pthread_mutex_unlock(&reg.lock);
+        return;
+    }
+    if (window != rl->lease_window ||
+        now_us >= atomic_load(&rl->lease_until_us))
+        atomic_store(&rl->lease_tokens, granted); /* a new window or lease */
+    else
+        atomic_fetch_add(&rl->lease_tokens, granted);
+    rl->lease_window = window;
+    atomic_store_explicit(&rl->lease_until_us, now_us + valid_us,
+                          memory_order_release);
+    rl->next_ask_us = granted < w->n ? now_us + RATELEASE_RETRY_US : 0;
+    pthread_mutex_unlock(&reg.lock);
 }

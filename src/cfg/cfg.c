@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/crc32.h"
 #include "base/log.h"
 #include "base/ratelimit.h"
 #include "base/units.h"
@@ -526,15 +527,26 @@ sort_diags(struct diag *d, size_t from)
 }
 
 /* The limiter a rate_limit describes, shared by every worker using this
- * config generation (a reload starts them afresh). */
+ * config generation (a reload starts them afresh). With cluster.redis it
+ * is named for sharing: whose limit it is and its parameters, so only
+ * instances with the same limit count together (and a reload that changes
+ * it starts a fresh shared count). */
 static void
-make_limiter(struct cfg_rate_limit *r)
+make_limiter(const struct cfg *c, struct cfg_rate_limit *r, const char *whose)
 {
+    char key[192];
+
     if (r->algo == RL_NONE)
         return;
     /* enum cfg_rl_algo and enum rl_algo share their values */
     r->rl = ratelimit_new((enum rl_algo)r->algo, r->rate, r->burst,
                           r->window_ms, r->max_wait_ms);
+    if (r->rl == NULL || c->cluster.redis.text == NULL)
+        return;
+    snprintf(key, sizeof(key), "%.120s:%s:%g:%lld:%lld", whose,
+             ratelimit_algo_name((enum rl_algo)r->algo), r->rate,
+             (long long)r->burst, (long long)r->window_ms);
+    ratelimit_set_key(r->rl, key);
 }
 
 static struct cfg *
@@ -574,10 +586,20 @@ load(const char *name, const char *text, size_t len, struct diag *d)
         cfg_put(c);
         return NULL;
     }
-    for (int i = 0; i < c->nusers; i++)
-        make_limiter(&c->users[i].rate_limit);
-    for (int i = 0; i < c->npolicies; i++)
-        make_limiter(&c->policies[i].rate_limit);
+    for (int i = 0; i < c->nusers; i++) {
+        char whose[100];
+        snprintf(whose, sizeof(whose), "user:%.80s", c->users[i].name);
+        make_limiter(c, &c->users[i].rate_limit, whose);
+    }
+    for (int i = 0; i < c->npolicies; i++) {
+        const struct cfg_policy *p = &c->policies[i];
+        const char *m = p->match ? p->match : p->match_regex;
+        char whose[100];
+        /* a policy by its place and its match, hashed (any text) */
+        snprintf(whose, sizeof(whose), "policy:%d:%08x", i + 1,
+                 m ? crc32_ieee(m, strlen(m)) : 0u);
+        make_limiter(c, &c->policies[i].rate_limit, whose);
+    }
     return c;
 }
 

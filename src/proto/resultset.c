@@ -50,6 +50,7 @@ rs_begin(struct rs_writer *w, struct evbuffer *out, uint8_t first_seq,
     w->deprecate_eof = deprecate_eof;
     w->status = status;
     w->ncols = 0;
+    w->binary = false;
     w->failed = false;
 }
 
@@ -117,12 +118,25 @@ rs_row(struct rs_writer *w, const char *const *vals, const size_t *lens)
     struct pktbuf pb;
 
     pktbuf_init(&pb);
+    if (w->binary) {
+        /* header, then the NULL bitmap (offset 2), then the values */
+        uint8_t map[(RS_MAX_BINARY_COLS + 2 + 7) / 8] = {0};
+        size_t nmap = (w->ncols + 2 + 7) / 8;
+        pktbuf_put_u8(&pb, 0);
+        for (size_t i = 0; i < w->ncols && i < RS_MAX_BINARY_COLS; i++)
+            if (vals[i] == NULL)
+                map[(i + 2) / 8] |= (uint8_t)(1u << ((i + 2) % 8));
+        for (size_t i = 0; i < nmap && i < sizeof(map); i++)
+            pktbuf_put_u8(&pb, map[i]);
+    }
     for (size_t i = 0; i < w->ncols; i++) {
-        if (vals[i] == NULL)
-            pktbuf_put_u8(&pb, 0xfb);
-        else
+        if (vals[i] == NULL) {
+            if (!w->binary)
+                pktbuf_put_u8(&pb, 0xfb);
+        } else {
             pktbuf_put_lenenc_str(&pb, vals[i],
                                   lens != NULL ? lens[i] : strlen(vals[i]));
+        }
     }
     rs_send(w, &pb);
     pktbuf_free(&pb);

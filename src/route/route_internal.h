@@ -113,6 +113,12 @@ size_t rt_unquote_name(struct lex_mode m, struct sql_span s, char *out,
 /* Class, schema and config entry of one table reference. */
 void rt_classify_table(const struct rt *r, const struct sql_table *t,
                        struct rt_table *x);
+/* LOCK TABLES, UNLOCK TABLES, and the refusal (1100) of a statement that
+ * uses a table on a shard the session holds no table locks on, while it
+ * holds some (route_lock.c). */
+void rt_route_lock(struct rt *r);
+void rt_route_unlock(struct rt *r);
+void rt_check_locked(struct rt *r);
 /* Fills r->tab from the statement, and plan.tables. */
 void rt_resolve_tables(struct rt *r);
 /* Multi-table UPDATE/DELETE: marks only the tables really written. */

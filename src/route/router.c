@@ -31,7 +31,8 @@
  *  - DDL of several tables goes to the union of their shards. CREATE ...
  *    LIKE needs the model table on every target; CREATE ... AS SELECT and
  *    views need the rows they read there (a sharded table only under an
- *    object sharded by the same rule). CREATE/DROP DATABASE: 1235.
+ *    object sharded by the same rule). CREATE/DROP DATABASE: 1235, but
+ *    CREATE DATABASE IF NOT EXISTS of a configured schema is a no-op.
  *  - SHOW CREATE TABLE, SHOW COLUMNS/INDEX and DESCRIBE of a sharded table
  *    go to the first shard of its rule; SHOW TABLES, SHOW TABLE STATUS and
  *    other SHOWs to the default shard (of the schema named in FROM, if
@@ -40,7 +41,9 @@
  *    reach); ANALYZE of a write reaching several shards: 1235.
  *  - A batch of statements (multi-statements) is routed only when none
  *    touches a sharded or global table and all share one default shard.
- *  - LOCK TABLES, LOAD DATA and HANDLER on sharded or global tables: 1235.
+ *  - LOCK TABLES: every shard holding one of its tables, each with its own
+ *    list (route_lock.c); UNLOCK TABLES: every shard the session locked.
+ *  - LOAD DATA and HANDLER on sharded or global tables: 1235.
  *  - Statements the session answers itself (SET, USE, BEGIN, ...) and
  *    CALL, KILL, FLUSH, GRANT ... get a plan for the default shard, role
  *    primary.
@@ -108,6 +111,7 @@ plan_reset(struct route_plan *p)
     p->buf_len = 0;
     p->replicated = false;
     p->needs_params = false;
+    p->lock_mask = 0;
     p->renumbered = false;
 }
 
@@ -450,6 +454,19 @@ route_ddl(struct rt *r)
     bool any = false, all_global = true, maint = st->ddl_verb == DDL_MAINT;
     int rule = -2; /* the one rule of every object, -1 when mixed */
 
+    if (st->ddl_object == DDLO_DATABASE && st->ddl_verb == DDL_CREATE &&
+        (st->flags & SQLF_IF_NOT_EXISTS) && st->schema.len > 0) {
+        /* CREATE DATABASE IF NOT EXISTS of a configured schema (the first
+         * lines of mariadb-dump --databases): there already, nothing to
+         * do; an OK from its default shard */
+        char name[65];
+        size_t n = rt_unquote_name(st->mode, st->schema, name, sizeof(name));
+        int s = cfg_find_schema(r->cfg, name, n);
+        if (s >= 0) {
+            rt_set_targets(r, rt_shard_bit(rt_default_shard(r, s)), "DO 0", 4);
+            return;
+        }
+    }
     if (st->ddl_object == DDLO_DATABASE) {
         rt_refuse(r, ER_NOT_SUPPORTED_YET,
                   "myshard: schemas are defined in myshard.yaml; create or "
@@ -754,7 +771,8 @@ router_route(const struct cfg *cfg, const struct stmt_info *st,
     set_role(&r);
     if (st->hint.present && route_hint(&r))
         return;
-    if (overflow_unsafe(st)) {
+    /* LOCK TABLES of many tables: route_lock.c reads them one by one */
+    if (overflow_unsafe(st) && st->kind != STMT_LOCK_TABLES) {
         rt_refuse(&r, ER_NOT_SUPPORTED_YET,
                   "myshard: the statement has more tables, conditions or "
                   "columns than the router reads; simplify it or route it "
@@ -796,8 +814,10 @@ router_route(const struct cfg *cfg, const struct stmt_info *st,
         route_plain(&r);
         break;
     case STMT_LOCK_TABLES:
-        route_unlisted_only(&r, "LOCK TABLES",
-                            "use SELECT ... FOR UPDATE inside a transaction");
+        rt_route_lock(&r);
+        break;
+    case STMT_UNLOCK_TABLES:
+        rt_route_unlock(&r);
         break;
     case STMT_LOAD_DATA:
         route_unlisted_only(&r, "LOAD DATA",
@@ -810,4 +830,5 @@ router_route(const struct cfg *cfg, const struct stmt_info *st,
         route_default(&r, r.schema);
         break;
     }
+    rt_check_locked(&r);
 }

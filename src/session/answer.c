@@ -57,51 +57,57 @@ like_match(const char *pat, size_t plen, const char *str)
     return like_match(pat + 1, plen - 1, str + 1);
 }
 
-void
-answer_show_databases(struct session *s, const char *like, size_t len,
-                      bool has_like)
+bool
+answer_is_proxy_read(const struct stmt_info *st)
+{
+    return (st->kind == STMT_SHOW && st->show.obj == SHOW_DATABASES) ||
+           (st->kind == STMT_SELECT && answer_is_select_database(st));
+}
+
+bool
+answer_write_proxy_read(struct session *s, const struct stmt_info *st,
+                        bool binary, struct evbuffer *out)
 {
     const struct cfg *c = s->wc->cfg;
-    const struct cfg_user *u = &c->users[s->user];
     struct rs_writer w;
-    char colname[80] = "Database";
+    char colname[80] = "Database", like[80];
     const char *names[1] = {colname};
+    size_t llen = 0;
+    bool has_like = false;
 
-    if (has_like)
-        snprintf(colname, sizeof(colname), "Database (%.*s)", (int)MIN(len, 64),
-                 like);
-    rs_begin(&w, s->conn->out, s->seq, false, s->status);
-    rs_columns_text(&w, names, 1);
-    for (int i = 0; i < u->nschemas; i++) {
-        const char *v[1] = {u->schemas[i]};
-        if (has_like && !like_match(like, len, u->schemas[i]))
-            continue;
+    if (st->kind == STMT_SHOW && st->show.where.len > 0)
+        return false;
+    rs_begin(&w, out, s->seq, false, s->status);
+    w.binary = binary;
+    if (st->kind == STMT_SELECT) {
+        const char *v[1] = {s->schema >= 0 ? c->schemas[s->schema].name : NULL};
+        /* named as the server names it: the text as written (database()) */
+        const struct sql_span *e = &st->items[0].expr;
+        snprintf(colname, sizeof(colname), "%.*s",
+                 (int)MIN(e->len, sizeof(colname) - 1), e->p);
+        rs_columns_text(&w, names, 1);
         rs_row(&w, v, NULL);
+    } else {
+        const struct cfg_user *u = &c->users[s->user];
+        if (st->show.like.len > 0) {
+            has_like = true;
+            llen = MIN(lexer_unquote(st->show.like.p, st->show.like.len,
+                                     st->mode, like, sizeof(like)),
+                       sizeof(like) - 1);
+            snprintf(colname, sizeof(colname), "Database (%.*s)",
+                     (int)MIN(llen, 64), like);
+        }
+        rs_columns_text(&w, names, 1);
+        for (int i = 0; i < u->nschemas; i++) {
+            const char *v[1] = {u->schemas[i]};
+            if (has_like && !like_match(like, llen, u->schemas[i]))
+                continue;
+            rs_row(&w, v, NULL);
+        }
     }
     rs_end(&w);
     s->seq = w.seq;
-    session_command_done(s);
-}
-
-void
-answer_select_database(struct session *s, const struct stmt_info *st)
-{
-    struct rs_writer w;
-    const struct sql_span *e = &st->items[0].expr;
-    /* the server names the column by the text as written: database() */
-    char name[80];
-    const char *names[1] = {name};
-    const char *v[1] = {s->schema >= 0 ? s->wc->cfg->schemas[s->schema].name
-                                       : NULL};
-
-    snprintf(name, sizeof(name), "%.*s", (int)MIN(e->len, sizeof(name) - 1),
-             e->p);
-    rs_begin(&w, s->conn->out, s->seq, false, s->status);
-    rs_columns_text(&w, names, 1);
-    rs_row(&w, v, NULL);
-    rs_end(&w);
-    s->seq = w.seq;
-    session_command_done(s);
+    return true;
 }
 
 void

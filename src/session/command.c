@@ -29,7 +29,9 @@
 #include "session/diagnostics.h"
 #include "session/schema.h"
 #include "session/session.h"
+#include "session/tablelocks.h"
 #include "session/txn.h"
+#include "session/uservars.h"
 #include "sql/classify.h"
 #include "sql/lexer.h"
 
@@ -105,6 +107,7 @@ static void
 reset_session_state(struct session *s)
 {
     txn_abandon(s, false);
+    tablelocks_drop_all(s); /* closed: the servers drop the locks */
     if (s->sc && (s->pins & PIN_TRANSACTION))
         engine_release(s, true); /* closing ends the transaction */
     else if (s->sc && s->pins != 0)
@@ -117,6 +120,7 @@ reset_session_state(struct session *s)
     s->status = SERVER_STATUS_AUTOCOMMIT;
     s->last_insert_id = 0; /* as a new server session */
     sessvars_clear(&s->vars);
+    uservars_clear(s);
     command_free_local_stmts(s);
     free(s->txn_begin);
     s->txn_begin = NULL;

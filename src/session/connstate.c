@@ -138,8 +138,8 @@ connstate_note_set(struct session *s, struct serverconn *sc, bool ok)
     if (ok) {
         for (int i = 0; i < s->pending.n; i++) {
             const struct sessvar *v = &s->pending.v[i];
-            sessvars_set(&s->vars, v->name, strlen(v->name), v->value,
-                         strlen(v->value));
+            sessvars_apply(&s->vars, v->name, strlen(v->name), v->value,
+                           strlen(v->value));
         }
         sessvars_copy(&sc->vars, &s->vars);
         if (sessvars_has_charset(&s->vars))

@@ -26,6 +26,8 @@
  *  1 acquire(t)                          the transaction's branch
  *    |   txn_branch()                    session/txnbranch.c
  *    |                                   or the session's held connection
+ *    |   tablelocks_conn()               session/tablelocks.c  or the one
+ *    |                                   LOCK TABLES keeps on the shard
  *    |   consist_need()                  session/consist.c  what a read
  *    |                                   must see (GTIDs)
  *    |   pick_server()                   backend/pick.c  replica or primary
@@ -59,6 +61,7 @@
  *    |                                   when the OK cannot tell it
  *  5 target_done() -> settle() ->        the transaction keeps its branch,
  *    |   release(t)                      the session holds a pinned one,
+ *    |   tablelocks_settle()             LOCK TABLES keeps one per shard,
  *    |                                   else pool_release()/pool_discard()
  *    v
  *  run_finish(r)                         the answer's end (error, combined
@@ -122,8 +125,8 @@
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
 #include "proto/pktbuf.h"
-#include "result/oksum.h"
 #include "session/cachefill.h"
+#include "session/combine.h"
 #include "session/connstate.h"
 #include "session/lastid.h"
 #include "session/consist.h"
@@ -134,7 +137,9 @@
 #include "session/stmtsend.h"
 #include "session/session.h"
 #include "session/stmtlog.h"
+#include "session/tablelocks.h"
 #include "session/txn.h"
+#include "session/uservars.h"
 
 static void target_read(struct serverconn *sc, void *arg);
 static void target_error(struct serverconn *sc, void *arg, const char *why);
@@ -383,6 +388,10 @@ acquire(struct eng_target *t, int exclude)
         got_conn(t, s->sc);
         return;
     }
+    if ((sc = tablelocks_conn(s, t->shard)) != NULL) {
+        got_conn(t, sc); /* LOCK TABLES keeps one on this shard */
+        return;
+    }
     req.shard = t->shard;
     req.read = r->read;
     /* A session that pins (or whose statement will pin) keeps the
@@ -457,6 +466,8 @@ release(struct eng_target *t, bool dirty)
     /* A KILL QUERY may still be on its way to it: never lend it again. */
     if (s->timed_out && !t->held)
         dirty = true;
+    if (tablelocks_settle(s, sc, t->held, dirty))
+        return;
     if (dirty) {
         if (t->held)
             s->sc = NULL;
@@ -537,20 +548,7 @@ run_finish(struct eng_run *r)
                                    : "HY000",
                                "%s", r->err_msg);
     } else if (r->mode == EC_COMBINE) {
-        struct oksum os = {0};
-        char info[OKSUM_INFO_MAX];
-        /* warnings and info ("Rows matched: ...") summed as affected is */
-        for (int i = 0; i < r->n && (i == 0 || !r->ok_first_only); i++)
-            if (r->t[i].rl.got_ok && !r->t[i].rl.got_err)
-                relay_oksum_add(&os, &r->t[i].rl);
-        oksum_info(&os, info, sizeof(info));
-        /* the first id a shard generated, in target (shard) order */
-        for (int i = 0; i < r->n && r->insert_id == 0; i++)
-            if (r->t[i].rl.got_ok && !r->t[i].rl.got_err)
-                r->insert_id = r->t[i].rl.insert_id;
-        proto_write_ok(s->conn->out, &s->seq, r->affected, r->insert_id,
-                       r->status, (uint16_t)MIN(os.warnings, UINT16_MAX),
-                       info[0] ? info : NULL);
+        combine_write_ok(r); /* session/combine.h */
         s->status = r->status;
     } else {
         s->status = r->t[0].rl.status;
@@ -562,10 +560,8 @@ run_finish(struct eng_run *r)
         cachefill_store(s, r->mode == EC_RELAY && !r->failed && !r->answered &&
                                !s->timed_out && r->kind == RELAY_RESULT &&
                                !r->t[0].rl.got_err);
-    if (s->tracks_vars) { /* the SET failed: its values are not kept */
-        sessvars_clear(&s->pending);
-        s->tracks_vars = false;
-    }
+    uservars_done(s, false);            /* a SET that got no answer */
+    connstate_note_set(s, NULL, false); /* keeps nothing */
     run_free(r);
     if (cut) {
         session_close(s, "backend failed mid-result");
@@ -707,6 +703,8 @@ relay_done(struct eng_target *t)
     if (t->run->kind == RELAY_PREPARE && !t->rl.got_err)
         pstmt_register(s, t->sc, t->rl.prep_params, t->rl.prep_cols);
     consist_note(s, t->sc, &t->rl, t->run->read);
+    if (!t->run->detached) /* not a cursor's */
+        uservars_done(s, !t->rl.got_err);
     if (s->tracks_vars && !t->run->detached) /* not a cursor's */
         connstate_note_set(s, t->sc, !t->rl.got_err);
 }

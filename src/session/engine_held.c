@@ -30,6 +30,7 @@ held_error(struct serverconn *sc, void *arg, const char *why)
     log_warn("backend connection lost client=%u backend=%s reason=\"%s\"",
              s->id, sc->srv->addr, why);
     atomic_fetch_add(&sc->srv->errors, 1);
+    s->lock_shards &= ~(1ull << sc->srv->shard); /* its table locks too */
     engine_release(s, true);
     /* The transaction or the session state it carried is gone. */
     s->pins &= PIN_POOL_SESSION;

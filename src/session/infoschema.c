@@ -32,6 +32,9 @@ static const struct {
     {"TRIGGERS", "TRIGGER_SCHEMA"},
     {"EVENTS", "EVENT_SCHEMA"},
     {"PARTITIONS", "TABLE_SCHEMA"},
+    /* tablespace files (mariadb-dump asks): only rows naming one of the
+     * user's schemas, which no InnoDB file row does */
+    {"FILES", "TABLE_SCHEMA"},
     {"SCHEMATA", "SCHEMA_NAME"},
     {"CHARACTER_SETS", NULL},
     {"COLLATIONS", NULL},

@@ -96,6 +96,10 @@ lookup(const struct sessvars *base, const struct sessvars *over,
 
     *out = NULL;
     for (int k = 0; k < 2; k++) {
+        /* what the SET in flight assigns replaces the session's own
+         * (sessvars_apply() turns an earlier NAMES into its parts) */
+        if (k == 1 && *out != NULL)
+            break;
         for (int i = 0; sets[k] != NULL && i < sets[k]->n; i++) {
             const struct sessvar *v = &sets[k]->v[i];
             bool shadowed = false;
@@ -190,6 +194,19 @@ token_lexvar(const struct token *t, struct lex_mode mode)
     return lexvar_of(name);
 }
 
+/* p lies in the value of a user variable's assignment. */
+static bool
+in_user_value(const struct stmt_info *st, const char *p)
+{
+    for (int i = 0; !st->overflow && i < st->nsets; i++) {
+        const struct sql_setvar *v = &st->sets[i];
+        if (v->kind == SETK_USERVAR && p >= v->value.p &&
+            p < v->value.p + v->value.len)
+            return true;
+    }
+    return false;
+}
+
 bool
 lexstate_sets_mode(const struct stmt_info *st)
 {
@@ -201,10 +218,11 @@ lexstate_sets_mode(const struct stmt_info *st)
     if (st->kind != STMT_SET || (st->flags & SQLF_SET_STATEMENT))
         return false;
     /* Every word of the statement, not only the assignments the parser
-     * recorded: a form it does not know still counts. */
+     * recorded: a form it does not know still counts. Only what a user
+     * variable is set to is read, not set (SET @saved = @@sql_mode). */
     lexer_init(&lx, st->sql, st->stmt_len, st->mode);
     while (lexer_next(&lx, &t)) {
-        if (token_lexvar(&t, st->mode) != LV_NONE)
+        if (token_lexvar(&t, st->mode) != LV_NONE && !in_user_value(st, t.p))
             return true;
     }
     return false;
@@ -217,10 +235,10 @@ lexstate_check_set(struct session *s, const struct stmt_info *st,
     struct lex_mode m;
     int found = 0;
 
-    /* values are checked one by one by the caller (literal or refused);
-     * SQLF_SYSVAR may be the @@x being set */
-    if (st->overflow || (st->flags & (SQLF_SUBQUERY | SQLF_USERVAR_READ |
-                                      SQLF_USERVAR_WRITE))) {
+    /* values are checked one by one by the caller (literal, a known user
+     * variable written in by session/uservars.c, or refused); SQLF_SYSVAR
+     * may be the @@x being set or read into a user variable */
+    if (st->overflow || (st->flags & SQLF_SUBQUERY)) {
         snprintf(why, cap,
                  "myshard: set sql_mode and the character set alone, with "
                  "literal values (SET sql_mode = 'A,B', SET NAMES x): the "

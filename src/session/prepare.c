@@ -39,8 +39,11 @@
 #include "session/schema.h"
 #include "session/tablecols.h"
 #include "session/cachefill.h"
+#include "session/answer.h"
 #include "session/cursor.h"
 #include "session/session.h"
+#include "session/txn.h"
+#include "session/uservars.h"
 #include "sql/classify.h"
 
 bool
@@ -342,6 +345,7 @@ prepare_cmd_execute(struct session *s)
     /* State an executed statement leaves on its connection (SET, user
      * variables, ...) keeps the session on that connection. */
     s->pins |= query_statement_pins(wc->stmt);
+    uservars_note(s, wc->stmt); /* the user variables it may assign */
     /* LAST_INSERT_ID() and ROW_COUNT() are the session's */
     if (lastid_is_answered(wc->stmt)) {
         cursor_close(s, ps->id);
@@ -357,6 +361,30 @@ prepare_cmd_execute(struct session *s)
         }
         goto out;
     }
+    /* SHOW DATABASES and SELECT DATABASE() answer from the config, as in
+     * text: the servers would name other tenants' databases */
+    if (answer_is_proxy_read(wc->stmt)) {
+        cursor_close(s, ps->id);
+        if (ex.flags & CURSOR_TYPE_READ_ONLY) {
+            struct evbuffer *b = evbuffer_new();
+            uint8_t seq = s->seq;
+            if (answer_write_proxy_read(s, wc->stmt, true, b)) {
+                s->seq = seq; /* the cursor numbers what it sends */
+                cursor_adopt(s, ps, b);
+                session_command_done(s);
+                goto out;
+            }
+            evbuffer_free(b);
+        } else if (answer_write_proxy_read(s, wc->stmt, true, s->conn->out)) {
+            session_command_done(s);
+            goto out;
+        }
+        session_send_error(s, ER_NOT_SUPPORTED_YET, "42000",
+                           "myshard: SHOW DATABASES supports LIKE, not "
+                           "WHERE; the list comes from the proxy's config");
+        session_command_done(s);
+        goto out;
+    }
     s->lid_need = (uint8_t)lastid_need_of(wc->stmt);
     ctx.schema = s->schema;
     ctx.in_txn = (s->pins & PIN_TRANSACTION) != 0;
@@ -367,8 +395,9 @@ prepare_cmd_execute(struct session *s)
         goto out; /* dispatched again once the table's columns are read */
     tablecols_note_ddl(s, wc->stmt); /* a prepared CREATE/ALTER TABLE */
     tablecols_ctx(s, &ctx);
+    ctx.lock_shards = s->lock_shards;
     router_route(wc->cfg, wc->stmt, &ctx, wc->plan);
-    if (!query_plan_allowed(s, wc->plan))
+    if (!query_plan_allowed(s, wc->plan) || txn_refuses_write(s, wc->stmt))
         goto out;
     /* The execute each connection gets: no cursor (a cursor is the
      * proxy's, session/cursor.h), parameter types always included (a

@@ -33,6 +33,7 @@
 #include "session/tablecols.h"
 #include "session/session.h"
 #include "session/txn.h"
+#include "session/uservars.h"
 #include "sql/classify.h"
 #include "sql/lexer.h"
 
@@ -41,8 +42,7 @@
 enum stmt_action {
     ACT_FORWARD = 0,
     ACT_USE,              /* answered: switch schema */
-    ACT_SHOW_DATABASES,   /* answered from the config */
-    ACT_SELECT_DATABASE,  /* answered: the client-side schema name */
+    ACT_PROXY_READ,       /* answered: SHOW DATABASES, SELECT DATABASE() */
     ACT_REFUSE,           /* answered with an error */
     ACT_REFUSE_LEX,       /* refused: the proxy could not lex the session's
                              later text as the server will (why) */
@@ -50,6 +50,8 @@ enum stmt_action {
     ACT_END_EMPTY,        /* COMMIT/ROLLBACK of a transaction that touched
                              no shard: answered */
     ACT_TXN_BEGIN,        /* BEGIN where transactions may span shards */
+    ACT_TXN_SNAPSHOT,     /* START TRANSACTION WITH CONSISTENT SNAPSHOT
+                             where they may not: read-only on every shard */
     ACT_TXN_END,          /* COMMIT/ROLLBACK (or BEGIN) ending one */
     ACT_LASTID,           /* SELECT LAST_INSERT_ID(), ROW_COUNT(): answered
                              from the session (session/lastid.h) */
@@ -59,9 +61,8 @@ enum stmt_action {
 
 struct stmt_facts {
     enum stmt_action action;
-    char name[192]; /* USE target or SHOW DATABASES LIKE pattern */
+    char name[192]; /* USE target */
     size_t name_len;
-    bool has_like;
     unsigned pins; /* enum pin_reason bits the statement sets */
     uint8_t lid;   /* enum lastid_need */
     bool multi;
@@ -108,6 +109,61 @@ value_is_plain(struct sql_span v, struct lex_mode mode)
     return n > 0;
 }
 
+/* SET SESSION TRANSACTION ISOLATION LEVEL x / READ ONLY / READ WRITE (as
+ * mariadb-dump --single-transaction sends it) as the variables it sets,
+ * recorded in s->pending; false for any other form. */
+static bool
+session_txn_vars(struct session *s, const struct sql_setvar *v,
+                 struct lex_mode mode)
+{
+    static const struct {
+        const char *words, *name, *value;
+    } forms[] = {
+        {"ISOLATION LEVEL READ UNCOMMITTED", "tx_isolation",
+         "'READ-UNCOMMITTED'"},
+        {"ISOLATION LEVEL READ COMMITTED", "tx_isolation", "'READ-COMMITTED'"},
+        {"ISOLATION LEVEL REPEATABLE READ", "tx_isolation",
+         "'REPEATABLE-READ'"},
+        {"ISOLATION LEVEL SERIALIZABLE", "tx_isolation", "'SERIALIZABLE'"},
+        {"READ ONLY", "tx_read_only", "1"},
+        {"READ WRITE", "tx_read_only", "0"},
+    };
+    struct lexer lx;
+    struct token t;
+    char words[80];
+    size_t n = 0;
+    bool more = true;
+
+    if (v->scope != SCOPE_SESSION)
+        return false; /* SET TRANSACTION: the next transaction only */
+    lexer_init(&lx, v->value.p, v->value.len, mode);
+    while (more) {
+        bool found = false;
+        n = 0;
+        while ((more = lexer_next(&lx, &t)) && t.type != TOK_COMMA) {
+            if (t.type != TOK_IDENT || n + t.len + 2 > sizeof(words))
+                return false;
+            if (n > 0)
+                words[n++] = ' ';
+            for (size_t i = 0; i < t.len; i++)
+                words[n++] = (char)(t.p[i] >= 'a' && t.p[i] <= 'z' ? t.p[i] - 32
+                                                                   : t.p[i]);
+        }
+        words[n] = '\0';
+        for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]) && !found;
+             i++) {
+            if (strcmp(words, forms[i].words) != 0)
+                continue;
+            sessvars_set(&s->pending, forms[i].name, strlen(forms[i].name),
+                         forms[i].value, strlen(forms[i].value));
+            found = true;
+        }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
 /* SET statements whose every assignment is a session variable with a plain
  * value are recorded in s->pending and follow the client; others pin. */
 static void
@@ -120,21 +176,26 @@ analyze_set(struct session *s, const struct stmt_info *st, struct stmt_facts *f)
         f->action = ACT_REFUSE_LEX;
         return;
     }
-    /* SQLF_SYSVAR alone is the @@x being set: a value that reads one is
-     * not plain (below) */
-    if (st->flags & (SQLF_SUBQUERY | SQLF_USERVAR_READ | SQLF_USERVAR_WRITE |
-                     (lexing ? 0 : SQLF_SYSVAR))) {
+    if (st->flags & SQLF_SUBQUERY) {
         if (st->flags & (SQLF_USERVAR_READ | SQLF_USERVAR_WRITE))
             f->pins |= PIN_USER_VARS;
         else
             f->pins |= PIN_SESSION_VARS;
         return;
     }
+    /* A value reading @@x or @y is not plain (below); a user variable
+     * assigned pins (query_statement_pins()) and its value is followed by
+     * session/uservars.c; the session variables beside it are recorded. */
     for (int i = 0; i < st->nsets; i++) {
         const struct sql_setvar *v = &st->sets[i];
         bool session = v->scope == SCOPE_DEFAULT || v->scope == SCOPE_SESSION;
-        if (v->kind == SETK_SYSVAR && session &&
-            value_is_plain(v->value, st->mode)) {
+        if (v->kind == SETK_USERVAR) {
+            continue;
+        } else if (v->kind == SETK_TRANSACTION &&
+                   session_txn_vars(s, v, st->mode)) {
+            continue;
+        } else if (v->kind == SETK_SYSVAR && session &&
+                   value_is_plain(v->value, st->mode)) {
             sessvars_set(&s->pending, v->name.p, v->name.len, v->value.p,
                          v->value.len);
         } else if (v->kind == SETK_NAMES &&
@@ -314,7 +375,11 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
         }
     } else if (st->kind == STMT_BEGIN && s->sc == NULL &&
                s->txn_begin == NULL) {
-        f->action = txn_spans_shards(s) ? ACT_TXN_BEGIN : ACT_BEGIN;
+        f->action = txn_spans_shards(s) ? ACT_TXN_BEGIN
+                    : (st->txn & TXN_SNAPSHOT) && !(st->txn & TXN_READ_WRITE) &&
+                            s->schema >= 0
+                        ? ACT_TXN_SNAPSHOT
+                        : ACT_BEGIN;
         return;
     }
     f->implicit = opens_implicit_txn(s, st);
@@ -338,17 +403,11 @@ analyze(struct session *s, const char *sql, size_t len, struct stmt_facts *f)
             f->action = ACT_REFUSE;
             return;
         }
-        f->action = ACT_SHOW_DATABASES;
-        if (st->show.like.len > 0) {
-            f->has_like = true;
-            f->name_len = MIN(lexer_unquote(st->show.like.p, st->show.like.len,
-                                            st->mode, f->name, sizeof(f->name)),
-                              sizeof(f->name) - 1);
-        }
+        f->action = ACT_PROXY_READ;
         return;
     case STMT_SELECT:
         if (answer_is_select_database(st)) {
-            f->action = ACT_SELECT_DATABASE;
+            f->action = ACT_PROXY_READ;
             return;
         }
         if (lastid_is_answered(st)) {
@@ -475,6 +534,7 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
     ctx.schema = s->schema;
     ctx.in_txn = (s->pins & PIN_TRANSACTION) != 0;
     ctx.txn_shards = held_shard(s) >= 0 ? 1ull << held_shard(s) : 0;
+    ctx.lock_shards = s->lock_shards;
     tablecols_ctx(s, &ctx);
     router_route(wc->cfg, wc->stmt, &ctx, plan);
     if (s->txn != NULL) {
@@ -484,19 +544,24 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
         if (first != NULL && wc->stmt->ntables == 0 &&
             plan->action == ROUTE_FORWARD && plan->ntargets == 1)
             plan->targets[0].shard = first->srv->shard;
-        if (!query_plan_allowed(s, plan))
+        if (!query_plan_allowed(s, plan) || txn_refuses_write(s, wc->stmt))
             return;
         engine_run(s, plan, NULL, NULL, 0, NULL);
         return;
     }
     if (s->sc != NULL && wc->stmt->ntables == 0 &&
-        plan->action == ROUTE_FORWARD && plan->ntargets == 1) {
+        plan->action == ROUTE_FORWARD && plan->ntargets == 1 &&
+        !(wc->stmt->kind == STMT_UNLOCK_TABLES && s->lock_shards != 0)) {
         /* No table (SELECT 1, COMMIT, SAVEPOINT...): the connection the
          * session holds answers, whatever shard it is on. */
         plan->targets[0].shard = held_shard(s);
     }
     if (!query_plan_allowed(s, plan))
         return;
+    if (wc->stmt->kind == STMT_LOCK_TABLES ||
+        wc->stmt->kind == STMT_UNLOCK_TABLES)
+        s->lock_shards = plan->lock_mask; /* where the connections keep
+                                             them (session/tablelocks.h) */
     t = &plan->targets[0];
     if (plan->ntargets == 1 && !plan->merge &&
         (s->sc == NULL || held_shard(s) == t->shard)) {
@@ -516,6 +581,22 @@ route_and_run(struct session *s, const char *sql, size_t len, bool multi)
     engine_run(s, plan, NULL, NULL, 0, NULL);
 }
 
+/* On a server BEGIN ends the connection's table locks; the locks of a
+ * LOCK TABLES that spans shards live on several connections, which one
+ * BEGIN cannot reach: refused. */
+static bool
+locks_block_begin(struct session *s)
+{
+    if (__builtin_popcountll(s->lock_shards) < 2)
+        return false;
+    session_send_error(s, ER_NOT_SUPPORTED_YET, "HY000",
+                       "myshard: the session holds table locks on several "
+                       "shards (LOCK TABLES); send UNLOCK TABLES before "
+                       "starting a transaction");
+    session_command_done(s);
+    return true;
+}
+
 void
 query_start(struct session *s, const char *sql, size_t len)
 {
@@ -530,6 +611,24 @@ query_start(struct session *s, const char *sql, size_t len)
     if (cachefill_fast(s, sql, len))
         return;
     analyze(s, sql, len, &f);
+    if (s->wc->stmt->kind == STMT_SET && !f.multi) {
+        /* SET x = @saved: the value written in (session/uservars.h) */
+        size_t n;
+        char *text = uservars_rewrite(s, s->wc->stmt, sql, len, &n);
+        if (text != NULL) {
+            uint8_t *cmd = xmalloc(n + 1);
+            cmd[0] = COM_QUERY;
+            memcpy(cmd + 1, text, n);
+            free(text);
+            packet_consume(s->conn->in, &s->cmd);
+            s->cmd.data = cmd;
+            s->cmd.len = n + 1;
+            s->cmd.heap = true;
+            sql = (const char *)cmd + 1;
+            len = n;
+            analyze(s, sql, len, &f);
+        }
+    }
     diag_statement_start(s, f.multi ? NULL : s->wc->stmt);
     if (!s->admitted && protect_admit(s, sql, len, s->wc->stmt->shape,
                                       s->wc->stmt->lex_error) != ADMIT_GO)
@@ -587,16 +686,16 @@ query_start(struct session *s, const char *sql, size_t len)
             s->digest_slot = slot;
         }
     }
+    if (s->wc->stmt->kind == STMT_BEGIN && locks_block_begin(s))
+        return;
     switch (f.action) {
     case ACT_USE:
         schema_use(s, f.name, f.name_len);
         session_command_done(s);
         return;
-    case ACT_SHOW_DATABASES:
-        answer_show_databases(s, f.name, f.name_len, f.has_like);
-        return;
-    case ACT_SELECT_DATABASE:
-        answer_select_database(s, s->wc->stmt);
+    case ACT_PROXY_READ:
+        answer_write_proxy_read(s, s->wc->stmt, false, s->conn->out);
+        session_command_done(s);
         return;
     case ACT_LASTID:
         lastid_answer(s, s->wc->stmt, false);
@@ -612,6 +711,9 @@ query_start(struct session *s, const char *sql, size_t len)
         return;
     case ACT_TXN_BEGIN:
         txn_begin(s, sql, len);
+        return;
+    case ACT_TXN_SNAPSHOT:
+        txn_begin_snapshot(s, sql, len);
         return;
     case ACT_TXN_END:
         txn_end(s, f.commit, f.chain, f.release);
@@ -637,6 +739,7 @@ query_start(struct session *s, const char *sql, size_t len)
     if (!f.multi)
         tablecols_note_ddl(s, s->wc->stmt);
     s->tracks_vars = f.tracks_vars;
+    uservars_note(s, s->wc->stmt);
     s->pins |= f.pins;
     s->lid_need = f.lid;
     if (f.implicit)

@@ -57,8 +57,10 @@
 #include "session/schema.h"
 #include "session/stmtlog.h"
 #include "session/tablecols.h"
+#include "session/tablelocks.h"
 #include "session/throttle.h"
 #include "session/txn.h"
+#include "session/uservars.h"
 
 /* Capabilities offered to clients: only what every pooled backend
  * connection honours (see serverconn.c). Notably absent: CLIENT_FOUND_ROWS,
@@ -145,6 +147,7 @@ free_cb(evutil_socket_t fd, short what, void *arg)
     free(s->tc_ddl);
     free(s->gtid_wrote);
     sessvars_clear(&s->vars);
+    uservars_clear(s);
     sessvars_clear(&s->pending);
     command_free_local_stmts(s);
     pstmt_free_all(s);
@@ -201,8 +204,9 @@ close_session(struct session *s, const char *reason)
     if (s->delay_ev)
         evtimer_del(s->delay_ev);
     engine_abort(s);
-    cursor_close_all(s);   /* their connections are dropped */
-    txn_abandon(s, false); /* rolled back without the client */
+    cursor_close_all(s);    /* their connections are dropped */
+    txn_abandon(s, false);  /* rolled back without the client */
+    tablelocks_drop_all(s); /* closed: the servers drop the locks */
     if (s->sc) {
         /* Mid-statement its state is unknown, and an open transaction is
          * best ended by closing: dropped. Between statements, session

@@ -32,6 +32,9 @@
 #include "session/relay.h"
 #include "session/session.h"
 #include "session/txnbranch.h"
+#include "route/placement.h"
+#include "route/router.h"
+#include "sql/classify.h"
 
 static void phase_done(struct txn *tx);
 
@@ -89,6 +92,56 @@ txn_begin(struct session *s, const char *sql, size_t len)
     session_enter(s, txn_new(s, sql, len));
     session_send_ok(s, 0, NULL);
     session_command_done(s);
+}
+
+void
+txn_begin_snapshot(struct session *s, const char *sql, size_t len)
+{
+    const struct cfg *c = s->wc->cfg;
+    const struct cfg_schema *sc = &c->schemas[s->schema];
+    struct route_plan *plan = s->wc->plan;
+    struct txn *tx = txn_new(s, sql, len);
+    uint64_t m = 1ull << sc->default_shard;
+
+    tx->mode = TXN_BEST_EFFORT; /* BEGIN (the client's text) per shard */
+    tx->read_only = true;
+    session_enter(s, tx);
+    for (int i = 0; i < sc->ntables; i++)
+        if (!sc->tables[i].global && sc->tables[i].rule >= 0)
+            m |= placement_rule_mask(&c->rules[sc->tables[i].rule]);
+    /* every branch now: the prelude starts it, DO 0 answers OK */
+    plan->action = ROUTE_FORWARD;
+    plan->role = ROLE_PRIMARY;
+    plan->kind = "begin";
+    plan->ntargets = 0;
+    plan->merge = plan->sum_affected = plan->scatter = false;
+    plan->needs_params = plan->renumbered = false;
+    plan->lock_mask = 0;
+    plan->table_rule = -1;
+    plan->replicated = true; /* one OK for all */
+    for (; m != 0 && plan->ntargets < ROUTE_MAX_SHARDS; m &= m - 1) {
+        plan->targets[plan->ntargets].shard = __builtin_ctzll(m);
+        plan->targets[plan->ntargets].sql = "DO 0";
+        plan->targets[plan->ntargets].len = 4;
+        plan->ntargets++;
+    }
+    engine_run(s, plan, NULL, NULL, 0, NULL);
+}
+
+bool
+txn_refuses_write(struct session *s, const struct stmt_info *st)
+{
+    if (s->txn == NULL || !s->txn->read_only ||
+        (!st->is_write && st->kind != STMT_DDL && st->kind != STMT_CALL))
+        return false;
+    session_send_error(s, ER_NOT_SUPPORTED_YET, "HY000",
+                       "myshard: this transaction was started WITH CONSISTENT "
+                       "SNAPSHOT and reads every shard, and cross-shard "
+                       "transactions are denied for this schema "
+                       "(transactions: deny): it cannot write; COMMIT it and "
+                       "write in a transaction of its own");
+    session_command_done(s);
+    return true;
 }
 
 void
@@ -353,10 +406,15 @@ finish(struct txn *tx)
         session_dispatch(s);
         return;
     } else {
-        if (tx->chain)
-            session_enter(s,
-                          txn_new(s, tx->begin_sql,
-                                  tx->begin_sql ? strlen(tx->begin_sql) : 0));
+        if (tx->chain) {
+            struct txn *next = txn_new(
+                s, tx->begin_sql, tx->begin_sql ? strlen(tx->begin_sql) : 0);
+            if (tx->read_only) { /* still one that reads and never writes */
+                next->mode = TXN_BEST_EFFORT;
+                next->read_only = true;
+            }
+            session_enter(s, next);
+        }
         session_send_ok(s, 0, NULL);
     }
     if (tx->release) {

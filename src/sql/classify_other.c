@@ -4,6 +4,7 @@
  * LOCK TABLES, LOAD DATA, HANDLER, KILL, FLUSH, PREPARE and CALL.
  */
 #include "classify_internal.h"
+#include "sql/classify.h"
 
 uint8_t
 parse_explain(struct parser *p, bool analyze)
@@ -86,6 +87,45 @@ parse_lock(struct parser *p)
         parser_next(p);
     }
     return STMT_LOCK_TABLES;
+}
+
+size_t
+sql_lock_items(const struct stmt_info *st, struct sql_span *items, size_t cap,
+               bool *splittable)
+{
+    size_t end = st->stmt_len ? st->stmt_len : st->len, n = 0;
+    const char *start = NULL;
+    struct lexer lx;
+    struct token t;
+
+    *splittable = true;
+    lexer_init(&lx, st->sql, end, st->mode);
+    while (lexer_next(&lx, &t)) {
+        if (t.type == TOK_ERROR)
+            return 0;
+        if (start == NULL) {
+            if (t.type == TOK_IDENT &&
+                (t.kw == KW_TABLE || t.kw == KW_TABLES)) {
+                start = t.p + t.len;
+                *splittable &= !lx.in_exec;
+            }
+            continue;
+        }
+        if (t.type != TOK_COMMA)
+            continue;
+        if (n >= cap)
+            return 0;
+        *splittable &= !lx.in_exec;
+        items[n].p = start;
+        items[n].len = (size_t)(t.p - start);
+        n++;
+        start = t.p + t.len;
+    }
+    if (start == NULL || n >= cap)
+        return 0;
+    items[n].p = start;
+    items[n].len = (size_t)(st->sql + end - start);
+    return n + 1;
 }
 
 uint8_t

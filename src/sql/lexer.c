@@ -287,6 +287,17 @@ find_comment_end(const char *s, const char *end)
     return NULL;
 }
 
+/* MariaDB's executable comment for version 999999 (M!999999: the first
+ * line of mariadb-dump's files): its version has six digits, above every
+ * server's, so every server skips it as a comment. Not the MySQL form
+ * (!999999), whose version a server may read as five digits. */
+static bool
+never_version(const char *body, const char *end)
+{
+    return *body != '!' && end - body >= 8 &&
+           memcmp(body + 2, "999999", 6) == 0;
+}
+
 /* Skips blanks and comments before the next token, entering and leaving
  * executable comments. A myshard hint or an unterminated comment is stored
  * in *t and reported. */
@@ -335,7 +346,8 @@ skip_blanks(struct lexer *lx, struct token *t, bool *spaced)
             if (!lx->in_exec && body < end &&
                 (*body == '!' ||
                  (end - body >= 2 && (*body == 'M' || *body == 'm') &&
-                  body[1] == '!'))) {
+                  body[1] == '!')) &&
+                !never_version(body, end)) {
                 /* executable comment: lex its content as SQL */
                 const char *v = body + (*body == '!' ? 1 : 2);
                 const char *d = v;

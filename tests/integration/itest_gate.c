@@ -198,6 +198,41 @@ direct_count(const char *table, int id)
 
 /* ------------------------------------------------------- a. schemas */
 
+/* The first column of every row of q, prepared and executed (with a
+ * read-only cursor when cursor), joined by ','; "ERR <code>" on failure. */
+static void
+ps_column(MYSQL *m, const char *q, bool cursor, char *out, size_t cap)
+{
+    MYSQL_STMT *ps = mysql_stmt_init(m);
+    unsigned long type = cursor ? CURSOR_TYPE_READ_ONLY : CURSOR_TYPE_NO_CURSOR;
+    char buf[256];
+    unsigned long len = 0;
+    my_bool isnull = 0;
+    MYSQL_BIND b;
+    size_t o = 0;
+
+    out[0] = 0;
+    if (ps == NULL)
+        return;
+    memset(&b, 0, sizeof(b));
+    b.buffer_type = MYSQL_TYPE_STRING;
+    b.buffer = buf;
+    b.buffer_length = sizeof(buf);
+    b.length = &len;
+    b.is_null = &isnull;
+    if (mysql_stmt_prepare(ps, q, strlen(q)) != 0 ||
+        mysql_stmt_attr_set(ps, STMT_ATTR_CURSOR_TYPE, &type) != 0 ||
+        mysql_stmt_execute(ps) != 0 || mysql_stmt_bind_result(ps, &b) != 0) {
+        snprintf(out, cap, "ERR %u", mysql_stmt_errno(ps));
+        mysql_stmt_close(ps);
+        return;
+    }
+    while (mysql_stmt_fetch(ps) == 0 && o + len + 2 < cap)
+        o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? "," : "",
+                              isnull ? 4 : (int)len, isnull ? "NULL" : buf);
+    mysql_stmt_close(ps);
+}
+
 static void
 test_schemas(void)
 {
@@ -317,6 +352,49 @@ test_schemas(void)
           mysql_stmt_error(ps));
     mysql_stmt_close(ps);
     works(m, "SELECT * FROM itg_shop.items");
+
+    /* SHOW DATABASES and SELECT DATABASE() prepared answer as in text,
+     * from the config, never with the servers' other databases. */
+    {
+        char text[512] = "", got[512], cur[512];
+        size_t o = 0;
+        if (mysql_query(m, "SHOW DATABASES") == 0) {
+            MYSQL_RES *r = mysql_store_result(m);
+            MYSQL_ROW row;
+            while (r != NULL && (row = mysql_fetch_row(r)) != NULL)
+                o += (size_t)snprintf(text + o, sizeof(text) - o, "%s%s",
+                                      o ? "," : "", row[0]);
+            mysql_free_result(r);
+        }
+        ps_column(m, "SHOW DATABASES", false, got, sizeof(got));
+        ps_column(m, "SHOW DATABASES", true, cur, sizeof(cur));
+        check(text[0] != 0 && strcmp(got, text) == 0 &&
+                  strcmp(cur, text) == 0 && strstr(got, "mysql") == NULL,
+              "a: prepared SHOW DATABASES lists the user's schemas as text "
+              "does (text %s, prepared %s, with a cursor %s)",
+              text, got, cur);
+        ps_column(m, "SHOW DATABASES LIKE 'nomatch%'", false, got, sizeof(got));
+        check(got[0] == 0,
+              "a: prepared SHOW DATABASES LIKE 'nomatch%%' lists "
+              "none (%s)",
+              got);
+        ps_column(m, "SELECT DATABASE()", false, got, sizeof(got));
+        ps_column(m, "SELECT DATABASE()", true, cur, sizeof(cur));
+        const char *want = "?";
+        char wbuf[128] = "";
+        if (mysql_query(m, "SELECT DATABASE()") == 0) {
+            MYSQL_RES *r = mysql_store_result(m);
+            MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+            if (row != NULL && row[0] != NULL)
+                snprintf(wbuf, sizeof(wbuf), "%s", row[0]);
+            want = wbuf;
+            mysql_free_result(r);
+        }
+        check(want[0] != 0 && strcmp(got, want) == 0 && strcmp(cur, want) == 0,
+              "a: prepared SELECT DATABASE() names the client's schema as "
+              "text does (%s; prepared %s, with a cursor %s)",
+              want, got, cur);
+    }
 
     /* information_schema: only the user's schemas. */
     check_int(it_int(m, -1,

@@ -118,6 +118,9 @@ static const struct {
      "IDENT(SELECT) IDENT(SQL_NO_CACHE) NUMBER(1)"},
     {"/*!50700SELECT*/1", "IDENT(SELECT) NUMBER(1)"},
     {"/*!100100 x */ /*M!100200 y*/ /*! z */", "IDENT(x) IDENT(y) IDENT(z)"},
+    /* version 999999: above every server, a comment to all of them */
+    {"/*M!999999\\- enable the sandbox mode */ SET", "IDENT(SET)"},
+    {"/*M!9999990 x */ y /*!999999 z */", "IDENT(y) IDENT(z)"},
     {"/*!40101 a /* inner */ b */ c", "IDENT(a) IDENT(b) IDENT(c)"},
     {"SELECT /*+ BKA(t) */ 1", "IDENT(SELECT) NUMBER(1)"},
     {"/* myshard: shard=s1 */ SELECT 1",

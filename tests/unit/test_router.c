@@ -8,6 +8,8 @@
  * lines that follow:
  *   @schema NAME | @schema -      the session's schema (- : none)
  *   @txn on | @txn off            inside a transaction
+ *   @locks s0,s1 | @locks -       shards where the session holds LOCK
+ *                                 TABLES locks
  *   @columns T c1,c2,... | @columns -   table T's columns as the shards
  *                                 have them (positional INSERTs); - : none
  *                                 known. T missing: "unknown" for every table
@@ -156,6 +158,22 @@ shard_idx(const char *name)
     return cfg_find_shard(cfg, name);
 }
 
+/* "s0,s2" -> the mask of those shards; "-" none. */
+static uint64_t
+locks_mask(const char *list)
+{
+    uint64_t m = 0;
+    char name[16];
+
+    while (*list && *list != '-') {
+        size_t n = strcspn(list, ",");
+        snprintf(name, sizeof(name), "%.*s", (int)n, list);
+        m |= 1ull << shard_idx(name);
+        list += n + (list[n] == ',');
+    }
+    return m;
+}
+
 /* The compact form of a plan (see the head of this file). */
 static void
 describe(const struct stmt_info *st, const struct route_plan *p, char *out,
@@ -264,6 +282,8 @@ START_TEST(test_table)
                         : cfg_find_schema(cfg, line + 8, strlen(line + 8));
             else if (strncmp(line, "@txn ", 5) == 0)
                 c.ctx.in_txn = strcmp(line + 5, "on") == 0;
+            else if (strncmp(line, "@locks ", 7) == 0)
+                c.ctx.lock_shards = locks_mask(line + 7);
             else if (strncmp(line, "@params ", 8) == 0)
                 ctx_params(&c, line + 8);
             else if (strncmp(line, "@columns ", 9) == 0)

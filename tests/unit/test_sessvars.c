@@ -59,6 +59,35 @@ START_TEST(test_diff)
 }
 END_TEST
 
+/* A SET of one character set variable after NAMES: the NAMES becomes its
+ * parts, so the set never holds two answers for character_set_client. */
+START_TEST(test_apply_charsets)
+{
+    struct sessvars s = {0};
+
+    sessvars_apply(&s, "names", 5, "utf8mb4", 7);
+    sessvars_apply(&s, "character_set_client", 20, "latin1", 6);
+    ck_assert_ptr_null(sessvars_get(&s, "names"));
+    ck_assert_str_eq(sessvars_get(&s, "character_set_client"), "latin1");
+    ck_assert_str_eq(sessvars_get(&s, "character_set_results"), "utf8mb4");
+    ck_assert_str_eq(sessvars_get(&s, "character_set_connection"), "utf8mb4");
+    sessvars_apply(&s, "collation_connection", 20, "latin1_swedish_ci", 17);
+    ck_assert_ptr_null(sessvars_get(&s, "character_set_connection"));
+    ck_assert_int_eq(s.n, 3);
+    /* NAMES replaces all of them */
+    sessvars_apply(&s, "NAMES", 5, "'gbk' COLLATE 'gbk_bin'", 23);
+    ck_assert_int_eq(s.n, 1);
+    sessvars_apply(&s, "character_set_results", 21, "binary", 6);
+    ck_assert_str_eq(sessvars_get(&s, "character_set_client"), "gbk");
+    ck_assert_str_eq(sessvars_get(&s, "collation_connection"), "gbk_bin");
+    ck_assert_str_eq(sessvars_get(&s, "character_set_results"), "binary");
+    ck_assert_ptr_null(sessvars_get(&s, "character_set_connection"));
+    sessvars_apply(&s, "time_zone", 9, "'+00:00'", 8);
+    ck_assert_str_eq(sessvars_get(&s, "time_zone"), "'+00:00'");
+    sessvars_clear(&s);
+}
+END_TEST
+
 START_TEST(test_too_small)
 {
     struct sessvars want = {0}, have = {0};
@@ -82,6 +111,7 @@ main(void)
 
     tcase_add_test(tc, test_diff);
     tcase_add_test(tc, test_too_small);
+    tcase_add_test(tc, test_apply_charsets);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
