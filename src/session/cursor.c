@@ -51,6 +51,8 @@ struct cursor {
     bool whole;           /* the run cannot detach: read the result whole */
     bool overflow;        /* ... and it passed CURSOR_BUFFER_MAX */
     bool open;            /* the header reached the client */
+    uint16_t warnings;    /* the whole result's, for the header's EOF: a
+                             server counts them when it opens the cursor */
     bool in_cont;         /* the next packet in buf continues a row */
     bool fetching;        /* a COM_STMT_FETCH is being answered */
     bool in_go;           /* inside fetch_go() */
@@ -59,6 +61,11 @@ struct cursor {
     uint16_t err_code;
     char err_msg[300];
 };
+
+/* A result smaller than this is read whole before the EXECUTE is
+ * answered, so its EOF can carry the result's warning count, as a
+ * server's does (it computes the rows when it opens the cursor). */
+#define CURSOR_HEADER_WAIT (64 * 1024)
 
 /* ---- packets in the buffer --------------------------------------------- */
 
@@ -104,6 +111,25 @@ static bool
 is_eof(const uint8_t *p, uint32_t len)
 {
     return len >= 1 && len < 9 && p[0] == PKT_HDR_EOF;
+}
+
+/* The warning count of the EOF that ends buf's last result (0 when the
+ * last packet is not an EOF). */
+static uint16_t
+last_eof_warnings(struct evbuffer *buf)
+{
+    size_t off = 0;
+    uint32_t len = 0, last_len = 0;
+    uint8_t p[3], last[3] = {0};
+
+    while (peek_at(buf, off, &len, p, sizeof(p))) {
+        memcpy(last, p, sizeof(last));
+        last_len = len;
+        off += 4 + (size_t)len;
+    }
+    return is_eof(last, last_len) && last_len >= 3
+               ? (uint16_t)(last[1] | last[2] << 8)
+               : 0;
 }
 
 /* The first result's header at the head of buf: 1 when its column count,
@@ -161,6 +187,10 @@ send_header(struct cursor *c, uint64_t npk)
     (void)peek_at(c->buf, 0, &len, p, sizeof(p)); /* the EOF: len < 9 */
     evbuffer_remove(c->buf, eof, 4 + len);
     eof[3] = s->seq++;
+    if (len >= 5) {
+        eof[4 + 1] = (uint8_t)c->warnings;
+        eof[4 + 2] = (uint8_t)(c->warnings >> 8);
+    }
     eof[4 + 3] |= SERVER_STATUS_CURSOR_EXISTS & 0xFF;
     evbuffer_add(out, eof, 4 + len);
     s->status =
@@ -405,8 +435,9 @@ on_turn(struct eng_run *r)
         }
         return;
     }
-    if (header_at(c->buf, &npk, &status) <= 0)
-        return; /* not yet, or no result set: answered at on_end */
+    if (header_at(c->buf, &npk, &status) <= 0 ||
+        evbuffer_get_length(c->buf) < CURSOR_HEADER_WAIT)
+        return; /* not yet, no result set or small: answered at on_end */
     send_header(c, npk);
     r->detached = true;
     c->s->crun = NULL;
@@ -458,6 +489,7 @@ on_end(struct eng_run *r)
         return SINK_ANSWERED;
     }
     if (header_at(c->buf, &npk, &status) == 1) {
+        c->warnings = last_eof_warnings(c->buf);
         send_header(c, npk); /* the rows wait in buf for the fetches */
         return SINK_ANSWERED;
     }
@@ -486,6 +518,7 @@ cursor_adopt(struct session *s, struct pstmt *ps, struct evbuffer *answer)
     c->next = s->cursors;
     s->cursors = c;
     if (header_at(c->buf, &npk, &status) == 1) {
+        c->warnings = last_eof_warnings(c->buf);
         send_header(c, npk);
         return;
     }
