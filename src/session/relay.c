@@ -86,7 +86,8 @@ note_ok(struct relay *r, const uint8_t *p, size_t len)
         r->insert_id = ok.insert_id;
         r->warnings = ok.warnings;
         if (ok.info_len <= sizeof(r->info)) {
-            memcpy(r->info, ok.info, ok.info_len);
+            if (ok.info_len > 0) /* no info: ok.info may be NULL */
+                memcpy(r->info, ok.info, ok.info_len);
             r->info_len = (uint8_t)ok.info_len;
         } else {
             r->info_len = RELAY_INFO_LONG;
