@@ -43,6 +43,8 @@ import time
 import traceback
 import urllib.request
 
+from taplib import free_ports, wait_port
+
 HOST = "127.0.0.1"
 RED_WITHIN_S = 10  # "a few seconds": health checks run every 500 ms here
 GREEN_WITHIN_S = 60  # a restarted mariadbd takes a while to answer again
@@ -80,31 +82,6 @@ class Tap:
 
 
 tap = Tap()
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind((HOST, 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-def wait_port(port, timeout, proc=None):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc is not None and proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection((HOST, port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 def http_get(port, path):

@@ -48,6 +48,8 @@ import traceback
 
 import pymysql
 
+from taplib import free_ports, wait_port
+
 HOST = "127.0.0.1"
 DB = "dumpdb"
 SLOTS = 1024
@@ -172,31 +174,6 @@ def rows_for():
     for n, t in enumerate(EXTRA):
         rows[t] = [(1, "x%d" % n), (2, None)]
     return rows
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind((HOST, 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-def wait_port(port, timeout, proc=None):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc is not None and proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection((HOST, port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 def direct(port, db=DB):
