@@ -492,6 +492,46 @@ it_sleep_ms(long ms)
 }
 
 long
+it_rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    if (pid <= 0)
+        return -1;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+MYSQL *
+it_proxy_connect(const struct it_proxy *p, const char *user,
+                 const char *password, const char *db, unsigned read_s)
+{
+    MYSQL *m = mysql_init(NULL);
+    unsigned t = 5;
+
+    if (m == NULL)
+        return NULL;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &t);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &read_s);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &read_s);
+    if (mysql_real_connect(m, "127.0.0.1", user, password, db, p->port, NULL,
+                           0) == NULL) {
+        it_diag("connect: %u %s", mysql_errno(m), mysql_error(m));
+        mysql_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+long
 it_file_size(const char *path)
 {
     struct stat st;

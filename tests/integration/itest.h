@@ -96,6 +96,8 @@ unsigned it_free_port(void);
 
 /* Sleeps ms milliseconds (restarted after signals). */
 void it_sleep_ms(long ms);
+/* VmRSS of process pid in kB, -1 when unknown. */
+long it_rss_kb(pid_t pid);
 /* Size of the file in bytes, 0 when it cannot be read. */
 long it_file_size(const char *path);
 /* Whether the file holds needle past byte offset from. */
@@ -139,6 +141,10 @@ bool it_proxy_start(struct it_proxy *p, long *log_from);
  * on its own; *status (when not NULL) gets the wait status, -1 when no
  * process was running. */
 bool it_proxy_stop(struct it_proxy *p, int sig, double timeout, int *status);
+/* A client of p's listen port as user/password in db, with a 5 s connect
+ * and read_s read/write timeouts; NULL (diagnosed) when it cannot log in. */
+MYSQL *it_proxy_connect(const struct it_proxy *p, const char *user,
+                        const char *password, const char *db, unsigned read_s);
 /* Whether the process is running (started and not stopped). */
 bool it_proxy_running(const struct it_proxy *p);
 /* SIGKILL without waiting, for bail-outs. */

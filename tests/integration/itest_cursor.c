@@ -54,36 +54,13 @@ struct row {
 static long
 rss_kb(void)
 {
-    char path[64], line[256];
-    long kb = -1;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)mp.pid);
-    if ((f = fopen(path, "r")) == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
+    return it_rss_kb(mp.pid);
 }
 
 static MYSQL *
 connect_mp(void)
 {
-    MYSQL *m = mysql_init(NULL);
-    unsigned t = 5, rt = 120;
-
-    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &t);
-    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rt);
-    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rt);
-    if (mysql_real_connect(m, "127.0.0.1", "app", "app", DB, mp.port, NULL,
-                           0) == NULL) {
-        it_diag("connect: %u %s", mysql_errno(m), mysql_error(m));
-        mysql_close(m);
-        return NULL;
-    }
-    return m;
+    return it_proxy_connect(&mp, "app", "app", DB, 120);
 }
 
 static bool

@@ -57,30 +57,11 @@ static struct it_proxy px;
 
 /* ------------------------------------------------------------ helpers */
 
-/* VmRSS of pid in kB, -1 when unknown. */
-static long
-rss_of(pid_t pid)
-{
-    char path[64], line[256];
-    long kb = -1;
-    if (pid <= 0)
-        return -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
-
 /* This program's myshard. */
 static long
 rss_kb(void)
 {
-    return rss_of(px.pid);
+    return it_rss_kb(px.pid);
 }
 
 /* The shared myshard of the test rig (default max_allowed_packet, 64MB):
@@ -391,7 +372,7 @@ test_login_garbage(void)
     bool done[GARBAGE_CLIENTS] = {false};
     static unsigned char junk[65536];
     pid_t pid = shared_pid();
-    long before = rss_of(pid), peak = before;
+    long before = it_rss_kb(pid), peak = before;
 
     it_fill_random(junk, sizeof(junk), 11);
     for (int i = 0; i < GARBAGE_CLIENTS; i++) {
@@ -427,14 +408,14 @@ test_login_garbage(void)
             else
                 open++;
         }
-        long now = rss_of(pid);
+        long now = it_rss_kb(pid);
         if (now > peak)
             peak = now;
         if (open > 0)
             it_sleep_ms(1);
     }
     for (int i = 0; i < 20; i++) {
-        long now = rss_of(pid);
+        long now = it_rss_kb(pid);
         if (now > peak)
             peak = now;
         it_sleep_ms(10);
