@@ -163,6 +163,10 @@ struct session {
     bool cmd_err;           /* answered with an error */
     bool timed_out;         /* past query_timeout: killed, answered with 1969 */
     bool admitted;          /* passed protect_admit (a delayed statement) */
+    /* session/movehold.h: the reshard whose in-flight moving writes it
+     * counts in (0 none), the one holding its command and since when */
+    uint64_t mv_id, mv_held_id;
+    int64_t mv_held_ms;
     uint8_t route_pref;     /* enum cfg_route_pref of its policy */
     int64_t cache_ttl_ms;   /* its policy's cache TTL; 0 none */
     struct event *delay_ev; /* owned; a leaky bucket's wait, lazily made */

@@ -30,6 +30,7 @@
 #include "session/lexstate.h"
 #include "session/protect.h"
 #include "session/schema.h"
+#include "session/movehold.h"
 #include "session/tablecols.h"
 #include "session/session.h"
 #include "session/txn.h"
@@ -473,6 +474,8 @@ query_plan_allowed(struct session *s, const struct route_plan *plan)
         session_command_done(s);
         return false;
     }
+    if (movehold_check(s, plan))
+        return false; /* held while its keys move, or answered */
     if (s->txn != NULL) {
         /* The transaction may span shards; unless it can only roll back. */
         if (txn_broken(s) == NULL)

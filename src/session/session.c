@@ -56,6 +56,7 @@
 #include "session/engine.h"
 #include "session/schema.h"
 #include "session/stmtlog.h"
+#include "session/movehold.h"
 #include "session/tablecols.h"
 #include "session/tablelocks.h"
 #include "session/throttle.h"
@@ -204,6 +205,7 @@ close_session(struct session *s, const char *reason)
     if (s->delay_ev)
         evtimer_del(s->delay_ev);
     engine_abort(s);
+    movehold_session_close(s);
     cursor_close_all(s);    /* their connections are dropped */
     txn_abandon(s, false);  /* rolled back without the client */
     tablelocks_drop_all(s); /* closed: the servers drop the locks */
@@ -631,6 +633,7 @@ command_done(struct session *s)
     if (s->counted)
         count_statement(s);
     tablecols_command_end(s);
+    movehold_statement_end(s);
     packet_consume(s->conn->in, &s->cmd);
     free(s->stmt_schema);
     s->stmt_schema = NULL;
