@@ -43,6 +43,7 @@
 #include "admin/console.h"
 #include "backend/cluster.h"
 #include "backend/xalog.h"
+#include "reshard/reshard.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "build_config.h"
@@ -409,6 +410,60 @@ out:
     return ok;
 }
 
+/* A generation a reshard built from the running one (reshard.h's
+ * apply): the same steps as a reload's switch, under the reload lock. */
+static bool
+proxy_apply(void *arg,
+            struct cfg *(*build)(const struct cfg *running, void *ctx,
+                                 char *msg, size_t msglen),
+            void *ctx, char *msg, size_t msglen)
+{
+    struct proxy *px = arg;
+    struct cfg *running, *next;
+    struct diag d;
+    bool ok = false;
+    int left;
+
+    pthread_mutex_lock(&px->reload_mu);
+    if (px->stopping) {
+        snprintf(msg, msglen, "myshard is shutting down");
+        goto out;
+    }
+    running = proxy_cfg_get(px);
+    next = build(running, ctx, msg, msglen);
+    diag_init(&d);
+    if (next != NULL && !proxy_tls_build(next, &d)) {
+        (void)diag_join(&d, msg, msglen);
+        cfg_put(next);
+        next = NULL;
+    }
+    diag_free(&d);
+    if (next == NULL) {
+        cfg_put(running);
+        goto out;
+    }
+    cfg_keep_restart_keys(next, running);
+    pthread_mutex_lock(&px->cfg_mu);
+    px->cfg = next;
+    pthread_mutex_unlock(&px->cfg_mu);
+    px->generation++;
+    cluster_set_config(px->generation, cluster_config_hash(next));
+    health_set_cfg(px->health, next);
+    tablemeta_set_cfg(px->tmeta, next);
+    left = switch_workers(px, next);
+    cfg_put(running);
+    cfg_put(running);
+    if (left > 0)
+        log_warn("placement switch: %d worker(s) have not switched yet; they "
+                 "will between two events",
+                 left);
+    log_info("placement switched generation=%u", px->generation);
+    ok = true;
+out:
+    pthread_mutex_unlock(&px->reload_mu);
+    return ok;
+}
+
 bool
 proxy_reload_cb(void *arg, char *msg, size_t msglen)
 {
@@ -641,6 +696,14 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
         log_error("%s", err);
         goto out;
     }
+    {
+        const struct reshard_env renv = {
+            .cfg_get = proxy_cfg_get, .apply = proxy_apply, .arg = &px};
+        if (!reshard_init(&renv, err, sizeof(err))) {
+            log_error("%s", err);
+            goto out;
+        }
+    }
     log_info("myshard %s ready listen=%s workers=%d shards=%d servers=%d",
              MYSHARD_VERSION, cfg->listen.text, px.nworkers, cfg->nshards,
              px.servers->n);
@@ -653,6 +716,7 @@ out:
     pthread_mutex_unlock(&px.reload_mu);
     /* The admin thread reads the workers: it goes first. */
     console_stop(px.console);
+    reshard_shutdown(); /* they may be switching the workers */
     cluster_stop(); /* releases the OKs it holds, while workers run */
     if (px.workers)
         free_workers(&px);

@@ -26,7 +26,8 @@ declare -A allowed=(
     [backend]="base net proto cfg"
     [result]="base proto sql"
     [session]="base net proto sql cfg route backend result"
-    [admin]="base net proto sql cfg route backend result session"
+    [reshard]="base net proto sql cfg route backend result session"
+    [admin]="base net proto sql cfg route backend result session reshard"
 )
 
 violations=0
@@ -52,7 +53,7 @@ for top in src include; do
         dir=${dir%/}
         layer=${dir#"$top"/}
         if [[ -z ${allowed[$layer]+set} ]]; then
-            report "$dir: '$layer' is not a layer (base proto sql cfg net route backend result session admin)"
+            report "$dir: '$layer' is not a layer (base proto sql cfg net route backend result session reshard admin)"
             continue
         fi
         dirs+=("$dir")

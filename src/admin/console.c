@@ -51,15 +51,9 @@
 
 /* ---- a result set under construction ------------------------------------ */
 
-struct table {
-    const char *const *cols;
-    int ncols;
-    char **cells; /* owned, nrows * ncols */
-    int nrows, cap;
-};
 
-static void
-table_row(struct table *t, ...)
+void
+console_row(struct console_table *t, ...)
 {
     va_list ap;
 
@@ -78,8 +72,8 @@ table_row(struct table *t, ...)
 }
 
 /* A number as a cell (static ring: valid until 16 more calls). */
-static const char *
-num(long long n)
+const char *
+console_num(long long n)
 {
     static char ring[16][24];
     static int k;
@@ -89,8 +83,8 @@ num(long long n)
     return b;
 }
 
-static const char *
-fixed(double x, int decimals)
+const char *
+console_fixed(double x, int decimals)
 {
     static char ring[8][32];
     static int k;
@@ -100,8 +94,8 @@ fixed(double x, int decimals)
     return b;
 }
 
-static void
-table_send(struct admin_conn *ac, struct table *t)
+void
+console_send_table(struct admin_conn *ac, struct console_table *t)
 {
     struct rs_writer w;
 
@@ -115,11 +109,9 @@ table_send(struct admin_conn *ac, struct table *t)
     free(t->cells);
 }
 
-static void send_error(struct admin_conn *ac, uint16_t code, const char *state,
-                       const char *fmt, ...) PRINTF_FMT(4, 5);
 
-static void
-send_error(struct admin_conn *ac, uint16_t code, const char *state,
+void
+console_error(struct admin_conn *ac, uint16_t code, const char *state,
            const char *fmt, ...)
 {
     char msg[2048];
@@ -132,8 +124,8 @@ send_error(struct admin_conn *ac, uint16_t code, const char *state,
     proto_write_err(ac->conn->out, &seq, code, state, "%s", msg);
 }
 
-static void
-send_ok(struct admin_conn *ac)
+void
+console_ok(struct admin_conn *ac)
 {
     uint8_t seq = ac->seq;
     proto_write_ok(ac->conn->out, &seq, 0, 0, SERVER_STATUS_AUTOCOMMIT, 0,
@@ -158,14 +150,14 @@ static void
 cmd_help(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {"command", "description"};
-    struct table t = {cols, 2, NULL, 0, 0};
+    struct console_table t = {cols, 2, NULL, 0, 0};
     int n;
     const struct admin_cmd *c = commands(&n);
 
     (void)args;
     for (int i = 0; i < n; i++)
-        table_row(&t, c[i].usage, c[i].help);
-    table_send(ac, &t);
+        console_row(&t, c[i].usage, c[i].help);
+    console_send_table(ac, &t);
 }
 
 static void
@@ -173,7 +165,7 @@ cmd_version(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {"version", "build", "started_at",
                                        "uptime_seconds"};
-    struct table t = {cols, 4, NULL, 0, 0};
+    struct console_table t = {cols, 4, NULL, 0, 0};
     const struct admin_view *v = ac->con->v;
     char started[32];
     time_t st = (time_t)v->started_wall;
@@ -182,9 +174,9 @@ cmd_version(struct admin_conn *ac, const char *args)
     (void)args;
     gmtime_r(&st, &tm);
     strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    table_row(&t, MYSHARD_VERSION, MYSHARD_SERVER_VERSION, started,
-              num((clock_ms() - v->started_ms) / 1000));
-    table_send(ac, &t);
+    console_row(&t, MYSHARD_VERSION, MYSHARD_SERVER_VERSION, started,
+              console_num((clock_ms() - v->started_ms) / 1000));
+    console_send_table(ac, &t);
 }
 
 /* The instances sharing cluster.redis; the first row is Redis itself. */
@@ -194,7 +186,7 @@ cmd_cluster(struct admin_conn *ac, const char *args)
     static const char *const cols[] = {
         "name",   "address",           "version", "generation",
         "config", "last_heartbeat_ms", "state"};
-    struct table t = {cols, 7, NULL, 0, 0};
+    struct console_table t = {cols, 7, NULL, 0, 0};
     struct cluster_row *rows;
     struct cluster_state st;
     int n = cluster_show(&rows, &st);
@@ -202,14 +194,14 @@ cmd_cluster(struct admin_conn *ac, const char *args)
 
     (void)args;
     if (!st.enabled) {
-        send_error(ac, ER_UNKNOWN_ERROR, "HY000",
+        console_error(ac, ER_UNKNOWN_ERROR, "HY000",
                    "myshard: no cluster: set cluster.redis to share cache "
                    "invalidations between instances");
         return;
     }
     snprintf(down, sizeof(down), "down: %s", st.error);
     snprintf(hash, sizeof(hash), "%08x", st.cfg_hash);
-    table_row(&t, "(redis)", st.redis, NULL, NULL, NULL, NULL,
+    console_row(&t, "(redis)", st.redis, NULL, NULL, NULL, NULL,
               st.redis_up ? "up" : down);
     /* this instance's state: its cache and how its rate limits count */
     snprintf(self, sizeof(self), "this instance%s",
@@ -223,14 +215,14 @@ cmd_cluster(struct admin_conn *ac, const char *args)
     for (int i = 0; i < n; i++) {
         const struct cluster_row *r = &rows[i];
         snprintf(hash, sizeof(hash), "%08x", r->cfg_hash);
-        table_row(&t, r->name, r->addr, r->version, num(r->generation), hash,
-                  r->self && !st.redis_up ? NULL : num(r->age_ms),
+        console_row(&t, r->name, r->addr, r->version, console_num(r->generation), hash,
+                  r->self && !st.redis_up ? NULL : console_num(r->age_ms),
                   r->self      ? self
                   : r->differs ? "live, config differs"
                                : "live");
     }
     free(rows);
-    table_send(ac, &t);
+    console_send_table(ac, &t);
 }
 
 static void
@@ -238,7 +230,7 @@ cmd_shards(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {"shard", "primary", "replicas", "rules",
                                        "default_for"};
-    struct table t = {cols, 5, NULL, 0, 0};
+    struct console_table t = {cols, 5, NULL, 0, 0};
     struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
 
     (void)args;
@@ -265,10 +257,10 @@ cmd_shards(struct admin_conn *ac, const char *args)
                 n += (size_t)snprintf(defs + n,
                                       n < sizeof(defs) ? sizeof(defs) - n : 0,
                                       "%s%s", n ? "," : "", c->schemas[s].name);
-        table_row(&t, sh->name, sh->primary.text, reps, rules, defs);
+        console_row(&t, sh->name, sh->primary.text, reps, rules, defs);
     }
     cfg_put(c);
-    table_send(ac, &t);
+    console_send_table(ac, &t);
 }
 
 static void
@@ -279,26 +271,26 @@ cmd_backends(struct admin_conn *ac, const char *args)
         "zone",       "weight",     "lag_ms",     "conns_used",
         "conns_idle", "queries",    "errors",     "avg_latency_ms",
         "gtid_pos",   "gtid_acked", "gtid_waits", "gtid_wait_timeouts"};
-    struct table t = {cols, 16, NULL, 0, 0};
+    struct console_table t = {cols, 16, NULL, 0, 0};
     struct snapshot *s = snapshot_take(ac->con->v, SNAP_POOLS);
 
     (void)args;
     for (int i = 0; i < s->nbackends; i++) {
         const struct health_row *b = &s->backends[i];
         const struct snap_pool *p = &s->pools[i];
-        table_row(&t, b->addr,
+        console_row(&t, b->addr,
                   b->shard < s->cfg->nshards ? s->cfg->shards[b->shard].name
                                              : "?",
-                  b->role, b->state, b->zone, num(b->weight),
-                  b->lag_ms >= 0 ? num(b->lag_ms) : NULL, num(p->in_use),
-                  num(p->idle), num(b->queries), num(b->errors),
-                  fixed((double)b->avg_latency_us / 1000.0, 3),
+                  b->role, b->state, b->zone, console_num(b->weight),
+                  b->lag_ms >= 0 ? console_num(b->lag_ms) : NULL, console_num(p->in_use),
+                  console_num(p->idle), console_num(b->queries), console_num(b->errors),
+                  console_fixed((double)b->avg_latency_us / 1000.0, 3),
                   b->gtid_pos[0] ? b->gtid_pos : NULL,
-                  b->gtid_acked[0] ? b->gtid_acked : NULL, num(b->gtid_waits),
-                  num(b->gtid_timeouts));
+                  b->gtid_acked[0] ? b->gtid_acked : NULL, console_num(b->gtid_waits),
+                  console_num(b->gtid_timeouts));
     }
     snapshot_free(s);
-    table_send(ac, &t);
+    console_send_table(ac, &t);
 }
 
 static void
@@ -307,18 +299,18 @@ cmd_pools(struct admin_conn *ac, const char *args)
     static const char *const cols[] = {"backend",        "max",  "open",
                                        "in_use",         "idle", "waiting",
                                        "longest_wait_ms"};
-    struct table t = {cols, 7, NULL, 0, 0};
+    struct console_table t = {cols, 7, NULL, 0, 0};
     struct snapshot *s = snapshot_take(ac->con->v, SNAP_POOLS);
 
     (void)args;
     for (int i = 0; i < s->nbackends; i++) {
         const struct snap_pool *p = &s->pools[i];
-        table_row(&t, s->backends[i].addr, num(p->max), num(p->open),
-                  num(p->in_use), num(p->idle), num(p->waiting),
-                  num(p->longest_wait_ms));
+        console_row(&t, s->backends[i].addr, console_num(p->max), console_num(p->open),
+                  console_num(p->in_use), console_num(p->idle), console_num(p->waiting),
+                  console_num(p->longest_wait_ms));
     }
     snapshot_free(s);
-    table_send(ac, &t);
+    console_send_table(ac, &t);
 }
 
 static void
@@ -327,17 +319,17 @@ cmd_clients(struct admin_conn *ac, const char *args)
     static const char *const cols[] = {"id",        "user",       "addr",
                                        "schema",    "state",      "pinned",
                                        "statement", "age_seconds"};
-    struct table t = {cols, 8, NULL, 0, 0};
+    struct console_table t = {cols, 8, NULL, 0, 0};
     struct snapshot *s = snapshot_take(ac->con->v, SNAP_CLIENTS);
 
     (void)args;
     for (int i = 0; i < s->nclients; i++) {
         const struct snap_client *c = &s->clients[i];
-        table_row(&t, num(c->id), c->user, c->addr, c->schema, c->state,
-                  c->pins, c->stmt, num(c->age_ms / 1000));
+        console_row(&t, console_num(c->id), c->user, c->addr, c->schema, c->state,
+                  c->pins, c->stmt, console_num(c->age_ms / 1000));
     }
     snapshot_free(s);
-    table_send(ac, &t);
+    console_send_table(ac, &t);
 }
 
 static void
@@ -346,7 +338,7 @@ cmd_users(struct admin_conn *ac, const char *args)
     static const char *const cols[] = {
         "user",    "class",  "read_only",    "connections", "max_connections",
         "queries", "errors", "rate_limited", "rate_limit"};
-    struct table t = {cols, 9, NULL, 0, 0};
+    struct console_table t = {cols, 9, NULL, 0, 0};
     struct snapshot *s = snapshot_take(ac->con->v, 0);
 
     (void)args;
@@ -354,48 +346,48 @@ cmd_users(struct admin_conn *ac, const char *args)
         const struct cfg_user *u = &s->cfg->users[i];
         char rl[96];
         protect_describe_limit(&u->rate_limit, rl, sizeof(rl));
-        table_row(&t, u->name, u->cls == CLASS_NONCORE ? "noncore" : "core",
-                  u->read_only ? "1" : "0", num(s->user_conns[i]),
-                  num(u->max_connections),
-                  num(STATS_GET(&s->users[i], queries)),
-                  num(STATS_GET(&s->users[i], errors)),
-                  num(STATS_GET(&s->users[i], rate_limited)), rl);
+        console_row(&t, u->name, u->cls == CLASS_NONCORE ? "noncore" : "core",
+                  u->read_only ? "1" : "0", console_num(s->user_conns[i]),
+                  console_num(u->max_connections),
+                  console_num(STATS_GET(&s->users[i], queries)),
+                  console_num(STATS_GET(&s->users[i], errors)),
+                  console_num(STATS_GET(&s->users[i], rate_limited)), rl);
     }
     snapshot_free(s);
-    table_send(ac, &t);
+    console_send_table(ac, &t);
 }
 
 static void
 cmd_stats(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {"stat", "value"};
-    struct table t = {cols, 2, NULL, 0, 0};
+    struct console_table t = {cols, 2, NULL, 0, 0};
     struct snapshot *s = snapshot_take(ac->con->v, 0);
     const struct stats *st = &s->totals;
     char name[64];
 
     (void)args;
-    table_row(&t, "uptime_seconds", num(s->uptime_ms / 1000));
-    table_row(&t, "client_connections", num(s->client_connections));
-#define ROW(n, help) table_row(&t, #n, num(STATS_GET(st, n)));
+    console_row(&t, "uptime_seconds", console_num(s->uptime_ms / 1000));
+    console_row(&t, "client_connections", console_num(s->client_connections));
+#define ROW(n, help) console_row(&t, #n, console_num(STATS_GET(st, n)));
     STATS_COUNTERS(ROW)
 #undef ROW
     for (int k = 0; k < SK_COUNT; k++) {
         snprintf(name, sizeof(name), "queries_%s", stats_kind_name(k));
-        table_row(&t, name, num(STATS_GET(st, by_kind[k])));
+        console_row(&t, name, console_num(STATS_GET(st, by_kind[k])));
     }
     for (int r = 0; r < SR_COUNT; r++) {
         snprintf(name, sizeof(name), "route_%s", stats_route_name(r));
-        table_row(&t, name, num(STATS_GET(st, by_route[r])));
+        console_row(&t, name, console_num(STATS_GET(st, by_route[r])));
     }
     for (int b = 0; b < PIN_REASONS; b++) {
         if (session_pin_name(b) == NULL)
             continue;
         snprintf(name, sizeof(name), "pins_%s", session_pin_name(b));
-        table_row(&t, name, num(STATS_GET(st, pins_taken[b])));
+        console_row(&t, name, console_num(STATS_GET(st, pins_taken[b])));
     }
     snapshot_free(s);
-    table_send(ac, &t);
+    console_send_table(ac, &t);
 }
 
 static void
@@ -403,21 +395,21 @@ cmd_digests(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {"digest", "count",  "total_ms",
                                        "avg_ms", "max_ms", "errors"};
-    struct table t = {cols, 6, NULL, 0, 0};
+    struct console_table t = {cols, 6, NULL, 0, 0};
     struct snapshot *s = snapshot_take(ac->con->v, SNAP_DIGESTS);
 
     (void)args;
     for (int i = 0; i < s->ndigests && i < 100; i++) {
         const struct snap_digest *d = &s->digests[i];
-        table_row(
-            &t, d->text, num(d->count), fixed((double)d->total_us / 1000.0, 3),
-            fixed(d->count ? (double)d->total_us / 1000.0 / (double)d->count
+        console_row(
+            &t, d->text, console_num(d->count), console_fixed((double)d->total_us / 1000.0, 3),
+            console_fixed(d->count ? (double)d->total_us / 1000.0 / (double)d->count
                            : 0.0,
                   3),
-            fixed((double)d->max_us / 1000.0, 3), num(d->errors));
+            console_fixed((double)d->max_us / 1000.0, 3), console_num(d->errors));
     }
     snapshot_free(s);
-    table_send(ac, &t);
+    console_send_table(ac, &t);
 }
 
 /* A config line with its secret masked: `password: x` keeps its key. */
@@ -459,7 +451,7 @@ static void
 cmd_config(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {"line", "text"};
-    struct table t = {cols, 2, NULL, 0, 0};
+    struct console_table t = {cols, 2, NULL, 0, 0};
     struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
     const char *p = c->text ? c->text : "";
     int line = 0;
@@ -470,18 +462,18 @@ cmd_config(struct admin_conn *ac, const char *args)
         size_t len = e ? (size_t)(e - p) : strlen(p);
         char buf[1024];
         mask_line(p, len, buf, sizeof(buf));
-        table_row(&t, num(++line), buf);
+        console_row(&t, console_num(++line), buf);
         p += len + (e != NULL);
     }
     cfg_put(c);
-    table_send(ac, &t);
+    console_send_table(ac, &t);
 }
 
 static void
 cmd_explain(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {"item", "value"};
-    struct table t = {cols, 2, NULL, 0, 0};
+    struct console_table t = {cols, 2, NULL, 0, 0};
     struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
     struct stmt_info *st = xmalloc(sizeof(*st));
     struct route_plan plan;
@@ -493,7 +485,7 @@ cmd_explain(struct admin_conn *ac, const char *args)
     size_t need;
 
     if (*args == '\0') {
-        send_error(ac, ER_PARSE_ERROR, "42000",
+        console_error(ac, ER_PARSE_ERROR, "42000",
                    "myshard: EXPLAIN ROUTE needs a statement, e.g. EXPLAIN "
                    "ROUTE SELECT * FROM t WHERE id = 1");
         free(st);
@@ -507,7 +499,7 @@ cmd_explain(struct admin_conn *ac, const char *args)
      * would be (session/lexstate.h). */
     if (!lexstate_server_default(ac->con->v->servers, &mode.flags, why,
                                  sizeof(why))) {
-        send_error(ac, ER_NOT_SUPPORTED_YET, "42000", "%s", why);
+        console_error(ac, ER_NOT_SUPPORTED_YET, "42000", "%s", why);
         free(st);
         cfg_put(c);
         return;
@@ -521,7 +513,7 @@ cmd_explain(struct admin_conn *ac, const char *args)
     need = route_plan_format(c, &plan, NULL, 0);
     text = xmalloc(need + 1);
     route_plan_format(c, &plan, text, need + 1);
-    table_row(&t, "schema", ctx.schema >= 0 ? c->schemas[ctx.schema].name : "");
+    console_row(&t, "schema", ctx.schema >= 0 ? c->schemas[ctx.schema].name : "");
     for (char *p = text; *p;) {
         char *e = strchr(p, '\n');
         char *colon;
@@ -530,12 +522,12 @@ cmd_explain(struct admin_conn *ac, const char *args)
         colon = strstr(p, ": ");
         if (strncmp(p, "target ", 7) == 0) {
             /* one row per shard: "s0: the statement it receives" */
-            table_row(&t, "target", p + 7);
+            console_row(&t, "target", p + 7);
         } else if (colon) {
             *colon = '\0';
-            table_row(&t, p, colon + 2);
+            console_row(&t, p, colon + 2);
         } else if (*p) {
-            table_row(&t, p, "");
+            console_row(&t, p, "");
         }
         if (!e)
             break;
@@ -545,7 +537,7 @@ cmd_explain(struct admin_conn *ac, const char *args)
     route_plan_free(&plan);
     free(st);
     cfg_put(c);
-    table_send(ac, &t);
+    console_send_table(ac, &t);
 }
 
 static const char *
@@ -565,7 +557,7 @@ cmd_tables(struct admin_conn *ac, const char *args)
     static const char *const cols[] = {
         "schema",   "table",          "kind",  "shard",      "column",
         "position", "auto_increment", "state", "read_ago_ms"};
-    struct table t = {cols, 9, NULL, 0, 0};
+    struct console_table t = {cols, 9, NULL, 0, 0};
     struct cfg *c = ac->con->v->cfg_get(ac->con->v->cfg_arg);
     struct tm_snap *snap = tablemeta_get(ac->con->v->tmeta);
     char want[65] = "";
@@ -581,14 +573,14 @@ cmd_tables(struct admin_conn *ac, const char *args)
         }
         snprintf(want, sizeof(want), "%.*s", (int)MIN(len, 64), rest);
         if (cfg_find_schema(c, want, strlen(want)) < 0) {
-            send_error(ac, ER_BAD_DB_ERROR, "42000",
+            console_error(ac, ER_BAD_DB_ERROR, "42000",
                        "myshard: no schema '%s' in the config; SHOW CONFIG "
                        "lists the schemas",
                        want);
             goto out;
         }
     } else if (*args != '\0') {
-        send_error(ac, ER_PARSE_ERROR, "42000",
+        console_error(ac, ER_PARSE_ERROR, "42000",
                    "myshard: SHOW TABLES takes nothing or FROM <schema>");
         goto out;
     }
@@ -597,11 +589,11 @@ cmd_tables(struct admin_conn *ac, const char *args)
         const char *shard =
             x->shard < c->nshards ? c->shards[x->shard].name : "?";
         const char *kind = x->key ? "sharded" : "global";
-        const char *ago = x->read_ms ? num(clock_ms() - x->read_ms) : NULL;
+        const char *ago = x->read_ms ? console_num(clock_ms() - x->read_ms) : NULL;
         if (want[0] && strcmp(want, x->schema) != 0)
             continue;
         if (x->state != TM_OK) {
-            table_row(&t, x->schema, x->name, kind, shard, NULL, NULL, NULL,
+            console_row(&t, x->schema, x->name, kind, shard, NULL, NULL, NULL,
                       x->why[0] ? x->why : tm_state_name(x->state), ago);
             continue;
         }
@@ -612,11 +604,11 @@ cmd_tables(struct admin_conn *ac, const char *args)
             snprintf(state, sizeof(state), "%s%s%s", tm_state_name(x->state),
                      key ? ", shard key" : "",
                      col->invisible ? ", invisible" : "");
-            table_row(&t, x->schema, x->name, kind, shard, col->name,
-                      num(col->pos), col->auto_inc ? "yes" : "no", state, ago);
+            console_row(&t, x->schema, x->name, kind, shard, col->name,
+                      console_num(col->pos), col->auto_inc ? "yes" : "no", state, ago);
         }
     }
-    table_send(ac, &t);
+    console_send_table(ac, &t);
 out:
     tablemeta_put(snap);
     cfg_put(c);
@@ -627,7 +619,7 @@ static void
 cmd_set_backend(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {"backend", "state"};
-    struct table t = {cols, 2, NULL, 0, 0};
+    struct console_table t = {cols, 2, NULL, 0, 0};
     const struct server_set *set = ac->con->v->servers;
     char addr[128] = "", word[32] = "";
     const char *p = args;
@@ -656,7 +648,7 @@ cmd_set_backend(struct admin_conn *ac, const char *args)
     else if (strcasecmp(word, "DRAIN") == 0)
         st = SRV_DRAINING;
     else {
-        send_error(ac, ER_PARSE_ERROR, "42000",
+        console_error(ac, ER_PARSE_ERROR, "42000",
                    "myshard: SET BACKEND 'host:port' OFFLINE | ONLINE | "
                    "DRAIN");
         return;
@@ -665,41 +657,41 @@ cmd_set_backend(struct admin_conn *ac, const char *args)
         if (strcmp(set->v[i].addr, addr) == 0)
             srv = &set->v[i];
     if (srv == NULL) {
-        send_error(ac, ER_UNKNOWN_ERROR, "HY000",
+        console_error(ac, ER_UNKNOWN_ERROR, "HY000",
                    "myshard: no backend '%s'; SHOW BACKENDS lists them", addr);
         return;
     }
     if (!health_set_admin(srv, st)) {
-        send_error(ac, ER_UNKNOWN_ERROR, "HY000",
+        console_error(ac, ER_UNKNOWN_ERROR, "HY000",
                    "myshard: cannot set backend '%s' %s", addr, word);
         return;
     }
     log_info("backend state set by admin backend=%s state=%s", srv->addr,
              health_state_name(st));
-    table_row(&t, srv->addr, health_state_name(health_state(srv, clock_ms())));
-    table_send(ac, &t);
+    console_row(&t, srv->addr, health_state_name(health_state(srv, clock_ms())));
+    console_send_table(ac, &t);
 }
 
 static void
 cmd_reload(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {"status", "detail"};
-    struct table t = {cols, 2, NULL, 0, 0};
+    struct console_table t = {cols, 2, NULL, 0, 0};
     const struct admin_ops *ops = ac->con->ops;
     char msg[4096] = "";
 
     (void)args;
     if (ops == NULL || ops->reload == NULL) {
-        send_error(ac, ER_UNKNOWN_ERROR, "HY000",
+        console_error(ac, ER_UNKNOWN_ERROR, "HY000",
                    "myshard: reload is not available");
         return;
     }
     if (!ops->reload(ops->arg, msg, sizeof(msg))) {
-        send_error(ac, ER_UNKNOWN_ERROR, "HY000", "myshard: %s", msg);
+        console_error(ac, ER_UNKNOWN_ERROR, "HY000", "myshard: %s", msg);
         return;
     }
-    table_row(&t, "reloaded", msg);
-    table_send(ac, &t);
+    console_row(&t, "reloaded", msg);
+    console_send_table(ac, &t);
 }
 
 struct kill_req {
@@ -747,25 +739,25 @@ static void
 cmd_kill(struct admin_conn *ac, const char *args)
 {
     static const char *const cols[] = {"id", "closed"};
-    struct table t = {cols, 2, NULL, 0, 0};
+    struct console_table t = {cols, 2, NULL, 0, 0};
     char *end;
     unsigned long id = strtoul(args, &end, 10);
 
     if (end == args || *end != '\0') {
-        send_error(ac, ER_PARSE_ERROR, "42000",
+        console_error(ac, ER_PARSE_ERROR, "42000",
                    "myshard: KILL CLIENT <id> (SHOW "
                    "CLIENTS lists the ids)");
         return;
     }
     if (!console_kill_client(ac->con->v, (unsigned)id)) {
-        send_error(ac, ER_NO_SUCH_THREAD, "HY000",
+        console_error(ac, ER_NO_SUCH_THREAD, "HY000",
                    "myshard: no client %lu; SHOW CLIENTS "
                    "lists them",
                    id);
         return;
     }
-    table_row(&t, num((long long)id), "1");
-    table_send(ac, &t);
+    console_row(&t, console_num((long long)id), "1");
+    console_send_table(ac, &t);
 }
 
 static const struct admin_cmd cmd_table[] = {
@@ -805,6 +797,15 @@ static const struct admin_cmd cmd_table[] = {
     {"RELOAD CONFIG", "RELOAD CONFIG",
      "re-read the config file; a broken file changes nothing", cmd_reload},
     {"KILL CLIENT", "KILL CLIENT <id>", "close a client connection", cmd_kill},
+    {"SHOW RESHARD", "SHOW RESHARD",
+     "online reshards: keys, shards, phase, rows, binlog lag, held writes",
+     console_cmd_show_reshard},
+    {"RESHARD ABORT", "RESHARD ABORT <id>",
+     "undo a reshard that has not switched its placement yet",
+     console_cmd_reshard_abort},
+    {"RESHARD", "RESHARD '<rule>' MOVE SLOTS <a>-<b> | SPLIT AT <v> TO '<shard>'",
+     "move part of a rule's keys to another shard, online",
+     console_cmd_reshard},
 };
 
 static const struct admin_cmd *
@@ -853,13 +854,13 @@ use_schema(struct admin_conn *ac, const char *name, size_t len)
     }
     snprintf(buf, sizeof(buf), "%.*s", (int)MIN(len, 64), name);
     if (cfg_find_schema(c, buf, strlen(buf)) < 0) {
-        send_error(ac, ER_BAD_DB_ERROR, "42000",
+        console_error(ac, ER_BAD_DB_ERROR, "42000",
                    "myshard: unknown schema '%s'; SHOW CONFIG lists the "
                    "schemas",
                    buf);
     } else {
         snprintf(ac->schema, sizeof(ac->schema), "%s", buf);
-        send_ok(ac);
+        console_ok(ac);
     }
     cfg_put(c);
 }
@@ -890,13 +891,13 @@ admin_query(struct admin_conn *ac, const char *sql, size_t len)
     } else if (strncasecmp(q, "SELECT", 6) == 0 &&
                strcasestr(q, "@@version_comment") != NULL) {
         static const char *const cols[] = {"@@version_comment"};
-        struct table t = {cols, 1, NULL, 0, 0};
-        table_row(&t, "myshard admin console");
-        table_send(ac, &t);
+        struct console_table t = {cols, 1, NULL, 0, 0};
+        console_row(&t, "myshard admin console");
+        console_send_table(ac, &t);
     } else if (match_words(q, "SET") != NULL) {
-        send_ok(ac); /* SET NAMES and friends from client libraries */
+        console_ok(ac); /* SET NAMES and friends from client libraries */
     } else {
-        send_error(ac, ER_PARSE_ERROR, "42000",
+        console_error(ac, ER_PARSE_ERROR, "42000",
                    "myshard: unknown admin command '%.80s'; SHOW HELP lists "
                    "them",
                    q);
@@ -914,7 +915,7 @@ console_command(struct admin_conn *ac, const uint8_t *p, size_t len)
         console_conn_close(ac);
         return;
     case COM_PING:
-        send_ok(ac);
+        console_ok(ac);
         return;
     case COM_INIT_DB:
         use_schema(ac, (const char *)p + 1, len - 1);
@@ -923,7 +924,7 @@ console_command(struct admin_conn *ac, const uint8_t *p, size_t len)
         admin_query(ac, (const char *)p + 1, len - 1);
         return;
     default:
-        send_error(ac, ER_UNKNOWN_COM_ERROR, "08S01",
+        console_error(ac, ER_UNKNOWN_COM_ERROR, "08S01",
                    "myshard: the admin console answers text queries only");
         return;
     }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "admin/console.h"
+#include "base/util.h"
 #include "net/worker.h"
 
 struct event;
@@ -62,5 +63,28 @@ void console_conn_accept(struct worker *w, int fd, const struct sockaddr *addr,
 void console_conn_close(struct admin_conn *ac);
 /* One command packet of a logged-in connection (console.c). */
 void console_command(struct admin_conn *ac, const uint8_t *p, size_t len);
+
+/* ---- a result set under construction (console.c) ---- */
+struct console_table {
+    const char *const *cols;
+    int ncols;
+    char **cells; /* owned, nrows * ncols */
+    int nrows, cap;
+};
+/* Adds a row: ncols cells (const char *, NULL for SQL NULL). */
+void console_row(struct console_table *t, ...);
+/* A number as a cell (a static ring: valid until 16 more calls). */
+const char *console_num(long long n);
+const char *console_fixed(double x, int decimals);
+/* Sends t and frees its cells. */
+void console_send_table(struct admin_conn *ac, struct console_table *t);
+void console_error(struct admin_conn *ac, uint16_t code, const char *state,
+                   const char *fmt, ...) PRINTF_FMT(4, 5);
+void console_ok(struct admin_conn *ac);
+
+/* ---- RESHARD, SHOW RESHARD, RESHARD ABORT (console_reshard.c) ---- */
+void console_cmd_reshard(struct admin_conn *ac, const char *args);
+void console_cmd_show_reshard(struct admin_conn *ac, const char *args);
+void console_cmd_reshard_abort(struct admin_conn *ac, const char *args);
 
 #endif

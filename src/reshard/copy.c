@@ -1,0 +1,467 @@
+/*
+ * copy.c - the reshard's row work on the shards: the rule's tables and
+ * their primary keys, the copy of the moving rows from a consistent
+ * snapshot, the state-based resync of changed keys (catch-up), the
+ * comparison before cutover and the throttled deletes (abort, cleanup).
+ *
+ * A row moves when its shard key falls in the moved key space: for a
+ * hash rule CRC32 of the key's text modulo the slots (MariaDB's CRC32 of
+ * a number hashes its decimal text, as route/placement.c does), for a
+ * range rule the key's range. Rows are written with REPLACE by primary
+ * key, so copying or resyncing a row twice leaves one row.
+ */
+#include "rs_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/util.h"
+
+/* Rows per batch at most; fewer when copy_rate is low, so the throttle
+ * sleeps often and briefly. */
+#define BATCH_MAX 500
+
+void
+rs_pred(const struct reshard *r, const struct rs_table *t, char *buf,
+        size_t len)
+{
+    if (r->hash)
+        snprintf(buf, len, "CRC32(`%s`) %% %u BETWEEN %u AND %u", t->key,
+                 r->slots, r->lo, r->hi);
+    else if (r->until[0] != '\0')
+        snprintf(buf, len, "`%s` >= %s AND `%s` < %s", t->key, r->at, t->key,
+                 r->until);
+    else
+        snprintf(buf, len, "`%s` >= %s", t->key, r->at);
+}
+
+static int
+batch_rows(const struct reshard *r)
+{
+    long b = r->copy_rate / 10;
+
+    return (int)(b < 1 ? 1 : b > BATCH_MAX ? BATCH_MAX : b);
+}
+
+/* Sleeps so that rows done since t0 stay within copy_rate. */
+static bool
+throttle(struct reshard *r, int64_t t0, long long rows)
+{
+    int64_t due = t0 + rows * 1000 / (r->copy_rate > 0 ? r->copy_rate : 1);
+    int64_t now = clock_ms();
+
+    return due <= now ? !atomic_load(&r->stop) && !atomic_load(&r->abort_req)
+                      : rs_nap(r, due - now);
+}
+
+bool
+copy_tables(struct reshard *r, MYSQL *src, char *err, size_t errlen)
+{
+    for (int i = 0; i < r->ntables; i++) {
+        struct rs_table *t = &r->tables[i];
+        char q[1024];
+        MYSQL_RES *res;
+        MYSQL_ROW row;
+        size_t off = 0;
+
+        snprintf(q, sizeof(q),
+                 "SELECT COLUMN_NAME, ORDINAL_POSITION, COLUMN_KEY FROM "
+                 "information_schema.COLUMNS WHERE TABLE_SCHEMA = '%s' AND "
+                 "TABLE_NAME = '%s' ORDER BY ORDINAL_POSITION",
+                 t->schema, t->name);
+        if ((res = rsdb_query(src, q, err, errlen)) == NULL)
+            return false;
+        t->ncols = t->npk = 0;
+        t->cols[0] = '\0';
+        t->keycol = -1;
+        while ((row = mysql_fetch_row(res)) != NULL) {
+            if (strcasecmp(row[0], t->key) == 0)
+                t->keycol = t->ncols;
+            off += (size_t)snprintf(t->cols + off, sizeof(t->cols) - off,
+                                    "%s`%s`", t->ncols ? "," : "", row[0]);
+            t->ncols++;
+        }
+        mysql_free_result(res);
+        if (t->ncols == 0 || off >= sizeof(t->cols)) {
+            snprintf(err, errlen,
+                     t->ncols == 0 ? "table %s.%s does not exist on shard "
+                                     "'%s'; create it there first"
+                                   : "table %s.%s has too many columns",
+                     t->schema, t->name, r->from);
+            return false;
+        }
+        snprintf(q, sizeof(q),
+                 "SELECT c.ORDINAL_POSITION, c.COLUMN_NAME FROM "
+                 "information_schema.STATISTICS s JOIN "
+                 "information_schema.COLUMNS c ON c.TABLE_SCHEMA = "
+                 "s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND "
+                 "c.COLUMN_NAME = s.COLUMN_NAME WHERE s.TABLE_SCHEMA = '%s' "
+                 "AND s.TABLE_NAME = '%s' AND s.INDEX_NAME = 'PRIMARY' "
+                 "ORDER BY s.SEQ_IN_INDEX",
+                 t->schema, t->name);
+        if ((res = rsdb_query(src, q, err, errlen)) == NULL)
+            return false;
+        off = 0;
+        t->pkcols[0] = '\0';
+        while ((row = mysql_fetch_row(res)) != NULL && t->npk < 16) {
+            t->pk[t->npk] = atoi(row[0]) - 1;
+            off += (size_t)snprintf(t->pkcols + off, sizeof(t->pkcols) - off,
+                                    "%s`%s`", t->npk ? "," : "", row[1]);
+            t->npk++;
+        }
+        mysql_free_result(res);
+        if (t->npk == 0) {
+            snprintf(err, errlen,
+                     "table %s.%s has no primary key: its rows cannot be "
+                     "moved exactly once; add one (ALTER TABLE ... ADD "
+                     "PRIMARY KEY) and start the reshard again",
+                     t->schema, t->name);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* CREATE TABLE on the target as the source has it. */
+static bool
+create_on_target(struct reshard *r, const struct rs_table *t, MYSQL *src,
+                 MYSQL *dst, char *err, size_t errlen)
+{
+    char q[512];
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    struct rsbuf b = {0};
+    bool ok;
+
+    snprintf(q, sizeof(q), "CREATE DATABASE IF NOT EXISTS `%s`", t->schema);
+    if (!rsdb_exec(dst, q, err, errlen))
+        return false;
+    snprintf(q, sizeof(q), "SHOW CREATE TABLE `%s`.`%s`", t->schema, t->name);
+    if ((res = rsdb_query(src, q, err, errlen)) == NULL)
+        return false;
+    row = mysql_fetch_row(res);
+    if (row == NULL || row[1] == NULL ||
+        strncmp(row[1], "CREATE TABLE ", 13) != 0) {
+        mysql_free_result(res);
+        snprintf(err, errlen, "cannot read the definition of %s.%s on '%s'",
+                 t->schema, t->name, r->from);
+        return false;
+    }
+    snprintf(q, sizeof(q), "USE `%s`", t->schema);
+    rsbuf_str(&b, "CREATE TABLE IF NOT EXISTS ");
+    rsbuf_str(&b, row[1] + 13);
+    mysql_free_result(res);
+    ok = rsdb_exec(dst, q, err, errlen) && rsdb_exec(dst, b.p, err, errlen);
+    rsbuf_free(&b);
+    return ok;
+}
+
+/* Writes rows of res into t on dst as one REPLACE; the last row's primary
+ * key tuple goes to last (when not NULL). Returns rows written, -1. */
+static long
+replace_rows(const struct rs_table *t, MYSQL *src, MYSQL *dst, MYSQL_RES *res,
+             struct rsbuf *last, char *err, size_t errlen)
+{
+    const MYSQL_FIELD *f = mysql_fetch_fields(res);
+    struct rsbuf b = {0};
+    MYSQL_ROW row;
+    long n = 0;
+    bool ok = true;
+
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        const unsigned long *len = mysql_fetch_lengths(res);
+        if (n == 0) {
+            char head[1400];
+            snprintf(head, sizeof(head), "REPLACE INTO `%s`.`%s` (%s) VALUES ",
+                     t->schema, t->name, t->cols);
+            rsbuf_str(&b, head);
+        } else {
+            rsbuf_str(&b, ",");
+        }
+        rsdb_tuple(src, &b, row, len, f, NULL, t->ncols);
+        if (last != NULL) {
+            last->len = 0;
+            rsdb_tuple(src, last, row, len, f, t->pk, t->npk);
+        }
+        n++;
+    }
+    if (n > 0)
+        ok = rsdb_exec(dst, b.p, err, errlen);
+    rsbuf_free(&b);
+    return ok ? n : -1;
+}
+
+bool
+copy_run(struct reshard *r, MYSQL *src, MYSQL *dst, char *err, size_t errlen)
+{
+    char pred[1024], q[4096], pos[512];
+    int64_t t0 = clock_ms();
+    long long done = 0;
+    int batch = batch_rows(r);
+
+    for (int i = 0; i < r->ntables; i++)
+        if (!create_on_target(r, &r->tables[i], src, dst, err, errlen))
+            return false;
+    /* The position first, the snapshot after: changes in between are in
+     * both, and the catch-up applying them again is harmless. */
+    if (!rsdb_value(src, "SELECT @@gtid_binlog_pos", pos, sizeof(pos), err,
+                    errlen) ||
+        !rsdb_exec(src,
+                   "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                   err, errlen) ||
+        !rsdb_exec(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+                   err, errlen))
+        return false;
+    pthread_mutex_lock(&rs_mu);
+    /* resumed after a crash: the first snapshot's position stays, so the
+     * catch-up covers every change since the first rows were copied */
+    if (r->snap_gtid[0] == '\0')
+        snprintf(r->snap_gtid, sizeof(r->snap_gtid), "%s", pos);
+    pthread_mutex_unlock(&rs_mu);
+    if (r->total == 0) {
+        long long total = 0;
+        for (int i = 0; i < r->ntables; i++) {
+            char v[32];
+            rs_pred(r, &r->tables[i], pred, sizeof(pred));
+            snprintf(q, sizeof(q), "SELECT COUNT(*) FROM `%s`.`%s` WHERE %s",
+                     r->tables[i].schema, r->tables[i].name, pred);
+            if (!rsdb_value(src, q, v, sizeof(v), err, errlen))
+                goto fail;
+            total += atoll(v);
+        }
+        pthread_mutex_lock(&rs_mu);
+        r->total = total;
+        pthread_mutex_unlock(&rs_mu);
+    }
+    rs_journal_save();
+    for (; r->copy_table < r->ntables;) {
+        const struct rs_table *t = &r->tables[r->copy_table];
+        struct rsbuf last = {0};
+        MYSQL_RES *res;
+        long n;
+        rs_pred(r, t, pred, sizeof(pred));
+        if (r->copy_last[0] != '\0')
+            snprintf(q, sizeof(q),
+                     "SELECT %s FROM `%s`.`%s` WHERE %s AND (%s) > %s ORDER "
+                     "BY %s LIMIT %d",
+                     t->cols, t->schema, t->name, pred, t->pkcols,
+                     r->copy_last, t->pkcols, batch);
+        else
+            snprintf(q, sizeof(q),
+                     "SELECT %s FROM `%s`.`%s` WHERE %s ORDER BY %s LIMIT %d",
+                     t->cols, t->schema, t->name, pred, t->pkcols, batch);
+        if ((res = rsdb_query(src, q, err, errlen)) == NULL)
+            goto fail;
+        n = replace_rows(t, src, dst, res, &last, err, errlen);
+        mysql_free_result(res);
+        if (n < 0 || (last.len >= sizeof(r->copy_last))) {
+            if (n >= 0)
+                snprintf(err, errlen, "the primary key of %s.%s is too long",
+                         t->schema, t->name);
+            rsbuf_free(&last);
+            goto fail;
+        }
+        pthread_mutex_lock(&rs_mu);
+        if (n < batch) {
+            r->copy_table++;
+            r->copy_last[0] = '\0';
+        } else {
+            memcpy(r->copy_last, last.p, last.len + 1);
+        }
+        r->copied += n;
+        pthread_mutex_unlock(&rs_mu);
+        rsbuf_free(&last);
+        rs_journal_save();
+        done += n;
+        if (!throttle(r, t0, done))
+            goto fail_stopped;
+    }
+    return rsdb_exec(src, "COMMIT", err, errlen);
+fail_stopped:
+    snprintf(err, errlen, "stopped");
+fail:
+    (void)mysql_query(src, "ROLLBACK");
+    return false;
+}
+
+bool
+copy_delete(struct reshard *r, MYSQL *m, long long *done, char *err,
+            size_t errlen)
+{
+    char pred[1024], q[2048];
+    int64_t t0 = clock_ms();
+    long long n = 0;
+    int batch = batch_rows(r);
+
+    for (int i = 0; i < r->ntables; i++) {
+        const struct rs_table *t = &r->tables[i];
+        rs_pred(r, t, pred, sizeof(pred));
+        snprintf(q, sizeof(q), "DELETE FROM `%s`.`%s` WHERE %s LIMIT %d",
+                 t->schema, t->name, pred, batch);
+        for (;;) {
+            my_ulonglong gone;
+            if (mysql_query(m, q) != 0) {
+                if (mysql_errno(m) == 1146) /* never created: nothing */
+                    break;
+                snprintf(err, errlen, "%s:%u: %s", m->host, m->port,
+                         mysql_error(m));
+                return false;
+            }
+            gone = mysql_affected_rows(m);
+            n += (long long)gone;
+            if (done != NULL) {
+                pthread_mutex_lock(&rs_mu);
+                *done += (long long)gone;
+                pthread_mutex_unlock(&rs_mu);
+            }
+            if (gone < (my_ulonglong)batch)
+                break;
+            if (!throttle(r, t0, n) && atomic_load(&r->stop)) {
+                snprintf(err, errlen, "stopped");
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+bool
+copy_resync(struct reshard *r, const struct rs_table *t, MYSQL *src,
+            MYSQL *dst, const char *pks, char *err, size_t errlen)
+{
+    char pred[1024], head[2048];
+    struct rsbuf q = {0}, found = {0};
+    MYSQL_RES *res;
+    long n;
+    bool ok = false;
+
+    rs_pred(r, t, pred, sizeof(pred));
+    snprintf(head, sizeof(head), "SELECT %s FROM `%s`.`%s` WHERE %s AND (%s) IN (",
+             t->cols, t->schema, t->name, pred, t->pkcols);
+    rsbuf_str(&q, head);
+    rsbuf_str(&q, pks);
+    rsbuf_str(&q, ")");
+    if ((res = rsdb_query(src, q.p, err, errlen)) == NULL)
+        goto out;
+    /* the keys found, for the delete of the others */
+    {
+        const MYSQL_FIELD *f = mysql_fetch_fields(res);
+        MYSQL_ROW row;
+        while ((row = mysql_fetch_row(res)) != NULL) {
+            if (found.len > 0)
+                rsbuf_str(&found, ",");
+            rsdb_tuple(src, &found, row, mysql_fetch_lengths(res), f, t->pk,
+                       t->npk);
+        }
+        mysql_data_seek(res, 0);
+    }
+    n = replace_rows(t, src, dst, res, NULL, err, errlen);
+    mysql_free_result(res);
+    if (n < 0)
+        goto out;
+    q.len = 0;
+    snprintf(head, sizeof(head), "DELETE FROM `%s`.`%s` WHERE %s AND (%s) IN (",
+             t->schema, t->name, pred, t->pkcols);
+    rsbuf_str(&q, head);
+    rsbuf_str(&q, pks);
+    rsbuf_str(&q, ")");
+    if (found.len > 0) {
+        rsbuf_str(&q, " AND (");
+        rsbuf_str(&q, t->pkcols);
+        rsbuf_str(&q, ") NOT IN (");
+        rsbuf_add(&q, found.p, found.len);
+        rsbuf_str(&q, ")");
+    }
+    ok = rsdb_exec(dst, q.p, err, errlen);
+out:
+    rsbuf_free(&q);
+    rsbuf_free(&found);
+    return ok;
+}
+
+/* The moving rows' per-group counts and checksums on one server: "g n c"
+ * lines sorted by group, into out. */
+static bool
+sums(struct reshard *r, MYSQL *m, struct rsbuf *out, char *err, size_t errlen)
+{
+    for (int i = 0; i < r->ntables; i++) {
+        const struct rs_table *t = &r->tables[i];
+        char pred[1024], group[160], quoted[4096];
+        struct rsbuf q = {0};
+        MYSQL_RES *res;
+        MYSQL_ROW row;
+        size_t off = 0;
+        const char *c = t->cols;
+
+        /* CRC32 of every column quoted (QUOTE(NULL) is 'NULL') */
+        off += (size_t)snprintf(quoted, sizeof(quoted), "CONCAT_WS(',',");
+        for (int k = 0; k < t->ncols; k++) {
+            const char *e = strchr(c + 1, '`');
+            off += (size_t)snprintf(quoted + off, sizeof(quoted) - off,
+                                    "%sQUOTE(%.*s)", k ? "," : "",
+                                    (int)(e - c + 1), c);
+            c = e + 2;
+        }
+        snprintf(quoted + off, sizeof(quoted) - off, ")");
+        rs_pred(r, t, pred, sizeof(pred));
+        if (r->hash)
+            snprintf(group, sizeof(group), "CRC32(`%s`) %% %u", t->key,
+                     r->slots);
+        else
+            snprintf(group, sizeof(group), "0");
+        rsbuf_str(&q, "SELECT ");
+        rsbuf_str(&q, group);
+        rsbuf_str(&q, " AS g, COUNT(*), SUM(CRC32(");
+        rsbuf_str(&q, quoted);
+        rsbuf_str(&q, ")) FROM `");
+        rsbuf_str(&q, t->schema);
+        rsbuf_str(&q, "`.`");
+        rsbuf_str(&q, t->name);
+        rsbuf_str(&q, "` WHERE ");
+        rsbuf_str(&q, pred);
+        rsbuf_str(&q, " GROUP BY g ORDER BY g");
+        res = rsdb_query(m, q.p, err, errlen);
+        rsbuf_free(&q);
+        if (res == NULL)
+            return false;
+        while ((row = mysql_fetch_row(res)) != NULL) {
+            char line[256];
+            snprintf(line, sizeof(line), "%s.%s slot %s: %s rows sum %s\n",
+                     t->schema, t->name, row[0], row[1],
+                     row[2] ? row[2] : "0");
+            rsbuf_str(out, line);
+        }
+        mysql_free_result(res);
+    }
+    if (out->p == NULL)
+        rsbuf_str(out, "");
+    return true;
+}
+
+bool
+copy_compare(struct reshard *r, MYSQL *src, MYSQL *dst, char *err,
+             size_t errlen)
+{
+    struct rsbuf a = {0}, b = {0};
+    bool ok = sums(r, src, &a, err, errlen) && sums(r, dst, &b, err, errlen);
+
+    if (ok && strcmp(a.p, b.p) != 0) {
+        const char *p = a.p, *q = b.p;
+        while (*p && *p == *q)
+            p++, q++;
+        while (p > a.p && p[-1] != '\n')
+            p--;
+        snprintf(err, errlen,
+                 "source and target differ before cutover at: %.*s",
+                 (int)strcspn(p, "\n"), p);
+        ok = false;
+    }
+    rsbuf_free(&a);
+    rsbuf_free(&b);
+    return ok;
+}
