@@ -242,6 +242,7 @@ read_entry(struct cfg_bind *b, const struct yamldoc_node *key,
     }
     ri = cfg_bind_find_rule(b->cfg, key->str, hint, sizeof(hint));
     if (ri < 0) {
+        b->where[0] = '\0';
         cfg_bind_error(b, key,
                        "put the rule back into sharding_rules: its rows live "
                        "where this file says",
