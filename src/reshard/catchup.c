@@ -40,6 +40,19 @@ struct rs_catchup {
     int64_t caught_ms; /* when the applied position last covered it */
 };
 
+/* Rows of the rule's tables only: the others are skipped undecoded. */
+static bool
+watched(void *arg, const char *schema, const char *table)
+{
+    const struct reshard *r = arg;
+
+    for (int i = 0; i < r->ntables; i++)
+        if (strcmp(schema, r->tables[i].schema) == 0 &&
+            strcmp(table, r->tables[i].name) == 0)
+            return true;
+    return false;
+}
+
 struct rs_catchup *
 catchup_open(struct reshard *r, char *err, size_t errlen)
 {
@@ -54,6 +67,8 @@ catchup_open(struct reshard *r, char *err, size_t errlen)
     o.server_id = (uint32_t)(3000000000u + (r->id % 1000000u));
     o.gtid_start = r->applied_gtid[0] ? r->applied_gtid : r->snap_gtid;
     o.idle_ms = IDLE_MS;
+    o.watch = watched;
+    o.watch_arg = r;
     c->r = r;
     c->bl = binlog_open(&o, err, errlen);
     if (c->bl == NULL) {
@@ -251,6 +266,20 @@ catchup_step(struct rs_catchup *c, MYSQL *src, MYSQL *dst, const char *want,
                     add_key(c, i, row.before);
                 if (row.after != NULL)
                     add_key(c, i, row.after);
+            }
+            break;
+        case BINLOG_DDL:
+            for (int i = 0; i < r->ntables; i++) {
+                const struct rs_table *t = &r->tables[i];
+                if (row.statement != NULL &&
+                    strcasestr(row.statement, t->name) != NULL) {
+                    snprintf(err, errlen,
+                             "a statement changed %s.%s during the reshard "
+                             "(%.80s): its rows cannot be followed; abort "
+                             "the reshard and start it again",
+                             t->schema, t->name, row.statement);
+                    return false;
+                }
             }
             break;
         case BINLOG_COMMIT:
