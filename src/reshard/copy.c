@@ -176,10 +176,8 @@ replace_rows(const struct rs_table *t, MYSQL *src, MYSQL *dst, MYSQL_RES *res,
     while ((row = mysql_fetch_row(res)) != NULL) {
         const unsigned long *len = mysql_fetch_lengths(res);
         if (n == 0) {
-            char head[1400];
-            snprintf(head, sizeof(head), "REPLACE INTO `%s`.`%s` (%s) VALUES ",
-                     t->schema, t->name, t->cols);
-            rsbuf_str(&b, head);
+            rsbuf_fmt(&b, "REPLACE INTO `%s`.`%s` (%s) VALUES ", t->schema,
+                      t->name, t->cols);
         } else {
             rsbuf_str(&b, ",");
         }
@@ -334,16 +332,15 @@ bool
 copy_resync(struct reshard *r, const struct rs_table *t, MYSQL *src,
             MYSQL *dst, const char *pks, char *err, size_t errlen)
 {
-    char pred[1024], head[2048];
+    char pred[1024];
     struct rsbuf q = {0}, found = {0};
     MYSQL_RES *res;
     long n;
     bool ok = false;
 
     rs_pred(r, t, pred, sizeof(pred));
-    snprintf(head, sizeof(head), "SELECT %s FROM `%s`.`%s` WHERE %s AND (%s) IN (",
-             t->cols, t->schema, t->name, pred, t->pkcols);
-    rsbuf_str(&q, head);
+    rsbuf_fmt(&q, "SELECT %s FROM `%s`.`%s` WHERE %s AND (%s) IN (", t->cols,
+              t->schema, t->name, pred, t->pkcols);
     rsbuf_str(&q, pks);
     rsbuf_str(&q, ")");
     if ((res = rsdb_query(src, q.p, err, errlen)) == NULL)
@@ -365,9 +362,8 @@ copy_resync(struct reshard *r, const struct rs_table *t, MYSQL *src,
     if (n < 0)
         goto out;
     q.len = 0;
-    snprintf(head, sizeof(head), "DELETE FROM `%s`.`%s` WHERE %s AND (%s) IN (",
-             t->schema, t->name, pred, t->pkcols);
-    rsbuf_str(&q, head);
+    rsbuf_fmt(&q, "DELETE FROM `%s`.`%s` WHERE %s AND (%s) IN (", t->schema,
+              t->name, pred, t->pkcols);
     rsbuf_str(&q, pks);
     rsbuf_str(&q, ")");
     if (found.len > 0) {

@@ -671,8 +671,8 @@ reshard_list(struct reshard_info *out, int max)
                 snprintf(o->keys, sizeof(o->keys), "slots %u-%u", r->lo,
                          r->hi);
             else if (r->until[0])
-                snprintf(o->keys, sizeof(o->keys), "from %s to %s", r->at,
-                         r->until);
+                snprintf(o->keys, sizeof(o->keys), "from %.140s to %.140s",
+                         r->at, r->until);
             else
                 snprintf(o->keys, sizeof(o->keys), "from %s", r->at);
             snprintf(o->from, sizeof(o->from), "%s", r->from);
@@ -736,7 +736,7 @@ reshard_init(const struct reshard_env *e, char *err, size_t errlen)
         log_info("reshard resumed id=%" PRIu64 " rule=%s phase=%s", r->id,
                  r->rule, rs_phase_name(r->phase));
         if (!launch(r, why, sizeof(why))) {
-            snprintf(r->error, sizeof(r->error), "%s", why);
+            snprintf(r->error, sizeof(r->error), "%.290s", why);
             r->phase = RS_FAILED;
             log_error("reshard cannot resume id=%" PRIu64 " error=\"%s\"",
                       r->id, why);

@@ -122,6 +122,9 @@ struct rsbuf {
 void rsbuf_add(struct rsbuf *b, const char *s, size_t n);
 void rsbuf_str(struct rsbuf *b, const char *s);
 void rsbuf_free(struct rsbuf *b);
+/* Appends printf-style text. */
+void rsbuf_fmt(struct rsbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void rsdb_tuple(MYSQL *m, struct rsbuf *b, MYSQL_ROW row,
                 const unsigned long *len, const MYSQL_FIELD *f,
                 const int *cols, int ncols);

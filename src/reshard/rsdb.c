@@ -5,6 +5,7 @@
  */
 #include "rs_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,27 @@ void
 rsbuf_str(struct rsbuf *b, const char *s)
 {
     rsbuf_add(b, s, strlen(s));
+}
+
+void
+rsbuf_fmt(struct rsbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (b->len + (size_t)n + 1 > b->cap) {
+        b->cap = MAX(b->cap * 2, b->len + (size_t)n + 1024);
+        b->p = xrealloc(b->p, b->cap);
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }
 
 void
