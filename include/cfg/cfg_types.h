@@ -77,6 +77,11 @@ struct cfg_replica {
     struct cfg_mark mark;
 };
 
+/* The most shards a config may list: the router's shard sets are 64-bit
+ * masks (route_types.h ROUTE_MAX_SHARDS), and the server set keeps room for
+ * shards a reload appends up to this. */
+#define CFG_MAX_SHARDS 64
+
 struct cfg_shard {
     char *name;
     struct cfg_addr primary;

@@ -451,8 +451,8 @@ static const struct cfg_key top_keys[] = {
     {"shards", KT_LIST, OFF(cfg, shards), KEYS(shard_keys),
      .count_off = OFF(cfg, nshards), .elem_size = sizeof(struct cfg_shard),
      .mark_off = OFF(cfg_shard, mark), .what = "shard",
-     .flags = KEY_REQUIRED | KEY_RESTART,
-     .help = "shards: a primary and replicas each"},
+     .flags = KEY_REQUIRED | KEY_RESTART | KEY_APPEND,
+     .help = "shards: a primary and replicas each (appending is live)"},
     {"sharding_rules", KT_NAMED_MAP, OFF(cfg, rules), KEYS(rule_keys),
      .count_off = OFF(cfg, nrules), .elem_size = sizeof(struct cfg_rule),
      .name_off = OFF(cfg_rule, name), .mark_off = OFF(cfg_rule, mark),
@@ -696,6 +696,65 @@ list_add(char *buf, size_t len, const char *name)
     snprintf(buf + used, len - used, "%s...", used ? ", " : "");
 }
 
+static int
+list_count(const struct cfg_key *k, const void *obj)
+{
+    return *(const int *)((const char *)obj + k->count_off);
+}
+
+static const char *
+list_entry(const struct cfg_key *k, const void *obj, int j)
+{
+    return *(char *const *)((const char *)obj + k->offset) +
+           (size_t)j * k->elem_size;
+}
+
+/* The name of entry j of a KT_LIST (its KEY_NAME string key), or "?". */
+static const char *
+entry_name(const struct cfg_key *k, const void *obj, int j)
+{
+    for (size_t i = 0; i < k->nsub; i++)
+        if ((k->sub[i].flags & KEY_NAME) && k->sub[i].type == KT_STRING) {
+            const char *s =
+                *(char *const *)(list_entry(k, obj, j) + k->sub[i].offset);
+            return s != NULL ? s : "?";
+        }
+    return "?";
+}
+
+/* A KEY_APPEND list: entries appended at the end are live ("shards (s2
+ * added)"); a changed or removed entry needs a restart. */
+static void
+diff_append(const struct cfg_key *k, const void *a, const void *b,
+            const char *name, struct cfg_diff *out)
+{
+    int na = list_count(k, a), nb = list_count(k, b);
+    bool same = nb >= na;
+    char added[200] = "";
+
+    for (int j = 0; same && j < na; j++)
+        for (size_t i = 0; same && i < k->nsub; i++)
+            same = cfg_bind_equal(&k->sub[i], list_entry(k, a, j),
+                                  list_entry(k, b, j));
+    if (!same) {
+        list_add(out->restart, sizeof(out->restart), name);
+        out->nrestart++;
+    }
+    if (nb <= na)
+        return;
+    for (int j = na; j < nb; j++) {
+        size_t used = strlen(added);
+        snprintf(added + used, sizeof(added) - used, "%s%s", used ? " " : "",
+                 entry_name(k, b, j));
+    }
+    {
+        char live[300];
+        snprintf(live, sizeof(live), "%s (%s added)", name, added);
+        list_add(out->live, sizeof(out->live), live);
+        out->nlive++;
+    }
+}
+
 static void
 diff_keys(const struct cfg_key *keys, size_t nkeys, const void *a,
           const void *b, const char *prefix, struct cfg_diff *out)
@@ -707,6 +766,10 @@ diff_keys(const struct cfg_key *keys, size_t nkeys, const void *a,
         if (cfg_bind_equal(k, a, b))
             continue;
         snprintf(name, sizeof(name), "%s%s", prefix, k->name);
+        if (k->flags & KEY_APPEND) {
+            diff_append(k, a, b, name, out);
+            continue;
+        }
         if (k->type == KT_SECTION && !(k->flags & KEY_RESTART)) {
             char sub[130];
             snprintf(sub, sizeof(sub), "%s.", name);
@@ -729,10 +792,12 @@ cfg_diff(const struct cfg *old, const struct cfg *next, struct cfg_diff *out)
 {
     memset(out, 0, sizeof(*out));
     diff_keys(top_keys, ARRAY_SIZE(top_keys), old, next, "", out);
-    out->shard_list = old->nshards != next->nshards;
+    out->shard_list = next->nshards < old->nshards;
     for (int i = 0; !out->shard_list && i < old->nshards; i++)
         out->shard_list =
             strcmp(old->shards[i].name, next->shards[i].name) != 0;
+    if (!out->shard_list)
+        out->shards_added = next->nshards - old->nshards;
 }
 
 int
@@ -752,7 +817,11 @@ keep_keys(const struct cfg_key *keys, size_t nkeys, void *dst, const void *src)
     for (size_t i = 0; i < nkeys; i++) {
         const struct cfg_key *k = &keys[i];
 
-        if (k->flags & KEY_RESTART) {
+        if ((k->flags & KEY_RESTART) && (k->flags & KEY_APPEND)) {
+            /* the running entries; the appended ones stay */
+            cfg_bind_copy_entries(k, dst, src,
+                                  MIN(list_count(k, dst), list_count(k, src)));
+        } else if (k->flags & KEY_RESTART) {
             if (k->type == KT_CUSTOM) /* workers: an int */
                 memcpy((char *)dst + k->offset, (const char *)src + k->offset,
                        sizeof(int));

@@ -984,6 +984,10 @@ cfg_check_config(struct cfg_bind *b, const struct yamldoc_node *root)
     CHECK_DUPS(c->shards, c->nshards, "shard");
     CHECK_DUPS(c->schemas, c->nschemas, "schema");
     check_backend_addrs(b);
+    if (c->nshards > CFG_MAX_SHARDS)
+        error_at(b, c->shards[CFG_MAX_SHARDS].mark,
+                 "merge shards, or run another myshard for the rest",
+                 "too many shards: %d, at most %d", c->nshards, CFG_MAX_SHARDS);
 
     /* point at whichever of the two was written; defaults have no line */
     if (c->listen.host != NULL && c->admin.listen.host != NULL &&

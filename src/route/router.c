@@ -66,6 +66,9 @@
 #include "sql/lexer.h"
 #include "sql/predicates.h"
 
+_Static_assert(CFG_MAX_SHARDS <= ROUTE_MAX_SHARDS,
+               "a plan must be able to name every shard a config lists");
+
 /* ------------------------------------------------------------------ */
 /* plan, buffer, small helpers                                          */
 /* ------------------------------------------------------------------ */
