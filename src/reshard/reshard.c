@@ -46,6 +46,24 @@ finished(const struct reshard *r)
     return r->phase >= RS_DONE;
 }
 
+/* The hold's counters outlive its slot: kept in the record. */
+static void
+release_slot(struct reshard *r)
+{
+    long now;
+    unsigned long long total;
+    int64_t longest;
+
+    movehold_counts(r->id, &now, &total, &longest);
+    pthread_mutex_lock(&rs_mu);
+    if (total > r->held_total)
+        r->held_total = total;
+    if (longest > r->longest_hold_ms)
+        r->longest_hold_ms = longest;
+    pthread_mutex_unlock(&rs_mu);
+    movehold_unregister(r->id);
+}
+
 void
 rs_journal_save(void)
 {
@@ -195,6 +213,8 @@ cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
     }
     pthread_mutex_lock(&rs_mu);
     r->switched = true;
+    r->behind = 0;
+    r->lag_s = 0;
     pthread_mutex_unlock(&rs_mu);
     movehold_set(r->id, false, 0);
     held = clock_ms() - t0;
@@ -229,6 +249,7 @@ run(void *arg)
     char err[1024];
     struct cfg *running;
 
+    log_set_thread_name("reshard");
     src = rsdb_connect(r, &r->src, err, sizeof(err));
     if (src != NULL)
         dst = rsdb_connect(r, &r->dst, err, sizeof(err));
@@ -289,7 +310,7 @@ run(void *arg)
         atomic_store(&r->abort_req, false); /* too late to undo */
         if (!copy_delete(r, src, &r->cleaned, err, sizeof(err)))
             goto stopped;
-        movehold_unregister(r->id);
+        release_slot(r);
         rs_set_phase(r, RS_DONE);
     }
     goto out;
@@ -311,7 +332,7 @@ out:
     if (dst != NULL)
         mysql_close(dst);
     if (finished(r))
-        movehold_unregister(r->id);
+        release_slot(r);
     mysql_thread_end();
     pthread_mutex_lock(&rs_mu);
     r->running = false;
@@ -685,6 +706,8 @@ reshard_list(struct reshard_info *out, int max)
             o->binlog_behind = r->behind;
             movehold_counts(r->id, &o->held_now, &o->held_total,
                             &o->longest_hold_ms);
+            if (r->held_total > o->held_total)
+                o->held_total = r->held_total;
             if (r->longest_hold_ms > o->longest_hold_ms)
                 o->longest_hold_ms = r->longest_hold_ms;
             o->cutover_tries = r->tries;

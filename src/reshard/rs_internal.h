@@ -80,6 +80,7 @@ struct reshard {
     long long behind;
     int tries;
     int64_t longest_hold_ms;
+    unsigned long long held_total; /* kept when the hold's slot goes */
 };
 
 /* ---- registry (reshard.c) ---- */
