@@ -740,7 +740,7 @@ out:
     /* The admin thread reads the workers: it goes first. */
     console_stop(px.console);
     reshard_shutdown(); /* they may be switching the workers */
-    cluster_stop(); /* releases the OKs it holds, while workers run */
+    cluster_stop();     /* releases the OKs it holds, while workers run */
     if (px.workers)
         free_workers(&px);
     if (px.health)

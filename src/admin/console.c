@@ -51,7 +51,6 @@
 
 /* ---- a result set under construction ------------------------------------ */
 
-
 void
 console_row(struct console_table *t, ...)
 {
@@ -109,10 +108,9 @@ console_send_table(struct admin_conn *ac, struct console_table *t)
     free(t->cells);
 }
 
-
 void
 console_error(struct admin_conn *ac, uint16_t code, const char *state,
-           const char *fmt, ...)
+              const char *fmt, ...)
 {
     char msg[2048];
     va_list ap;
@@ -175,7 +173,7 @@ cmd_version(struct admin_conn *ac, const char *args)
     gmtime_r(&st, &tm);
     strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
     console_row(&t, MYSHARD_VERSION, MYSHARD_SERVER_VERSION, started,
-              console_num((clock_ms() - v->started_ms) / 1000));
+                console_num((clock_ms() - v->started_ms) / 1000));
     console_send_table(ac, &t);
 }
 
@@ -195,14 +193,14 @@ cmd_cluster(struct admin_conn *ac, const char *args)
     (void)args;
     if (!st.enabled) {
         console_error(ac, ER_UNKNOWN_ERROR, "HY000",
-                   "myshard: no cluster: set cluster.redis to share cache "
-                   "invalidations between instances");
+                      "myshard: no cluster: set cluster.redis to share cache "
+                      "invalidations between instances");
         return;
     }
     snprintf(down, sizeof(down), "down: %s", st.error);
     snprintf(hash, sizeof(hash), "%08x", st.cfg_hash);
     console_row(&t, "(redis)", st.redis, NULL, NULL, NULL, NULL,
-              st.redis_up ? "up" : down);
+                st.redis_up ? "up" : down);
     /* this instance's state: its cache and how its rate limits count */
     snprintf(self, sizeof(self), "this instance%s",
              st.redis_up ? "" : ", cache off");
@@ -215,11 +213,12 @@ cmd_cluster(struct admin_conn *ac, const char *args)
     for (int i = 0; i < n; i++) {
         const struct cluster_row *r = &rows[i];
         snprintf(hash, sizeof(hash), "%08x", r->cfg_hash);
-        console_row(&t, r->name, r->addr, r->version, console_num(r->generation), hash,
-                  r->self && !st.redis_up ? NULL : console_num(r->age_ms),
-                  r->self      ? self
-                  : r->differs ? "live, config differs"
-                               : "live");
+        console_row(&t, r->name, r->addr, r->version,
+                    console_num(r->generation), hash,
+                    r->self && !st.redis_up ? NULL : console_num(r->age_ms),
+                    r->self      ? self
+                    : r->differs ? "live, config differs"
+                                 : "live");
     }
     free(rows);
     console_send_table(ac, &t);
@@ -279,15 +278,16 @@ cmd_backends(struct admin_conn *ac, const char *args)
         const struct health_row *b = &s->backends[i];
         const struct snap_pool *p = &s->pools[i];
         console_row(&t, b->addr,
-                  b->shard < s->cfg->nshards ? s->cfg->shards[b->shard].name
-                                             : "?",
-                  b->role, b->state, b->zone, console_num(b->weight),
-                  b->lag_ms >= 0 ? console_num(b->lag_ms) : NULL, console_num(p->in_use),
-                  console_num(p->idle), console_num(b->queries), console_num(b->errors),
-                  console_fixed((double)b->avg_latency_us / 1000.0, 3),
-                  b->gtid_pos[0] ? b->gtid_pos : NULL,
-                  b->gtid_acked[0] ? b->gtid_acked : NULL, console_num(b->gtid_waits),
-                  console_num(b->gtid_timeouts));
+                    b->shard < s->cfg->nshards ? s->cfg->shards[b->shard].name
+                                               : "?",
+                    b->role, b->state, b->zone, console_num(b->weight),
+                    b->lag_ms >= 0 ? console_num(b->lag_ms) : NULL,
+                    console_num(p->in_use), console_num(p->idle),
+                    console_num(b->queries), console_num(b->errors),
+                    console_fixed((double)b->avg_latency_us / 1000.0, 3),
+                    b->gtid_pos[0] ? b->gtid_pos : NULL,
+                    b->gtid_acked[0] ? b->gtid_acked : NULL,
+                    console_num(b->gtid_waits), console_num(b->gtid_timeouts));
     }
     snapshot_free(s);
     console_send_table(ac, &t);
@@ -305,9 +305,10 @@ cmd_pools(struct admin_conn *ac, const char *args)
     (void)args;
     for (int i = 0; i < s->nbackends; i++) {
         const struct snap_pool *p = &s->pools[i];
-        console_row(&t, s->backends[i].addr, console_num(p->max), console_num(p->open),
-                  console_num(p->in_use), console_num(p->idle), console_num(p->waiting),
-                  console_num(p->longest_wait_ms));
+        console_row(&t, s->backends[i].addr, console_num(p->max),
+                    console_num(p->open), console_num(p->in_use),
+                    console_num(p->idle), console_num(p->waiting),
+                    console_num(p->longest_wait_ms));
     }
     snapshot_free(s);
     console_send_table(ac, &t);
@@ -325,8 +326,8 @@ cmd_clients(struct admin_conn *ac, const char *args)
     (void)args;
     for (int i = 0; i < s->nclients; i++) {
         const struct snap_client *c = &s->clients[i];
-        console_row(&t, console_num(c->id), c->user, c->addr, c->schema, c->state,
-                  c->pins, c->stmt, console_num(c->age_ms / 1000));
+        console_row(&t, console_num(c->id), c->user, c->addr, c->schema,
+                    c->state, c->pins, c->stmt, console_num(c->age_ms / 1000));
     }
     snapshot_free(s);
     console_send_table(ac, &t);
@@ -347,11 +348,11 @@ cmd_users(struct admin_conn *ac, const char *args)
         char rl[96];
         protect_describe_limit(&u->rate_limit, rl, sizeof(rl));
         console_row(&t, u->name, u->cls == CLASS_NONCORE ? "noncore" : "core",
-                  u->read_only ? "1" : "0", console_num(s->user_conns[i]),
-                  console_num(u->max_connections),
-                  console_num(STATS_GET(&s->users[i], queries)),
-                  console_num(STATS_GET(&s->users[i], errors)),
-                  console_num(STATS_GET(&s->users[i], rate_limited)), rl);
+                    u->read_only ? "1" : "0", console_num(s->user_conns[i]),
+                    console_num(u->max_connections),
+                    console_num(STATS_GET(&s->users[i], queries)),
+                    console_num(STATS_GET(&s->users[i], errors)),
+                    console_num(STATS_GET(&s->users[i], rate_limited)), rl);
     }
     snapshot_free(s);
     console_send_table(ac, &t);
@@ -401,12 +402,14 @@ cmd_digests(struct admin_conn *ac, const char *args)
     (void)args;
     for (int i = 0; i < s->ndigests && i < 100; i++) {
         const struct snap_digest *d = &s->digests[i];
-        console_row(
-            &t, d->text, console_num(d->count), console_fixed((double)d->total_us / 1000.0, 3),
-            console_fixed(d->count ? (double)d->total_us / 1000.0 / (double)d->count
-                           : 0.0,
-                  3),
-            console_fixed((double)d->max_us / 1000.0, 3), console_num(d->errors));
+        console_row(&t, d->text, console_num(d->count),
+                    console_fixed((double)d->total_us / 1000.0, 3),
+                    console_fixed(d->count ? (double)d->total_us / 1000.0 /
+                                                 (double)d->count
+                                           : 0.0,
+                                  3),
+                    console_fixed((double)d->max_us / 1000.0, 3),
+                    console_num(d->errors));
     }
     snapshot_free(s);
     console_send_table(ac, &t);
@@ -486,8 +489,8 @@ cmd_explain(struct admin_conn *ac, const char *args)
 
     if (*args == '\0') {
         console_error(ac, ER_PARSE_ERROR, "42000",
-                   "myshard: EXPLAIN ROUTE needs a statement, e.g. EXPLAIN "
-                   "ROUTE SELECT * FROM t WHERE id = 1");
+                      "myshard: EXPLAIN ROUTE needs a statement, e.g. EXPLAIN "
+                      "ROUTE SELECT * FROM t WHERE id = 1");
         free(st);
         cfg_put(c);
         return;
@@ -513,7 +516,8 @@ cmd_explain(struct admin_conn *ac, const char *args)
     need = route_plan_format(c, &plan, NULL, 0);
     text = xmalloc(need + 1);
     route_plan_format(c, &plan, text, need + 1);
-    console_row(&t, "schema", ctx.schema >= 0 ? c->schemas[ctx.schema].name : "");
+    console_row(&t, "schema",
+                ctx.schema >= 0 ? c->schemas[ctx.schema].name : "");
     for (char *p = text; *p;) {
         char *e = strchr(p, '\n');
         char *colon;
@@ -574,14 +578,14 @@ cmd_tables(struct admin_conn *ac, const char *args)
         snprintf(want, sizeof(want), "%.*s", (int)MIN(len, 64), rest);
         if (cfg_find_schema(c, want, strlen(want)) < 0) {
             console_error(ac, ER_BAD_DB_ERROR, "42000",
-                       "myshard: no schema '%s' in the config; SHOW CONFIG "
-                       "lists the schemas",
-                       want);
+                          "myshard: no schema '%s' in the config; SHOW CONFIG "
+                          "lists the schemas",
+                          want);
             goto out;
         }
     } else if (*args != '\0') {
         console_error(ac, ER_PARSE_ERROR, "42000",
-                   "myshard: SHOW TABLES takes nothing or FROM <schema>");
+                      "myshard: SHOW TABLES takes nothing or FROM <schema>");
         goto out;
     }
     for (int i = 0; snap != NULL && i < snap->ntables; i++) {
@@ -589,12 +593,13 @@ cmd_tables(struct admin_conn *ac, const char *args)
         const char *shard =
             x->shard < c->nshards ? c->shards[x->shard].name : "?";
         const char *kind = x->key ? "sharded" : "global";
-        const char *ago = x->read_ms ? console_num(clock_ms() - x->read_ms) : NULL;
+        const char *ago =
+            x->read_ms ? console_num(clock_ms() - x->read_ms) : NULL;
         if (want[0] && strcmp(want, x->schema) != 0)
             continue;
         if (x->state != TM_OK) {
             console_row(&t, x->schema, x->name, kind, shard, NULL, NULL, NULL,
-                      x->why[0] ? x->why : tm_state_name(x->state), ago);
+                        x->why[0] ? x->why : tm_state_name(x->state), ago);
             continue;
         }
         for (int k = 0; k < x->ncols; k++) {
@@ -605,7 +610,8 @@ cmd_tables(struct admin_conn *ac, const char *args)
                      key ? ", shard key" : "",
                      col->invisible ? ", invisible" : "");
             console_row(&t, x->schema, x->name, kind, shard, col->name,
-                      console_num(col->pos), col->auto_inc ? "yes" : "no", state, ago);
+                        console_num(col->pos), col->auto_inc ? "yes" : "no",
+                        state, ago);
         }
     }
     console_send_table(ac, &t);
@@ -649,8 +655,8 @@ cmd_set_backend(struct admin_conn *ac, const char *args)
         st = SRV_DRAINING;
     else {
         console_error(ac, ER_PARSE_ERROR, "42000",
-                   "myshard: SET BACKEND 'host:port' OFFLINE | ONLINE | "
-                   "DRAIN");
+                      "myshard: SET BACKEND 'host:port' OFFLINE | ONLINE | "
+                      "DRAIN");
         return;
     }
     for (int i = 0; i < set->n; i++)
@@ -658,17 +664,19 @@ cmd_set_backend(struct admin_conn *ac, const char *args)
             srv = &set->v[i];
     if (srv == NULL) {
         console_error(ac, ER_UNKNOWN_ERROR, "HY000",
-                   "myshard: no backend '%s'; SHOW BACKENDS lists them", addr);
+                      "myshard: no backend '%s'; SHOW BACKENDS lists them",
+                      addr);
         return;
     }
     if (!health_set_admin(srv, st)) {
         console_error(ac, ER_UNKNOWN_ERROR, "HY000",
-                   "myshard: cannot set backend '%s' %s", addr, word);
+                      "myshard: cannot set backend '%s' %s", addr, word);
         return;
     }
     log_info("backend state set by admin backend=%s state=%s", srv->addr,
              health_state_name(st));
-    console_row(&t, srv->addr, health_state_name(health_state(srv, clock_ms())));
+    console_row(&t, srv->addr,
+                health_state_name(health_state(srv, clock_ms())));
     console_send_table(ac, &t);
 }
 
@@ -683,7 +691,7 @@ cmd_reload(struct admin_conn *ac, const char *args)
     (void)args;
     if (ops == NULL || ops->reload == NULL) {
         console_error(ac, ER_UNKNOWN_ERROR, "HY000",
-                   "myshard: reload is not available");
+                      "myshard: reload is not available");
         return;
     }
     if (!ops->reload(ops->arg, msg, sizeof(msg))) {
@@ -745,15 +753,15 @@ cmd_kill(struct admin_conn *ac, const char *args)
 
     if (end == args || *end != '\0') {
         console_error(ac, ER_PARSE_ERROR, "42000",
-                   "myshard: KILL CLIENT <id> (SHOW "
-                   "CLIENTS lists the ids)");
+                      "myshard: KILL CLIENT <id> (SHOW "
+                      "CLIENTS lists the ids)");
         return;
     }
     if (!console_kill_client(ac->con->v, (unsigned)id)) {
         console_error(ac, ER_NO_SUCH_THREAD, "HY000",
-                   "myshard: no client %lu; SHOW CLIENTS "
-                   "lists them",
-                   id);
+                      "myshard: no client %lu; SHOW CLIENTS "
+                      "lists them",
+                      id);
         return;
     }
     console_row(&t, console_num((long long)id), "1");
@@ -803,7 +811,8 @@ static const struct admin_cmd cmd_table[] = {
     {"RESHARD ABORT", "RESHARD ABORT <id>",
      "undo a reshard that has not switched its placement yet",
      console_cmd_reshard_abort},
-    {"RESHARD", "RESHARD '<rule>' MOVE SLOTS <a>-<b> | SPLIT AT <v> TO '<shard>'",
+    {"RESHARD",
+     "RESHARD '<rule>' MOVE SLOTS <a>-<b> | SPLIT AT <v> TO '<shard>'",
      "move part of a rule's keys to another shard, online",
      console_cmd_reshard},
 };
@@ -855,9 +864,9 @@ use_schema(struct admin_conn *ac, const char *name, size_t len)
     snprintf(buf, sizeof(buf), "%.*s", (int)MIN(len, 64), name);
     if (cfg_find_schema(c, buf, strlen(buf)) < 0) {
         console_error(ac, ER_BAD_DB_ERROR, "42000",
-                   "myshard: unknown schema '%s'; SHOW CONFIG lists the "
-                   "schemas",
-                   buf);
+                      "myshard: unknown schema '%s'; SHOW CONFIG lists the "
+                      "schemas",
+                      buf);
     } else {
         snprintf(ac->schema, sizeof(ac->schema), "%s", buf);
         console_ok(ac);
@@ -898,9 +907,9 @@ admin_query(struct admin_conn *ac, const char *sql, size_t len)
         console_ok(ac); /* SET NAMES and friends from client libraries */
     } else {
         console_error(ac, ER_PARSE_ERROR, "42000",
-                   "myshard: unknown admin command '%.80s'; SHOW HELP lists "
-                   "them",
-                   q);
+                      "myshard: unknown admin command '%.80s'; SHOW HELP lists "
+                      "them",
+                      q);
     }
     free(q);
 }
@@ -925,7 +934,7 @@ console_command(struct admin_conn *ac, const uint8_t *p, size_t len)
         return;
     default:
         console_error(ac, ER_UNKNOWN_COM_ERROR, "08S01",
-                   "myshard: the admin console answers text queries only");
+                      "myshard: the admin console answers text queries only");
         return;
     }
 }

@@ -67,8 +67,8 @@ word(const char *p, const char *kw)
 void
 console_cmd_reshard(struct admin_conn *ac, const char *args)
 {
-    static const char *const cols[] = {"id", "rule", "keys", "from", "to",
-                                       "phase"};
+    static const char *const cols[] = {"id",   "rule", "keys",
+                                       "from", "to",   "phase"};
     char rule[128], value[256], shard[128], err[1024];
     const char *p, *q;
     bool quoted, vquoted, ok;
@@ -132,12 +132,24 @@ bad:
 void
 console_cmd_show_reshard(struct admin_conn *ac, const char *args)
 {
-    static const char *const cols[] = {
-        "id",          "rule",          "keys",         "from",
-        "to",          "phase",         "rows_copied",  "rows_total",
-        "rows_cleaned", "binlog_lag",   "binlog_behind", "held_writes",
-        "held_total",  "longest_hold_ms", "cutover_tries", "started",
-        "phase_seconds", "error"};
+    static const char *const cols[] = {"id",
+                                       "rule",
+                                       "keys",
+                                       "from",
+                                       "to",
+                                       "phase",
+                                       "rows_copied",
+                                       "rows_total",
+                                       "rows_cleaned",
+                                       "binlog_lag",
+                                       "binlog_behind",
+                                       "held_writes",
+                                       "held_total",
+                                       "longest_hold_ms",
+                                       "cutover_tries",
+                                       "started",
+                                       "phase_seconds",
+                                       "error"};
     struct console_table t = {cols, 18, NULL, 0, 0};
     struct reshard_info *info = calloc(64, sizeof(*info));
     int n = info != NULL ? reshard_list(info, 64) : 0;
@@ -150,15 +162,14 @@ console_cmd_show_reshard(struct admin_conn *ac, const char *args)
         struct tm tm;
         gmtime_r(&st, &tm);
         strftime(started, sizeof(started), "%Y-%m-%d %H:%M:%S", &tm);
-        console_row(&t, console_num((long long)r->id), r->rule, r->keys,
-                    r->from, r->to, r->phase, console_num(r->rows_copied),
-                    console_num(r->rows_total), console_num(r->rows_cleaned),
-                    console_fixed(r->binlog_lag_s, 1),
-                    console_num(r->binlog_behind), console_num(r->held_now),
-                    console_num((long long)r->held_total),
-                    console_num(r->longest_hold_ms),
-                    console_num(r->cutover_tries), started,
-                    console_fixed((double)r->phase_ms / 1000.0, 1), r->error);
+        console_row(
+            &t, console_num((long long)r->id), r->rule, r->keys, r->from, r->to,
+            r->phase, console_num(r->rows_copied), console_num(r->rows_total),
+            console_num(r->rows_cleaned), console_fixed(r->binlog_lag_s, 1),
+            console_num(r->binlog_behind), console_num(r->held_now),
+            console_num((long long)r->held_total),
+            console_num(r->longest_hold_ms), console_num(r->cutover_tries),
+            started, console_fixed((double)r->phase_ms / 1000.0, 1), r->error);
     }
     free(info);
     console_send_table(ac, &t);

@@ -159,16 +159,14 @@ flush(struct rs_catchup *c, MYSQL *src, MYSQL *dst, char *err, size_t errlen)
     for (int i = 0; i < r->ntables; i++) {
         if (c->nkeys[i] == 0)
             continue;
-        if (!copy_resync(r, &r->tables[i], src, dst, c->keys[i].p, err,
-                         errlen))
+        if (!copy_resync(r, &r->tables[i], src, dst, c->keys[i].p, err, errlen))
             return false;
         c->keys[i].len = 0;
         c->nkeys[i] = 0;
     }
     c->pending = 0;
     pthread_mutex_lock(&rs_mu);
-    snprintf(r->applied_gtid, sizeof(r->applied_gtid), "%s",
-             binlog_pos(c->bl));
+    snprintf(r->applied_gtid, sizeof(r->applied_gtid), "%s", binlog_pos(c->bl));
     pthread_mutex_unlock(&rs_mu);
     return true;
 }

@@ -247,8 +247,8 @@ copy_run(struct reshard *r, MYSQL *src, MYSQL *dst, char *err, size_t errlen)
             snprintf(q, sizeof(q),
                      "SELECT %s FROM `%s`.`%s` WHERE %s AND (%s) > %s ORDER "
                      "BY %s LIMIT %d",
-                     t->cols, t->schema, t->name, pred, t->pkcols,
-                     r->copy_last, t->pkcols, batch);
+                     t->cols, t->schema, t->name, pred, t->pkcols, r->copy_last,
+                     t->pkcols, batch);
         else
             snprintf(q, sizeof(q),
                      "SELECT %s FROM `%s`.`%s` WHERE %s ORDER BY %s LIMIT %d",
@@ -329,8 +329,8 @@ copy_delete(struct reshard *r, MYSQL *m, long long *done, char *err,
 }
 
 bool
-copy_resync(struct reshard *r, const struct rs_table *t, MYSQL *src,
-            MYSQL *dst, const char *pks, char *err, size_t errlen)
+copy_resync(struct reshard *r, const struct rs_table *t, MYSQL *src, MYSQL *dst,
+            const char *pks, char *err, size_t errlen)
 {
     char pred[1024];
     struct rsbuf q = {0}, found = {0};
@@ -428,8 +428,7 @@ sums(struct reshard *r, MYSQL *m, struct rsbuf *out, char *err, size_t errlen)
         while ((row = mysql_fetch_row(res)) != NULL) {
             char line[256];
             snprintf(line, sizeof(line), "%s.%s slot %s: %s rows sum %s\n",
-                     t->schema, t->name, row[0], row[1],
-                     row[2] ? row[2] : "0");
+                     t->schema, t->name, row[0], row[1], row[2] ? row[2] : "0");
             rsbuf_str(out, line);
         }
         mysql_free_result(res);

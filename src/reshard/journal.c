@@ -132,8 +132,8 @@ phase_of(const char *s, bool *ok)
 }
 
 #define STR(field)                                                             \
-    else if (strcmp(key, #field) == 0) snprintf(r->field, sizeof(r->field),    \
-                                                "%s", val)
+    else if (strcmp(key, #field) == 0)                                         \
+        snprintf(r->field, sizeof(r->field), "%s", val)
 
 bool
 journal_read(const char *path, struct reshard ***out, int *n, char *err,
@@ -183,15 +183,15 @@ journal_read(const char *path, struct reshard ***out, int *n, char *err,
         STR(to);
         STR(copy_last);
         STR(error);
-        else if (strcmp(key, "snapshot_gtid") == 0) snprintf(
-            r->snap_gtid, sizeof(r->snap_gtid), "%s", val);
-        else if (strcmp(key, "applied_gtid") == 0) snprintf(
-            r->applied_gtid, sizeof(r->applied_gtid), "%s", val);
+        else if (strcmp(key, "snapshot_gtid") == 0)
+            snprintf(r->snap_gtid, sizeof(r->snap_gtid), "%s", val);
+        else if (strcmp(key, "applied_gtid") == 0)
+            snprintf(r->applied_gtid, sizeof(r->applied_gtid), "%s", val);
         else if (strcmp(key, "type") == 0) r->hash = strcmp(val, "hash") == 0;
-        else if (strcmp(key, "lo") == 0) r->lo = (uint32_t)strtoul(val, NULL,
-                                                                    10);
-        else if (strcmp(key, "hi") == 0) r->hi = (uint32_t)strtoul(val, NULL,
-                                                                    10);
+        else if (strcmp(key, "lo") == 0) r->lo =
+            (uint32_t)strtoul(val, NULL, 10);
+        else if (strcmp(key, "hi") == 0) r->hi =
+            (uint32_t)strtoul(val, NULL, 10);
         else if (strcmp(key, "slots") == 0) r->slots =
             (uint32_t)strtoul(val, NULL, 10);
         else if (strcmp(key, "phase") == 0) r->phase = phase_of(val, &ok);
@@ -206,7 +206,8 @@ journal_read(const char *path, struct reshard ***out, int *n, char *err,
             strtoll(val, NULL, 10);
         else ok = false;
         if (!ok) {
-            snprintf(err, errlen, "%s:%d: cannot read '%s' in the reshard "
+            snprintf(err, errlen,
+                     "%s:%d: cannot read '%s' in the reshard "
                      "journal",
                      path, lineno, key);
             fclose(f);

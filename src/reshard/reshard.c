@@ -360,9 +360,11 @@ bind_cfg(struct reshard *r, const struct cfg *c, char *err, size_t errlen)
                  r->rule, r->from, r->to);
         return false;
     }
-    snprintf(r->src.host, sizeof(r->src.host), "%s", c->shards[from].primary.host);
+    snprintf(r->src.host, sizeof(r->src.host), "%s",
+             c->shards[from].primary.host);
     r->src.port = c->shards[from].primary.port;
-    snprintf(r->dst.host, sizeof(r->dst.host), "%s", c->shards[to].primary.host);
+    snprintf(r->dst.host, sizeof(r->dst.host), "%s",
+             c->shards[to].primary.host);
     r->dst.port = c->shards[to].primary.port;
     snprintf(r->user, sizeof(r->user), "%s", c->backend.user);
     snprintf(r->password, sizeof(r->password), "%s",
@@ -379,8 +381,8 @@ bind_cfg(struct reshard *r, const struct cfg *c, char *err, size_t errlen)
             struct rs_table *rt;
             if (tb->rule != ri)
                 continue;
-            r->tables = xrealloc(r->tables, (size_t)(r->ntables + 1) *
-                                                sizeof(*r->tables));
+            r->tables = xrealloc(r->tables,
+                                 (size_t)(r->ntables + 1) * sizeof(*r->tables));
             rt = &r->tables[r->ntables++];
             memset(rt, 0, sizeof(*rt));
             snprintf(rt->schema, sizeof(rt->schema), "%s",
@@ -389,7 +391,8 @@ bind_cfg(struct reshard *r, const struct cfg *c, char *err, size_t errlen)
             snprintf(rt->key, sizeof(rt->key), "%s", tb->key);
         }
     if (r->ntables == 0) {
-        snprintf(err, errlen, "no table of any schema uses rule '%s': there "
+        snprintf(err, errlen,
+                 "no table of any schema uses rule '%s': there "
                  "is nothing to move",
                  r->rule);
         return false;
@@ -581,13 +584,12 @@ reshard_split_at(const char *rule, const char *value, bool quoted,
         goto refuse;
     }
     at.set = true;
-    at.is_string = ru->nranges > 0 && (ru->ranges[0].from.set
-                                           ? ru->ranges[0].from.is_string
+    at.is_string = ru->nranges > 0 &&
+                   (ru->ranges[0].from.set ? ru->ranges[0].from.is_string
                                            : ru->ranges[0].to.is_string);
     if (at.is_string != quoted) {
-        snprintf(err, errlen,
-                 "rule '%s' has %s bounds: write the value %s", rule,
-                 at.is_string ? "string" : "integer",
+        snprintf(err, errlen, "rule '%s' has %s bounds: write the value %s",
+                 rule, at.is_string ? "string" : "integer",
                  at.is_string ? "quoted" : "as a number");
         goto refuse;
     }
@@ -649,8 +651,7 @@ reshard_abort(uint64_t id, char *err, size_t errlen)
         snprintf(err, errlen, "no reshard %" PRIu64 "; SHOW RESHARD lists them",
                  id);
         ok = false;
-    } else if (r->switched || r->phase == RS_DONE ||
-               r->phase == RS_CLEANUP) {
+    } else if (r->switched || r->phase == RS_DONE || r->phase == RS_CLEANUP) {
         snprintf(err, errlen,
                  "reshard %" PRIu64 " has switched the placement already: it "
                  "cannot be undone (to move the keys back, start another "
@@ -689,8 +690,7 @@ reshard_list(struct reshard_info *out, int max)
             o->id = r->id;
             snprintf(o->rule, sizeof(o->rule), "%s", r->rule);
             if (r->hash)
-                snprintf(o->keys, sizeof(o->keys), "slots %u-%u", r->lo,
-                         r->hi);
+                snprintf(o->keys, sizeof(o->keys), "slots %u-%u", r->lo, r->hi);
             else if (r->until[0])
                 snprintf(o->keys, sizeof(o->keys), "from %.140s to %.140s",
                          r->at, r->until);

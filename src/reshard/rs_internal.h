@@ -33,8 +33,8 @@ struct rs_table {
     int keycol;   /* its ordinal (0-based) */
     int ncols;
     int npk;
-    int pk[16];      /* primary key columns, by ordinal (0-based) */
-    char cols[1024]; /* "`a`,`b`,..." in ordinal order */
+    int pk[16];       /* primary key columns, by ordinal (0-based) */
+    char cols[1024];  /* "`a`,`b`,..." in ordinal order */
     char pkcols[256]; /* "`id`" or "`a`,`b`" */
 };
 
@@ -58,10 +58,10 @@ struct reshard {
     char snap_gtid[512];    /* source position before the snapshot */
     char applied_gtid[512]; /* source position applied to the target */
     long long copied, total, cleaned;
-    int copy_table;         /* the table being copied */
-    char copy_last[1024];   /* its last primary key copied, "" none */
-    bool switched;          /* the placement moved (cutover committed) */
-    int64_t started;        /* unix seconds */
+    int copy_table;       /* the table being copied */
+    char copy_last[1024]; /* its last primary key copied, "" none */
+    bool switched;        /* the placement moved (cutover committed) */
+    int64_t started;      /* unix seconds */
     char error[300];
     /* ---- the thread's ---- */
     pthread_t tid;
@@ -127,8 +127,8 @@ void rsbuf_free(struct rsbuf *b);
 void rsbuf_fmt(struct rsbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void rsdb_tuple(MYSQL *m, struct rsbuf *b, MYSQL_ROW row,
-                const unsigned long *len, const MYSQL_FIELD *f,
-                const int *cols, int ncols);
+                const unsigned long *len, const MYSQL_FIELD *f, const int *cols,
+                int ncols);
 
 /* ---- copy.c ---- */
 /* The WHERE condition that picks the moving rows of t. */
@@ -159,8 +159,8 @@ struct rs_catchup *catchup_open(struct reshard *r, char *err, size_t errlen);
  * position covers want, or until deadline_ms (monotonic, 0 none); false
  * with err on an error or when the deadline passed (*late set). */
 bool catchup_step(struct rs_catchup *c, MYSQL *src, MYSQL *dst,
-                  const char *want, int64_t deadline_ms, bool *late,
-                  char *err, size_t errlen);
+                  const char *want, int64_t deadline_ms, bool *late, char *err,
+                  size_t errlen);
 /* Source transactions not applied yet (reads the source's position);
  * -1 when it cannot be read. */
 long long catchup_behind(struct rs_catchup *c, MYSQL *src);

@@ -168,8 +168,7 @@ literal(MYSQL *m, struct rsbuf *b, const char *v, unsigned long n,
     if (f->charsetnr == 63 &&
         (f->type == MYSQL_TYPE_STRING || f->type == MYSQL_TYPE_VAR_STRING ||
          f->type == MYSQL_TYPE_VARCHAR || f->type == MYSQL_TYPE_BLOB ||
-         f->type == MYSQL_TYPE_TINY_BLOB ||
-         f->type == MYSQL_TYPE_MEDIUM_BLOB ||
+         f->type == MYSQL_TYPE_TINY_BLOB || f->type == MYSQL_TYPE_MEDIUM_BLOB ||
          f->type == MYSQL_TYPE_LONG_BLOB || f->type == MYSQL_TYPE_BIT ||
          f->type == MYSQL_TYPE_GEOMETRY)) {
         if (n == 0) {

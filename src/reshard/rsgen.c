@@ -43,8 +43,8 @@ at_bound(const struct reshard *r, struct cfg_bound *b, char *buf, size_t len)
 }
 
 struct cfg *
-rsgen_next(const struct cfg *running, const struct reshard *r,
-           enum rsgen what, char *err, size_t errlen)
+rsgen_next(const struct cfg *running, const struct reshard *r, enum rsgen what,
+           char *err, size_t errlen)
 {
     struct cfg_placement *p = cfg_placement_of(running);
     struct cfg_bound at;
@@ -65,15 +65,14 @@ rsgen_next(const struct cfg *running, const struct reshard *r,
         ok = r->hash ? cfg_placement_set_moving_slots(p, r->rule, r->lo, r->hi,
                                                       r->to, (int64_t)r->id,
                                                       err, errlen)
-                     : cfg_placement_set_moving_split(p, r->rule, &at, r->to,
-                                                      (int64_t)r->id, err,
-                                                      errlen);
+                     : cfg_placement_set_moving_split(
+                           p, r->rule, &at, r->to, (int64_t)r->id, err, errlen);
         break;
     case RSGEN_SWITCHED:
-        ok = r->hash ? cfg_placement_move_slots(p, r->rule, r->lo, r->hi, r->to,
-                                                err, errlen)
-                     : cfg_placement_split_at(p, r->rule, &at, r->to, err,
-                                              errlen);
+        ok = r->hash
+                 ? cfg_placement_move_slots(p, r->rule, r->lo, r->hi, r->to,
+                                            err, errlen)
+                 : cfg_placement_split_at(p, r->rule, &at, r->to, err, errlen);
         break;
     case RSGEN_PLAIN:
         break;
