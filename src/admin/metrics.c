@@ -13,6 +13,7 @@
 #include "admin/snapshot.h"
 #include "backend/cluster.h"
 #include "build_config.h"
+#include "reshard/reshard.h"
 #include "cfg/cfg_types.h"
 #include "net/http.h"
 #include "session/session.h"
@@ -495,6 +496,82 @@ render_users(const struct snapshot *snap, struct evbuffer *out)
     }
 }
 
+/* Each reshard still listed by SHOW RESHARD, labelled by id and rule. */
+static void
+render_reshard(struct evbuffer *out)
+{
+    struct reshard_info *info = xcalloc(64, sizeof(*info));
+    int n = reshard_list(info, 64);
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"reshard_phase", "gauge",
+         "1 for the reshard's current phase (copy, catchup, cutover, "
+         "cleanup, done, aborted, failed)"},
+        {"reshard_rows_copied", "gauge", "rows copied to the target"},
+        {"reshard_rows_total", "gauge",
+         "rows to copy, counted in the source's snapshot"},
+        {"reshard_rows_cleaned", "gauge",
+         "moved rows deleted from the source after the cutover"},
+        {"reshard_binlog_behind", "gauge",
+         "source transactions the target has not applied yet"},
+        {"reshard_binlog_lag_seconds", "gauge",
+         "seconds since the target was last caught up with the source"},
+        {"reshard_held_writes", "gauge",
+         "writes to moving keys held now by the cutover"},
+        {"reshard_held_writes_total", "counter",
+         "writes to moving keys held by cutovers"},
+        {"reshard_longest_hold_seconds", "gauge",
+         "the longest cutover hold of writes"},
+        {"reshard_cutover_tries", "gauge", "cutovers tried by the reshard"},
+    };
+
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        family(out, fam[f].name, fam[f].type, fam[f].help);
+        for (int i = 0; i < n; i++) {
+            const struct reshard_info *r = &info[i];
+            char id[24];
+            const char *kv[] = {"id", id, "rule", r->rule, "from", r->from,
+                                "to", r->to, "phase", r->phase};
+            snprintf(id, sizeof(id), "%llu", (unsigned long long)r->id);
+            switch (f) {
+            case 0:
+                sample_ll(out, fam[f].name, kv, 5, 1);
+                break;
+            case 1:
+                sample_ll(out, fam[f].name, kv, 4, r->rows_copied);
+                break;
+            case 2:
+                sample_ll(out, fam[f].name, kv, 4, r->rows_total);
+                break;
+            case 3:
+                sample_ll(out, fam[f].name, kv, 4, r->rows_cleaned);
+                break;
+            case 4:
+                sample_ll(out, fam[f].name, kv, 4, r->binlog_behind);
+                break;
+            case 5:
+                sample_d(out, fam[f].name, kv, 4, r->binlog_lag_s);
+                break;
+            case 6:
+                sample_ll(out, fam[f].name, kv, 4, r->held_now);
+                break;
+            case 7:
+                sample_ll(out, fam[f].name, kv, 4, (long long)r->held_total);
+                break;
+            case 8:
+                sample_d(out, fam[f].name, kv, 4,
+                         (double)r->longest_hold_ms / 1000.0);
+                break;
+            default:
+                sample_ll(out, fam[f].name, kv, 4, r->cutover_tries);
+                break;
+            }
+        }
+    }
+    free(info);
+}
+
 void
 metrics_render_prometheus(const struct snapshot *snap, struct evbuffer *out)
 {
@@ -533,6 +610,7 @@ metrics_render_prometheus(const struct snapshot *snap, struct evbuffer *out)
 
     render_users(snap, out);
     render_cluster(out);
+    render_reshard(out);
 
     family(out, "uptime_seconds", "gauge", "seconds since myshard started");
     sample_d(out, "uptime_seconds", NULL, 0, (double)snap->uptime_ms / 1000.0);
