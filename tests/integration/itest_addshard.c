@@ -20,7 +20,10 @@
  *      replica; a new client of the schema whose default shard is s2
  *      creates and fills a table there; neither s0 nor s1 has those rows
  *   d. the clients from before were not dropped: the open transaction
- *      takes another write and commits, both rows on the s1 primary; the
+ *      takes another write and commits, both rows on the s1 primary; a
+ *      cross-shard transaction (best_effort) begun on s0 and s1 before the
+ *      reload writes to s2 after it, reads on s0 again and commits, its
+ *      rows on all three primaries; the
  *      threads saw zero errors, and every row they inserted is on the
  *      primary its rule names
  *   e. a file that moves s2 before s1, one that leaves s2 out, and one
@@ -128,6 +131,7 @@ conf_text(enum layout l)
           "  - name: sa\n"
           "    backend_schema: " DB "\n"
           "    default_shard: s0\n"
+          "    transactions: best_effort\n"
           "    tables:\n"
           "      - { name: items, key: id, rule: id_mod }\n"
           "      - { name: busy, key: id, rule: id_mod }\n",
@@ -374,6 +378,7 @@ test_add(MYSQL *a)
     char names[128];
     MYSQL *app = it_proxy_connect(&px, it_user(), it_password(), "sa", 20);
     MYSQL *tx = it_proxy_connect(&px, it_user(), it_password(), "sa", 20);
+    MYSQL *tx3 = it_proxy_connect(&px, it_user(), it_password(), "sa", 20);
     MYSQL *sb;
     long row;
     bool live = false;
@@ -398,6 +403,10 @@ test_add(MYSQL *a)
     check(it_exec(app, "INSERT INTO items (id, v) VALUES (2, 2)") &&
               witness(0, DB, "items", 2) == 1,
           "a: the other writes on s0");
+    check(tx3 != NULL && it_exec(tx3, "BEGIN") &&
+              it_exec(tx3, "INSERT INTO items (id, v) VALUES (20, 20)") &&
+              it_exec(tx3, "INSERT INTO items (id, v) VALUES (21, 21)"),
+          "a: a third client holds a transaction with writes on s0 and s1");
     atomic_init(&stop, false);
     atomic_init(&added, false);
     memset(ls, 0, sizeof(ls));
@@ -531,7 +540,19 @@ test_add(MYSQL *a)
           "d: the transaction from before the reload goes on and commits");
     check(witness(1, DB, "items", 1) == 1 && witness(1, DB, "items", 3) == 1,
           "d: both of its rows are on the s1 primary");
-    check_int(app ? it_int(app, -1, "SELECT COUNT(*) FROM items") : -1, 3,
+    check(tx3 != NULL &&
+              it_exec(tx3, "INSERT INTO placed (id, v) VALUES (22, 22)") &&
+              it_int(tx3, -1, "SELECT v FROM items WHERE id = 20") == 20 &&
+              it_exec(tx3, "UPDATE items SET v = 200 WHERE id = 20") &&
+              it_exec(tx3, "COMMIT"),
+          "d: the transaction begun on s0 and s1 before the reload writes to "
+          "s2, goes back to s0 and commits");
+    check(it_int(dp[0], -1, "SELECT v FROM " DB ".items WHERE id = 20") ==
+                  200 &&
+              witness(1, DB, "items", 21) == 1 &&
+              witness(2, DB, "placed", 22) == 1,
+          "d: its rows are on the s0, s1 and s2 primaries");
+    check_int(app ? it_int(app, -1, "SELECT COUNT(*) FROM items") : -1, 5,
               "d: the other client reads across s0 and s1");
 
     /* e. what stays refused */
@@ -555,6 +576,8 @@ test_add(MYSQL *a)
         mysql_close(sb);
     if (tx != NULL)
         mysql_close(tx);
+    if (tx3 != NULL)
+        mysql_close(tx3);
     if (app != NULL)
         mysql_close(app);
 }
