@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tools/sandbox.sh - a local myshard to play with: installs what is missing,
 # builds the release build, starts a MariaDB sandbox (two shards, each a
-# primary with a replicating replica, on 127.0.0.1:3306/3316 and 3307/3317)
-# and myshard in front of it with conf/sandbox.yaml, loads a small demo
-# schema and prints the command to connect.
+# primary with a replicating replica, on 127.0.0.1:3306/3316 and 3307/3317,
+# and a spare pair s2 on 3308/3318 that no config names yet: the shard to
+# add with RELOAD CONFIG) and myshard in front of it with conf/sandbox.yaml,
+# loads a small demo schema and prints the command to connect.
 #
 # Usage: tools/sandbox.sh [start|stop|status|restart|reset]
 #   start    (default) start whatever is not running; keeps earlier data
@@ -23,8 +24,8 @@ cd "$MYSHARD_ROOT"
 SANDBOX=${MYSHARD_SANDBOX_DIR:-/tmp/myshard-sandbox}
 CONFIG=conf/sandbox.yaml
 BIN=build/myshard
-PORTS="3306 3316 3307 3317"
-SERVERS=(s0-primary s0-replica s1-primary s1-replica)
+PORTS="3306 3316 3307 3317 3308 3318"
+SERVERS=(s0-primary s0-replica s1-primary s1-replica s2-primary s2-replica)
 MENV=tests/integration/mariadb_env.sh
 CLIENT=(mariadb --no-defaults -h127.0.0.1 -P6033 -uapp -papp shop)
 
@@ -48,13 +49,19 @@ cluster_up_count() {
 start_cluster() {
     local name up
     up=$(cluster_up_count)
-    if [[ $up -eq 4 ]]; then
+    if [[ $up -eq ${#SERVERS[@]} ]]; then
         msg "MariaDB sandbox already running in $SANDBOX"
         return
     fi
     if [[ -f $SANDBOX/cluster.env && -d $SANDBOX/s0-primary ]]; then
         msg "starting the MariaDB sandbox in $SANDBOX (existing data)"
         for name in "${SERVERS[@]}"; do
+            if [[ ! -f $SANDBOX/$name.args ]]; then
+                # a sandbox made before the spare pair existed
+                [[ $name != s2-primary ]] ||
+                    warn "this sandbox has no spare shard s2; './tools/sandbox.sh reset' makes one"
+                continue
+            fi
             "$MENV" up "$SANDBOX" "$name" || die "cannot start $name (log: $SANDBOX/$name.err); './tools/sandbox.sh reset' starts afresh"
         done
     else
@@ -225,6 +232,14 @@ myshard sandbox is running (data, sockets and logs in $SANDBOX).
   console:   mysql -h127.0.0.1 -P6032 -uadmin -psandbox     (SHOW HELP)
   status:    ./tools/sandbox.sh status
   stop:      ./tools/sandbox.sh stop
+
+  spare shard s2 (in no config yet): primary 127.0.0.1:3308, replica
+  127.0.0.1:3318. To add it, append to shards: in $CONFIG
+      - name: s2
+        primary: 127.0.0.1:3308
+        replicas:
+          - { addr: 127.0.0.1:3318 }
+  then RELOAD CONFIG on the console (README: "Adding a shard").
 
 EOF
 }

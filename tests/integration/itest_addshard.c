@@ -7,7 +7,9 @@
  *
  *   a. before: SHOW SHARDS lists s0 and s1, SHOW BACKENDS four servers; a
  *      client holds an open transaction with a write on s1, another one
- *      idles in the schema
+ *      idles in the schema, and 4 threads run statements without a pause
+ *      (inserts, point reads, updates, scatter counts; once the reload
+ *      applied, inserts to the new shard too) until after c
  *   b. RELOAD CONFIG answers "reloaded" naming "shards (s2 added)";
  *      SHOW SHARDS lists s2 with its primary, SHOW BACKENDS lists its two
  *      servers with shard s2, state online, and the monitor's readings
@@ -18,7 +20,12 @@
  *      replica; a new client of the schema whose default shard is s2
  *      creates and fills a table there; neither s0 nor s1 has those rows
  *   d. the clients from before were not dropped: the open transaction
- *      takes another write and commits, both rows on the s1 primary
+ *      takes another write and commits, both rows on the s1 primary; a
+ *      cross-shard transaction (best_effort) begun on s0 and s1 before the
+ *      reload writes to s2 after it, reads on s0 again and commits, its
+ *      rows on all three primaries; the
+ *      threads saw zero errors, and every row they inserted is on the
+ *      primary its rule names
  *   e. a file that moves s2 before s1, one that leaves s2 out, and one
  *      that renames it are refused ("shard list ... changed"), and the
  *      running config stays: SHOW SHARDS unchanged, writes still land on
@@ -31,7 +38,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +55,8 @@
 #define ONLINE_S  10.0 /* the monitor reads a new server within this */
 #define REPLICA_S 10.0 /* a row reaches the s2 replica within this */
 #define WATCH_S   200
+#define THREADS   4
+#define BUSY_ID   100000 /* ids of the threads' rows start here */
 
 static struct it_proxy px;
 static MYSQL *dp[3];          /* direct: s0, s1, s2 primaries */
@@ -119,8 +131,10 @@ conf_text(enum layout l)
           "  - name: sa\n"
           "    backend_schema: " DB "\n"
           "    default_shard: s0\n"
+          "    transactions: best_effort\n"
           "    tables:\n"
-          "      - { name: items, key: id, rule: id_mod }\n",
+          "      - { name: items, key: id, rule: id_mod }\n"
+          "      - { name: busy, key: id, rule: id_mod }\n",
           o);
     if (l != TWO)
         fprintf(o,
@@ -242,6 +256,8 @@ setup_backend(void)
              it_exec(dp[i], "CREATE DATABASE " DB);
     for (int i = 0; i < 2 && ok; i++)
         ok = it_exec(dp[i], "CREATE TABLE " DB ".items (id INT PRIMARY KEY, "
+                            "v INT NOT NULL) ENGINE=InnoDB") &&
+             it_exec(dp[i], "CREATE TABLE " DB ".busy (id INT PRIMARY KEY, "
                             "v INT NOT NULL) ENGINE=InnoDB");
     /* the DBA prepares the new shard: the table its rule will place there,
      * and the schema whose default shard it becomes */
@@ -290,6 +306,69 @@ refused(MYSQL *a, MYSQL *app, enum layout l, const char *what, int id)
           "e %s: a write to placed still lands on the s2 primary", what);
 }
 
+/* ------------------------------------------------ threads under the reload */
+
+struct loader {
+    int idx;
+    atomic_bool *stop, *added;
+    long long statements, errors;
+    int busy_rows, placed_rows; /* inserted by this thread */
+    char first[300];            /* the first error */
+};
+
+static bool
+load_run(struct loader *l, MYSQL *m, const char *fmt, ...)
+{
+    char sql[200];
+    va_list ap;
+    MYSQL_RES *r;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    l->statements++;
+    if (mysql_query(m, sql) != 0) {
+        if (l->errors++ == 0)
+            snprintf(l->first, sizeof(l->first), "%u %s on '%s'",
+                     mysql_errno(m), mysql_error(m), sql);
+        return false;
+    }
+    if ((r = mysql_store_result(m)) != NULL)
+        mysql_free_result(r);
+    return true;
+}
+
+static void *
+loader_main(void *arg)
+{
+    struct loader *l = arg;
+    MYSQL *m;
+
+    mysql_thread_init();
+    m = it_proxy_connect(&px, it_user(), it_password(), "sa", 20);
+    if (m == NULL) {
+        l->errors++;
+        snprintf(l->first, sizeof(l->first), "cannot connect");
+        mysql_thread_end();
+        return NULL;
+    }
+    for (int n = 0; !atomic_load(l->stop) && l->errors == 0; n++) {
+        int id = BUSY_ID + l->idx * 100000 + n;
+        if (load_run(l, m, "INSERT INTO busy (id, v) VALUES (%d, %d)", id, n))
+            l->busy_rows++;
+        load_run(l, m, "SELECT v FROM busy WHERE id = %d", id);
+        load_run(l, m, "UPDATE busy SET v = v + 1 WHERE id = %d", id);
+        if (n % 10 == 0)
+            load_run(l, m, "SELECT COUNT(*) FROM busy");
+        if (atomic_load(l->added) &&
+            load_run(l, m, "INSERT INTO placed (id, v) VALUES (%d, %d)", id, n))
+            l->placed_rows++;
+    }
+    mysql_close(m);
+    mysql_thread_end();
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- tests */
 
 static void
@@ -299,10 +378,16 @@ test_add(MYSQL *a)
     char names[128];
     MYSQL *app = it_proxy_connect(&px, it_user(), it_password(), "sa", 20);
     MYSQL *tx = it_proxy_connect(&px, it_user(), it_password(), "sa", 20);
+    MYSQL *tx3 = it_proxy_connect(&px, it_user(), it_password(), "sa", 20);
     MYSQL *sb;
     long row;
     bool live = false;
     char *body;
+    struct loader ls[THREADS];
+    pthread_t th[THREADS];
+    atomic_bool stop, added;
+    int started = 0, busy = 0, placed = 0;
+    long long stmts = 0, errors = 0;
 
     /* a. before */
     shard_names(a, names, sizeof(names));
@@ -318,6 +403,23 @@ test_add(MYSQL *a)
     check(it_exec(app, "INSERT INTO items (id, v) VALUES (2, 2)") &&
               witness(0, DB, "items", 2) == 1,
           "a: the other writes on s0");
+    check(tx3 != NULL && it_exec(tx3, "BEGIN") &&
+              it_exec(tx3, "INSERT INTO items (id, v) VALUES (20, 20)") &&
+              it_exec(tx3, "INSERT INTO items (id, v) VALUES (21, 21)"),
+          "a: a third client holds a transaction with writes on s0 and s1");
+    atomic_init(&stop, false);
+    atomic_init(&added, false);
+    memset(ls, 0, sizeof(ls));
+    for (int i = 0; i < THREADS; i++) {
+        ls[i].idx = i;
+        ls[i].stop = &stop;
+        ls[i].added = &added;
+        if (pthread_create(&th[i], NULL, loader_main, &ls[i]) != 0)
+            break;
+        started++;
+    }
+    check_int(started, THREADS, "a: threads run statements");
+    it_sleep_ms(500);
 
     /* b. the reload */
     check(write_conf(THREE), "b: %s appends s2, rule only_s2, schema sb",
@@ -333,6 +435,7 @@ test_add(MYSQL *a)
                     "b: its detail names the added shard"))
         rs_diag(r, 3);
     rs_free(r);
+    atomic_store(&added, true);
     r = rs_run(a, "SHOW SHARDS");
     row = rs_find(r, "shard", "s2");
     check(row == 2 && rs_get(r, (size_t)row, "primary") != NULL &&
@@ -403,6 +506,32 @@ test_add(MYSQL *a)
                      "table_name IN ('placed', 'fresh') AND table_schema "
                      "LIKE 'itest_addshard%%'") == 0,
           "c: neither s0 nor s1 has those tables");
+    atomic_store(&stop, true);
+    for (int i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        stmts += ls[i].statements;
+        errors += ls[i].errors;
+        busy += ls[i].busy_rows;
+        placed += ls[i].placed_rows;
+        if (ls[i].errors > 0)
+            it_diag("thread %d: %lld error(s), first %s", i, ls[i].errors,
+                    ls[i].first);
+    }
+    it_diag("the threads ran %lld statements, %d rows to s2", stmts, placed);
+    check_int(errors, 0, "d: the threads saw zero errors across the reload");
+    check(stmts > 200 && placed > 0,
+          "d: they ran throughout, and wrote to s2 after it (%lld, %d)", stmts,
+          placed);
+    check_int(it_int(dp[0], -1,
+                     "SELECT COUNT(*) FROM " DB ".busy WHERE id %% 2 "
+                     "= 0") +
+                  it_int(dp[1], -1,
+                         "SELECT COUNT(*) FROM " DB ".busy WHERE id %% 2 = 1"),
+              busy, "d: each of their rows is on the primary its rule names");
+    check_int(it_int(dp[2], -1,
+                     "SELECT COUNT(*) FROM " DB ".placed WHERE id >= %d",
+                     BUSY_ID),
+              placed, "d: their rows to placed are on the s2 primary");
 
     /* d. nobody was dropped */
     check(tx != NULL &&
@@ -411,7 +540,19 @@ test_add(MYSQL *a)
           "d: the transaction from before the reload goes on and commits");
     check(witness(1, DB, "items", 1) == 1 && witness(1, DB, "items", 3) == 1,
           "d: both of its rows are on the s1 primary");
-    check_int(app ? it_int(app, -1, "SELECT COUNT(*) FROM items") : -1, 3,
+    check(tx3 != NULL &&
+              it_exec(tx3, "INSERT INTO placed (id, v) VALUES (22, 22)") &&
+              it_int(tx3, -1, "SELECT v FROM items WHERE id = 20") == 20 &&
+              it_exec(tx3, "UPDATE items SET v = 200 WHERE id = 20") &&
+              it_exec(tx3, "COMMIT"),
+          "d: the transaction begun on s0 and s1 before the reload writes to "
+          "s2, goes back to s0 and commits");
+    check(it_int(dp[0], -1, "SELECT v FROM " DB ".items WHERE id = 20") ==
+                  200 &&
+              witness(1, DB, "items", 21) == 1 &&
+              witness(2, DB, "placed", 22) == 1,
+          "d: its rows are on the s0, s1 and s2 primaries");
+    check_int(app ? it_int(app, -1, "SELECT COUNT(*) FROM items") : -1, 5,
               "d: the other client reads across s0 and s1");
 
     /* e. what stays refused */
@@ -435,6 +576,8 @@ test_add(MYSQL *a)
         mysql_close(sb);
     if (tx != NULL)
         mysql_close(tx);
+    if (tx3 != NULL)
+        mysql_close(tx3);
     if (app != NULL)
         mysql_close(app);
 }
