@@ -205,9 +205,9 @@ main(int argc, char **argv)
                rule->slots);
     printf("shard: %s\n", c->shards[shard].name);
     if (rule->live)
-        printf("placement: live, from %s:%d (written by RESHARD; it "
-               "overrides the YAML's rule)\n",
-               c->reshard.state, rule->live_line);
+        printf("placement: live, from %s (written by RESHARD; it overrides "
+               "the YAML's rule)\n",
+               c->reshard.state);
     if (placement_in_moving(rule, &key))
         printf("moving: to %s by reshard %lld (it lives on %s until the "
                "cutover)\n",
