@@ -512,7 +512,7 @@ cfg_placement_write(const struct cfg_placement *p, bool with_base, FILE *out)
 
     fputs("# myshard live placement: written by RESHARD, read at start, "
           "RELOAD CONFIG\n# and --check. Do not edit it; see the README, "
-          "\"Online resharding\".\n",
+          "\"The live placement\".\n",
           out);
     for (int i = 0; i < p->nrules; i++) {
         const struct cfg_place_rule *e = &p->rules[i];
