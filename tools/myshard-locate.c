@@ -12,9 +12,11 @@
  *   shard: s0
  *
  * A KEY that reads as a decimal integer is an integer unless --string says
- * it is text. Exit status: 0 placed (or a global table), 1 the key has no
- * shard (outside every range, not an integer for a mod rule), 2 bad
- * arguments, config or table.
+ * it is text. The placement is the live one: the YAML's rules with the
+ * state file of online resharding (reshard.state, relative to the working
+ * directory) applied, as myshard loads them. Exit status: 0 placed (or a global
+ * table), 1 the key has no shard (outside every range, not an integer for a mod
+ * rule), 2 bad arguments, config or table.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -202,6 +204,15 @@ main(int argc, char **argv)
         printf("slot: %d   check: SELECT CRC32('%s') %% %u\n", slot, keytext,
                rule->slots);
     printf("shard: %s\n", c->shards[shard].name);
+    if (rule->live)
+        printf("placement: live, from %s (written by RESHARD; it overrides "
+               "the YAML's rule)\n",
+               c->reshard.state);
+    if (placement_in_moving(rule, &key))
+        printf("moving: to %s by reshard %lld (it lives on %s until the "
+               "cutover)\n",
+               c->shards[rule->moving.target].name, (long long)rule->moving.id,
+               c->shards[shard].name);
     rc = 0;
 out:
     cfg_put(c);

@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
+#include "cfg/cfg_place.h"
 #include "admin/dashboard.h"
 #include "admin/history.h"
 #include "admin/metrics.h"
@@ -450,6 +451,41 @@ mask_line(const char *line, size_t len, char *out, size_t cap)
     }
 }
 
+/* After the YAML: the live placement that overrides its rules (rows
+ * "state"), when a reshard has moved keys or is moving them. */
+static void
+config_live_placement(struct table *t, const struct cfg *c)
+{
+    struct cfg_placement *pl = cfg_placement_of(c);
+    char *text = NULL, head[600];
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    int n = out != NULL ? cfg_placement_write(pl, false, out) : 0;
+
+    if (out != NULL)
+        fclose(out);
+    cfg_placement_free(pl);
+    if (n > 0) {
+        snprintf(head, sizeof(head),
+                 "# live placement from %s (reshard.state), written by "
+                 "RESHARD: it overrides these rules of sharding_rules",
+                 c->reshard.state);
+        table_row(t, "state", head);
+        for (char *p = text; *p;) {
+            char *e = strchr(p, '\n');
+            if (e)
+                *e = '\0';
+            /* the file's own comment lines say less than the head */
+            if (*p != '#')
+                table_row(t, "state", p);
+            if (!e)
+                break;
+            p = e + 1;
+        }
+    }
+    free(text);
+}
+
 static void
 cmd_config(struct admin_conn *ac, const char *args)
 {
@@ -468,6 +504,7 @@ cmd_config(struct admin_conn *ac, const char *args)
         console_row(&t, console_num(++line), buf);
         p += len + (e != NULL);
     }
+    config_live_placement(&t, c);
     cfg_put(c);
     console_send_table(ac, &t);
 }

@@ -1003,11 +1003,14 @@ print_rule(const struct cfg *c, const struct cfg_rule *r, FILE *out)
         print_bound(&x->to, false, out);
         fputs(")\n", out);
     }
-    if (r->live)
+    if (r->live && r->live_line > 0)
         fprintf(out,
                 "      (live placement from %s:%d, written by RESHARD; "
                 "it overrides the YAML's)\n",
                 c->reshard.state, r->live_line);
+    else if (r->live)
+        fprintf(out, "      (live placement, made by RESHARD; it overrides "
+                     "the YAML's)\n");
     if (r->moving.active) {
         const struct cfg_moving *m = &r->moving;
         fputs("      moving: ", out);

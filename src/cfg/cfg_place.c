@@ -56,6 +56,8 @@ bound_eq(const struct cfg_bound *a, const struct cfg_bound *b)
 static void
 ranges_free(struct cfg_range *r, int n)
 {
+    if (r == NULL)
+        return;
     for (int i = 0; i < n; i++) {
         bound_free(&r[i].from);
         bound_free(&r[i].to);

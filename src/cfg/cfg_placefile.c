@@ -265,8 +265,11 @@ read_entry(struct cfg_bind *b, const struct yamldoc_node *key,
             goto out;
         }
         e->slots = eb.slots;
+        snprintf(b->where, sizeof(b->where), "rule '%s' base", key->str);
         e->base_owner = read_slot_map(b, base, eb.slots);
+        snprintf(b->where, sizeof(b->where), "rule '%s' slot_map", key->str);
         e->owner = read_slot_map(b, live, eb.slots);
+        snprintf(b->where, sizeof(b->where), "rule '%s'", key->str);
         if (e->base_owner == NULL || e->owner == NULL)
             goto out;
     } else if (r->type == RULE_RANGE) {
@@ -281,13 +284,16 @@ read_entry(struct cfg_bind *b, const struct yamldoc_node *key,
                            "a range rule needs 'base' and 'ranges'");
             goto out;
         }
-        if (!read_ranges(b, base, &e->base_ranges, &e->nbase_ranges) ||
-            !read_ranges(b, live, &e->ranges, &e->nranges))
+        snprintf(b->where, sizeof(b->where), "rule '%s' base", key->str);
+        if (!read_ranges(b, base, &e->base_ranges, &e->nbase_ranges))
             goto out;
+        snprintf(b->where, sizeof(b->where), "rule '%s' ranges", key->str);
+        if (!read_ranges(b, live, &e->ranges, &e->nranges))
+            goto out;
+        snprintf(b->where, sizeof(b->where), "rule '%s'", key->str);
     } else {
-        cfg_bind_error(b, key, NULL,
-                       "rule '%s' is a mod rule, whose placement cannot move",
-                       key->str);
+        cfg_bind_error(b, key, "remove the entry",
+                       "a mod rule's placement cannot move");
         goto out;
     }
     read_moving(b, map, e, &eb.moving);
@@ -341,7 +347,8 @@ read_doc(struct cfg_bind *b, const struct yamldoc_node *root, int **lines)
             continue;
         }
         for (int j = 0; j < p->nrules && !dup; j++)
-            dup = strcmp(p->rules[j].rule, key->str) == 0;
+            dup = p->rules[j].rule != NULL &&
+                  strcmp(p->rules[j].rule, key->str) == 0;
         if (dup) {
             cfg_bind_error(b, key, NULL, "rule '%s' appears twice", key->str);
             continue;
@@ -505,7 +512,7 @@ cfg_placement_write(const struct cfg_placement *p, bool with_base, FILE *out)
 
     fputs("# myshard live placement: written by RESHARD, read at start, "
           "RELOAD CONFIG\n# and --check. Do not edit it; see the README, "
-          "\"Online resharding\".\n",
+          "\"The live placement\".\n",
           out);
     for (int i = 0; i < p->nrules; i++) {
         const struct cfg_place_rule *e = &p->rules[i];

@@ -8,7 +8,12 @@
  *     witness), SHOW BACKENDS says offline; ONLINE brings them back; DRAIN
  *     answers draining; an unknown address gets a "myshard:" error;
  *   - RELOAD CONFIG applies a new user; a broken file gets an error naming
- *     file:line and the previous config keeps serving.
+ *     file:line and the previous config keeps serving;
+ *   - restarted with a live placement file (reshard.state) that moved
+ *     user_hash's slots 512-767 to s0 and is moving 768-1023 to s0, a key
+ *     of slot 525 is written to s0 (read directly: the YAML says s1) and
+ *     one of slot 951 still to s1; EXPLAIN ROUTE shows both and marks the
+ *     moving write; SHOW CONFIG lists the live slot_map.
  * Every connection has connect and read timeouts and the whole program a
  * watchdog, so a console that does not answer fails the checks, never
  * hangs them. Proxy-only.
@@ -86,10 +91,11 @@ own_config(bool extra_user, const char *rule, int *rule_line)
         "  - name: shop\n"
         "    default_shard: s0\n"
         "    tables:\n"
-        "      - { name: " TO ", key: user_id, rule: %s }\n",
+        "      - { name: " TO ", key: user_id, rule: %s }\n"
+        "reshard: { state: \"%s/placement.yaml\" }\n",
         px.port, px.admin_port, px.http_port, admin_user, admin_password, users,
         it_env("BACKEND_USER", "myshard"), it_env("BACKEND_PASSWORD", "secret"),
-        a_s0p, a_s0r, a_s1p, a_s1r, rule);
+        a_s0p, a_s0r, a_s1p, a_s1r, rule, px.dir);
     free(users);
     if (rule_line != NULL) {
         const char *at = strstr(text, "key: user_id, rule: ");
@@ -350,6 +356,135 @@ test_reload(MYSQL *a)
     free(good);
 }
 
+/* The rows of TO with id on the primary of port_env, read directly. */
+static long long
+direct_count(const char *port_env, int id)
+{
+    MYSQL *d = it_connect_backend(port_env, it_db());
+    long long n =
+        it_int(d, -1, "SELECT COUNT(*) FROM " TO " WHERE id = %d", id);
+
+    if (d != NULL)
+        mysql_close(d);
+    return n;
+}
+
+/* The value of EXPLAIN ROUTE's row item (the first), or "". */
+static char *
+explain_item(MYSQL *a, const char *sql, const char *item)
+{
+    struct rs *r = rs_run(a, "EXPLAIN ROUTE %s", sql);
+    long i = r->set ? rs_find(r, "item", item) : -1;
+    const char *v = i >= 0 ? rs_get(r, (size_t)i, "value") : NULL;
+    char *out = xstrdup(v != NULL ? v : "");
+
+    if (i < 0 && !r->set)
+        it_diag("EXPLAIN ROUTE %s: %u %s", sql, r->err, r->msg);
+    rs_free(r);
+    return out;
+}
+
+/* Whether SHOW CONFIG has a row (line, text containing want). */
+static bool
+config_has(MYSQL *a, const char *line, const char *want)
+{
+    struct rs *r = rs_run(a, "SHOW CONFIG");
+    bool found = false;
+
+    for (size_t i = 0; r->set && i < r->nrows && !found; i++) {
+        const char *l = rs_get(r, i, "line"), *t = rs_get(r, i, "text");
+        found = l != NULL && t != NULL && strcmp(l, line) == 0 &&
+                strstr(t, want) != NULL;
+    }
+    if (!found)
+        rs_diag(r, 200);
+    rs_free(r);
+    return found;
+}
+
+/* Restarts this program's myshard over a live placement file: user_hash
+ * (s0 0-511, s1 512-1023 in the YAML) has 512-767 on s0 and 768-1023
+ * moving to s0 by reshard 9. Keys: 2 is slot 525, 1 is slot 951. */
+static MYSQL *
+test_live_placement(MYSQL *a)
+{
+    char *state = xprintf("%s/placement.yaml", px.dir);
+    char *v;
+    bool written = write_file(
+        state, "# written by itest_admin_own\n"
+               "rules:\n"
+               "  user_hash:\n"
+               "    slots: 1024\n"
+               "    base: { s0: \"0-511\", s1: \"512-1023\" }\n"
+               "    slot_map: { s0: \"0-767\", s1: \"768-1023\" }\n"
+               "    moving: { slots: \"768-1023\", target: s0, id: 9 }\n");
+    MYSQL *m;
+
+    free(state);
+    if (a != NULL)
+        mysql_close(a);
+    check(it_proxy_stop(&px, SIGTERM, 8, NULL), "this program's myshard "
+                                                "stops for the live placement");
+    if (!check(written, "write the live placement file") ||
+        !check(it_proxy_start(&px, NULL),
+               "this program's myshard starts with the live placement"))
+        return NULL;
+    a = admin_connect(px.admin_port);
+    m = it_proxy_connect(&px, it_user(), it_password(), it_db(), IO_S);
+    if (!check(a != NULL && m != NULL, "client and admin logins"))
+        return a;
+
+    check(it_exec(m, "INSERT INTO " TO " (id, user_id) VALUES (300, 2)") &&
+              it_exec(m, "INSERT INTO " TO " (id, user_id) VALUES (301, 1)"),
+          "insert keys 2 (slot 525) and 1 (slot 951) through myshard");
+    check_int(direct_count("S0_PRIMARY_PORT", 300), 1,
+              "key 2 is on s0, where the live placement puts slot 525 "
+              "(direct)");
+    check_int(direct_count("S1_PRIMARY_PORT", 300), 0,
+              "and not on s1, where the YAML would (direct)");
+    check_int(direct_count("S1_PRIMARY_PORT", 301), 1,
+              "key 1 (moving, slot 951) is still written to s1 (direct)");
+    check_int(direct_count("S0_PRIMARY_PORT", 301), 0,
+              "and not yet to s0 (direct)");
+    check_int(it_int(m, -1, "SELECT id FROM " TO " WHERE user_id = 2"), 300,
+              "key 2 reads back through myshard");
+    mysql_close(m);
+
+    v = explain_item(a, "INSERT INTO " TO " (id, user_id) VALUES (302, 2)",
+                     "target");
+    check(strncmp(v, "s0: ", 4) == 0,
+          "EXPLAIN ROUTE: key 2 goes to s0 (target '%s')", v);
+    free(v);
+    v = explain_item(a, "INSERT INTO " TO " (id, user_id) VALUES (302, 2)",
+                     "moving");
+    check_str(v, "", "EXPLAIN ROUTE: key 2 is not moving");
+    free(v);
+    v = explain_item(a, "UPDATE " TO " SET id = id WHERE user_id = 1",
+                     "moving");
+    check_str(v, "reshard 9 of rule user_hash (writes held at cutover)",
+              "EXPLAIN ROUTE: a write of key 1 touches reshard 9's keys");
+    free(v);
+    v = explain_item(a, "UPDATE " TO " SET id = id WHERE user_id = 1",
+                     "target");
+    check(strncmp(v, "s1: ", 4) == 0,
+          "EXPLAIN ROUTE: and goes to s1, their owner (target '%s')", v);
+    free(v);
+    v = explain_item(a, "SELECT * FROM " TO " WHERE user_id = 1", "moving");
+    check_str(v, "", "EXPLAIN ROUTE: a read is never marked");
+    free(v);
+    check(config_has(a, "state",
+                     "slot_map: { \"s0\": \"0-767\", \"s1\": "
+                     "\"768-1023\" }"),
+          "SHOW CONFIG lists the live slot_map");
+    check(config_has(a, "state",
+                     "moving: { slots: \"768-1023\", target: \"s0\", id: "
+                     "9 }"),
+          "SHOW CONFIG lists the moving set");
+    check(config_has(a, "state", "placement.yaml (reshard.state)"),
+          "SHOW CONFIG names the state file");
+    return a;
+}
+
 static void
 test_own_proxy(void)
 {
@@ -394,6 +529,7 @@ test_own_proxy(void)
 
     test_set_backend(a);
     test_reload(a);
+    a = test_live_placement(a);
 
     if (a != NULL)
         mysql_close(a);

@@ -331,6 +331,9 @@ START_TEST(test_defaults)
     ck_assert_int_eq(c->backend.health.max_replica_lag_ms, 5000);
     ck_assert_int_eq(c->backend.health.circuit_failures, 5);
     ck_assert_int_eq(c->backend.health.circuit_open_for_ms, 10000);
+    ck_assert_int_eq(c->reshard.max_pause_ms, 2000);
+    ck_assert_int_eq(c->reshard.copy_rate, 20000);
+    ck_assert_str_eq(c->reshard.state, "myshard-placement.yaml");
     ck_assert_int_eq(c->shards[0].nreplicas, 0);
     ck_assert_int_eq(c->nrules, 0);
     ck_assert_int_eq(c->npolicies, 0);
@@ -371,6 +374,9 @@ START_TEST(test_all_keys)
     ck_assert_str_eq(c->cluster.redis.host, "::1");
     ck_assert_uint_eq(c->cluster.redis.port, 6380);
     ck_assert_str_eq(c->cluster.name, "proxy-b");
+    ck_assert_int_eq(c->reshard.max_pause_ms, 500);
+    ck_assert_int_eq(c->reshard.copy_rate, 5000);
+    ck_assert_str_eq(c->reshard.state, "/nonexistent/myshard/placement.yaml");
     ck_assert(c->tls.enabled && c->tls.require);
     ck_assert_str_eq(c->backend.password, "p@ss: word");
     ck_assert(c->backend.tls.enabled && !c->backend.tls.verify);

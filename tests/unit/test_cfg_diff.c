@@ -163,6 +163,11 @@ START_TEST(test_live_keys)
            "sharding_rules", "", false);
     expect("{ name: orders, key: user_id", "{ name: orders, key: id", "schemas",
            "", false);
+    /* online resharding: live, the state file read by each load */
+    expect("slow_query_time: 1s\n",
+           "slow_query_time: 1s\nreshard: { max_pause: 500ms, state: "
+           "/nonexistent/p.yaml }\n",
+           "reshard.max_pause, reshard.state", "", false);
 }
 END_TEST
 

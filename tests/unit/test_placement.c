@@ -5,6 +5,7 @@
  * user_hash shard is floor(slot * 3 / 1024), token_map's its slot_map.
  */
 #include "cfg/cfg.h"
+#include "cfg/cfg_place.h"
 #include "route/placement.h"
 
 #include <check.h>
@@ -316,6 +317,64 @@ START_TEST(test_int_is_text)
 }
 END_TEST
 
+/* A moving set: user_hash slots 900-1023 (s2's) and day_range's keys
+ * from '2026-06-01' (s2's) move to s0; the keys stay where they are. */
+START_TEST(test_moving)
+{
+    struct cfg_placement *p = cfg_placement_of(cfg);
+    struct cfg_bound at = {.set = true, .is_string = true, .s = "2026-06-01"};
+    struct cfg *running = cfg, *next;
+    struct diag d;
+    char err[256];
+    struct route_key k1 = {.is_int = true, .i = 1}; /* slot 951 */
+    struct route_key k4 = {.is_int = true, .i = 4}; /* slot 824 */
+    struct route_key s1 = {.s = "1", .len = 1};     /* the same as 1 */
+    struct route_key null = {.is_null = true};
+    struct route_key d1 = {.s = "2026-07-01", .len = 10};
+    struct route_key d2 = {.s = "2026-05-31", .len = 10};
+    struct route_key lo = {.is_int = true, .i = 2},
+                     hi = {.is_int = true, .i = 4};
+    struct route_key wide = {.is_int = true, .i = 1000};
+    int shard;
+
+    ck_assert(!placement_in_moving(rule("user_hash"), &k1));
+    ck_assert(cfg_placement_set_moving_slots(p, "user_hash", 900, 1023, "s0", 1,
+                                             err, sizeof(err)));
+    ck_assert(cfg_placement_set_moving_split(p, "day_range", &at, "s0", 2, err,
+                                             sizeof(err)));
+    diag_init(&d);
+    next = cfg_with_placement(running, p, &d);
+    ck_assert_ptr_nonnull(next);
+    diag_free(&d);
+    cfg_placement_free(p);
+    cfg = next;
+
+    ck_assert(placement_in_moving(rule("user_hash"), &k1));
+    ck_assert(placement_in_moving(rule("user_hash"), &s1));
+    ck_assert(!placement_in_moving(rule("user_hash"), &k4));
+    ck_assert(!placement_in_moving(rule("user_hash"), &null));
+    ck_assert(!placement_in_moving(rule("user_mod"), &k1));
+    /* still placed on the source */
+    ck_assert_int_eq(placement_locate(rule("user_hash"), &k1, &shard, NULL),
+                     PLACE_OK);
+    ck_assert_str_eq(cfg->shards[shard].name, "s2");
+    ck_assert(placement_in_moving(rule("day_range"), &d1));
+    ck_assert(!placement_in_moving(rule("day_range"), &d2));
+    ck_assert_int_eq(placement_locate(rule("day_range"), &d1, &shard, NULL),
+                     PLACE_OK);
+    ck_assert_str_eq(cfg->shards[shard].name, "s2");
+
+    /* intervals: 2..4 holds no moving slot, 1..4 does, a wide one may */
+    ck_assert(!placement_between_moving(rule("user_hash"), &lo, &hi));
+    ck_assert(placement_between_moving(rule("user_hash"), &k1, &hi));
+    ck_assert(placement_between_moving(rule("user_hash"), &k1, &wide));
+    ck_assert(placement_between_moving(rule("day_range"), &d2, &d1));
+    ck_assert(!placement_between_moving(rule("day_range"), &d2, &d2));
+    cfg = running;
+    cfg_put(next);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -329,6 +388,7 @@ main(void)
     tcase_add_test(tc, test_between);
     tcase_add_test(tc, test_helpers);
     tcase_add_test(tc, test_int_is_text);
+    tcase_add_test(tc, test_moving);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -3,7 +3,8 @@
  * config tests/data/route.yaml, plus targeted cases: plan reuse and
  * buffers, the EXPLAIN ROUTE text, long INSERTs and IN lists, timing.
  *
- * route.tsv: SQL <TAB> plan [<TAB> keys]. Blank lines and lines starting
+ * route.tsv: SQL <TAB> plan [<TAB> keys]. route_moving.tsv, the same
+ * with a reshard in progress (test_moving). Blank lines and lines starting
  * with '#' are skipped; lines starting with '@' set the context for the
  * lines that follow:
  *   @schema NAME | @schema -      the session's schema (- : none)
@@ -19,14 +20,15 @@
  *   ERR <code> <message>                        a refusal
  *   <read|primary> <shards>[ flags][ merge[...]][ sql]
  * flags: scatter, sum (sum affected rows), repl (replicated), params
- * (needs parameter values), renumbered[s0:1.2,s1:3.4] (a split prepared
- * INSERT: the EXECUTE's parameters, 1-based, each target binds). merge[...] is
- * route_merge_format(). sql: none when every target gets the client's text;
- * "sql=TEXT" when they all get the same rewritten text; else "s0=TEXT |
- * s1=TEXT". The optional keys column is compared with plan.keys. Set
+ * (needs parameter values), moving (touches_moving), renumbered[s0:1.2,s1:3.4]
+ * (a split prepared INSERT: the EXECUTE's parameters, 1-based, each target
+ * binds). merge[...] is route_merge_format(). sql: none when every target gets
+ * the client's text; "sql=TEXT" when they all get the same rewritten text; else
+ * "s0=TEXT | s1=TEXT". The optional keys column is compared with plan.keys. Set
  * ROUTE_PRINT=1 to print the actual lines instead of checking.
  */
 #include "cfg/cfg.h"
+#include "cfg/cfg_place.h"
 #include "route/router.h"
 #include "sql/classify.h"
 
@@ -204,6 +206,8 @@ describe(const struct stmt_info *st, const struct route_plan *p, char *out,
         PUT(" repl");
     if (p->needs_params)
         PUT(" params");
+    if (p->touches_moving)
+        PUT(" moving");
     if (p->merge) {
         char m[512];
         route_merge_format(&p->ms, m, sizeof(m));
@@ -248,9 +252,11 @@ route_sql(const char *sql, const struct route_ctx *ctx, struct route_plan *p)
     router_route(cfg, &st, ctx, p);
 }
 
-START_TEST(test_table)
+/* Runs the cases of a .tsv file (see the head of this file) against cfg. */
+static void
+run_table(const char *path, int min_rows)
 {
-    FILE *f = fopen("tests/data/route.tsv", "r");
+    FILE *f = fopen(path, "r");
     int print = getenv("ROUTE_PRINT") != NULL;
     char line[8192], got[8192];
     struct ctxbuf c;
@@ -289,11 +295,11 @@ START_TEST(test_table)
             else if (strncmp(line, "@columns ", 9) == 0)
                 ctx_columns(&c.ctx, line + 9);
             else
-                ck_abort_msg("route.tsv:%d: unknown directive", lineno);
+                ck_abort_msg("%s:%d: unknown directive", path, lineno);
             continue;
         }
         want = strchr(line, '\t');
-        ck_assert_msg(want != NULL, "route.tsv:%d: no plan column", lineno);
+        ck_assert_msg(want != NULL, "%s:%d: no plan column", path, lineno);
         *want++ = '\0';
         keys = strchr(want, '\t');
         if (keys)
@@ -309,20 +315,79 @@ START_TEST(test_table)
             continue;
         }
         if (strcmp(got, want) != 0) {
-            fprintf(stderr, "route.tsv:%d: %s\n  want: %s\n  got:  %s\n",
-                    lineno, sql, want, got);
+            fprintf(stderr, "%s:%d: %s\n  want: %s\n  got:  %s\n", path, lineno,
+                    sql, want, got);
             failures++;
         }
         if (keys && strcmp(keys, plan.keys) != 0) {
-            fprintf(stderr, "route.tsv:%d: %s\n  keys want: %s\n  got: %s\n",
+            fprintf(stderr, "%s:%d: %s\n  keys want: %s\n  got: %s\n", path,
                     lineno, sql, keys, plan.keys);
             failures++;
         }
     }
     fclose(f);
     route_plan_free(&plan);
-    ck_assert_int_gt(rows, 100);
-    ck_assert_msg(failures == 0, "%d route.tsv lines differ", failures);
+    ck_assert_int_gt(rows, min_rows);
+    ck_assert_msg(failures == 0, "%d %s lines differ", failures, path);
+}
+
+START_TEST(test_table)
+{
+    run_table("tests/data/route.tsv", 100);
+}
+END_TEST
+
+/*
+ * A reshard in progress: user_hash slots 900-1023 (s2's) move to s0 and
+ * id_range's keys [5000, 1000000) (s1's) to s2. The plans of
+ * route_moving.tsv keep routing those keys to their owners today and say
+ * which writes touch them ("moving").
+ */
+START_TEST(test_moving)
+{
+    struct cfg_placement *p = cfg_placement_of(cfg);
+    struct cfg_bound at = {.set = true, .i = 5000};
+    struct cfg *running = cfg, *next;
+    struct route_plan plan;
+    struct ctxbuf c;
+    struct diag d;
+    char err[256], buf[2048];
+
+    ck_assert_msg(cfg_placement_set_moving_slots(p, "user_hash", 900, 1023,
+                                                 "s0", 7, err, sizeof(err)),
+                  "%s", err);
+    ck_assert_msg(cfg_placement_set_moving_split(p, "id_range", &at, "s2", 8,
+                                                 err, sizeof(err)),
+                  "%s", err);
+    diag_init(&d);
+    next = cfg_with_placement(running, p, &d);
+    if (next == NULL)
+        diag_print(&d, stderr);
+    ck_assert_ptr_nonnull(next);
+    ck_assert_uint_eq(d.n, 0);
+    diag_free(&d);
+    cfg_placement_free(p);
+    cfg = next;
+    run_table("tests/data/route_moving.tsv", 40);
+
+    /* EXPLAIN ROUTE says so */
+    ctx_reset(&c);
+    route_plan_init(&plan);
+    route_sql("UPDATE orders SET total = 0 WHERE user_id = 1", &c.ctx, &plan);
+    ck_assert(plan.touches_moving);
+    ck_assert_int_eq(plan.moving_id, 7);
+    ck_assert_str_eq(cfg->rules[plan.moving_rule].name, "user_hash");
+    route_plan_format(cfg, &plan, buf, sizeof(buf));
+    ck_assert_msg(strstr(buf, "route: primary\nmoving: reshard 7 of rule "
+                              "user_hash (writes held at cutover)\ntarget "
+                              "s2: ") != NULL,
+                  "%s", buf);
+    route_sql("SELECT * FROM orders WHERE user_id = 1", &c.ctx, &plan);
+    route_plan_format(cfg, &plan, buf, sizeof(buf));
+    ck_assert_msg(strstr(buf, "moving") == NULL, "%s", buf);
+    route_plan_free(&plan);
+    cfg = running;
+    cfg_put(next);
 }
 END_TEST
 
@@ -589,6 +654,7 @@ main(void)
     tcase_add_checked_fixture(tc, load_cfg, unload_cfg);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_table);
+    tcase_add_test(tc, test_moving);
     tcase_add_test(tc, test_point_select_no_buffer);
     tcase_add_test(tc, test_format);
     tcase_add_test(tc, test_long_insert);
