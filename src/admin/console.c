@@ -454,7 +454,7 @@ mask_line(const char *line, size_t len, char *out, size_t cap)
 /* After the YAML: the live placement that overrides its rules (rows
  * "state"), when a reshard has moved keys or is moving them. */
 static void
-config_live_placement(struct table *t, const struct cfg *c)
+config_live_placement(struct console_table *t, const struct cfg *c)
 {
     struct cfg_placement *pl = cfg_placement_of(c);
     char *text = NULL, head[600];
@@ -470,14 +470,14 @@ config_live_placement(struct table *t, const struct cfg *c)
                  "# live placement from %s (reshard.state), written by "
                  "RESHARD: it overrides these rules of sharding_rules",
                  c->reshard.state);
-        table_row(t, "state", head);
+        console_row(t, "state", head);
         for (char *p = text; *p;) {
             char *e = strchr(p, '\n');
             if (e)
                 *e = '\0';
             /* the file's own comment lines say less than the head */
             if (*p != '#')
-                table_row(t, "state", p);
+                console_row(t, "state", p);
             if (!e)
                 break;
             p = e + 1;
