@@ -13,8 +13,12 @@
  *      <lit> finds its row, and INSERTing the literals into a copy of the
  *      table gives the same rows
  *   4. nothing new: BINLOG_IDLE within about idle_ms, position unchanged
- *   5. a statement-logged INSERT stops the stream, naming binlog_format
- *   6. refusals with a clear message: malformed and unknown positions, a
+ *   5. XA: a prepared transaction's rows come at its XA COMMIT (and the
+ *      position stays before its prepare until then), a rolled back one's
+ *      never; an XA COMMIT of a transaction prepared before the start
+ *      position stops the stream
+ *   6. a statement-logged INSERT stops the stream, naming binlog_format
+ *   7. refusals with a clear message: malformed and unknown positions, a
  *      wrong password, an account without REPLICATION SLAVE, a server with
  *      binlog_row_image=MINIMAL
  */
@@ -210,6 +214,102 @@ same_values(char *const *got, const char *const *want, const char *what)
             return false;
         }
     return true;
+}
+
+/* Reads until the server has nothing more (a heartbeat); returns how
+ * many rows came. */
+static int
+until_idle(struct binlog *b)
+{
+    char err[512];
+    int rows = 0;
+
+    for (int i = 0; i < 1000; i++) {
+        struct binlog_row row;
+        enum binlog_event e = binlog_next(b, &row, err, sizeof(err));
+        if (e == BINLOG_IDLE)
+            return rows;
+        if (e == BINLOG_ERROR) {
+            it_diag("%s", err);
+            return -1;
+        }
+        rows += e == BINLOG_ROW;
+    }
+    return -1;
+}
+
+static void
+check_xa(MYSQL *m, struct binlog *b)
+{
+    MYSQL *x = it_connect_backend("S0_PRIMARY_PORT", DB);
+    char err[512] = "";
+
+    if (!check(x != NULL, "XA: a second connection") ||
+        !check(until_idle(b) >= 0, "XA: the stream is idle before"))
+        return;
+    char *held = strdup(binlog_pos(b));
+    it_exec(x, "XA START 'bx1'");
+    it_exec(x, "INSERT INTO t (id, ti) VALUES (20, 20)");
+    it_exec(x, "UPDATE t SET ti = 33 WHERE id = 3");
+    it_exec(x, "XA END 'bx1'");
+    it_exec(x, "XA PREPARE 'bx1'");
+    char *prepared = it_value(m, NULL, "SELECT @@gtid_binlog_pos");
+    check_int(until_idle(b), 0, "XA: no row before the XA COMMIT");
+    check(strcmp(binlog_pos(b), held) == 0 &&
+              !gtid_pos_covers(binlog_pos(b), prepared ? prepared : ""),
+          "XA: the position stays before the prepare (%s, server %s)",
+          binlog_pos(b), prepared ? prepared : "");
+    it_exec(x, "XA COMMIT 'bx1'");
+    char *committed = it_value(m, NULL, "SELECT @@gtid_binlog_pos");
+    int from = nrecs;
+    bool ok = drain(b, committed ? committed : "-", err, sizeof(err));
+    check(ok, "XA: the stream passes the XA COMMIT (%s) %s", binlog_pos(b),
+          err);
+    check(nrecs - from == 3 && recs[from].ev == BINLOG_ROW &&
+              recs[from].kind == BINLOG_INSERT &&
+              strcmp(recs[from].after[0], "20") == 0 &&
+              recs[from + 1].kind == BINLOG_UPDATE &&
+              strcmp(recs[from + 1].after[1], "33") == 0 &&
+              recs[from + 2].ev == BINLOG_COMMIT,
+          "XA: its INSERT and UPDATE come at the XA COMMIT, then COMMIT");
+
+    it_exec(x, "XA START 'bx2'");
+    it_exec(x, "INSERT INTO t (id, ti) VALUES (21, 21)");
+    it_exec(x, "XA END 'bx2'");
+    it_exec(x, "XA PREPARE 'bx2'");
+    it_exec(x, "XA ROLLBACK 'bx2'");
+    char *rolled = it_value(m, NULL, "SELECT @@gtid_binlog_pos");
+    from = nrecs;
+    ok = drain(b, rolled ? rolled : "-", err, sizeof(err));
+    bool rows = false;
+    for (int i = from; i < nrecs; i++)
+        rows = rows || recs[i].ev == BINLOG_ROW;
+    check(ok && !rows, "XA: a rolled back transaction's rows never come");
+
+    it_exec(x, "XA START 'bx3'");
+    it_exec(x, "INSERT INTO t (id, ti) VALUES (22, 22)");
+    it_exec(x, "XA END 'bx3'");
+    it_exec(x, "XA PREPARE 'bx3'");
+    char *after = it_value(m, NULL, "SELECT @@gtid_binlog_pos");
+    it_exec(x, "XA COMMIT 'bx3'");
+    struct binlog_opts o = opts(buser(), bpass(), after ? after : "");
+    o.server_id++; /* b streams on: a second replica id */
+    struct binlog *b2 = binlog_open(&o, err, sizeof(err));
+    enum binlog_event e = BINLOG_IDLE;
+    struct binlog_row row;
+    for (int i = 0; b2 != NULL && i < 20 && e != BINLOG_ERROR; i++)
+        e = binlog_next(b2, &row, err, sizeof(err));
+    check(e == BINLOG_ERROR && strstr(err, "prepared before") != NULL,
+          "XA: a commit of a transaction prepared before the start stops "
+          "the stream: %s",
+          err);
+    binlog_close(b2);
+    mysql_close(x);
+    free(held);
+    free(prepared);
+    free(committed);
+    free(rolled);
+    free(after);
 }
 
 /* The rows of table t (kinds in order) and the COMMIT after each group. */
@@ -471,6 +571,8 @@ main(void)
         check_paste(m, r3->after, "row 3");
     }
 
+    check_xa(m, b);
+
     /* 4: idle, once the stream has read the copies' INSERTs */
     char *now = it_value(m, NULL, "SELECT @@gtid_binlog_pos");
     check(now != NULL && drain(b, now, err, sizeof(err)),
@@ -482,8 +584,10 @@ main(void)
     double t0 = it_now();
     enum binlog_event e = binlog_next(b, &row, err, sizeof(err));
     double waited = (it_now() - t0) * 1000;
-    check(e == BINLOG_IDLE && waited < IDLE * 2 + 300,
-          "nothing new: BINLOG_IDLE after %.0f ms (idle_ms %d)", waited, IDLE);
+    if (!check(e == BINLOG_IDLE && waited < IDLE * 2 + 300,
+               "nothing new: BINLOG_IDLE after %.0f ms (idle_ms %d)", waited,
+               IDLE))
+        it_diag("event %d, %s", (int)e, e == BINLOG_ERROR ? err : "");
     t0 = it_now();
     e = binlog_next(b, &row, err, sizeof(err));
     waited = (it_now() - t0) * 1000;
