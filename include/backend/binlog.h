@@ -11,12 +11,18 @@
  * mariadb_rpl_extract_rows (which misreads CHAR, ENUM and TIMESTAMP
  * columns): every type is rendered or refused, never guessed.
  *
- * What the server must have (binlog_open checks the first two and says
- * what to set): binlog_format=ROW and binlog_row_image=FULL (global); the
- * account needs REPLICATION SLAVE and SELECT on the watched tables (the
- * columns' signedness and character sets are read once per table from
- * information_schema on a second connection, because the binary log does
- * not carry them unless binlog_row_metadata is set).
+ * What the server must have (binlog_open checks the settings and says
+ * what to set): log_bin, binlog_format=ROW, binlog_row_image=FULL and
+ * log_bin_compress=OFF (global); the account needs REPLICATION SLAVE and
+ * SELECT on the watched tables (the columns' signedness and character
+ * sets are read once per table id from information_schema on a second
+ * connection, because the binary log does not carry them unless
+ * binlog_row_metadata is set).
+ *
+ * Two-phase XA transactions: their rows are kept from XA PREPARE and
+ * returned at XA COMMIT (dropped at XA ROLLBACK), and binlog_pos stays
+ * before the prepare in its domain meanwhile (backend/binlog_xa.h); one
+ * phase XA commits are logged as ordinary transactions.
  */
 #ifndef MYSHARD_BACKEND_BINLOG_H
 #define MYSHARD_BACKEND_BINLOG_H
@@ -99,8 +105,10 @@ struct binlog_row {
 enum binlog_event {
     BINLOG_ROW,    /* *row is one changed row */
     BINLOG_COMMIT, /* a transaction ended (XID, COMMIT or ROLLBACK of a
-                      non-transactional change): binlog_pos now includes
-                      its GTID */
+                      non-transactional change, XA COMMIT or ROLLBACK),
+                      also one of unwatched tables only: binlog_pos now
+                      includes its GTID, unless a prepared XA transaction
+                      holds its domain back */
     BINLOG_DDL,    /* a statement that is not row-logged DML (CREATE,
                       ALTER, DROP, TRUNCATE, GRANT, ...): *row has schema
                       and statement; the caller decides whether it touches
@@ -115,10 +123,12 @@ enum binlog_event {
 /*
  * Blocks until the next row change of a watched table, transaction end,
  * DDL statement, idle beat or error. Rows of one event are returned one per
- * call, in binlog order. Errors (fail closed, the stream stops): the connection
- * or server failed; a statement-logged DML (INSERT/UPDATE/DELETE/REPLACE/LOAD
- * as a query event: binlog_format must be ROW); an XA transaction (not
- * supported yet); a column type that cannot be rendered (named); a row
+ * call, in binlog order. Errors (fail closed, the stream stops): the
+ * connection or server failed (also: another stream or replica claimed the
+ * same server_id); a statement-logged DML (INSERT/UPDATE/DELETE/REPLACE/LOAD
+ * as a query event: binlog_format must be ROW); the XA COMMIT of a
+ * transaction prepared before gtid_start (its rows were not streamed); a
+ * column type that cannot be rendered (named); a row
  * image lacking a column (binlog_row_image must be FULL); a table whose
  * columns in information_schema no longer match its binary log events
  * (it was altered since). Memory behind *row is valid until the next call

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "backend/binlog_value.h"
+#include "backend/binlog_xa.h"
 #include "base/gtid.h"
 
 #define BINLOG_MAPS 64 /* table maps remembered, by table id */
@@ -69,6 +70,9 @@ struct binlog {
     size_t *offs;
     size_t nvals;
     char *stmt, *stmt_db; /* the current DDL statement, its schema */
+
+    struct binlog_xa xa;          /* prepared XA transactions */
+    struct binlog_xa_txn *replay; /* the one whose XA COMMIT is returned */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -92,9 +96,14 @@ format_pos(struct binlog *b)
     b->posbuf[0] = '\0';
     for (int i = 0; i < b->npos; i++) {
         char one[64];
-        gtid_format(&b->pos[i], one, sizeof(one));
+        struct gtid g = b->pos[i];
+        /* a prepared XA transaction keeps its domain before its rows */
+        int held = binlog_xa_hold(&b->xa, g.domain, &g);
+        if (held < 0)
+            continue;
+        gtid_format(&g, one, sizeof(one));
         at += (size_t)snprintf(b->posbuf + at, sizeof(b->posbuf) - at, "%s%s",
-                               i ? "," : "", one);
+                               at ? "," : "", one);
     }
 }
 
@@ -326,6 +335,8 @@ binlog_close(struct binlog *b)
     free(b->offs);
     free(b->stmt);
     free(b->stmt_db);
+    binlog_xa_txn_free(b->replay);
+    binlog_xa_free(&b->xa);
     free(b);
 }
 
@@ -630,6 +641,9 @@ on_rows(struct binlog *b, bool *have, char *err, size_t errlen)
 
 enum qkind { Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SKIP, Q_XA, Q_DML, Q_OTHER };
 
+static enum binlog_event on_xa_query(struct binlog *b, struct binlog_row *row,
+                                     bool *have, char *err, size_t errlen);
+
 /* What a query event's statement is, by its first word(s). Comments are
  * skipped; executable comments (/ *! ... * /) are read as code. */
 static enum qkind
@@ -713,11 +727,7 @@ on_query(struct binlog *b, struct binlog_row *row, bool *have, char *err,
         *have = true;
         return BINLOG_COMMIT;
     case Q_XA:
-        seterr(err, errlen,
-               "binlog stream: XA transaction in the binary log (%.*s): the "
-               "catch-up does not follow XA transactions yet",
-               shown, q->statement.str);
-        return BINLOG_ERROR;
+        return on_xa_query(b, row, have, err, errlen);
     case Q_DML:
         seterr(err, errlen,
                "binlog stream: a statement-logged change (%.*s): every "
@@ -746,6 +756,64 @@ on_query(struct binlog *b, struct binlog_row *row, bool *have, char *err,
     return BINLOG_DDL;
 }
 
+/* The kept rows of the transaction being committed, then its COMMIT. */
+static enum binlog_event
+next_replay(struct binlog *b, struct binlog_row *row, char *err, size_t errlen)
+{
+    if (binlog_xa_next(b->replay, row))
+        return BINLOG_ROW;
+    binlog_xa_txn_free(b->replay);
+    b->replay = NULL;
+    return group_done(b, err, errlen) ? BINLOG_COMMIT : BINLOG_ERROR;
+}
+
+/* XA START/END/PREPARE inside a prepare group carry nothing; XA COMMIT
+ * returns the rows kept since the prepare; XA ROLLBACK drops them. */
+static enum binlog_event
+on_xa_query(struct binlog *b, struct binlog_row *row, bool *have, char *err,
+            size_t errlen)
+{
+    const char *s = b->ev->event.query.statement.str;
+    size_t n = b->ev->event.query.statement.length, i = 0;
+    char verb[16], key[300];
+    size_t w = 0, k = 0;
+
+    while (i < n && isspace((unsigned char)s[i]))
+        i++;
+    i += 2; /* XA */
+    while (i < n && isspace((unsigned char)s[i]))
+        i++;
+    while (i < n && isalpha((unsigned char)s[i]) && w + 1 < sizeof(verb))
+        verb[w++] = (char)toupper((unsigned char)s[i++]);
+    verb[w] = '\0';
+    while (i < n && isspace((unsigned char)s[i]))
+        i++;
+    while (i < n && k + 1 < sizeof(key))
+        key[k++] = s[i++];
+    while (k > 0 && (isspace((unsigned char)key[k - 1]) || key[k - 1] == ';'))
+        k--;
+    key[k] = '\0';
+    *have = false;
+    if (strcmp(verb, "COMMIT") != 0 && strcmp(verb, "ROLLBACK") != 0)
+        return BINLOG_IDLE;
+    struct binlog_xa_txn *t = binlog_xa_take(&b->xa, key);
+    *have = true;
+    if (strcmp(verb, "ROLLBACK") == 0) {
+        binlog_xa_txn_free(t);
+        return group_done(b, err, errlen) ? BINLOG_COMMIT : BINLOG_ERROR;
+    }
+    if (t == NULL) {
+        seterr(err, errlen,
+               "binlog stream: XA COMMIT %s of a transaction prepared before "
+               "the stream's start position: its rows are not in the "
+               "stream (start again from before its XA PREPARE)",
+               key);
+        return BINLOG_ERROR;
+    }
+    b->replay = t;
+    return next_replay(b, row, err, errlen);
+}
+
 static long
 elapsed_ms(const struct timespec *since)
 {
@@ -765,20 +833,22 @@ on_event(struct binlog *b, struct binlog_row *row, enum binlog_event *out,
 
     switch (ev->event_type) {
     case GTID_EVENT:
-        if (ev->event.gtid.flags & (FL_PREPARED_XA | FL_COMPLETED_XA)) {
-            seterr(err, errlen,
-                   "binlog stream: XA transaction %u-%u-%llu in the binary "
-                   "log: the catch-up does not follow XA transactions yet",
-                   ev->event.gtid.domain_id, ev->server_id,
-                   (unsigned long long)ev->event.gtid.sequence_nr);
-            *out = BINLOG_ERROR;
-            return true;
-        }
         b->group.domain = ev->event.gtid.domain_id;
         b->group.server = ev->server_id;
         b->group.seqno = ev->event.gtid.sequence_nr;
         b->in_group = true;
         b->standalone = (ev->event.gtid.flags & FL_STANDALONE) != 0;
+        if (ev->event.gtid.flags & FL_PREPARED_XA) {
+            int i = 0;
+            while (i < b->npos && b->pos[i].domain != b->group.domain)
+                i++;
+            if (!binlog_xa_begin(&b->xa, b->group.domain,
+                                 &b->pos[i % GTID_POS_MAX], i < b->npos)) {
+                seterr(err, errlen, "out of memory");
+                *out = BINLOG_ERROR;
+                return true;
+            }
+        }
         return false;
     case XID_EVENT:
         if (!group_done(b, err, errlen)) {
@@ -812,18 +882,42 @@ on_event(struct binlog *b, struct binlog_row *row, enum binlog_event *out,
         }
         if (!have)
             return false;
+        if (binlog_xa_buffering(&b->xa)) {
+            /* a prepared XA transaction's rows wait for its XA COMMIT */
+            while (b->rmap != NULL)
+                if (next_row(b, row, err, errlen) != BINLOG_ROW ||
+                    !binlog_xa_add(&b->xa, row, b->text.p, b->text.len)) {
+                    if (b->rmap != NULL)
+                        seterr(err, errlen, "out of memory");
+                    *out = BINLOG_ERROR;
+                    return true;
+                }
+            return false;
+        }
         *out = next_row(b, row, err, errlen);
         return true;
     case HEARTBEAT_LOG_EVENT:
         *out = BINLOG_IDLE;
         return true;
-    case XA_PREPARE_LOG_EVENT:
-        seterr(err, errlen,
-               "binlog stream: XA PREPARE in the binary log: "
-               "the catch-up does not follow XA transactions "
-               "yet");
-        *out = BINLOG_ERROR;
-        return true;
+    case XA_PREPARE_LOG_EVENT: {
+        const struct st_mariadb_rpl_xa_prepare_log_event *x =
+            &ev->event.xa_prepare_log;
+        char key[300];
+        if (x->one_phase || !binlog_xa_buffering(&b->xa)) {
+            seterr(err, errlen,
+                   "binlog stream: an XA %s event the stream does not expect",
+                   x->one_phase ? "COMMIT ONE PHASE" : "PREPARE");
+            *out = BINLOG_ERROR;
+            return true;
+        }
+        binlog_xa_key(x->xid.str, x->gtrid_len, x->bqual_len, x->format_id, key,
+                      sizeof(key));
+        if (!binlog_xa_prepared(&b->xa, key) || !group_done(b, err, errlen)) {
+            *out = BINLOG_ERROR;
+            return true;
+        }
+        return false;
+    }
     case BEGIN_LOAD_QUERY_EVENT:
     case EXECUTE_LOAD_QUERY_EVENT:
     case INCIDENT_EVENT:
@@ -850,7 +944,9 @@ binlog_next(struct binlog *b, struct binlog_row *row, char *err, size_t errlen)
     enum binlog_event out = BINLOG_IDLE;
 
     memset(row, 0, sizeof(*row));
-    if (b->rmap != NULL) {
+    if (b->replay != NULL) {
+        out = next_replay(b, row, err, errlen);
+    } else if (b->rmap != NULL) {
         out = next_row(b, row, err, errlen);
     } else {
         for (;;) {

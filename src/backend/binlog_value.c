@@ -651,6 +651,27 @@ render_bytes(const struct binlog_col *c, const uint8_t *p, size_t avail,
     return (long)(lenbytes + n);
 }
 
+/* BINARY(n): the row image drops trailing zero bytes, the column holds
+ * them (a comparison with the shorter string would not match). */
+static long
+render_binary_char(const struct binlog_col *c, const uint8_t *p, size_t avail,
+                   struct binlog_text *out, char *err, size_t errlen)
+{
+    int lenbytes = c->meta < 256 ? 1 : 2;
+    uint8_t buf[1024];
+
+    if (avail < (size_t)lenbytes)
+        return fail(err, errlen, "string length past the row's end");
+    size_t n = (size_t)le(p, lenbytes);
+    if (avail - (size_t)lenbytes < n || n > c->meta || c->meta > sizeof(buf))
+        return fail(err, errlen, "BINARY(%u) value is malformed", c->meta);
+    memcpy(buf, p + lenbytes, n);
+    memset(buf + n, 0, c->meta - n);
+    if (!add_hex(out, buf, c->meta))
+        return fail(err, errlen, "out of memory");
+    return (long)(lenbytes + n);
+}
+
 long
 binlog_value_render(const struct binlog_col *c, const uint8_t *p, size_t avail,
                     struct binlog_text *out, char *err, size_t errlen)
@@ -688,7 +709,11 @@ binlog_value_render(const struct binlog_col *c, const uint8_t *p, size_t avail,
         return render_temporal(c, p, avail, out, err, errlen);
     case BLT_VARCHAR:
     case BLT_VAR_STRING:
+        return render_bytes(c, p, avail, c->meta < 256 ? 1 : 2, out, err,
+                            errlen);
     case BLT_STRING:
+        if (c->cs == BINLOG_CS_BINARY)
+            return render_binary_char(c, p, avail, out, err, errlen);
         return render_bytes(c, p, avail, c->meta < 256 ? 1 : 2, out, err,
                             errlen);
     case BLT_BLOB:
