@@ -661,6 +661,31 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
     pthread_mutex_init(&px.cfg_mu, NULL);
     pthread_mutex_init(&px.reload_mu, NULL);
     px.cfg_path = xstrdup(cfg_path);
+    {
+        /* Another instance may have moved keys while this one was down:
+         * the shared placement first (reshard/reshard.h). */
+        bool changed = false;
+        if (!reshard_sync_placement(cfg, &changed, err, sizeof(err))) {
+            log_error("%s", err);
+            goto out;
+        }
+        if (changed) {
+            struct diag d;
+            struct cfg *again;
+            diag_init(&d);
+            again = cfg_load(cfg_path, &d);
+            if (again != NULL && !proxy_tls_build(again, &d)) {
+                cfg_put(again);
+                again = NULL;
+            }
+            log_diags(&d);
+            diag_free(&d);
+            if (again == NULL)
+                goto out;
+            cfg_put(px.cfg);
+            px.cfg = cfg = again;
+        }
+    }
     px.servers = server_set_build(cfg, err, sizeof(err));
     if (px.servers == NULL) {
         log_error("%s", err);

@@ -49,6 +49,15 @@ struct reshard_env {
     void *arg;
 };
 
+/* Before the workers start: when the control server (the schema
+ * myshard_control on the first shard's primary, shared by every instance)
+ * holds a placement other than the local reshard.state file, the file
+ * takes it (*changed: load the config again). An unreachable control
+ * server leaves the file as it is. False when the file cannot be
+ * written. */
+bool reshard_sync_placement(const struct cfg *c, bool *changed, char *err,
+                            size_t errlen);
+
 /* Reads the journal and resumes the reshards it holds. False with err
  * when the journal cannot be read (myshard then refuses to start: the
  * placement it describes must not be guessed). */

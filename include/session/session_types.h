@@ -161,22 +161,22 @@ struct session {
     /* The command in flight. */
     struct packet cmd; /* held until a backend takes it */
     uint8_t cmd_byte;
-    bool counted;           /* a statement: counted when it ends */
-    bool cmd_err;           /* answered with an error */
-    bool timed_out;         /* past query_timeout: killed, answered with 1969 */
-    bool admitted;          /* passed protect_admit (a delayed statement) */
+    bool counted;   /* a statement: counted when it ends */
+    bool cmd_err;   /* answered with an error */
+    bool timed_out; /* past query_timeout: killed, answered with 1969 */
+    bool admitted;  /* passed protect_admit (a delayed statement) */
     /* session/movehold.h: the reshard whose in-flight moving writes it
      * counts in (0 none), the one holding its command and since when */
     uint64_t mv_id, mv_held_id;
     int64_t mv_held_ms;
-    uint8_t route_pref;     /* enum cfg_route_pref of its policy */
-    int64_t cache_ttl_ms;   /* its policy's cache TTL; 0 none */
-    struct event *delay_ev; /* owned; a leaky bucket's wait, lazily made */
-    int64_t tc_until_ms;    /* waiting for a table's columns to be read
-                               (session/tablecols.h) until then; 0 none */
-    bool tc_forced;         /* ... and asked for that read itself */
-    char *tc_ddl;           /* owned; "schema\0table\0...\0" a DDL in flight
-                               changes (their columns are read again at its end) */
+    uint8_t route_pref;      /* enum cfg_route_pref of its policy */
+    int64_t cache_ttl_ms;    /* its policy's cache TTL; 0 none */
+    struct event *delay_ev;  /* owned; a leaky bucket's wait, lazily made */
+    int64_t tc_until_ms;     /* waiting for a table's columns to be read
+                                (session/tablecols.h) until then; 0 none */
+    bool tc_forced;          /* ... and asked for that read itself */
+    char *tc_ddl;            /* owned; "schema\0table\0...\0" a DDL in flight
+                                changes (their columns are read again at its end) */
     struct cache_fill *fill; /* owned; a cacheable read's answer being kept */
     struct write_marks *wmarks;     /* owned; tables written, for the cache */
     struct cluster_ticket *held_ok; /* the client's output waits for the

@@ -531,8 +531,8 @@ render_reshard(struct evbuffer *out)
         for (int i = 0; i < n; i++) {
             const struct reshard_info *r = &info[i];
             char id[24];
-            const char *kv[] = {"id", id, "rule", r->rule, "from", r->from,
-                                "to", r->to, "phase", r->phase};
+            const char *kv[] = {"id",    id,   "rule", r->rule, "from",
+                                r->from, "to", r->to,  "phase", r->phase};
             snprintf(id, sizeof(id), "%llu", (unsigned long long)r->id);
             switch (f) {
             case 0:

@@ -129,6 +129,7 @@ fail(struct reshard *r, const char *why)
 struct gen_job {
     struct reshard *r;
     enum rsgen what;
+    int64_t gen;
 };
 
 static struct cfg *
@@ -136,16 +137,42 @@ build(const struct cfg *running, void *ctx, char *err, size_t errlen)
 {
     struct gen_job *j = ctx;
 
-    return rsgen_next(running, j->r, j->what, err, errlen);
+    return rsgen_next(running, j->r, j->what, &j->gen, err, errlen);
 }
 
-/* Builds and runs the generation what; false with err. */
+/* Builds and runs the generation what; false with err. Its control
+ * generation in *gen (may be NULL). */
 static bool
-switch_to(struct reshard *r, enum rsgen what, char *err, size_t errlen)
+switch_to(struct reshard *r, enum rsgen what, int64_t *gen, char *err,
+          size_t errlen)
 {
-    struct gen_job j = {r, what};
+    struct gen_job j = {r, what, 0};
+    bool ok = env.apply(env.arg, build, &j, err, errlen);
 
-    return env.apply(env.arg, build, &j, err, errlen);
+    if (ok && gen != NULL)
+        *gen = j.gen;
+    return ok;
+}
+
+/* Waits until every other live instance runs gen and (seq > 0) holds
+ * the reshard's writes, or until deadline; false with their names. */
+static bool
+others_ready(struct reshard *r, int64_t seq, int64_t gen, int64_t deadline,
+             char *err, size_t errlen)
+{
+    char who[256];
+
+    for (;;) {
+        int n = control_waiting(r->id, seq, gen, who, sizeof(who), err, errlen);
+        if (n == 0)
+            return true;
+        if (clock_ms() >= deadline || !rs_nap(r, 10)) {
+            if (n > 0)
+                snprintf(err, errlen, "instance(s) %s did not confirm %s", who,
+                         seq > 0 ? "the hold" : "the switch");
+            return false;
+        }
+    }
 }
 
 /* Undoes a reshard before its cutover: writes go on unmarked, and the
@@ -157,7 +184,7 @@ do_abort(struct reshard *r, MYSQL *dst)
     long long gone = 0;
 
     movehold_set(r->id, false, 0);
-    if (!switch_to(r, RSGEN_PLAIN, err, sizeof(err))) {
+    if (!switch_to(r, RSGEN_PLAIN, NULL, err, sizeof(err))) {
         fail(r, err);
         return;
     }
@@ -178,7 +205,7 @@ static bool
 cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
         bool *back_off, char *err, size_t errlen)
 {
-    int64_t t0 = clock_ms(), deadline = t0 + r->max_pause_ms, held;
+    int64_t t0 = clock_ms(), deadline = t0 + r->max_pause_ms, held, gen = 0;
     char want[512];
     bool late = false;
 
@@ -188,6 +215,9 @@ cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
     pthread_mutex_unlock(&rs_mu);
     rs_set_phase(r, RS_CUTOVER);
     movehold_set(r->id, true, r->max_pause_ms + 2000);
+    /* every instance holds too, past our deadline by a margin */
+    if (!control_hold(r->id, r->tries, r->max_pause_ms + 1000, err, errlen))
+        goto back;
     while (movehold_inflight(r->id) > 0 && clock_ms() < deadline)
         rs_nap(r, 1);
     if (movehold_inflight(r->id) > 0) {
@@ -195,6 +225,8 @@ cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
                  movehold_inflight(r->id));
         goto back;
     }
+    if (!others_ready(r, r->tries, r->moving_gen, deadline, err, errlen))
+        goto back;
     if (!rsdb_value(src, "SELECT @@gtid_binlog_pos", want, sizeof(want), err,
                     errlen))
         goto back;
@@ -206,11 +238,22 @@ cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
         snprintf(err, errlen, "the checks took longer than max_pause");
         goto back;
     }
-    /* The commit point: the placement file names the target. */
-    if (!switch_to(r, RSGEN_SWITCHED, err, errlen)) {
+    /* The commit point: the control server's placement names the
+     * target; then this instance's file and workers. */
+    if (!switch_to(r, RSGEN_SWITCHED, &gen, err, errlen)) {
         movehold_set(r->id, false, 0);
+        control_release(r->id);
         return false;
     }
+    /* the others hold until they run it (or their hold expires after
+     * they read it: control.c) */
+    if (!others_ready(r, 0, gen, clock_ms() + r->max_pause_ms + 1000, err,
+                      errlen))
+        log_warn("reshard switch not confirmed by every instance id=%" PRIu64
+                 " why=\"%s\" (they switch when they next read the "
+                 "control server)",
+                 r->id, err);
+    control_release(r->id);
     pthread_mutex_lock(&rs_mu);
     r->switched = true;
     r->behind = 0;
@@ -228,6 +271,7 @@ cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
     return true;
 back:
     movehold_set(r->id, false, 0);
+    control_release(r->id);
     held = clock_ms() - t0;
     pthread_mutex_lock(&rs_mu);
     if (held > r->longest_hold_ms)
@@ -268,7 +312,8 @@ run(void *arg)
         rs_set_phase(r, RS_CLEANUP);
     }
     cfg_put(running);
-    if (!r->switched && !switch_to(r, RSGEN_MOVING, err, sizeof(err)))
+    if (!r->switched &&
+        !switch_to(r, RSGEN_MOVING, &r->moving_gen, err, sizeof(err)))
         goto failed;
     if (r->phase == RS_CUTOVER)
         rs_set_phase(r, r->switched ? RS_CLEANUP : RS_CATCHUP);
@@ -338,6 +383,19 @@ out:
     r->running = false;
     pthread_mutex_unlock(&rs_mu);
     return NULL;
+}
+
+bool
+reshard_is_local(uint64_t id)
+{
+    bool local = false;
+
+    pthread_mutex_lock(&rs_mu);
+    for (int i = 0; i < nall; i++)
+        if (all[i]->id == id && (all[i]->running || !finished(all[i])))
+            local = true;
+    pthread_mutex_unlock(&rs_mu);
+    return local;
 }
 
 /* ---- starting ------------------------------------------------------------ */
@@ -751,6 +809,8 @@ reshard_init(const struct reshard_env *e, char *err, size_t errlen)
         all[nall++] = r;
     }
     free(got);
+    if (!control_start(&env, err, errlen))
+        return false;
     for (int i = 0; i < nall; i++) {
         struct reshard *r = all[i];
         char why[512];
@@ -778,6 +838,7 @@ reshard_shutdown(void)
     for (int i = 0; i < nall; i++)
         atomic_store(&all[i]->stop, true);
     pthread_mutex_unlock(&rs_mu);
+    control_stop();
     while (busy && clock_ms() < until) {
         struct timespec ts = {0, 10000000L};
         busy = false;
@@ -788,4 +849,11 @@ reshard_shutdown(void)
         if (busy)
             nanosleep(&ts, NULL);
     }
+}
+
+bool
+reshard_sync_placement(const struct cfg *c, bool *changed, char *err,
+                       size_t errlen)
+{
+    return control_sync(c, changed, err, errlen);
 }

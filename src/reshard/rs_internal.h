@@ -80,6 +80,8 @@ struct reshard {
     long long behind;
     int tries;
     int64_t longest_hold_ms;
+    int64_t moving_gen; /* control generation that marks the moving set */
+    int connect_s;      /* connect timeout; 0: 10 s */
     unsigned long long held_total; /* kept when the hold's slot goes */
 };
 
@@ -172,12 +174,43 @@ enum rsgen {
     RSGEN_SWITCHED, /* the target owns them */
     RSGEN_PLAIN,    /* the source owns them; nothing marked (abort) */
 };
-/* Writes the live placement file for what, then builds the generation
- * from running; NULL with err. */
+/* Builds the generation for what from running, publishes its placement
+ * on the control server (its generation number in *gen_out, may be NULL)
+ * and writes the live placement file; NULL with err. */
 struct cfg *rsgen_next(const struct cfg *running, const struct reshard *r,
-                       enum rsgen what, char *err, size_t errlen);
+                       enum rsgen what, int64_t *gen_out, char *err,
+                       size_t errlen);
 /* Whether running already gives the moving keys to the target (a crash
  * after the placement was written, before the journal said so). */
 bool rsgen_switched(const struct cfg *running, const struct reshard *r);
+
+/* ---- control.c: instances agree through the control server ---- */
+/* An instance that could not reach the control server for this long
+ * holds moving writes itself; the instance running a cutover counts one
+ * whose heartbeat is older than CONTROL_DEAD_MS as gone. */
+#define CONTROL_LEASE_MS 1000
+#define CONTROL_DEAD_MS  3000
+/* At start, before the workers: the control server's placement replaces
+ * the local file when they differ (*changed). False only when the file
+ * cannot be written; an unreachable server leaves the local file. */
+bool control_sync(const struct cfg *c, bool *changed, char *err, size_t errlen);
+bool control_start(const struct reshard_env *env, char *err, size_t errlen);
+void control_stop(void);
+/* Publishes the placement file's text as the next generation (*gen). */
+bool control_publish(const char *text, int64_t *gen, char *err, size_t errlen);
+/* The generation the workers run (published or applied). */
+int64_t control_gen(void);
+/* Asks every instance to hold reshard id's moving writes (sequence seq,
+ * for at most expires_in_ms); released by control_release. */
+bool control_hold(uint64_t id, int64_t seq, int64_t expires_in_ms, char *err,
+                  size_t errlen);
+void control_release(uint64_t id);
+/* How many live instances other than this one do not run generation gen
+ * yet or (seq > 0) have not acknowledged hold id/seq; their names in who.
+ * -1 with err when the control server does not answer. */
+int control_waiting(uint64_t id, int64_t seq, int64_t gen, char *who,
+                    size_t wholen, char *err, size_t errlen);
+/* Whether reshard id runs on this instance (reshard.c). */
+bool reshard_is_local(uint64_t id);
 
 #endif

@@ -17,7 +17,7 @@ rsdb_connect(const struct reshard *r, const struct rs_server *s, char *err,
              size_t errlen)
 {
     MYSQL *m = mysql_init(NULL);
-    unsigned int timeout = 10;
+    unsigned int timeout = r->connect_s > 0 ? (unsigned)r->connect_s : 10;
     my_bool on = 1;
 
     if (m == NULL) {

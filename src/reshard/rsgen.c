@@ -44,7 +44,7 @@ at_bound(const struct reshard *r, struct cfg_bound *b, char *buf, size_t len)
 
 struct cfg *
 rsgen_next(const struct cfg *running, const struct reshard *r, enum rsgen what,
-           char *err, size_t errlen)
+           int64_t *gen_out, char *err, size_t errlen)
 {
     struct cfg_placement *p = cfg_placement_of(running);
     struct cfg_bound at;
@@ -86,10 +86,29 @@ rsgen_next(const struct cfg *running, const struct reshard *r, enum rsgen what,
         }
         diag_free(&d);
     }
-    if (next != NULL &&
-        !cfg_placement_save(running->reshard.state, p, err, errlen)) {
-        cfg_put(next);
-        next = NULL;
+    /* The control server first: once another instance can read it, it
+     * is the placement (control.c); then the local file. */
+    if (next != NULL) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len);
+        int64_t gen = 0;
+        bool published = false;
+        if (out != NULL) {
+            cfg_placement_write(p, true, out);
+            fclose(out);
+            published = control_publish(text, &gen, err, errlen);
+        } else {
+            snprintf(err, errlen, "out of memory");
+        }
+        free(text);
+        if (!published ||
+            !cfg_placement_save(running->reshard.state, p, err, errlen)) {
+            cfg_put(next);
+            next = NULL;
+        } else if (gen_out != NULL) {
+            *gen_out = gen;
+        }
     }
     cfg_placement_free(p);
     return next;
