@@ -120,7 +120,7 @@ fail(struct reshard *r, const char *why)
     log_error("reshard failed id=%" PRIu64 " rule=%s phase=%s error=\"%s\"",
               r->id, r->rule, rs_phase_name(r->phase), why);
     pthread_mutex_lock(&rs_mu);
-    snprintf(r->error, sizeof(r->error), "%s", why);
+    snprintf(r->error, sizeof(r->error), "%.290s", why);
     pthread_mutex_unlock(&rs_mu);
     movehold_set(r->id, false, 0);
     rs_set_phase(r, RS_FAILED);
