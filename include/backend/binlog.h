@@ -46,6 +46,8 @@ struct binlog_opts {
     int idle_ms;            /* BINLOG_IDLE after this long without a change
                                (the primary's heartbeat period); > 0 */
     int connect_timeout_s;  /* 0: 5 s */
+    const struct mysqltls *tls; /* backend.tls for both connections; NULL:
+                                   plain */
     /* Which tables' rows to return (NULL: every table's). Rows of other
      * tables are skipped undecoded: their tables need not exist any more
      * nor be readable. Called on the reshard thread. */
@@ -54,6 +56,7 @@ struct binlog_opts {
 };
 
 struct binlog;
+struct mysqltls;
 
 /*
  * Connects, checks the server's variables, asks for the binary log after

@@ -18,7 +18,9 @@
  *      never; an XA COMMIT of a transaction prepared before the start
  *      position stops the stream
  *   6. a statement-logged INSERT stops the stream, naming binlog_format
- *   7. refusals with a clear message: malformed and unknown positions, a
+ *   7. TLS (the rig's servers run it): verified against the rig's CA the
+ *      stream starts; against another CA it is refused
+ *   8. refusals with a clear message: malformed and unknown positions, a
  *      wrong password, an account without REPLICATION SLAVE, a server with
  *      binlog_row_image=MINIMAL
  */
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "backend/binlog.h"
+#include "backend/mysqltls.h"
 #include "base/gtid.h"
 
 #define DB    "itest_binlog"
@@ -452,6 +455,30 @@ check_refusals(MYSQL *m, const char *start)
     }
 }
 
+static void
+check_tls(const char *start)
+{
+    const char *ca = getenv("MARIADB_TLS_CA");
+    const char *other = getenv("MARIADB_TLS_OTHER_CA");
+    struct mysqltls tls = {.enabled = true, .verify = true};
+    char err[512] = "";
+
+    if (!check(ca != NULL && other != NULL, "MARIADB_TLS_CA and _OTHER_CA"))
+        return;
+    snprintf(tls.ca, sizeof(tls.ca), "%s", ca);
+    struct binlog_opts o = opts(buser(), bpass(), start);
+    o.tls = &tls;
+    struct binlog *b = binlog_open(&o, err, sizeof(err));
+    check(b != NULL, "TLS verified by the rig's CA: the stream starts %s", err);
+    binlog_close(b);
+    snprintf(tls.ca, sizeof(tls.ca), "%s", other);
+    err[0] = '\0';
+    b = binlog_open(&o, err, sizeof(err));
+    check(b == NULL && strstr(err, "cannot connect") != NULL,
+          "TLS against another CA is refused: %s", err);
+    binlog_close(b);
+}
+
 /* A statement-logged INSERT stops the stream with what to set. */
 static void
 check_statement_dml(MYSQL *m)
@@ -597,6 +624,7 @@ main(void)
     binlog_close(b);
 
     check_statement_dml(m);
+    check_tls(start ? start : "");
     check_refusals(m, start ? start : "");
 
     it_exec(m, "DROP DATABASE " DB);
