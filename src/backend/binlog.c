@@ -150,6 +150,8 @@ connect_one(const struct binlog_opts *o, unsigned read_s, bool reconnect,
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     /* the lookup connection may sit idle past wait_timeout between tables;
      * the dump connection must not come back silently mid-stream */
+    unsigned long max_packet = 1024UL * 1024 * 1024; /* one event, whole */
+    mysql_options(m, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
     my_bool rc = reconnect;
     mysql_options(m, MYSQL_OPT_RECONNECT, &rc);
     if (o->tls != NULL)
