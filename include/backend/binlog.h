@@ -19,6 +19,12 @@
  * connection, because the binary log does not carry them unless
  * binlog_row_metadata is set).
  *
+ * DDL on a watched table while streaming is the caller's to refuse (it
+ * sees BINLOG_DDL): a table is described when its table id is first seen,
+ * so rows logged before an ALTER that changed a column's signedness or
+ * character set but not its type could be rendered with the new
+ * definition (a changed type or column count is an error).
+ *
  * Two-phase XA transactions: their rows are kept from XA PREPARE and
  * returned at XA COMMIT (dropped at XA ROLLBACK), and binlog_pos stays
  * before the prepare in its domain meanwhile (backend/binlog_xa.h); one

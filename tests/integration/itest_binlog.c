@@ -12,7 +12,7 @@
  *   3. each literal pasted into SELECT ... WHERE id = <lit> AND col <=>
  *      <lit> finds its row, and INSERTing the literals into a copy of the
  *      table gives the same rows
- *      a 17 MB value comes whole
+ *      a 17 MB value comes whole; the stream follows FLUSH BINARY LOGS
  *   4. nothing new: BINLOG_IDLE within about idle_ms, position unchanged
  *   5. XA: a prepared transaction's rows come at its XA COMMIT (and the
  *      position stays before its prepare until then), a rolled back one's
@@ -22,7 +22,8 @@
  *   7. TLS (the rig's servers run it): verified against the rig's CA the
  *      stream starts; against another CA it is refused
  *   8. refusals with a clear message: malformed and unknown positions, a
- *      wrong password, an account without REPLICATION SLAVE, a server with
+ *      wrong password, an account without REPLICATION SLAVE, one without
+ *      SELECT on a watched table (at its rows), a server with
  *      binlog_row_image=MINIMAL
  */
 #include "itest.h"
@@ -445,6 +446,21 @@ check_refusals(MYSQL *m, const char *start)
     binlog_close(b);
     it_exec(m, "DROP USER 'binlog_norepl'@'%%'");
 
+    /* the rig's replication account may stream but not read the columns */
+    o = opts(it_env("REPL_USER", "repl"), it_env("REPL_PASSWORD", "repl"),
+             start);
+    err[0] = '\0';
+    b = binlog_open(&o, err, sizeof(err));
+    enum binlog_event e = b ? BINLOG_IDLE : BINLOG_ERROR;
+    struct binlog_row row;
+    for (int i = 0; b != NULL && i < 50 && e != BINLOG_ERROR; i++)
+        e = binlog_next(b, &row, err, sizeof(err));
+    check(e == BINLOG_ERROR && strstr(err, "lacks SELECT") != NULL,
+          "an account without SELECT on a watched table stops at its rows: "
+          "%s",
+          err);
+    binlog_close(b);
+
     if (it_exec(m, "SET GLOBAL binlog_row_image=MINIMAL")) {
         o = opts(buser(), bpass(), start);
         err[0] = '\0';
@@ -503,6 +519,17 @@ check_large(MYSQL *m, struct binlog *b)
                 v[2 * n + 2] == '\'' && strspn(v + 2, "6162") == 2 * n;
     check(ok && body, "a 17 MB value comes whole as X'..' (%zu bytes) %s",
           strlen(v), err);
+    free(want);
+
+    /* a new binary log file: the stream follows the rotation */
+    it_exec(m, "FLUSH BINARY LOGS");
+    it_exec(m, "INSERT INTO t (id) VALUES (30)");
+    want = it_value(m, NULL, "SELECT @@gtid_binlog_pos");
+    from = nrecs;
+    ok = drain(b, want ? want : "-", err, sizeof(err));
+    check(ok && nrecs - from >= 1 && recs[from].ev == BINLOG_ROW &&
+              strcmp(recs[from].after[0], "30") == 0,
+          "after FLUSH BINARY LOGS the next row comes %s", err);
     free(want);
 }
 
