@@ -39,6 +39,8 @@
 
 #include "base/util.h"
 
+struct mysqltls;
+
 struct binlog_opts {
     const char *host; /* the primary */
     int port;
@@ -62,7 +64,6 @@ struct binlog_opts {
 };
 
 struct binlog;
-struct mysqltls;
 
 /*
  * Connects, checks the server's variables, asks for the binary log after
