@@ -19,6 +19,12 @@
  * connection, because the binary log does not carry them unless
  * binlog_row_metadata is set).
  *
+ * DDL on a watched table while streaming is the caller's to refuse (it
+ * sees BINLOG_DDL): a table is described when its table id is first seen,
+ * so rows logged before an ALTER that changed a column's signedness or
+ * character set but not its type could be rendered with the new
+ * definition (a changed type or column count is an error).
+ *
  * Two-phase XA transactions: their rows are kept from XA PREPARE and
  * returned at XA COMMIT (dropped at XA ROLLBACK), and binlog_pos stays
  * before the prepare in its domain meanwhile (backend/binlog_xa.h); one
@@ -33,6 +39,8 @@
 
 #include "base/util.h"
 
+struct mysqltls;
+
 struct binlog_opts {
     const char *host; /* the primary */
     int port;
@@ -46,6 +54,8 @@ struct binlog_opts {
     int idle_ms;            /* BINLOG_IDLE after this long without a change
                                (the primary's heartbeat period); > 0 */
     int connect_timeout_s;  /* 0: 5 s */
+    const struct mysqltls *tls; /* backend.tls for both connections; NULL:
+                                   plain */
     /* Which tables' rows to return (NULL: every table's). Rows of other
      * tables are skipped undecoded: their tables need not exist any more
      * nor be readable. Called on the reshard thread. */

@@ -26,6 +26,7 @@
 
 #include "backend/binlog_value.h"
 #include "backend/binlog_xa.h"
+#include "backend/mysqltls.h"
 #include "base/gtid.h"
 
 #define BINLOG_MAPS 64 /* table maps remembered, by table id */
@@ -133,8 +134,8 @@ group_done(struct binlog *b, char *err, size_t errlen)
 }
 
 static MYSQL *
-connect_one(const struct binlog_opts *o, unsigned read_s, char *err,
-            size_t errlen)
+connect_one(const struct binlog_opts *o, unsigned read_s, bool reconnect,
+            char *err, size_t errlen)
 {
     MYSQL *m = mysql_init(NULL);
     unsigned ct = o->connect_timeout_s > 0 ? (unsigned)o->connect_timeout_s : 5;
@@ -147,6 +148,14 @@ connect_one(const struct binlog_opts *o, unsigned read_s, char *err,
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &read_s);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &read_s);
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* the lookup connection may sit idle past wait_timeout between tables;
+     * the dump connection must not come back silently mid-stream */
+    unsigned long max_packet = 1024UL * 1024 * 1024; /* one event, whole */
+    mysql_options(m, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
+    my_bool rc = reconnect;
+    mysql_options(m, MYSQL_OPT_RECONNECT, &rc);
+    if (o->tls != NULL)
+        mysqltls_apply(m, o->tls);
     if (mysql_real_connect(m, o->host, o->user, o->password, NULL,
                            (unsigned)o->port, NULL, 0) == NULL) {
         seterr(err, errlen, "binlog stream: cannot connect to %s:%d as %s: %s",
@@ -292,8 +301,8 @@ binlog_open(const struct binlog_opts *o, char *err, size_t errlen)
     /* heartbeats come every idle_ms: a read waiting much longer means the
      * server or the network is gone */
     read_s = (unsigned)(o->idle_ms / 1000) * 3 + 10;
-    if ((b->m = connect_one(o, read_s, err, errlen)) == NULL ||
-        (b->meta = connect_one(o, 30, err, errlen)) == NULL ||
+    if ((b->m = connect_one(o, read_s, false, err, errlen)) == NULL ||
+        (b->meta = connect_one(o, 30, true, err, errlen)) == NULL ||
         !check_server(b->meta, o, err, errlen) ||
         !start_dump(b, o, err, errlen))
         goto fail;
