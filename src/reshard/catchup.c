@@ -67,6 +67,7 @@ catchup_open(struct reshard *r, char *err, size_t errlen)
     o.server_id = (uint32_t)(3000000000u + (r->id % 1000000u));
     o.gtid_start = r->applied_gtid[0] ? r->applied_gtid : r->snap_gtid;
     o.idle_ms = IDLE_MS;
+    o.tls = &r->tls;
     o.watch = watched;
     o.watch_arg = r;
     c->r = r;

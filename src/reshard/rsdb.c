@@ -39,10 +39,12 @@ rsdb_connect(const struct reshard *r, const struct rs_server *s, char *err,
         mysql_close(m);
         return NULL;
     }
-    /* the copy and checks compare exact values: no silent truncation */
+    /* the copy and checks compare exact values: no silent truncation;
+     * TIMESTAMP literals (the binlog's too) in UTC */
     if (mysql_query(m, "SET SESSION sql_mode = CONCAT(@@sql_mode, "
                        "',STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO'), "
-                       "SESSION group_concat_max_len = 1048576") != 0) {
+                       "SESSION group_concat_max_len = 1048576, "
+                       "SESSION time_zone = '+00:00'") != 0) {
         snprintf(err, errlen, "%s:%d: %s", s->host, s->port, mysql_error(m));
         mysql_close(m);
         return NULL;
