@@ -297,7 +297,7 @@ if want unit && command -v clang >/dev/null 2>&1; then
     if ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_sql tests/fuzz/fuzz_packet \
         tests/fuzz/fuzz_cfg tests/fuzz/fuzz_tls tests/fuzz/fuzz_execute \
         tests/fuzz/fuzz_http tests/fuzz/fuzz_commands tests/fuzz/fuzz_result \
-        tests/fuzz/fuzz_logfmt >"$FUZZ_BUILD.log" 2>&1; then
+        tests/fuzz/fuzz_logfmt tests/fuzz/fuzz_place >"$FUZZ_BUILD.log" 2>&1; then
         pass "fuzz targets build"
     else
         tail -n 30 "$FUZZ_BUILD.log"
