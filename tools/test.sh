@@ -298,7 +298,7 @@ if want unit && command -v clang >/dev/null 2>&1; then
     if ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_sql tests/fuzz/fuzz_packet \
         tests/fuzz/fuzz_cfg tests/fuzz/fuzz_tls tests/fuzz/fuzz_execute \
         tests/fuzz/fuzz_http tests/fuzz/fuzz_commands tests/fuzz/fuzz_result \
-        tests/fuzz/fuzz_logfmt \
+        tests/fuzz/fuzz_logfmt tests/fuzz/fuzz_place \
         tests/fuzz/fuzz_binlog >"$FUZZ_BUILD.log" 2>&1; then
         pass "fuzz targets build"
     else

@@ -153,5 +153,10 @@ void cfg_place_free_rule(struct cfg_rule *r);
  * when the placement is NULL). */
 struct cfg_placement *cfg_placement_read(const char *path, const struct cfg *c,
                                          int **lines, struct diag *d);
+/* The same from len bytes of text; name is the file name in diagnostics
+ * (and the fuzz target's way in). */
+struct cfg_placement *cfg_placement_parse(const char *name, const char *text,
+                                          size_t len, const struct cfg *c,
+                                          int **lines, struct diag *d);
 
 #endif

@@ -87,6 +87,20 @@ bool placement_between_moving(const struct cfg_rule *rule,
                               const struct route_key *lo,
                               const struct route_key *hi);
 
+/*
+ * The rule's moving set as an SQL condition on key column `column`, what a
+ * server evaluates to the same answer as placement_in_moving:
+ *   hash:  CRC32(`user_id`) % 1024 BETWEEN 768 AND 1023
+ *   range: `id` >= 5000 AND `id` < 1000000 (integer bounds), or
+ *          CAST(`day` AS BINARY) >= X'323032362D30362D3031' (string bounds
+ *          compare bytewise, as the router does, whatever the collation)
+ * For the reshard's copy, catch-up and cleanup. Writes at most cap bytes
+ * with the NUL (cap > 0); returns the length the whole text needs, like
+ * snprintf; 0 (and "") when the rule has no moving set.
+ */
+size_t placement_moving_sql(const struct cfg_rule *rule, const char *column,
+                            char *buf, size_t cap);
+
 /* The key as an integer: an integer key, or a string holding one (sign
  * and leading zeros allowed). False otherwise. */
 bool placement_key_int(const struct route_key *key, int64_t *out);

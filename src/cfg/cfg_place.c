@@ -631,11 +631,12 @@ moving_fits(struct apply *a, struct cfg_rule *r, const struct cfg_moving *m)
                 why = "its slots do not all belong to one shard";
     } else {
         bool held = false;
-        for (int i = 0; i < r->nranges && !held; i++)
+        bool typed = m->from.set &&
+                     m->from.is_string == ranges_string(r->ranges, r->nranges);
+        for (int i = 0; typed && i < r->nranges && !held; i++)
             held = range_holds(&r->ranges[i], &m->from) &&
                    r->ranges[i].shard == m->source &&
-                   bound_eq(&r->ranges[i].to, &m->to) &&
-                   m->from.is_string == ranges_string(r->ranges, r->nranges);
+                   bound_eq(&r->ranges[i].to, &m->to);
         if (!held)
             why = "no range of the placement holds its keys";
     }

@@ -166,6 +166,19 @@ parse_slots(const char *s, uint32_t *lo, uint32_t *hi)
     return true;
 }
 
+/* Whether the entry's live ranges have string bounds. */
+static bool
+ranges_are_strings(const struct cfg_place_rule *e)
+{
+    for (int i = 0; i < e->nranges; i++) {
+        if (e->ranges[i].from.set)
+            return e->ranges[i].from.is_string;
+        if (e->ranges[i].to.set)
+            return e->ranges[i].to.is_string;
+    }
+    return false;
+}
+
 static void
 read_moving(struct cfg_bind *b, const struct yamldoc_node *map,
             struct cfg_place_rule *e, const struct moving_bind *mb)
@@ -199,10 +212,15 @@ read_moving(struct cfg_bind *b, const struct yamldoc_node *map,
     e->moving.from = mb->from;
     e->moving.from.s = mb->from.s ? xstrdup(mb->from.s) : NULL;
     e->moving.source = -1;
+    if (mb->from.is_string != ranges_are_strings(e)) {
+        cfg_bind_error(b, yamldoc_get(mn, "from"), NULL,
+                       "moving 'from' must be %s, like the rule's bounds",
+                       mb->from.is_string ? "an integer" : "a quoted string");
+        e->moving.active = false;
+        return;
+    }
     for (int i = 0; i < e->nranges; i++) {
         const struct cfg_range *r = &e->ranges[i];
-        if (r->from.set && (r->from.is_string != mb->from.is_string))
-            break;
         if ((!r->from.set ||
              (r->from.is_string ? strcmp(r->from.s, mb->from.s) <= 0
                                 : r->from.i <= mb->from.i)) &&
@@ -366,9 +384,7 @@ struct cfg_placement *
 cfg_placement_read(const char *path, const struct cfg *c, int **lines,
                    struct diag *d)
 {
-    struct cfg_bind b = {.file = path, .d = d, .cfg = (struct cfg *)c};
-    size_t len = 0, errors = d->errors;
-    struct yamldoc *doc;
+    size_t len = 0;
     struct cfg_placement *p;
     char err[256];
     char *text;
@@ -384,8 +400,22 @@ cfg_placement_read(const char *path, const struct cfg *c, int **lines,
                  "cannot read the placement file: %s", err);
         return NULL;
     }
-    doc = yamldoc_parse(path, text, len, d);
+    p = cfg_placement_parse(path, text, len, c, lines, d);
     free(text);
+    return p;
+}
+
+struct cfg_placement *
+cfg_placement_parse(const char *name, const char *text, size_t len,
+                    const struct cfg *c, int **lines, struct diag *d)
+{
+    struct cfg_bind b = {.file = name, .d = d, .cfg = (struct cfg *)c};
+    size_t errors = d->errors;
+    struct yamldoc *doc;
+    struct cfg_placement *p;
+
+    *lines = NULL;
+    doc = yamldoc_parse(name, text, len, d);
     if (doc == NULL)
         return NULL;
     p = read_doc(&b, doc->root, lines);

@@ -8,6 +8,8 @@
  */
 #include "route/placement.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/crc32.h"
@@ -397,4 +399,87 @@ placement_between_moving(const struct cfg_rule *rule,
         if (k == b)
             return false;
     }
+}
+
+/* ---- the moving set in SQL ---- */
+
+struct sqlbuf {
+    char *buf;
+    size_t cap, len; /* len: bytes the whole text needs */
+};
+
+static void sql_put(struct sqlbuf *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sql_put(struct sqlbuf *o, const char *fmt, ...)
+{
+    va_list ap;
+    size_t room = o->len < o->cap ? o->cap - o->len : 0;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+/* `name`, backquotes doubled */
+static void
+sql_ident(struct sqlbuf *o, const char *name)
+{
+    sql_put(o, "`");
+    for (const char *p = name; *p; p++)
+        sql_put(o, *p == '`' ? "``" : "%c", *p);
+    sql_put(o, "`");
+}
+
+/* A column compared with a bound: bytewise for strings (hex literal). */
+static void
+sql_cmp(struct sqlbuf *o, const char *column, const char *op,
+        const struct cfg_bound *b)
+{
+    if (b->is_string) {
+        sql_put(o, "CAST(");
+        sql_ident(o, column);
+        sql_put(o, " AS BINARY) %s ", op);
+        if (b->s[0] == '\0') {
+            sql_put(o, "''");
+            return;
+        }
+        sql_put(o, "X'");
+        for (const unsigned char *p = (const unsigned char *)b->s; *p; p++)
+            sql_put(o, "%02X", *p);
+        sql_put(o, "'");
+        return;
+    }
+    sql_ident(o, column);
+    sql_put(o, " %s %lld", op, (long long)b->i);
+}
+
+size_t
+placement_moving_sql(const struct cfg_rule *rule, const char *column, char *buf,
+                     size_t cap)
+{
+    const struct cfg_moving *m = &rule->moving;
+    struct sqlbuf o = {buf, cap, 0};
+
+    if (cap > 0)
+        buf[0] = '\0';
+    if (!m->active)
+        return 0;
+    if (rule->type == RULE_HASH) {
+        sql_put(&o, "CRC32(");
+        sql_ident(&o, column);
+        sql_put(&o, ") %% %u BETWEEN %u AND %u", rule->slots, m->slot_lo,
+                m->slot_hi);
+        return o.len;
+    }
+    sql_cmp(&o, column, ">=", &m->from);
+    if (m->to.set) {
+        sql_put(&o, " AND ");
+        sql_cmp(&o, column, "<", &m->to);
+    }
+    return o.len;
 }

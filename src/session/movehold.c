@@ -104,12 +104,10 @@ movehold_counts(uint64_t id, long *held_now, unsigned long long *held_total,
 static uint64_t
 plan_reshard(const struct session *s, const struct route_plan *plan)
 {
-    const struct cfg *c = s->wc->cfg;
-
-    if (!plan->touches_moving || plan->table_rule < 0 ||
-        plan->table_rule >= c->nrules)
-        return 0;
-    return c->rules[plan->table_rule].moving.id;
+    (void)s;
+    return plan->touches_moving && plan->moving_id > 0
+               ? (uint64_t)plan->moving_id
+               : 0;
 }
 
 /* The held command leaves the hold (to run, or answered). */

@@ -13,7 +13,8 @@
  *     user_hash's slots 512-767 to s0 and is moving 768-1023 to s0, a key
  *     of slot 525 is written to s0 (read directly: the YAML says s1) and
  *     one of slot 951 still to s1; EXPLAIN ROUTE shows both and marks the
- *     moving write; SHOW CONFIG lists the live slot_map.
+ *     moving write; SHOW CONFIG lists the live slot_map; a new file (the
+ *     cutover's) applies at RELOAD CONFIG: key 1 then goes to s0.
  * Every connection has connect and read timeouts and the whole program a
  * watchdog, so a console that does not answer fails the checks, never
  * hangs them. Proxy-only.
@@ -482,6 +483,37 @@ test_live_placement(MYSQL *a)
           "SHOW CONFIG lists the moving set");
     check(config_has(a, "state", "placement.yaml (reshard.state)"),
           "SHOW CONFIG names the state file");
+
+    /* the cutover's file: 768-1023 on s0 too; RELOAD CONFIG reads it */
+    state = xprintf("%s/placement.yaml", px.dir);
+    written =
+        write_file(state, "rules:\n"
+                          "  user_hash:\n"
+                          "    slots: 1024\n"
+                          "    base: { s0: \"0-511\", s1: \"512-1023\" }\n"
+                          "    slot_map: { s0: \"0-1023\" }\n");
+    free(state);
+    struct rs *r = rs_run(a, "RELOAD CONFIG");
+    const char *detail =
+        r->set && r->nrows == 1 ? rs_get(r, 0, "detail") : NULL;
+    check(written && detail != NULL && strstr(detail, "sharding_rules"),
+          "RELOAD CONFIG applies the new live placement (detail '%s')",
+          detail != NULL ? detail : r->msg);
+    rs_free(r);
+    m = it_proxy_connect(&px, it_user(), it_password(), it_db(), IO_S);
+    check(m != NULL &&
+              it_exec(m, "INSERT INTO " TO " (id, user_id) VALUES (303, 1)"),
+          "insert key 1 after the reload");
+    if (m != NULL)
+        mysql_close(m);
+    check_int(direct_count("S0_PRIMARY_PORT", 303), 1,
+              "key 1 (slot 951) is now written to s0 (direct)");
+    check_int(direct_count("S1_PRIMARY_PORT", 303), 0,
+              "and no longer to s1 (direct)");
+    v = explain_item(a, "UPDATE " TO " SET id = id WHERE user_id = 1",
+                     "moving");
+    check_str(v, "", "EXPLAIN ROUTE: no moving set after the cutover's file");
+    free(v);
     return a;
 }
 

@@ -344,6 +344,25 @@ START_TEST(test_malformed)
     free(text);
     diag_free(&d);
 
+    /* a moving set of the wrong bound type */
+    write_file(state, "rules:\n"
+                      "  id_range:\n"
+                      "    base: [ { to: 1000, shard: s0 }, { from: 1000, "
+                      "shard: s1 } ]\n"
+                      "    ranges: [ { to: 1000, shard: s0 }, { from: 1000, "
+                      "shard: s1 } ]\n"
+                      "    moving: { from: \"5000\", target: s2, id: 4 }\n");
+    c = load("", NULL, &d);
+    ck_assert_ptr_null(c);
+    text = diags(&d);
+    snprintf(want, sizeof(want),
+             "%s:5:21: error: rule 'id_range': moving 'from' must be an "
+             "integer, like the rule's bounds\n",
+             state);
+    ck_assert_str_eq(text, want);
+    free(text);
+    diag_free(&d);
+
     /* a moving set that does not start from the placement */
     write_file(state,
                "rules:\n"

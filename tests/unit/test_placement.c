@@ -323,6 +323,7 @@ START_TEST(test_moving)
 {
     struct cfg_placement *p = cfg_placement_of(cfg);
     struct cfg_bound at = {.set = true, .is_string = true, .s = "2026-06-01"};
+    struct cfg_bound at5000 = {.set = true, .i = 5000};
     struct cfg *running = cfg, *next;
     struct diag d;
     char err[256];
@@ -335,6 +336,7 @@ START_TEST(test_moving)
     struct route_key lo = {.is_int = true, .i = 2},
                      hi = {.is_int = true, .i = 4};
     struct route_key wide = {.is_int = true, .i = 1000};
+    char sql[128];
     int shard;
 
     ck_assert(!placement_in_moving(rule("user_hash"), &k1));
@@ -342,6 +344,8 @@ START_TEST(test_moving)
                                              err, sizeof(err)));
     ck_assert(cfg_placement_set_moving_split(p, "day_range", &at, "s0", 2, err,
                                              sizeof(err)));
+    ck_assert(cfg_placement_set_moving_split(p, "id_range", &at5000, "s2", 3,
+                                             err, sizeof(err)));
     diag_init(&d);
     next = cfg_with_placement(running, p, &d);
     ck_assert_ptr_nonnull(next);
@@ -370,6 +374,17 @@ START_TEST(test_moving)
     ck_assert(placement_between_moving(rule("user_hash"), &k1, &wide));
     ck_assert(placement_between_moving(rule("day_range"), &d2, &d1));
     ck_assert(!placement_between_moving(rule("day_range"), &d2, &d2));
+
+    /* the same sets in SQL, for the copy and the cleanup */
+    ck_assert_uint_eq(
+        placement_moving_sql(rule("user_hash"), "user_id", sql, sizeof(sql)),
+        strlen(sql));
+    ck_assert_str_eq(sql, "CRC32(`user_id`) % 1024 BETWEEN 900 AND 1023");
+    placement_moving_sql(rule("day_range"), "d`ay", sql, sizeof(sql));
+    ck_assert_str_eq(sql, "CAST(`d``ay` AS BINARY) >= X'323032362D30362D3031'");
+    ck_assert_uint_eq(
+        placement_moving_sql(rule("user_mod"), "id", sql, sizeof(sql)), 0);
+    ck_assert_str_eq(sql, "");
     cfg = running;
     cfg_put(next);
 }
