@@ -10,9 +10,9 @@
  *            from a consistent snapshot of the source, in primary key
  *            order, in batches, at most reshard.copy_rate rows/s
  *   catchup  follow the source's row-based binlog from the snapshot's
- *            GTID; each changed primary key is read again on the source
- *            and upserted into the target, or deleted there when gone
- *            (state, not statements: replaying is harmless)
+ *            GTID; apply each changed row's image to the target in order
+ *            (REPLACE by primary key, DELETE by primary key: replaying a
+ *            stretch again ends in the same rows)
  *   cutover  hold new writes to moving keys (session/movehold.h), wait for
  *            the running ones, apply the binlog up to the source's GTID,
  *            compare per-slot counts and checksums, write the live

@@ -1,9 +1,13 @@
 /*
  * catchup.c - the reshard's catch-up: the source primary's binlog from
- * the snapshot's position (backend/binlog.h), turned into resyncs of the
- * changed primary keys (copy_resync). A row event only names keys: the
- * rows are read again on the source, so events applied twice, or out of
- * a batch's order, leave the target as the source is.
+ * the snapshot's position (backend/binlog.h), applied to the target row
+ * image by row image, in the binlog's order: an insert or update writes
+ * the row as it is after the change (REPLACE, by primary key), a delete
+ * removes it. The images are the rows themselves, so the target never
+ * reads the source (a row read back from the source could predate a
+ * commit whose event is already in the binlog), and replaying a stretch
+ * of the binlog again ends in the same rows. Only rows in the moving key
+ * space are written (the statements filter on it).
  *
  * The applied position moves only after a batch was written to the
  * target, so a crash replays at most a batch.
@@ -21,8 +25,9 @@
 #include "base/log.h"
 #include "base/util.h"
 
-/* Keys gathered before a batch is written. */
+/* Changes gathered before a batch is written; rows per statement. */
 #define BATCH_KEYS 400
+#define OP_ROWS    200
 /* How long binlog_next waits before it reports the stream idle. */
 #define IDLE_MS 100
 /* How often the source's position is read for the lag. */
@@ -30,11 +35,18 @@
 /* Longest catchup_step without a target position. */
 #define STEP_MS 500
 
+/* The statement being gathered: consecutive changes of one kind to one
+ * table become one statement, run in the binlog's order. */
+enum op { OP_NONE, OP_UPSERT, OP_DELETE };
+
 struct rs_catchup {
     struct reshard *r;
     struct binlog *bl;
-    struct rsbuf *keys; /* per table: "(1),(2)" */
-    int *nkeys;
+    enum op op; /* the statement gathered in stmt */
+    int table;
+    int nrows;
+    char pred[1024];
+    struct rsbuf stmt;
     int pending;
     int64_t pos_ms;    /* when the source's position was read last */
     int64_t caught_ms; /* when the applied position last covered it */
@@ -76,8 +88,6 @@ catchup_open(struct reshard *r, char *err, size_t errlen)
         free(c);
         return NULL;
     }
-    c->keys = xcalloc((size_t)r->ntables, sizeof(*c->keys));
-    c->nkeys = xcalloc((size_t)r->ntables, sizeof(*c->nkeys));
     c->caught_ms = clock_ms();
     return c;
 }
@@ -88,10 +98,7 @@ catchup_close(struct rs_catchup *c)
     if (c == NULL)
         return;
     binlog_close(c->bl);
-    for (int i = 0; i < c->r->ntables; i++)
-        rsbuf_free(&c->keys[i]);
-    free(c->keys);
-    free(c->nkeys);
+    rsbuf_free(&c->stmt);
     free(c);
 }
 
@@ -129,27 +136,135 @@ may_move(const struct reshard *r, const struct binlog_value *v)
     }
 }
 
-static void
-add_key(struct rs_catchup *c, int ti, const struct binlog_value *img)
+/* Runs the gathered statement. */
+static bool
+run_op(struct rs_catchup *c, MYSQL *dst, char *err, size_t errlen)
+{
+    bool ok = true;
+
+    if (c->op == OP_UPSERT)
+        rsbuf_fmt(&c->stmt, ") AS x WHERE %s", c->pred);
+    else if (c->op == OP_DELETE)
+        rsbuf_str(&c->stmt, ")");
+    if (c->op != OP_NONE)
+        ok = rsdb_exec(dst, c->stmt.p, err, errlen);
+    c->stmt.len = 0;
+    c->op = OP_NONE;
+    c->nrows = 0;
+    return ok;
+}
+
+/* Starts (or continues) a statement of kind op on table ti. */
+static bool
+begin_op(struct rs_catchup *c, MYSQL *dst, int ti, enum op op, char *err,
+         size_t errlen)
 {
     const struct rs_table *t = &c->r->tables[ti];
-    struct rsbuf *b = &c->keys[ti];
+
+    if (c->op == op && c->table == ti && c->nrows < OP_ROWS)
+        return true;
+    if (!run_op(c, dst, err, errlen))
+        return false;
+    c->op = op;
+    c->table = ti;
+    rs_pred(c->r, t, c->pred, sizeof(c->pred));
+    if (op == OP_UPSERT)
+        rsbuf_fmt(&c->stmt, "REPLACE INTO `%s`.`%s` (%s) SELECT * FROM (",
+                  t->schema, t->name, t->cols);
+    else
+        rsbuf_fmt(&c->stmt, "DELETE FROM `%s`.`%s` WHERE %s AND (%s) IN (",
+                  t->schema, t->name, c->pred, t->pkcols);
+    return true;
+}
+
+static void
+put_value(struct rsbuf *b, const struct binlog_value *v)
+{
+    if (v->null)
+        rsbuf_str(b, "NULL");
+    else
+        rsbuf_add(b, v->sql, v->len);
+}
+
+/* The row as it is after the change: a SELECT of literals named as the
+ * table's columns (the WHERE on the moving set reads them). */
+static bool
+add_upsert(struct rs_catchup *c, MYSQL *dst, int ti,
+           const struct binlog_value *img, char *err, size_t errlen)
+{
+    const struct rs_table *t = &c->r->tables[ti];
+    const char *name = t->cols;
 
     if (t->keycol >= 0 && !may_move(c->r, &img[t->keycol]))
-        return;
-    rsbuf_str(b, c->nkeys[ti] ? ",(" : "(");
-    for (int k = 0; k < t->npk; k++) {
-        const struct binlog_value *v = &img[t->pk[k]];
+        return true;
+    if (!begin_op(c, dst, ti, OP_UPSERT, err, errlen))
+        return false;
+    rsbuf_str(&c->stmt, c->nrows ? " UNION ALL SELECT " : "SELECT ");
+    for (int k = 0; k < t->ncols; k++) {
+        const char *end = strchr(name + 1, '`');
         if (k > 0)
-            rsbuf_str(b, ",");
-        if (v->null)
-            rsbuf_str(b, "NULL");
-        else
-            rsbuf_add(b, v->sql, v->len);
+            rsbuf_str(&c->stmt, ",");
+        put_value(&c->stmt, &img[k]);
+        rsbuf_str(&c->stmt, " AS ");
+        rsbuf_add(&c->stmt, name, (size_t)(end - name + 1));
+        name = end + 2;
     }
-    rsbuf_str(b, ")");
-    c->nkeys[ti]++;
+    c->nrows++;
     c->pending++;
+    return true;
+}
+
+/* The row as it was before: gone (by primary key). */
+static bool
+add_delete(struct rs_catchup *c, MYSQL *dst, int ti,
+           const struct binlog_value *img, char *err, size_t errlen)
+{
+    const struct rs_table *t = &c->r->tables[ti];
+
+    if (t->keycol >= 0 && !may_move(c->r, &img[t->keycol]))
+        return true;
+    if (!begin_op(c, dst, ti, OP_DELETE, err, errlen))
+        return false;
+    rsbuf_str(&c->stmt, c->nrows ? ",(" : "(");
+    for (int k = 0; k < t->npk; k++) {
+        if (k > 0)
+            rsbuf_str(&c->stmt, ",");
+        put_value(&c->stmt, &img[t->pk[k]]);
+    }
+    rsbuf_str(&c->stmt, ")");
+    c->nrows++;
+    c->pending++;
+    return true;
+}
+
+static bool
+same(const struct binlog_value *a, const struct binlog_value *b)
+{
+    return a->null == b->null && a->len == b->len &&
+           (a->null || memcmp(a->sql, b->sql, a->len) == 0);
+}
+
+/* One changed row, as the target must see it. An update that kept its
+ * primary key and shard key is the new row; one that changed either
+ * removes the old row first. */
+static bool
+apply_row(struct rs_catchup *c, MYSQL *dst, int ti,
+          const struct binlog_row *row, char *err, size_t errlen)
+{
+    const struct rs_table *t = &c->r->tables[ti];
+    bool moved = false;
+
+    if (row->kind == BINLOG_DELETE)
+        return add_delete(c, dst, ti, row->before, err, errlen);
+    if (row->kind == BINLOG_UPDATE) {
+        moved = t->keycol < 0 ||
+                !same(&row->before[t->keycol], &row->after[t->keycol]);
+        for (int k = 0; k < t->npk && !moved; k++)
+            moved = !same(&row->before[t->pk[k]], &row->after[t->pk[k]]);
+        if (moved && !add_delete(c, dst, ti, row->before, err, errlen))
+            return false;
+    }
+    return add_upsert(c, dst, ti, row->after, err, errlen);
 }
 
 static bool
@@ -157,14 +272,9 @@ flush(struct rs_catchup *c, MYSQL *src, MYSQL *dst, char *err, size_t errlen)
 {
     struct reshard *r = c->r;
 
-    for (int i = 0; i < r->ntables; i++) {
-        if (c->nkeys[i] == 0)
-            continue;
-        if (!copy_resync(r, &r->tables[i], src, dst, c->keys[i].p, err, errlen))
-            return false;
-        c->keys[i].len = 0;
-        c->nkeys[i] = 0;
-    }
+    (void)src;
+    if (!run_op(c, dst, err, errlen))
+        return false;
     c->pending = 0;
     pthread_mutex_lock(&rs_mu);
     snprintf(r->applied_gtid, sizeof(r->applied_gtid), "%s", binlog_pos(c->bl));
@@ -261,10 +371,8 @@ catchup_step(struct rs_catchup *c, MYSQL *src, MYSQL *dst, const char *want,
                              t->schema, t->name, row.ncols, t->ncols);
                     return false;
                 }
-                if (row.before != NULL)
-                    add_key(c, i, row.before);
-                if (row.after != NULL)
-                    add_key(c, i, row.after);
+                if (!apply_row(c, dst, i, &row, err, errlen))
+                    return false;
             }
             break;
         case BINLOG_DDL:

@@ -194,6 +194,38 @@ replace_rows(const struct rs_table *t, MYSQL *src, MYSQL *dst, MYSQL_RES *res,
     return ok ? n : -1;
 }
 
+/* The GTID position of the open consistent snapshot. */
+static bool
+snapshot_pos(MYSQL *src, char *pos, size_t len, char *err, size_t errlen)
+{
+    char file[512] = "", off[32] = "";
+    MYSQL_RES *res =
+        rsdb_query(src, "SHOW STATUS LIKE 'binlog_snapshot_%'", err, errlen);
+    MYSQL_ROW row;
+    struct rsbuf q = {0};
+    bool ok;
+
+    if (res == NULL)
+        return false;
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        if (strcasecmp(row[0], "Binlog_snapshot_file") == 0)
+            snprintf(file, sizeof(file), "%s", row[1] ? row[1] : "");
+        else if (strcasecmp(row[0], "Binlog_snapshot_position") == 0)
+            snprintf(off, sizeof(off), "%s", row[1] ? row[1] : "");
+    }
+    mysql_free_result(res);
+    if (file[0] == '\0' || off[0] == '\0' || strchr(file, '\'') != NULL) {
+        snprintf(err, errlen,
+                 "the source does not report its binlog snapshot position "
+                 "(is log_bin on?)");
+        return false;
+    }
+    rsbuf_fmt(&q, "SELECT BINLOG_GTID_POS('%s', %s)", file, off);
+    ok = rsdb_value(src, q.p, pos, len, err, errlen);
+    rsbuf_free(&q);
+    return ok;
+}
+
 bool
 copy_run(struct reshard *r, MYSQL *src, MYSQL *dst, char *err, size_t errlen)
 {
@@ -205,16 +237,16 @@ copy_run(struct reshard *r, MYSQL *src, MYSQL *dst, char *err, size_t errlen)
     for (int i = 0; i < r->ntables; i++)
         if (!create_on_target(r, &r->tables[i], src, dst, err, errlen))
             return false;
-    /* The position first, the snapshot after: changes in between are in
-     * both, and the catch-up applying them again is harmless. */
-    if (!rsdb_value(src, "SELECT @@gtid_binlog_pos", pos, sizeof(pos), err,
-                    errlen) ||
-        !rsdb_exec(src,
+    /* The snapshot and the binlog position it matches exactly (MariaDB's
+     * Binlog_snapshot_file/position): the catch-up starts there, missing
+     * nothing and applying nothing the snapshot has. */
+    if (!rsdb_exec(src,
                    "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
                    err, errlen) ||
         !rsdb_exec(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
-                   err, errlen))
-        return false;
+                   err, errlen) ||
+        !snapshot_pos(src, pos, sizeof(pos), err, errlen))
+        goto fail;
     pthread_mutex_lock(&rs_mu);
     /* resumed after a crash: the first snapshot's position stays, so the
      * catch-up covers every change since the first rows were copied */
@@ -328,58 +360,6 @@ copy_delete(struct reshard *r, MYSQL *m, long long *done, char *err,
     return true;
 }
 
-bool
-copy_resync(struct reshard *r, const struct rs_table *t, MYSQL *src, MYSQL *dst,
-            const char *pks, char *err, size_t errlen)
-{
-    char pred[1024];
-    struct rsbuf q = {0}, found = {0};
-    MYSQL_RES *res;
-    long n;
-    bool ok = false;
-
-    rs_pred(r, t, pred, sizeof(pred));
-    rsbuf_fmt(&q, "SELECT %s FROM `%s`.`%s` WHERE %s AND (%s) IN (", t->cols,
-              t->schema, t->name, pred, t->pkcols);
-    rsbuf_str(&q, pks);
-    rsbuf_str(&q, ")");
-    if ((res = rsdb_query(src, q.p, err, errlen)) == NULL)
-        goto out;
-    /* the keys found, for the delete of the others */
-    {
-        const MYSQL_FIELD *f = mysql_fetch_fields(res);
-        MYSQL_ROW row;
-        while ((row = mysql_fetch_row(res)) != NULL) {
-            if (found.len > 0)
-                rsbuf_str(&found, ",");
-            rsdb_tuple(src, &found, row, mysql_fetch_lengths(res), f, t->pk,
-                       t->npk);
-        }
-        mysql_data_seek(res, 0);
-    }
-    n = replace_rows(t, src, dst, res, NULL, err, errlen);
-    mysql_free_result(res);
-    if (n < 0)
-        goto out;
-    q.len = 0;
-    rsbuf_fmt(&q, "DELETE FROM `%s`.`%s` WHERE %s AND (%s) IN (", t->schema,
-              t->name, pred, t->pkcols);
-    rsbuf_str(&q, pks);
-    rsbuf_str(&q, ")");
-    if (found.len > 0) {
-        rsbuf_str(&q, " AND (");
-        rsbuf_str(&q, t->pkcols);
-        rsbuf_str(&q, ") NOT IN (");
-        rsbuf_add(&q, found.p, found.len);
-        rsbuf_str(&q, ")");
-    }
-    ok = rsdb_exec(dst, q.p, err, errlen);
-out:
-    rsbuf_free(&q);
-    rsbuf_free(&found);
-    return ok;
-}
-
 /* The moving rows' per-group counts and checksums on one server: "g n c"
  * lines sorted by group, into out. */
 static bool
@@ -450,10 +430,11 @@ copy_compare(struct reshard *r, MYSQL *src, MYSQL *dst, char *err,
         while (*p && *p == *q)
             p++, q++;
         while (p > a.p && p[-1] != '\n')
-            p--;
+            p--, q--;
         snprintf(err, errlen,
-                 "source and target differ before cutover at: %.*s",
-                 (int)strcspn(p, "\n"), p);
+                 "source and target differ before cutover: source has "
+                 "%.*s, target has %.*s",
+                 (int)strcspn(p, "\n"), p, (int)strcspn(q, "\n"), q);
         ok = false;
     }
     rsbuf_free(&a);

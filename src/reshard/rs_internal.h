@@ -144,11 +144,6 @@ bool copy_run(struct reshard *r, MYSQL *src, MYSQL *dst, char *err,
  * cleanup), throttled; counts into *done. */
 bool copy_delete(struct reshard *r, MYSQL *m, long long *done, char *err,
                  size_t errlen);
-/* Upserts the rows of t whose primary keys are listed (SQL tuples, comma
- * separated, in pks) from src into dst, deleting from dst those src no
- * longer has among the moving rows. */
-bool copy_resync(struct reshard *r, const struct rs_table *t, MYSQL *src,
-                 MYSQL *dst, const char *pks, char *err, size_t errlen);
 /* Per-slot (hash) or whole (range) counts and checksums of the moving
  * rows agree on both; false with the first difference in err. */
 bool copy_compare(struct reshard *r, MYSQL *src, MYSQL *dst, char *err,
