@@ -78,6 +78,9 @@ struct sc_stmt {
     size_t len;
     uint32_t id;   /* the server's statement id */
     uint64_t used; /* stmt_clock at last use */
+    /* the connection's database when it was prepared: the server binds
+     * the statement's unqualified names to it for good */
+    char schema[65];
 };
 
 /* The statement that makes a connection report its writes' GTIDs; sent
@@ -88,7 +91,10 @@ extern const char serverconn_setup_sql[];
  * max_prepared_stmt_count even with hundreds of connections. */
 #define SC_MAX_STMTS 32
 
-/* The server's id of text on this connection, or 0 when not prepared. */
+/* The server's id of text on this connection, prepared while its current
+ * database was the one it has now (sc->schema), or 0 when not prepared so.
+ * A statement prepared in another database reads that database's tables:
+ * it is never handed to a client of this one. */
 uint32_t serverconn_stmt_find(struct serverconn *sc, const char *sql,
                               size_t len);
 /* The same, for a text whose serverconn_stmt_hash() the caller kept. */
@@ -96,7 +102,8 @@ uint32_t serverconn_stmt_find_hashed(struct serverconn *sc, uint64_t hash,
                                      const char *sql, size_t len);
 /* The hash serverconn_stmt_find_hashed() takes. */
 uint64_t serverconn_stmt_hash(const char *sql, size_t len);
-/* Records text as prepared under id. When the cache is full, the least
+/* Records text as prepared under id in the connection's current database
+ * (sc->schema). When the cache is full, the least
  * recently used statement is closed (COM_STMT_CLOSE, queued on the
  * connection; it has no answer). */
 void serverconn_stmt_add(struct serverconn *sc, const char *sql, size_t len,

@@ -14,6 +14,11 @@
 
 struct evbuffer;
 struct serverconn;
+struct stmt_info;
+
+/* The largest classification a statement keeps (sql_info_save() bytes);
+ * a larger one is classified again at each EXECUTE. */
+#define PSTMT_INFO_MAX 4096
 
 struct pstmt {
     uint32_t id; /* the id the client knows */
@@ -31,6 +36,18 @@ struct pstmt {
     uint64_t hash;   /* serverconn_stmt_hash() of sql: each connection's
                         cache is searched by it */
     int digest_slot; /* in the worker's digests (session/digests.h) */
+    /* What EXECUTE learns once: the text and its mode never change, so
+     * neither does their classification (session/pstmt.h's
+     * pstmt_classify) or whether it is a SET of the lexing mode. */
+    void *info;     /* owned; sql_info_save() copy, or NULL: not kept */
+    int8_t as_text; /* run as a text statement: -1 not known yet, 0, 1 */
+    /* The gate let the statement through under this config generation
+     * (wctx.cfg_gen), user and schema (indexes into that generation); any
+     * other, and it goes through the gate again. */
+    bool gate_ok;
+    uint64_t gate_gen;
+    int gate_user;
+    int gate_schema;
     struct pstmt *next;
 };
 
@@ -44,6 +61,19 @@ void pstmt_free(struct pstmt *ps);
 void pstmt_free_all(struct session *s);
 struct pstmt *pstmt_find(struct session *s, uint32_t id);
 void pstmt_clear_long_data(struct pstmt *ps);
+/* The classification of ps's text into *st: restored from ps's copy, or
+ * classified (and the copy kept when it fits in PSTMT_INFO_MAX). False
+ * when the text does not lex (st->lex_error; nothing kept). The spans of
+ * *st point into ps->sql. */
+bool pstmt_classify(struct pstmt *ps, struct stmt_info *st);
+/* The gate let ps through before under the session's config generation,
+ * user and schema, so it would again: the gate reads nothing else that
+ * can change (session/gate.h). Fails closed: false unless recorded by
+ * pstmt_gate_note() under the same three. */
+bool pstmt_gate_passed(const struct session *s, const struct pstmt *ps);
+/* Records that the gate let ps through, as one statement checked whole
+ * (the caller knows), under the session's generation, user and schema. */
+void pstmt_gate_note(const struct session *s, struct pstmt *ps);
 /* Writes an execute payload exec[0..len) to out under the connection's
  * statement id (patched into exec), after the long data the client sent
  * for ps. */

@@ -53,6 +53,10 @@ struct wctx {
                    that appends shards adds theirs (reload_use_cfg) */
     struct session *sessions; /* every live session (list head) */
     int nsessions;
+    /* Counts the generations this worker has used (reload_use_cfg): what
+     * was decided under one is keyed by its number, which, unlike the
+     * generation's address, is never reused. */
+    uint64_t cfg_gen;
     uint32_t id_base; /* session ids: id_base + counter */
     uint32_t next_id;
     bool draining;               /* shutting down: no new statements */

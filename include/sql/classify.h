@@ -33,6 +33,17 @@ bool sql_classify(const char *sql, size_t len, struct lex_mode mode,
 size_t sql_lock_items(const struct stmt_info *st, struct sql_span *items,
                       size_t cap, bool *splittable);
 
+/* A classification kept beside its text (a prepared statement's): the
+ * scalars and the defined entries of each array, nothing else, so a copy
+ * is small (a point select's under 1 KB, against sizeof(struct stmt_info)
+ * of about 27 KB). sql_info_save() writes the copy of st to buf[0..cap)
+ * when it fits and returns its size either way (over cap: nothing was
+ * written). sql_info_restore() makes *out equal to the saved st in every
+ * defined field; its spans point into the text st was classified from,
+ * which must still be there. */
+size_t sql_info_save(const struct stmt_info *st, void *buf, size_t cap);
+void sql_info_restore(const void *buf, struct stmt_info *out);
+
 /* Upper-case name of a statement kind ("SELECT", "DDL", ...). */
 const char *stmt_kind_name(unsigned kind);
 /* Names of a DDL verb and object ("CREATE", "TABLE"), a SHOW object

@@ -510,7 +510,8 @@ serverconn_stmt_find_hashed(struct serverconn *sc, uint64_t h, const char *sql,
 {
     for (int i = 0; i < sc->nstmts; i++) {
         struct sc_stmt *e = &sc->stmts[i];
-        if (e->hash == h && e->len == len && memcmp(e->sql, sql, len) == 0) {
+        if (e->hash == h && e->len == len && memcmp(e->sql, sql, len) == 0 &&
+            strcmp(e->schema, sc->schema) == 0) {
             e->used = ++sc->stmt_clock;
             return e->id;
         }
@@ -547,4 +548,5 @@ serverconn_stmt_add(struct serverconn *sc, const char *sql, size_t len,
     e->len = len;
     e->id = id;
     e->used = ++sc->stmt_clock;
+    memcpy(e->schema, sc->schema, sizeof(e->schema));
 }

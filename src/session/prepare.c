@@ -177,12 +177,14 @@ to_route_key(const struct binproto_value *v, struct route_key *k, char *tmp,
  * server will lex later statements under; the OK it gets is the same
  * under both protocols. True when it was started that way. */
 static bool
-execute_as_text(struct session *s, const struct pstmt *ps)
+execute_as_text(struct session *s, struct pstmt *ps)
 {
     uint8_t *cmd;
 
-    if (!sql_classify(ps->sql, ps->len, ps->mode, s->wc->stmt) ||
-        !lexstate_sets_mode(s->wc->stmt) || ps->nparams > 0)
+    if (ps->as_text < 0) /* the text decides: learnt once */
+        ps->as_text = ps->nparams == 0 && pstmt_classify(ps, s->wc->stmt) &&
+                      lexstate_sets_mode(s->wc->stmt);
+    if (!ps->as_text)
         return false;
     cmd = xmalloc(ps->len + 1);
     cmd[0] = COM_QUERY;
@@ -320,21 +322,27 @@ prepare_cmd_execute(struct session *s)
         protect_admit(s, ps->sql, ps->len, 0, false) != ADMIT_GO)
         goto out; /* refused, or delayed: dispatched again at its turn */
     s->admitted = false;
-    if (!sql_classify(ps->sql, ps->len, ps->mode, wc->stmt)) {
+    if (!pstmt_classify(ps, wc->stmt)) {
         session_send_error(s, ER_UNKNOWN_ERROR, "HY000",
                            "myshard: cannot read the prepared statement");
         session_command_done(s);
         goto out;
     }
-    /* Again at each run: a reload may have changed the user's schemas,
-     * read_only or the policies since the statement was prepared. Its
-     * text is the one prepare_cmd_prepare() let through (filtered). */
-    if (gate_check(s, ps->sql, ps->len, wc->stmt, true, true) != GATE_PASS)
-        goto out;
+    /* Again when anything it reads changed: a reload may have changed the
+     * user's schemas, read_only or the policies since the statement was
+     * prepared, and a USE the schema. Its text is the one
+     * prepare_cmd_prepare() let through (filtered). */
+    if (!pstmt_gate_passed(s, ps)) {
+        bool one = !wc->stmt->multi; /* checked whole, as one statement */
+        if (gate_check(s, ps->sql, ps->len, wc->stmt, true, true) != GATE_PASS)
+            goto out;
+        if (one && wc->stmt->sql == ps->sql)
+            pstmt_gate_note(s, ps);
+    }
     /* the gate leaves a text of several statements (a compound FOR ... END
      * FOR, BEGIN NOT ATOMIC) at its last one: the router needs all of it */
     if (wc->stmt->sql != ps->sql)
-        (void)!sql_classify(ps->sql, ps->len, ps->mode, wc->stmt);
+        (void)!pstmt_classify(ps, wc->stmt);
     s->stmt_kind = (uint8_t)stats_kind_of(wc->stmt->kind);
     if (wc->stmt->is_write && query_refuse_read_only(s))
         goto out;

@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "proto/mysql_defs.h"
 #include "proto/packet.h"
+#include "sql/classify.h"
 
 void
 pstmt_free(struct pstmt *ps)
@@ -22,6 +23,7 @@ pstmt_free(struct pstmt *ps)
     free(ps->ld_len);
     free(ps->types);
     free(ps->sql);
+    free(ps->info);
     free(ps);
 }
 
@@ -129,6 +131,7 @@ pstmt_register(struct session *s, struct serverconn *sc, uint16_t nparams,
     ps->mode = s->lex;
     ps->hash = ps->sql ? serverconn_stmt_hash(ps->sql, ps->len) : 0;
     ps->digest_slot = -1; /* on its first EXECUTE */
+    ps->as_text = -1;     /* likewise */
     s->prep_sql = NULL;
     ps->nparams = nparams;
     ps->ncols = ncols;
@@ -141,4 +144,40 @@ pstmt_register(struct session *s, struct serverconn *sc, uint16_t nparams,
     s->pstmts = ps;
     if (sc != NULL && ps->sql != NULL)
         serverconn_stmt_add(sc, ps->sql, ps->len, s->prep_backend_id);
+}
+
+bool
+pstmt_classify(struct pstmt *ps, struct stmt_info *st)
+{
+    unsigned char buf[PSTMT_INFO_MAX];
+    size_t n;
+
+    if (ps->info != NULL) {
+        sql_info_restore(ps->info, st);
+        return true;
+    }
+    if (!sql_classify(ps->sql, ps->len, ps->mode, st))
+        return false;
+    n = sql_info_save(st, buf, sizeof(buf));
+    if (n <= sizeof(buf)) {
+        ps->info = xmalloc(n);
+        memcpy(ps->info, buf, n);
+    }
+    return true;
+}
+
+bool
+pstmt_gate_passed(const struct session *s, const struct pstmt *ps)
+{
+    return ps->gate_ok && s->user >= 0 && ps->gate_gen == s->wc->cfg_gen &&
+           ps->gate_user == s->user && ps->gate_schema == s->schema;
+}
+
+void
+pstmt_gate_note(const struct session *s, struct pstmt *ps)
+{
+    ps->gate_ok = s->user >= 0;
+    ps->gate_gen = s->wc->cfg_gen;
+    ps->gate_user = s->user;
+    ps->gate_schema = s->schema;
 }

@@ -190,6 +190,10 @@ reload_use_cfg(struct wctx *wc, struct cfg *cfg)
     struct session *s;
 
     wc->cfg = cfg_get(cfg);
+    wc->cfg_gen++;
+    /* The policy memo is keyed by the generation's address, which the
+     * next generation may reuse once this one is freed: start it afresh. */
+    wc->policy_memo.cfg = NULL;
     rebuild_renames(wc);
     for (int k = 0; wc->pools != NULL && k < wc->npools; k++)
         pool_set_cfg(wc->pools[k], cfg);

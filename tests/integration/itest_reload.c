@@ -24,6 +24,15 @@
  *      transactions, scatter counts, schema-qualified names the proxy
  *      renames, a prepared statement from before the reloads) without a
  *      pause: zero errors
+ *   h. statements prepared and executed before a reload are judged again
+ *      after it: when the reload makes the user read_only, or takes rl2
+ *      (the session's schema, or the one a statement names) from it, the
+ *      next EXECUTE is refused exactly as a fresh PREPARE of the same text
+ *      is (errno, SQLSTATE, message) and no row reaches the shard; the
+ *      reload undone, they run again; a USE between EXECUTEs changes where
+ *      an unqualified table resolves, and another user's client in rl2
+ *      preparing the same text reads rl2, never the rl statement a pooled
+ *      connection holds
  */
 #include "itest.h"
 
@@ -59,6 +68,9 @@ struct conf {
     int pool_max;         /* backend.pool.max_connections */
     const char *slow;     /* slow_query_time */
     const char *bad_rule; /* a table of rl names this rule (undefined) */
+    bool app_read_only;   /* it_user() is read_only */
+    bool app_no_rl2;      /* it_user() lacks rl2 (which may still exist) */
+    bool pw_rl2;          /* pw's schema is rl2, not rl */
 };
 
 static struct conf
@@ -152,11 +164,14 @@ conf_text(const struct conf *c)
             "users:\n"
             "  - name: %s\n"
             "    password: %s\n"
+            "    read_only: %s\n"
             "    schemas: [rl%s]\n"
             "  - name: pw\n"
             "    password: %s\n"
-            "    schemas: [rl]\n",
-            it_user(), it_password(), c->schema2 ? ", rl2" : "", c->pw_pass);
+            "    schemas: [%s]\n",
+            it_user(), it_password(), c->app_read_only ? "true" : "false",
+            c->schema2 && !c->app_no_rl2 ? ", rl2" : "", c->pw_pass,
+            c->pw_rl2 ? "rl2" : "rl");
     if (c->old_user)
         fprintf(o, "  - name: old\n"
                    "    password: old\n"
@@ -579,6 +594,270 @@ test_removed_schema(void)
         mysql_close(s);
 }
 
+/* ------------------------------- h. prepared statements across reloads */
+
+/* What a PREPARE or EXECUTE came to: errno (0: success), SQLSTATE and
+ * message, and the first column of the first row as text. */
+struct outcome {
+    unsigned err;
+    char state[6];
+    char msg[512];
+    char val[64];
+};
+
+static void
+outcome_of(MYSQL_STMT *ps, struct outcome *o)
+{
+    o->err = mysql_stmt_errno(ps) ? mysql_stmt_errno(ps) : 1;
+    snprintf(o->state, sizeof(o->state), "%s", mysql_stmt_sqlstate(ps));
+    snprintf(o->msg, sizeof(o->msg), "%s", mysql_stmt_error(ps));
+}
+
+/* mysql_stmt_prepare of sql on m: the statement, or NULL with *o the
+ * refusal. */
+static MYSQL_STMT *
+ps_prepare(MYSQL *m, const char *sql, struct outcome *o)
+{
+    MYSQL_STMT *ps = m ? mysql_stmt_init(m) : NULL;
+
+    memset(o, 0, sizeof(*o));
+    if (ps == NULL) {
+        o->err = 2006;
+        return NULL;
+    }
+    if (mysql_stmt_prepare(ps, sql, strlen(sql)) != 0) {
+        outcome_of(ps, o);
+        mysql_stmt_close(ps);
+        return NULL;
+    }
+    return ps;
+}
+
+/* Executes ps with nargs integer parameters (at most 2). */
+static struct outcome
+ps_run(MYSQL_STMT *ps, const int *args, int nargs)
+{
+    struct outcome o;
+    MYSQL_BIND b[2], r;
+    unsigned long len = 0;
+
+    memset(&o, 0, sizeof(o));
+    memset(b, 0, sizeof(b));
+    memset(&r, 0, sizeof(r));
+    if (ps == NULL) {
+        o.err = 2030; /* not prepared */
+        return o;
+    }
+    for (int i = 0; i < nargs && i < 2; i++) {
+        b[i].buffer_type = MYSQL_TYPE_LONG;
+        b[i].buffer = (void *)&args[i];
+    }
+    if ((nargs > 0 && mysql_stmt_bind_param(ps, b) != 0) ||
+        mysql_stmt_execute(ps) != 0) {
+        outcome_of(ps, &o);
+        return o;
+    }
+    if (mysql_stmt_field_count(ps) > 0) {
+        r.buffer_type = MYSQL_TYPE_STRING;
+        r.buffer = o.val;
+        r.buffer_length = sizeof(o.val) - 1;
+        r.length = &len;
+        if (mysql_stmt_bind_result(ps, &r) != 0 ||
+            mysql_stmt_store_result(ps) != 0) {
+            outcome_of(ps, &o);
+            return o;
+        }
+        if (mysql_stmt_fetch(ps) == 0)
+            o.val[len < sizeof(o.val) ? len : sizeof(o.val) - 1] = '\0';
+        mysql_stmt_free_result(ps);
+    }
+    return o;
+}
+
+/* The EXECUTE of a statement prepared earlier is refused as a fresh
+ * PREPARE of its text on the same client is now. A message quoting a
+ * schema the proxy renames (backend_schema) names it as the text kept for
+ * the servers does: then both messages must hold why (the same words). */
+static void
+refused_as_fresh(MYSQL *m, const char *what, const char *sql,
+                 const struct outcome *ex, unsigned code, const char *why)
+{
+    struct outcome fresh;
+    MYSQL_STMT *again = ps_prepare(m, sql, &fresh);
+
+    if (again != NULL)
+        mysql_stmt_close(again);
+    check(ex->err == code, "h: %s: EXECUTE is refused with %u (errno %u: %s)",
+          what, code, ex->err, ex->msg);
+    check(fresh.err == ex->err && strcmp(fresh.state, ex->state) == 0 &&
+              (why ? strstr(fresh.msg, why) && strstr(ex->msg, why)
+                   : strcmp(fresh.msg, ex->msg) == 0),
+          "h: %s: ... exactly as a fresh PREPARE is (%u %s \"%s\" / %u %s "
+          "\"%s\")",
+          what, ex->err, ex->state, ex->msg, fresh.err, fresh.state, fresh.msg);
+}
+
+static void
+test_prepared_across_reloads(void)
+{
+    unsigned err = 0;
+    struct conf c = conf_base();
+    const char *ins = "INSERT INTO items (id, v) VALUES (?, ?)";
+    const char *sel = "SELECT v FROM items WHERE id = ?";
+    const char *qual = "SELECT COUNT(*) FROM rl2.t2";
+    const char *tag = "SELECT v FROM tag";
+    struct outcome o;
+    int args[2];
+
+    c.newbie = true;
+    c.old_user = false;
+    c.pw_pass = "second";
+    c.pw_rl2 = true;
+    check(write_conf(&c) && reload("applied", NULL),
+          "h: the config with rl2 (pw's only schema) reloads");
+    /* one table name in both schemas, each row naming its own */
+    check(it_exec(d0, "CREATE TABLE " DB1 ".tag (v VARCHAR(8))") &&
+              it_exec(d0, "INSERT INTO " DB1 ".tag VALUES ('rl')") &&
+              it_exec(d0, "CREATE TABLE " DB2 ".tag (v VARCHAR(8))") &&
+              it_exec(d0, "INSERT INTO " DB2 ".tag VALUES ('rl2')"),
+          "h: a table tag in rl and in rl2 on s0");
+    MYSQL *m = connect_as(it_user(), it_password(), "rl", &err);
+    check(m != NULL, "h: a client connects to rl (errno %u)", err);
+    MYSQL_STMT *w = ps_prepare(m, ins, &o);
+    MYSQL_STMT *r = ps_prepare(m, sel, &o);
+    MYSQL_STMT *q = ps_prepare(m, qual, &o);
+    MYSQL_STMT *t = ps_prepare(m, tag, &o);
+    check(w && r && q && t, "h: four statements prepare (errno %u %s)", o.err,
+          o.msg);
+    /* twice each: the second EXECUTE is the one that reuses what the first
+     * learnt */
+    bool ok = true;
+    for (int i = 0; i < 2; i++) {
+        args[0] = 2001 + 2 * i;
+        args[1] = i;
+        ok = ok && ps_run(w, args, 2).err == 0;
+        o = ps_run(r, args, 1);
+        ok = ok && o.err == 0 && atoi(o.val) == i;
+        o = ps_run(q, NULL, 0);
+        ok = ok && o.err == 0 && strcmp(o.val, "1") == 0;
+        o = ps_run(t, NULL, 0);
+        ok = ok && o.err == 0 && strcmp(o.val, "rl") == 0;
+    }
+    check(ok, "h: each runs twice before the reloads (last: %u %s)", o.err,
+          o.msg);
+    check(witness(2001) == 1 && witness(2003) == 1,
+          "h: the prepared INSERT's rows are on s1");
+
+    /* read_only: the write is refused, the read still runs */
+    c.app_read_only = true;
+    check(write_conf(&c) && reload("applied", NULL),
+          "h: the config making the user read_only reloads");
+    args[0] = 2005;
+    args[1] = 5;
+    o = ps_run(w, args, 2);
+    refused_as_fresh(m, "read_only", ins, &o, 1290, NULL);
+    o = ps_run(w, args, 2);
+    check(o.err == 1290, "h: read_only: a second EXECUTE is refused too (%u)",
+          o.err);
+    check_int(witness(2005), 0, "h: read_only: no row 2005 on s1");
+    args[0] = 2001;
+    o = ps_run(r, args, 1);
+    check(o.err == 0 && strcmp(o.val, "0") == 0,
+          "h: read_only: the prepared SELECT still runs (%u %s)", o.err, o.msg);
+    c.app_read_only = false;
+    check(write_conf(&c) && reload("applied", NULL),
+          "h: the config making the user writable again reloads");
+    args[0] = 2007;
+    args[1] = 7;
+    o = ps_run(w, args, 2);
+    check(o.err == 0 && witness(2007) == 1,
+          "h: writable again: the same statement writes row 2007 (%u %s)",
+          o.err, o.msg);
+
+    /* rl2 taken from the user (it stays configured) */
+    c.app_no_rl2 = true;
+    check(write_conf(&c) && reload("applied", NULL),
+          "h: the config taking rl2 from the user reloads");
+    o = ps_run(q, NULL, 0);
+    refused_as_fresh(m, "rl2 not the user's", qual, &o, 1142,
+                     "is not one of the user's schemas");
+    o = ps_run(t, NULL, 0);
+    check(o.err == 0 && strcmp(o.val, "rl") == 0,
+          "h: rl2 not the user's: a statement of rl still runs (%u %s)", o.err,
+          o.msg);
+    c.app_no_rl2 = false;
+    check(write_conf(&c) && reload("applied", NULL),
+          "h: the config giving rl2 back reloads");
+    o = ps_run(q, NULL, 0);
+    check(o.err == 0 && strcmp(o.val, "1") == 0,
+          "h: rl2 given back: the statement naming it runs again (%u %s)",
+          o.err, o.msg);
+
+    /* USE between EXECUTEs: the unqualified table follows the schema */
+    const char *uses[3] = {"rl2", "rl", "rl2"};
+    for (int i = 0; i < 3; i++) {
+        char use[16];
+        snprintf(use, sizeof(use), "USE %s", uses[i]);
+        unsigned e = run(m, use);
+        o = ps_run(t, NULL, 0);
+        check(e == 0 && o.err == 0 && strcmp(o.val, uses[i]) == 0,
+              "h: after USE %s the statement reads %s's tag (USE errno %u, "
+              "%u %s '%s')",
+              uses[i], uses[i], e, o.err, o.msg, o.val);
+    }
+
+    /* another user's client, in rl2, prepares the same text: it reads rl2
+     * whichever pooled connection ran the statement for the first client
+     * (several clients: some share its worker, so its connections) */
+    run(m, "USE rl");
+    int other_ok = 0;
+    for (int i = 0; i < 4; i++) {
+        MYSQL *p2 = connect_as("pw", "second", "rl2", &err);
+        MYSQL_STMT *t2 = ps_prepare(p2, tag, &o);
+        struct outcome mine = ps_run(t, NULL, 0);
+        o = ps_run(t2, NULL, 0);
+        if (mine.err == 0 && strcmp(mine.val, "rl") == 0 && o.err == 0 &&
+            strcmp(o.val, "rl2") == 0)
+            other_ok++;
+        else
+            it_diag("h: client %d: rl client read '%s' (%u), rl2 client "
+                    "'%s' (%u %s)",
+                    i, mine.val, mine.err, o.val, o.err, o.msg);
+        if (t2)
+            mysql_stmt_close(t2);
+        if (p2)
+            mysql_close(p2);
+    }
+    check_int(other_ok, 4,
+              "h: clients of pw in rl2 read rl2's tag with the same text, "
+              "the rl client rl's");
+
+    /* the session's schema taken from the user: no database now */
+    run(m, "USE rl2");
+    c.app_no_rl2 = true;
+    check(write_conf(&c) && reload("applied", NULL),
+          "h: rl2, the client's schema, taken from the user: reloads");
+    o = ps_run(t, NULL, 0);
+    refused_as_fresh(m, "schema removed", tag, &o, 1046, NULL);
+    check(run(m, "USE rl") == 0, "h: schema removed: USE rl works (errno %u)",
+          m ? mysql_errno(m) : 0);
+    o = ps_run(t, NULL, 0);
+    check(o.err == 0 && strcmp(o.val, "rl") == 0,
+          "h: schema removed: ... and the statement reads rl's tag (%u %s)",
+          o.err, o.msg);
+
+    MYSQL_STMT *all[4] = {w, r, q, t};
+    for (int i = 0; i < 4; i++)
+        if (all[i] != NULL)
+            mysql_stmt_close(all[i]);
+    if (m)
+        mysql_close(m);
+    c.app_no_rl2 = false;
+    c.pw_rl2 = false;
+    check(write_conf(&c) && reload("applied", NULL),
+          "h: the config before h reloads");
+}
+
 /* ------------------------------------------------ g. reloads under load */
 
 struct loader {
@@ -811,6 +1090,7 @@ main(void)
         test_listen_change();
         test_password_change();
         test_removed_schema();
+        test_prepared_across_reloads();
         test_reloads_under_load();
     }
 

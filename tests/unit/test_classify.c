@@ -22,6 +22,7 @@
 #include "sql/predicates.h"
 
 #include <check.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -545,6 +546,105 @@ START_TEST(test_table)
 }
 END_TEST
 
+/* What describe() prints of st, all three columns in one string. */
+static void
+describe_all(const struct stmt_info *st, struct buf *b)
+{
+    b->n = 0;
+    describe_kind(b, st);
+    bprintf(b, " | ");
+    describe_tables(b, st);
+    bprintf(b, " | ");
+    describe_facts(b, st);
+}
+
+/* A restored copy equals the classification it was saved from in every
+ * defined field, whatever the struct held before. */
+static void
+check_saved_copy(const char *sql, size_t len, const char *where)
+{
+    static struct stmt_info a, b;
+    static unsigned char copy[65536], small[64];
+    static struct buf da, db;
+    size_t need;
+
+    sql_classify(sql, len, LEX_MODE_DEFAULT, &a);
+    need = sql_info_save(&a, copy, sizeof(copy));
+    ck_assert_msg(need <= sizeof(copy), "%s: copy of %zu bytes", where, need);
+    ck_assert_msg(need < sizeof(a), "%s: copy of %zu bytes", where, need);
+    memset(&b, 0x5a, sizeof(b)); /* whatever was classified before */
+    sql_info_restore(copy, &b);
+    describe_all(&a, &da);
+    describe_all(&b, &db);
+    ck_assert_msg(da.n == db.n && memcmp(da.s, db.s, da.n) == 0,
+                  "%s: restored differs:\n  %.*s\n  %.*s", where, (int)da.n,
+                  da.s, (int)db.n, db.s);
+    ck_assert_msg(memcmp(&a, &b, offsetof(struct stmt_info, tables)) == 0,
+                  "%s: scalars differ", where);
+#define SAME(arr, count)                                                       \
+    ck_assert_msg(memcmp(a.arr, b.arr, (size_t)(count) * sizeof(a.arr[0])) ==  \
+                      0,                                                       \
+                  "%s: " #arr " differ", where)
+    SAME(tables, a.ntables);
+    SAME(preds, a.npreds);
+    SAME(values, a.nvalues);
+    SAME(groups, a.ngroups + 1u);
+    SAME(blocks, a.nblocks);
+    SAME(sets, a.nsets);
+    SAME(assigns, a.nassigns);
+    SAME(items, a.nitems);
+    SAME(group_items, a.ngroup_items);
+    SAME(order, a.norder);
+    SAME(cols, a.ncols);
+    SAME(ctes, a.nctes);
+#undef SAME
+    /* too small a buffer: the size, and nothing written */
+    memset(small, 0x77, sizeof(small));
+    ck_assert_uint_eq(sql_info_save(&a, small, sizeof(small)), need);
+    for (size_t i = 0; i < sizeof(small); i++)
+        ck_assert_uint_eq(small[i], 0x77);
+}
+
+START_TEST(test_saved_copy)
+{
+    FILE *f = fopen("tests/data/classify.tsv", "r");
+    static char line[8192], sql[65536], where[64];
+    static struct stmt_info st;
+    static unsigned char copy[65536];
+    const char *point = "SELECT c FROM sbtest1 WHERE id=?";
+    int lineno = 0, cases = 0;
+    size_t n;
+
+    ck_assert_msg(f != NULL, "tests/data/classify.tsv: cannot open");
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] == '\0' || line[0] == '#')
+            continue;
+        line[strcspn(line, "\t")] = '\0';
+        snprintf(where, sizeof(where), "classify.tsv:%d", lineno);
+        check_saved_copy(line, strlen(line), where);
+        cases++;
+    }
+    fclose(f);
+    ck_assert_int_ge(cases, 80);
+    /* full arrays: the overflow cases keep what they kept */
+    n = (size_t)snprintf(sql, sizeof(sql), "SELECT * FROM t0");
+    for (int i = 1; i < 20; i++)
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", t%d", i);
+    check_saved_copy(sql, n, "20 tables");
+    n = (size_t)snprintf(sql, sizeof(sql), "SELECT * FROM t WHERE id IN (");
+    for (int i = 0; i < 1000; i++)
+        n +=
+            (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%d", i ? "," : "", i);
+    n += (size_t)snprintf(sql + n, sizeof(sql) - n, ") AND k = ?");
+    check_saved_copy(sql, n, "long IN list");
+    /* what a prepared point select keeps is small */
+    sql_classify(point, strlen(point), LEX_MODE_DEFAULT, &st);
+    ck_assert_uint_lt(sql_info_save(&st, copy, sizeof(copy)), 1024);
+}
+END_TEST
+
 /* facts of one statement */
 static const char *
 facts_of(const char *sql)
@@ -974,6 +1074,7 @@ main(void)
     tcase_add_test(tc, test_huge_statement);
     tcase_add_test(tc, test_timing);
     tcase_add_test(tc, test_words_anywhere);
+    tcase_add_test(tc, test_saved_copy);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
