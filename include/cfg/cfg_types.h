@@ -245,6 +245,7 @@ struct cfg_reshard {
     int64_t max_pause_ms; /* longest hold of moving writes at cutover */
     int64_t copy_rate;    /* rows per second copied and cleaned up */
     char *state;          /* the live placement file, myshard-placement.yaml */
+    char *control; /* schema on shards[0]'s primary where instances agree */
 };
 
 /* Client logins: caching_sha2_password's RSA key and failed-login

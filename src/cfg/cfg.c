@@ -201,6 +201,9 @@ static const struct cfg_key reshard_keys[] = {
     {"state", KT_STRING, OFF(cfg_reshard, state),
      .def = "myshard-placement.yaml",
      .help = "live placement file, written by RESHARD, read at load"},
+    {"control", KT_STRING, OFF(cfg_reshard, control), .def = "myshard_control",
+     .flags = KEY_RESTART,
+     .help = "schema on the first shard's primary where instances agree"},
 };
 
 static const struct cfg_enum tls_versions[] = {
@@ -1084,9 +1087,12 @@ cfg_print_summary(const struct cfg *c, FILE *out)
             dur(be->health.circuit_open_for_ms, d1, sizeof(d1)),
             enum_name(consistencies, (int)be->consistency));
 
-    fprintf(out, "reshard: max_pause %s, copy_rate %lld rows/s, state %s\n",
+    fprintf(out,
+            "reshard: max_pause %s, copy_rate %lld rows/s, state %s, control "
+            "%s\n",
             dur(c->reshard.max_pause_ms, d1, sizeof(d1)),
-            (long long)c->reshard.copy_rate, c->reshard.state);
+            (long long)c->reshard.copy_rate, c->reshard.state,
+            c->reshard.control);
     fprintf(out, "shards (%d):\n", c->nshards);
     for (int i = 0; i < c->nshards; i++) {
         const struct cfg_shard *s = &c->shards[i];

@@ -325,7 +325,8 @@ cfg_check_login(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
                        "rsa_key '%s': %s", l->rsa_key, err);
 }
 
-/* reshard.state names a file: not empty, not a directory. */
+/* reshard.state names a file: not empty, not a directory; reshard.control
+ * a plain schema name (it is written into statements unquoted). */
 void
 cfg_check_reshard(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
 {
@@ -338,6 +339,16 @@ cfg_check_reshard(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
         cfg_bind_error(b, yamldoc_get(map, "state"),
                        "e.g. state: /var/lib/myshard/placement.yaml",
                        "'state' must name a file, not '%s'", r->state);
+    n = r->control != NULL ? strlen(r->control) : 0;
+    if (r->control != NULL &&
+        (n == 0 || n > 64 ||
+         strspn(r->control, "abcdefghijklmnopqrstuvwxyz"
+                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$") != n))
+        cfg_bind_error(b, yamldoc_get(map, "control"),
+                       "e.g. control: myshard_control",
+                       "'control' must be a schema name (letters, digits, _ "
+                       "and $, at most 64), not '%s'",
+                       r->control);
 }
 
 void

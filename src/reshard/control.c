@@ -1,7 +1,8 @@
 /*
  * control.c - several myshard instances in front of the same shards agree
  * on the placement through the shards' own MariaDB: the schema
- * myshard_control on the primary of the first shard of shards:.
+ * reshard.control (myshard_control) on the primary of the first shard of
+ * shards:.
  *
  *   placement  one row: the live placement file's text and its generation
  *              number, written by the instance running a reshard before it
@@ -44,17 +45,18 @@
 #define POLL_MOVING_MS 50
 #define POLL_IDLE_MS   500
 
+/* The tables, in the schema reshard.control (made by the first reshard;
+ * until then an instance has nothing to read and writes no heartbeat). */
 static const char *const schema_sql[] = {
-    "CREATE DATABASE IF NOT EXISTS myshard_control",
-    "CREATE TABLE IF NOT EXISTS myshard_control.placement (id TINYINT "
+    "CREATE TABLE IF NOT EXISTS placement (id TINYINT "
     "PRIMARY KEY, gen BIGINT NOT NULL, text MEDIUMTEXT NOT NULL, updated "
     "TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE "
     "CURRENT_TIMESTAMP(3)) ENGINE=InnoDB",
-    "CREATE TABLE IF NOT EXISTS myshard_control.instances (name VARCHAR(191) "
+    "CREATE TABLE IF NOT EXISTS instances (name VARCHAR(191) "
     "PRIMARY KEY, heartbeat_ms BIGINT NOT NULL, gen BIGINT NOT NULL, hold_id "
     "BIGINT NOT NULL DEFAULT 0, hold_seq BIGINT NOT NULL DEFAULT 0, inflight "
     "INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
-    "CREATE TABLE IF NOT EXISTS myshard_control.holds (reshard_id BIGINT "
+    "CREATE TABLE IF NOT EXISTS holds (reshard_id BIGINT "
     "PRIMARY KEY, seq BIGINT NOT NULL, owner VARCHAR(191) NOT NULL, "
     "expires_ms BIGINT NOT NULL) ENGINE=InnoDB",
 };
@@ -63,6 +65,8 @@ static const char *const schema_sql[] = {
 
 static struct {
     pthread_t tid;
+    char schema[65]; /* reshard.control */
+    bool in_schema;  /* the connection USEs it (it exists) */
     bool running;
     atomic_bool stop;
     char name[192];
@@ -100,6 +104,12 @@ conn(char *err, size_t errlen)
          * (and its replicas) when the account may */
         if (ct.m != NULL)
             (void)mysql_query(ct.m, "SET SESSION sql_log_bin = 0");
+        ct.in_schema = false;
+    }
+    if (ct.m != NULL && !ct.in_schema) {
+        char q[128];
+        snprintf(q, sizeof(q), "USE `%s`", ct.schema);
+        ct.in_schema = mysql_query(ct.m, q) == 0;
     }
     return ct.m;
 }
@@ -107,8 +117,17 @@ conn(char *err, size_t errlen)
 static bool
 make_schema(MYSQL *m, char *err, size_t errlen)
 {
-    if (ct.schema_made)
+    char q[128];
+
+    if (ct.schema_made && ct.in_schema)
         return true;
+    snprintf(q, sizeof(q), "CREATE DATABASE IF NOT EXISTS `%s`", ct.schema);
+    if (!rsdb_exec(m, q, err, errlen))
+        return false;
+    snprintf(q, sizeof(q), "USE `%s`", ct.schema);
+    if (!rsdb_exec(m, q, err, errlen))
+        return false;
+    ct.in_schema = true;
     for (size_t i = 0; i < sizeof(schema_sql) / sizeof(schema_sql[0]); i++)
         if (!rsdb_exec(m, schema_sql[i], err, errlen))
             return false;
@@ -128,9 +147,11 @@ read_placement(MYSQL *m, int64_t newer_than, int64_t *gen, char **text,
 
     *gen = 0;
     *text = NULL;
+    if (!ct.in_schema)
+        return true; /* no reshard has made it yet */
     snprintf(q, sizeof(q),
              "SELECT gen, IF(gen > %" PRId64 ", text, NULL) FROM "
-             "myshard_control.placement WHERE id = 1",
+             "placement WHERE id = 1",
              newer_than);
     if (mysql_query(m, q) != 0) {
         if (mysql_errno(m) == 1049 || mysql_errno(m) == 1146)
@@ -224,14 +245,14 @@ control_publish(const char *text, int64_t *gen, char *err, size_t errlen)
     esc = xmalloc(n * 2 + 1);
     mysql_real_escape_string(m, esc, text, n);
     rsbuf_fmt(&q,
-              "INSERT INTO myshard_control.placement (id, gen, text) VALUES "
+              "INSERT INTO placement (id, gen, text) VALUES "
               "(1, 1, '%s') ON DUPLICATE KEY UPDATE gen = gen + 1, text = "
               "VALUES(text)",
               esc);
     free(esc);
     ok = rsdb_exec(m, q.p, err, errlen) &&
-         rsdb_value(m, "SELECT gen FROM myshard_control.placement WHERE id = 1",
-                    v, sizeof(v), err, errlen);
+         rsdb_value(m, "SELECT gen FROM placement WHERE id = 1", v, sizeof(v),
+                    err, errlen);
     if (ok) {
         *gen = strtoll(v, NULL, 10);
         ct.gen = *gen; /* this instance switches itself */
@@ -253,8 +274,8 @@ control_hold(uint64_t id, int64_t seq, int64_t expires_in_ms, char *err,
     pthread_mutex_lock(&ct_mu);
     if ((m = conn(err, errlen)) != NULL && make_schema(m, err, errlen)) {
         snprintf(q, sizeof(q),
-                 "REPLACE INTO myshard_control.holds VALUES (%" PRIu64
-                 ", %" PRId64 ", '%s', " NOW_MS " + %" PRId64 ")",
+                 "REPLACE INTO holds VALUES (%" PRIu64 ", %" PRId64
+                 ", '%s', " NOW_MS " + %" PRId64 ")",
                  id, seq, ct.name, expires_in_ms);
         ok = rsdb_exec(m, q, err, errlen);
     }
@@ -271,7 +292,7 @@ control_release(uint64_t id)
     pthread_mutex_lock(&ct_mu);
     if ((m = conn(err, sizeof(err))) != NULL) {
         snprintf(q, sizeof(q),
-                 "DELETE FROM myshard_control.holds WHERE reshard_id = "
+                 "DELETE FROM holds WHERE reshard_id = "
                  "%" PRIu64,
                  id);
         if (!rsdb_exec(m, q, err, sizeof(err)))
@@ -298,7 +319,7 @@ control_waiting(uint64_t id, int64_t seq, int64_t gen, char *who, size_t wholen,
     /* live: heard of within CONTROL_DEAD_MS; each must run gen or later
      * and, with seq > 0, acknowledge the hold */
     snprintf(q, sizeof(q),
-             "SELECT name FROM myshard_control.instances WHERE name <> '%s' "
+             "SELECT name FROM instances WHERE name <> '%s' "
              "AND heartbeat_ms > " NOW_MS " - %d AND (gen < %" PRId64
              " OR (%" PRId64 " > 0 AND (hold_id <> %" PRIu64
              " OR hold_seq <> %" PRId64 ")))",
@@ -409,13 +430,19 @@ poll_once(void)
 
     err[0] = '\0';
     pthread_mutex_lock(&ct_mu);
-    if ((m = conn(err, sizeof(err))) == NULL ||
-        !make_schema(m, err, sizeof(err)))
+    if ((m = conn(err, sizeof(err))) == NULL)
         goto fail;
+    if (!ct.in_schema) {
+        /* no reshard has run against these shards: nothing to follow */
+        pthread_mutex_unlock(&ct_mu);
+        track_moving();
+        ct.last_ok = clock_ms();
+        return true;
+    }
     /* holds first, the placement after (see the top of the file) */
     if ((res = rsdb_query(m,
                           "SELECT reshard_id, seq, owner, expires_ms - " NOW_MS
-                          " FROM myshard_control.holds",
+                          " FROM holds",
                           err, sizeof(err))) == NULL)
         goto fail;
     while ((row = mysql_fetch_row(res)) != NULL && nholds < MOVEHOLD_MAX) {
@@ -471,8 +498,8 @@ poll_once(void)
     /* acknowledged: this instance runs the moving set and none of its
      * writes to the moving keys is in flight */
     snprintf(q, sizeof(q),
-             "REPLACE INTO myshard_control.instances VALUES ('%s', " NOW_MS
-             ", %" PRId64 ", %" PRIu64 ", %" PRId64 ", %ld)",
+             "REPLACE INTO instances VALUES ('%s', " NOW_MS ", %" PRId64
+             ", %" PRIu64 ", %" PRId64 ", %ld)",
              ct.name, ct.gen, inflight == 0 ? hid : 0, inflight == 0 ? hseq : 0,
              inflight);
     if (!rsdb_exec(m, q, err, sizeof(err)))
@@ -533,6 +560,7 @@ settings(const struct cfg *c)
 {
     snprintf(ct.name, sizeof(ct.name), "%s",
              c->cluster.name != NULL ? c->cluster.name : c->listen.text);
+    snprintf(ct.schema, sizeof(ct.schema), "%s", c->reshard.control);
     snprintf(ct.srv.host, sizeof(ct.srv.host), "%s", c->shards[0].primary.host);
     ct.srv.port = c->shards[0].primary.port;
     snprintf(ct.tmpl.user, sizeof(ct.tmpl.user), "%s", c->backend.user);

@@ -315,6 +315,7 @@ run(void *arg)
     if (!r->switched &&
         !switch_to(r, RSGEN_MOVING, &r->moving_gen, err, sizeof(err)))
         goto failed;
+    r->moving_ms = clock_ms();
     if (r->phase == RS_CUTOVER)
         rs_set_phase(r, r->switched ? RS_CLEANUP : RS_CATCHUP);
     if (r->phase == RS_COPY) {
@@ -334,6 +335,11 @@ run(void *arg)
             rs_journal_save();
             n = catchup_behind(c, src);
             if (n < 0 || n > CUTOVER_BEHIND)
+                continue;
+            /* every instance reads the control server at least once
+             * after the moving set was published (a heartbeat makes it
+             * one the cutover waits for) */
+            if (clock_ms() - r->moving_ms < CONTROL_DISCOVER_MS)
                 continue;
             if (cutover(r, c, src, dst, &back_off, err, sizeof(err)))
                 break;

@@ -82,6 +82,7 @@ struct reshard {
     int64_t longest_hold_ms;
     int64_t moving_gen; /* control generation that marks the moving set */
     int connect_s;      /* connect timeout; 0: 10 s */
+    int64_t moving_ms;  /* when the moving set was published (monotonic) */
     unsigned long long held_total; /* kept when the hold's slot goes */
 };
 
@@ -185,6 +186,9 @@ bool rsgen_switched(const struct cfg *running, const struct reshard *r);
  * whose heartbeat is older than CONTROL_DEAD_MS as gone. */
 #define CONTROL_LEASE_MS 1000
 #define CONTROL_DEAD_MS  3000
+/* The first cutover waits this long after the moving set was published:
+ * an instance polls at least every 500 ms. */
+#define CONTROL_DISCOVER_MS 1500
 /* At start, before the workers: the control server's placement replaces
  * the local file when they differ (*changed). False only when the file
  * cannot be written; an unreachable server leaves the local file. */
