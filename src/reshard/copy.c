@@ -52,6 +52,7 @@ batch_rows(const struct reshard *r)
 static bool
 throttle(struct reshard *r, int64_t t0, long long rows)
 {
+    rs_refresh(r);
     int64_t due = t0 + rows * 1000 / (r->copy_rate > 0 ? r->copy_rate : 1);
     int64_t now = clock_ms();
 

@@ -93,6 +93,16 @@ rs_set_phase(struct reshard *r, enum rs_phase p)
     rs_journal_save();
 }
 
+void
+rs_refresh(struct reshard *r)
+{
+    struct cfg *c = env.cfg_get(env.arg);
+
+    r->max_pause_ms = c->reshard.max_pause_ms;
+    r->copy_rate = (long)c->reshard.copy_rate;
+    cfg_put(c);
+}
+
 bool
 rs_nap(struct reshard *r, int64_t ms)
 {
@@ -330,6 +340,7 @@ run(void *arg)
         for (;;) {
             bool late, back_off;
             long long n;
+            rs_refresh(r);
             if (!catchup_step(c, src, dst, NULL, 0, &late, err, sizeof(err)))
                 goto stopped;
             rs_journal_save();

@@ -95,6 +95,9 @@ const char *rs_phase_name(enum rs_phase p);
 void rs_set_phase(struct reshard *r, enum rs_phase p);
 /* Writes the journal (callers hold no lock). */
 void rs_journal_save(void);
+/* Takes max_pause and copy_rate from the running generation (a reload
+ * may have changed them). */
+void rs_refresh(struct reshard *r);
 /* Sleeps ms unless the reshard is asked to stop or abort; false then. */
 bool rs_nap(struct reshard *r, int64_t ms);
 
