@@ -29,9 +29,10 @@
 /* What one idle client may add to myshard's resident memory. */
 #define IDLE_BYTES_MAX 8192
 #define TABLE          "itest_pool_t"
-/* myshard's health monitor keeps one connection per server of its own,
- * outside the pool (a Sleep with no database in the processlist). */
-#define HEALTH_CONNS 1
+/* Outside the pool, myshard keeps one connection per server for its
+ * health monitor, and one to the first shard's primary (s0) for the
+ * resharding control thread (README, "Online resharding"). */
+#define HEALTH_CONNS 2
 
 /* Connection ids of this program's own direct connections to s0, left out
  * of the backend connection count. */
@@ -340,7 +341,7 @@ test_session_settings(long long cap)
     if (it_expect_proxy())
         check(atomic_load(&monitor_max) <= cap + HEALTH_CONNS,
               "s0 never saw more than the pool cap (max %lld, cap %lld + "
-              "%d health monitor)",
+              "%d of the health monitor and the reshard control)",
               (long long)atomic_load(&monitor_max), cap, HEALTH_CONNS);
     else
         it_skip("direct server", "s0 never saw more than the pool cap");
@@ -451,8 +452,8 @@ test_exhaustion(long long cap, long long wait_ms)
     if (direct != NULL && it_expect_proxy()) {
         long long n = backend_count(direct);
         check(n <= cap + HEALTH_CONNS,
-              "s0 holds no more than the cap (%lld, cap %lld + %d health "
-              "monitor)",
+              "s0 holds no more than the cap (%lld, cap %lld + %d of the "
+              "health monitor and the reshard control)",
               n, cap, HEALTH_CONNS);
     }
 
