@@ -48,6 +48,9 @@ struct rs_catchup {
     char pred[1024];
     struct rsbuf stmt;
     int pending;
+    bool tracking;       /* note the keys applied (verify.c) */
+    struct rsbuf *track; /* per table: "(1),(2)" */
+    long ntracked;
     int64_t pos_ms;    /* when the source's position was read last */
     int64_t caught_ms; /* when the applied position last covered it */
 };
@@ -89,6 +92,7 @@ catchup_open(struct reshard *r, char *err, size_t errlen)
         return NULL;
     }
     c->caught_ms = clock_ms();
+    c->track = xcalloc((size_t)r->ntables, sizeof(*c->track));
     return c;
 }
 
@@ -99,6 +103,9 @@ catchup_close(struct rs_catchup *c)
         return;
     binlog_close(c->bl);
     rsbuf_free(&c->stmt);
+    for (int i = 0; i < c->r->ntables; i++)
+        rsbuf_free(&c->track[i]);
+    free(c->track);
     free(c);
 }
 
@@ -186,6 +193,46 @@ put_value(struct rsbuf *b, const struct binlog_value *v)
         rsbuf_add(b, v->sql, v->len);
 }
 
+/* Notes the row's primary key for verify_changed. */
+static void
+track(struct rs_catchup *c, int ti, const struct binlog_value *img)
+{
+    const struct rs_table *t = &c->r->tables[ti];
+    struct rsbuf *b = &c->track[ti];
+
+    if (!c->tracking)
+        return;
+    rsbuf_str(b, b->len ? ",(" : "(");
+    for (int k = 0; k < t->npk; k++) {
+        if (k > 0)
+            rsbuf_str(b, ",");
+        put_value(b, &img[t->pk[k]]);
+    }
+    rsbuf_str(b, ")");
+    c->ntracked++;
+}
+
+void
+catchup_track(struct rs_catchup *c)
+{
+    for (int i = 0; i < c->r->ntables; i++)
+        c->track[i].len = 0;
+    c->ntracked = 0;
+    c->tracking = true;
+}
+
+const char *
+catchup_tracked(struct rs_catchup *c, int ti)
+{
+    return c->track[ti].len > 0 ? c->track[ti].p : NULL;
+}
+
+long
+catchup_ntracked(const struct rs_catchup *c)
+{
+    return c->ntracked;
+}
+
 /* The row as it is after the change: a SELECT of literals named as the
  * table's columns (the WHERE on the moving set reads them). */
 static bool
@@ -199,6 +246,7 @@ add_upsert(struct rs_catchup *c, MYSQL *dst, int ti,
         return true;
     if (!begin_op(c, dst, ti, OP_UPSERT, err, errlen))
         return false;
+    track(c, ti, img);
     rsbuf_str(&c->stmt, c->nrows ? " UNION ALL SELECT " : "SELECT ");
     for (int k = 0; k < t->ncols; k++) {
         const char *end = strchr(name + 1, '`');
@@ -225,6 +273,7 @@ add_delete(struct rs_catchup *c, MYSQL *dst, int ti,
         return true;
     if (!begin_op(c, dst, ti, OP_DELETE, err, errlen))
         return false;
+    track(c, ti, img);
     rsbuf_str(&c->stmt, c->nrows ? ",(" : "(");
     for (int k = 0; k < t->npk; k++) {
         if (k > 0)
@@ -340,6 +389,10 @@ catchup_step(struct rs_catchup *c, MYSQL *src, MYSQL *dst, const char *want,
     int64_t t0 = clock_ms();
 
     *late = false;
+    /* read up to want already: stop at it, never read a change past it
+     * (verify_snapshot compares the target at exactly want) */
+    if (want != NULL && gtid_pos_covers(binlog_pos(c->bl), want))
+        return flush(c, src, dst, err, errlen);
     for (;;) {
         struct binlog_row row;
         enum binlog_event ev;

@@ -196,8 +196,8 @@ replace_rows(const struct rs_table *t, MYSQL *src, MYSQL *dst, MYSQL_RES *res,
 }
 
 /* The GTID position of the open consistent snapshot. */
-static bool
-snapshot_pos(MYSQL *src, char *pos, size_t len, char *err, size_t errlen)
+bool
+rs_snapshot_pos(MYSQL *src, char *pos, size_t len, char *err, size_t errlen)
 {
     char file[512] = "", off[32] = "";
     MYSQL_RES *res =
@@ -246,7 +246,7 @@ copy_run(struct reshard *r, MYSQL *src, MYSQL *dst, char *err, size_t errlen)
                    err, errlen) ||
         !rsdb_exec(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
                    err, errlen) ||
-        !snapshot_pos(src, pos, sizeof(pos), err, errlen))
+        !rs_snapshot_pos(src, pos, sizeof(pos), err, errlen))
         goto fail;
     pthread_mutex_lock(&rs_mu);
     /* resumed after a crash: the first snapshot's position stays, so the
@@ -359,86 +359,4 @@ copy_delete(struct reshard *r, MYSQL *m, long long *done, char *err,
         }
     }
     return true;
-}
-
-/* The moving rows' per-group counts and checksums on one server: "g n c"
- * lines sorted by group, into out. */
-static bool
-sums(struct reshard *r, MYSQL *m, struct rsbuf *out, char *err, size_t errlen)
-{
-    for (int i = 0; i < r->ntables; i++) {
-        const struct rs_table *t = &r->tables[i];
-        char pred[1024], group[160], quoted[4096];
-        struct rsbuf q = {0};
-        MYSQL_RES *res;
-        MYSQL_ROW row;
-        size_t off = 0;
-        const char *c = t->cols;
-
-        /* CRC32 of every column quoted (QUOTE(NULL) is 'NULL') */
-        off += (size_t)snprintf(quoted, sizeof(quoted), "CONCAT_WS(',',");
-        for (int k = 0; k < t->ncols; k++) {
-            const char *e = strchr(c + 1, '`');
-            off += (size_t)snprintf(quoted + off, sizeof(quoted) - off,
-                                    "%sQUOTE(%.*s)", k ? "," : "",
-                                    (int)(e - c + 1), c);
-            c = e + 2;
-        }
-        snprintf(quoted + off, sizeof(quoted) - off, ")");
-        rs_pred(r, t, pred, sizeof(pred));
-        if (r->hash)
-            snprintf(group, sizeof(group), "CRC32(`%s`) %% %u", t->key,
-                     r->slots);
-        else
-            snprintf(group, sizeof(group), "0");
-        rsbuf_str(&q, "SELECT ");
-        rsbuf_str(&q, group);
-        rsbuf_str(&q, " AS g, COUNT(*), SUM(CRC32(");
-        rsbuf_str(&q, quoted);
-        rsbuf_str(&q, ")) FROM `");
-        rsbuf_str(&q, t->schema);
-        rsbuf_str(&q, "`.`");
-        rsbuf_str(&q, t->name);
-        rsbuf_str(&q, "` WHERE ");
-        rsbuf_str(&q, pred);
-        rsbuf_str(&q, " GROUP BY g ORDER BY g");
-        res = rsdb_query(m, q.p, err, errlen);
-        rsbuf_free(&q);
-        if (res == NULL)
-            return false;
-        while ((row = mysql_fetch_row(res)) != NULL) {
-            char line[256];
-            snprintf(line, sizeof(line), "%s.%s slot %s: %s rows sum %s\n",
-                     t->schema, t->name, row[0], row[1], row[2] ? row[2] : "0");
-            rsbuf_str(out, line);
-        }
-        mysql_free_result(res);
-    }
-    if (out->p == NULL)
-        rsbuf_str(out, "");
-    return true;
-}
-
-bool
-copy_compare(struct reshard *r, MYSQL *src, MYSQL *dst, char *err,
-             size_t errlen)
-{
-    struct rsbuf a = {0}, b = {0};
-    bool ok = sums(r, src, &a, err, errlen) && sums(r, dst, &b, err, errlen);
-
-    if (ok && strcmp(a.p, b.p) != 0) {
-        const char *p = a.p, *q = b.p;
-        while (*p && *p == *q)
-            p++, q++;
-        while (p > a.p && p[-1] != '\n')
-            p--, q--;
-        snprintf(err, errlen,
-                 "source and target differ before cutover: source has "
-                 "%.*s, target has %.*s",
-                 (int)strcspn(p, "\n"), p, (int)strcspn(q, "\n"), q);
-        ok = false;
-    }
-    rsbuf_free(&a);
-    rsbuf_free(&b);
-    return ok;
 }

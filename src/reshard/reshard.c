@@ -242,8 +242,11 @@ cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
         goto back;
     if (!catchup_step(c, src, dst, want, deadline, &late, err, errlen))
         goto back;
-    if (!copy_compare(r, src, dst, err, errlen))
+    /* the rows changed since the full comparison (verify.c) */
+    if (!verify_changed(r, c, src, dst, err, errlen)) {
+        r->verified = false;
         goto back;
+    }
     if (clock_ms() >= deadline) {
         snprintf(err, errlen, "the checks took longer than max_pause");
         goto back;
@@ -352,6 +355,16 @@ run(void *arg)
              * one the cutover waits for) */
             if (clock_ms() - r->moving_ms < CONTROL_DISCOVER_MS)
                 continue;
+            /* the full comparison, again when too many rows changed since
+             * for the hold to check them one by one */
+            if (catchup_ntracked(c) > VERIFY_TRACK_MAX)
+                r->verified = false;
+            if (!r->verified) {
+                if (!verify_snapshot(r, c, src, dst, err, sizeof(err)))
+                    goto failed;
+                r->verified = true;
+                continue;
+            }
             if (cutover(r, c, src, dst, &back_off, err, sizeof(err)))
                 break;
             if (!back_off)

@@ -83,6 +83,7 @@ struct reshard {
     int64_t moving_gen; /* control generation that marks the moving set */
     int connect_s;      /* connect timeout; 0: 10 s */
     int64_t moving_ms;  /* when the moving set was published (monotonic) */
+    bool verified;      /* compared in full; changed keys tracked since */
     unsigned long long held_total; /* kept when the hold's slot goes */
 };
 
@@ -148,10 +149,9 @@ bool copy_run(struct reshard *r, MYSQL *src, MYSQL *dst, char *err,
  * cleanup), throttled; counts into *done. */
 bool copy_delete(struct reshard *r, MYSQL *m, long long *done, char *err,
                  size_t errlen);
-/* Per-slot (hash) or whole (range) counts and checksums of the moving
- * rows agree on both; false with the first difference in err. */
-bool copy_compare(struct reshard *r, MYSQL *src, MYSQL *dst, char *err,
-                  size_t errlen);
+/* The GTID position of the source's open consistent snapshot. */
+bool rs_snapshot_pos(MYSQL *src, char *pos, size_t len, char *err,
+                     size_t errlen);
 
 /* ---- catchup.c ---- */
 struct rs_catchup;
@@ -162,6 +162,29 @@ struct rs_catchup *catchup_open(struct reshard *r, char *err, size_t errlen);
 bool catchup_step(struct rs_catchup *c, MYSQL *src, MYSQL *dst,
                   const char *want, int64_t deadline_ms, bool *late, char *err,
                   size_t errlen);
+/* From now on, note the primary keys of the rows applied (verify.c);
+ * forgets those noted before. */
+void catchup_track(struct rs_catchup *c);
+/* The keys noted for table ti since catchup_track, as SQL tuples "(1),(2)",
+ * or NULL when none. */
+const char *catchup_tracked(struct rs_catchup *c, int ti);
+/* How many keys are noted. */
+long catchup_ntracked(const struct rs_catchup *c);
+
+/* ---- verify.c ---- */
+/* Changed keys the hold compares one by one at most; past it the full
+ * comparison runs again first. */
+#define VERIFY_TRACK_MAX 20000
+/* Compares every moving row's count and checksum, per slot, at a
+ * consistent point (a source snapshot and the target caught up to it);
+ * then tracks the keys applied after it. False with err on a
+ * difference. */
+bool verify_snapshot(struct reshard *r, struct rs_catchup *c, MYSQL *src,
+                     MYSQL *dst, char *err, size_t errlen);
+/* Compares the rows the catch-up applied since verify_snapshot. */
+bool verify_changed(struct reshard *r, struct rs_catchup *c, MYSQL *src,
+                    MYSQL *dst, char *err, size_t errlen);
+
 /* Source transactions not applied yet (reads the source's position);
  * -1 when it cannot be read. */
 long long catchup_behind(struct rs_catchup *c, MYSQL *src);
