@@ -100,6 +100,11 @@ bool placement_between_moving(const struct cfg_rule *rule,
  */
 size_t placement_moving_sql(const struct cfg_rule *rule, const char *column,
                             char *buf, size_t cap);
+/* The same for any set of the rule (its moving or cleanup set), the column
+ * qualified by qual (written as given, e.g. `o` or db.t; NULL: none). */
+size_t placement_set_sql(const struct cfg_rule *rule,
+                         const struct cfg_moving *m, const char *qual,
+                         const char *column, char *buf, size_t cap);
 
 /* The key as an integer: an integer key, or a string holding one (sign
  * and leading zeros allowed). False otherwise. */

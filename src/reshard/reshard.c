@@ -355,6 +355,9 @@ run(void *arg)
         atomic_store(&r->abort_req, false); /* too late to undo */
         if (!copy_delete(r, src, &r->cleaned, err, sizeof(err)))
             goto stopped;
+        /* the stale rows are gone: the source's answers need no filter */
+        if (!switch_to(r, RSGEN_CLEANED, NULL, err, sizeof(err)))
+            goto failed;
         release_slot(r);
         rs_set_phase(r, RS_DONE);
     }

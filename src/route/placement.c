@@ -435,14 +435,23 @@ sql_ident(struct sqlbuf *o, const char *name)
     sql_put(o, "`");
 }
 
+/* [qual.]`column`; qual is written as given (already quoted or plain). */
+static void
+sql_col(struct sqlbuf *o, const char *qual, const char *column)
+{
+    if (qual != NULL && qual[0] != '\0')
+        sql_put(o, "%s.", qual);
+    sql_ident(o, column);
+}
+
 /* A column compared with a bound: bytewise for strings (hex literal). */
 static void
-sql_cmp(struct sqlbuf *o, const char *column, const char *op,
+sql_cmp(struct sqlbuf *o, const char *qual, const char *column, const char *op,
         const struct cfg_bound *b)
 {
     if (b->is_string) {
         sql_put(o, "CAST(");
-        sql_ident(o, column);
+        sql_col(o, qual, column);
         sql_put(o, " AS BINARY) %s ", op);
         if (b->s[0] == '\0') {
             sql_put(o, "''");
@@ -454,7 +463,7 @@ sql_cmp(struct sqlbuf *o, const char *column, const char *op,
         sql_put(o, "'");
         return;
     }
-    sql_ident(o, column);
+    sql_col(o, qual, column);
     sql_put(o, " %s %lld", op, (long long)b->i);
 }
 
@@ -462,7 +471,13 @@ size_t
 placement_moving_sql(const struct cfg_rule *rule, const char *column, char *buf,
                      size_t cap)
 {
-    const struct cfg_moving *m = &rule->moving;
+    return placement_set_sql(rule, &rule->moving, NULL, column, buf, cap);
+}
+
+size_t
+placement_set_sql(const struct cfg_rule *rule, const struct cfg_moving *m,
+                  const char *qual, const char *column, char *buf, size_t cap)
+{
     struct sqlbuf o = {buf, cap, 0};
 
     if (cap > 0)
@@ -471,15 +486,15 @@ placement_moving_sql(const struct cfg_rule *rule, const char *column, char *buf,
         return 0;
     if (rule->type == RULE_HASH) {
         sql_put(&o, "CRC32(");
-        sql_ident(&o, column);
+        sql_col(&o, qual, column);
         sql_put(&o, ") %% %u BETWEEN %u AND %u", rule->slots, m->slot_lo,
                 m->slot_hi);
         return o.len;
     }
-    sql_cmp(&o, column, ">=", &m->from);
+    sql_cmp(&o, qual, column, ">=", &m->from);
     if (m->to.set) {
         sql_put(&o, " AND ");
-        sql_cmp(&o, column, "<", &m->to);
+        sql_cmp(&o, qual, column, "<", &m->to);
     }
     return o.len;
 }
