@@ -196,14 +196,18 @@ filter_text(struct rt *r, const struct stmt_info *sub, int shard,
             refuse(r, rule, m,
                    sub->kind == STMT_DDL ? "a CREATE ... SELECT reading it"
                                          : "an INSERT ... SELECT reading it");
-        else if (t->block != 0 || sub->blocks[0].kind != BLOCK_TOP)
+        else if (t->block != 0 ||
+                 (sub->nblocks > 0 && sub->blocks[0].kind != BLOCK_TOP))
             refuse(r, rule, m,
                    "a subquery, derived table or common table expression "
                    "reading it");
         else if (sub->flags & SQLF_UNION)
             refuse(r, rule, m, "a UNION reading it");
-        else if (sub->overflow || (sub->kind == STMT_SELECT &&
-                                   sub->where.len == 0 && sub->from.len == 0))
+        else if (sub->lex_error || sub->multi ||
+                 (sub->overflow && (sub->ntables >= SQL_MAX_TABLES ||
+                                    sub->nblocks >= SQL_MAX_BLOCKS)) ||
+                 (sub->kind == STMT_SELECT && sub->where.len == 0 &&
+                  sub->from.len == 0))
             refuse(r, rule, m, "a statement the router cannot read whole");
         else if (x.ct == NULL || x.ct->key == NULL)
             refuse(r, rule, m, "a table without a shard key");
@@ -308,7 +312,7 @@ rt_filter_stale(struct rt *r)
         memcpy(copy, inbuf[i] ? plan->buf + off[i] : tg->sql, tg->len);
         copy[tg->len] = '\0';
         if (sub == NULL)
-            sub = xmalloc(sizeof(*sub));
+            sub = xcalloc(1, sizeof(*sub));
         sql_classify(copy, tg->len, r->st->mode, sub);
         if (filter_text(r, sub, tg->shard, &out)) {
             off[i] = rt_buf_put(plan, out.p, out.len);

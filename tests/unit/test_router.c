@@ -449,6 +449,26 @@ START_TEST(test_cleanup)
                               "(CRC32(orders.`user_id`) % 1024 BETWEEN 900 "
                               "AND 1023) IS NOT TRUE") != NULL,
                   "%s", buf);
+
+    /* a long IN list (more values than the classifier keeps) is filtered,
+     * not refused */
+    {
+        char sql[4096];
+        size_t n = (size_t)snprintf(sql, sizeof(sql),
+                                    "SELECT * FROM orders WHERE user_id IN (");
+        for (int k = 1; k <= 400; k++)
+            n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%d",
+                                  k > 1 ? "," : "", k);
+        snprintf(sql + n, sizeof(sql) - n, ")");
+        route_sql(sql, &c.ctx, &plan);
+        ck_assert_msg(plan.action == ROUTE_FORWARD, "%s", plan.err_msg);
+        ck_assert_int_eq(plan.ntargets, 3);
+        ck_assert_int_eq(plan.targets[2].shard, 2);
+        ck_assert(memmem(plan.targets[2].sql, plan.targets[2].len,
+                         ") IS NOT TRUE", 13) != NULL);
+        ck_assert(memmem(plan.targets[0].sql, plan.targets[0].len,
+                         "IS NOT TRUE", 11) == NULL);
+    }
     route_plan_free(&plan);
 
     /* the cleanup done: no filter */
