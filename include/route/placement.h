@@ -83,6 +83,9 @@ uint64_t placement_between(const struct cfg_rule *rule,
  */
 bool placement_in_moving(const struct cfg_rule *rule,
                          const struct route_key *key);
+/* The same for any set of the rule (its moving or cleanup set). */
+bool placement_in_set(const struct cfg_rule *rule, const struct cfg_moving *m,
+                      const struct route_key *key);
 bool placement_between_moving(const struct cfg_rule *rule,
                               const struct route_key *lo,
                               const struct route_key *hi);

@@ -327,7 +327,13 @@ placement_between(const struct cfg_rule *rule, const struct route_key *lo,
 bool
 placement_in_moving(const struct cfg_rule *rule, const struct route_key *key)
 {
-    const struct cfg_moving *m = &rule->moving;
+    return placement_in_set(rule, &rule->moving, key);
+}
+
+bool
+placement_in_set(const struct cfg_rule *rule, const struct cfg_moving *m,
+                 const struct route_key *key)
+{
     char buf[24];
     const char *s;
     size_t len;
