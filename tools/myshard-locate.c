@@ -213,6 +213,11 @@ main(int argc, char **argv)
                "cutover)\n",
                c->shards[rule->moving.target].name, (long long)rule->moving.id,
                c->shards[shard].name);
+    if (placement_in_set(rule, &rule->cleanup, &key))
+        printf("stale copy: on %s until the cleanup of reshard %lld deletes "
+               "it (scatters filter it out there)\n",
+               c->shards[rule->cleanup.source].name,
+               (long long)rule->cleanup.id);
     rc = 0;
 out:
     cfg_put(c);

@@ -7,7 +7,9 @@
  * so start, RELOAD CONFIG, --check and myshard-locate all see one
  * placement. Per rule the file holds the YAML placement it was made from
  * (base), the live placement (slot_map or ranges) and, while a reshard
- * runs, the moving set. Applying an entry:
+ * runs, the moving set, then from the cutover until its cleanup is done
+ * the cleanup set (moved keys whose stale rows remain on the source).
+ * Applying an entry:
  *  - base equals the YAML rule's placement: the live placement overrides it;
  *  - the live placement equals the YAML rule's (the DBA copied it into the
  *    YAML): redundant, a warning, the YAML stands;
@@ -51,7 +53,9 @@ struct cfg_place_rule {
     int nranges;
     struct cfg_range *base_ranges; /* range: the YAML's */
     int nbase_ranges;
-    struct cfg_moving moving; /* source/target index shards */
+    struct cfg_moving moving;  /* source/target index shards */
+    struct cfg_moving cleanup; /* moved keys whose stale rows remain on
+                                  source (target: their owner) */
 };
 
 struct cfg_placement {
@@ -84,9 +88,15 @@ struct cfg_place_rule *cfg_placement_rule(struct cfg_placement *p,
  *  - set_moving_slots/set_moving_split: the same checks; instead of moving
  *    the keys, marks them as the moving set of reshard id (>= 1). One
  *    moving set per rule: fails when the rule has one.
+ *    A rule with a cleanup set takes no moving set either (its source
+ *    still holds stale rows of the keys the last reshard moved).
  *  - finish_moving: applies the rule's moving set (the keys belong to its
- *    target now) and clears it. Fails when there is none.
+ *    target now) and clears it; the moved keys become the rule's cleanup
+ *    set (source: the shard that still holds their stale rows). Fails
+ *    when there is none.
  *  - clear_moving: drops the moving set (back-off, abort); no-op if none.
+ *  - clear_cleanup: drops the cleanup set (the reshard's cleanup deleted
+ *    the stale rows); no-op if none.
  */
 MUST_CHECK bool cfg_placement_move_slots(struct cfg_placement *p,
                                          const char *rule, uint32_t lo,
@@ -111,6 +121,7 @@ MUST_CHECK bool cfg_placement_finish_moving(struct cfg_placement *p,
                                             const char *rule, char *err,
                                             size_t errlen);
 void cfg_placement_clear_moving(struct cfg_placement *p, const char *rule);
+void cfg_placement_clear_cleanup(struct cfg_placement *p, const char *rule);
 
 /*
  * The next generation: running's YAML text (as it was loaded, not the file
@@ -124,8 +135,8 @@ MUST_CHECK struct cfg *cfg_with_placement(const struct cfg *running,
 
 /*
  * Writes p to path as the state file: the rules whose live placement
- * differs from their base, or that have a moving set (none: a file with
- * an empty rules map). Atomic: a temporary file in the same directory,
+ * differs from their base, or that have a moving or cleanup set (none: a file
+ * with an empty rules map). Atomic: a temporary file in the same directory,
  * fsync, rename over path, fsync of the directory; a crash leaves the old
  * file or the new one. False with the reason in err.
  */

@@ -142,6 +142,11 @@ struct cfg_rule {
     int nyaml_ranges;
     int live_line;            /* live: the rule's line in reshard.state */
     struct cfg_moving moving; /* a reshard in progress, or !active */
+    /* Keys a reshard moved away from cleanup.source (their owner is
+     * cleanup.target now) whose stale rows its cleanup has not deleted
+     * yet: statements that reach the source without a key filter them out
+     * (route_stale.c). !active when none. */
+    struct cfg_moving cleanup;
 };
 
 struct cfg_table {

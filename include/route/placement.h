@@ -83,6 +83,9 @@ uint64_t placement_between(const struct cfg_rule *rule,
  */
 bool placement_in_moving(const struct cfg_rule *rule,
                          const struct route_key *key);
+/* The same for any set of the rule (its moving or cleanup set). */
+bool placement_in_set(const struct cfg_rule *rule, const struct cfg_moving *m,
+                      const struct route_key *key);
 bool placement_between_moving(const struct cfg_rule *rule,
                               const struct route_key *lo,
                               const struct route_key *hi);
@@ -100,6 +103,11 @@ bool placement_between_moving(const struct cfg_rule *rule,
  */
 size_t placement_moving_sql(const struct cfg_rule *rule, const char *column,
                             char *buf, size_t cap);
+/* The same for any set of the rule (its moving or cleanup set), the column
+ * qualified by qual (written as given, e.g. `o` or db.t; NULL: none). */
+size_t placement_set_sql(const struct cfg_rule *rule,
+                         const struct cfg_moving *m, const char *qual,
+                         const char *column, char *buf, size_t cap);
 
 /* The key as an integer: an integer key, or a string holding one (sign
  * and leading zeros allowed). False otherwise. */

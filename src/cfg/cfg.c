@@ -964,6 +964,35 @@ print_bound(const struct cfg_bound *b, bool from, FILE *out)
         fprintf(out, "%lld", (long long)b->i);
 }
 
+/* A rule's moving or cleanup set, as SHOW CONFIG and --check print it. */
+static void
+print_set(const struct cfg *c, const struct cfg_rule *r, const char *what,
+          const struct cfg_moving *m, FILE *out)
+{
+    if (!m->active)
+        return;
+    fprintf(out, "      %s: ", what);
+    if (r->type == RULE_HASH) {
+        fprintf(out, "slots %u-%u", m->slot_lo, m->slot_hi);
+    } else {
+        fputc('[', out);
+        print_bound(&m->from, true, out);
+        fputs(", ", out);
+        print_bound(&m->to, false, out);
+        fputc(')', out);
+    }
+    if (m == &r->cleanup)
+        fprintf(out,
+                " moved to %s, stale rows on %s until the cleanup of "
+                "reshard %lld deletes them\n",
+                c->shards[m->target].name, c->shards[m->source].name,
+                (long long)m->id);
+    else
+        fprintf(out, " from %s to %s (reshard %lld)\n",
+                c->shards[m->source].name, c->shards[m->target].name,
+                (long long)m->id);
+}
+
 static void
 print_rule(const struct cfg *c, const struct cfg_rule *r, FILE *out)
 {
@@ -1014,22 +1043,8 @@ print_rule(const struct cfg *c, const struct cfg_rule *r, FILE *out)
     else if (r->live)
         fprintf(out, "      (live placement, made by RESHARD; it overrides "
                      "the YAML's)\n");
-    if (r->moving.active) {
-        const struct cfg_moving *m = &r->moving;
-        fputs("      moving: ", out);
-        if (r->type == RULE_HASH) {
-            fprintf(out, "slots %u-%u", m->slot_lo, m->slot_hi);
-        } else {
-            fputc('[', out);
-            print_bound(&m->from, true, out);
-            fputs(", ", out);
-            print_bound(&m->to, false, out);
-            fputc(')', out);
-        }
-        fprintf(out, " from %s to %s (reshard %lld)\n",
-                c->shards[m->source].name, c->shards[m->target].name,
-                (long long)m->id);
-    }
+    print_set(c, r, "moving", &r->moving, out);
+    print_set(c, r, "cleanup", &r->cleanup, out);
 }
 
 void

@@ -150,8 +150,8 @@ moving_copy(struct cfg_moving *dst, const struct cfg_moving *src,
     bound_copy(&dst->from, &src->from);
     bound_copy(&dst->to, &src->to);
     if (map != NULL && src->active) {
-        dst->source = map[src->source];
-        dst->target = map[src->target];
+        dst->source = src->source >= 0 ? map[src->source] : -1;
+        dst->target = src->target >= 0 ? map[src->target] : -1;
     }
 }
 
@@ -185,6 +185,7 @@ place_rule_free(struct cfg_place_rule *e)
     ranges_free(e->ranges, e->nranges);
     ranges_free(e->base_ranges, e->nbase_ranges);
     moving_clear(&e->moving);
+    moving_clear(&e->cleanup);
 }
 
 void
@@ -248,6 +249,7 @@ cfg_placement_of(const struct cfg *c)
         e->rule = xstrdup(r->name);
         e->type = r->type;
         moving_copy(&e->moving, &r->moving, NULL);
+        moving_copy(&e->cleanup, &r->cleanup, NULL);
         p->nrules++;
     }
     return p;
@@ -381,8 +383,16 @@ check_split(const struct cfg_placement *p, const struct cfg_place_rule *e,
 }
 
 static bool
-no_moving(const struct cfg_place_rule *e, char *err, size_t errlen)
+no_moving(const struct cfg_placement *p, const struct cfg_place_rule *e,
+          char *err, size_t errlen)
 {
+    if (e->cleanup.active && !e->moving.active)
+        return fail(err, errlen,
+                    "rule '%s' still has moved rows to delete from shard "
+                    "'%s' (the cleanup of reshard %lld); one reshard per "
+                    "rule at a time: wait until it is done",
+                    e->rule, p->shards[e->cleanup.source],
+                    (long long)e->cleanup.id);
     if (!e->moving.active)
         return true;
     return fail(err, errlen,
@@ -431,7 +441,7 @@ cfg_placement_move_slots(struct cfg_placement *p, const char *rule, uint32_t lo,
     struct cfg_place_rule *e = find_entry(p, rule, RULE_HASH, err, errlen);
     int target, source;
 
-    if (e == NULL || !no_moving(e, err, errlen))
+    if (e == NULL || !no_moving(p, e, err, errlen))
         return false;
     target = find_shard(p, shard, err, errlen);
     if (target < 0 || !check_slots(p, e, lo, hi, target, &source, err, errlen))
@@ -448,7 +458,7 @@ cfg_placement_split_at(struct cfg_placement *p, const char *rule,
     struct cfg_place_rule *e = find_entry(p, rule, RULE_RANGE, err, errlen);
     int target, idx;
 
-    if (e == NULL || !no_moving(e, err, errlen))
+    if (e == NULL || !no_moving(p, e, err, errlen))
         return false;
     target = find_shard(p, shard, err, errlen);
     if (target < 0 || !check_split(p, e, at, target, &idx, err, errlen))
@@ -471,7 +481,8 @@ cfg_placement_set_moving_slots(struct cfg_placement *p, const char *rule,
     struct cfg_place_rule *e = find_entry(p, rule, RULE_HASH, err, errlen);
     int target, source;
 
-    if (e == NULL || !no_moving(e, err, errlen) || !check_id(id, err, errlen))
+    if (e == NULL || !no_moving(p, e, err, errlen) ||
+        !check_id(id, err, errlen))
         return false;
     target = find_shard(p, shard, err, errlen);
     if (target < 0 || !check_slots(p, e, lo, hi, target, &source, err, errlen))
@@ -493,7 +504,8 @@ cfg_placement_set_moving_split(struct cfg_placement *p, const char *rule,
     struct cfg_place_rule *e = find_entry(p, rule, RULE_RANGE, err, errlen);
     int target, idx;
 
-    if (e == NULL || !no_moving(e, err, errlen) || !check_id(id, err, errlen))
+    if (e == NULL || !no_moving(p, e, err, errlen) ||
+        !check_id(id, err, errlen))
         return false;
     target = find_shard(p, shard, err, errlen);
     if (target < 0 || !check_split(p, e, at, target, &idx, err, errlen))
@@ -528,6 +540,9 @@ cfg_placement_finish_moving(struct cfg_placement *p, const char *rule,
             return false;
         apply_split(e, idx, &m->from, m->target);
     }
+    /* the source keeps stale copies until the cleanup deletes them */
+    moving_clear(&e->cleanup);
+    moving_copy(&e->cleanup, m, NULL);
     moving_clear(m);
     return true;
 }
@@ -541,6 +556,15 @@ cfg_placement_clear_moving(struct cfg_placement *p, const char *rule)
         moving_clear(&e->moving);
 }
 
+void
+cfg_placement_clear_cleanup(struct cfg_placement *p, const char *rule)
+{
+    struct cfg_place_rule *e = cfg_placement_rule(p, rule);
+
+    if (e != NULL)
+        moving_clear(&e->cleanup);
+}
+
 /* --- applying it over a generation ------------------------------------ */
 
 void
@@ -552,6 +576,7 @@ cfg_place_free_rule(struct cfg_rule *r)
     r->yaml_ranges = NULL;
     r->nyaml_ranges = 0;
     moving_clear(&r->moving);
+    moving_clear(&r->cleanup);
 }
 
 /* Adds shard to r->shards when missing (a hash rule's new owner). */
@@ -646,6 +671,50 @@ moving_fits(struct apply *a, struct cfg_rule *r, const struct cfg_moving *m)
            "abort the reshard (RESHARD ABORT) or restore the file from its "
            "journal",
            "rule '%s': the moving set of reshard %lld does not fit the "
+           "placement: %s",
+           r->name, (long long)m->id, why);
+    return false;
+}
+
+/* The cleanup set's keys must belong to another shard than its source
+ * (its owner: target), and a rule has no moving set with it. */
+static bool
+cleanup_fits(struct apply *a, struct cfg_rule *r, const struct cfg_moving *m)
+{
+    const char *why = NULL;
+
+    if (!m->active)
+        return true;
+    if (r->moving.active)
+        why = "the rule has a moving set too";
+    else if (r->type == RULE_HASH) {
+        if (m->slot_lo > m->slot_hi || m->slot_hi >= r->slots)
+            why = "its slots are outside the rule's";
+        for (uint32_t s = m->slot_lo; why == NULL && s <= m->slot_hi; s++)
+            if (r->slot_owner[s] == m->source)
+                why = "its source still owns some of its slots";
+    } else if (!m->from.set ||
+               m->from.is_string != ranges_string(r->ranges, r->nranges) ||
+               (m->to.set && m->to.is_string != m->from.is_string)) {
+        why = "its bounds are not of the rule's type";
+    } else {
+        for (int i = 0; i < r->nranges && why == NULL; i++) {
+            const struct cfg_range *g = &r->ranges[i];
+            /* [g.from, g.to) meets [m.from, m.to) */
+            bool meets =
+                (!g->to.set || bound_cmp(&m->from, &g->to) < 0) &&
+                (!m->to.set || !g->from.set || bound_cmp(&g->from, &m->to) < 0);
+            if (meets && g->shard == m->source)
+                why = "its source still owns some of its keys";
+        }
+    }
+    if (why == NULL)
+        return true;
+    report(a, DIAG_ERROR,
+           "the cleanup of that reshard must run again: restore the file "
+           "from the control server or remove the cleanup entry once no "
+           "stale row is left on its source",
+           "rule '%s': the cleanup set of reshard %lld does not fit the "
            "placement: %s",
            r->name, (long long)m->id, why);
     return false;
@@ -749,6 +818,14 @@ apply_entry(struct apply *a, struct cfg_rule *r, const struct cfg_place_rule *e)
     if (ok)
         set_moving(r, &mv, NULL);
     moving_clear(&mv);
+    moving_copy(&mv, &e->cleanup, map);
+    if (ok && cleanup_fits(a, r, &mv)) {
+        moving_clear(&r->cleanup);
+        moving_copy(&r->cleanup, &mv, NULL);
+    } else {
+        ok = false;
+    }
+    moving_clear(&mv);
     return ok;
 }
 
@@ -792,8 +869,11 @@ cfg_place_apply(struct cfg *c, const struct cfg_placement *over, struct diag *d)
         for (int s = 0; s < p->nshards; s++)
             if (map[s] < 0) {
                 /* only an error when this entry uses it */
-                bool used = e->moving.active &&
-                            (e->moving.source == s || e->moving.target == s);
+                bool used =
+                    (e->moving.active &&
+                     (e->moving.source == s || e->moving.target == s)) ||
+                    (e->cleanup.active &&
+                     (e->cleanup.source == s || e->cleanup.target == s));
                 for (uint32_t k = 0; !used && k < e->slots; k++)
                     used = e->owner[k] == s || e->base_owner[k] == s;
                 for (int k = 0; !used && k < e->nranges; k++)

@@ -11,6 +11,9 @@
  *       base: { "s0": "0-511", "s1": "512-1023" }
  *       slot_map: { "s0": "0-511", "s1": "512-767", "s2": "768-1023" }
  *       moving: { slots: "768-1023", target: "s2", id: 3 }
+ *     old_hash:
+ *       ...
+ *       cleanup: { slots: "0-255", source: "s0", id: 2 }
  *     id_range:
  *       base:
  *         - { shard: "s0", to: 1000 }
@@ -23,7 +26,9 @@
  *
  * base is the YAML placement the entry was made from; moving is present
  * only while a reshard runs (a range's moving keys run from `from` to the
- * end of the range holding it).
+ * end of the range holding it); cleanup from its cutover until its cleanup
+ * has deleted the moved keys' stale rows from `source` (range rules:
+ * `from` and, unless they run to the end, `to`).
  */
 #include "cfg/cfg_place.h"
 
@@ -53,9 +58,30 @@ struct moving_bind {
     int64_t id;
 };
 
+struct cleanup_bind {
+    char *slots; /* hash: "a-b" */
+    struct cfg_bound from, to;
+    int source;
+    int64_t id;
+};
+
 struct entry_bind {
     uint32_t slots;
     struct moving_bind moving;
+    struct cleanup_bind cleanup;
+};
+
+static const struct cfg_key cleanup_keys[] = {
+    {"slots", KT_STRING, OFF(cleanup_bind, slots),
+     .help = "hash: the moved slots, a-b"},
+    {"from", KT_BOUND, OFF(cleanup_bind, from),
+     .help = "range: the first moved key"},
+    {"to", KT_BOUND, OFF(cleanup_bind, to),
+     .help = "range: the end of the moved keys (exclusive; none: no end)"},
+    {"source", KT_SHARD_REF, OFF(cleanup_bind, source), .flags = KEY_REQUIRED,
+     .help = "the shard that still holds their stale rows"},
+    {"id", KT_I64, OFF(cleanup_bind, id), 1, 9e18, .flags = KEY_REQUIRED,
+     .help = "the reshard's id"},
 };
 
 static const struct cfg_key moving_keys[] = {
@@ -77,6 +103,8 @@ static const struct cfg_key entry_keys[] = {
     {"ranges", KT_NODE, 0, .help = "range: the live ranges"},
     {"moving", KT_SECTION, OFF(entry_bind, moving), KEYS(moving_keys),
      .help = "the keys a reshard moves"},
+    {"cleanup", KT_SECTION, OFF(entry_bind, cleanup), KEYS(cleanup_keys),
+     .help = "the moved keys whose stale rows remain on a shard"},
 };
 
 static const struct cfg_key top_keys[] = {
@@ -239,6 +267,92 @@ read_moving(struct cfg_bind *b, const struct yamldoc_node *map,
     }
 }
 
+/* A live range's shard holding bound b (-1: none). */
+static int
+range_shard_of(const struct cfg_place_rule *e, const struct cfg_bound *b)
+{
+    for (int i = 0; i < e->nranges; i++) {
+        const struct cfg_range *r = &e->ranges[i];
+        if ((!r->from.set || (r->from.is_string ? strcmp(r->from.s, b->s) <= 0
+                                                : r->from.i <= b->i)) &&
+            (!r->to.set ||
+             (r->to.is_string ? strcmp(b->s, r->to.s) < 0 : b->i < r->to.i)))
+            return r->shard;
+    }
+    return -1;
+}
+
+/* cleanup: the keys' owner (target) is read from the live placement; the
+ * placement apply checks that the source owns none of them. */
+static void
+read_cleanup(struct cfg_bind *b, const struct yamldoc_node *map,
+             struct cfg_place_rule *e, const struct cleanup_bind *cb)
+{
+    const struct yamldoc_node *cn = yamldoc_get(map, "cleanup");
+    const struct yamldoc_node *at;
+    bool strings;
+
+    if (yamldoc_is_null(cn) || cb->source < 0 || cb->id < 1)
+        return;
+    if (e->moving.active) {
+        cfg_bind_error(b, cn,
+                       "a reshard moves keys, then cleans up: never both",
+                       "a rule has 'moving' or 'cleanup', not both");
+        return;
+    }
+    e->cleanup = (struct cfg_moving){
+        .active = true, .id = cb->id, .source = cb->source, .target = -1};
+    if (e->type == RULE_HASH) {
+        at = yamldoc_get(cn, "slots") ? yamldoc_get(cn, "slots") : cn;
+        if (!parse_slots(cb->slots, &e->cleanup.slot_lo, &e->cleanup.slot_hi) ||
+            e->cleanup.slot_lo > e->cleanup.slot_hi ||
+            e->cleanup.slot_hi >= e->slots) {
+            cfg_bind_error(b, at, "e.g. slots: \"768-1023\"",
+                           "cleanup needs 'slots' a-b within 0-%u",
+                           e->slots - 1);
+            e->cleanup.active = false;
+            return;
+        }
+        e->cleanup.target = e->owner[e->cleanup.slot_lo];
+        for (uint32_t s = e->cleanup.slot_lo; s <= e->cleanup.slot_hi; s++)
+            if (e->owner[s] == cb->source || e->owner[s] != e->cleanup.target) {
+                cfg_bind_error(b, at, NULL,
+                               "cleanup slots must all belong to one shard "
+                               "of 'slot_map' other than its source");
+                e->cleanup.active = false;
+                return;
+            }
+        return;
+    }
+    if (!cb->from.set) {
+        cfg_bind_error(b, cn, "e.g. from: 5000", "cleanup needs 'from'");
+        e->cleanup.active = false;
+        return;
+    }
+    strings = ranges_are_strings(e);
+    at = cb->from.is_string != strings               ? yamldoc_get(cn, "from")
+         : cb->to.set && cb->to.is_string != strings ? yamldoc_get(cn, "to")
+                                                     : NULL;
+    if (at != NULL) {
+        cfg_bind_error(b, at, NULL,
+                       "cleanup bounds must be %s, like the rule's bounds",
+                       strings ? "quoted strings" : "integers");
+        e->cleanup.active = false;
+        return;
+    }
+    e->cleanup.from = cb->from;
+    e->cleanup.from.s = cb->from.s ? xstrdup(cb->from.s) : NULL;
+    e->cleanup.to = cb->to;
+    e->cleanup.to.s = cb->to.s ? xstrdup(cb->to.s) : NULL;
+    e->cleanup.target = range_shard_of(e, &cb->from);
+    if (e->cleanup.target < 0 || e->cleanup.target == cb->source) {
+        cfg_bind_error(b, yamldoc_get(cn, "from"), NULL,
+                       "cleanup 'from' must be held by a range of 'ranges' "
+                       "on another shard than its source");
+        e->cleanup.active = false;
+    }
+}
+
 /* One `rule: { ... }` entry; false when it could not be read. */
 static bool
 read_entry(struct cfg_bind *b, const struct yamldoc_node *key,
@@ -315,9 +429,13 @@ read_entry(struct cfg_bind *b, const struct yamldoc_node *key,
         goto out;
     }
     read_moving(b, map, e, &eb.moving);
+    read_cleanup(b, map, e, &eb.cleanup);
 out:
     free(eb.moving.slots);
     free(eb.moving.from.s);
+    free(eb.cleanup.slots);
+    free(eb.cleanup.from.s);
+    free(eb.cleanup.to.s);
     return b->d->errors == errors;
 }
 
@@ -512,7 +630,7 @@ put_ranges(FILE *out, const struct cfg_placement *p, const struct cfg_range *r,
 static bool
 entry_changed(const struct cfg_place_rule *e)
 {
-    if (e->moving.active)
+    if (e->moving.active || e->cleanup.active)
         return true;
     if (e->type == RULE_HASH)
         return memcmp(e->owner, e->base_owner,
@@ -547,6 +665,7 @@ cfg_placement_write(const struct cfg_placement *p, bool with_base, FILE *out)
     for (int i = 0; i < p->nrules; i++) {
         const struct cfg_place_rule *e = &p->rules[i];
         const struct cfg_moving *m = &e->moving;
+        const struct cfg_moving *cl = &e->cleanup;
 
         if (!entry_changed(e))
             continue;
@@ -570,6 +689,22 @@ cfg_placement_write(const struct cfg_placement *p, bool with_base, FILE *out)
             }
             fputs("    ranges:", out);
             put_ranges(out, p, e->ranges, e->nranges);
+        }
+        if (cl->active) {
+            fputs("    cleanup: { ", out);
+            if (e->type == RULE_HASH) {
+                fprintf(out, "slots: \"%u-%u\"", cl->slot_lo, cl->slot_hi);
+            } else {
+                fputs("from: ", out);
+                put_bound(out, &cl->from);
+                if (cl->to.set) {
+                    fputs(", to: ", out);
+                    put_bound(out, &cl->to);
+                }
+            }
+            fputs(", source: ", out);
+            put_quoted(out, p->shards[cl->source]);
+            fprintf(out, ", id: %lld }\n", (long long)cl->id);
         }
         if (!m->active)
             continue;

@@ -385,6 +385,9 @@ run(void *arg)
         atomic_store(&r->abort_req, false); /* too late to undo */
         if (!copy_delete(r, src, &r->cleaned, err, sizeof(err)))
             goto stopped;
+        /* the stale rows are gone: the source's answers need no filter */
+        if (!switch_to(r, RSGEN_CLEANED, NULL, err, sizeof(err)))
+            goto failed;
         release_slot(r);
         rs_set_phase(r, RS_DONE);
     }
@@ -560,6 +563,23 @@ find_rule(const struct cfg *c, const char *name)
     return NULL;
 }
 
+/* A rule whose last reshard has not deleted its stale rows yet takes no
+ * new one: its source still holds them (cfg_rule.cleanup). */
+static bool
+cleanup_pending(const struct cfg *c, const struct cfg_rule *ru, char *err,
+                size_t errlen)
+{
+    if (!ru->cleanup.active)
+        return false;
+    snprintf(err, errlen,
+             "rule '%s' still has moved rows to delete from shard '%s' (the "
+             "cleanup of reshard %lld); one reshard per rule at a time: wait "
+             "until that cleanup is done (SHOW RESHARD)",
+             ru->name, c->shards[ru->cleanup.source].name,
+             (long long)ru->cleanup.id);
+    return true;
+}
+
 bool
 reshard_move_slots(const char *rule, uint32_t lo, uint32_t hi,
                    const char *shard, uint64_t *id, char *err, size_t errlen)
@@ -578,6 +598,8 @@ reshard_move_slots(const char *rule, uint32_t lo, uint32_t hi,
                  rule);
         goto refuse;
     }
+    if (cleanup_pending(c, ru, err, errlen))
+        goto refuse;
     if (to < 0) {
         snprintf(err, errlen,
                  "no shard '%s': add it to shards: and RELOAD CONFIG first",
@@ -665,6 +687,8 @@ reshard_split_at(const char *rule, const char *value, bool quoted,
                  rule);
         goto refuse;
     }
+    if (cleanup_pending(c, ru, err, errlen))
+        goto refuse;
     if (to < 0) {
         snprintf(err, errlen,
                  "no shard '%s': add it to shards: and RELOAD CONFIG first",

@@ -193,7 +193,9 @@ void catchup_close(struct rs_catchup *c);
 /* ---- rsgen.c: the generations a reshard makes ---- */
 enum rsgen {
     RSGEN_MOVING,   /* the source owns the keys; writes to them are marked */
-    RSGEN_SWITCHED, /* the target owns them */
+    RSGEN_SWITCHED, /* the target owns them; the source's stale copies are
+                       the cleanup set (filtered out of its answers) */
+    RSGEN_CLEANED,  /* the same without the cleanup set (they are deleted) */
     RSGEN_PLAIN,    /* the source owns them; nothing marked (abort) */
 };
 /* Builds the generation for what from running, publishes its placement

@@ -2,7 +2,9 @@
  * rsgen.c - the generations a reshard switches the workers to, made from
  * the running one's YAML text and an edited live placement (cfg_place.h):
  * marked (the source owns the moving keys, writes to them are marked),
- * switched (the target owns them) and plain (the source, unmarked). The
+ * switched (the target owns them, the source's stale copies are the
+ * cleanup set), cleaned (the cleanup deleted those) and plain (the
+ * source, unmarked). The
  * state file is written before the generation is handed out, so a crash
  * after a switch finds the placement that ran.
  */
@@ -69,10 +71,18 @@ rsgen_next(const struct cfg *running, const struct reshard *r, enum rsgen what,
                            p, r->rule, &at, r->to, (int64_t)r->id, err, errlen);
         break;
     case RSGEN_SWITCHED:
-        ok = r->hash
-                 ? cfg_placement_move_slots(p, r->rule, r->lo, r->hi, r->to,
-                                            err, errlen)
-                 : cfg_placement_split_at(p, r->rule, &at, r->to, err, errlen);
+        /* the moved keys become the cleanup set: the source keeps stale
+         * copies until the cleanup deletes them */
+        ok = (r->hash ? cfg_placement_set_moving_slots(p, r->rule, r->lo, r->hi,
+                                                       r->to, (int64_t)r->id,
+                                                       err, errlen)
+                      : cfg_placement_set_moving_split(p, r->rule, &at, r->to,
+                                                       (int64_t)r->id, err,
+                                                       errlen)) &&
+             cfg_placement_finish_moving(p, r->rule, err, errlen);
+        break;
+    case RSGEN_CLEANED:
+        cfg_placement_clear_cleanup(p, r->rule);
         break;
     case RSGEN_PLAIN:
         break;

@@ -327,7 +327,13 @@ placement_between(const struct cfg_rule *rule, const struct route_key *lo,
 bool
 placement_in_moving(const struct cfg_rule *rule, const struct route_key *key)
 {
-    const struct cfg_moving *m = &rule->moving;
+    return placement_in_set(rule, &rule->moving, key);
+}
+
+bool
+placement_in_set(const struct cfg_rule *rule, const struct cfg_moving *m,
+                 const struct route_key *key)
+{
     char buf[24];
     const char *s;
     size_t len;
@@ -435,14 +441,23 @@ sql_ident(struct sqlbuf *o, const char *name)
     sql_put(o, "`");
 }
 
+/* [qual.]`column`; qual is written as given (already quoted or plain). */
+static void
+sql_col(struct sqlbuf *o, const char *qual, const char *column)
+{
+    if (qual != NULL && qual[0] != '\0')
+        sql_put(o, "%s.", qual);
+    sql_ident(o, column);
+}
+
 /* A column compared with a bound: bytewise for strings (hex literal). */
 static void
-sql_cmp(struct sqlbuf *o, const char *column, const char *op,
+sql_cmp(struct sqlbuf *o, const char *qual, const char *column, const char *op,
         const struct cfg_bound *b)
 {
     if (b->is_string) {
         sql_put(o, "CAST(");
-        sql_ident(o, column);
+        sql_col(o, qual, column);
         sql_put(o, " AS BINARY) %s ", op);
         if (b->s[0] == '\0') {
             sql_put(o, "''");
@@ -454,7 +469,7 @@ sql_cmp(struct sqlbuf *o, const char *column, const char *op,
         sql_put(o, "'");
         return;
     }
-    sql_ident(o, column);
+    sql_col(o, qual, column);
     sql_put(o, " %s %lld", op, (long long)b->i);
 }
 
@@ -462,7 +477,13 @@ size_t
 placement_moving_sql(const struct cfg_rule *rule, const char *column, char *buf,
                      size_t cap)
 {
-    const struct cfg_moving *m = &rule->moving;
+    return placement_set_sql(rule, &rule->moving, NULL, column, buf, cap);
+}
+
+size_t
+placement_set_sql(const struct cfg_rule *rule, const struct cfg_moving *m,
+                  const char *qual, const char *column, char *buf, size_t cap)
+{
     struct sqlbuf o = {buf, cap, 0};
 
     if (cap > 0)
@@ -471,15 +492,15 @@ placement_moving_sql(const struct cfg_rule *rule, const char *column, char *buf,
         return 0;
     if (rule->type == RULE_HASH) {
         sql_put(&o, "CRC32(");
-        sql_ident(&o, column);
+        sql_col(&o, qual, column);
         sql_put(&o, ") %% %u BETWEEN %u AND %u", rule->slots, m->slot_lo,
                 m->slot_hi);
         return o.len;
     }
-    sql_cmp(&o, column, ">=", &m->from);
+    sql_cmp(&o, qual, column, ">=", &m->from);
     if (m->to.set) {
         sql_put(&o, " AND ");
-        sql_cmp(&o, column, "<", &m->to);
+        sql_cmp(&o, qual, column, "<", &m->to);
     }
     return o.len;
 }

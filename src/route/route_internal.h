@@ -222,4 +222,12 @@ void rt_route_update_delete(struct rt *r);
 void rt_route_insert_select(struct rt *r, int ti, int keyidx,
                             bool explain_only);
 
+/* ---- route_stale.c ---- */
+
+/* During a reshard: gives each target that holds rows it must not answer
+ * for (stale copies on a cleanup set's source, partial copies on a moving
+ * set's target) its own text filtering them out; refuses what it cannot
+ * filter. Plans of one target, and rules without sets, are left alone. */
+void rt_filter_stale(struct rt *r);
+
 #endif

@@ -896,5 +896,6 @@ router_route(const struct cfg *cfg, const struct stmt_info *st,
     r.narrowed = false;
     r.ntab = 0;
     route_statement(&r);
+    rt_filter_stale(&r);
     mark_moving(&r);
 }

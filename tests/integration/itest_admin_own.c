@@ -14,7 +14,12 @@
  *     of slot 525 is written to s0 (read directly: the YAML says s1) and
  *     one of slot 951 still to s1; EXPLAIN ROUTE shows both and marks the
  *     moving write; SHOW CONFIG lists the live slot_map; a new file (the
- *     cutover's) applies at RELOAD CONFIG: key 1 then goes to s0.
+ *     cutover's) applies at RELOAD CONFIG: key 1 then goes to s0;
+ *   - with a cleanup set (slots 768-1023 moved to s0, their stale rows still
+ *     on s1, inserted directly), scatter COUNT(*)/SUM (plain and prepared)
+ *     count each row once, a scatter UPDATE and DELETE report and change
+ *     the owners' rows only, EXPLAIN ROUTE shows s1's filtered text and a
+ *     UNION over the rule is refused.
  * Every connection has connect and read timeouts and the whole program a
  * watchdog, so a console that does not answer fails the checks, never
  * hangs them. Proxy-only.
@@ -517,6 +522,142 @@ test_live_placement(MYSQL *a)
     return a;
 }
 
+/* Runs sql on shard port_env's primary directly; false on error. */
+static bool
+direct_exec(const char *port_env, const char *sql)
+{
+    MYSQL *d = it_connect_backend(port_env, it_db());
+    bool ok = d != NULL && it_exec(d, "%s", sql);
+
+    if (d != NULL)
+        mysql_close(d);
+    return ok;
+}
+
+/* A prepared COUNT(*) of TO with user_id > v through m; -1 on error. */
+static long long
+prepared_count(MYSQL *m, int v)
+{
+    static const char *sql = "SELECT COUNT(*) FROM " TO " WHERE user_id > ?";
+    MYSQL_STMT *ps = mysql_stmt_init(m);
+    MYSQL_BIND in, out;
+    long long n = -1;
+    int param = v;
+
+    if (ps == NULL)
+        return -1;
+    memset(&in, 0, sizeof(in));
+    memset(&out, 0, sizeof(out));
+    in.buffer_type = MYSQL_TYPE_LONG;
+    in.buffer = &param;
+    out.buffer_type = MYSQL_TYPE_LONGLONG;
+    out.buffer = &n;
+    if (mysql_stmt_prepare(ps, sql, strlen(sql)) != 0 ||
+        mysql_stmt_bind_param(ps, &in) != 0 || mysql_stmt_execute(ps) != 0 ||
+        mysql_stmt_bind_result(ps, &out) != 0 || mysql_stmt_fetch(ps) != 0) {
+        it_diag("prepared %s: %s", sql, mysql_stmt_error(ps));
+        n = -1;
+    }
+    mysql_stmt_close(ps);
+    return n;
+}
+
+/* After a cutover whose cleanup has not run: the live placement gives
+ * slots 768-1023 to s0 and s1 still holds their rows (the cleanup set).
+ * Keys: 10, 11, 12 are slots 0-511 (s0); 2, 3, 6 are 512-767 (s1); 1, 4,
+ * 5 are 768-1023 (s0 now, stale copies on s1). A scatter counts and
+ * updates each row once. */
+static void
+test_cleanup_filter(MYSQL *a)
+{
+    char *state = xprintf("%s/placement.yaml", px.dir);
+    bool written = write_file(
+        state, "rules:\n"
+               "  user_hash:\n"
+               "    slots: 1024\n"
+               "    base: { s0: \"0-511\", s1: \"512-1023\" }\n"
+               "    slot_map: { s0: \"0-511,768-1023\", s1: \"512-767\" }\n"
+               "    cleanup: { slots: \"768-1023\", source: s1, id: 9 }\n");
+    struct rs *r;
+    MYSQL *m;
+
+    free(state);
+    if (!check(a != NULL && written, "write the cleanup set's placement"))
+        return;
+    r = rs_run(a, "RELOAD CONFIG");
+    check(r->set, "RELOAD CONFIG reads the cleanup set (%s)", r->msg);
+    rs_free(r);
+    check(direct_exec("S0_PRIMARY_PORT", "DELETE FROM " TO) &&
+              direct_exec("S1_PRIMARY_PORT", "DELETE FROM " TO) &&
+              direct_exec("S0_PRIMARY_PORT",
+                          "INSERT INTO " TO " (id, user_id) VALUES (1001, "
+                          "10), (1002, 11), (1003, 12), (1011, 1), (1012, "
+                          "4), (1013, 5)") &&
+              direct_exec("S1_PRIMARY_PORT",
+                          "INSERT INTO " TO " (id, user_id) VALUES (1021, "
+                          "2), (1022, 3), (1023, 6), (1011, 1), (1012, 4), "
+                          "(1013, 5)"),
+          "rows on their owners and stale copies of keys 1, 4, 5 on s1 "
+          "(direct)");
+    check_int(direct_count("S1_PRIMARY_PORT", 1012), 1,
+              "s1 holds the stale copy of key 4 (direct)");
+    check(config_has(a, "state",
+                     "cleanup: { slots: \"768-1023\", source: \"s1\", id: "
+                     "9 }"),
+          "SHOW CONFIG lists the cleanup set");
+    r = rs_run(a, "EXPLAIN ROUTE SELECT COUNT(*) FROM " TO);
+    {
+        bool filtered = false;
+        for (size_t i = 0; r->set && i < r->nrows; i++) {
+            const char *it = rs_get(r, i, "item"), *val = rs_get(r, i, "value");
+            filtered |=
+                it != NULL && val != NULL && strcmp(it, "target") == 0 &&
+                strncmp(val, "s1: ", 4) == 0 &&
+                strstr(val, "WHERE (CRC32(" TO ".`user_id`) % 1024 "
+                            "BETWEEN 768 AND 1023) IS NOT TRUE") != NULL;
+        }
+        if (!filtered)
+            rs_diag(r, 200);
+        check(filtered, "EXPLAIN ROUTE shows s1's filtered text");
+    }
+    rs_free(r);
+
+    m = it_proxy_connect(&px, it_user(), it_password(), it_db(), IO_S);
+    if (!check(m != NULL, "client login"))
+        return;
+    check_int(it_int(m, -1, "SELECT COUNT(*) FROM " TO), 9,
+              "a scatter COUNT(*) counts each of the 9 rows once (12 with "
+              "the stale copies)");
+    check_int(it_int(m, -1, "SELECT COUNT(*) FROM " TO " WHERE user_id > 3"), 6,
+              "a scatter COUNT(*) with a WHERE counts 6 rows once");
+    check_int(it_int(m, -1, "SELECT SUM(user_id) FROM " TO " o"),
+              10 + 11 + 12 + 2 + 3 + 6 + 1 + 4 + 5,
+              "a scatter SUM over an alias adds each row once");
+    check_int(prepared_count(m, 3), 6,
+              "a prepared scatter COUNT(*) counts 6 rows once at EXECUTE");
+    check_int(it_int(m, -1, "SELECT COUNT(*) FROM " TO " WHERE user_id = 4"), 1,
+              "key 4 reads from its owner");
+    if (check(mysql_query(m, "UPDATE " TO " SET id = id + 10000") == 0,
+              "a scatter UPDATE through myshard (%s)", mysql_error(m)))
+        check_int((long long)mysql_affected_rows(m), 9,
+                  "the scatter UPDATE reports the 9 rows, not the stale "
+                  "copies");
+    check_int(direct_count("S1_PRIMARY_PORT", 1012), 1,
+              "the stale copy on s1 was not updated (direct)");
+    check_int(direct_count("S0_PRIMARY_PORT", 11012), 1,
+              "key 4's row on s0 was (direct)");
+    if (check(mysql_query(m, "DELETE FROM " TO " WHERE user_id > 3") == 0,
+              "a scatter DELETE through myshard (%s)", mysql_error(m)))
+        check_int((long long)mysql_affected_rows(m), 6,
+                  "the scatter DELETE reports 6 rows");
+    check_int(it_int(m, -1, "SELECT COUNT(*) FROM " TO), 3, "3 rows are left");
+    r = rs_run(m, "SELECT * FROM " TO " UNION SELECT * FROM " TO);
+    check(!r->set && r->err == 1235, "a UNION over the rule is refused (%u %s)",
+          r->err, r->msg);
+    rs_free(r);
+    mysql_close(m);
+}
+
 static void
 test_own_proxy(void)
 {
@@ -562,6 +703,7 @@ test_own_proxy(void)
     test_set_backend(a);
     test_reload(a);
     a = test_live_placement(a);
+    test_cleanup_filter(a);
 
     if (a != NULL)
         mysql_close(a);

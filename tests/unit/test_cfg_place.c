@@ -399,6 +399,203 @@ placement(struct cfg **c)
     return cfg_placement_of(*c);
 }
 
+/* The cleanup set: moved keys whose stale rows remain on their source. */
+static const char *cleanup_text =
+    "rules:\n"
+    "  user_hash:\n"
+    "    slots: 1024\n"
+    "    base: { s0: \"0-511\", s1: \"512-1023\" }\n"
+    "    slot_map: { s0: \"0-511\", s1: \"512-767\", s2: \"768-1023\" }\n"
+    "    cleanup: { slots: \"768-1023\", source: s1, id: 3 }\n"
+    "  id_range:\n"
+    "    base: [ { to: 1000, shard: s0 }, { from: 1000, shard: s1 } ]\n"
+    "    ranges:\n"
+    "      - { to: 1000, shard: s0 }\n"
+    "      - { from: 1000, to: 5000, shard: s1 }\n"
+    "      - { from: 5000, shard: s2 }\n"
+    "    cleanup: { from: 5000, source: s1, id: 5 }\n";
+
+START_TEST(test_cleanup_file)
+{
+    struct diag d;
+    struct cfg *c;
+    struct cfg_placement *p;
+    const struct cfg_rule *h, *r;
+    char *text = NULL, want[2048];
+    size_t len = 0;
+    FILE *out;
+
+    write_file(state, cleanup_text);
+    c = load("", NULL, &d);
+    ck_assert_msg(c != NULL && d.n == 0, "%s", diags(&d));
+    h = rule(c, "user_hash");
+    ck_assert(h->cleanup.active);
+    ck_assert(!h->moving.active);
+    ck_assert_int_eq(h->cleanup.id, 3);
+    ck_assert_int_eq(h->cleanup.slot_lo, 768);
+    ck_assert_int_eq(h->cleanup.slot_hi, 1023);
+    ck_assert_int_eq(h->cleanup.source, shard(c, "s1"));
+    ck_assert_int_eq(h->cleanup.target, shard(c, "s2"));
+    r = rule(c, "id_range");
+    ck_assert(r->cleanup.active);
+    ck_assert_int_eq(r->cleanup.from.i, 5000);
+    ck_assert(!r->cleanup.to.set);
+    ck_assert_int_eq(r->cleanup.source, shard(c, "s1"));
+    ck_assert_int_eq(r->cleanup.target, shard(c, "s2"));
+
+    /* --check and SHOW CONFIG show it */
+    out = open_memstream(&text, &len);
+    cfg_print_summary(c, out);
+    fclose(out);
+    ck_assert_msg(strstr(text, "      cleanup: slots 768-1023 moved to s2, "
+                               "stale rows on s1 until the cleanup of "
+                               "reshard 3 deletes them\n") != NULL,
+                  "%s", text);
+    ck_assert_msg(strstr(text, "      cleanup: [5000, +inf) moved to s2") !=
+                      NULL,
+                  "%s", text);
+    free(text);
+
+    /* written back as read; a new reshard of the rule waits for it */
+    p = cfg_placement_of(c);
+    text = NULL;
+    out = open_memstream(&text, &len);
+    cfg_placement_write(p, true, out);
+    fclose(out);
+    ck_assert_msg(strstr(text, "    cleanup: { slots: \"768-1023\", source: "
+                               "\"s1\", id: 3 }\n") != NULL,
+                  "%s", text);
+    ck_assert_msg(strstr(text, "    cleanup: { from: 5000, source: \"s1\", "
+                               "id: 5 }\n") != NULL,
+                  "%s", text);
+    free(text);
+    ck_assert(!cfg_placement_set_moving_slots(p, "user_hash", 0, 10, "s2", 6,
+                                              want, sizeof(want)));
+    ck_assert_msg(strstr(want, "still has moved rows to delete from shard "
+                               "'s1'") != NULL,
+                  "%s", want);
+    /* the cleanup done: the entry keeps only the live placement */
+    cfg_placement_clear_cleanup(p, "user_hash");
+    cfg_placement_clear_cleanup(p, "id_range");
+    text = NULL;
+    out = open_memstream(&text, &len);
+    cfg_placement_write(p, true, out);
+    fclose(out);
+    ck_assert_msg(strstr(text, "cleanup") == NULL, "%s", text);
+    free(text);
+    cfg_placement_free(p);
+    cfg_put(c);
+    diag_free(&d);
+
+    /* errors at their place in the file */
+    write_file(state,
+               "rules:\n"
+               "  user_hash:\n"
+               "    slots: 1024\n"
+               "    base: { s0: \"0-511\", s1: \"512-1023\" }\n"
+               "    slot_map: { s0: \"0-511\", s1: \"512-767\", s2: "
+               "\"768-1023\" }\n"
+               "    cleanup: { slots: \"700-1023\", source: s1, id: 3 }\n"
+               "  id_range:\n"
+               "    base: [ { to: 1000, shard: s0 }, { from: 1000, shard: s1 "
+               "} ]\n"
+               "    ranges: [ { to: 1000, shard: s0 }, { from: 1000, shard: "
+               "s2 } ]\n"
+               "    cleanup: { from: \"5000\", source: s1, id: 4 }\n");
+    c = load("", NULL, &d);
+    ck_assert_ptr_null(c);
+    text = diags(&d);
+    snprintf(want, sizeof(want),
+             "%s:6:23: error: rule 'user_hash': cleanup slots must all "
+             "belong to one shard of 'slot_map' other than its source\n"
+             "%s:10:22: error: rule 'id_range': cleanup bounds must be "
+             "integers, like the rule's bounds\n",
+             state, state);
+    ck_assert_str_eq(text, want);
+    free(text);
+    diag_free(&d);
+
+    write_file(state, "rules:\n"
+                      "  user_hash:\n"
+                      "    slots: 1024\n"
+                      "    base: { s0: \"0-511\", s1: \"512-1023\" }\n"
+                      "    slot_map: { s0: \"0-511\", s1: \"512-767\", s2: "
+                      "\"768-1023\" }\n"
+                      "    moving: { slots: \"0-10\", target: s2, id: 4 }\n"
+                      "    cleanup: { source: s9, id: 3 }\n");
+    c = load("", NULL, &d);
+    ck_assert_ptr_null(c);
+    text = diags(&d);
+    ck_assert_msg(strstr(text, ":7:24: error: rule 'user_hash' cleanup: "
+                               "shard 's9' is not defined") != NULL,
+                  "%s", text);
+    free(text);
+    diag_free(&d);
+    write_file(state,
+               "rules:\n"
+               "  user_hash:\n"
+               "    slots: 1024\n"
+               "    base: { s0: \"0-511\", s1: \"512-1023\" }\n"
+               "    slot_map: { s0: \"0-511\", s1: \"512-767\", s2: "
+               "\"768-1023\" }\n"
+               "    moving: { slots: \"0-10\", target: s2, id: 4 }\n"
+               "    cleanup: { slots: \"768-1023\", source: s1, id: 3 }\n");
+    c = load("", NULL, &d);
+    ck_assert_ptr_null(c);
+    text = diags(&d);
+    snprintf(want, sizeof(want),
+             "%s:7:14: error: rule 'user_hash': a rule has 'moving' or "
+             "'cleanup', not both (a reshard moves keys, then cleans up: "
+             "never both)\n",
+             state);
+    ck_assert_str_eq(text, want);
+    free(text);
+    diag_free(&d);
+}
+END_TEST
+
+/* finish_moving leaves the moved keys as the source's cleanup set. */
+START_TEST(test_finish_leaves_cleanup)
+{
+    struct cfg *c, *next;
+    struct cfg_placement *p = placement(&c);
+    struct diag d;
+    char err[256];
+    const struct cfg_rule *h;
+
+    ck_assert_msg(
+        cfg_placement_set_moving_slots(p, "user_hash", 768, 1023, "s2", 3, err,
+                                       sizeof(err)) &&
+            cfg_placement_finish_moving(p, "user_hash", err, sizeof(err)),
+        "%s", err);
+    diag_init(&d);
+    next = cfg_with_placement(c, p, &d);
+    ck_assert_msg(next != NULL, "%s", diags(&d));
+    diag_free(&d);
+    h = rule(next, "user_hash");
+    ck_assert(!h->moving.active);
+    ck_assert(h->cleanup.active);
+    ck_assert_int_eq(h->cleanup.id, 3);
+    ck_assert_int_eq(h->cleanup.source, shard(next, "s1"));
+    ck_assert_int_eq(h->cleanup.target, shard(next, "s2"));
+    ck_assert_int_eq(h->cleanup.slot_lo, 768);
+    ck_assert_int_eq(h->cleanup.slot_hi, 1023);
+    ck_assert_int_eq(h->slot_owner[800], shard(next, "s2"));
+    cfg_put(next);
+    cfg_placement_clear_cleanup(p, "user_hash");
+    diag_init(&d);
+    next = cfg_with_placement(c, p, &d);
+    ck_assert_ptr_nonnull(next);
+    diag_free(&d);
+    ck_assert(!rule(next, "user_hash")->cleanup.active);
+    ck_assert_int_eq(rule(next, "user_hash")->slot_owner[800],
+                     shard(next, "s2"));
+    cfg_put(next);
+    cfg_placement_free(p);
+    cfg_put(c);
+}
+END_TEST
+
 START_TEST(test_move_slots)
 {
     struct cfg *c;
@@ -461,6 +658,16 @@ START_TEST(test_move_slots)
     ck_assert_int_eq(e->owner[100], 0);
     REFUSED(cfg_placement_finish_moving(p, "user_hash", err, sizeof(err)),
             "rule 'user_hash' has no keys moving");
+    /* the moved slots wait for their cleanup on the source */
+    ck_assert(e->cleanup.active && e->cleanup.source == 0 &&
+              e->cleanup.target == 2 && e->cleanup.slot_hi == 99);
+    REFUSED(cfg_placement_set_moving_slots(p, "user_hash", 100, 120, "s1", 6,
+                                           err, sizeof(err)),
+            "rule 'user_hash' still has moved rows to delete from shard 's0' "
+            "(the cleanup of reshard 5); one reshard per rule at a time: wait "
+            "until it is done");
+    cfg_placement_clear_cleanup(p, "user_hash");
+    ck_assert(!e->cleanup.active);
     ck_assert(cfg_placement_set_moving_slots(p, "user_hash", 100, 120, "s1", 6,
                                              err, sizeof(err)));
     cfg_placement_clear_moving(p, "user_hash");
@@ -618,6 +825,8 @@ main(void)
     tcase_add_test(edit, test_move_slots);
     tcase_add_test(edit, test_split_at);
     tcase_add_test(edit, test_with_placement_and_save);
+    tcase_add_test(file, test_cleanup_file);
+    tcase_add_test(edit, test_finish_leaves_cleanup);
     suite_add_tcase(s, file);
     suite_add_tcase(s, edit);
     sr = srunner_create(s);

@@ -391,6 +391,109 @@ START_TEST(test_moving)
 }
 END_TEST
 
+/*
+ * After three cutovers whose cleanup has not run: user_hash slots 900-1023
+ * moved from s2 to s0, id_range's keys [5000, 1000000) from s1 to s2,
+ * day_range's ['2025-06-01', '2026-01-01') from s1 to s0. The sources
+ * still hold the rows: route_cleanup.tsv filters them out of what reaches
+ * them.
+ */
+START_TEST(test_cleanup)
+{
+    struct cfg_placement *p = cfg_placement_of(cfg);
+    struct cfg_bound at = {.set = true, .i = 5000};
+    struct cfg_bound day = {.set = true, .is_string = true, .s = "2025-06-01"};
+    struct cfg *running = cfg, *next;
+    struct route_plan plan;
+    struct ctxbuf c;
+    struct diag d;
+    char err[256], buf[4096];
+
+    ck_assert_msg(
+        cfg_placement_set_moving_slots(p, "user_hash", 900, 1023, "s0", 7, err,
+                                       sizeof(err)) &&
+            cfg_placement_finish_moving(p, "user_hash", err, sizeof(err)),
+        "%s", err);
+    ck_assert_msg(
+        cfg_placement_set_moving_split(p, "id_range", &at, "s2", 8, err,
+                                       sizeof(err)) &&
+            cfg_placement_finish_moving(p, "id_range", err, sizeof(err)),
+        "%s", err);
+    ck_assert_msg(
+        cfg_placement_set_moving_split(p, "day_range", &day, "s0", 9, err,
+                                       sizeof(err)) &&
+            cfg_placement_finish_moving(p, "day_range", err, sizeof(err)),
+        "%s", err);
+    /* one reshard per rule: not while its cleanup is pending */
+    ck_assert(!cfg_placement_set_moving_slots(p, "user_hash", 0, 10, "s1", 10,
+                                              err, sizeof(err)));
+    ck_assert_msg(strstr(err, "still has moved rows to delete from shard "
+                              "'s2' (the cleanup of reshard 7)") != NULL,
+                  "%s", err);
+    diag_init(&d);
+    next = cfg_with_placement(running, p, &d);
+    if (next == NULL)
+        diag_print(&d, stderr);
+    ck_assert_ptr_nonnull(next);
+    ck_assert_uint_eq(d.n, 0);
+    diag_free(&d);
+    cfg = next;
+    run_table("tests/data/route_cleanup.tsv", 40);
+
+    /* EXPLAIN ROUTE prints each target's filtered text */
+    ctx_reset(&c);
+    route_plan_init(&plan);
+    route_sql("SELECT COUNT(*) FROM orders", &c.ctx, &plan);
+    route_plan_format(cfg, &plan, buf, sizeof(buf));
+    ck_assert_msg(strstr(buf, "target s2: SELECT COUNT(*) FROM orders WHERE "
+                              "(CRC32(orders.`user_id`) % 1024 BETWEEN 900 "
+                              "AND 1023) IS NOT TRUE") != NULL,
+                  "%s", buf);
+
+    /* a long IN list (more values than the classifier keeps) is filtered,
+     * not refused */
+    {
+        char sql[4096];
+        size_t n = (size_t)snprintf(sql, sizeof(sql),
+                                    "SELECT * FROM orders WHERE user_id IN (");
+        for (int k = 1; k <= 400; k++)
+            n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%d",
+                                  k > 1 ? "," : "", k);
+        snprintf(sql + n, sizeof(sql) - n, ")");
+        route_sql(sql, &c.ctx, &plan);
+        ck_assert_msg(plan.action == ROUTE_FORWARD, "%s", plan.err_msg);
+        ck_assert_int_eq(plan.ntargets, 3);
+        ck_assert_int_eq(plan.targets[2].shard, 2);
+        ck_assert(memmem(plan.targets[2].sql, plan.targets[2].len,
+                         ") IS NOT TRUE", 13) != NULL);
+        ck_assert(memmem(plan.targets[0].sql, plan.targets[0].len,
+                         "IS NOT TRUE", 11) == NULL);
+    }
+    route_plan_free(&plan);
+
+    /* the cleanup done: no filter */
+    cfg_placement_clear_cleanup(p, "user_hash");
+    cfg = running;
+    cfg_put(next);
+    diag_init(&d);
+    next = cfg_with_placement(running, p, &d);
+    ck_assert_ptr_nonnull(next);
+    diag_free(&d);
+    cfg = next;
+    route_plan_init(&plan);
+    route_sql("SELECT COUNT(*) FROM orders", &c.ctx, &plan);
+    ck_assert_int_eq(plan.ntargets, 3);
+    for (int i = 0; i < plan.ntargets; i++)
+        ck_assert_msg(memmem(plan.targets[i].sql, plan.targets[i].len,
+                             "IS NOT TRUE", 11) == NULL,
+                      "%.*s", (int)plan.targets[i].len, plan.targets[i].sql);
+    route_plan_free(&plan);
+    cfg_placement_free(p);
+    cfg = running;
+    cfg_put(next);
+}
+END_TEST
+
 /* A point select reuses the client's text and never touches the buffer. */
 START_TEST(test_point_select_no_buffer)
 {
@@ -655,6 +758,7 @@ main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_table);
     tcase_add_test(tc, test_moving);
+    tcase_add_test(tc, test_cleanup);
     tcase_add_test(tc, test_point_select_no_buffer);
     tcase_add_test(tc, test_format);
     tcase_add_test(tc, test_long_insert);
