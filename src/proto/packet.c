@@ -114,12 +114,27 @@ packet_consume(struct evbuffer *in, struct packet *pkt)
     memset(pkt, 0, sizeof(*pkt));
 }
 
+/* Packets up to this size are framed in one buffer and added at once:
+ * one evbuffer_add (and one run of the buffer's callbacks) per packet. */
+#define PACKET_SMALL 512
+
 void
 packet_write(struct evbuffer *out, uint8_t *seq, const void *payload,
              size_t len)
 {
     const uint8_t *p = payload;
 
+    if (len <= PACKET_SMALL) {
+        uint8_t b[4 + PACKET_SMALL];
+        b[0] = (uint8_t)len;
+        b[1] = (uint8_t)(len >> 8);
+        b[2] = 0;
+        b[3] = (*seq)++;
+        if (len > 0) /* payload may be NULL then */
+            memcpy(b + 4, p, len);
+        evbuffer_add(out, b, 4 + len);
+        return;
+    }
     for (;;) {
         size_t n = len < PACKET_MAX_PAYLOAD ? len : PACKET_MAX_PAYLOAD;
         uint8_t h[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),

@@ -334,6 +334,7 @@ prepare_cmd_execute(struct session *s)
      * prepare_cmd_prepare() let through (filtered). */
     if (!pstmt_gate_passed(s, ps)) {
         bool one = !wc->stmt->multi; /* checked whole, as one statement */
+        ps->gate_ok = false;         /* only the latest verdict counts */
         if (gate_check(s, ps->sql, ps->len, wc->stmt, true, true) != GATE_PASS)
             goto out;
         if (one && wc->stmt->sql == ps->sql)

@@ -9,6 +9,7 @@
 #include "sql/classify.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -51,25 +52,42 @@ parts_of(const struct stmt_info *st, struct part *p)
 #undef PART
 }
 
+/* The copy: the number of arrays with entries (uint16), their parts (a
+ * struct part16 each), the scalars, then those entries array by array. So
+ * a restore copies what is there and computes nothing. */
+struct part16 {
+    uint16_t off, len;
+};
+_Static_assert(sizeof(struct stmt_info) <= UINT16_MAX,
+               "offsets and lengths of struct stmt_info fit in 16 bits");
+
 size_t
 sql_info_save(const struct stmt_info *st, void *buf, size_t cap)
 {
     struct part p[NPARTS];
-    size_t need = HEAD;
+    struct part16 q[NPARTS];
+    uint16_t n = 0;
+    size_t need;
     unsigned char *o = buf;
 
     parts_of(st, p);
     for (int i = 0; i < NPARTS; i++)
-        need += p[i].len;
+        if (p[i].len > 0) /* the largest array is under 64 KB */
+            q[n++] = (struct part16){(uint16_t)p[i].off, (uint16_t)p[i].len};
+    need = sizeof(n) + n * sizeof(q[0]) + HEAD;
+    for (int i = 0; i < n; i++)
+        need += q[i].len;
     if (need > cap)
         return need;
+    memcpy(o, &n, sizeof(n));
+    o += sizeof(n);
+    memcpy(o, q, n * sizeof(q[0]));
+    o += n * sizeof(q[0]);
     memcpy(o, st, HEAD);
     o += HEAD;
-    for (int i = 0; i < NPARTS; i++) {
-        if (p[i].len == 0)
-            continue;
-        memcpy(o, (const unsigned char *)st + p[i].off, p[i].len);
-        o += p[i].len;
+    for (int i = 0; i < n; i++) {
+        memcpy(o, (const unsigned char *)st + q[i].off, q[i].len);
+        o += q[i].len;
     }
     return need;
 }
@@ -77,16 +95,18 @@ sql_info_save(const struct stmt_info *st, void *buf, size_t cap)
 void
 sql_info_restore(const void *buf, struct stmt_info *out)
 {
-    struct part p[NPARTS];
-    const unsigned char *in = buf;
+    const unsigned char *in = buf, *data;
+    uint16_t n;
 
-    memcpy(out, in, HEAD);
-    in += HEAD;
-    parts_of(out, p); /* the counts just restored */
-    for (int i = 0; i < NPARTS; i++) {
-        if (p[i].len == 0) /* most arrays are empty: no call */
-            continue;
-        memcpy((unsigned char *)out + p[i].off, in, p[i].len);
-        in += p[i].len;
+    memcpy(&n, in, sizeof(n));
+    in += sizeof(n);
+    data = in + n * sizeof(struct part16);
+    memcpy(out, data, HEAD);
+    data += HEAD;
+    for (int i = 0; i < n; i++) {
+        struct part16 q;
+        memcpy(&q, in + i * sizeof(q), sizeof(q));
+        memcpy((unsigned char *)out + q.off, data, q.len);
+        data += q.len;
     }
 }
