@@ -167,6 +167,7 @@ workers: 2
 shutdown_timeout: 5s
 admin:
   listen: 127.0.0.1:{admin}
+  http: 127.0.0.1:{http}
   user: admin
   password: {apw}
 reshard:
@@ -198,13 +199,14 @@ class Myshard:
     def __init__(self, tmp, name, db, spec, with_s2=True, copy_rate=20000,
                  max_pause="2s", extra=""):
         self.name = name
-        self.port, self.admin = free_ports(2)
+        self.port, self.admin, self.http = free_ports(3)
         self.state = os.path.join(tmp, name + "-placement.yaml")
         self.cfg = os.path.join(tmp, name + ".yaml")
         self.log = os.path.join(tmp, name + ".log")
         self.tmp = tmp
         self.values = dict(
-            port=self.port, admin=self.admin, apw=ADMIN_PW, db=db,
+            port=self.port, admin=self.admin, http=self.http, apw=ADMIN_PW,
+            db=db,
             max_pause=max_pause, copy_rate=copy_rate, state=self.state,
             buser=ENV.get("BACKEND_USER", "myshard"),
             bpass=ENV.get("BACKEND_PASSWORD", "secret"),

@@ -268,23 +268,26 @@ def scenario_kill(tmp, phase):
 
 
 def refusals(a, spec):
-    """What RESHARD refuses while nothing runs on the rule."""
-    for sql, what in (
+    """What RESHARD refuses while nothing runs on the rule: each error
+    names what is wrong (the words it must contain)."""
+    for sql, what, words in (
             ("RESHARD 'user_hash' MOVE SLOTS 500-600 TO 's2'",
-             "slots of two source shards"),
+             "slots of two source shards", ("source",)),
             ("RESHARD 'user_hash' MOVE SLOTS 768-1023 TO 's9'",
-             "an unknown target shard"),
+             "an unknown target shard", ("s9",)),
             ("RESHARD 'no_such_rule' MOVE SLOTS 768-1023 TO 's2'",
-             "an unknown rule"),
-            ("RESHARD ABORT 999999", "an unknown reshard id")):
+             "an unknown rule", ("no_such_rule",)),
+            ("RESHARD ABORT 999999", "an unknown reshard id", ("999999",))):
         try:
             rows = a.console(sql)
             err = None
         except pymysql.err.Error as e:
             err, rows = str(e), None
-        tap.ok(err is not None and "myshard:" in err,
+        tap.ok(err is not None and "myshard:" in err and
+               "unknown admin command" not in err and
+               all(w in err for w in words),
                "%s is refused with an error that says why (%s)"
-               % (sql, what), "an error", err or rows)
+               % (sql, what), "an error naming %s" % (words,), err or rows)
         if rows and rows[0].get("id") is not None:
             try:
                 a.console("RESHARD ABORT %s" % rows[0]["id"])
@@ -322,8 +325,9 @@ def scenario_abort(tmp, phase):
             err = None
         except pymysql.err.Error as e:
             err = str(e)
-        tap.ok(err is not None, "%s: a second reshard of the rule while "
-               "one runs is refused (%s)" % (name, err), "an error", err)
+        tap.ok(err is not None and "myshard:" in err and "user_hash" in err,
+               "%s: a second reshard of the rule while one runs is refused, "
+               "naming the rule" % name, "an error", err)
     try:
         a.console("RESHARD ABORT %s" % rid)
         err = None
