@@ -13,13 +13,18 @@
  *
  * Reload: the file is loaded and validated into a new generation; a bad
  * file changes nothing. The keys bound at start (cfg_diff: listen, workers,
- * admin.listen, admin.http, tls, xa_log, shards) keep their running values
- * and are reported as needing a restart; a changed shard list refuses the
- * whole reload, since rules and schemas name shards by position. The new
- * generation then replaces px->cfg, goes to the health monitor, and to
- * every worker through its inbox (session/reload.h: between events, so no
- * statement is halfway through its classification). Each worker drops its
- * reference to the old generation as it switches; the last one frees it.
+ * admin.listen, admin.http, xa_log, the servers of the running shards)
+ * keep their running values and are reported as needing a restart; a
+ * shard removed, renamed or moved refuses the whole reload, since rules and
+ * schemas name shards by position. Shards appended at the end are added:
+ * their servers join the shared server set first (server_set_grow; the
+ * health monitor's next round checks them), and each worker makes their
+ * pools when it switches, before it routes a statement by the generation
+ * that names them. The new generation then replaces px->cfg, goes to the
+ * health monitor, and to every worker through its inbox
+ * (session/reload.h: between events, so no statement is halfway through
+ * its classification). Each worker drops its reference to the old
+ * generation as it switches; the last one frees it.
  */
 #include "proxy.h"
 
@@ -289,7 +294,7 @@ log_diags(const struct diag *d)
 bool
 proxy_reload(struct proxy *px, char *msg, size_t msglen)
 {
-    char scratch[1024], restart[320];
+    char scratch[1024], restart[320], why[256];
     struct cfg *next, *running;
     struct cfg_diff df;
     struct diag d;
@@ -340,16 +345,33 @@ proxy_reload(struct proxy *px, char *msg, size_t msglen)
                  "reload refused, the running config is unchanged: the "
                  "shard list of %s changed (needs a restart: shards); rules "
                  "and schemas name shards by position, so nothing else can "
-                 "apply either",
+                 "apply either. Only shards appended at the end of shards: "
+                 "are added live",
                  px->cfg_path);
-        log_error("config reload refused: the shard list changed, which "
-                  "needs a restart; nothing applied file=%s",
+        log_error("config reload refused: a shard was removed, renamed or "
+                  "moved, which needs a restart; nothing applied file=%s",
                   px->cfg_path);
         cfg_put(next);
         cfg_put(running);
         goto out;
     }
     cfg_keep_restart_keys(next, running);
+    if (df.shards_added > 0 &&
+        !server_set_grow(px->servers, next, px->nworkers, why, sizeof(why))) {
+        snprintf(msg, msglen,
+                 "reload refused, the running config is unchanged: cannot add "
+                 "the shards appended to %s: %s",
+                 px->cfg_path, why);
+        log_error("config reload refused: cannot add the appended shards: %s "
+                  "file=%s",
+                  why, px->cfg_path);
+        cfg_put(next);
+        cfg_put(running);
+        goto out;
+    }
+    if (df.shards_added > 0)
+        log_info("shards added shards=%d servers=%d file=%s", next->nshards,
+                 px->servers->n, px->cfg_path);
     if (next->tls.enabled || next->backend.tls.enabled) {
         /* the certificate files were read again: always a change */
         if (df.nlive == 0)
@@ -468,6 +490,7 @@ start_workers(struct proxy *px)
         wc->pools = xcalloc((size_t)px->servers->n, sizeof(*wc->pools));
         for (int k = 0; k < px->servers->n; k++)
             wc->pools[k] = pool_new(w, &px->servers->v[k], c);
+        wc->npools = px->servers->n;
         reload_use_cfg(wc, px->cfg);
         w->ctx = wc;
         if (!worker_listen(w, c->listen.host, c->listen.port, session_accept,
@@ -501,7 +524,7 @@ free_workers(struct proxy *px)
         /* Run the deferred frees the teardown scheduled. */
         event_base_loop(px->workers[i].base, EVLOOP_NONBLOCK);
         if (wc->pools) {
-            for (int k = 0; k < px->servers->n; k++)
+            for (int k = 0; k < wc->npools; k++)
                 if (wc->pools[k])
                     pool_free(wc->pools[k]);
             event_base_loop(px->workers[i].base, EVLOOP_NONBLOCK);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# tools/cluster.sh - keep the test rig up between runs: the four MariaDB
-# servers of tests/integration/mariadb_env.sh (two shards, primary + GTID
-# replica each) and the shared myshard the integration programs expect
+# tools/cluster.sh - keep the test rig up between runs: the six MariaDB
+# servers of tests/integration/mariadb_env.sh (shards s0 and s1 and the
+# spare pair s2, primary + GTID replica each) and the shared myshard the integration programs expect
 # (tests/integration/myshard-test.yaml.in), in one fixed directory. With
 # it up, one program runs alone: `meson test -C build-test itest_sharding`,
 # or by hand after `eval "$(tools/cluster.sh env)"`.

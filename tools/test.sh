@@ -45,7 +45,8 @@
 #   MYSHARD_LOG MYSHARD_PID MYSHARD_EXPECT_PROXY=1 MYSHARD_TEST_DIR
 #   MYSHARD_TEST_TIMEOUT_S MYSHARD_SRC MARIADB_ENV (path of mariadb_env.sh)
 #   MARIADB_DIR S0_PRIMARY_PORT S0_REPLICA_PORT S1_PRIMARY_PORT
-#   S1_REPLICA_PORT (and *_SOCKET) BACKEND_USER BACKEND_PASSWORD
+#   S1_REPLICA_PORT S2_PRIMARY_PORT S2_REPLICA_PORT (the spare pair s2, in
+#   no config) (and *_SOCKET) BACKEND_USER BACKEND_PASSWORD
 #   REPLICA_PROXY_PORT REPLICA_ADMIN_PORT REPLICA_HTTP_PORT
 # (the same as DIR/rig.env of a kept rig) and prints TAP: `ok N - name` / `not ok N - name`. A program that exits
 # non-zero without a `not ok` line counts as one failure named after it.

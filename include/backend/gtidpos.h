@@ -79,8 +79,10 @@ void gtidpos_format(const struct server_set *set, const struct server *srv,
 int gtidpos_read(const struct server_set *set, const struct server *srv,
                  bool acked, struct gtid out[GTID_SLOTS]);
 
-/* Sets up and frees the shared state of a server set (server.c). */
+/* Sets up and frees the shared state of a server set (server.c); each
+ * shard's table positions are added before the set publishes the shard. */
 void gtidpos_init(struct server_set *set);
+void gtidpos_add_shard(struct server_set *set, int shard);
 void gtidpos_free(struct server_set *set);
 
 #endif

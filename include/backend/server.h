@@ -3,6 +3,12 @@
  * one of its replicas), shared by every worker. Workers read it without
  * locks; the connection count that enforces pool.max_connections across
  * workers is an atomic.
+ *
+ * The set only grows: a reload that appends shards adds their servers at
+ * the end (server_set_grow). Its arrays are allocated for that up front, so
+ * an entry never moves; a new entry is complete before the count that
+ * covers it is published (release), and readers load the counts (acquire,
+ * implied by the _Atomic loads) before they index.
  */
 #ifndef MYSHARD_BACKEND_SERVER_H
 #define MYSHARD_BACKEND_SERVER_H
@@ -15,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "backend/gtidpos.h"
+#include "cfg/cfg_types.h"
 
 struct server {
     int index;  /* position in the proxy's server array */
@@ -79,20 +86,38 @@ struct cfg;
 
 struct gtid_shard;
 
-/* Every server of a config generation, and where each shard's live. */
+/* Every server of the running shards, and where each shard's primary is. */
 struct server_set {
-    struct server *v; /* owned array */
-    int n;
-    int *shard_primary; /* server index of each shard's primary */
-    int nshards;
-    struct gtid_shard *gtid;       /* owned; per shard (backend/gtidpos.h) */
-    _Atomic uint64_t *gtid_tables; /* owned; nshards x GTID_TABLES x slots */
+    struct server *v; /* owned array of cap entries, the first n in use */
+    _Atomic int n;
+    int cap;
+    int shard_primary[CFG_MAX_SHARDS]; /* server index of each shard's
+                                          primary */
+    _Atomic int nshards;
+    struct gtid_shard *gtid; /* owned; CFG_MAX_SHARDS (backend/gtidpos.h) */
+    _Atomic uint64_t *gtid_tables[CFG_MAX_SHARDS]; /* owned; per shard
+                                                      GTID_TABLES x slots */
 };
+
+/* Room a set keeps for servers that reloads add: per shard the config may
+ * still append, a primary and this many replicas on average. */
+#define SERVER_SET_SPARE_PER_SHARD 8
 
 /* Builds the set and resolves every address. Returns NULL and writes a
  * message to err when an address does not resolve. */
 struct server_set *server_set_build(const struct cfg *cfg, char *err,
                                     size_t errlen);
+/*
+ * Adds the servers of cfg's shards after the set's (a reload appended
+ * them; the set's shards are cfg's first ones, unchanged). Each new server
+ * gets a pools array for nworkers workers, to be filled by pool_new on
+ * each worker. Called by the one reloading thread; readers on other
+ * threads see either the old counts or the new servers complete. Returns
+ * false with a message in err, the set unchanged, when an address does not
+ * resolve or the new servers do not fit in the room kept at start.
+ */
+bool server_set_grow(struct server_set *set, const struct cfg *cfg,
+                     int nworkers, char *err, size_t errlen);
 void server_set_free(struct server_set *set);
 
 #endif

@@ -35,4 +35,16 @@ int gtid_parse_list(const char *p, size_t len, struct gtid *out, int max);
 /* Writes "d-s-n" into buf (NUL-terminated, truncated to size). */
 void gtid_format(const struct gtid *g, char *buf, size_t size);
 
+/* Most domains a position passed to gtid_pos_covers may hold. */
+#define GTID_POS_MAX 64
+
+/*
+ * Whether position `have` covers position `want` (NUL-terminated texts):
+ * for every domain of want, have holds that domain with a seqno at least
+ * want's. An empty want is covered by anything; a domain missing from have
+ * is not covered. False when either text is malformed or has more than
+ * GTID_POS_MAX domains (callers wait or fail closed on false).
+ */
+bool gtid_pos_covers(const char *have, const char *want);
+
 #endif

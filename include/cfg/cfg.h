@@ -39,16 +39,20 @@ const struct cfg_table *cfg_find_table(const struct cfg_schema *s,
  * ("users", "backend.pool.max_connections", "admin.listen"): sections are
  * compared key by key, lists and maps as a whole. Keys bound at start
  * (KEY_RESTART in cfg.c's tables: listen, workers, admin.listen, admin.http,
- * tls, xa_log, shards) go to restart, the others to live. Pure; a list that
- * does not fit ends with "...".
+ * xa_log, cache_memory, ...) go to restart, the others to live. shards is
+ * both: shards appended at the end of the list are live ("shards (s2
+ * added)"), a change to an existing shard's servers needs a restart
+ * ("shards"). Pure; a list that does not fit ends with "...".
  */
 struct cfg_diff {
     char live[512];    /* "users, slow_query_time"; "" when none */
     char restart[256]; /* "listen, shards"; "" when none */
     int nlive, nrestart;
-    bool shard_list; /* the shards' names, number or order differ: rules and
-                        schemas name shards by position, so the new
-                        generation cannot run on the running servers */
+    bool shard_list;  /* a shard was removed, renamed or moved: rules and
+                         schemas name shards by position, so the new
+                         generation cannot run on the running servers */
+    int shards_added; /* shards appended after the running ones (0 when
+                         shard_list) */
 };
 void cfg_diff(const struct cfg *old, const struct cfg *next,
               struct cfg_diff *out);
@@ -59,9 +63,10 @@ int cfg_restart_needed(const struct cfg *old, const struct cfg *next, char *buf,
 /*
  * Gives next, a generation nobody shares yet, running's values of every key
  * that needs a restart, so the generation a reload swaps in describes what
- * runs. Pre-condition: cfg_diff(running, next) found no shard_list change
- * (next's rules and schemas then name the same shards by the same
- * positions).
+ * runs; of the shards, running's replace next's first ones and the shards
+ * next appends stay. Pre-condition: cfg_diff(running, next) found no
+ * shard_list change (next's rules and schemas then name the same shards by
+ * the same positions).
  */
 void cfg_keep_restart_keys(struct cfg *next, const struct cfg *running);
 

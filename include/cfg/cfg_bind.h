@@ -49,6 +49,9 @@ enum {
     KEY_MARK = 1 << 3,     /* section: store its mark at mark_off */
     KEY_SECRET = 1 << 4,   /* never echo the value in messages */
     KEY_RESTART = 1 << 5,  /* bound at start: a reload cannot change it */
+    KEY_APPEND = 1 << 6,   /* with KEY_RESTART on a KT_LIST: entries appended
+                              at the end apply live; a change to the existing
+                              ones needs a restart */
 };
 
 struct cfg_bind;
@@ -158,5 +161,9 @@ bool cfg_bind_equal(const struct cfg_key *k, const void *a, const void *b);
  * freeing what dst held. For every type but KT_CUSTOM and KT_NODE (which
  * the owner copies itself); list entries are copied whole, marks included. */
 void cfg_bind_copy(const struct cfg_key *k, void *dst, const void *src);
+/* The first n entries of k's list (KT_LIST or KT_NAMED_MAP) in src replace
+ * those of dst, deep-copied; both lists hold at least n entries. */
+void cfg_bind_copy_entries(const struct cfg_key *k, void *dst, const void *src,
+                           int n);
 
 #endif

@@ -77,6 +77,11 @@ struct cfg_replica {
     struct cfg_mark mark;
 };
 
+/* The most shards a config may list: the router's shard sets are 64-bit
+ * masks (route_types.h ROUTE_MAX_SHARDS), and the server set keeps room for
+ * shards a reload appends up to this. */
+#define CFG_MAX_SHARDS 64
+
 struct cfg_shard {
     char *name;
     struct cfg_addr primary;
@@ -101,6 +106,22 @@ struct cfg_range {
     struct cfg_mark mark;
 };
 
+/*
+ * A reshard's moving set (cfg_place.h): keys that still live on source
+ * while they are copied to target. The router keeps routing them to
+ * source and marks the plans that write them (route_plan.touches_moving).
+ */
+struct cfg_moving {
+    bool active;
+    int64_t id;       /* the reshard's id (>= 1) */
+    int source;       /* index into cfg.shards: their owner today */
+    int target;       /* index into cfg.shards: their owner after cutover */
+    uint32_t slot_lo; /* hash: slots slot_lo..slot_hi */
+    uint32_t slot_hi;
+    struct cfg_bound from; /* range: keys in [from, to); to unset = no end */
+    struct cfg_bound to;
+};
+
 struct cfg_rule {
     char *name;
     enum cfg_rule_type type;
@@ -113,6 +134,14 @@ struct cfg_rule {
     struct cfg_range *ranges; /* range, sorted by from */
     int nranges;
     struct cfg_mark mark;
+    /* ---- the live placement (cfg_place.c) ---- */
+    bool live;       /* slot_owner/ranges come from reshard.state, not the YAML;
+                        shards then also lists the shards only it names */
+    int *yaml_owner; /* hash, live: the YAML's slot owners */
+    struct cfg_range *yaml_ranges; /* range, live: the YAML's ranges */
+    int nyaml_ranges;
+    int live_line;            /* live: the rule's line in reshard.state */
+    struct cfg_moving moving; /* a reshard in progress, or !active */
 };
 
 struct cfg_table {
@@ -211,6 +240,13 @@ struct cfg_cluster {
     char *name;            /* this instance; default: host:port of listen */
 };
 
+/* reshard: online resharding (cfg_place.h, src/reshard). */
+struct cfg_reshard {
+    int64_t max_pause_ms; /* longest hold of moving writes at cutover */
+    int64_t copy_rate;    /* rows per second copied and cleaned up */
+    char *state;          /* the live placement file, myshard-placement.yaml */
+};
+
 /* Client logins: caching_sha2_password's RSA key and failed-login
  * throttling (session/login.c, session/throttle.c). */
 struct cfg_login {
@@ -264,6 +300,7 @@ struct cfg {
     struct cfg_cluster cluster;
     struct cfg_tls tls;
     struct cfg_login login;
+    struct cfg_reshard reshard;
     struct cfg_user *users;
     int nusers;
     struct cfg_backend backend;

@@ -74,6 +74,19 @@ uint64_t placement_between(const struct cfg_rule *rule,
                            const struct route_key *lo,
                            const struct route_key *hi);
 
+/*
+ * The rule's moving set (cfg_rule.moving: a reshard copies these keys to
+ * another shard while they stay on their owner): whether key is in it
+ * (false when the rule has none, or the key has no place); whether some
+ * key lo <= k <= hi may be (true when that cannot be told: wide hash
+ * intervals, values the rule cannot compare). Pure.
+ */
+bool placement_in_moving(const struct cfg_rule *rule,
+                         const struct route_key *key);
+bool placement_between_moving(const struct cfg_rule *rule,
+                              const struct route_key *lo,
+                              const struct route_key *hi);
+
 /* The key as an integer: an integer key, or a string holding one (sign
  * and leading zeros allowed). False otherwise. */
 bool placement_key_int(const struct route_key *key, int64_t *out);

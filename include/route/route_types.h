@@ -156,6 +156,14 @@ struct route_plan {
     size_t pmap_cap; /* entries */
     uint32_t pmap_off[ROUTE_MAX_SHARDS];
     uint32_t pmap_n[ROUTE_MAX_SHARDS];
+    /* The plan writes (INSERT, REPLACE, UPDATE, DELETE, DDL, a hinted
+     * write) a key of a rule's moving set (cfg_rule.moving), or a table of
+     * such a rule without keys that keep it out of the set. The targets
+     * stay the keys' owners today; a reshard's cutover holds these plans
+     * (moving_rule: the rule, moving_id: its reshard). Reads never. */
+    bool touches_moving;
+    int moving_rule;   /* cfg rule index; -1 when !touches_moving */
+    int64_t moving_id; /* the reshard's id */
 };
 
 #endif

@@ -65,6 +65,7 @@ void route_plan_free(struct route_plan *plan);
  *   tables: orders o
  *   keys: user_id=42,43
  *   route: read, scatter, merge     (or "refuse: 1235 myshard: ...")
+ *   moving: reshard 3 of rule user_hash (writes held at cutover)
  *   target s0: SELECT ...
  *   merge: sort=[0 desc] limit=10 offset=20 hidden=1
  * Writes at most cap bytes including the NUL (cap > 0); returns the

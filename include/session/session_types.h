@@ -47,9 +47,11 @@ struct wctx {
     struct worker *w;                  /* (ref) */
     const struct session_hooks *hooks; /* (ref) session.c's, session.h */
     struct cfg *cfg;                   /* (ref held) the generation in use */
-    struct server_set *servers;        /* (ref) shared, immutable */
-    struct pool **pools;               /* owned; one per server */
-    struct session *sessions;          /* every live session (list head) */
+    struct server_set *servers;        /* (ref) shared; grows by reloads */
+    struct pool **pools;               /* owned; one per server, npools */
+    int npools; /* servers of the set this worker has pools for: a reload
+                   that appends shards adds theirs (reload_use_cfg) */
+    struct session *sessions; /* every live session (list head) */
     int nsessions;
     uint32_t id_base; /* session ids: id_base + counter */
     uint32_t next_id;
@@ -190,6 +192,7 @@ struct session {
     uint64_t *gtid_wrote;      /* owned; per shard GTID_SLOTS seqnos: the
                                   session's acknowledged writes
                                   (session/consist.h); NULL before any */
+    int gtid_nshards;          /* shards gtid_wrote has room for */
     uint32_t pick_seed;        /* spreads reads over weighted replicas */
     char *txn_begin;           /* owned; a BEGIN not yet sent to any shard */
     struct txn *txn;           /* owned; a transaction that may span shards

@@ -177,7 +177,7 @@ gather_cb(struct worker *w, void *arg)
         }
     }
     if (g->what & SNAP_POOLS) {
-        p->npools = wc->servers->n;
+        p->npools = wc->npools; /* the set may have grown past them */
         p->pools = xcalloc((size_t)MAX(p->npools, 1), sizeof(*p->pools));
         for (int k = 0; k < p->npools; k++) {
             const struct pool *pl = wc->pools[k];
@@ -310,9 +310,9 @@ merge_part(struct snapshot *s, const struct part *p)
         STATS_ADD(&s->users[su], rate_limited, p->ulimited[u]);
         if (u < c->nusers)
             s->user_conns[su] += p->uconns[u];
-        if (p->q_shards != s->q_shards)
-            continue; /* shards differ: restart-only, never live */
-        for (int sh = 0; sh <= p->q_shards; sh++)
+        /* a worker that has not switched to the generation that appended
+         * shards yet: the shards both know (positions never change) */
+        for (int sh = 0; sh <= MIN(p->q_shards, s->q_shards); sh++)
             for (int r = 0; r < SR_COUNT; r++)
                 for (int k = 0; k < SK_COUNT; k++)
                     SNAP_Q(s, su, sh, r, k) +=

@@ -34,19 +34,27 @@ struct gtid_shard {
 void
 gtidpos_init(struct server_set *set)
 {
-    set->gtid = xcalloc((size_t)MAX(set->nshards, 1), sizeof(*set->gtid));
-    set->gtid_tables =
-        xcalloc((size_t)MAX(set->nshards, 1) * GTID_TABLES * GTID_SLOTS,
-                sizeof(*set->gtid_tables));
+    /* every shard the set may grow to: small, and it never moves */
+    set->gtid = xcalloc(CFG_MAX_SHARDS, sizeof(*set->gtid));
+}
+
+void
+gtidpos_add_shard(struct server_set *set, int shard)
+{
+    if (shard >= 0 && shard < CFG_MAX_SHARDS && set->gtid_tables[shard] == NULL)
+        set->gtid_tables[shard] = xcalloc((size_t)GTID_TABLES * GTID_SLOTS,
+                                          sizeof(*set->gtid_tables[shard]));
 }
 
 void
 gtidpos_free(struct server_set *set)
 {
     free(set->gtid);
-    free(set->gtid_tables);
     set->gtid = NULL;
-    set->gtid_tables = NULL;
+    for (int i = 0; i < CFG_MAX_SHARDS; i++) {
+        free(set->gtid_tables[i]);
+        set->gtid_tables[i] = NULL;
+    }
 }
 
 int
@@ -86,9 +94,7 @@ raise_to(_Atomic uint64_t *v, uint64_t to)
 static _Atomic uint64_t *
 table_pos(const struct server_set *set, int shard, uint32_t table)
 {
-    return &set->gtid_tables[((size_t)shard * GTID_TABLES +
-                              table % GTID_TABLES) *
-                             GTID_SLOTS];
+    return &set->gtid_tables[shard][(size_t)(table % GTID_TABLES) * GTID_SLOTS];
 }
 
 int

@@ -775,7 +775,8 @@ health_start(struct server_set *set, const struct cfg *cfg)
 
     h->set = set;
     settings_from(&h->st, cfg);
-    h->conns = xcalloc((size_t)MAX(set->n, 1), sizeof(*h->conns));
+    /* room for the servers reloads may add: the rounds walk set->n */
+    h->conns = xcalloc((size_t)MAX(set->cap, 1), sizeof(*h->conns));
     pthread_mutex_init(&h->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

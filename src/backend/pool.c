@@ -552,13 +552,19 @@ pool_new(struct worker *w, struct server *srv, const struct cfg *cfg)
     pool_set_cfg(p, cfg);
     p->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, p);
     event_add(p->tick, &tv);
-    /* Pools are made before the workers start: no lock needed yet. */
-    if (w->id >= srv->npools) {
-        srv->pools = xrealloc(srv->pools, (size_t)(w->id + 1) * sizeof(p));
-        for (int i = srv->npools; i <= w->id; i++)
-            srv->pools[i] = NULL;
-        srv->npools = w->id + 1;
+    if (w->id < srv->npools) {
+        /* A server a reload added: its array was sized for every worker
+         * (server_set_grow), and other workers' pools may be lending. */
+        pthread_mutex_lock(&srv->lend_mu);
+        srv->pools[w->id] = p;
+        pthread_mutex_unlock(&srv->lend_mu);
+        return p;
     }
+    /* Pools are made before the workers start: no lock needed yet. */
+    srv->pools = xrealloc(srv->pools, (size_t)(w->id + 1) * sizeof(p));
+    for (int i = srv->npools; i <= w->id; i++)
+        srv->pools[i] = NULL;
+    srv->npools = w->id + 1;
     srv->pools[w->id] = p;
     return p;
 }

@@ -536,7 +536,8 @@ tablemeta_start(struct server_set *set, const struct cfg *cfg)
     int rc;
 
     m->set = set;
-    m->conns = xcalloc((size_t)MAX(set->nshards, 1), sizeof(*m->conns));
+    /* room for the shards reloads may append */
+    m->conns = xcalloc(CFG_MAX_SHARDS, sizeof(*m->conns));
     pthread_mutex_init(&m->mu, NULL);
     pthread_mutex_init(&m->snap_mu, NULL);
     pthread_condattr_init(&ca);

@@ -6,6 +6,7 @@
 #include "base/gtid.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* Reads a decimal number up to max from p[*i..len); false when none. */
 static bool
@@ -79,4 +80,23 @@ gtid_format(const struct gtid *g, char *buf, size_t size)
 {
     snprintf(buf, size, "%u-%u-%llu", g->domain, g->server,
              (unsigned long long)g->seqno);
+}
+
+bool
+gtid_pos_covers(const char *have, const char *want)
+{
+    struct gtid h[GTID_POS_MAX], w[GTID_POS_MAX];
+    int nh = gtid_parse_list(have, strlen(have), h, GTID_POS_MAX);
+    int nw = gtid_parse_list(want, strlen(want), w, GTID_POS_MAX);
+
+    if (nh < 0 || nw < 0)
+        return false;
+    for (int i = 0; i < nw; i++) {
+        bool found = false;
+        for (int j = 0; j < nh && !found; j++)
+            found = h[j].domain == w[i].domain && h[j].seqno >= w[i].seqno;
+        if (!found)
+            return false;
+    }
+    return true;
 }

@@ -23,6 +23,7 @@
 #include "base/units.h"
 #include "cfg/cfg_bind.h"
 #include "cfg/cfg_check.h"
+#include "cfg/cfg_place.h"
 #include "cfg/yamldoc.h"
 
 #define OFF(type, field) offsetof(struct type, field)
@@ -192,6 +193,16 @@ static const struct cfg_key login_keys[] = {
      .help = "slow down addresses that keep failing to log in"},
 };
 
+static const struct cfg_key reshard_keys[] = {
+    {"max_pause", KT_DURATION, OFF(cfg_reshard, max_pause_ms), 1, MS_HOUR, "2s",
+     .help = "longest hold of writes to moving keys at cutover"},
+    {"copy_rate", KT_I64, OFF(cfg_reshard, copy_rate), 1, 1e9, "20000",
+     .help = "rows per second copied and cleaned up, at most"},
+    {"state", KT_STRING, OFF(cfg_reshard, state),
+     .def = "myshard-placement.yaml",
+     .help = "live placement file, written by RESHARD, read at load"},
+};
+
 static const struct cfg_enum tls_versions[] = {
     {"TLSv1.2", TLS_V12},
     {"TLSv1.3", TLS_V13},
@@ -340,6 +351,15 @@ static const struct cfg_key rule_keys[] = {
      .help = "range: {shard, from, to} list"},
 };
 
+const struct cfg_key *
+cfg_rule_key(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(rule_keys); i++)
+        if (strcmp(rule_keys[i].name, name) == 0)
+            return &rule_keys[i];
+    return NULL;
+}
+
 static const struct cfg_key table_keys[] = {
     {"name", KT_STRING, OFF(cfg_table, name), .flags = KEY_REQUIRED | KEY_NAME,
      .help = "table name"},
@@ -422,6 +442,8 @@ static const struct cfg_key top_keys[] = {
      .help = "several instances: shared cache invalidations via Redis"},
     {"login", KT_SECTION, OFF(cfg, login), KEYS(login_keys),
      .post = cfg_check_login, .help = "client logins"},
+    {"reshard", KT_SECTION, OFF(cfg, reshard), KEYS(reshard_keys),
+     .post = cfg_check_reshard, .help = "online resharding"},
     {"tls", KT_SECTION, OFF(cfg, tls), KEYS(tls_keys), .post = cfg_check_tls,
      .help = "TLS for clients (certificates re-read on reload)"},
     {"backend", KT_SECTION, OFF(cfg, backend), KEYS(backend_keys),
@@ -429,8 +451,8 @@ static const struct cfg_key top_keys[] = {
     {"shards", KT_LIST, OFF(cfg, shards), KEYS(shard_keys),
      .count_off = OFF(cfg, nshards), .elem_size = sizeof(struct cfg_shard),
      .mark_off = OFF(cfg_shard, mark), .what = "shard",
-     .flags = KEY_REQUIRED | KEY_RESTART,
-     .help = "shards: a primary and replicas each"},
+     .flags = KEY_REQUIRED | KEY_RESTART | KEY_APPEND,
+     .help = "shards: a primary and replicas each (appending is live)"},
     {"sharding_rules", KT_NAMED_MAP, OFF(cfg, rules), KEYS(rule_keys),
      .count_off = OFF(cfg, nrules), .elem_size = sizeof(struct cfg_rule),
      .name_off = OFF(cfg_rule, name), .mark_off = OFF(cfg_rule, mark),
@@ -456,8 +478,10 @@ static void
 cfg_free(struct cfg *c)
 {
     /* derived fields first: the arrays holding them go with bind_free */
-    for (int i = 0; i < c->nrules; i++)
+    for (int i = 0; i < c->nrules; i++) {
         free(c->rules[i].slot_owner);
+        cfg_place_free_rule(&c->rules[i]);
+    }
     for (int i = 0; i < c->npolicies; i++) {
         if (c->policies[i].re_ok)
             regfree(&c->policies[i].re);
@@ -549,8 +573,10 @@ make_limiter(const struct cfg *c, struct cfg_rate_limit *r, const char *whose)
     ratelimit_set_key(r->rl, key);
 }
 
+/* over: the live placement to apply; NULL reads reshard.state. */
 static struct cfg *
-load(const char *name, const char *text, size_t len, struct diag *d)
+load(const char *name, const char *text, size_t len,
+     const struct cfg_placement *over, struct diag *d)
 {
     struct yamldoc_node empty = {.kind = YAMLDOC_MAP, .line = 1, .col = 1};
     const struct yamldoc_node *root;
@@ -582,7 +608,7 @@ load(const char *name, const char *text, size_t len, struct diag *d)
     yamldoc_free(doc);
 
     sort_diags(d, first);
-    if (d->errors > errors) {
+    if (d->errors > errors || !cfg_place_apply(c, over, d)) {
         cfg_put(c);
         return NULL;
     }
@@ -606,7 +632,16 @@ load(const char *name, const char *text, size_t len, struct diag *d)
 struct cfg *
 cfg_load_string(const char *name, const char *text, struct diag *d)
 {
-    return load(name, text, strlen(text), d);
+    return load(name, text, strlen(text), NULL, d);
+}
+
+struct cfg *
+cfg_with_placement(const struct cfg *running, const struct cfg_placement *p,
+                   struct diag *d)
+{
+    const char *text = running->text != NULL ? running->text : "";
+
+    return load(running->path, text, strlen(text), p, d);
 }
 
 struct cfg *
@@ -638,7 +673,7 @@ cfg_load(const char *path, struct diag *d)
         return NULL;
     }
     fclose(f);
-    c = load(path, text, len, d);
+    c = load(path, text, len, NULL, d);
     free(text);
     return c;
 }
@@ -661,6 +696,65 @@ list_add(char *buf, size_t len, const char *name)
     snprintf(buf + used, len - used, "%s...", used ? ", " : "");
 }
 
+static int
+list_count(const struct cfg_key *k, const void *obj)
+{
+    return *(const int *)((const char *)obj + k->count_off);
+}
+
+static const char *
+list_entry(const struct cfg_key *k, const void *obj, int j)
+{
+    return *(char *const *)((const char *)obj + k->offset) +
+           (size_t)j * k->elem_size;
+}
+
+/* The name of entry j of a KT_LIST (its KEY_NAME string key), or "?". */
+static const char *
+entry_name(const struct cfg_key *k, const void *obj, int j)
+{
+    for (size_t i = 0; i < k->nsub; i++)
+        if ((k->sub[i].flags & KEY_NAME) && k->sub[i].type == KT_STRING) {
+            const char *s =
+                *(char *const *)(list_entry(k, obj, j) + k->sub[i].offset);
+            return s != NULL ? s : "?";
+        }
+    return "?";
+}
+
+/* A KEY_APPEND list: entries appended at the end are live ("shards (s2
+ * added)"); a changed or removed entry needs a restart. */
+static void
+diff_append(const struct cfg_key *k, const void *a, const void *b,
+            const char *name, struct cfg_diff *out)
+{
+    int na = list_count(k, a), nb = list_count(k, b);
+    bool same = nb >= na;
+    char added[200] = "";
+
+    for (int j = 0; same && j < na; j++)
+        for (size_t i = 0; same && i < k->nsub; i++)
+            same = cfg_bind_equal(&k->sub[i], list_entry(k, a, j),
+                                  list_entry(k, b, j));
+    if (!same) {
+        list_add(out->restart, sizeof(out->restart), name);
+        out->nrestart++;
+    }
+    if (nb <= na)
+        return;
+    for (int j = na; j < nb; j++) {
+        size_t used = strlen(added);
+        snprintf(added + used, sizeof(added) - used, "%s%s", used ? " " : "",
+                 entry_name(k, b, j));
+    }
+    {
+        char live[300];
+        snprintf(live, sizeof(live), "%s (%s added)", name, added);
+        list_add(out->live, sizeof(out->live), live);
+        out->nlive++;
+    }
+}
+
 static void
 diff_keys(const struct cfg_key *keys, size_t nkeys, const void *a,
           const void *b, const char *prefix, struct cfg_diff *out)
@@ -672,6 +766,10 @@ diff_keys(const struct cfg_key *keys, size_t nkeys, const void *a,
         if (cfg_bind_equal(k, a, b))
             continue;
         snprintf(name, sizeof(name), "%s%s", prefix, k->name);
+        if (k->flags & KEY_APPEND) {
+            diff_append(k, a, b, name, out);
+            continue;
+        }
         if (k->type == KT_SECTION && !(k->flags & KEY_RESTART)) {
             char sub[130];
             snprintf(sub, sizeof(sub), "%s.", name);
@@ -694,10 +792,12 @@ cfg_diff(const struct cfg *old, const struct cfg *next, struct cfg_diff *out)
 {
     memset(out, 0, sizeof(*out));
     diff_keys(top_keys, ARRAY_SIZE(top_keys), old, next, "", out);
-    out->shard_list = old->nshards != next->nshards;
+    out->shard_list = next->nshards < old->nshards;
     for (int i = 0; !out->shard_list && i < old->nshards; i++)
         out->shard_list =
             strcmp(old->shards[i].name, next->shards[i].name) != 0;
+    if (!out->shard_list)
+        out->shards_added = next->nshards - old->nshards;
 }
 
 int
@@ -717,7 +817,11 @@ keep_keys(const struct cfg_key *keys, size_t nkeys, void *dst, const void *src)
     for (size_t i = 0; i < nkeys; i++) {
         const struct cfg_key *k = &keys[i];
 
-        if (k->flags & KEY_RESTART) {
+        if ((k->flags & KEY_RESTART) && (k->flags & KEY_APPEND)) {
+            /* the running entries; the appended ones stay */
+            cfg_bind_copy_entries(k, dst, src,
+                                  MIN(list_count(k, dst), list_count(k, src)));
+        } else if (k->flags & KEY_RESTART) {
             if (k->type == KT_CUSTOM) /* workers: an int */
                 memcpy((char *)dst + k->offset, (const char *)src + k->offset,
                        sizeof(int));
@@ -899,6 +1003,27 @@ print_rule(const struct cfg *c, const struct cfg_rule *r, FILE *out)
         print_bound(&x->to, false, out);
         fputs(")\n", out);
     }
+    if (r->live)
+        fprintf(out,
+                "      (live placement from %s:%d, written by RESHARD; "
+                "it overrides the YAML's)\n",
+                c->reshard.state, r->live_line);
+    if (r->moving.active) {
+        const struct cfg_moving *m = &r->moving;
+        fputs("      moving: ", out);
+        if (r->type == RULE_HASH) {
+            fprintf(out, "slots %u-%u", m->slot_lo, m->slot_hi);
+        } else {
+            fputc('[', out);
+            print_bound(&m->from, true, out);
+            fputs(", ", out);
+            print_bound(&m->to, false, out);
+            fputc(')', out);
+        }
+        fprintf(out, " from %s to %s (reshard %lld)\n",
+                c->shards[m->source].name, c->shards[m->target].name,
+                (long long)m->id);
+    }
 }
 
 void
@@ -956,6 +1081,9 @@ cfg_print_summary(const struct cfg *c, FILE *out)
             dur(be->health.circuit_open_for_ms, d1, sizeof(d1)),
             enum_name(consistencies, (int)be->consistency));
 
+    fprintf(out, "reshard: max_pause %s, copy_rate %lld rows/s, state %s\n",
+            dur(c->reshard.max_pause_ms, d1, sizeof(d1)),
+            (long long)c->reshard.copy_rate, c->reshard.state);
     fprintf(out, "shards (%d):\n", c->nshards);
     for (int i = 0; i < c->nshards; i++) {
         const struct cfg_shard *s = &c->shards[i];

@@ -325,6 +325,21 @@ cfg_check_login(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
                        "rsa_key '%s': %s", l->rsa_key, err);
 }
 
+/* reshard.state names a file: not empty, not a directory. */
+void
+cfg_check_reshard(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
+{
+    struct cfg_reshard *r = obj;
+    size_t n = r->state != NULL ? strlen(r->state) : 0;
+
+    if (map == NULL || r->state == NULL)
+        return;
+    if (n == 0 || r->state[n - 1] == '/')
+        cfg_bind_error(b, yamldoc_get(map, "state"),
+                       "e.g. state: /var/lib/myshard/placement.yaml",
+                       "'state' must name a file, not '%s'", r->state);
+}
+
 void
 cfg_check_pool(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
 {
@@ -437,8 +452,8 @@ range_order(const void *pa, const void *pb)
     return a->mark.col < b->mark.col ? -1 : a->mark.col > b->mark.col;
 }
 
-static void
-check_ranges(struct cfg_bind *b, struct cfg_rule *r)
+void
+cfg_check_ranges(struct cfg_bind *b, struct cfg_rule *r)
 {
     const struct cfg_bound *first = NULL;
     char ta[300], tb[300], hint[300];
@@ -664,9 +679,9 @@ slot_map_pair(struct cfg_bind *b, struct cfg_rule *r,
     return slot_map_entry(b, r, idx, sm->pairs[i].value);
 }
 
-static void
-check_slot_map(struct cfg_bind *b, struct cfg_rule *r,
-               const struct yamldoc_node *sm)
+void
+cfg_check_slot_map(struct cfg_bind *b, struct cfg_rule *r,
+                   const struct yamldoc_node *sm)
 {
     char list[256], run[48];
     size_t off = 0;
@@ -758,7 +773,7 @@ cfg_check_rule(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
         r->slots = 0;
         if (!given(map, "ranges"))
             cfg_bind_error(b, map, NULL, "missing required key 'ranges'");
-        check_ranges(b, r);
+        cfg_check_ranges(b, r);
         return;
     }
     not_for_type(b, map, "ranges", t == RULE_HASH ? "hash" : "mod",
@@ -794,7 +809,7 @@ cfg_check_rule(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
     if (given(map, "slot_map")) {
         for (uint32_t s = 0; s < r->slots; s++)
             r->slot_owner[s] = -1;
-        check_slot_map(b, r, yamldoc_get(map, "slot_map"));
+        cfg_check_slot_map(b, r, yamldoc_get(map, "slot_map"));
         return;
     }
     /* PRODUCT.md's placement: slot s -> shard floor(s * N / slots). */
@@ -969,6 +984,10 @@ cfg_check_config(struct cfg_bind *b, const struct yamldoc_node *root)
     CHECK_DUPS(c->shards, c->nshards, "shard");
     CHECK_DUPS(c->schemas, c->nschemas, "schema");
     check_backend_addrs(b);
+    if (c->nshards > CFG_MAX_SHARDS)
+        error_at(b, c->shards[CFG_MAX_SHARDS].mark,
+                 "merge shards, or run another myshard for the rest",
+                 "too many shards: %d, at most %d", c->nshards, CFG_MAX_SHARDS);
 
     /* point at whichever of the two was written; defaults have no line */
     if (c->listen.host != NULL && c->admin.listen.host != NULL &&

@@ -278,6 +278,26 @@ dup_owned(const struct cfg_key *keys, size_t nkeys, void *obj)
 }
 
 void
+cfg_bind_copy_entries(const struct cfg_key *k, void *dst, const void *src,
+                      int n)
+{
+    char *d = *CFG_FIELD(dst, k->offset, char *);
+    const char *s = *(char *const *)((const char *)src + k->offset);
+
+    for (int j = 0; j < n; j++) {
+        char *ed = d + (size_t)j * k->elem_size;
+        if (k->type == KT_NAMED_MAP)
+            free(*CFG_FIELD(ed, k->name_off, char *));
+        cfg_bind_free(k->sub, k->nsub, ed);
+        memcpy(ed, s + (size_t)j * k->elem_size, k->elem_size);
+        if (k->type == KT_NAMED_MAP)
+            *CFG_FIELD(ed, k->name_off, char *) =
+                dup_or_null(*CFG_FIELD(ed, k->name_off, char *));
+        dup_owned(k->sub, k->nsub, ed);
+    }
+}
+
+void
 cfg_bind_copy(const struct cfg_key *k, void *dst, const void *src)
 {
     if (k->type == KT_SECTION) {

@@ -141,6 +141,13 @@ route_plan_format(const struct cfg *cfg, const struct route_plan *plan,
     if (plan->needs_params)
         out_printf(&o, ", needs parameter values");
     out_printf(&o, "\n");
+    if (plan->touches_moving && plan->moving_rule >= 0 &&
+        plan->moving_rule < cfg->nrules)
+        out_printf(&o,
+                   "moving: reshard %lld of rule %s (writes held at "
+                   "cutover)\n",
+                   (long long)plan->moving_id,
+                   cfg->rules[plan->moving_rule].name);
     for (int i = 0; i < plan->ntargets; i++)
         out_printf(&o, "target %s: %.*s\n",
                    shard_name(cfg, plan->targets[i].shard),

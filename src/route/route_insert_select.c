@@ -234,6 +234,8 @@ rt_route_insert_select(struct rt *r, int ti, int keyidx, bool explain_only)
         }
         if (!select_shards(r, ti))
             return;
+        /* the rows' keys are u's keys the SELECT reaches */
+        r->tab[ti].moving = r->tab[u].moving;
     } else {
         struct sql_values_iter it;
         struct sql_value v;
@@ -281,6 +283,7 @@ rt_route_insert_select(struct rt *r, int ti, int keyidx, bool explain_only)
         }
         r->mask = rt_shard_bit(shard);
         r->scatter = false;
+        r->tab[ti].moving = placement_in_moving(rule, &k);
     }
     n = rt_mask_count(r->mask);
     if (n > 1 && sel.has_limit) {

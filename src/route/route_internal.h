@@ -40,6 +40,9 @@ struct rt_table {
     const struct cfg_table *ct; /* TC_SHARDED/TC_GLOBAL: its entry */
     int comp;                   /* union-find parent (sharded tables) */
     uint64_t mask;              /* shards its key predicates allow */
+    bool moving;                /* its rule has a moving set, and the keys the
+                                   statement reaches may be in it (true until
+                                   the keys say otherwise) */
     char name[65];              /* unquoted name, for messages */
 };
 
@@ -145,9 +148,10 @@ bool rt_col_is_key(const struct rt *r, unsigned block,
 enum rt_keyval rt_value_key(struct rt *r, const struct sql_value *v,
                             struct route_key *key, char *buf);
 /* Shards predicate p on table ti's key allows; *open tracks whether the
- * key's name was written to plan.keys yet. */
+ * key's name was written to plan.keys yet; *moving: whether a key it
+ * allows may be in the rule's moving set. */
 uint64_t rt_pred_mask(struct rt *r, int ti, const struct sql_pred *p,
-                      bool *open);
+                      bool *open, bool *moving);
 
 /* ---- rewrite_plan.c ---- */
 

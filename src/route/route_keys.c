@@ -126,7 +126,7 @@ rt_value_key(struct rt *r, const struct sql_value *v, struct route_key *key,
  * zeros may meet an integer or a text column, so both placements count). */
 static uint64_t
 value_mask(struct rt *r, const struct cfg_rule *rule, const struct sql_value *v,
-           bool *open, const char *keyname)
+           bool *open, const char *keyname, bool *moving)
 {
     char buf[RT_KEY_CAP];
     struct route_key key;
@@ -137,8 +137,11 @@ value_mask(struct rt *r, const struct cfg_rule *rule, const struct sql_value *v,
 
     keys_open(r, keyname, open);
     rt_keys_value(r, v, &key, kv);
-    if (kv == KV_NULL)
+    *moving = rule->moving.active;
+    if (kv == KV_NULL) {
+        *moving = false;
         return 0;
+    }
     if (kv == KV_PARAM_MISSING)
         r->plan->needs_params = true;
     if (kv != KV_OK)
@@ -148,15 +151,18 @@ value_mask(struct rt *r, const struct cfg_rule *rule, const struct sql_value *v,
         break;
     case PLACE_OUT_OF_RANGE:
     case PLACE_NULL_KEY:
+        *moving = false;
         return 0;
     default:
         return all;
     }
     m = rt_shard_bit(shard);
+    *moving = placement_in_moving(rule, &key);
     if (rule->type == RULE_HASH && !key.is_int && placement_key_int(&key, &i)) {
         struct route_key ik = {.is_int = true, .i = i};
         if (placement_locate(rule, &ik, &shard, NULL) == PLACE_OK)
             m |= rt_shard_bit(shard);
+        *moving = *moving || placement_in_moving(rule, &ik);
     }
     return m;
 }
@@ -164,7 +170,7 @@ value_mask(struct rt *r, const struct cfg_rule *rule, const struct sql_value *v,
 static uint64_t
 between_mask(struct rt *r, const struct cfg_rule *rule,
              const struct sql_value *lo, const struct sql_value *hi, bool *open,
-             const char *keyname)
+             const char *keyname, bool *moving)
 {
     char b1[RT_KEY_CAP], b2[RT_KEY_CAP];
     struct route_key k1, k2;
@@ -175,17 +181,22 @@ between_mask(struct rt *r, const struct cfg_rule *rule,
     rt_keys_value(r, lo, &k1, v1);
     rt_keys_add(r, "..", 2);
     rt_keys_value(r, hi, &k2, v2);
-    if (v1 == KV_NULL || v2 == KV_NULL)
+    *moving = rule->moving.active;
+    if (v1 == KV_NULL || v2 == KV_NULL) {
+        *moving = false;
         return 0;
+    }
     if (v1 == KV_PARAM_MISSING || v2 == KV_PARAM_MISSING)
         r->plan->needs_params = true;
     if (v1 != KV_OK || v2 != KV_OK)
         return placement_rule_mask(rule);
+    *moving = placement_between_moving(rule, &k1, &k2);
     return placement_between(rule, &k1, &k2);
 }
 
 uint64_t
-rt_pred_mask(struct rt *r, int ti, const struct sql_pred *p, bool *open)
+rt_pred_mask(struct rt *r, int ti, const struct sql_pred *p, bool *open,
+             bool *moving)
 {
     const struct rt_table *t = &r->tab[ti];
     const struct cfg_rule *rule = &r->cfg->rules[t->rule];
@@ -193,28 +204,38 @@ rt_pred_mask(struct rt *r, int ti, const struct sql_pred *p, bool *open)
     uint64_t all = placement_rule_mask(rule), m = 0;
     struct sql_values_iter it;
     struct sql_value v;
+    bool vmv;
 
+    /* what cannot be read may reach any key, moving ones too */
+    *moving = rule->moving.active;
     switch (p->op) {
     case PRED_EQ:
         if (p->nvalues < 1)
             return all;
-        return value_mask(r, rule, &st->values[p->vfirst], open, t->ct->key);
+        return value_mask(r, rule, &st->values[p->vfirst], open, t->ct->key,
+                          moving);
     case PRED_IN:
+        *moving = false;
         if (p->flags & PREDF_TRUNCATED) {
             sql_values_begin(&it, p->list, p->list_param, st->mode);
-            while (sql_values_next(&it, &v))
-                m |= value_mask(r, rule, &v, open, t->ct->key);
+            while (sql_values_next(&it, &v)) {
+                m |= value_mask(r, rule, &v, open, t->ct->key, &vmv);
+                *moving = *moving || vmv;
+            }
             return m;
         }
-        for (unsigned i = 0; i < p->nvalues; i++)
+        for (unsigned i = 0; i < p->nvalues; i++) {
             m |= value_mask(r, rule, &st->values[p->vfirst + i], open,
-                            t->ct->key);
+                            t->ct->key, &vmv);
+            *moving = *moving || vmv;
+        }
         return m;
     case PRED_BETWEEN:
         if (p->nvalues < 2)
             return all;
         return between_mask(r, rule, &st->values[p->vfirst],
-                            &st->values[p->vfirst + 1], open, t->ct->key);
+                            &st->values[p->vfirst + 1], open, t->ct->key,
+                            moving);
     default:
         return all;
     }

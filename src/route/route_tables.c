@@ -278,6 +278,7 @@ rt_resolve_tables(struct rt *r)
         x->write = (t->flags & TBLF_WRITE) != 0;
         x->comp = i;
         x->mask = 0;
+        x->moving = true;
         x->driving = block_driving(st, t->block);
         rt_classify_table(r, t, x);
         if (x->cls == TC_SHARDED)
@@ -490,34 +491,44 @@ table_constraint(struct rt *r, int ti)
     struct rt_table *t = &r->tab[ti];
     uint64_t all = placement_rule_mask(&r->cfg->rules[t->rule]);
     uint64_t m = all;
-    bool open = false;
+    bool open = false, mv = true, pmv;
 
+    /* moving, like the mask: an AND keeps a moving key only when every
+     * part allows one, an OR when some branch does */
     for (unsigned i = 0; i < st->npreds; i++) {
         const struct sql_pred *p = &st->preds[i];
         if (p->group != 0 || p->op == PRED_COLEQ || (p->flags & PREDF_OUTER) ||
             p->block != t->vblock || !rt_col_is_key(r, p->block, &p->col, ti))
             continue;
-        m &= rt_pred_mask(r, ti, p, &open);
+        m &= rt_pred_mask(r, ti, p, &open, &pmv);
+        mv = mv && pmv;
     }
     for (unsigned g = 1; g <= st->ngroups && g <= SQL_MAX_GROUPS; g++) {
         uint64_t u = 0;
+        bool umv = false;
         if (st->groups[g].block != t->vblock)
             continue;
         for (unsigned br = 0; br < st->groups[g].nbranches; br++) {
             uint64_t bm = all;
+            bool bmv = true;
             for (unsigned i = 0; i < st->npreds; i++) {
                 const struct sql_pred *p = &st->preds[i];
                 if (p->group != g || p->branch != br || p->op == PRED_COLEQ ||
                     (p->flags & PREDF_OUTER) ||
                     !rt_col_is_key(r, p->block, &p->col, ti))
                     continue;
-                bm &= rt_pred_mask(r, ti, p, &open);
+                bm &= rt_pred_mask(r, ti, p, &open, &pmv);
+                bmv = bmv && pmv;
             }
             u |= bm;
+            umv = umv || bmv;
         }
-        if (st->groups[g].nbranches > 0)
+        if (st->groups[g].nbranches > 0) {
             m &= u;
+            mv = mv && umv;
+        }
     }
+    t->moving = mv && r->cfg->rules[t->rule].moving.active;
     return m;
 }
 

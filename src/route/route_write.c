@@ -293,7 +293,7 @@ rt_route_insert(struct rt *r, bool explain_only)
     struct sql_row row;
     uint32_t nrows = 0;
     uint64_t mask = 0;
-    bool missing = false, open = false;
+    bool missing = false, open = false, moving = false;
     int ti = -1, keyidx = -1;
 
     for (int i = 0; i < r->ntab && ti < 0; i++)
@@ -436,6 +436,7 @@ rt_route_insert(struct rt *r, bool explain_only)
             return;
         }
         mask |= rt_shard_bit(shard);
+        moving = moving || placement_in_moving(rule, &k);
         if (nrows - 1 >= LOCAL_ROWS)
             rows = rows_grow(r, local, nrows - 1);
         rows[nrows - 1].off = (uint32_t)(row.text.p - st->sql);
@@ -447,6 +448,8 @@ rt_route_insert(struct rt *r, bool explain_only)
         mask = placement_rule_mask(rule);
         r->scatter = true;
     }
+    /* a row whose key is not known yet may be a moving one */
+    r->tab[ti].moving = rule->moving.active && (moving || missing);
     if (mask == 0) /* no rows: the server answers the syntax */
         mask = rt_shard_bit(rule->shards[0]);
     r->mask = mask;

@@ -66,6 +66,9 @@
 #include "sql/lexer.h"
 #include "sql/predicates.h"
 
+_Static_assert(CFG_MAX_SHARDS <= ROUTE_MAX_SHARDS,
+               "a plan must be able to name every shard a config lists");
+
 /* ------------------------------------------------------------------ */
 /* plan, buffer, small helpers                                          */
 /* ------------------------------------------------------------------ */
@@ -75,6 +78,7 @@ route_plan_init(struct route_plan *plan)
 {
     memset(plan, 0, sizeof(*plan));
     plan->table_rule = -1;
+    plan->moving_rule = -1;
     plan->kind = "";
 }
 
@@ -741,6 +745,137 @@ overflow_unsafe(const struct stmt_info *st)
            st->ncols >= SQL_MAX_COLS;
 }
 
+/* Whether the statement writes rows of the tables it names (or changes
+ * them whole: DDL); reads, even locking ones, do not. */
+static bool
+writes_rows(const struct stmt_info *st)
+{
+    switch (st->kind) {
+    case STMT_INSERT:
+    case STMT_REPLACE:
+    case STMT_UPDATE:
+    case STMT_DELETE:
+    case STMT_LOAD_DATA:
+    case STMT_DDL:
+        return true;
+    case STMT_EXPLAIN:
+        /* ANALYZE runs the statement it explains */
+        return (st->flags & SQLF_ANALYZE) &&
+               (st->inner_kind == STMT_INSERT ||
+                st->inner_kind == STMT_REPLACE ||
+                st->inner_kind == STMT_UPDATE || st->inner_kind == STMT_DELETE);
+    default:
+        return false;
+    }
+}
+
+/* route_plan.touches_moving: a forwarded write to a table whose rule has a
+ * moving set, unless its keys keep it out of the set (rt_table.moving,
+ * true until the keys were read). */
+static void
+mark_moving(struct rt *r)
+{
+    struct route_plan *plan = r->plan;
+
+    plan->touches_moving = false;
+    plan->moving_rule = -1;
+    plan->moving_id = 0;
+    if (plan->action != ROUTE_FORWARD || !writes_rows(r->st))
+        return;
+    for (int i = 0; i < r->ntab; i++) {
+        const struct rt_table *t = &r->tab[i];
+        const struct cfg_rule *rule;
+        if (!t->write || t->cls != TC_SHARDED || !t->moving)
+            continue;
+        rule = &r->cfg->rules[t->rule];
+        if (!rule->moving.active)
+            continue;
+        plan->touches_moving = true;
+        plan->moving_rule = t->rule;
+        plan->moving_id = rule->moving.id;
+        return;
+    }
+}
+
+static void
+route_statement(struct rt *r)
+{
+    const struct stmt_info *st = r->st;
+
+    if (r->cfg->nschemas == 0 || r->cfg->nshards == 0) {
+        rt_refuse(r, ER_UNKNOWN_ERROR,
+                  "myshard: the configuration has no schema or shard to "
+                  "route to; add them to myshard.yaml");
+        return;
+    }
+    r->schema = statement_schema(r);
+    rt_resolve_tables(r);
+    rt_refine_written(r);
+    set_role(r);
+    if (st->hint.present && route_hint(r))
+        return;
+    /* LOCK TABLES of many tables: route_lock.c reads them one by one */
+    if (overflow_unsafe(st) && st->kind != STMT_LOCK_TABLES) {
+        rt_refuse(r, ER_NOT_SUPPORTED_YET,
+                  "myshard: the statement has more tables, conditions or "
+                  "columns than the router reads; simplify it or route it "
+                  "with a hint (/* myshard: shard=NAME */)");
+        return;
+    }
+    if (st->lex_error) {
+        /* an unterminated string or comment: the server refuses it whole;
+         * never split what could not be read */
+        route_default(r, r->schema);
+        return;
+    }
+    if (st->multi) {
+        route_multi(r);
+        return;
+    }
+    switch (st->kind) {
+    case STMT_SELECT:
+        route_select(r);
+        break;
+    case STMT_INSERT:
+    case STMT_REPLACE:
+        rt_route_insert(r, false);
+        break;
+    case STMT_UPDATE:
+    case STMT_DELETE:
+        rt_route_update_delete(r);
+        break;
+    case STMT_DDL:
+        route_ddl(r);
+        break;
+    case STMT_SHOW:
+        route_show(r);
+        break;
+    case STMT_EXPLAIN:
+        route_explain(r);
+        break;
+    case STMT_DO:
+        route_plain(r);
+        break;
+    case STMT_LOCK_TABLES:
+        rt_route_lock(r);
+        break;
+    case STMT_UNLOCK_TABLES:
+        rt_route_unlock(r);
+        break;
+    case STMT_LOAD_DATA:
+        route_unlisted_only(r, "LOAD DATA",
+                            "load the rows with INSERT ... VALUES");
+        break;
+    case STMT_HANDLER:
+        route_unlisted_only(r, "HANDLER", "use SELECT");
+        break;
+    default:
+        route_default(r, r->schema);
+        break;
+    }
+    rt_check_locked(r);
+}
+
 void
 router_route(const struct cfg *cfg, const struct stmt_info *st,
              const struct route_ctx *ctx, struct route_plan *plan)
@@ -759,76 +894,7 @@ router_route(const struct cfg *cfg, const struct stmt_info *st,
     r.mask = 0;
     r.scatter = false;
     r.narrowed = false;
-    if (cfg->nschemas == 0 || cfg->nshards == 0) {
-        rt_refuse(&r, ER_UNKNOWN_ERROR,
-                  "myshard: the configuration has no schema or shard to "
-                  "route to; add them to myshard.yaml");
-        return;
-    }
-    r.schema = statement_schema(&r);
-    rt_resolve_tables(&r);
-    rt_refine_written(&r);
-    set_role(&r);
-    if (st->hint.present && route_hint(&r))
-        return;
-    /* LOCK TABLES of many tables: route_lock.c reads them one by one */
-    if (overflow_unsafe(st) && st->kind != STMT_LOCK_TABLES) {
-        rt_refuse(&r, ER_NOT_SUPPORTED_YET,
-                  "myshard: the statement has more tables, conditions or "
-                  "columns than the router reads; simplify it or route it "
-                  "with a hint (/* myshard: shard=NAME */)");
-        return;
-    }
-    if (st->lex_error) {
-        /* an unterminated string or comment: the server refuses it whole;
-         * never split what could not be read */
-        route_default(&r, r.schema);
-        return;
-    }
-    if (st->multi) {
-        route_multi(&r);
-        return;
-    }
-    switch (st->kind) {
-    case STMT_SELECT:
-        route_select(&r);
-        break;
-    case STMT_INSERT:
-    case STMT_REPLACE:
-        rt_route_insert(&r, false);
-        break;
-    case STMT_UPDATE:
-    case STMT_DELETE:
-        rt_route_update_delete(&r);
-        break;
-    case STMT_DDL:
-        route_ddl(&r);
-        break;
-    case STMT_SHOW:
-        route_show(&r);
-        break;
-    case STMT_EXPLAIN:
-        route_explain(&r);
-        break;
-    case STMT_DO:
-        route_plain(&r);
-        break;
-    case STMT_LOCK_TABLES:
-        rt_route_lock(&r);
-        break;
-    case STMT_UNLOCK_TABLES:
-        rt_route_unlock(&r);
-        break;
-    case STMT_LOAD_DATA:
-        route_unlisted_only(&r, "LOAD DATA",
-                            "load the rows with INSERT ... VALUES");
-        break;
-    case STMT_HANDLER:
-        route_unlisted_only(&r, "HANDLER", "use SELECT");
-        break;
-    default:
-        route_default(&r, r.schema);
-        break;
-    }
-    rt_check_locked(&r);
+    r.ntab = 0;
+    route_statement(&r);
+    mark_moving(&r);
 }

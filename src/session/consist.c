@@ -22,7 +22,8 @@
 #include "session/relay.h"
 #include "session/session.h"
 
-/* The session's seqnos on shard, allocated at its first write. */
+/* The session's seqnos on shard, allocated at its first write (and grown
+ * at its first write to a shard a reload appended since). */
 static uint64_t *
 wrote(struct session *s, int shard, bool make)
 {
@@ -30,10 +31,14 @@ wrote(struct session *s, int shard, bool make)
 
     if (shard < 0 || shard >= n)
         return NULL;
-    if (s->gtid_wrote == NULL) {
+    if (shard >= s->gtid_nshards) {
         if (!make)
             return NULL;
-        s->gtid_wrote = xcalloc((size_t)n * GTID_SLOTS, sizeof(uint64_t));
+        s->gtid_wrote =
+            xrealloc(s->gtid_wrote, (size_t)n * GTID_SLOTS * sizeof(uint64_t));
+        memset(s->gtid_wrote + (size_t)s->gtid_nshards * GTID_SLOTS, 0,
+               (size_t)(n - s->gtid_nshards) * GTID_SLOTS * sizeof(uint64_t));
+        s->gtid_nshards = n;
     }
     return s->gtid_wrote + (size_t)shard * GTID_SLOTS;
 }

@@ -8,13 +8,16 @@
  *
  *   wctx->cfg               the reference moves to the new generation
  *   wctx->renames           point at its strings: rebuilt
- *   pools                   credentials, limits, timeouts: pool_set_cfg
+ *   pools                   credentials, limits, timeouts: pool_set_cfg;
+ *                           the servers of appended shards get theirs
+ *                           here, before the first plan that names them
  *   session user, schema    indexes into its arrays: remapped by name
  *   prepared USE            schema indexes (local_stmt): remapped by name
  *
  * Nothing else in flight points into a generation: a route plan has become
- * shard indexes (the same in both: a reload that changes the shard list is
- * refused before it gets here) and text copied into the command or the
+ * shard indexes (the same in both: a reload may only append shards, one
+ * that removes, renames or reorders them is refused before it gets here)
+ * and text copied into the command or the
  * scatter targets; prepared statements keep the text they were prepared
  * with; a transaction keeps its mode and its branches (txn.c copies them);
  * merges copied their spec. A statement in flight finishes against the
@@ -36,6 +39,7 @@
 #include "backend/server.h"
 #include "base/log.h"
 #include "cfg/cfg.h"
+#include "net/worker.h"
 #include "session/qcache.h"
 #include "session/session.h"
 #include "sql/rewrite.h"
@@ -119,12 +123,17 @@ remap_session(struct session *s, const struct cfg *old, const struct cfg *next)
 }
 
 /* The per-user counters follow the users by name into tables sized for
- * the new config (the shard list never changes live). Only this worker
- * writes them, and snapshots read them on this thread. */
+ * the new config; the shards keep their positions (a reload only appends),
+ * so the running shards' cells are copied and the appended ones start at
+ * zero. Only this worker writes them, and snapshots read them on this
+ * thread. */
 static void
 remap_counters(struct wctx *wc, const struct cfg *old, const struct cfg *cfg)
 {
-    size_t per_user = (size_t)(cfg->nshards + 1) * SR_COUNT * SK_COUNT;
+    size_t cell = (size_t)SR_COUNT * SK_COUNT;
+    size_t per_user = (size_t)(cfg->nshards + 1) * cell;
+    size_t old_per_user = (size_t)(wc->q_shards + 1) * cell;
+    size_t keep = MIN(per_user, old_per_user);
     struct stats_user *us;
     _Atomic long long *qm;
 
@@ -134,17 +143,16 @@ remap_counters(struct wctx *wc, const struct cfg *old, const struct cfg *cfg)
     qm = xcalloc((size_t)MAX(cfg->nusers, 1) * per_user, sizeof(*qm));
     for (int u = 0; u < cfg->nusers; u++) {
         int o = cfg_find_user(old, cfg->users[u].name);
-        if (o < 0 || o >= wc->nustats || o >= wc->q_users ||
-            wc->q_shards != cfg->nshards)
+        if (o < 0 || o >= wc->nustats || o >= wc->q_users)
             continue;
         STATS_ADD(&us[u], queries, STATS_GET(&wc->ustats[o], queries));
         STATS_ADD(&us[u], errors, STATS_GET(&wc->ustats[o], errors));
         STATS_ADD(&us[u], rate_limited,
                   STATS_GET(&wc->ustats[o], rate_limited));
-        for (size_t i = 0; i < per_user; i++)
+        for (size_t i = 0; i < keep; i++)
             atomic_store_explicit(
                 &qm[(size_t)u * per_user + i],
-                atomic_load_explicit(&wc->qmatrix[(size_t)o * per_user + i],
+                atomic_load_explicit(&wc->qmatrix[(size_t)o * old_per_user + i],
                                      memory_order_relaxed),
                 memory_order_relaxed);
     }
@@ -157,6 +165,24 @@ remap_counters(struct wctx *wc, const struct cfg *old, const struct cfg *cfg)
     wc->q_shards = cfg->nshards;
 }
 
+/* Pools for the servers a reload added to the set (server_set_grow ran
+ * before the reload handed the generation to the workers). */
+static void
+add_pools(struct wctx *wc, const struct cfg *cfg)
+{
+    int n = wc->servers->n;
+
+    if (wc->pools == NULL || n <= wc->npools)
+        return;
+    wc->pools = xrealloc(wc->pools, (size_t)n * sizeof(*wc->pools));
+    for (int k = wc->npools; k < n; k++)
+        wc->pools[k] = pool_new(wc->w, &wc->servers->v[k], cfg);
+    log_debug("pools added for the servers of appended shards worker=%d "
+              "servers=%d",
+              wc->w->id, n - wc->npools);
+    wc->npools = n;
+}
+
 void
 reload_use_cfg(struct wctx *wc, struct cfg *cfg)
 {
@@ -165,8 +191,9 @@ reload_use_cfg(struct wctx *wc, struct cfg *cfg)
 
     wc->cfg = cfg_get(cfg);
     rebuild_renames(wc);
-    for (int k = 0; wc->pools != NULL && k < wc->servers->n; k++)
+    for (int k = 0; wc->pools != NULL && k < wc->npools; k++)
         pool_set_cfg(wc->pools[k], cfg);
+    add_pools(wc, cfg);
     if (old == NULL)
         return;
     /* What the old generation let through may be denied now. */

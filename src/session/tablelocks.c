@@ -7,6 +7,7 @@
 #include "session/tablelocks.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend/pool.h"
 #include "backend/server.h"
@@ -68,9 +69,13 @@ tablelocks_keep(struct session *s, struct serverconn *sc)
 {
     int shard = sc->srv->shard;
 
-    if (s->locks == NULL) {
-        s->nlocks = s->wc->cfg->nshards;
-        s->locks = xcalloc((size_t)s->nlocks, sizeof(*s->locks));
+    if (shard >= s->nlocks && shard < s->wc->cfg->nshards) {
+        /* first lock, or a shard a reload appended since */
+        int n = s->wc->cfg->nshards;
+        s->locks = xrealloc(s->locks, (size_t)n * sizeof(*s->locks));
+        memset(s->locks + s->nlocks, 0,
+               (size_t)(n - s->nlocks) * sizeof(*s->locks));
+        s->nlocks = n;
     }
     if (shard < 0 || shard >= s->nlocks) {
         pool_discard(sc);

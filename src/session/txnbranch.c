@@ -157,9 +157,18 @@ txn_start_branch(struct session *s, struct serverconn *sc, struct relay *rl)
     struct txn *tx = s->txn;
     struct branch *br;
 
-    if (tx->nb == tx->cap) { /* a shard met twice: never, but be safe */
-        tx->cap *= 2;
+    if (tx->nb == tx->cap) {
+        /* a shard a reload appended after the transaction began: the idle
+         * branches are lent with their address, which moves */
+        uint64_t lent = 0;
+        for (int i = 0; i < tx->nb && i < 64; i++)
+            if (tx->b[i].sc != NULL && tx->b[i].sc->arg == &tx->b[i])
+                lent |= 1ull << i;
+        tx->cap = MAX(tx->cap * 2, 1);
         tx->b = xrealloc(tx->b, (size_t)tx->cap * sizeof(*tx->b));
+        for (int i = 0; i < tx->nb && i < 64; i++)
+            if (lent & (1ull << i))
+                tx->b[i].sc->arg = &tx->b[i];
     }
     br = &tx->b[tx->nb++];
     memset(br, 0, sizeof(*br));

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# tests/integration/mariadb_env.sh - the MariaDB test cluster: two shards,
-# each a primary and a GTID replica, four real mariadbd servers on loopback.
+# tests/integration/mariadb_env.sh - the MariaDB test cluster: three pairs
+# of a primary and a GTID replica, six real mariadbd servers on loopback.
+# s0 and s1 are the shards of the test config; s2 is a spare pair that no
+# config names at start (the shard a DBA adds later: RELOAD CONFIG, online
+# resharding).
 #
 # Usage (executed):
 #   mariadb_env.sh start  DIR        start the cluster in DIR (created if needed)
@@ -15,11 +18,13 @@
 # arguments (`. mariadb_env.sh start DIR`) it also runs them, and after start
 # or env exports the cluster's variables into the calling shell.
 #
-# Servers (NAME): s0-primary, s0-replica, s1-primary, s1-replica.
+# Servers (NAME): s0-primary, s0-replica, s1-primary, s1-replica,
+# s2-primary, s2-replica (server ids 1 to 6).
 # Each has DIR/NAME (datadir), DIR/NAME.sock, DIR/NAME.err (error log),
 # DIR/NAME.pid. DIR/cluster.env holds the exported variables:
 #   MARIADB_DIR, S0_PRIMARY_PORT, S0_REPLICA_PORT, S1_PRIMARY_PORT,
-#   S1_REPLICA_PORT, and S0_PRIMARY_SOCKET ... S1_REPLICA_SOCKET;
+#   S1_REPLICA_PORT, S2_PRIMARY_PORT, S2_REPLICA_PORT, and
+#   S0_PRIMARY_SOCKET ... S2_REPLICA_SOCKET (S2_* only when s2 runs);
 #   MARIADB_TLS_CA, MARIADB_TLS_CERT, MARIADB_TLS_KEY,
 #   MARIADB_TLS_CLIENT_CERT, MARIADB_TLS_CLIENT_KEY, MARIADB_TLS_OTHER_CA.
 #
@@ -31,19 +36,22 @@
 #
 # On every primary: users repl/repl (REPLICATION SLAVE) and myshard/secret
 # (ALL on *.*, mysql_native_password), root through the socket, databases
-# shop and app_real; all of it reaches the replicas through replication.
+# shop and app_real (on s2 too: a spare prepared like the others, empty);
+# all of it reaches the replicas through replication.
 # Replicas run read_only=1, and myshard lacks READ_ONLY ADMIN, so a write
 # the proxy sends to a replica fails (error 1290) instead of silently
 # breaking GTID replication.
 #
 # Environment:
-#   MARIADB_PORTS="P0 R0 P1 R1"  fixed ports (s0 primary, s0 replica,
-#                                 s1 primary, s1 replica); default: free ones
+#   MARIADB_PORTS="P0 R0 P1 R1 [P2 R2]"  fixed ports (s0 primary, s0
+#                                 replica, s1 primary, s1 replica, s2 ...);
+#                                 four ports start s0 and s1 only, six all
+#                                 three pairs; default: six free ones
 #   MARIADB_MAX_CONNECTIONS      max_connections of every server (300)
 #   MARIADB_EXTRA_ARGS           extra mariadbd options, space separated
 #   MARIADB_START_TIMEOUT        seconds to wait for the cluster (60)
 
-_MARIADB_ENV_NAMES=(s0-primary s0-replica s1-primary s1-replica)
+_MARIADB_ENV_NAMES=(s0-primary s0-replica s1-primary s1-replica s2-primary s2-replica)
 _MARIADB_ENV_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../tools" && pwd)/lib.sh"
 # shellcheck source=SCRIPTDIR/../../tools/lib.sh
 . "$_MARIADB_ENV_LIB"
@@ -64,6 +72,8 @@ _me_server_id() {
     s0-replica) echo 2 ;;
     s1-primary) echo 3 ;;
     s1-replica) echo 4 ;;
+    s2-primary) echo 5 ;;
+    s2-replica) echo 6 ;;
     *) return 1 ;;
     esac
 }
@@ -262,6 +272,7 @@ _me_write_env() {
         printf 'export MARIADB_TLS_CLIENT_KEY=%q\n' "$dir/tls/client.key"
         printf 'export MARIADB_TLS_OTHER_CA=%q\n' "$dir/tls/other-ca.pem"
         for name in "${_MARIADB_ENV_NAMES[@]}"; do
+            [[ -f "$dir/$name.args" ]] || continue # s2 not started
             var=$(_me_var "$name")
             printf 'export %s_PORT=%s\n' "$var" "$(_me_port "$dir" "$name")"
             printf 'export %s_SOCKET=%q\n' "$var" "$dir/$name.sock"
@@ -282,17 +293,17 @@ _me_running_any() {
 }
 
 _me_start_once() {
-    local dir=$1 deadline=$2 i name primary_port
-    local -a ports
+    local dir=$1 deadline=$2 i n name primary_port
+    local -a ports names
     local installer_args=()
 
     if [[ -n "${MARIADB_PORTS:-}" ]]; then
         read -r -a ports <<<"$MARIADB_PORTS"
-        if [[ ${#ports[@]} -ne 4 ]]; then
-            _me_err "MARIADB_PORTS needs 4 ports (s0 primary, s0 replica, s1 primary, s1 replica)"
+        if [[ ${#ports[@]} -ne 4 && ${#ports[@]} -ne 6 ]]; then
+            _me_err "MARIADB_PORTS needs 4 ports (s0 primary, s0 replica, s1 primary, s1 replica) or 6 (then s2 primary, s2 replica)"
             return 1
         fi
-        for i in 0 1 2 3; do
+        for ((i = 0; i < ${#ports[@]}; i++)); do
             if port_open "${ports[$i]}"; then
                 _me_err "port ${ports[$i]} (for ${_MARIADB_ENV_NAMES[$i]}) is already in use:"
                 ss -ltnp "sport = :${ports[$i]}" >&2 2>/dev/null || true
@@ -300,16 +311,22 @@ _me_start_once() {
             fi
         done
     else
-        read -r -a ports <<<"$(free_ports 4)"
-        if [[ ${#ports[@]} -ne 4 ]]; then
-            _me_err "could not find 4 free ports"
+        read -r -a ports <<<"$(free_ports 6)"
+        if [[ ${#ports[@]} -ne 6 ]]; then
+            _me_err "could not find 6 free ports"
             return 1
         fi
     fi
+    n=${#ports[@]}
+    names=("${_MARIADB_ENV_NAMES[@]:0:n}")
+    # a spare left from an earlier start with six ports is not this one's
+    for name in "${_MARIADB_ENV_NAMES[@]:n}"; do
+        rm -rf "${dir:?}/$name" "$dir/$name".{args,mpid,sock,pid,err}
+    done
 
     _me_make_certs "$dir" || return 1
-    # One datadir is initialised, then copied: four times faster than four
-    # installs on a small machine.
+    # One datadir is initialised, then copied: much faster than one install
+    # per server on a small machine.
     rm -rf "$dir/.template"
     if [[ $EUID -eq 0 ]]; then
         installer_args+=(--user=root)
@@ -322,8 +339,8 @@ _me_start_once() {
         tail -n 30 "$dir/install.log" >&2
         return 1
     fi
-    for i in 0 1 2 3; do
-        name=${_MARIADB_ENV_NAMES[$i]}
+    for ((i = 0; i < n; i++)); do
+        name=${names[$i]}
         rm -rf "${dir:?}/$name"
         cp -a "$dir/.template" "$dir/$name" || return 1
         : >"$dir/$name.err"
@@ -331,14 +348,15 @@ _me_start_once() {
     done
     rm -rf "$dir/.template"
 
-    for name in "${_MARIADB_ENV_NAMES[@]}"; do
+    for name in "${names[@]}"; do
         _me_launch "$dir" "$name"
     done
-    for name in "${_MARIADB_ENV_NAMES[@]}"; do
+    for name in "${names[@]}"; do
         _me_wait_alive "$dir" "$name" "$deadline" || return 1
     done
 
-    for name in s0-primary s1-primary; do
+    for name in "${names[@]}"; do
+        [[ $name == *-primary ]] || continue
         if ! _me_sql "$dir" "$name" <<'EOF'; then
 CREATE USER 'repl'@'%' IDENTIFIED BY 'repl';
 GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%';
@@ -352,7 +370,8 @@ EOF
             return 1
         fi
     done
-    for name in s0-replica s1-replica; do
+    for name in "${names[@]}"; do
+        [[ $name == *-replica ]] || continue
         primary_port=$(_me_port "$dir" "$(_me_primary_of "$name")")
         if ! _me_sql "$dir" "$name" <<EOF; then
 CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$primary_port,
@@ -364,7 +383,8 @@ EOF
             return 1
         fi
     done
-    for name in s0-replica s1-replica; do
+    for name in "${names[@]}"; do
+        [[ $name == *-replica ]] || continue
         _me_wait_replica "$dir" "$name" "$deadline" || return 1
     done
     _me_write_env "$dir"

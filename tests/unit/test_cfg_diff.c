@@ -211,11 +211,113 @@ END_TEST
 
 START_TEST(test_shard_list)
 {
-    /* renamed, added: rules name shards by position, nothing can apply */
+    /* renamed, removed, reordered: rules name shards by position, nothing
+     * can apply */
     expect("s1", "s9", "", "shards", true);
+    {
+        /* s2 removed: the running config has it, the file not */
+        struct cfg *a = load_edit("sharding_rules:\n",
+                                  "  - name: s2\n    primary: 127.0.0.1:3309\n"
+                                  "sharding_rules:\n");
+        struct cfg *b = load(base_yaml);
+        struct cfg_diff d;
+
+        cfg_diff(a, b, &d);
+        ck_assert(d.shard_list);
+        ck_assert_str_eq(d.restart, "shards");
+        ck_assert_int_eq(d.shards_added, 0);
+        cfg_put(a);
+        cfg_put(b);
+    }
+    {
+        struct cfg *a = load(base_yaml);
+        struct cfg *b = load_edit(
+            "  - name: s0\n    primary: 127.0.0.1:3306\n    replicas:\n"
+            "      - { addr: 127.0.0.1:3316, weight: 1, zone: dc1 }\n"
+            "  - name: s1\n    primary: 127.0.0.1:3307\n",
+            "  - name: s1\n    primary: 127.0.0.1:3307\n"
+            "  - name: s0\n    primary: 127.0.0.1:3306\n    replicas:\n"
+            "      - { addr: 127.0.0.1:3316, weight: 1, zone: dc1 }\n");
+        struct cfg_diff d;
+
+        cfg_diff(a, b, &d);
+        ck_assert(d.shard_list);
+        ck_assert_int_eq(d.shards_added, 0);
+        cfg_put(a);
+        cfg_put(b);
+    }
+}
+END_TEST
+
+/* Appending shards at the end is live; with an existing shard's servers
+ * changed too, that part needs a restart. */
+START_TEST(test_shards_appended)
+{
+    struct cfg *a = load(base_yaml), *b;
+    struct cfg_diff d;
+
     expect("sharding_rules:\n",
-           "  - name: s2\n    primary: 127.0.0.1:3309\nsharding_rules:\n", "",
-           "shards", true);
+           "  - name: s2\n    primary: 127.0.0.1:3309\nsharding_rules:\n",
+           "shards (s2 added)", "", false);
+    b = load_edit("sharding_rules:\n",
+                  "  - name: s2\n    primary: 127.0.0.1:3309\n"
+                  "  - name: s3\n    primary: 127.0.0.1:3310\n"
+                  "sharding_rules:\n");
+    cfg_diff(a, b, &d);
+    ck_assert_str_eq(d.live, "shards (s2 s3 added)");
+    ck_assert_int_eq(d.shards_added, 2);
+    ck_assert(!d.shard_list);
+    cfg_put(b);
+    expect("    primary: 127.0.0.1:3307\nsharding_rules:\n",
+           "    primary: 127.0.0.1:3308\n  - name: s2\n"
+           "    primary: 127.0.0.1:3309\nsharding_rules:\n",
+           "shards (s2 added)", "shards", false);
+    /* the running s1 is kept, the appended s2 stays */
+    b = load_edit("    primary: 127.0.0.1:3307\nsharding_rules:\n",
+                  "    primary: 127.0.0.1:3308\n  - name: s2\n"
+                  "    primary: 127.0.0.1:3309\nsharding_rules:\n");
+    cfg_keep_restart_keys(b, a);
+    ck_assert_int_eq(b->nshards, 3);
+    ck_assert_int_eq(b->shards[1].primary.port, 3307);
+    ck_assert_str_eq(b->shards[1].primary.text, "127.0.0.1:3307");
+    ck_assert_str_eq(b->shards[2].name, "s2");
+    ck_assert_int_eq(b->shards[2].primary.port, 3309);
+    ck_assert_str_eq(b->shards[0].replicas[0].zone, "dc1");
+    ck_assert_ptr_ne(b->shards[0].replicas, a->shards[0].replicas);
+    cfg_diff(a, b, &d);
+    ck_assert_str_eq(d.restart, "");
+    ck_assert_str_eq(d.live, "shards (s2 added)");
+    cfg_put(a);
+    cfg_put(b);
+}
+END_TEST
+
+/* More shards than a plan can name are refused at load. */
+START_TEST(test_too_many_shards)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    struct diag d;
+    struct cfg *c;
+    char line[512];
+
+    fputs("backend: { user: u, password: p }\nshards:\n", out);
+    for (int i = 0; i < CFG_MAX_SHARDS + 1; i++)
+        fprintf(out, "  - { name: s%d, primary: 127.0.0.1:%d }\n", i,
+                10000 + i);
+    fputs("schemas: [{ name: shop }]\n"
+          "users: [{ name: app, password: app, schemas: [shop] }]\n",
+          out);
+    fclose(out);
+    diag_init(&d);
+    c = cfg_load_string("t.yaml", text, &d);
+    ck_assert_ptr_null(c);
+    diag_format(&d, 0, line, sizeof(line));
+    ck_assert_msg(strstr(line, "too many shards: 65, at most 64") != NULL, "%s",
+                  line);
+    diag_free(&d);
+    free(text);
 }
 END_TEST
 
@@ -277,6 +379,8 @@ main(void)
     tcase_add_test(tc, test_live_keys);
     tcase_add_test(tc, test_restart_keys);
     tcase_add_test(tc, test_shard_list);
+    tcase_add_test(tc, test_shards_appended);
+    tcase_add_test(tc, test_too_many_shards);
     tcase_add_test(tc, test_keep_restart_keys);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

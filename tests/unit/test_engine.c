@@ -504,6 +504,7 @@ setup(void)
     wc.pools = xcalloc((size_t)servers->n, sizeof(*wc.pools));
     for (int k = 0; k < servers->n; k++)
         wc.pools[k] = pool_new(&w, &servers->v[k], cfg);
+    wc.npools = servers->n;
     reload_use_cfg(&wc, cfg);
     w.ctx = &wc;
     new_session();

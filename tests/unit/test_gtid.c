@@ -1,7 +1,8 @@
 /*
  * test_gtid.c - MariaDB GTIDs and positions as text (base/gtid.h): what
  * servers write (last_gtid, gtid_slave_pos with one or several domains,
- * the empty position) and what must not parse.
+ * the empty position) and what must not parse; whether one position
+ * covers another.
  */
 #include "base/gtid.h"
 
@@ -54,6 +55,34 @@ START_TEST(test_list)
 }
 END_TEST
 
+START_TEST(test_covers)
+{
+    /* the same domain: seqno decides, the server id does not */
+    ck_assert(gtid_pos_covers("0-1-100", "0-1-100"));
+    ck_assert(gtid_pos_covers("0-1-101", "0-1-100"));
+    ck_assert(gtid_pos_covers("0-2-101", "0-1-100"));
+    ck_assert(!gtid_pos_covers("0-1-99", "0-1-100"));
+    ck_assert(!gtid_pos_covers("0-9-99", "0-1-100"));
+    /* every domain of want, in any order; extra domains of have are fine */
+    ck_assert(gtid_pos_covers("1-3-7,0-1-100", "0-1-100,1-3-7"));
+    ck_assert(gtid_pos_covers("0-1-100,1-3-8,2-1-1", "1-3-7"));
+    ck_assert(!gtid_pos_covers("0-1-100,1-3-6", "0-1-100,1-3-7"));
+    ck_assert(!gtid_pos_covers("0-1-100", "0-1-100,1-3-7")); /* missing */
+    /* the empty position */
+    ck_assert(gtid_pos_covers("", ""));
+    ck_assert(gtid_pos_covers("0-1-5", ""));
+    ck_assert(!gtid_pos_covers("", "0-1-5"));
+    /* servers print positions with spaces and newlines */
+    ck_assert(gtid_pos_covers("0-1-100,\n1-3-7", "1-3-7 , 0-1-50"));
+    /* malformed texts cover nothing and are covered by nothing */
+    ck_assert(!gtid_pos_covers("0-1-x", ""));
+    ck_assert(!gtid_pos_covers("0-1-100", "0-1"));
+    ck_assert(!gtid_pos_covers("0-1-100,", "0-1-1"));
+    ck_assert(gtid_pos_covers("0-1-18446744073709551615",
+                              "0-1-18446744073709551614"));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -64,6 +93,7 @@ main(void)
 
     tcase_add_test(tc, test_one);
     tcase_add_test(tc, test_list);
+    tcase_add_test(tc, test_covers);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

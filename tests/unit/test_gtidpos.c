@@ -13,8 +13,7 @@
 #include "backend/server.h"
 
 static struct server srv[2];
-static int primaries[1] = {0};
-static struct server_set set = {srv, 2, primaries, 1, NULL, NULL};
+static struct server_set set = {.v = srv, .n = 2, .cap = 2, .nshards = 1};
 
 static void
 setup(void)
@@ -23,6 +22,7 @@ setup(void)
     srv[0].primary = true;
     srv[1].index = 1;
     gtidpos_init(&set);
+    gtidpos_add_shard(&set, 0);
 }
 
 static void

@@ -21,8 +21,8 @@
 /* Shard 0: primary 0, replicas 1 (dc1, w1), 2 (dc2, w2), 3 (dc1, w3),
  * 4 (dc1, w0). Shard 1: primary 5, replica 6 (dc2, w1). */
 static struct server srv[7];
-static int primaries[2] = {0, 5};
-static struct server_set set = {srv, 7, primaries, 2};
+static struct server_set set = {
+    .v = srv, .n = 7, .cap = 7, .shard_primary = {0, 5}, .nshards = 2};
 static struct cfg cfg;
 
 static void
