@@ -237,7 +237,7 @@ def scenario_kill(tmp, phase):
             spec, db, lambda: (w.last or {}).get("phase") not in ("copy",)),
             daemon=True)
         bl.start()
-    r = w.until((phase,), 120, step=0.01)
+    r = w.until((phase,), 60, step=0.01)
     at = r.get("phase") if r else None
     a.kill()
     tap.diag("%s: phases seen %s" % (name, " -> ".join(w.seen)))
@@ -258,7 +258,7 @@ def scenario_kill(tmp, phase):
         return
     w.rid = None  # the rule's reshard, whatever id it has now
     w.last = None
-    r = w.until((), 150)
+    r = w.until((), 90)
     tap.ok(r is not None and r.get("phase") in ("done", "aborted"),
            "%s: after the restart the reshard resumes and ends done, or "
            "ends aborted" % name, "done or aborted",
@@ -317,7 +317,7 @@ def scenario_abort(tmp, phase):
             spec, db, lambda: (w.last or {}).get("phase") not in ("copy",)),
             daemon=True)
         bl.start()
-    r = w.until((phase,), 120, step=0.01)
+    r = w.until((phase,), 60, step=0.01)
     at = r.get("phase") if r else None
     if phase == "copy":
         try:
@@ -359,7 +359,7 @@ def scenario_split(tmp):
         finish(load, model, [a], name)
         return
     w = Watch(a, spec, rid, model)
-    r = w.until(("done",), 120)
+    r = w.until(("done",), 90)
     tap.diag("%s: phases seen %s" % (name, " -> ".join(w.seen)))
     tap.ok(r is not None and r.get("phase") == "done", "%s: SHOW RESHARD "
            "reaches done" % name, "done", progress(r) if r else None)
@@ -382,7 +382,7 @@ def scenario_two(tmp, kill_b):
         return
     w = Watch(a, spec, rid, model)
     if kill_b:
-        r = w.until(("cutover",), 120, step=0.01)
+        r = w.until(("cutover",), 60, step=0.01)
         at = r.get("phase") if r else None
         b.kill()
         tap.ok(at == "cutover", "%s: SIGKILL of instance B while A's SHOW "
@@ -391,7 +391,7 @@ def scenario_two(tmp, kill_b):
         txn.close()
         time.sleep(2)
         tap.ok(b.start(), "%s: B restarts" % name)
-    r = w.until((), 180)
+    r = w.until((), 120)
     tap.diag("%s: phases seen %s, at most %d held writes"
              % (name, " -> ".join(w.seen), w.max_held))
     want = ("done", "aborted") if kill_b else ("done",)
@@ -402,6 +402,9 @@ def scenario_two(tmp, kill_b):
     for inst in (a, b):
         inst.stop()
 
+
+# test.sh gives a program 600 s; a scenario that hangs must not eat them all
+BUDGET_S = int(ENV.get("MYSHARD_TEST_TIMEOUT_S", "600")) - 90
 
 SCENARIOS = [
     ("move", scenario_move),
@@ -427,6 +430,10 @@ def main():
     try:
         for name, fn in SCENARIOS:
             if only and name not in only:
+                continue
+            if time.time() - t_all > BUDGET_S:
+                tap.ok(False, "%s: not run, the program's %d s ran out"
+                       % (name, BUDGET_S))
                 continue
             tap.diag("--- %s" % name)
             t0 = time.time()
