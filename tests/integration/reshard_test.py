@@ -48,6 +48,7 @@ failed.
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -196,7 +197,18 @@ def scenario_move(tmp):
         return
     check_route(a, db, spec, sample_keys(spec), spec.after,
                 "move after a restart")
+    text = " ".join(str(v) for r in a.console("SHOW CONFIG")
+                    for v in r.values())
+    tap.ok("768-1023" in text and "s2" in text, "move after a restart: "
+           "SHOW CONFIG shows the live placement (768-1023 on s2)")
+    locate = os.path.join(os.path.dirname(ENV["MYSHARD_BIN"]),
+                          "myshard-locate")
     mk = [k for k in model.expected if spec.moving(k)][0]
+    out = subprocess.run([locate, "-c", a.cfg, "items", str(mk)],
+                         cwd=a.tmp, capture_output=True, text=True)
+    tap.ok(out.returncode == 0 and "shard: s2" in out.stdout,
+           "move: myshard-locate places moved key %d on s2" % mk, None,
+           out.stdout + out.stderr)
     new = next(k for k in range(5000000, 5100000) if spec.moving(k))
     con = connect(a.port, db=db)
     with con.cursor() as c:
