@@ -33,6 +33,8 @@
 # The machine is shared and noisy: quote ratios, not absolute numbers.
 #
 # Usage: tools/bench.sh [--sandbox]
+#        tools/bench.sh reshard [--env]   the online reshard's speed under
+#              sysbench oltp_read_write (tools/bench-reshard.sh says more)
 #   (default)  build the release build, start a private cluster (temp dir)
 #              and a private myshard, remove both at the end
 #   --sandbox  use the running ./tools/sandbox.sh (its cluster and myshard)
@@ -111,12 +113,16 @@ USE_SANDBOX=0
 case ${1:-} in
 "") ;;
 --sandbox) USE_SANDBOX=1 ;;
+reshard)
+    shift
+    exec "$MYSHARD_ROOT/tools/bench-reshard.sh" "$@"
+    ;;
 -h | --help)
     sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
     exit 0
     ;;
 *)
-    echo "usage: tools/bench.sh [--sandbox]" >&2
+    echo "usage: tools/bench.sh [--sandbox] | tools/bench.sh reshard [--env]" >&2
     exit 2
     ;;
 esac

@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# tools/bench-reshard.sh - `tools/bench.sh reshard`: the speed of an online
+# reshard. A quarter of BENCH_RESHARD_ROWS rows (sysbench tables sharded by
+# id over s0 and s1, hash rule of 1024 slots) moves to s2 (RESHARD MOVE
+# SLOTS 768-1023, s1 -> s2) while sysbench oltp_read_write runs through
+# myshard. It reports:
+#   - the copy rate (rows copied / time in phase copy, from SHOW RESHARD
+#     polled every 0.2 s) against reshard.copy_rate;
+#   - the catch-up: time in phase catchup and the largest binlog lag seen;
+#   - the longest write hold at cutover: the slowest write of a probe client
+#     that updates moving keys through myshard back to back (target: under
+#     500 ms), the most held writes SHOW RESHARD showed, and the phase
+#     lines of myshard's log;
+#   - the application's qps and p99 latency before (BENCH_TIME s), during
+#     (sysbench's 1-second reports while the reshard runs: mean qps, median
+#     and worst 1-second p99) and after (BENCH_TIME s).
+# The machine is shared and noisy: quote ratios, not absolute numbers.
+#
+# Usage: tools/bench.sh reshard [--env]
+#   (default)  build the release build, start a private MariaDB cluster of
+#              three shards (tests/integration/mariadb_env.sh) and a private
+#              myshard in a temporary directory, remove them at the end
+#   --env      use the servers the environment names (S0/S1/S2_PRIMARY_PORT,
+#              e.g. after eval "$(tools/cluster.sh env)"); the benchmark's
+#              schema (rsbench) is dropped from them at the end
+#
+# Environment:
+#   BENCH_RESHARD_ROWS=1000000   rows in all, over BENCH_RESHARD_TABLES=4
+#   BENCH_RESHARD_THREADS=8      sysbench threads
+#   BENCH_RESHARD_COPY_RATE=20000  reshard.copy_rate (rows/s)
+#   BENCH_RESHARD_MAX_PAUSE=2s   reshard.max_pause
+#   BENCH_RESHARD_TIMEOUT=1800   seconds the reshard may take
+#   BENCH_TIME=30                seconds of the before and after runs
+#   BENCH_BUILD=build            the build whose myshard runs (a release
+#                                build; build-test works for a quick try)
+#   BENCH_WORKERS=2              myshard workers
+set -euo pipefail
+
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$MYSHARD_ROOT"
+
+USE_ENV=0
+case ${1:-} in
+"") ;;
+--env) USE_ENV=1 ;;
+-h | --help)
+    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+    exit 0
+    ;;
+*)
+    echo "usage: tools/bench.sh reshard [--env]" >&2
+    exit 2
+    ;;
+esac
+
+ROWS=${BENCH_RESHARD_ROWS:-1000000}
+TABLES=${BENCH_RESHARD_TABLES:-4}
+THREADS=${BENCH_RESHARD_THREADS:-8}
+RATE=${BENCH_RESHARD_COPY_RATE:-20000}
+MAXP=${BENCH_RESHARD_MAX_PAUSE:-2s}
+TIMEOUT=${BENCH_RESHARD_TIMEOUT:-1800}
+BTIME=${BENCH_TIME:-30}
+BUILD=${BENCH_BUILD:-build}
+WORKERS=${BENCH_WORKERS:-2}
+SIZE=$((ROWS / TABLES))
+DB=rsbench
+
+WORK=$(mktemp -d /tmp/myshard-bench-reshard.XXXXXX)
+DIR=
+PROXY_PID=
+SB_PID=
+PROBE_PID=
+POLL_PID=
+
+cleanup() {
+    set +e
+    for p in $SB_PID $PROBE_PID $POLL_PID; do
+        kill "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    if [[ -n $PROXY_PID ]] && pid_alive "$PROXY_PID"; then
+        stop_pid "$PROXY_PID" 10
+        wait "$PROXY_PID" 2>/dev/null
+    fi
+    if [[ -n $DIR ]]; then
+        tests/integration/mariadb_env.sh stop "$DIR" >/dev/null 2>&1
+        rm -rf "$DIR"
+    elif [[ -n ${S0_PRIMARY_PORT:-} ]]; then
+        for s in 0 1 2; do
+            sql "$s" "DROP DATABASE IF EXISTS $DB" 2>/dev/null
+        done
+    fi
+    msg "logs kept in $WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# sql N STATEMENT: run it on shard N's primary.
+sql() {
+    local port=S${1}_PRIMARY_PORT
+    mariadb --no-defaults -h127.0.0.1 -P"${!port}" -umyshard -psecret -N -B -e "$2"
+}
+
+admin_sql() {
+    mariadb --no-defaults -h127.0.0.1 -P"$ADMIN_PORT" -uadmin -pbench-admin -N -B -e "$1"
+}
+
+if [[ $USE_ENV -eq 0 ]]; then
+    ensure_packages
+    if [[ $BUILD == build ]]; then
+        msg "building the release build (build/)"
+        build_dir build --buildtype=release >/dev/null || die "the build failed (run: ninja -C build)"
+    fi
+    DIR=$WORK/cluster
+    msg "starting the MariaDB cluster in $DIR"
+    MARIADB_MAX_CONNECTIONS=600 tests/integration/mariadb_env.sh start "$DIR" >/dev/null ||
+        die "the MariaDB cluster did not start"
+    eval "$(tests/integration/mariadb_env.sh env "$DIR")"
+fi
+[[ -x $BUILD/myshard ]] || die "$BUILD/myshard is not built (BENCH_BUILD names the build)"
+[[ -n ${S0_PRIMARY_PORT:-} && -n ${S1_PRIMARY_PORT:-} && -n ${S2_PRIMARY_PORT:-} ]] ||
+    die "three shards are needed (S0/S1/S2_PRIMARY_PORT): mariadb_env.sh starts s2 with the other two"
+
+read -r PROXY_PORT ADMIN_PORT HTTP_PORT <<<"$(free_ports 3)"
+cat >"$WORK/myshard.yaml" <<EOF
+# written by tools/bench-reshard.sh
+listen: 127.0.0.1:$PROXY_PORT
+workers: $WORKERS
+admin:
+  listen: 127.0.0.1:$ADMIN_PORT
+  http: 127.0.0.1:$HTTP_PORT
+  user: admin
+  password: bench-admin
+reshard:
+  max_pause: $MAXP
+  copy_rate: $RATE
+  state: $WORK/placement.yaml
+users:
+  - { name: app, password: app, schemas: [$DB], max_connections: 1000 }
+backend:
+  user: myshard
+  password: secret
+  pool:
+    max_connections: 200
+shards:
+  - { name: s0, primary: 127.0.0.1:$S0_PRIMARY_PORT }
+  - { name: s1, primary: 127.0.0.1:$S1_PRIMARY_PORT }
+  - { name: s2, primary: 127.0.0.1:$S2_PRIMARY_PORT }
+sharding_rules:
+  user_hash: { type: hash, shards: [s0, s1], slots: 1024 }
+schemas:
+  - name: $DB
+    default_shard: s0
+    transactions: best_effort
+    tables:
+$(for i in $(seq 1 "$TABLES"); do printf '      - { name: sbtest%d, key: id, rule: user_hash }\n' "$i"; done)
+EOF
+
+for s in 0 1 2; do
+    sql "$s" "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB" || die "cannot create $DB on s$s"
+done
+msg "starting myshard ($BUILD) on 127.0.0.1:$PROXY_PORT"
+"$BUILD/myshard" -c "$WORK/myshard.yaml" --log-level info >"$WORK/myshard.log" 2>&1 &
+PROXY_PID=$!
+if ! wait_port "$PROXY_PORT" 20 "$PROXY_PID"; then
+    tail -n 30 "$WORK/myshard.log" >&2
+    die "myshard did not start (log: $WORK/myshard.log)"
+fi
+
+# shellcheck disable=SC2054  # the commas belong to one option
+SB=(sysbench oltp_read_write --db-driver=mysql --mysql-host=127.0.0.1
+    "--mysql-port=$PROXY_PORT" --mysql-user=app --mysql-password=app
+    "--mysql-db=$DB" --tables="$TABLES" --table-size="$SIZE" --auto_inc=off
+    --db-ps-mode=disable --mysql-ignore-errors=1213,1205,1180)
+msg "preparing $TABLES tables x $SIZE rows through myshard"
+"${SB[@]}" --threads="$TABLES" prepare >"$WORK/prepare.log" 2>&1 ||
+    die "sysbench prepare through myshard failed (log: $WORK/prepare.log)"
+for s in 0 1; do
+    msg "s$s holds $(sql "$s" "SELECT SUM(TABLE_ROWS) FROM information_schema.tables WHERE table_schema = '$DB'") rows (estimate)"
+done
+
+# sb_summary LOG: "qps p99_ms" of a sysbench run's summary.
+sb_summary() {
+    awk '/queries:/ && /per sec/ { gsub(/[(]/, "", $3); q = $3 }
+         /99th percentile:/ { p = $3 }
+         END { printf "%s %s\n", q, p }' "$1"
+}
+
+run_fixed() { # run_fixed NAME: a BENCH_TIME s run, its summary
+    "${SB[@]}" --threads="$THREADS" --time="$BTIME" --percentile=99 \
+        --report-interval=0 run >"$WORK/$1.log" 2>&1 ||
+        warn "sysbench $1 exited non-zero (log: $WORK/$1.log)"
+    sb_summary "$WORK/$1.log"
+}
+
+msg "before: oltp_read_write, $THREADS threads, ${BTIME}s"
+read -r QPS_BEFORE P99_BEFORE <<<"$(run_fixed before)"
+
+msg "during: oltp_read_write in the background, then RESHARD"
+"${SB[@]}" --threads="$THREADS" --time=$((TIMEOUT + 60)) --percentile=99 \
+    --report-interval=1 run >"$WORK/during.log" 2>&1 &
+SB_PID=$!
+# The probe: writes to moving keys back to back through myshard; its
+# slowest write is the hold a client felt at the cutover.
+"$MYSHARD_PY" - "$PROXY_PORT" "$DB" "$SIZE" >"$WORK/probe.out" 2>&1 <<'PY' &
+import signal, sys, time, zlib
+import pymysql
+port, db, size = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+keys = [k for k in range(1, size + 1)
+        if zlib.crc32(str(k).encode()) % 1024 >= 768][:50]
+stop = []
+signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+worst, at, n, errs = 0.0, 0.0, 0, 0
+con = None
+t_start = time.time()
+while not stop:
+    k = keys[n % len(keys)]
+    t = time.time()
+    try:
+        if con is None:
+            con = pymysql.connect(host="127.0.0.1", port=port, user="app",
+                                  password="app", database=db,
+                                  autocommit=True)
+        with con.cursor() as c:
+            c.execute("UPDATE sbtest1 SET k = k + 1 WHERE id = %s", (k,))
+    except pymysql.err.Error:
+        errs += 1
+        con = None
+    d = time.time() - t
+    if d > worst:
+        worst, at = d, t - t_start
+    n += 1
+    time.sleep(0.002)
+print("%d %d %.1f %.1f" % (n, errs, worst * 1000, at))
+PY
+PROBE_PID=$!
+sleep 5
+T0=$(date +%s.%N)
+ID=$(admin_sql "RESHARD 'user_hash' MOVE SLOTS 768-1023 TO 's2'" | head -n 1 | cut -f1) ||
+    die "RESHARD failed (log: $WORK/myshard.log)"
+[[ -n $ID ]] || die "RESHARD answered no id (log: $WORK/myshard.log)"
+msg "reshard $ID started; polling SHOW RESHARD"
+phase=
+: >"$WORK/reshard.poll"
+while :; do
+    now=$(date +%s.%N)
+    row=$(admin_sql "SHOW RESHARD" 2>/dev/null | awk -F'\t' -v id="$ID" '$1 == id' | tail -n 1)
+    if [[ -n $row ]]; then
+        printf '%s\t%s\n' "$now" "$row" >>"$WORK/reshard.poll"
+        p=$(cut -f6 <<<"$row")
+        [[ $p != "$phase" ]] && msg "  $(printf '%.1f' "$(bc <<<"$now - $T0")") s: $p"
+        phase=$p
+        [[ $p == "done" || $p == aborted || $p == failed ]] && break
+    fi
+    if (($(bc <<<"$now - $T0 > $TIMEOUT"))); then
+        warn "the reshard did not end within ${TIMEOUT}s"
+        break
+    fi
+    sleep 0.2
+done
+T1=$(date +%s.%N)
+sleep 5 # a few seconds under the new placement in the during window
+kill -TERM "$PROBE_PID" 2>/dev/null || true
+wait "$PROBE_PID" 2>/dev/null || true
+PROBE_PID=
+kill -TERM "$SB_PID" 2>/dev/null || true
+wait "$SB_PID" 2>/dev/null || true
+SB_PID=
+[[ $phase == "done" ]] || die "the reshard ended '$phase' (log: $WORK/myshard.log, $WORK/reshard.poll)"
+
+msg "after: oltp_read_write, $THREADS threads, ${BTIME}s"
+read -r QPS_AFTER P99_AFTER <<<"$(run_fixed after)"
+
+# during: sysbench's 1-second reports while the reshard ran ("qps: Q",
+# "lat (ms,99%): P"): mean qps, median and worst p99, how many reports
+read -r QPS_DURING P99_MED P99_MAX NSEC <<<"$("$MYSHARD_PY" - "$WORK/during.log" <<'PY'
+import re, statistics, sys
+q, p = [], []
+for line in open(sys.argv[1]):
+    m = re.search(r"qps: ([0-9.]+).*\(ms,99%\): ([0-9.]+)", line)
+    if m:
+        q.append(float(m.group(1)))
+        p.append(float(m.group(2)))
+print("%.1f %.2f %.2f %d" % (statistics.mean(q), statistics.median(p),
+                             max(p), len(q)) if q else "0 0 0 0")
+PY
+)"
+
+# the phases from the polls (timestamp, then SHOW RESHARD's columns: id,
+# rule, keys, from, to, phase, rows_copied, rows_total, binlog_lag,
+# held_writes, started, error): seconds in copy, rows total, seconds in
+# catchup, largest binlog lag in catchup/cutover, most held writes,
+# seconds in cutover
+read -r COPY_S ROWS_TOTAL CATCH_S LAG_MAX HELD_MAX CUT_S <<<"$("$MYSHARD_PY" - "$WORK/reshard.poll" <<'PY'
+import sys
+first, tot, lag, held = {}, 0, 0.0, 0
+order = []
+def num(x):
+    try:
+        return float(x)
+    except ValueError:
+        return 0.0
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    if len(f) < 11:
+        continue
+    t, ph = float(f[0]), f[6]
+    if ph not in first:
+        first[ph] = t
+        order.append(ph)
+    if ph in ("copy", "catchup"):
+        tot = int(num(f[8]))
+    if ph in ("catchup", "cutover"):
+        lag = max(lag, num(f[9]))
+    held = max(held, int(num(f[10])))
+def span(ph):
+    if ph not in first:
+        return 0.0
+    i = order.index(ph)
+    return (first[order[i + 1]] if i + 1 < len(order) else first[ph]) - first[ph]
+print("%.1f %d %.1f %g %d %.1f" % (span("copy"), tot, span("catchup"), lag,
+                                   held, span("cutover")))
+PY
+)"
+read -r PROBE_N PROBE_ERR PROBE_WORST PROBE_AT <<<"$(cat "$WORK/probe.out")"
+
+printf '\n== online reshard: slots 768-1023 of user_hash, s1 -> s2, %s rows in all\n' "$ROWS"
+printf 'reshard took %.1f s (RESHARD to done); %s rows moved\n' "$(bc <<<"$T1 - $T0")" "$ROWS_TOTAL"
+if [[ $(bc <<<"$COPY_S > 0") == 1 ]]; then
+    printf 'copy:      %.1f s, %.0f rows/s (copy_rate %s)\n' "$COPY_S" "$(bc -l <<<"$ROWS_TOTAL / $COPY_S")" "$RATE"
+fi
+printf 'catch-up:  %.1f s, largest binlog lag %s\n' "$CATCH_S" "$LAG_MAX"
+printf 'cutover:   %.1f s in phase cutover (0.2 s polls); most held writes %s\n' "$CUT_S" "$HELD_MAX"
+printf 'hold:      slowest probe write to a moving key %s ms (at %s s; %s writes, %s errors; target < 500 ms)\n' \
+    "$PROBE_WORST" "$PROBE_AT" "$PROBE_N" "$PROBE_ERR"
+printf '\n%-8s %10s %10s\n' "" "qps" "p99 ms"
+printf '%-8s %10s %10s\n' before "$QPS_BEFORE" "$P99_BEFORE"
+printf '%-8s %10s %10s   (median of %d 1-s reports; worst 1-s p99 %s ms)\n' during "$QPS_DURING" "$P99_MED" "$NSEC" "$P99_MAX"
+printf '%-8s %10s %10s\n' after "$QPS_AFTER" "$P99_AFTER"
+printf '\nmyshard log, reshard lines:\n'
+grep -i reshard "$WORK/myshard.log" | tail -n 20 | sed 's/^/  /' || true
