@@ -174,6 +174,7 @@ reshard:
   max_pause: {max_pause}
   copy_rate: {copy_rate}
   state: {state}
+  control: ctl_{db}
 users:
   - {{ name: app, password: app, schemas: [{db}], max_connections: 200 }}
 backend:
@@ -505,7 +506,8 @@ class Load:
 
 def fresh_schema(db, spec, tags=200):
     """The schema on s0, s1 and s2 (empty there), the tables on s0 and s1
-    (the rule's shards) only: the reshard creates them on s2."""
+    (the rule's shards) only: the reshard creates them on s2. The
+    scenario's control schema (ctl_<db>, on s0) starts empty."""
     ddl = ("CREATE TABLE %s.items (id BIGINT PRIMARY KEY, val VARCHAR(64) "
            "NOT NULL, version INT NOT NULL, pad INT NOT NULL DEFAULT 0)" % db,
            "CREATE TABLE %s.tags (id BIGINT PRIMARY KEY, label VARCHAR(32) "
@@ -514,6 +516,9 @@ def fresh_schema(db, spec, tags=200):
         run_direct(s, ["DROP DATABASE IF EXISTS " + db,
                        "CREATE DATABASE " + db] +
                    (list(ddl) if s != "s2" else []))
+    # the scenario's own control schema (reshard.control): the instances of
+    # one scenario agree there, and no other myshard on the rig follows it
+    run_direct("s0", ["DROP DATABASE IF EXISTS ctl_" + db])
 
 
 def load_rows(inst, db, spec, tags=200):
