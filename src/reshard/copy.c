@@ -24,7 +24,7 @@
 
 /* Rows per batch at most; fewer when copy_rate is low, so the throttle
  * sleeps often and briefly. */
-#define BATCH_MAX 500
+#define BATCH_MAX 2000
 
 void
 rs_pred(const struct reshard *r, const struct rs_table *t, char *buf,

@@ -215,7 +215,7 @@ static bool
 cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
         bool *back_off, char *err, size_t errlen)
 {
-    int64_t t0 = clock_ms(), deadline = t0 + r->max_pause_ms, held, gen = 0;
+    int64_t t0, deadline, held, gen = 0, step[4] = {0};
     char want[512];
     bool late = false;
 
@@ -224,6 +224,8 @@ cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
     r->tries++;
     pthread_mutex_unlock(&rs_mu);
     rs_set_phase(r, RS_CUTOVER);
+    t0 = clock_ms();
+    deadline = t0 + r->max_pause_ms;
     movehold_set(r->id, true, r->max_pause_ms + 2000);
     /* every instance holds too, past our deadline by a margin */
     if (!control_hold(r->id, r->tries, r->max_pause_ms + 1000, err, errlen))
@@ -235,19 +237,23 @@ cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
                  movehold_inflight(r->id));
         goto back;
     }
+    step[0] = clock_ms();
     if (!others_ready(r, r->tries, r->moving_gen, deadline, err, errlen))
         goto back;
+    step[1] = clock_ms();
     if (!rsdb_value(src, "SELECT @@gtid_binlog_pos", want, sizeof(want), err,
                     errlen))
         goto back;
     if (!catchup_step(c, src, dst, want, deadline, &late, err, errlen))
         goto back;
+    step[2] = clock_ms();
     /* the rows changed since the full comparison (verify.c) */
     if (!verify_changed(r, c, src, dst, err, errlen)) {
         r->verified = false;
         goto back;
     }
-    if (clock_ms() >= deadline) {
+    step[3] = clock_ms();
+    if (step[3] >= deadline) {
         snprintf(err, errlen, "the checks took longer than max_pause");
         goto back;
     }
@@ -258,6 +264,10 @@ cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
         control_release(r->id);
         return false;
     }
+    /* this instance's workers route to the target now: its held writes
+     * go there */
+    movehold_set(r->id, false, 0);
+    held = clock_ms() - t0;
     /* the others hold until they run it (or their hold expires after
      * they read it: control.c) */
     if (!others_ready(r, 0, gen, clock_ms() + r->max_pause_ms + 1000, err,
@@ -271,16 +281,15 @@ cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
     r->switched = true;
     r->behind = 0;
     r->lag_s = 0;
-    pthread_mutex_unlock(&rs_mu);
-    movehold_set(r->id, false, 0);
-    held = clock_ms() - t0;
-    pthread_mutex_lock(&rs_mu);
     if (held > r->longest_hold_ms)
         r->longest_hold_ms = held;
     pthread_mutex_unlock(&rs_mu);
-    log_info("reshard switched id=%" PRIu64 " rule=%s to=%s hold_ms=%" PRId64
-             " tries=%d",
-             r->id, r->rule, r->to, held, r->tries);
+    log_info(
+        "reshard switched id=%" PRIu64 " rule=%s to=%s hold_ms=%" PRId64
+        " inflight_ms=%" PRId64 " instances_ms=%" PRId64 " binlog_ms=%" PRId64
+        " verify_ms=%" PRId64 " switch_ms=%" PRId64 " tries=%d",
+        r->id, r->rule, r->to, held, step[0] - t0, step[1] - step[0],
+        step[2] - step[1], step[3] - step[2], t0 + held - step[3], r->tries);
     return true;
 back:
     movehold_set(r->id, false, 0);
