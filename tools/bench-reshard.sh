@@ -6,11 +6,13 @@
 # myshard. It reports:
 #   - the copy rate (rows copied / time in phase copy, from SHOW RESHARD
 #     polled every 0.2 s) against reshard.copy_rate;
-#   - the catch-up: time in phase catchup and the largest binlog lag seen;
-#   - the longest write hold at cutover: the slowest write of a probe client
-#     that updates moving keys through myshard back to back (target: under
-#     500 ms), the most held writes SHOW RESHARD showed, and the phase
-#     lines of myshard's log;
+#   - the catch-up: time in phase catchup (first try), the largest
+#     binlog_lag and binlog_behind seen;
+#   - the longest write hold at cutover (target: under 500 ms): SHOW
+#     RESHARD's longest_hold_ms and cutover_tries, and the slowest write of
+#     a probe client that updates moving keys through myshard back to back
+#     (which also counts the machine's own stalls), then the reshard lines
+#     of myshard's log;
 #   - the application's qps and p99 latency before (BENCH_TIME s), during
 #     (sysbench's 1-second reports while the reshard runs: mean qps, median
 #     and worst 1-second p99) and after (BENCH_TIME s).
