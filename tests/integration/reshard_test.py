@@ -473,6 +473,9 @@ def main():
             for s in SHARDS:
                 run_direct(s, ["DROP DATABASE IF EXISTS rs_" + n
                                for n, _ in SCENARIOS])
+            # and the scenarios' control schemas (reshard.control, on s0)
+            run_direct("s0", ["DROP DATABASE IF EXISTS ctl_rs_" + n
+                              for n, _ in SCENARIOS])
         except Exception:
             pass
         tap.diag("reshard_test took %.1f s" % (time.time() - t_all))
