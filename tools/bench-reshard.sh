@@ -6,11 +6,13 @@
 # myshard. It reports:
 #   - the copy rate (rows copied / time in phase copy, from SHOW RESHARD
 #     polled every 0.2 s) against reshard.copy_rate;
-#   - the catch-up: time in phase catchup and the largest binlog lag seen;
-#   - the longest write hold at cutover: the slowest write of a probe client
-#     that updates moving keys through myshard back to back (target: under
-#     500 ms), the most held writes SHOW RESHARD showed, and the phase
-#     lines of myshard's log;
+#   - the catch-up: time in phase catchup (first try), the largest
+#     binlog_lag and binlog_behind seen;
+#   - the longest write hold at cutover (target: under 500 ms): SHOW
+#     RESHARD's longest_hold_ms and cutover_tries, and the slowest write of
+#     a probe client that updates moving keys through myshard back to back
+#     (which also counts the machine's own stalls), then the reshard lines
+#     of myshard's log;
 #   - the application's qps and p99 latency before (BENCH_TIME s), during
 #     (sysbench's 1-second reports while the reshard runs: mean qps, median
 #     and worst 1-second p99) and after (BENCH_TIME s).
@@ -88,7 +90,7 @@ cleanup() {
         rm -rf "$DIR"
     elif [[ -n ${S0_PRIMARY_PORT:-} ]]; then
         for s in 0 1 2; do
-            sql "$s" "DROP DATABASE IF EXISTS $DB" 2>/dev/null
+            sql "$s" "DROP DATABASE IF EXISTS $DB; DROP DATABASE IF EXISTS ctl_$DB" 2>/dev/null
         done
     fi
     msg "logs kept in $WORK"
@@ -137,6 +139,7 @@ reshard:
   max_pause: $MAXP
   copy_rate: $RATE
   state: $WORK/placement.yaml
+  control: ctl_$DB
 users:
   - { name: app, password: app, schemas: [$DB], max_connections: 1000 }
 backend:
@@ -158,8 +161,11 @@ schemas:
 $(for i in $(seq 1 "$TABLES"); do printf '      - { name: sbtest%d, key: id, rule: user_hash }\n' "$i"; done)
 EOF
 
+# its own control schema (reshard.control): no other myshard on these
+# servers (the rig's, with --env) takes part in its cutovers
 for s in 0 1 2; do
-    sql "$s" "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB" || die "cannot create $DB on s$s"
+    sql "$s" "DROP DATABASE IF EXISTS ctl_$DB; DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB" ||
+        die "cannot create $DB on s$s"
 done
 msg "starting myshard ($BUILD) on 127.0.0.1:$PROXY_PORT"
 "$BUILD/myshard" -c "$WORK/myshard.yaml" --log-level info >"$WORK/myshard.log" 2>&1 &
@@ -238,28 +244,40 @@ PY
 PROBE_PID=$!
 sleep 5
 T0=$(date +%s.%N)
-ID=$(admin_sql "RESHARD 'user_hash' MOVE SLOTS 768-1023 TO 's2'" | head -n 1 | cut -f1) ||
-    die "RESHARD failed (log: $WORK/myshard.log)"
-[[ -n $ID ]] || die "RESHARD answered no id (log: $WORK/myshard.log)"
-msg "reshard $ID started; polling SHOW RESHARD"
-phase=
-: >"$WORK/reshard.poll"
-while :; do
-    now=$(date +%s.%N)
-    row=$(admin_sql "SHOW RESHARD" 2>/dev/null | awk -F'\t' -v id="$ID" '$1 == id' | tail -n 1)
-    if [[ -n $row ]]; then
-        printf '%s\t%s\n' "$now" "$row" >>"$WORK/reshard.poll"
-        p=$(cut -f6 <<<"$row")
-        [[ $p != "$phase" ]] && msg "  $(printf '%.1f' "$(bc <<<"$now - $T0")") s: $p"
-        phase=$p
-        [[ $p == "done" || $p == aborted || $p == failed ]] && break
-    fi
-    if (($(bc <<<"$now - $T0 > $TIMEOUT"))); then
-        warn "the reshard did not end within ${TIMEOUT}s"
-        break
-    fi
-    sleep 0.2
-done
+# RESHARD, then SHOW RESHARD every 0.2 s until the reshard ends: one JSON
+# object per poll (its row by column name, t = seconds since RESHARD) in
+# reshard.poll, a line per phase change on stderr; exit 0 when done
+"$MYSHARD_PY" - "$ADMIN_PORT" "$TIMEOUT" "$WORK/reshard.poll" <<'PY' || RS_RC=$?
+import json, sys, time
+import pymysql
+port, timeout, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+con = pymysql.connect(host="127.0.0.1", port=port, user="admin",
+                      password="bench-admin", autocommit=True)
+cur = con.cursor()
+cur.execute("RESHARD 'user_hash' MOVE SLOTS 768-1023 TO 's2'")
+rid = str(cur.fetchone()[0])
+t0 = time.time()
+sys.stderr.write("==> reshard %s started; polling SHOW RESHARD\n" % rid)
+phase = None
+with open(out, "w") as f:
+    while time.time() - t0 < timeout:
+        cur.execute("SHOW RESHARD")
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, map(str, r))) for r in cur.fetchall()]
+        row = next((r for r in rows if r.get("id") == rid), None)
+        if row:
+            row["t"] = time.time() - t0
+            f.write(json.dumps(row) + "\n")
+            if row.get("phase") != phase:
+                phase = row.get("phase")
+                sys.stderr.write("==>   %.1f s: %s\n" % (row["t"], phase))
+            if phase in ("done", "aborted", "failed"):
+                break
+        time.sleep(0.2)
+sys.stderr.write("==> the reshard ended %s%s\n" % (
+    phase, ": " + row.get("error", "") if row and row.get("error") else ""))
+sys.exit(0 if phase == "done" else 1)
+PY
 T1=$(date +%s.%N)
 sleep 5 # a few seconds under the new placement in the during window
 kill -TERM "$PROBE_PID" 2>/dev/null || true
@@ -268,7 +286,7 @@ PROBE_PID=
 kill -TERM "$SB_PID" 2>/dev/null || true
 wait "$SB_PID" 2>/dev/null || true
 SB_PID=
-[[ $phase == "done" ]] || die "the reshard ended '$phase' (log: $WORK/myshard.log, $WORK/reshard.poll)"
+[[ ${RS_RC:-0} -eq 0 ]] || die "the reshard did not end done (log: $WORK/myshard.log, $WORK/reshard.poll)"
 
 msg "after: oltp_read_write, $THREADS threads, ${BTIME}s"
 read -r QPS_AFTER P99_AFTER <<<"$(run_fixed after)"
@@ -288,40 +306,38 @@ print("%.1f %.2f %.2f %d" % (statistics.mean(q), statistics.median(p),
 PY
 )"
 
-# the phases from the polls (timestamp, then SHOW RESHARD's columns: id,
-# rule, keys, from, to, phase, rows_copied, rows_total, binlog_lag,
-# held_writes, started, error): seconds in copy, rows total, seconds in
-# catchup, largest binlog lag in catchup/cutover, most held writes,
-# seconds in cutover
-read -r COPY_S ROWS_TOTAL CATCH_S LAG_MAX HELD_MAX CUT_S <<<"$("$MYSHARD_PY" - "$WORK/reshard.poll" <<'PY'
-import sys
-first, tot, lag, held = {}, 0, 0.0, 0
-order = []
-def num(x):
+# the phases from the polls: seconds in copy, rows total, seconds in
+# catchup, largest binlog lag (s) and most transactions behind in
+# catchup/cutover, most held writes, longest hold (ms), cutover tries,
+# seconds in cutover (the last try)
+read -r COPY_S ROWS_TOTAL CATCH_S LAG_MAX BEHIND_MAX HELD_MAX HOLD_MS TRIES <<<"$("$MYSHARD_PY" - "$WORK/reshard.poll" <<'PY'
+import json, sys
+first, order, last = {}, [], {}
+def num(r, k):
     try:
-        return float(x)
+        return float(r.get(k) or 0)
     except ValueError:
         return 0.0
+lag = behind = held = 0.0
 for line in open(sys.argv[1]):
-    f = line.rstrip("\n").split("\t")
-    if len(f) < 11:
-        continue
-    t, ph = float(f[0]), f[6]
+    r = json.loads(line)
+    ph = r.get("phase")
     if ph not in first:
-        first[ph] = t
+        first[ph] = r["t"]
         order.append(ph)
-    if ph in ("copy", "catchup"):
-        tot = int(num(f[8]))
     if ph in ("catchup", "cutover"):
-        lag = max(lag, num(f[9]))
-    held = max(held, int(num(f[10])))
+        lag = max(lag, num(r, "binlog_lag"))
+        behind = max(behind, num(r, "binlog_behind"))
+    held = max(held, num(r, "held_writes"))
+    last = r
 def span(ph):
     if ph not in first:
         return 0.0
     i = order.index(ph)
     return (first[order[i + 1]] if i + 1 < len(order) else first[ph]) - first[ph]
-print("%.1f %d %.1f %g %d %.1f" % (span("copy"), tot, span("catchup"), lag,
-                                   held, span("cutover")))
+print("%.1f %d %.1f %g %d %d %s %s" % (
+    span("copy"), num(last, "rows_total"), span("catchup"), lag, behind,
+    held, last.get("longest_hold_ms", "?"), last.get("cutover_tries", "?")))
 PY
 )"
 read -r PROBE_N PROBE_ERR PROBE_WORST PROBE_AT <<<"$(cat "$WORK/probe.out")"
@@ -331,8 +347,8 @@ printf 'reshard took %.1f s (RESHARD to done); %s rows moved\n' "$(bc <<<"$T1 - 
 if [[ $(bc <<<"$COPY_S > 0") == 1 ]]; then
     printf 'copy:      %.1f s, %.0f rows/s (copy_rate %s)\n' "$COPY_S" "$(bc -l <<<"$ROWS_TOTAL / $COPY_S")" "$RATE"
 fi
-printf 'catch-up:  %.1f s, largest binlog lag %s\n' "$CATCH_S" "$LAG_MAX"
-printf 'cutover:   %.1f s in phase cutover (0.2 s polls); most held writes %s\n' "$CUT_S" "$HELD_MAX"
+printf 'catch-up:  %.1f s (first try), largest binlog lag %s s, at most %s transactions behind\n' "$CATCH_S" "$LAG_MAX" "$BEHIND_MAX"
+printf 'cutover:   %s tries; longest hold %s ms (SHOW RESHARD longest_hold_ms); most held writes seen %s\n' "$TRIES" "$HOLD_MS" "$HELD_MAX"
 printf 'hold:      slowest probe write to a moving key %s ms (at %s s; %s writes, %s errors; target < 500 ms)\n' \
     "$PROBE_WORST" "$PROBE_AT" "$PROBE_N" "$PROBE_ERR"
 printf '\n%-8s %10s %10s\n' "" "qps" "p99 ms"

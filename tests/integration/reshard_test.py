@@ -178,6 +178,14 @@ def scenario_move(tmp):
                abs(total - near) < near // 2,
                "move: rows copied = rows total (%d), about the moving "
                "quarter (%d initial rows)" % (total, near), None, r)
+        hold = r.get("longest_hold_ms")
+        tap.diag("move: %s cutover tries, %s writes held in all, the "
+                 "longest hold %s ms" % (r.get("cutover_tries"),
+                                         r.get("held_total"), hold))
+        tap.ok(hold is not None and str(hold).isdigit() and
+               int(hold) <= 2000, "move: the longest write hold at the "
+               "cutover (%s ms) stayed within reshard.max_pause (2 s)"
+               % hold, "<= 2000", hold)
     outcome_checks(name, spec, db, [a], model, r, load, False)
 
     tap.ok(wait_replica("s2") and shard_rows("s2", db, role="REPLICA")
@@ -465,6 +473,9 @@ def main():
             for s in SHARDS:
                 run_direct(s, ["DROP DATABASE IF EXISTS rs_" + n
                                for n, _ in SCENARIOS])
+            # and the scenarios' control schemas (reshard.control, on s0)
+            run_direct("s0", ["DROP DATABASE IF EXISTS ctl_rs_" + n
+                              for n, _ in SCENARIOS])
         except Exception:
             pass
         tap.diag("reshard_test took %.1f s" % (time.time() - t_all))
