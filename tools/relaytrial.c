@@ -19,7 +19,13 @@
  * per turn to stderr and exits.
  *
  * Usage: relaytrial --engine epoll|uring --listen PORT --backend [HOST:]PORT
- *                   [--recv multishot|oneshot] [--bufs N] [--buf-size BYTES]
+ *                   [--recv multishot|oneshot] [--taskrun defer|coop|signal]
+ *                   [--bufs N] [--buf-size BYTES]
+ *
+ * --taskrun picks when the kernel runs the ring's completion work: defer
+ * (SINGLE_ISSUER|DEFER_TASKRUN, the default: only inside the wait), coop
+ * (COOP_TASKRUN: at the next system call) or signal (neither: it interrupts
+ * the thread as soon as data arrives).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -292,6 +298,7 @@ static struct io_uring_buf_ring *br;
 static char *bufs;
 static unsigned nbufs, buf_size;
 static int multishot = 1;
+static const char *taskrun = "defer";
 /* Per buffer id: its place in a send queue. */
 static uint32_t *q_next, *q_len, *q_off;
 static struct uhalf *stalled_list;
@@ -502,8 +509,11 @@ run_uring(int lfd, unsigned bufs_n, unsigned bufsz)
     memset(&p, 0, sizeof p);
     /* Task work runs only when this thread enters the kernel to wait: the
      * completions of a turn are all posted at that one call. */
-    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-              IORING_SETUP_CQSIZE;
+    p.flags = IORING_SETUP_CQSIZE;
+    if (!strcmp(taskrun, "defer"))
+        p.flags |= IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    else if (!strcmp(taskrun, "coop"))
+        p.flags |= IORING_SETUP_COOP_TASKRUN;
     p.cq_entries = 16384;
     int rc = io_uring_queue_init_params(4096, &ring, &p);
     if (rc < 0) {
@@ -579,8 +589,8 @@ usage(void)
 {
     fprintf(stderr,
             "usage: relaytrial --engine epoll|uring --listen PORT "
-            "--backend [HOST:]PORT [--recv multishot|oneshot] [--bufs N] "
-            "[--buf-size BYTES]\n");
+            "--backend [HOST:]PORT [--recv multishot|oneshot] "
+            "[--taskrun defer|coop|signal] [--bufs N] [--buf-size BYTES]\n");
     exit(2);
 }
 
@@ -608,6 +618,11 @@ main(int argc, char **argv)
             if (strcmp(m, "multishot") && strcmp(m, "oneshot"))
                 usage();
             multishot = !strcmp(m, "multishot");
+        } else if (!strcmp(argv[i], "--taskrun")) {
+            taskrun = argv[++i];
+            if (strcmp(taskrun, "defer") && strcmp(taskrun, "coop") &&
+                strcmp(taskrun, "signal"))
+                usage();
         } else
             usage();
     }
