@@ -53,7 +53,7 @@ msg "starting the MariaDB cluster in $DIR"
 MARIADB_MAX_CONNECTIONS=600 tests/integration/mariadb_env.sh start "$DIR" >/dev/null ||
     die "the MariaDB cluster did not start"
 eval "$(tests/integration/mariadb_env.sh env "$DIR")"
-read -r PORT[epoll] PORT[uring] PORT[myshard] ADMIN_PORT <<<"$(free_ports 4)"
+read -r "PORT[epoll]" "PORT[uring]" "PORT[myshard]" ADMIN_PORT <<<"$(free_ports 4)"
 
 # myshard with the s0 primary alone: every statement goes where the relays
 # send theirs.
