@@ -36,7 +36,7 @@ MYSHARD_DEB_PACKAGES=(
     libdbd-mariadb-perl python3-mysqldb nodejs ruby ruby-mysql2
     chromium python3-websocket fonts-dejavu-core prometheus python3-yaml
     debhelper dpkg-dev fakeroot lintian systemd adduser
-    libhiredis-dev redis-server
+    libhiredis-dev redis-server liburing-dev
 )
 # npm for tests/drivers (node's mysql2 and mariadb), unless node brings its own
 command -v npm >/dev/null 2>&1 || MYSHARD_DEB_PACKAGES+=(npm)
