@@ -320,28 +320,85 @@ fail:
     return false;
 }
 
+/* The primary keys of up to batch moving rows of t after last (a plain
+ * read: no row is locked), as "(1),(2)" into keys; the last one into
+ * last. Returns how many, -1 on an error (1146: the table is not there,
+ * 0 rows). */
+static long
+next_keys(struct reshard *r, const struct rs_table *t, MYSQL *m, int batch,
+          struct rsbuf *last, struct rsbuf *keys, char *err, size_t errlen)
+{
+    char pred[1024];
+    struct rsbuf q = {0};
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    long n = 0;
+
+    rs_pred(r, t, pred, sizeof(pred));
+    rsbuf_fmt(&q, "SELECT %s FROM `%s`.`%s` WHERE %s", t->pkcols, t->schema,
+              t->name, pred);
+    if (last->len > 0)
+        rsbuf_fmt(&q, " AND (%s) > %s", t->pkcols, last->p);
+    rsbuf_fmt(&q, " ORDER BY %s LIMIT %d", t->pkcols, batch);
+    if (mysql_query(m, q.p) != 0) {
+        rsbuf_free(&q);
+        if (mysql_errno(m) == 1146)
+            return 0; /* never created: nothing to delete */
+        snprintf(err, errlen, "%s:%u: %s", m->host, m->port, mysql_error(m));
+        return -1;
+    }
+    rsbuf_free(&q);
+    if ((res = mysql_store_result(m)) == NULL) {
+        snprintf(err, errlen, "%s:%u: %s", m->host, m->port, mysql_error(m));
+        return -1;
+    }
+    keys->len = 0;
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        const MYSQL_FIELD *f = mysql_fetch_fields(res);
+        const unsigned long *len = mysql_fetch_lengths(res);
+        if (n > 0)
+            rsbuf_str(keys, ",");
+        rsdb_tuple(m, keys, row, len, f, NULL, t->npk);
+        last->len = 0;
+        rsdb_tuple(m, last, row, len, f, NULL, t->npk);
+        n++;
+    }
+    mysql_free_result(res);
+    return n;
+}
+
+/* Deletes in primary key order, by primary key: each DELETE locks only
+ * the rows it removes, never the rows a scan for the moving set would
+ * pass over (the application writes those). */
 bool
 copy_delete(struct reshard *r, MYSQL *m, long long *done, char *err,
             size_t errlen)
 {
-    char pred[1024], q[2048];
+    char pred[1024];
     int64_t t0 = clock_ms();
     long long n = 0;
     int batch = batch_rows(r);
 
     for (int i = 0; i < r->ntables; i++) {
         const struct rs_table *t = &r->tables[i];
+        struct rsbuf last = {0}, keys = {0}, q = {0};
+        bool ok = true;
         rs_pred(r, t, pred, sizeof(pred));
-        snprintf(q, sizeof(q), "DELETE FROM `%s`.`%s` WHERE %s LIMIT %d",
-                 t->schema, t->name, pred, batch);
         for (;;) {
             my_ulonglong gone;
-            if (mysql_query(m, q) != 0) {
-                if (mysql_errno(m) == 1146) /* never created: nothing */
-                    break;
+            long got = next_keys(r, t, m, batch, &last, &keys, err, errlen);
+            if (got <= 0) {
+                ok = got == 0;
+                break;
+            }
+            q.len = 0;
+            rsbuf_fmt(&q, "DELETE FROM `%s`.`%s` WHERE %s AND (%s) IN (%s)",
+                      t->schema, t->name, pred, t->pkcols, keys.p);
+            if (mysql_query(m, q.p) != 0) {
                 snprintf(err, errlen, "%s:%u: %s", m->host, m->port,
                          mysql_error(m));
-                return false;
+                ok = false;
+                break;
             }
             gone = mysql_affected_rows(m);
             n += (long long)gone;
@@ -350,13 +407,19 @@ copy_delete(struct reshard *r, MYSQL *m, long long *done, char *err,
                 *done += (long long)gone;
                 pthread_mutex_unlock(&rs_mu);
             }
-            if (gone < (my_ulonglong)batch)
+            if (got < batch)
                 break;
             if (!throttle(r, t0, n) && atomic_load(&r->stop)) {
                 snprintf(err, errlen, "stopped");
-                return false;
+                ok = false;
+                break;
             }
         }
+        rsbuf_free(&last);
+        rsbuf_free(&keys);
+        rsbuf_free(&q);
+        if (!ok)
+            return false;
     }
     return true;
 }
