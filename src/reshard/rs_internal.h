@@ -149,10 +149,6 @@ bool copy_run(struct reshard *r, MYSQL *src, MYSQL *dst, char *err,
  * cleanup), throttled; counts into *done. */
 bool copy_delete(struct reshard *r, MYSQL *m, long long *done, char *err,
                  size_t errlen);
-/* The GTID position of the source's open consistent snapshot. */
-bool rs_snapshot_pos(MYSQL *src, char *pos, size_t len, char *err,
-                     size_t errlen);
-
 /* ---- catchup.c ---- */
 struct rs_catchup;
 struct rs_catchup *catchup_open(struct reshard *r, char *err, size_t errlen);

@@ -4,11 +4,16 @@
  *
  * A full comparison reads every moving row on both primaries, too long to
  * run while writes are held. So it runs before the hold, at a consistent
- * point: a snapshot of the source at binlog position P, the target with
- * the binlog applied up to P and not beyond (the catch-up is the target's
- * only writer), per slot (hash) or in all (range): row counts and the sum
- * of each row's CRC32. From P on the catch-up notes the primary keys it
- * applies; in the hold only those rows are compared, one by one.
+ * point. The source's binlog position P0 is read, the target caught up to
+ * exactly P0 (the catch-up is the target's only writer), then a snapshot
+ * of the source is opened and its position P1 read, and the target caught
+ * up to P1: the snapshot holds the source as of some point between P0 and
+ * P1, the target as of P1, so they agree on every row no change between
+ * P0 and P1 touched. The catch-up notes the primary keys it applies from
+ * P0 on; those rows are left out of the full comparison (per slot for a
+ * hash rule, in all for a range: row counts and the sum of each row's
+ * CRC32) and compared one by one in the hold, with every row changed
+ * after them.
  */
 #include "rs_internal.h"
 
@@ -33,10 +38,11 @@ row_crc(const struct rs_table *t, struct rsbuf *q)
     rsbuf_str(q, "))");
 }
 
-/* The moving rows' per-group counts and checksums on one server: one
- * line per group, sorted, into out. */
+/* The moving rows' per-group counts and checksums on one server, but the
+ * rows the catch-up noted: one line per group, sorted, into out. */
 static bool
-sums(struct reshard *r, MYSQL *m, struct rsbuf *out, char *err, size_t errlen)
+sums(struct reshard *r, struct rs_catchup *c, MYSQL *m, struct rsbuf *out,
+     char *err, size_t errlen)
 {
     for (int i = 0; i < r->ntables; i++) {
         const struct rs_table *t = &r->tables[i];
@@ -52,8 +58,11 @@ sums(struct reshard *r, MYSQL *m, struct rsbuf *out, char *err, size_t errlen)
             rsbuf_str(&q, "SELECT 0 AS g");
         rsbuf_str(&q, ", COUNT(*), SUM(");
         row_crc(t, &q);
-        rsbuf_fmt(&q, ") FROM `%s`.`%s` WHERE %s GROUP BY g ORDER BY g",
-                  t->schema, t->name, pred);
+        rsbuf_fmt(&q, ") FROM `%s`.`%s` WHERE %s", t->schema, t->name, pred);
+        if (catchup_tracked(c, i) != NULL)
+            rsbuf_fmt(&q, " AND (%s) NOT IN (%s)", t->pkcols,
+                      catchup_tracked(c, i));
+        rsbuf_str(&q, " GROUP BY g ORDER BY g");
         res = rsdb_query(m, q.p, err, errlen);
         rsbuf_free(&q);
         if (res == NULL)
@@ -93,16 +102,22 @@ verify_snapshot(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
                 char *err, size_t errlen)
 {
     struct rsbuf a = {0}, b = {0};
-    char pos[512];
+    char p0[512], pos[512];
     bool late, ok;
 
-    ok = rsdb_exec(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
-                   err, errlen) &&
-         rs_snapshot_pos(src, pos, sizeof(pos), err, errlen) &&
-         catchup_step(c, src, dst, pos, 0, &late, err, errlen);
-    /* from here on the catch-up notes what it applies */
+    ok = rsdb_value(src, "SELECT @@gtid_binlog_pos", p0, sizeof(p0), err,
+                    errlen) &&
+         catchup_step(c, src, dst, p0, 0, &late, err, errlen);
+    /* from P0 on the catch-up notes what it applies */
     catchup_track(c);
-    ok = ok && sums(r, src, &a, err, errlen) && sums(r, dst, &b, err, errlen);
+    ok = ok &&
+         rsdb_exec(src, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+                   err, errlen) &&
+         rsdb_value(src, "SELECT @@gtid_binlog_pos", pos, sizeof(pos), err,
+                    errlen) &&
+         catchup_step(c, src, dst, pos, 0, &late, err, errlen);
+    ok = ok && sums(r, c, src, &a, err, errlen) &&
+         sums(r, c, dst, &b, err, errlen);
     (void)mysql_query(src, "COMMIT");
     if (ok)
         ok = same_lines(a.p, b.p, "at a consistent point", err, errlen);
