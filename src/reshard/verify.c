@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/util.h"
 
 /* CRC32 of every column of t, quoted (QUOTE(NULL) is 'NULL'), into q. */
 static void
@@ -38,43 +39,100 @@ row_crc(const struct rs_table *t, struct rsbuf *q)
     rsbuf_str(q, "))");
 }
 
+/* Rows read per statement of the full comparison, and the pause between
+ * two: a full scan at once would take the source's buffer pool and CPU
+ * from the application for seconds. */
+#define VERIFY_CHUNK    2000
+#define VERIFY_PAUSE_MS 10
+
+struct groupsum {
+    long long n;
+    unsigned long long sum;
+};
+
+/* Adds the moving rows of t on m, but the keys the catch-up noted, to
+ * acc[group] (group: the slot for a hash rule, 0 for a range), reading
+ * them in primary key order, VERIFY_CHUNK at a time. */
+static bool
+sums_of(struct reshard *r, struct rs_catchup *c, int ti, MYSQL *m,
+        struct groupsum *acc, char *err, size_t errlen)
+{
+    const struct rs_table *t = &r->tables[ti];
+    struct rsbuf q = {0}, last = {0};
+    char pred[1024];
+    bool ok = true;
+
+    rs_pred(r, t, pred, sizeof(pred));
+    for (;;) {
+        MYSQL_RES *res;
+        MYSQL_ROW row;
+        long got = 0;
+        q.len = 0;
+        rsbuf_fmt(&q, "SELECT %s, ", t->pkcols);
+        if (r->hash)
+            rsbuf_fmt(&q, "CRC32(`%s`) %% %u, ", t->key, r->slots);
+        else
+            rsbuf_str(&q, "0, ");
+        row_crc(t, &q);
+        rsbuf_fmt(&q, " FROM `%s`.`%s` WHERE %s", t->schema, t->name, pred);
+        if (last.len > 0)
+            rsbuf_fmt(&q, " AND (%s) > %s", t->pkcols, last.p);
+        if (catchup_tracked(c, ti) != NULL)
+            rsbuf_fmt(&q, " AND (%s) NOT IN (%s)", t->pkcols,
+                      catchup_tracked(c, ti));
+        rsbuf_fmt(&q, " ORDER BY %s LIMIT %d", t->pkcols, VERIFY_CHUNK);
+        if ((res = rsdb_query(m, q.p, err, errlen)) == NULL) {
+            ok = false;
+            break;
+        }
+        while ((row = mysql_fetch_row(res)) != NULL) {
+            unsigned long g = strtoul(row[t->npk], NULL, 10);
+            if (g >= (r->hash ? r->slots : 1))
+                g = 0;
+            acc[g].n++;
+            acc[g].sum += strtoull(row[t->npk + 1], NULL, 10);
+            last.len = 0;
+            rsdb_tuple(m, &last, row, mysql_fetch_lengths(res),
+                       mysql_fetch_fields(res), NULL, t->npk);
+            got++;
+        }
+        mysql_free_result(res);
+        if (got < VERIFY_CHUNK)
+            break;
+        if (!rs_nap(r, VERIFY_PAUSE_MS)) {
+            snprintf(err, errlen, "stopped");
+            ok = false;
+            break;
+        }
+    }
+    rsbuf_free(&q);
+    rsbuf_free(&last);
+    return ok;
+}
+
 /* The moving rows' per-group counts and checksums on one server, but the
  * rows the catch-up noted: one line per group, sorted, into out. */
 static bool
 sums(struct reshard *r, struct rs_catchup *c, MYSQL *m, struct rsbuf *out,
      char *err, size_t errlen)
 {
-    for (int i = 0; i < r->ntables; i++) {
-        const struct rs_table *t = &r->tables[i];
-        char pred[1024];
-        struct rsbuf q = {0};
-        MYSQL_RES *res;
-        MYSQL_ROW row;
+    size_t ngroups = r->hash ? r->slots : 1;
+    struct groupsum *acc = xcalloc(ngroups, sizeof(*acc));
+    bool ok = true;
 
-        rs_pred(r, t, pred, sizeof(pred));
-        if (r->hash)
-            rsbuf_fmt(&q, "SELECT CRC32(`%s`) %% %u AS g", t->key, r->slots);
-        else
-            rsbuf_str(&q, "SELECT 0 AS g");
-        rsbuf_str(&q, ", COUNT(*), SUM(");
-        row_crc(t, &q);
-        rsbuf_fmt(&q, ") FROM `%s`.`%s` WHERE %s", t->schema, t->name, pred);
-        if (catchup_tracked(c, i) != NULL)
-            rsbuf_fmt(&q, " AND (%s) NOT IN (%s)", t->pkcols,
-                      catchup_tracked(c, i));
-        rsbuf_str(&q, " GROUP BY g ORDER BY g");
-        res = rsdb_query(m, q.p, err, errlen);
-        rsbuf_free(&q);
-        if (res == NULL)
-            return false;
-        while ((row = mysql_fetch_row(res)) != NULL)
-            rsbuf_fmt(out, "%s.%s slot %s: %s rows sum %s\n", t->schema,
-                      t->name, row[0], row[1], row[2] ? row[2] : "0");
-        mysql_free_result(res);
+    for (int i = 0; i < r->ntables && ok; i++) {
+        const struct rs_table *t = &r->tables[i];
+        memset(acc, 0, ngroups * sizeof(*acc));
+        ok = sums_of(r, c, i, m, acc, err, errlen);
+        for (size_t g = 0; ok && g < ngroups; g++)
+            if (acc[g].n > 0)
+                rsbuf_fmt(out, "%s.%s slot %zu: %lld rows sum %llu\n",
+                          t->schema, t->name, g, acc[g].n, acc[g].sum);
     }
+    free(acc);
     if (out->p == NULL)
         rsbuf_str(out, "");
-    return true;
+    return ok;
 }
 
 /* Compares two listings; false with the first differing line of each. */
