@@ -213,6 +213,15 @@ copy_run(struct reshard *r, MYSQL *src, MYSQL *dst, char *err, size_t errlen)
      * ends in the same rows. (BINLOG_GTID_POS of the snapshot's exact
      * position would read the binlog file from its start while holding
      * back commits: seconds on a big binlog.) */
+    /* A new binlog file first: the catch-up's stream starts at this
+     * position, and a primary finds a GTID by reading its file from the
+     * start, holding back commits while it reads the active file (seconds
+     * on a big file). Without RELOAD/BINLOG ADMIN it is only slower. */
+    if (r->snap_gtid[0] == '\0' &&
+        mysql_query(src, "FLUSH BINARY LOGS") != 0)
+        log_warn("reshard id=%llu: FLUSH BINARY LOGS refused (%s); the "
+                 "catch-up's start will read the source's whole binlog file",
+                 (unsigned long long)r->id, mysql_error(src));
     if (!rsdb_value(src, "SELECT @@gtid_binlog_pos", pos, sizeof(pos), err,
                     errlen) ||
         !rsdb_exec(src,
