@@ -289,7 +289,7 @@ copy_run(struct reshard *r, MYSQL *src, MYSQL *dst, char *err, size_t errlen)
         r->copied += n;
         pthread_mutex_unlock(&rs_mu);
         rsbuf_free(&last);
-        rs_journal_save();
+        rs_journal_progress(r);
         done += n;
         if (!throttle(r, t0, done))
             goto fail_stopped;

@@ -78,6 +78,17 @@ rs_journal_save(void)
 }
 
 void
+rs_journal_progress(struct reshard *r)
+{
+    int64_t now = clock_ms();
+
+    if (now - r->journal_ms < JOURNAL_EVERY_MS)
+        return;
+    r->journal_ms = now;
+    rs_journal_save();
+}
+
+void
 rs_set_phase(struct reshard *r, enum rs_phase p)
 {
     int64_t now = clock_ms();
@@ -355,7 +366,7 @@ run(void *arg)
             rs_refresh(r);
             if (!catchup_step(c, src, dst, NULL, 0, &late, err, sizeof(err)))
                 goto stopped;
-            rs_journal_save();
+            rs_journal_progress(r);
             n = catchup_behind(c, src);
             if (n < 0 || n > CUTOVER_BEHIND)
                 continue;

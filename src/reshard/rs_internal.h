@@ -84,6 +84,7 @@ struct reshard {
     int connect_s;      /* connect timeout; 0: 10 s */
     int64_t moving_ms;  /* when the moving set was published (monotonic) */
     bool verified;      /* compared in full; changed keys tracked since */
+    int64_t journal_ms; /* last progress write of the journal */
     unsigned long long held_total; /* kept when the hold's slot goes */
 };
 
@@ -96,6 +97,11 @@ const char *rs_phase_name(enum rs_phase p);
 void rs_set_phase(struct reshard *r, enum rs_phase p);
 /* Writes the journal (callers hold no lock). */
 void rs_journal_save(void);
+/* Writes it for progress within a phase: at most every JOURNAL_EVERY_MS
+ * (each write syncs the file and its directory; a crash replays at most
+ * that much, which copy and catch-up do harmlessly). */
+#define JOURNAL_EVERY_MS 1000
+void rs_journal_progress(struct reshard *r);
 /* Takes max_pause and copy_rate from the running generation (a reload
  * may have changed them). */
 void rs_refresh(struct reshard *r);
