@@ -36,6 +36,9 @@
 #   BENCH_BUILD=build            the build whose myshard runs (a release
 #                                build; build-test works for a quick try)
 #   BENCH_WORKERS=2              myshard workers
+#   BENCH_RESHARD_SERVER_ARGS    mariadbd options of the private cluster
+#                                ("--innodb-log-file-size=256M
+#                                --innodb-buffer-pool-size=512M")
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -117,7 +120,12 @@ if [[ $USE_ENV -eq 0 ]]; then
     fi
     DIR=$WORK/cluster
     msg "starting the MariaDB cluster in $DIR"
-    MARIADB_MAX_CONNECTIONS=600 tests/integration/mariadb_env.sh start "$DIR" >/dev/null ||
+    # the test rig's servers are sized for tests (8 MB redo log, 32 MB
+    # buffer pool): under a reshard's extra writes (copy, cleanup, purge)
+    # they stall every write for seconds at each checkpoint, whatever
+    # sends them; size them for a million rows
+    MARIADB_EXTRA_ARGS="${BENCH_RESHARD_SERVER_ARGS---innodb-log-file-size=256M --innodb-buffer-pool-size=512M}" \
+        MARIADB_MAX_CONNECTIONS=600 tests/integration/mariadb_env.sh start "$DIR" >/dev/null ||
         die "the MariaDB cluster did not start"
     eval "$(tests/integration/mariadb_env.sh env "$DIR")"
 fi
