@@ -217,8 +217,7 @@ copy_run(struct reshard *r, MYSQL *src, MYSQL *dst, char *err, size_t errlen)
      * position, and a primary finds a GTID by reading its file from the
      * start, holding back commits while it reads the active file (seconds
      * on a big file). Without RELOAD/BINLOG ADMIN it is only slower. */
-    if (r->snap_gtid[0] == '\0' &&
-        mysql_query(src, "FLUSH BINARY LOGS") != 0)
+    if (r->snap_gtid[0] == '\0' && mysql_query(src, "FLUSH BINARY LOGS") != 0)
         log_warn("reshard id=%llu: FLUSH BINARY LOGS refused (%s); the "
                  "catch-up's start will read the source's whole binlog file",
                  (unsigned long long)r->id, mysql_error(src));
