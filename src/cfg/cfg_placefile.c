@@ -30,6 +30,7 @@
  * has deleted the moved keys' stale rows from `source` (range rules:
  * `from` and, unless they run to the end, `to`).
  */
+#include "base/atomicfile.h"
 #include "cfg/cfg_place.h"
 
 #include <errno.h>
@@ -724,90 +725,22 @@ cfg_placement_write(const struct cfg_placement *p, bool with_base, FILE *out)
     return n;
 }
 
-/* The directory of path ("." for a bare name) into buf. */
-static void
-dir_of(const char *path, char *buf, size_t len)
-{
-    const char *slash = strrchr(path, '/');
-
-    if (slash == NULL)
-        snprintf(buf, len, ".");
-    else if (slash == path)
-        snprintf(buf, len, "/");
-    else
-        snprintf(buf, len, "%.*s", (int)(slash - path), path);
-}
-
 bool
 cfg_placement_save(const char *path, const struct cfg_placement *p, char *err,
                    size_t errlen)
 {
-    char tmp[4096], dir[4096];
     char *text = NULL;
-    size_t len = 0, off = 0;
-    FILE *mem;
-    int fd, dfd;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    bool ok;
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-        snprintf(err, errlen, "the path '%s' is too long", path);
-        return false;
-    }
-    mem = open_memstream(&text, &len);
     if (mem == NULL) {
         snprintf(err, errlen, "out of memory");
         return false;
     }
     (void)cfg_placement_write(p, true, mem);
     fclose(mem);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        free(text);
-        return false;
-    }
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            snprintf(err, errlen, "cannot write %s: %s", tmp,
-                     w < 0 ? strerror(errno) : "short write");
-            goto fail;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        snprintf(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        snprintf(err, errlen, "cannot close %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
-                 strerror(errno));
-        goto fail;
-    }
+    ok = file_write_atomic(path, text, len, err, errlen);
     free(text);
-    /* the rename itself must reach the disk before it counts */
-    dir_of(path, dir, sizeof(dir));
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        snprintf(err, errlen, "cannot fsync the directory %s: %s", dir,
-                 strerror(errno));
-        if (dfd >= 0)
-            close(dfd);
-        return false;
-    }
-    close(dfd);
-    return true;
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    free(text);
-    return false;
+    return ok;
 }

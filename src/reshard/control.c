@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/atomicfile.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -169,28 +170,6 @@ read_placement(MYSQL *m, int64_t newer_than, int64_t *gen, char **text,
             *text = xstrdup(row[1]);
     }
     mysql_free_result(res);
-    return true;
-}
-
-/* Writes text to path atomically (the live placement file). */
-static bool
-write_state(const char *path, const char *text, char *err, size_t errlen)
-{
-    char tmp[4200];
-    FILE *f;
-    bool ok;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    if ((f = fopen(tmp, "w")) == NULL) {
-        snprintf(err, errlen, "cannot write %s", tmp);
-        return false;
-    }
-    ok = fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot write %s", path);
-        return false;
-    }
     return true;
 }
 
@@ -465,7 +444,8 @@ poll_once(void)
     if (text != NULL) {
         char why[512];
         /* a placement another instance published: run it */
-        if (!write_state(ct.state_path, text, why, sizeof(why)) ||
+        if (!file_write_atomic(ct.state_path, text, strlen(text), why,
+                               sizeof(why)) ||
             !ct.env->apply(ct.env->arg, build_from_file, NULL, why,
                            sizeof(why))) {
             log_error("reshard placement generation %" PRId64 " from the "
@@ -596,7 +576,8 @@ control_sync(const struct cfg *c, bool *changed, char *err, size_t errlen)
         return true;
     local = read_text(ct.state_path);
     if (strcmp(local, text) != 0) {
-        if (!write_state(ct.state_path, text, err, errlen)) {
+        if (!file_write_atomic(ct.state_path, text, strlen(text), err,
+                               errlen)) {
             free(local);
             free(text);
             return false;

@@ -1,21 +1,19 @@
 /*
  * journal.c - the reshards' journal: one block of "key value" lines per
- * reshard, written whole to a temporary file, synced and renamed over the
- * old one, so a crash leaves the old journal or the new one. Values are
- * written with \\ and \n escaped; unknown keys are an error (a newer
- * myshard's journal is not guessed at).
+ * reshard, replaced whole (base/atomicfile.h), so a crash leaves the old
+ * journal or the new one. Values are written with \\ and \n escaped;
+ * unknown keys are an error (a newer myshard's journal is not guessed
+ * at).
  */
 #include "rs_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "base/atomicfile.h"
 #include "base/util.h"
 
 static void
@@ -39,31 +37,17 @@ putll(FILE *f, const char *key, long long v)
     fprintf(f, "%s %lld\n", key, v);
 }
 
-static bool
-sync_dir(const char *path)
-{
-    char *copy = xstrdup(path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    bool ok = fd >= 0 && fsync(fd) == 0;
-
-    if (fd >= 0)
-        close(fd);
-    free(copy);
-    return ok;
-}
-
 bool
 journal_write(const char *path, struct reshard *const *rs, int n, char *err,
               size_t errlen)
 {
-    char tmp[4096];
-    FILE *f;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     bool ok;
 
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
     if (f == NULL) {
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "out of memory");
         return false;
     }
     fprintf(f, "# myshard reshard journal: written by myshard, do not edit\n");
@@ -92,14 +76,10 @@ journal_write(const char *path, struct reshard *const *rs, int n, char *err,
         putll(f, "started", r->started);
         put(f, "error", r->error);
     }
-    ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0 || !sync_dir(path)) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return false;
-    }
-    return true;
+    fclose(f);
+    ok = file_write_atomic(path, text, len, err, errlen);
+    free(text);
+    return ok;
 }
 
 static void

@@ -18,7 +18,6 @@ rsdb_connect(const struct reshard *r, const struct rs_server *s, char *err,
 {
     MYSQL *m = mysql_init(NULL);
     unsigned int timeout = r->connect_s > 0 ? (unsigned)r->connect_s : 10;
-    my_bool on = 1;
 
     if (m == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -30,7 +29,6 @@ rsdb_connect(const struct reshard *r, const struct rs_server *s, char *err,
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(m, MYSQL_OPT_RECONNECT, &(my_bool){0});
-    (void)on;
     mysqltls_apply(m, &r->tls);
     if (mysql_real_connect(m, s->host, r->user, r->password, NULL,
                            (unsigned)s->port, NULL, 0) == NULL) {
