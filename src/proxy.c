@@ -722,6 +722,7 @@ proxy_run(struct cfg *cfg, const char *cfg_path)
         log_error("%s", err);
         goto out;
     }
+    reshard_fence_start(cfg);
     if (!start_workers(&px))
         goto out;
     px.view = (struct admin_view){

@@ -208,7 +208,7 @@ main(int argc, char **argv)
         printf("placement: live, from %s (written by RESHARD; it overrides "
                "the YAML's rule)\n",
                c->reshard.state);
-    if (placement_in_moving(rule, &key))
+    if (placement_in_set(rule, &rule->moving, &key))
         printf("moving: to %s by reshard %lld (it lives on %s until the "
                "cutover)\n",
                c->shards[rule->moving.target].name, (long long)rule->moving.id,

@@ -49,6 +49,12 @@ struct reshard_env {
     void *arg;
 };
 
+/* Before the workers start, after the placement is final: writes to the
+ * keys of a reshard in progress (moving, or moved and not yet cleaned)
+ * wait until the control thread has read the holds once (another
+ * instance may be switching them). */
+void reshard_fence_start(const struct cfg *c);
+
 /* Before the workers start: when the control server (the schema
  * myshard_control on the first shard's primary, shared by every instance)
  * holds a placement other than the local reshard.state file, the file
@@ -95,6 +101,8 @@ struct reshard_info {
     int64_t started;  /* unix seconds */
     int64_t phase_ms; /* in the current phase */
     char error[300];
+    char waiting[300]; /* what it waits for now: old transactions, an
+                          instance that did not confirm the hold */
 };
 
 /* Fills out[0..max) with the reshards (running first, then the last

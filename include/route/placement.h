@@ -75,24 +75,33 @@ uint64_t placement_between(const struct cfg_rule *rule,
                            const struct route_key *hi);
 
 /*
- * The rule's moving set (cfg_rule.moving: a reshard copies these keys to
- * another shard while they stay on their owner): whether key is in it
+ * The set of keys whose writes a reshard marks (route_plan.touches_moving)
+ * so that every instance can count and hold them: the rule's moving set
+ * (cfg_rule.moving: a reshard copies these keys to another shard while
+ * they stay on their owner) or, once they were switched, its cleanup set
+ * (the instances hold them until all of them route to the new owner).
+ * !active when the rule has neither. Pure.
+ */
+const struct cfg_moving *placement_marked(const struct cfg_rule *rule);
+
+/*
+ * The marked set (placement_marked): whether key is in it
  * (false when the rule has none, or the key has no place); whether some
  * key lo <= k <= hi may be (true when that cannot be told: wide hash
  * intervals, values the rule cannot compare). Pure.
  */
-bool placement_in_moving(const struct cfg_rule *rule,
+bool placement_in_marked(const struct cfg_rule *rule,
                          const struct route_key *key);
 /* The same for any set of the rule (its moving or cleanup set). */
 bool placement_in_set(const struct cfg_rule *rule, const struct cfg_moving *m,
                       const struct route_key *key);
-bool placement_between_moving(const struct cfg_rule *rule,
+bool placement_between_marked(const struct cfg_rule *rule,
                               const struct route_key *lo,
                               const struct route_key *hi);
 
 /*
  * The rule's moving set as an SQL condition on key column `column`, what a
- * server evaluates to the same answer as placement_in_moving:
+ * server evaluates to the same answer as placement_in_marked:
  *   hash:  CRC32(`user_id`) % 1024 BETWEEN 768 AND 1023
  *   range: `id` >= 5000 AND `id` < 1000000 (integer bounds), or
  *          CAST(`day` AS BINARY) >= X'323032362D30362D3031' (string bounds

@@ -149,8 +149,9 @@ console_cmd_show_reshard(struct admin_conn *ac, const char *args)
                                        "cutover_tries",
                                        "started",
                                        "phase_seconds",
-                                       "error"};
-    struct console_table t = {cols, 18, NULL, 0, 0};
+                                       "error",
+                                       "waiting"};
+    struct console_table t = {cols, 19, NULL, 0, 0};
     struct reshard_info *info = calloc(64, sizeof(*info));
     int n = info != NULL ? reshard_list(info, 64) : 0;
 
@@ -169,7 +170,8 @@ console_cmd_show_reshard(struct admin_conn *ac, const char *args)
             console_num(r->binlog_behind), console_num(r->held_now),
             console_num((long long)r->held_total),
             console_num(r->longest_hold_ms), console_num(r->cutover_tries),
-            started, console_fixed((double)r->phase_ms / 1000.0, 1), r->error);
+            started, console_fixed((double)r->phase_ms / 1000.0, 1), r->error,
+            r->waiting);
     }
     free(info);
     console_send_table(ac, &t);

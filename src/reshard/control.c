@@ -323,19 +323,22 @@ out:
 /* ---- every instance's thread ----------------------------------------------
  */
 
-/* Makes the running generation's moving sets known to the workers' hold
- * (movehold slots), forgetting the ones gone. */
+/* Makes the running generation's marked sets (placement_marked: moving
+ * keys, then the moved ones until the cleanup ends) known to the workers'
+ * hold (movehold slots), forgetting the ones gone. A hold row covers the
+ * moved keys too, so that no instance writes them while another still
+ * routes them to the source. */
 static void
-track_moving(void)
+track_moving_in(const struct cfg *c)
 {
-    struct cfg *c = ct.env->cfg_get(ct.env->arg);
     uint64_t now[MOVEHOLD_MAX];
     int n = 0;
 
     for (int i = 0; i < c->nrules && n < MOVEHOLD_MAX; i++)
         if (c->rules[i].moving.active)
             now[n++] = (uint64_t)c->rules[i].moving.id;
-    cfg_put(c);
+        else if (c->rules[i].cleanup.active)
+            now[n++] = (uint64_t)c->rules[i].cleanup.id;
     for (int k = 0; k < ct.nids; k++) {
         bool still = false;
         for (int i = 0; i < n; i++)
@@ -366,6 +369,15 @@ track_moving(void)
     }
 }
 
+static void
+track_moving(void)
+{
+    struct cfg *c = ct.env->cfg_get(ct.env->arg);
+
+    track_moving_in(c);
+    cfg_put(c);
+}
+
 /* Holds (or releases) moving writes of ids[k] on this thread's account:
  * the instance running a reshard holds its own writes itself. */
 static void
@@ -377,20 +389,19 @@ hold(int k, bool on, int64_t max_wait_ms)
     ct.held[k] = on;
 }
 
+/* Holds every marked write on this thread's account until a poll
+ * succeeds (poll_once sets each hold from the hold rows then). */
 static void
-fence(bool on)
+fence(void)
 {
-    if (ct.fenced == on)
+    if (ct.fenced)
         return;
-    ct.fenced = on;
-    if (on)
-        log_warn("reshard control server unreachable for %d ms: writes to "
-                 "moving keys are held until it answers",
-                 CONTROL_LEASE_MS);
-    else
-        log_info("reshard control server reachable again");
+    ct.fenced = true;
+    log_warn("reshard control server unreachable for %d ms: writes to "
+             "moving keys are held until it answers",
+             CONTROL_LEASE_MS);
     for (int k = 0; k < ct.nids; k++)
-        hold(k, on, 60000);
+        hold(k, true, 60000);
 }
 
 /* One round; false when the control server did not answer. */
@@ -462,7 +473,20 @@ poll_once(void)
         ct.gen = gen;
     }
     track_moving();
-    fence(false);
+    if (ct.fenced) {
+        ct.fenced = false;
+        log_info("reshard control server read: writes to moving keys "
+                 "follow its holds");
+        /* the start's fence (control_fence_start) on a reshard this
+         * instance runs: its own thread holds it from now on (its
+         * cutover comes seconds after it resumed, this is the first
+         * poll) */
+        for (int k = 0; k < ct.nids; k++)
+            if (ct.held[k] && reshard_is_local(ct.ids[k])) {
+                movehold_set(ct.ids[k], false, 0);
+                ct.held[k] = false;
+            }
+    }
     for (int k = 0; k < ct.nids; k++) {
         int64_t wait = -1;
         for (int i = 0; i < nholds; i++)
@@ -521,7 +545,7 @@ control_main(void *arg)
             failing = !ok;
         }
         if (!ok && ct.nids > 0 && clock_ms() - ct.last_ok > CONTROL_LEASE_MS)
-            fence(true);
+            fence();
         ts.tv_sec = 0;
         ts.tv_nsec = (long)every * 1000000L;
         nanosleep(&ts, NULL);
@@ -563,6 +587,16 @@ control_sync(const struct cfg *c, bool *changed, char *err, size_t errlen)
     settings(c);
     pthread_mutex_lock(&ct_mu);
     m = conn(why, sizeof(why));
+    if (m != NULL && ct.in_schema) {
+        /* heard of before it reads: a cutover that publishes after this
+         * waits for this instance to run the switch (generation 0 here),
+         * and one that published before is what the read below sees */
+        char q[512];
+        snprintf(q, sizeof(q),
+                 "REPLACE INTO instances VALUES ('%s', " NOW_MS ", 0, 0, 0, 0)",
+                 ct.name);
+        (void)mysql_query(m, q);
+    }
     if (m == NULL || !read_placement(m, 0, &gen, &text, why, sizeof(why))) {
         pthread_mutex_unlock(&ct_mu);
         log_warn("reshard control server not read at start (%s); the local "
@@ -590,6 +624,21 @@ control_sync(const struct cfg *c, bool *changed, char *err, size_t errlen)
     free(local);
     free(text);
     return true;
+}
+
+void
+control_fence_start(const struct cfg *c)
+{
+    track_moving_in(c);
+    if (ct.nids == 0)
+        return;
+    ct.fenced = true;
+    for (int k = 0; k < ct.nids; k++) {
+        movehold_set(ct.ids[k], true, 60000);
+        ct.held[k] = true;
+    }
+    log_info("reshard in progress: writes to moving keys wait for the first "
+             "read of the control server");
 }
 
 bool

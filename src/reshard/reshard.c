@@ -111,6 +111,7 @@ rs_refresh(struct reshard *r)
 
     r->max_pause_ms = c->reshard.max_pause_ms;
     r->copy_rate = (long)c->reshard.copy_rate;
+    r->pool_wait_ms = c->backend.pool.wait_timeout_ms;
     cfg_put(c);
 }
 
@@ -219,6 +220,79 @@ do_abort(struct reshard *r, MYSQL *dst)
     rs_set_phase(r, RS_ABORTED);
 }
 
+/* Sets what SHOW RESHARD says the reshard waits for ("" nothing). */
+static void
+set_waiting(struct reshard *r, const char *what)
+{
+    pthread_mutex_lock(&rs_mu);
+    snprintf(r->waiting, sizeof(r->waiting), "%.290s", what);
+    pthread_mutex_unlock(&rs_mu);
+}
+
+/* How long after the moving set was published every write to a moving
+ * key is counted: each instance has read it (control.c), and a statement
+ * planned before that has left the pool's queue. */
+static int64_t
+counted_after_ms(const struct reshard *r)
+{
+    int64_t ms = r->pool_wait_ms + 500;
+
+    return ms > CONTROL_DISCOVER_MS ? ms : CONTROL_DISCOVER_MS;
+}
+
+/* Whether the source still runs a transaction that took locks before
+ * old_mark: it may have written moving keys before they were counted,
+ * and a commit after the switch would reach only the source. True when
+ * none is left; false with what it waits for in the waiting note (or the
+ * error reading it: the check needs PROCESS). */
+static bool
+old_writers_gone(struct reshard *r, MYSQL *src)
+{
+    char q[512], err[512], note[300];
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+
+    if (r->old_mark[0] == '\0' &&
+        !rsdb_value(src, "SELECT NOW()", r->old_mark, sizeof(r->old_mark), err,
+                    sizeof(err))) {
+        r->old_mark[0] = '\0';
+        goto error;
+    }
+    /* locks, not rows modified: an UPDATE still waiting for its row has
+     * modified none yet; a consistent read takes none */
+    snprintf(q, sizeof(q),
+             "SELECT COUNT(*) OVER (), trx_mysql_thread_id, trx_started "
+             "FROM information_schema.INNODB_TRX WHERE trx_lock_structs > 0 "
+             "AND trx_started <= '%s' AND trx_mysql_thread_id <> "
+             "CONNECTION_ID() ORDER BY trx_started LIMIT 1",
+             r->old_mark);
+    res = rsdb_query(src, q, err, sizeof(err));
+    if (res == NULL)
+        goto error;
+    row = mysql_fetch_row(res);
+    if (row == NULL) {
+        mysql_free_result(res);
+        set_waiting(r, "");
+        return true;
+    }
+    snprintf(note, sizeof(note),
+             "%s transaction(s) on %s that took locks before the moving "
+             "keys were counted (oldest: connection %s, since %s): the "
+             "cutover starts when they end",
+             row[0] ? row[0] : "?", r->from, row[1] ? row[1] : "?",
+             row[2] ? row[2] : "?");
+    mysql_free_result(res);
+    set_waiting(r, note);
+    return false;
+error:
+    snprintf(note, sizeof(note),
+             "cannot list the transactions open on %s (the backend account "
+             "needs PROCESS): %.150s",
+             r->from, err);
+    set_waiting(r, note);
+    return false;
+}
+
 /* One try at the cutover. True when it switched; false with *back_off
  * when it gave up in time (the writes went on to the source), or with err
  * on an error. */
@@ -275,19 +349,22 @@ cutover(struct reshard *r, struct rs_catchup *c, MYSQL *src, MYSQL *dst,
         control_release(r->id);
         return false;
     }
-    /* this instance's workers route to the target now: its held writes
-     * go there */
-    movehold_set(r->id, false, 0);
-    held = clock_ms() - t0;
-    /* the others hold until they run it (or their hold expires after
-     * they read it: control.c) */
-    if (!others_ready(r, 0, gen, clock_ms() + r->max_pause_ms + 1000, err,
-                      errlen))
+    /* This instance's workers route to the target now, but its writes to
+     * the moved keys stay held (the switched generation marks them) until
+     * every live instance runs the switch too: while one of them still
+     * reads the source, a write acknowledged through another would make
+     * it answer an old row. The others hold until they run it (or until
+     * their hold expires after they read it: control.c); the held
+     * statements wait at most max_pause + 2 s. */
+    if (!others_ready(r, 0, gen, t0 + r->max_pause_ms + 1500, err, errlen))
         log_warn("reshard switch not confirmed by every instance id=%" PRIu64
                  " why=\"%s\" (they switch when they next read the "
                  "control server)",
                  r->id, err);
+    movehold_set(r->id, false, 0);
     control_release(r->id);
+    held = clock_ms() - t0;
+    set_waiting(r, "");
     pthread_mutex_lock(&rs_mu);
     r->switched = true;
     r->behind = 0;
@@ -313,6 +390,12 @@ back:
     log_warn("reshard cutover backed off id=%" PRIu64 " rule=%s try=%d "
              "hold_ms=%" PRId64 " why=\"%s\"",
              r->id, r->rule, r->tries, held, err);
+    {
+        char note[300];
+        snprintf(note, sizeof(note), "cutover try %d backed off: %.240s",
+                 r->tries, err);
+        set_waiting(r, note);
+    }
     *back_off = true;
     return false;
 }
@@ -373,8 +456,19 @@ run(void *arg)
             /* every instance reads the control server at least once
              * after the moving set was published (a heartbeat makes it
              * one the cutover waits for) */
-            if (clock_ms() - r->moving_ms < CONTROL_DISCOVER_MS)
+            if (clock_ms() - r->moving_ms < counted_after_ms(r))
                 continue;
+            if (!r->old_clear) {
+                if (!old_writers_gone(r, src)) {
+                    if (!rs_nap(r, 200))
+                        goto stopped;
+                    continue;
+                }
+                r->old_clear = true;
+                log_info("reshard counts every write to its keys id=%" PRIu64
+                         " rule=%s (no transaction older than %s left)",
+                         r->id, r->rule, r->old_mark);
+            }
             /* the full comparison, again when too many rows changed since
              * for the hold to check them one by one */
             if (catchup_ntracked(c) > VERIFY_TRACK_MAX)
@@ -846,6 +940,8 @@ reshard_list(struct reshard_info *out, int max)
             o->started = r->started;
             o->phase_ms = finished(r) ? 0 : now - r->phase_ms;
             snprintf(o->error, sizeof(o->error), "%s", r->error);
+            snprintf(o->waiting, sizeof(o->waiting), "%s",
+                     finished(r) ? "" : r->waiting);
             n++;
         }
     pthread_mutex_unlock(&rs_mu);
@@ -923,6 +1019,12 @@ reshard_shutdown(void)
         if (busy)
             nanosleep(&ts, NULL);
     }
+}
+
+void
+reshard_fence_start(const struct cfg *c)
+{
+    control_fence_start(c);
 }
 
 bool

@@ -86,6 +86,13 @@ struct reshard {
     bool verified;      /* compared in full; changed keys tracked since */
     int64_t journal_ms; /* last progress write of the journal */
     unsigned long long held_total; /* kept when the hold's slot goes */
+    int64_t pool_wait_ms;          /* pool.wait_timeout */
+    /* Transactions that took locks on the source before old_mark (its
+     * clock) may have written moving keys uncounted: the first cutover
+     * waits until none is left (old_clear). */
+    char old_mark[32];
+    bool old_clear;
+    char waiting[300]; /* what the reshard waits for now, "" nothing */
 };
 
 /* ---- registry (reshard.c) ---- */
@@ -224,6 +231,8 @@ bool rsgen_switched(const struct cfg *running, const struct reshard *r);
  * cannot be written; an unreachable server leaves the local file. */
 bool control_sync(const struct cfg *c, bool *changed, char *err, size_t errlen);
 bool control_start(const struct reshard_env *env, char *err, size_t errlen);
+/* reshard_fence_start (reshard.h). */
+void control_fence_start(const struct cfg *c);
 void control_stop(void);
 /* Publishes the placement file's text as the next generation (*gen). */
 bool control_publish(const char *text, int64_t *gen, char *err, size_t errlen);

@@ -322,12 +322,18 @@ placement_between(const struct cfg_rule *rule, const struct route_key *lo,
     return m;
 }
 
-/* ---- the moving set ---- */
+/* ---- the marked set ---- */
+
+const struct cfg_moving *
+placement_marked(const struct cfg_rule *rule)
+{
+    return rule->moving.active ? &rule->moving : &rule->cleanup;
+}
 
 bool
-placement_in_moving(const struct cfg_rule *rule, const struct route_key *key)
+placement_in_marked(const struct cfg_rule *rule, const struct route_key *key)
 {
-    return placement_in_set(rule, &rule->moving, key);
+    return placement_in_set(rule, placement_marked(rule), key);
 }
 
 bool
@@ -363,10 +369,10 @@ placement_in_set(const struct cfg_rule *rule, const struct cfg_moving *m,
 }
 
 bool
-placement_between_moving(const struct cfg_rule *rule,
+placement_between_marked(const struct cfg_rule *rule,
                          const struct route_key *lo, const struct route_key *hi)
 {
-    const struct cfg_moving *m = &rule->moving;
+    const struct cfg_moving *m = placement_marked(rule);
     char lb[24], hb[24];
     const char *ls, *hs;
     size_t ll, hl;
@@ -400,7 +406,7 @@ placement_between_moving(const struct cfg_rule *rule,
         return true;
     for (int64_t k = a;; k++) {
         struct route_key key = {.is_int = true, .i = k};
-        if (placement_in_moving(rule, &key))
+        if (placement_in_marked(rule, &key))
             return true;
         if (k == b)
             return false;

@@ -283,7 +283,7 @@ rt_route_insert_select(struct rt *r, int ti, int keyidx, bool explain_only)
         }
         r->mask = rt_shard_bit(shard);
         r->scatter = false;
-        r->tab[ti].moving = placement_in_moving(rule, &k);
+        r->tab[ti].moving = placement_in_marked(rule, &k);
     }
     n = rt_mask_count(r->mask);
     if (n > 1 && sel.has_limit) {

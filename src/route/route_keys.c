@@ -137,7 +137,7 @@ value_mask(struct rt *r, const struct cfg_rule *rule, const struct sql_value *v,
 
     keys_open(r, keyname, open);
     rt_keys_value(r, v, &key, kv);
-    *moving = rule->moving.active;
+    *moving = placement_marked(rule)->active;
     if (kv == KV_NULL) {
         *moving = false;
         return 0;
@@ -157,12 +157,12 @@ value_mask(struct rt *r, const struct cfg_rule *rule, const struct sql_value *v,
         return all;
     }
     m = rt_shard_bit(shard);
-    *moving = placement_in_moving(rule, &key);
+    *moving = placement_in_marked(rule, &key);
     if (rule->type == RULE_HASH && !key.is_int && placement_key_int(&key, &i)) {
         struct route_key ik = {.is_int = true, .i = i};
         if (placement_locate(rule, &ik, &shard, NULL) == PLACE_OK)
             m |= rt_shard_bit(shard);
-        *moving = *moving || placement_in_moving(rule, &ik);
+        *moving = *moving || placement_in_marked(rule, &ik);
     }
     return m;
 }
@@ -181,7 +181,7 @@ between_mask(struct rt *r, const struct cfg_rule *rule,
     rt_keys_value(r, lo, &k1, v1);
     rt_keys_add(r, "..", 2);
     rt_keys_value(r, hi, &k2, v2);
-    *moving = rule->moving.active;
+    *moving = placement_marked(rule)->active;
     if (v1 == KV_NULL || v2 == KV_NULL) {
         *moving = false;
         return 0;
@@ -190,7 +190,7 @@ between_mask(struct rt *r, const struct cfg_rule *rule,
         r->plan->needs_params = true;
     if (v1 != KV_OK || v2 != KV_OK)
         return placement_rule_mask(rule);
-    *moving = placement_between_moving(rule, &k1, &k2);
+    *moving = placement_between_marked(rule, &k1, &k2);
     return placement_between(rule, &k1, &k2);
 }
 
@@ -207,7 +207,7 @@ rt_pred_mask(struct rt *r, int ti, const struct sql_pred *p, bool *open,
     bool vmv;
 
     /* what cannot be read may reach any key, moving ones too */
-    *moving = rule->moving.active;
+    *moving = placement_marked(rule)->active;
     switch (p->op) {
     case PRED_EQ:
         if (p->nvalues < 1)

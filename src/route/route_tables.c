@@ -528,7 +528,7 @@ table_constraint(struct rt *r, int ti)
             mv = mv && umv;
         }
     }
-    t->moving = mv && r->cfg->rules[t->rule].moving.active;
+    t->moving = mv && placement_marked(&r->cfg->rules[t->rule])->active;
     return m;
 }
 

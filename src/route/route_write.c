@@ -436,7 +436,7 @@ rt_route_insert(struct rt *r, bool explain_only)
             return;
         }
         mask |= rt_shard_bit(shard);
-        moving = moving || placement_in_moving(rule, &k);
+        moving = moving || placement_in_marked(rule, &k);
         if (nrows - 1 >= LOCAL_ROWS)
             rows = rows_grow(r, local, nrows - 1);
         rows[nrows - 1].off = (uint32_t)(row.text.p - st->sql);
@@ -449,7 +449,7 @@ rt_route_insert(struct rt *r, bool explain_only)
         r->scatter = true;
     }
     /* a row whose key is not known yet may be a moving one */
-    r->tab[ti].moving = rule->moving.active && (moving || missing);
+    r->tab[ti].moving = placement_marked(rule)->active && (moving || missing);
     if (mask == 0) /* no rows: the server answers the syntax */
         mask = rt_shard_bit(rule->shards[0]);
     r->mask = mask;

@@ -770,8 +770,9 @@ writes_rows(const struct stmt_info *st)
 }
 
 /* route_plan.touches_moving: a forwarded write to a table whose rule has a
- * moving set, unless its keys keep it out of the set (rt_table.moving,
- * true until the keys were read). */
+ * marked set (placement_marked: moving keys, or moved keys whose switch
+ * every instance has not confirmed yet), unless its keys keep it out of
+ * the set (rt_table.moving, true until the keys were read). */
 static void
 mark_moving(struct rt *r)
 {
@@ -788,11 +789,11 @@ mark_moving(struct rt *r)
         if (!t->write || t->cls != TC_SHARDED || !t->moving)
             continue;
         rule = &r->cfg->rules[t->rule];
-        if (!rule->moving.active)
+        if (!placement_marked(rule)->active)
             continue;
         plan->touches_moving = true;
         plan->moving_rule = t->rule;
-        plan->moving_id = rule->moving.id;
+        plan->moving_id = placement_marked(rule)->id;
         return;
     }
 }

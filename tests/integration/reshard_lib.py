@@ -550,7 +550,8 @@ def progress(r):
     return ("phase %s, %s/%s rows copied, binlog lag %s, held writes %s%s"
             % (r.get("phase"), r.get("rows_copied"), r.get("rows_total"),
                r.get("binlog_lag"), r.get("held_writes"),
-               ", error: %s" % r["error"] if r.get("error") else ""))
+               ", error: %s" % r["error"] if r.get("error") else "")
+            + (", waiting: %s" % r["waiting"] if r.get("waiting") else ""))
 
 
 class Watch:

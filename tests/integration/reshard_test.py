@@ -26,10 +26,13 @@ already acknowledged when the read began).
     placement shard, with its values; deleted ids nowhere; s2's replica
     has them; after a restart myshard still routes the moved keys to s2.
  2. kill_copy, kill_catchup, kill_cutover: SIGKILL of myshard as soon as
-    SHOW RESHARD shows the phase (the cutover hold is kept open by a
-    transaction on a moving key), then a restart with the same config and
+    SHOW RESHARD shows the phase, then a restart with the same config and
     state: the reshard ends done, or aborted with placement and data as
     before; no acknowledged write lost, no row duplicated or misplaced.
+    For the cutover: a transaction that wrote a moving key before the
+    reshard began keeps it in catch-up (SHOW RESHARD says why) until it
+    commits, and its write reaches the target; a transaction opened after
+    keeps the cutover's hold open.
  3. abort_copy, abort_catchup: RESHARD ABORT: placement and data as
     before, s2 holds none of the rule's rows. Also the refusals: a second
     reshard of the same rule, slots of two source shards, an unknown id.
@@ -60,7 +63,7 @@ import pymysql
 from reshard_lib import (ENV, SHARDS, HashSpec, Load, Model,
                          Myshard, RangeSpec, backlog, check_data, check_load,
                          check_route, connect, finish, fresh_schema,
-                         held_txn, load_rows, moving_reserved, progress,
+                         held_txn, load_rows, progress,
                          run_direct, sample_keys, shard_rows, start_reshard,
                          tap, wait_replica, Watch)
 
@@ -234,6 +237,51 @@ def scenario_move(tmp):
     a.stop()
 
 
+def open_old_txn(a, db, spec, model):
+    """A transaction through a that wrote a moving key before the reshard
+    began: no count covers it, so the cutover must wait for it to end."""
+    keys = sorted(k for k in model.reserved if spec.moving(k))
+    old = connect(a.port, db=db)
+    with old.cursor() as c:
+        c.execute("BEGIN")
+        c.execute("UPDATE items SET val = 'before-reshard', version = "
+                  "version + 1 WHERE id = %s", (keys[0],))
+    return old
+
+
+def hold_cutover(a, db, spec, model, w, old, name):
+    """Checks that the reshard waits in catch-up for old (open_old_txn),
+    then opens a transaction on another moving key (counted: the hold
+    waits for it, up to max_pause, which keeps SHOW RESHARD in cutover),
+    and commits old, whose write must reach the target. Returns the held
+    transaction's connection."""
+    keys = sorted(k for k in model.reserved if spec.moving(k))
+    end = time.time() + 60
+    r = None
+    while time.time() < end:
+        r = w.poll()
+        if r and (r.get("phase") not in ("copy", "catchup") or
+                  "transaction" in (r.get("waiting") or "")):
+            break
+        time.sleep(0.05)
+    tap.ok(r is not None and r.get("phase") == "catchup" and
+           "transaction" in (r.get("waiting") or ""),
+           "%s: the cutover waits for a transaction that wrote a moving key "
+           "before the reshard began, and SHOW RESHARD says so" % name,
+           "catchup, waiting for a transaction",
+           r and (r.get("phase"), r.get("waiting")))
+    time.sleep(1.5)
+    r = w.poll()
+    tap.ok(r is not None and r.get("phase") == "catchup",
+           "%s: still waiting 1.5 s later (phases seen: %s)"
+           % (name, " -> ".join(w.seen)), "catchup", r and r.get("phase"))
+    txn = held_txn(a, db, keys[1])
+    old.commit()
+    old.close()
+    model.ack(keys[0], ("before-reshard", 2))
+    return txn
+
+
 def scenario_kill(tmp, phase):
     name = "kill_" + phase
     spec = HashSpec(6000)
@@ -242,15 +290,17 @@ def scenario_kill(tmp, phase):
     if s is None:
         return
     db, (a,), model, load = s
-    txn = None
+    txn = old = None
     if phase == "cutover":
-        txn = held_txn(a, db, moving_reserved(spec, model))
+        old = open_old_txn(a, db, spec, model)
     rid = start_reshard(a, spec)
     if rid is None:
         finish(load, model, [a], name)
         return
     w = Watch(a, spec, rid, model)
     bl = None
+    if old is not None:
+        txn = hold_cutover(a, db, spec, model, w, old, name)
     if phase == "catchup":
         w.until(("copy",), 20)
         bl = threading.Thread(target=backlog, args=(
@@ -395,13 +445,14 @@ def scenario_two(tmp, kill_b):
     if s is None:
         return
     db, (a, b), model, load = s
-    txn = held_txn(a, db, moving_reserved(spec, model)) if kill_b else None
+    old = open_old_txn(a, db, spec, model) if kill_b else None
     rid = start_reshard(a, spec)
     if rid is None:
         finish(load, model, [a, b], name)
         return
     w = Watch(a, spec, rid, model)
     if kill_b:
+        txn = hold_cutover(a, db, spec, model, w, old, name)
         r = w.until(("cutover",), 60, step=0.01)
         at = r.get("phase") if r else None
         b.kill()

@@ -339,7 +339,7 @@ START_TEST(test_moving)
     char sql[128];
     int shard;
 
-    ck_assert(!placement_in_moving(rule("user_hash"), &k1));
+    ck_assert(!placement_in_marked(rule("user_hash"), &k1));
     ck_assert(cfg_placement_set_moving_slots(p, "user_hash", 900, 1023, "s0", 1,
                                              err, sizeof(err)));
     ck_assert(cfg_placement_set_moving_split(p, "day_range", &at, "s0", 2, err,
@@ -353,27 +353,27 @@ START_TEST(test_moving)
     cfg_placement_free(p);
     cfg = next;
 
-    ck_assert(placement_in_moving(rule("user_hash"), &k1));
-    ck_assert(placement_in_moving(rule("user_hash"), &s1));
-    ck_assert(!placement_in_moving(rule("user_hash"), &k4));
-    ck_assert(!placement_in_moving(rule("user_hash"), &null));
-    ck_assert(!placement_in_moving(rule("user_mod"), &k1));
+    ck_assert(placement_in_marked(rule("user_hash"), &k1));
+    ck_assert(placement_in_marked(rule("user_hash"), &s1));
+    ck_assert(!placement_in_marked(rule("user_hash"), &k4));
+    ck_assert(!placement_in_marked(rule("user_hash"), &null));
+    ck_assert(!placement_in_marked(rule("user_mod"), &k1));
     /* still placed on the source */
     ck_assert_int_eq(placement_locate(rule("user_hash"), &k1, &shard, NULL),
                      PLACE_OK);
     ck_assert_str_eq(cfg->shards[shard].name, "s2");
-    ck_assert(placement_in_moving(rule("day_range"), &d1));
-    ck_assert(!placement_in_moving(rule("day_range"), &d2));
+    ck_assert(placement_in_marked(rule("day_range"), &d1));
+    ck_assert(!placement_in_marked(rule("day_range"), &d2));
     ck_assert_int_eq(placement_locate(rule("day_range"), &d1, &shard, NULL),
                      PLACE_OK);
     ck_assert_str_eq(cfg->shards[shard].name, "s2");
 
     /* intervals: 2..4 holds no moving slot, 1..4 does, a wide one may */
-    ck_assert(!placement_between_moving(rule("user_hash"), &lo, &hi));
-    ck_assert(placement_between_moving(rule("user_hash"), &k1, &hi));
-    ck_assert(placement_between_moving(rule("user_hash"), &k1, &wide));
-    ck_assert(placement_between_moving(rule("day_range"), &d2, &d1));
-    ck_assert(!placement_between_moving(rule("day_range"), &d2, &d2));
+    ck_assert(!placement_between_marked(rule("user_hash"), &lo, &hi));
+    ck_assert(placement_between_marked(rule("user_hash"), &k1, &hi));
+    ck_assert(placement_between_marked(rule("user_hash"), &k1, &wide));
+    ck_assert(placement_between_marked(rule("day_range"), &d2, &d1));
+    ck_assert(!placement_between_marked(rule("day_range"), &d2, &d2));
 
     /* the same sets in SQL, for the copy and the cleanup */
     ck_assert_uint_eq(
