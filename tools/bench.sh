@@ -42,6 +42,10 @@
 #
 # Environment:
 #   BENCH_TIME=10            seconds per sysbench run
+#   BENCH_ROUNDS=1           runs of each main row's three (direct, HAProxy,
+#                            myshard; every other round in the reverse
+#                            order): the row gives the rounds' mean qps and
+#                            p95, and CPU per query over all of them
 #   BENCH_THREADS="1 16 64"  thread counts
 #   BENCH_TESTS="oltp_point_select oltp_read_only"
 #   BENCH_PS_MODES="disable auto"  sysbench --db-ps-mode values of the main
@@ -128,6 +132,8 @@ reshard)
 esac
 
 BENCH_TIME=${BENCH_TIME:-10}
+BENCH_ROUNDS=${BENCH_ROUNDS:-1}
+[[ $BENCH_ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS: '$BENCH_ROUNDS' is not a count"
 BENCH_THREADS=${BENCH_THREADS:-1 16 64}
 BENCH_TESTS=${BENCH_TESTS:-oltp_point_select oltp_read_only}
 BENCH_TABLES=${BENCH_TABLES:-4}
@@ -343,6 +349,17 @@ run_sb() {
         END { printf "%s %s %s\n", qps, p95, total }' <<<"$out"
 }
 
+# fadd A B, fdiv A B: sums and means of sysbench figures; "-" when either
+# is not a number (a run that failed stays visible as "-").
+fadd() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/) printf "%.2f\n", a + b; else print "-" }'
+}
+fdiv() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a ~ /^[0-9.]+$/ && b > 0) printf "%.2f\n", a / b; else print "-" }'
+}
+
 # myshard reads from the s0 primary for the main rows, like the direct and
 # HAProxy runs: its replica goes OFFLINE (still configured).
 admin_sql "SET BACKEND '127.0.0.1:$S0_REPLICA_PORT' OFFLINE" >/dev/null ||
@@ -411,25 +428,55 @@ for test in $BENCH_TESTS; do
         mode=text
         [[ $PS_MODE == auto ]] && mode=prepared
         for threads in $BENCH_THREADS; do
-            msg "$test, $mode, $threads threads: direct"
-            read -r dq dp _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${DIRECT[@]}") - - -"
-            msg "$test, $mode, $threads threads: through HAProxy"
-            t0=$(cpu_ticks "$HAP_PID")
-            read -r hq hp hn _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${HAPROXIED[@]}") - - -"
-            t1=$(cpu_ticks "$HAP_PID")
-            hticks=$((t1 - t0))
-            msg "$test, $mode, $threads threads: through myshard"
-            qp0=$(questions "$S0_PRIMARY_PORT")
-            qr0=$(questions "$S0_REPLICA_PORT")
-            t0=$(cpu_ticks "$PROXY_PID")
-            read -r mq mp mn _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${PROXIED[@]}") - - -"
-            t1=$(cpu_ticks "$PROXY_PID")
-            qp1=$(questions "$S0_PRIMARY_PORT")
-            qr1=$(questions "$S0_REPLICA_PORT")
-            ms_primary=$((ms_primary + qp1 - qp0))
-            ms_replica=$((ms_replica + qr1 - qr0))
-            [[ $mn =~ ^[0-9]+$ ]] && ms_queries=$((ms_queries + mn))
-            results+=("$test $mode $threads $dq $hq $mq $dp $hp $mp $((t1 - t0)) $mn $hticks $hn")
+            dq=0 dp=0 hq=0 hp=0 hn=0 hticks=0 mq=0 mp=0 mn=0 mticks=0
+            for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+                # odd rounds direct first, even rounds myshard first
+                order="direct haproxy myshard"
+                ((round % 2)) || order="myshard haproxy direct"
+                for who in $order; do
+                    msg "$test, $mode, $threads threads, round $round/$BENCH_ROUNDS: $who"
+                    case $who in
+                    direct)
+                        read -r q p _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${DIRECT[@]}") - - -"
+                        dq=$(fadd "$dq" "$q")
+                        dp=$(fadd "$dp" "$p")
+                        ;;
+                    haproxy)
+                        t0=$(cpu_ticks "$HAP_PID")
+                        read -r q p n _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${HAPROXIED[@]}") - - -"
+                        t1=$(cpu_ticks "$HAP_PID")
+                        hticks=$((hticks + t1 - t0))
+                        hq=$(fadd "$hq" "$q")
+                        hp=$(fadd "$hp" "$p")
+                        hn=$(fadd "$hn" "$n")
+                        ;;
+                    myshard)
+                        qp0=$(questions "$S0_PRIMARY_PORT")
+                        qr0=$(questions "$S0_REPLICA_PORT")
+                        t0=$(cpu_ticks "$PROXY_PID")
+                        read -r q p n _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${PROXIED[@]}") - - -"
+                        t1=$(cpu_ticks "$PROXY_PID")
+                        qp1=$(questions "$S0_PRIMARY_PORT")
+                        qr1=$(questions "$S0_REPLICA_PORT")
+                        ms_primary=$((ms_primary + qp1 - qp0))
+                        ms_replica=$((ms_replica + qr1 - qr0))
+                        [[ $n =~ ^[0-9]+$ ]] && ms_queries=$((ms_queries + n))
+                        mticks=$((mticks + t1 - t0))
+                        mq=$(fadd "$mq" "$q")
+                        mp=$(fadd "$mp" "$p")
+                        mn=$(fadd "$mn" "$n")
+                        ;;
+                    esac
+                done
+            done
+            # the rounds' mean qps and p95; CPU ticks and queries summed
+            dq=$(fdiv "$dq" "$BENCH_ROUNDS")
+            dp=$(fdiv "$dp" "$BENCH_ROUNDS")
+            hq=$(fdiv "$hq" "$BENCH_ROUNDS")
+            hp=$(fdiv "$hp" "$BENCH_ROUNDS")
+            mq=$(fdiv "$mq" "$BENCH_ROUNDS")
+            mp=$(fdiv "$mp" "$BENCH_ROUNDS")
+            results+=("$test $mode $threads $dq $hq $mq $dp $hp $mp $mticks $mn $hticks $hn")
         done
     done
 done

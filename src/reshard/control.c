@@ -404,6 +404,36 @@ fence(void)
         hold(k, true, 60000);
 }
 
+/* After a successful read of the control server: the marked sets of the
+ * running generation, each held while a hold row (ids, their waits) names
+ * it, and the fence lifted. */
+static void
+apply_holds(const uint64_t *ids, const int64_t *waits, int n)
+{
+    track_moving();
+    if (ct.fenced) {
+        ct.fenced = false;
+        log_info("reshard control server read: writes to moving keys "
+                 "follow its holds");
+        /* the start's fence (control_fence_start) on a reshard this
+         * instance runs: its own thread holds it from now on (its
+         * cutover comes seconds after it resumed, this is the first
+         * poll) */
+        for (int k = 0; k < ct.nids; k++)
+            if (ct.held[k] && reshard_is_local(ct.ids[k])) {
+                movehold_set(ct.ids[k], false, 0);
+                ct.held[k] = false;
+            }
+    }
+    for (int k = 0; k < ct.nids; k++) {
+        int64_t wait = -1;
+        for (int i = 0; i < n; i++)
+            if (ids[i] == ct.ids[k])
+                wait = waits[i];
+        hold(k, wait >= 0, wait);
+    }
+}
+
 /* One round; false when the control server did not answer. */
 static bool
 poll_once(void)
@@ -425,7 +455,7 @@ poll_once(void)
     if (!ct.in_schema) {
         /* no reshard has run against these shards: nothing to follow */
         pthread_mutex_unlock(&ct_mu);
-        track_moving();
+        apply_holds(NULL, NULL, 0);
         ct.last_ok = clock_ms();
         return true;
     }
@@ -472,28 +502,7 @@ poll_once(void)
     } else if (gen > ct.gen) {
         ct.gen = gen;
     }
-    track_moving();
-    if (ct.fenced) {
-        ct.fenced = false;
-        log_info("reshard control server read: writes to moving keys "
-                 "follow its holds");
-        /* the start's fence (control_fence_start) on a reshard this
-         * instance runs: its own thread holds it from now on (its
-         * cutover comes seconds after it resumed, this is the first
-         * poll) */
-        for (int k = 0; k < ct.nids; k++)
-            if (ct.held[k] && reshard_is_local(ct.ids[k])) {
-                movehold_set(ct.ids[k], false, 0);
-                ct.held[k] = false;
-            }
-    }
-    for (int k = 0; k < ct.nids; k++) {
-        int64_t wait = -1;
-        for (int i = 0; i < nholds; i++)
-            if (hold_ids[i] == ct.ids[k])
-                wait = hold_wait[i];
-        hold(k, wait >= 0, wait);
-    }
+    apply_holds(hold_ids, hold_wait, nholds);
     if (hid != 0)
         inflight = movehold_inflight(hid);
     pthread_mutex_lock(&ct_mu);
