@@ -20,6 +20,11 @@ struct stmt_info;
  * a larger one is classified again at each EXECUTE. */
 #define PSTMT_INFO_MAX 4096
 
+/* Slots of a session's prepared statement index: ids are handed out in
+ * sequence, so the first PSTMT_INDEX statements of a session each get one
+ * (an EXECUTE finds its statement without walking the list). */
+#define PSTMT_INDEX 64
+
 struct pstmt {
     uint32_t id; /* the id the client knows */
     char *sql;   /* owned; text as sent to servers (renames applied) */
@@ -55,6 +60,8 @@ struct pstmt {
  * (and note it prepared on sc). */
 void pstmt_register(struct session *s, struct serverconn *sc, uint16_t nparams,
                     uint16_t ncols);
+/* Takes ps out of the session's index (before it is unlinked and freed). */
+void pstmt_unindex(struct session *s, const struct pstmt *ps);
 /* Frees one statement (unlinked by the caller). */
 void pstmt_free(struct pstmt *ps);
 /* Forgets every statement (COM_RESET_CONNECTION, change user, close). */

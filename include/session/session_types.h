@@ -210,14 +210,16 @@ struct session {
                                   holding its table locks besides s->sc
                                   (session/tablelocks.h); NULL when none */
     int nlocks;
-    struct pstmt *pstmts;   /* owned; the client's prepared statements */
-    uint32_t pstmt_seq;     /* ids for them */
-    struct pstmt *exec_ps;  /* the statement an EXECUTE in flight runs */
-    struct cursor *cursors; /* owned; open cursors (session/cursor.h) */
-    struct cursor *fetch;   /* the one a COM_STMT_FETCH in flight reads */
-    struct eng_run *crun;   /* a cursor's run the EXECUTE in flight waits
-                               for (its header), for the query timeout */
-    char *prep_sql;         /* owned; text of a PREPARE in flight */
+    struct pstmt *pstmts;    /* owned; the client's prepared statements */
+    struct pstmt **ps_index; /* owned; PSTMT_INDEX slots by id, NULL until
+                                the first PREPARE (pstmt_find) */
+    uint32_t pstmt_seq;      /* ids for them */
+    struct pstmt *exec_ps;   /* the statement an EXECUTE in flight runs */
+    struct cursor *cursors;  /* owned; open cursors (session/cursor.h) */
+    struct cursor *fetch;    /* the one a COM_STMT_FETCH in flight reads */
+    struct eng_run *crun;    /* a cursor's run the EXECUTE in flight waits
+                                for (its header), for the query timeout */
+    char *prep_sql;          /* owned; text of a PREPARE in flight */
     size_t prep_len;
     uint32_t prep_backend_id; /* the server's id of that PREPARE */
 

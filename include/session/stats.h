@@ -74,7 +74,9 @@ struct stats {
     _Atomic long long by_kind[SK_COUNT];
     _Atomic long long by_route[SR_COUNT];
     _Atomic long long pins_taken[STATS_PIN_REASONS];
-    _Atomic long long duration_le[STATS_NBUCKETS]; /* cumulative per bucket */
+    /* per bucket: statements above the previous bound up to this one
+     * (one add per statement; readers sum them into `le` counts) */
+    _Atomic long long duration_in[STATS_NBUCKETS];
     _Atomic long long duration_count;
     _Atomic long long duration_sum_us;
 };

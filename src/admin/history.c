@@ -94,7 +94,7 @@ history_record(struct history *h, const struct stats *st, int64_t mono_ms,
 
     count = STATS_GET(st, duration_count);
     for (int i = 0; i < STATS_NBUCKETS; i++)
-        le[i] = STATS_GET(st, duration_le[i]);
+        le[i] = STATS_GET(st, duration_in[i]) + (i > 0 ? le[i - 1] : 0);
     if (h->have_last && mono_ms > h->last_ms) {
         struct hist_sample *s = &h->ring[h->head];
         double secs = (double)(mono_ms - h->last_ms) / 1000.0;

@@ -204,7 +204,7 @@ render_histogram(const struct snapshot *snap, struct evbuffer *out)
 {
     static const double bounds[STATS_NBUCKETS] = STATS_BUCKETS;
     const struct stats *st = &snap->totals;
-    long long cum = 0, count;
+    long long cum = 0, sum = 0, count;
 
     family(out, "query_duration_seconds", "histogram",
            "time from a statement's arrival to the end of its answer");
@@ -212,7 +212,7 @@ render_histogram(const struct snapshot *snap, struct evbuffer *out)
      * later bucket can come out a little behind an earlier one: keep the
      * exposition cumulative anyway. */
     for (int i = 0; i < STATS_NBUCKETS; i++) {
-        long long v = STATS_GET(st, duration_le[i]);
+        long long v = sum += STATS_GET(st, duration_in[i]);
         char le[32];
         const char *kv[] = {"le", le};
 

@@ -521,6 +521,7 @@ prepare_cmd_close(struct session *s)
         struct pstmt *ps = *pp;
         cursor_close(s, ps->id);
         *pp = ps->next;
+        pstmt_unindex(s, ps);
         pstmt_free(ps);
     }
     session_command_done(s);

@@ -74,6 +74,11 @@ pstmt_find(struct session *s, uint32_t id)
 
     if (id == 0xFFFFFFFFu) /* MariaDB: the statement prepared last */
         return s->pstmts;
+    if (s->ps_index != NULL) {
+        ps = s->ps_index[id % PSTMT_INDEX];
+        if (ps != NULL && ps->id == id)
+            return ps;
+    }
     for (ps = s->pstmts; ps; ps = ps->next)
         if (ps->id == id)
             return ps;
@@ -90,6 +95,15 @@ pstmt_free_all(struct session *s)
     }
     free(s->prep_sql);
     s->prep_sql = NULL;
+    free(s->ps_index);
+    s->ps_index = NULL;
+}
+
+void
+pstmt_unindex(struct session *s, const struct pstmt *ps)
+{
+    if (s->ps_index != NULL && s->ps_index[ps->id % PSTMT_INDEX] == ps)
+        s->ps_index[ps->id % PSTMT_INDEX] = NULL;
 }
 
 bool
@@ -142,6 +156,9 @@ pstmt_register(struct session *s, struct serverconn *sc, uint16_t nparams,
     }
     ps->next = s->pstmts;
     s->pstmts = ps;
+    if (s->ps_index == NULL)
+        s->ps_index = xcalloc(PSTMT_INDEX, sizeof(*s->ps_index));
+    s->ps_index[ps->id % PSTMT_INDEX] = ps;
     if (sc != NULL && ps->sql != NULL)
         serverconn_stmt_add(sc, ps->sql, ps->len, s->prep_backend_id);
 }

@@ -63,8 +63,10 @@ stats_observe_us(struct stats *st, int64_t us)
     if (us < 0)
         us = 0;
     for (int i = 0; i < STATS_NBUCKETS; i++)
-        if ((double)us <= bounds[i] * 1e6)
-            STATS_ADD(st, duration_le[i], 1);
+        if ((double)us <= bounds[i] * 1e6) {
+            STATS_ADD(st, duration_in[i], 1);
+            break;
+        }
     STATS_ADD(st, duration_count, 1);
     STATS_ADD(st, duration_sum_us, us);
 }
@@ -82,7 +84,7 @@ stats_sum(struct stats *dst, const struct stats *src)
     for (int i = 0; i < STATS_PIN_REASONS; i++)
         STATS_ADD(dst, pins_taken[i], STATS_GET(src, pins_taken[i]));
     for (int i = 0; i < STATS_NBUCKETS; i++)
-        STATS_ADD(dst, duration_le[i], STATS_GET(src, duration_le[i]));
+        STATS_ADD(dst, duration_in[i], STATS_GET(src, duration_in[i]));
     STATS_ADD(dst, duration_count, STATS_GET(src, duration_count));
     STATS_ADD(dst, duration_sum_us, STATS_GET(src, duration_sum_us));
 }
