@@ -482,8 +482,32 @@ route_ddl(struct rt *r)
         const struct rt_table *t = &r->tab[i];
         bool object = maint ? t->vblock == 0 && t->cls != TC_VIRTUAL : t->write;
         int tr = t->cls == TC_SHARDED ? t->rule : -1;
+        const struct cfg_moving *mv;
         if (!object)
             continue;
+        mv = tr >= 0 ? placement_marked(&r->cfg->rules[tr]) : NULL;
+        if (mv != NULL && mv->active) {
+            /* the reshard copies the rows by the table's definition and
+             * stops at a DDL statement in the binlog: change it after */
+            if (r->cfg->rules[tr].moving.active)
+                rt_refuse(r, ER_NOT_SUPPORTED_YET,
+                          "myshard: table '%s' is being resharded (reshard "
+                          "%lld of rule '%s'); run this %s %s once SHOW "
+                          "RESHARD says done, or after RESHARD ABORT %lld",
+                          t->name, (long long)mv->id, r->cfg->rules[tr].name,
+                          ddl_verb_name(st->ddl_verb),
+                          ddl_object_name(st->ddl_object), (long long)mv->id);
+            else
+                rt_refuse(r, ER_NOT_SUPPORTED_YET,
+                          "myshard: table '%s' is being resharded (reshard "
+                          "%lld of rule '%s' deletes the moved rows from "
+                          "their old shard); run this %s %s once SHOW "
+                          "RESHARD says done",
+                          t->name, (long long)mv->id, r->cfg->rules[tr].name,
+                          ddl_verb_name(st->ddl_verb),
+                          ddl_object_name(st->ddl_object));
+            return;
+        }
         any = true;
         m |= rt_table_shards(r, i);
         all_global &= t->cls == TC_GLOBAL;

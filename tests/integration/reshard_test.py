@@ -123,6 +123,39 @@ def outcome_checks(name, spec, db, insts, model, r, load,
     return outcome
 
 
+def ddl_refused(a, db, rid, w):
+    """DDL through myshard on a table of the rule while it is resharded
+    (rows copied: the moving keys are published): refused with an error
+    naming the reshard (the copy follows the table's definition, the
+    catch-up would stop at it)."""
+    end = time.time() + 60
+    while time.time() < end:
+        r = w.poll()
+        if r is not None and (r.get("phase") != "copy" or
+                              int(r.get("rows_copied") or 0) > 0):
+            break
+        time.sleep(0.02)
+    con = connect(a.port, db=db)
+    try:
+        with con.cursor() as c:
+            c.execute("ALTER TABLE items ADD COLUMN note INT")
+        err = None
+    except pymysql.err.Error as e:
+        err = e
+    finally:
+        con.close()
+    tap.ok(err is not None and err.args[0] == 1235 and
+           ("reshard %s" % rid) in str(err), "move: ALTER TABLE on a table "
+           "of the rule during the reshard is refused (1235, naming it)",
+           "1235 naming reshard %s" % rid, str(err))
+    cols = [r[0] for r in run_direct("s1", ["SELECT column_name FROM "
+                                            "information_schema.columns "
+                                            "WHERE table_schema = '%s' AND "
+                                            "table_name = 'items'" % db])]
+    tap.ok("note" not in [c.lower() for c in cols], "move: and the table "
+           "was not changed on the source", "no column note", cols)
+
+
 def scenario_move(tmp):
     name = "move"
     db = "rs_move"
@@ -161,6 +194,7 @@ def scenario_move(tmp):
         finish(load, model, [a], name)
         return
     w = Watch(a, spec, rid, model)
+    ddl_refused(a, db, rid, w)
     r = w.until(("done",), 180)
     took = time.time() - t0
     tap.diag("move: phases seen %s in %.1f s, at most %d held writes"
