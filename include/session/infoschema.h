@@ -27,10 +27,16 @@ enum infoschema_access infoschema_access(struct sql_span table);
  * INFOSCHEMA_FILTERED tables found in that text; reordered here) replaced
  * (lexed under mode) by (SELECT * FROM information_schema.T WHERE <schema
  * column> IN (<u's backend schemas>)) [AS T]: whatever the statement does with
- * the table, it sees only the rows about u's schemas. malloc'd; *out_len its
- * length. */
+ * the table, it sees only the rows about u's schemas. The derived table
+ * names its columns as information_schema does (upper case), so each of
+ * items[0..nitems) (the top-level select list, spans in sql; 0 when not
+ * known) that is a bare column without alias gets `AS <name as written>`:
+ * the client sees the header it would see without the filter. malloc'd;
+ * *out_len its length. */
 char *infoschema_filter(const char *sql, size_t len, struct lex_mode mode,
-                        struct sql_table *tables, int n, const struct cfg *c,
-                        const struct cfg_user *u, size_t *out_len);
+                        struct sql_table *tables, int n,
+                        const struct sql_item *items, int nitems,
+                        const struct cfg *c, const struct cfg_user *u,
+                        size_t *out_len);
 
 #endif

@@ -844,8 +844,11 @@ gate_check(struct session *s, const char *sql, size_t len, struct stmt_info *st,
     }
     if (g->nwrap > 0) {
         size_t n;
+        /* the select list is known when the text is this one statement */
+        bool items = g->single && st->kind == STMT_SELECT;
         char *text = infoschema_filter(sql, len, g->mode, g->wrap, g->nwrap,
-                                       g->c, g->u, &n);
+                                       items ? st->items : NULL,
+                                       items ? st->nitems : 0, g->c, g->u, &n);
         uint8_t *cmd = xmalloc(n + 1);
         cmd[0] = s->cmd_byte;
         memcpy(cmd + 1, text, n);

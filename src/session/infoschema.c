@@ -117,18 +117,74 @@ by_position(const void *a, const void *b)
     return x->schema.p < y->schema.p ? -1 : x->schema.p > y->schema.p;
 }
 
+/* The name a bare column item (`col`, t.col, `t`.`col`: identifiers and
+ * dots only) shows as its header: its last part; NULL for anything else
+ * (expressions, *, numbers). */
+static const char *
+bare_column(const struct sql_item *it, size_t *nlen)
+{
+    const char *p = it->expr.p, *end = p + it->expr.len, *part = p;
+    bool quoted = false;
+
+    if (it->alias.len > 0 || it->expr.len == 0)
+        return NULL;
+    for (const char *q = p; q < end; q++) {
+        char ch = *q;
+        if (ch == '`') {
+            quoted = !quoted;
+        } else if (quoted) {
+            continue;
+        } else if (ch == '.') {
+            part = q + 1;
+        } else if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                     ch == '_' || ch == '$' ||
+                     (ch >= '0' && ch <= '9' && q > part))) {
+            return NULL; /* a space, a parenthesis, *, a leading digit */
+        }
+    }
+    if (quoted || part >= end)
+        return NULL;
+    *nlen = (size_t)(end - part);
+    return part;
+}
+
 char *
 infoschema_filter(const char *sql, size_t len, struct lex_mode mode,
-                  struct sql_table *tables, int n, const struct cfg *c,
-                  const struct cfg_user *u, size_t *out_len)
+                  struct sql_table *tables, int n, const struct sql_item *items,
+                  int nitems, const struct cfg *c, const struct cfg_user *u,
+                  size_t *out_len)
 {
     struct strbuf b = {0};
     const char *from = sql;
+    int next_item = 0;
 
     qsort(tables, (size_t)n, sizeof(tables[0]), by_position);
-    for (int i = 0; i < n; i++) {
-        const struct sql_table *t = &tables[i];
-        int k = lookup(t->name);
+    for (int i = 0; i <= n; i++) {
+        const struct sql_table *t = i < n ? &tables[i] : NULL;
+        int k;
+        /* the select list's bare columns before this table */
+        for (; next_item < nitems; next_item++) {
+            const struct sql_item *it = &items[next_item];
+            const char *at = it->expr.p + it->expr.len, *name;
+            size_t nlen;
+            char as[80];
+            if (t != NULL && at > t->schema.p)
+                break;
+            if (at < from || at > sql + len ||
+                (name = bare_column(it, &nlen)) == NULL)
+                continue;
+            nlen = lexer_unquote(name, nlen, mode, as, sizeof(as));
+            if (nlen == 0 || nlen >= sizeof(as) || memchr(as, '`', nlen))
+                continue;
+            sb_put(&b, from, (size_t)(at - from));
+            sb_str(&b, " AS `");
+            sb_put(&b, as, nlen);
+            sb_str(&b, "`");
+            from = at;
+        }
+        if (t == NULL)
+            break;
+        k = lookup(t->name);
         if (k < 0 || tables_ok[k].col == NULL)
             continue;
         sb_put(&b, from, (size_t)(t->schema.p - from));
