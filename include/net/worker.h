@@ -46,6 +46,7 @@ struct worker {
     int64_t refused_log_ms;     /* when that line was written */
     void *ctx;                  /* the upper layer's per-worker state */
     struct event *inbox_ev;     /* wakes the loop for worker_call */
+    int inbox_fd;               /* its eventfd */
     pthread_mutex_t inbox_lock;
     struct worker_msg *inbox; /* pending calls, LIFO, run in order */
     bool running;
