@@ -118,6 +118,9 @@ struct eng_run {
     bool read;          /* replicas may serve it */
     bool branches;      /* runs on the transaction's branches */
     bool ok_first_only; /* global table writes: one shard's count */
+    bool rows_info;     /* an INSERT/REPLACE split by rows: a shard's OK
+                           for one row (no info text) counts as
+                           "Records: 1 ..." in the summed info */
     bool relayed;       /* EC_RELAY: bytes reached the client */
     bool answered;      /* the client has its answer (1969 at a timeout):
                            the rest is dropped */

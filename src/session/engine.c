@@ -1002,6 +1002,9 @@ engine_run_into(struct eng_run *r, struct session *s,
     r->sink = sink;
     r->branches = s->txn != NULL;
     r->ok_first_only = !plan->sum_affected;
+    r->rows_info = plan->sum_affected && n > 1 && plan->kind != NULL &&
+                   (strcmp(plan->kind, "insert") == 0 ||
+                    strcmp(plan->kind, "replace") == 0);
     r->ps = ps;
     if (ps != NULL) {
         r->exec = exec_len <= sizeof(r->exec_inline) ? r->exec_inline
