@@ -271,6 +271,20 @@ def scenario_move(tmp):
     a.stop()
 
 
+def reach(w, spec, db, phase):
+    """Waits until SHOW RESHARD shows phase (for catchup, a backlog thread
+    keeps the source's binlog ahead once the copy ends). Returns the last
+    row seen and the backlog thread (None when none)."""
+    bl = None
+    if phase == "catchup":
+        w.until(("copy",), 20)
+        bl = threading.Thread(target=backlog, args=(
+            spec, db, lambda: (w.last or {}).get("phase") not in ("copy",)),
+            daemon=True)
+        bl.start()
+    return w.until((phase,), 60, step=0.01), bl
+
+
 def open_old_txn(a, db, spec, model):
     """A transaction through a that wrote a moving key before the reshard
     began: no count covers it, so the cutover must wait for it to end."""
@@ -332,16 +346,9 @@ def scenario_kill(tmp, phase):
         finish(load, model, [a], name)
         return
     w = Watch(a, spec, rid, model)
-    bl = None
     if old is not None:
         txn = hold_cutover(a, db, spec, model, w, old, name)
-    if phase == "catchup":
-        w.until(("copy",), 20)
-        bl = threading.Thread(target=backlog, args=(
-            spec, db, lambda: (w.last or {}).get("phase") not in ("copy",)),
-            daemon=True)
-        bl.start()
-    r = w.until((phase,), 60, step=0.01)
+    r, bl = reach(w, spec, db, phase)
     at = r.get("phase") if r else None
     a.kill()
     tap.diag("%s: phases seen %s" % (name, " -> ".join(w.seen)))
@@ -414,14 +421,7 @@ def scenario_abort(tmp, phase):
         finish(load, model, [a], name)
         return
     w = Watch(a, spec, rid, model)
-    bl = None
-    if phase == "catchup":
-        w.until(("copy",), 20)
-        bl = threading.Thread(target=backlog, args=(
-            spec, db, lambda: (w.last or {}).get("phase") not in ("copy",)),
-            daemon=True)
-        bl.start()
-    r = w.until((phase,), 60, step=0.01)
+    r, bl = reach(w, spec, db, phase)
     at = r.get("phase") if r else None
     if phase == "copy":
         try:
