@@ -450,6 +450,54 @@ route_unlisted_only(struct rt *r, const char *what, const char *todo)
         route_plain(r);
 }
 
+/* The table a DDL statement changes. */
+static bool
+ddl_object(const struct stmt_info *st, const struct rt_table *t)
+{
+    return st->ddl_verb == DDL_MAINT ? t->vblock == 0 && t->cls != TC_VIRTUAL
+                                     : t->write;
+}
+
+/* DDL on a table of a rule that is being resharded is refused on every
+ * path (hints included): the reshard copies the rows by the table's
+ * definition and its catch-up stops at a DDL statement in the binlog. True
+ * when refused. */
+static bool
+refuse_ddl_resharding(struct rt *r)
+{
+    const struct stmt_info *st = r->st;
+
+    for (int i = 0; i < r->ntab; i++) {
+        const struct rt_table *t = &r->tab[i];
+        const struct cfg_rule *ru;
+        const struct cfg_moving *mv;
+        if (!ddl_object(st, t) || t->cls != TC_SHARDED)
+            continue;
+        ru = &r->cfg->rules[t->rule];
+        mv = placement_marked(ru);
+        if (!mv->active)
+            continue;
+        if (ru->moving.active)
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
+                      "myshard: table '%s' is being resharded (reshard %lld "
+                      "of rule '%s'); run this %s %s once SHOW RESHARD says "
+                      "done, or after RESHARD ABORT %lld",
+                      t->name, (long long)mv->id, ru->name,
+                      ddl_verb_name(st->ddl_verb),
+                      ddl_object_name(st->ddl_object), (long long)mv->id);
+        else
+            rt_refuse(r, ER_NOT_SUPPORTED_YET,
+                      "myshard: table '%s' is being resharded (reshard %lld "
+                      "of rule '%s' deletes the moved rows from their old "
+                      "shard); run this %s %s once SHOW RESHARD says done",
+                      t->name, (long long)mv->id, ru->name,
+                      ddl_verb_name(st->ddl_verb),
+                      ddl_object_name(st->ddl_object));
+        return true;
+    }
+    return false;
+}
+
 static void
 route_ddl(struct rt *r)
 {
@@ -480,34 +528,9 @@ route_ddl(struct rt *r)
     }
     for (int i = 0; i < r->ntab; i++) {
         const struct rt_table *t = &r->tab[i];
-        bool object = maint ? t->vblock == 0 && t->cls != TC_VIRTUAL : t->write;
         int tr = t->cls == TC_SHARDED ? t->rule : -1;
-        const struct cfg_moving *mv;
-        if (!object)
+        if (!ddl_object(st, t))
             continue;
-        mv = tr >= 0 ? placement_marked(&r->cfg->rules[tr]) : NULL;
-        if (mv != NULL && mv->active) {
-            /* the reshard copies the rows by the table's definition and
-             * stops at a DDL statement in the binlog: change it after */
-            if (r->cfg->rules[tr].moving.active)
-                rt_refuse(r, ER_NOT_SUPPORTED_YET,
-                          "myshard: table '%s' is being resharded (reshard "
-                          "%lld of rule '%s'); run this %s %s once SHOW "
-                          "RESHARD says done, or after RESHARD ABORT %lld",
-                          t->name, (long long)mv->id, r->cfg->rules[tr].name,
-                          ddl_verb_name(st->ddl_verb),
-                          ddl_object_name(st->ddl_object), (long long)mv->id);
-            else
-                rt_refuse(r, ER_NOT_SUPPORTED_YET,
-                          "myshard: table '%s' is being resharded (reshard "
-                          "%lld of rule '%s' deletes the moved rows from "
-                          "their old shard); run this %s %s once SHOW "
-                          "RESHARD says done",
-                          t->name, (long long)mv->id, r->cfg->rules[tr].name,
-                          ddl_verb_name(st->ddl_verb),
-                          ddl_object_name(st->ddl_object));
-            return;
-        }
         any = true;
         m |= rt_table_shards(r, i);
         all_global &= t->cls == TC_GLOBAL;
@@ -523,8 +546,7 @@ route_ddl(struct rt *r)
      * target; AS SELECT and views need their rows there */
     for (int i = 0; i < r->ntab; i++) {
         const struct rt_table *t = &r->tab[i];
-        bool object = maint ? t->vblock == 0 && t->cls != TC_VIRTUAL : t->write;
-        if (object || t->cls == TC_VIRTUAL || t->cls == TC_EXTERNAL)
+        if (ddl_object(st, t) || t->cls == TC_VIRTUAL || t->cls == TC_EXTERNAL)
             continue;
         if (t->vblock == 0 && st->tables[i].block == 0) {
             if ((m & ~rt_table_shards(r, i)) == 0)
@@ -837,6 +859,8 @@ route_statement(struct rt *r)
     rt_resolve_tables(r);
     rt_refine_written(r);
     set_role(r);
+    if (st->kind == STMT_DDL && refuse_ddl_resharding(r))
+        return;
     if (st->hint.present && route_hint(r))
         return;
     /* LOCK TABLES of many tables: route_lock.c reads them one by one */
