@@ -51,6 +51,8 @@ bool qcache_get(struct qcache *c, const char *key, size_t klen, int64_t now_ms,
                 const uint8_t **answer, size_t *len, int *aux, bool count);
 /* Counts a hit that qcache_get did not count. */
 void qcache_note_hit(struct qcache *c);
+/* True when no answer is kept: a lookup cannot hit. */
+bool qcache_empty(const struct qcache *c);
 /* Keeps an answer (copied) for ttl_ms; its tables and their versions as
  * they were when the read was sent; aux is the caller's. */
 void qcache_put(struct qcache *c, const char *key, size_t klen,

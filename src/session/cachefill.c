@@ -108,7 +108,9 @@ cachefill_fast(struct session *s, const char *sql, size_t len)
     size_t hlen, klen;
     int aux;
 
-    if (s->wc->qcache == NULL || s->user < 0 || s->admitted ||
+    /* An empty cache (no policy keeps answers) costs no key. */
+    if (s->wc->qcache == NULL || qcache_empty(s->wc->qcache) || s->user < 0 ||
+        s->admitted ||
         !session_may_cache(s) ||
         s->wc->cfg->users[s->user].rate_limit.rl != NULL)
         return false;

@@ -125,6 +125,12 @@ qcache_new(size_t max_bytes, struct stats *st)
     return c;
 }
 
+bool
+qcache_empty(const struct qcache *c)
+{
+    return c->lru_head == NULL;
+}
+
 static void
 lru_unlink(struct qcache *c, struct entry *e)
 {

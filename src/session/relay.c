@@ -11,12 +11,13 @@
  * only as the prefix of a >= 16 MB length, so the size tells them apart.
  *
  * What the control packets say is read by proto's readers (proto/reply.h,
- * binproto_parse_prepare_ok) straight from the evbuffer's contiguous
- * bytes: nothing is copied or allocated per packet, and rows and column
- * definitions are moved as evbuffer chains without being looked into.
- * A run of whole rows is found by walking the headers in place
- * (evbuffer_peek) and moved in one evbuffer_remove_buffer: per row the
- * relay reads four header bytes and one type byte, and calls nothing.
+ * binproto_parse_prepare_ok) from a copy of at most CONTROL_COPY bytes
+ * taken in place (a larger one from the evbuffer's contiguous front), and
+ * rows and column definitions are not looked into. A run of whole rows is
+ * found by walking the headers in place (evbuffer_peek): per row the relay
+ * reads four header bytes and one type byte, and calls nothing. Nothing is
+ * moved per packet: what is passed on moves in one evbuffer_remove_buffer
+ * when the pump returns, whole chains when the answer arrived whole.
  */
 #include "session/relay.h"
 
@@ -38,19 +39,6 @@ relay_start(struct relay *r, enum relay_kind kind)
     memset(r, 0, sizeof(*r));
     r->kind = kind;
     r->phase = RL_FIRST;
-}
-
-/* Moves n bytes from in to out, or drops them when swallowing. */
-static void
-pass(struct relay *r, struct evbuffer *in, struct evbuffer *out, size_t n)
-{
-    if (out) {
-        evbuffer_remove_buffer(in, out, n);
-        r->started = true;
-    } else {
-        evbuffer_drain(in, n);
-    }
-    r->bytes += n;
 }
 
 /* An OK flagged SERVER_SESSION_STATE_CHANGED: the backend connection
@@ -98,33 +86,6 @@ note_ok(struct relay *r, const uint8_t *p, size_t len)
             note_state(r, p, len);
         }
     }
-}
-
-/* Passes the OK of note_state() on without its session state: the client
- * never negotiated CLIENT_SESSION_TRACK. */
-static void
-pass_untracked(struct relay *r, struct evbuffer *in, struct evbuffer *out,
-               const uint8_t *p, size_t len)
-{
-    uint8_t small[512],
-        *buf = len + 4 <= sizeof(small) ? small : xmalloc(len + 4);
-    size_t n = reply_ok_untrack(p + 4, len, buf + 4);
-
-    r->untrack = false;
-    if (out == NULL || n == 0) {
-        pass(r, in, out, 4 + len);
-    } else {
-        buf[0] = (uint8_t)n;
-        buf[1] = (uint8_t)(n >> 8);
-        buf[2] = (uint8_t)(n >> 16);
-        buf[3] = p[3]; /* the sequence id stays */
-        evbuffer_add(out, buf, 4 + n);
-        evbuffer_drain(in, 4 + len);
-        r->started = true;
-        r->bytes += 4 + n;
-    }
-    if (buf != small)
-        free(buf);
 }
 
 /* Records an EOF's status (0xFE and under 9 bytes: the caller checked). */
@@ -269,18 +230,68 @@ is_control(const struct relay *r, uint8_t first, uint32_t len)
     }
 }
 
-/* The bytes of in, read in place without moving them. */
-struct peekbuf {
+/*
+ * The bytes of in, read in place at offsets. The bytes passed on are not
+ * moved one packet at a time: they pile up at in's front (done) and move
+ * in one evbuffer_remove_buffer when the pump returns, or before a step
+ * that needs in's front itself. A small answer thus moves as whole chains.
+ */
+struct cursor {
+    struct evbuffer *in, *out;
     struct evbuffer_iovec v[8];
-    int n;       /* vectors filled */
-    size_t len;  /* bytes they cover */
-    int i;       /* vector holding the last offset read */
-    size_t base; /* offset of v[i]'s first byte */
+    int n;         /* vectors filled */
+    size_t len;    /* bytes they cover */
+    int i;         /* vector holding the last offset read */
+    size_t base;   /* offset of v[i]'s first byte */
+    size_t avail;  /* bytes in in */
+    size_t outlen; /* bytes in out, before the pending ones */
+    size_t done;   /* bytes at in's front passed on (or dropped), not moved */
 };
 
-/* Copies len bytes at offset off; false past the covered bytes. */
+/* Reads in's layout (again: after anything changed it). */
+static void
+cur_peek(struct cursor *c)
+{
+    int n = evbuffer_peek(c->in, -1, NULL, c->v, 8);
+
+    c->n = MIN(n, 8);
+    c->len = 0;
+    for (int i = 0; i < c->n; i++)
+        c->len += c->v[i].iov_len;
+    c->avail = evbuffer_get_length(c->in);
+    c->len = MIN(c->len, c->avail);
+    c->i = 0;
+    c->base = 0;
+    c->outlen = c->out ? evbuffer_get_length(c->out) : 0;
+}
+
+/* Moves the pending bytes (in's layout must be read again after). */
+static void
+cur_flush(struct cursor *c)
+{
+    if (c->done == 0)
+        return;
+    if (c->out)
+        evbuffer_remove_buffer(c->in, c->out, c->done);
+    else
+        evbuffer_drain(c->in, c->done);
+    c->done = 0;
+}
+
+/* Passes n bytes on (or drops them when swallowing): see struct cursor. */
+static void
+pass(struct relay *r, struct cursor *c, size_t n)
+{
+    c->done += n;
+    if (c->out)
+        r->started = true;
+    r->bytes += n;
+}
+
+/* Copies len bytes at offset off (offsets only grow between peeks);
+ * false past the covered bytes. */
 static bool
-peek_at(struct peekbuf *pb, size_t off, uint8_t *dst, size_t len)
+peek_at(struct cursor *pb, size_t off, uint8_t *dst, size_t len)
 {
     size_t base, got = 0;
     int i;
@@ -300,15 +311,63 @@ peek_at(struct peekbuf *pb, size_t off, uint8_t *dst, size_t len)
     return true;
 }
 
+/* Copies the n bytes after the pending ones; false until they arrived. */
+static bool
+cur_read(struct cursor *c, size_t n, uint8_t *dst)
+{
+    if (c->done + n > c->avail)
+        return false;
+    if (c->done + n > c->len) { /* past the vectors read: move, look again */
+        cur_flush(c);
+        cur_peek(c);
+        if (n > c->len) {
+            evbuffer_copyout(c->in, dst, n);
+            return true;
+        }
+    }
+    return peek_at(c, c->done, dst, n);
+}
+
+/* Passes the OK of note_state() on without its session state: the client
+ * never negotiated CLIENT_SESSION_TRACK. p is a copy, or in's front. */
+static void
+pass_untracked(struct relay *r, struct cursor *c, const uint8_t *p,
+               size_t len)
+{
+    uint8_t small[512],
+        *buf = len + 4 <= sizeof(small) ? small : xmalloc(len + 4);
+    size_t n = reply_ok_untrack(p + 4, len, buf + 4);
+
+    r->untrack = false;
+    if (c->out == NULL || n == 0) {
+        pass(r, c, 4 + len);
+    } else {
+        buf[0] = (uint8_t)n;
+        buf[1] = (uint8_t)(n >> 8);
+        buf[2] = (uint8_t)(n >> 16);
+        buf[3] = p[3]; /* the sequence id stays */
+        cur_flush(c);  /* what came before goes first */
+        evbuffer_add(c->out, buf, 4 + n);
+        evbuffer_drain(c->in, 4 + len);
+        cur_peek(c);
+        r->started = true;
+        r->bytes += 4 + n;
+    }
+    if (buf != small)
+        free(buf);
+}
+
 /* The rows' end: at most an EOF with its status or a short ERR, copied to
  * be read, so that it moves with the rows before it. */
 #define ROWS_END_MAX 128
+/* Control packets up to this size are read from a copy, in place. */
+#define CONTROL_COPY 512
 
 /* The five bytes of a packet's header and first payload byte at off: in
  * place when one vector holds them (the common case), else copied into
  * copy; NULL past the covered bytes. */
 static inline const uint8_t *
-peek_ptr(struct peekbuf *pb, size_t off, uint8_t copy[5])
+peek_ptr(struct cursor *pb, size_t off, uint8_t copy[5])
 {
     if (off + 5 > pb->len)
         return NULL;
@@ -322,10 +381,10 @@ peek_ptr(struct peekbuf *pb, size_t off, uint8_t copy[5])
 }
 
 /*
- * The length of the run of rows at the front of in, up to the first EOF,
- * ERR, continued (>= 16 MB) row or a row whose first five bytes have not
- * arrived, or past room bytes (the client's high-water mark, checked per
- * row as the packet-by-packet way does). Counts them in r->rows.
+ * The length of the run of rows after the pending bytes, up to the first
+ * EOF, ERR, continued (>= 16 MB) row or a row whose first five bytes have
+ * not arrived, or past room bytes (the client's high-water mark, checked
+ * per row as the packet-by-packet way does). Counts them in r->rows.
  *
  * The run ends where the bytes that arrived end whenever it can, so that
  * evbuffer_remove_buffer moves whole chains and copies nothing: a row cut
@@ -335,29 +394,19 @@ peek_ptr(struct peekbuf *pb, size_t off, uint8_t copy[5])
  * read before it moves).
  */
 static size_t
-scan_rows(struct relay *r, struct evbuffer *in, size_t avail, size_t room,
-          uint32_t *fwd, uint8_t end[ROWS_END_MAX], size_t *end_len)
+scan_rows(struct relay *r, struct cursor *c, size_t room, uint32_t *fwd,
+          uint8_t end[ROWS_END_MAX], size_t *end_len)
 {
-    struct peekbuf pb;
-    size_t off = 0;
-    int n;
+    size_t start = c->done, off = start;
 
-    n = evbuffer_peek(in, (ev_ssize_t)avail, NULL, pb.v, 8);
-    pb.n = MIN(n, 8);
-    pb.len = 0;
-    for (int i = 0; i < pb.n; i++)
-        pb.len += pb.v[i].iov_len;
-    pb.len = MIN(pb.len, avail);
-    pb.i = 0;
-    pb.base = 0;
     for (;;) {
         uint8_t copy[5];
         const uint8_t *h;
         uint32_t len;
 
-        if (off > room)
+        if (off - start > room)
             break;
-        h = peek_ptr(&pb, off, copy);
+        h = peek_ptr(c, off, copy);
         if (h == NULL)
             break;
         len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16;
@@ -365,90 +414,99 @@ scan_rows(struct relay *r, struct evbuffer *in, size_t avail, size_t room,
             break;
         if (reply_is_eof(h[4], len) || h[4] == PKT_HDR_ERR) {
             if (4 + (size_t)len <= ROWS_END_MAX &&
-                peek_at(&pb, off, end, 4 + (size_t)len))
+                peek_at(c, off, end, 4 + (size_t)len))
                 *end_len = 4 + (size_t)len;
             break;
         }
         r->rows++;
-        if (off + 4 + len > pb.len) {
-            *fwd = (uint32_t)(off + 4 + len - pb.len);
-            return pb.len;
+        if (off + 4 + len > c->len) {
+            *fwd = (uint32_t)(off + 4 + len - c->len);
+            return c->len - start;
         }
         off += 4 + (size_t)len;
     }
-    return off;
+    return off - start;
 }
 
-enum relay_status
-relay_pump(struct relay *r, struct evbuffer *in, struct evbuffer *out,
-           size_t high)
+static enum relay_status
+pump(struct relay *r, struct cursor *c, size_t high)
 {
     for (;;) {
-        struct packet_hdr h;
-        size_t avail = evbuffer_get_length(in);
+        size_t avail = c->avail - c->done;
         uint8_t head[5];
+        uint32_t len;
 
         if (r->phase == RL_DONE)
             return RELAY_DONE;
-        if (out && evbuffer_get_length(out) > high)
+        if (c->out && c->outlen + c->done > high)
             return RELAY_PAUSED;
         if (r->fwd_left > 0) {
             size_t n = MIN((size_t)r->fwd_left, avail);
             if (n == 0)
                 return RELAY_MORE;
-            pass(r, in, out, n);
+            pass(r, c, n);
             r->fwd_left -= (uint32_t)n;
             continue;
         }
         if (r->phase == RL_ROWS && !r->in_cont) {
-            size_t room = out ? high - evbuffer_get_length(out) : SIZE_MAX;
+            size_t room = c->out ? high - (c->outlen + c->done) : SIZE_MAX;
             uint8_t end[ROWS_END_MAX];
             size_t end_len = 0;
             uint32_t fwd = 0;
-            size_t run = scan_rows(r, in, avail, room, &fwd, end, &end_len);
+            size_t run = scan_rows(r, c, room, &fwd, end, &end_len);
             if (end_len > 0) {
                 if (on_control(r, end + 4, end_len - 4) == RELAY_BROKEN)
                     return RELAY_BROKEN;
                 if (unlikely(r->untrack)) {
-                    pass(r, in, out, run);
-                    pass_untracked(r, in, out, end, end_len - 4);
+                    pass(r, c, run);
+                    pass_untracked(r, c, end, end_len - 4);
                 } else {
-                    pass(r, in, out, run + end_len);
+                    pass(r, c, run + end_len);
                 }
                 continue;
             }
             if (run > 0) {
-                pass(r, in, out, run);
+                pass(r, c, run);
                 r->fwd_left = fwd;
                 continue;
             }
         }
-        if (packet_peek(in, &h) == PKT_AGAIN)
+        if (avail < 4 || !cur_read(c, avail >= 5 ? 5 : 4, head))
             return RELAY_MORE;
+        avail = c->avail - c->done; /* cur_read may have moved what was done */
+        len = (uint32_t)head[0] | (uint32_t)head[1] << 8 |
+              (uint32_t)head[2] << 16;
         if (r->in_cont) { /* a continuation: payload only, no meaning */
-            r->in_cont = h.len == PACKET_MAX_PAYLOAD;
-            pass(r, in, out, MIN(avail, 4 + (size_t)h.len));
-            if (avail < 4 + (size_t)h.len)
-                r->fwd_left = (uint32_t)(4 + h.len - avail);
+            r->in_cont = len == PACKET_MAX_PAYLOAD;
+            pass(r, c, MIN(avail, 4 + (size_t)len));
+            if (avail < 4 + (size_t)len)
+                r->fwd_left = (uint32_t)(4 + len - avail);
             continue;
         }
-        if (h.len > 0 && avail < 5)
+        if (len > 0 && avail < 5)
             return RELAY_MORE;
-        evbuffer_copyout(in, head, 5);
-        if (h.len > 0 && h.len < PACKET_MAX_PAYLOAD &&
-            is_control(r, head[4], h.len)) {
+        if (len > 0 && len < PACKET_MAX_PAYLOAD &&
+            is_control(r, head[4], len)) {
+            uint8_t small[CONTROL_COPY];
+            const uint8_t *p;
             enum relay_status st;
-            uint8_t *p;
-            if (avail < 4 + (size_t)h.len)
+            size_t plen = 4 + (size_t)len;
+            if (avail < plen)
                 return RELAY_MORE;
-            p = evbuffer_pullup(in, 4 + (ssize_t)h.len);
-            st = on_control(r, p + 4, h.len);
+            if (plen <= sizeof(small) && cur_read(c, plen, small)) {
+                p = small;
+            } else { /* a large one: read at in's front */
+                cur_flush(c);
+                p = evbuffer_pullup(c->in, (ev_ssize_t)plen);
+                cur_peek(c);
+            }
+            st = on_control(r, p + 4, len);
             if (st == RELAY_BROKEN)
                 return st;
             if (unlikely(r->untrack))
-                pass_untracked(r, in, out, p, h.len);
+                pass_untracked(r, c, p, len);
             else
-                pass(r, in, out, 4 + (size_t)h.len);
+                pass(r, c, plen);
             if (r->kind == RELAY_FIELDS) {
                 if (r->phase != RL_DONE)
                     r->rows++;
@@ -474,13 +532,26 @@ relay_pump(struct relay *r, struct evbuffer *in, struct evbuffer *out,
         default:
             return RELAY_BROKEN;
         }
-        r->in_cont = h.len == PACKET_MAX_PAYLOAD;
+        r->in_cont = len == PACKET_MAX_PAYLOAD;
         {
-            size_t n = MIN(avail, 4 + (size_t)h.len);
-            pass(r, in, out, n);
-            r->fwd_left = (uint32_t)(4 + h.len - n);
+            size_t n = MIN(avail, 4 + (size_t)len);
+            pass(r, c, n);
+            r->fwd_left = (uint32_t)(4 + len - n);
         }
     }
+}
+
+enum relay_status
+relay_pump(struct relay *r, struct evbuffer *in, struct evbuffer *out,
+           size_t high)
+{
+    struct cursor c = {.in = in, .out = out};
+    enum relay_status st;
+
+    cur_peek(&c);
+    st = pump(r, &c, high);
+    cur_flush(&c);
+    return st;
 }
 
 void
