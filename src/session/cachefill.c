@@ -110,8 +110,7 @@ cachefill_fast(struct session *s, const char *sql, size_t len)
 
     /* An empty cache (no policy keeps answers) costs no key. */
     if (s->wc->qcache == NULL || qcache_empty(s->wc->qcache) || s->user < 0 ||
-        s->admitted ||
-        !session_may_cache(s) ||
+        s->admitted || !session_may_cache(s) ||
         s->wc->cfg->users[s->user].rate_limit.rl != NULL)
         return false;
     /* The key's mode must be the one this statement is lexed under: a SET

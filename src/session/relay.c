@@ -331,8 +331,7 @@ cur_read(struct cursor *c, size_t n, uint8_t *dst)
 /* Passes the OK of note_state() on without its session state: the client
  * never negotiated CLIENT_SESSION_TRACK. p is a copy, or in's front. */
 static void
-pass_untracked(struct relay *r, struct cursor *c, const uint8_t *p,
-               size_t len)
+pass_untracked(struct relay *r, struct cursor *c, const uint8_t *p, size_t len)
 {
     uint8_t small[512],
         *buf = len + 4 <= sizeof(small) ? small : xmalloc(len + 4);
