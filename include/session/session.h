@@ -43,6 +43,9 @@ void session_accept(struct worker *w, int fd, const struct sockaddr *addr,
 void session_process_input(struct session *s);
 /* Frees every session of the worker (shutdown). */
 void session_close_all(struct wctx *wc);
+/* The timeout in force from now: ms from now (handshake, idle, the
+ * statement's), or none (<= 0). */
+void session_timer_arm(struct session *s, int64_t ms);
 
 /* ---- client.c ---- */
 

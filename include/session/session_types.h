@@ -127,7 +127,9 @@ struct session {
     uint32_t id;
     struct wctx *wc;     /* (ref) */
     struct conn *conn;   /* owned; the client socket */
-    struct event *timer; /* owned; handshake/idle timeout */
+    struct event *timer; /* owned; the timeout in force (session.c) */
+    int64_t deadline;    /* ms: when that timeout expires, 0 for none */
+    int64_t timer_due;   /* ms: when timer fires, 0 when not armed */
     char addr[64];       /* "ip:port" of the client */
     enum sess_state state;
     uint8_t scramble[20];

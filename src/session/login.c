@@ -106,10 +106,8 @@ wait_for(struct session *s, enum login_step step)
         return;
     if (s->login->change_user) {
         /* the command's packet is done with: the exchange reads on */
-        struct timeval tv = {s->wc->cfg->handshake_timeout_ms / 1000,
-                             (s->wc->cfg->handshake_timeout_ms % 1000) * 1000};
         packet_consume(s->conn->in, &s->cmd);
-        evtimer_add(s->timer, &tv);
+        session_timer_arm(s, s->wc->cfg->handshake_timeout_ms);
     }
     session_set_state(s, SESS_AUTH_SWITCH);
 }

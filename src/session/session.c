@@ -99,15 +99,64 @@ static void client_event_cb(struct conn *c, void *arg, enum conn_event ev);
 static void close_session(struct session *s, const char *reason);
 static void command_done(struct session *s);
 
+/*
+ * The session's one timeout (handshake, idle, or the statement's: the
+ * funnel) moves twice per statement. Re-adding the event each time would
+ * cost two timer-heap updates per statement, so it is armed lazily: a
+ * later deadline leaves it where it is (an early firing arms it again for
+ * what is left), an earlier one moves it.
+ */
 static void
-timer_arm(struct session *s, int64_t ms)
+timer_set(struct session *s, int64_t now, int64_t ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
-    if (ms > 0)
-        evtimer_add(s->timer, &tv);
-    else
-        evtimer_del(s->timer);
+    if (ms <= 0) {
+        s->deadline = 0; /* a firing finds nothing due */
+        return;
+    }
+    s->deadline = now + ms;
+    if (s->timer_due != 0 && s->timer_due <= s->deadline)
+        return;
+    evtimer_add(s->timer, &tv);
+    s->timer_due = s->deadline;
+}
+
+static void
+timer_arm(struct session *s, int64_t ms)
+{
+    timer_set(s, clock_ms(), ms);
+}
+
+void
+session_timer_arm(struct session *s, int64_t ms)
+{
+    timer_arm(s, ms);
+}
+
+static void
+timer_stop(struct session *s)
+{
+    evtimer_del(s->timer);
+    s->timer_due = 0;
+    s->deadline = 0;
+}
+
+/* The timer fired: false when what is due is not yet (armed again). */
+static bool
+timer_due(struct session *s)
+{
+    int64_t now = clock_ms();
+
+    s->timer_due = 0;
+    if (s->deadline == 0)
+        return false;
+    if (now < s->deadline) {
+        timer_set(s, now, s->deadline - now);
+        return false;
+    }
+    s->deadline = 0;
+    return true;
 }
 
 static void
@@ -163,7 +212,7 @@ free_cb(evutil_socket_t fd, short what, void *arg)
 static void
 session_free_later(struct session *s)
 {
-    evtimer_del(s->timer);
+    timer_stop(s);
     if (s->conn) {
         /* Live sessions' bytes are summed by the snapshot; these are
          * gone from the list now. */
@@ -229,7 +278,7 @@ close_session(struct session *s, const char *reason)
         packet_consume(NULL, &s->cmd);
     memset(&s->cmd, 0, sizeof(s->cmd));
     session_set_state(s, SESS_CLOSING);
-    evtimer_del(s->timer);
+    timer_stop(s);
     unlink_session(s);
     conn_read_enable(s->conn, false);
     if (evbuffer_get_length(s->conn->out) > 0 && !s->conn->dead) {
@@ -565,7 +614,7 @@ process_input(struct session *s)
             packet_consume(in, &pkt);
             continue;
         }
-        evtimer_del(s->timer);
+        s->deadline = 0; /* no idle timeout while it runs */
         s->cmd = pkt;
         s->cmd_byte = pkt.data[0];
         atomic_fetch_add(&s->wc->questions, 1);
@@ -579,7 +628,8 @@ process_input(struct session *s)
         s->timed_out = false;
         s->cmd_started_us = clock_us();
         if (s->counted) /* the funnel: see backend.query_timeout */
-            timer_arm(s, s->wc->cfg->backend.query_timeout_ms);
+            timer_set(s, s->cmd_started_us / 1000,
+                      s->wc->cfg->backend.query_timeout_ms);
         command_dispatch(s);
     }
 }
@@ -703,6 +753,8 @@ close_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct session *s = arg;
 
+    if (!timer_due(s))
+        return;
     if (s->state == SESS_CLOSING) {
         /* The client never read its last packet: give up on it. */
         session_free_later(s);
