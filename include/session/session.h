@@ -43,11 +43,18 @@ void session_accept(struct worker *w, int fd, const struct sockaddr *addr,
 void session_process_input(struct session *s);
 /* Frees every session of the worker (shutdown). */
 void session_close_all(struct wctx *wc);
-/* The timeout in force from now: ms from now (handshake, idle, the
- * statement's), or none (<= 0). */
-void session_timer_arm(struct session *s, int64_t ms);
 
 /* ---- client.c ---- */
+
+/* The session's one timeout, from now (clock_ms()) or from now as given:
+ * ms (handshake, idle, the statement's), or none (<= 0). */
+void session_timer_arm(struct session *s, int64_t ms);
+void session_timer_set(struct session *s, int64_t now, int64_t ms);
+/* No timeout, and the event disarmed (the session is being freed). */
+void session_timer_stop(struct session *s);
+/* The timer fired: true when the timeout is due; false when nothing is,
+ * or not yet (armed again for what is left). */
+bool session_timer_due(struct session *s);
 
 /* Only place the state changes; logs old -> new at debug level. */
 void session_set_state(struct session *s, enum sess_state st);

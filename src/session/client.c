@@ -8,9 +8,11 @@
  */
 #include "session/session.h"
 
+#include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "cfg/cfg.h"
 #include "net/conn.h"
@@ -152,4 +154,57 @@ session_change_user_ok(struct session *s, int ui, const char *db, size_t dblen,
                        uint16_t charset)
 {
     s->wc->hooks->change_user_ok(s, ui, db, dblen, charset);
+}
+
+/*
+ * The session's one timeout (handshake, idle, or the statement's: the
+ * funnel) moves twice per statement. Re-adding the event each time would
+ * cost two timer-heap updates per statement, so it is armed lazily: a
+ * later deadline leaves it where it is (an early firing arms it again for
+ * what is left), an earlier one moves it.
+ */
+void
+session_timer_set(struct session *s, int64_t now, int64_t ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    if (ms <= 0) {
+        s->deadline = 0; /* a firing finds nothing due */
+        return;
+    }
+    s->deadline = now + ms;
+    if (s->timer_due != 0 && s->timer_due <= s->deadline)
+        return;
+    evtimer_add(s->timer, &tv);
+    s->timer_due = s->deadline;
+}
+
+void
+session_timer_arm(struct session *s, int64_t ms)
+{
+    session_timer_set(s, clock_ms(), ms);
+}
+
+void
+session_timer_stop(struct session *s)
+{
+    evtimer_del(s->timer);
+    s->timer_due = 0;
+    s->deadline = 0;
+}
+
+bool
+session_timer_due(struct session *s)
+{
+    int64_t now = clock_ms();
+
+    s->timer_due = 0;
+    if (s->deadline == 0)
+        return false;
+    if (now < s->deadline) {
+        session_timer_set(s, now, s->deadline - now);
+        return false;
+    }
+    s->deadline = 0;
+    return true;
 }

@@ -99,66 +99,6 @@ static void client_event_cb(struct conn *c, void *arg, enum conn_event ev);
 static void close_session(struct session *s, const char *reason);
 static void command_done(struct session *s);
 
-/*
- * The session's one timeout (handshake, idle, or the statement's: the
- * funnel) moves twice per statement. Re-adding the event each time would
- * cost two timer-heap updates per statement, so it is armed lazily: a
- * later deadline leaves it where it is (an early firing arms it again for
- * what is left), an earlier one moves it.
- */
-static void
-timer_set(struct session *s, int64_t now, int64_t ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-    if (ms <= 0) {
-        s->deadline = 0; /* a firing finds nothing due */
-        return;
-    }
-    s->deadline = now + ms;
-    if (s->timer_due != 0 && s->timer_due <= s->deadline)
-        return;
-    evtimer_add(s->timer, &tv);
-    s->timer_due = s->deadline;
-}
-
-static void
-timer_arm(struct session *s, int64_t ms)
-{
-    timer_set(s, clock_ms(), ms);
-}
-
-void
-session_timer_arm(struct session *s, int64_t ms)
-{
-    timer_arm(s, ms);
-}
-
-static void
-timer_stop(struct session *s)
-{
-    evtimer_del(s->timer);
-    s->timer_due = 0;
-    s->deadline = 0;
-}
-
-/* The timer fired: false when what is due is not yet (armed again). */
-static bool
-timer_due(struct session *s)
-{
-    int64_t now = clock_ms();
-
-    s->timer_due = 0;
-    if (s->deadline == 0)
-        return false;
-    if (now < s->deadline) {
-        timer_set(s, now, s->deadline - now);
-        return false;
-    }
-    s->deadline = 0;
-    return true;
-}
-
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -212,7 +152,7 @@ free_cb(evutil_socket_t fd, short what, void *arg)
 static void
 session_free_later(struct session *s)
 {
-    timer_stop(s);
+    session_timer_stop(s);
     if (s->conn) {
         /* Live sessions' bytes are summed by the snapshot; these are
          * gone from the list now. */
@@ -278,14 +218,14 @@ close_session(struct session *s, const char *reason)
         packet_consume(NULL, &s->cmd);
     memset(&s->cmd, 0, sizeof(s->cmd));
     session_set_state(s, SESS_CLOSING);
-    timer_stop(s);
+    session_timer_stop(s);
     unlink_session(s);
     conn_read_enable(s->conn, false);
     if (evbuffer_get_length(s->conn->out) > 0 && !s->conn->dead) {
         /* Let a last error packet reach the client, then free. */
         s->conn->wr_low = 0;
         s->conn->above_low = true;
-        timer_arm(s, 2000);
+        session_timer_arm(s, 2000);
         return;
     }
     session_free_later(s);
@@ -345,7 +285,7 @@ auth_fail(struct session *s, const char *user, size_t ulen, bool had_pw)
         s->login_err = xstrdup(msg);
         conn_read_enable(s->conn, false);
         session_set_state(s, SESS_AUTH_DELAY);
-        timer_arm(s, delay);
+        session_timer_arm(s, delay);
         return;
     }
     session_send_error(s, ER_ACCESS_DENIED_ERROR, "28000", "%s", msg);
@@ -387,7 +327,7 @@ auth_succeed(struct session *s, int ui, const char *db, size_t dblen)
     }
     session_send_ok(s, 0, NULL);
     session_set_state(s, SESS_IDLE);
-    timer_arm(s, c->client_idle_timeout_ms);
+    session_timer_arm(s, c->client_idle_timeout_ms);
     log_debug("client authenticated client=%u addr=%s user=%s", s->id, s->addr,
               c->users[ui].name);
 }
@@ -628,8 +568,8 @@ process_input(struct session *s)
         s->timed_out = false;
         s->cmd_started_us = clock_us();
         if (s->counted) /* the funnel: see backend.query_timeout */
-            timer_set(s, s->cmd_started_us / 1000,
-                      s->wc->cfg->backend.query_timeout_ms);
+            session_timer_set(s, s->cmd_started_us / 1000,
+                              s->wc->cfg->backend.query_timeout_ms);
         command_dispatch(s);
     }
 }
@@ -699,7 +639,7 @@ command_done(struct session *s)
         close_session(s, "shutdown");
         return;
     }
-    timer_arm(s, s->wc->cfg->client_idle_timeout_ms);
+    session_timer_arm(s, s->wc->cfg->client_idle_timeout_ms);
     session_process_input(s);
 }
 
@@ -753,7 +693,7 @@ close_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct session *s = arg;
 
-    if (!timer_due(s))
+    if (!session_timer_due(s))
         return;
     if (s->state == SESS_CLOSING) {
         /* The client never read its last packet: give up on it. */
@@ -856,5 +796,5 @@ session_accept(struct worker *w, int fd, const struct sockaddr *addr,
         CHARSET_UTF8MB4_GENERAL_CI, SERVER_STATUS_AUTOCOMMIT,
         LOGIN_GREETING_PLUGIN);
     session_set_state(s, SESS_HANDSHAKE);
-    timer_arm(s, wc->cfg->handshake_timeout_ms);
+    session_timer_arm(s, wc->cfg->handshake_timeout_ms);
 }
