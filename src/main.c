@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "build_config.h"
 #include "cfg/cfg.h"
+#include "net/evmem.h"
 #include "net/worker.h"
 #include "proxy.h"
 
@@ -61,6 +62,7 @@ main(int argc, char **argv)
     struct cfg *cfg;
     int c;
 
+    evmem_install(); /* before libevent allocates anything */
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
