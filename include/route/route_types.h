@@ -117,6 +117,7 @@ struct route_plan {
     bool merge;        /* several targets return rows: use `ms` */
     bool sum_affected; /* several targets return OK: sum affected rows */
     struct merge_spec ms;
+    bool ms_used; /* ms written since it was last cleared (else all zero) */
 
     /* What the plan was decided from, for EXPLAIN ROUTE and logs. */
     const char *kind; /* "select", "insert", ... */

@@ -1078,6 +1078,7 @@ rt_select_merge(struct rt *r)
     bool ok;
     size_t off, len;
 
+    plan->ms_used = true;
     s = &sbuf;
     s->r = r;
     s->st = st;

@@ -107,7 +107,10 @@ plan_reset(struct route_plan *p)
     p->scatter = false;
     p->merge = false;
     p->sum_affected = false;
-    memset(&p->ms, 0, sizeof(p->ms));
+    if (p->ms_used) { /* a few KB: cleared only when written */
+        memset(&p->ms, 0, sizeof(p->ms));
+        p->ms_used = false;
+    }
     p->kind = "";
     p->table_rule = -1;
     p->tables[0] = '\0';

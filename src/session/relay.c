@@ -397,17 +397,29 @@ scan_rows(struct relay *r, struct cursor *c, size_t room, uint32_t *fwd,
           uint8_t end[ROWS_END_MAX], size_t *end_len)
 {
     size_t start = c->done, off = start;
+    size_t limit = room > SIZE_MAX - start ? SIZE_MAX : start + room;
+    size_t rows = 0;
+    /* The vector holding off, kept in locals: most rows need no call. */
+    const uint8_t *vp = NULL;
+    size_t vlo = 0, vhi = 0;
 
     for (;;) {
         uint8_t copy[5];
         const uint8_t *h;
         uint32_t len;
 
-        if (off - start > room)
+        if (off > limit)
             break;
-        h = peek_ptr(c, off, copy);
-        if (h == NULL)
-            break;
+        if (off >= vlo && off + 5 <= vhi) {
+            h = vp + (off - vlo);
+        } else {
+            h = peek_ptr(c, off, copy);
+            if (h == NULL)
+                break;
+            vp = c->v[c->i].iov_base;
+            vlo = c->base;
+            vhi = c->base + c->v[c->i].iov_len;
+        }
         len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16;
         if (len == 0 || len >= PACKET_MAX_PAYLOAD)
             break;
@@ -417,13 +429,15 @@ scan_rows(struct relay *r, struct cursor *c, size_t room, uint32_t *fwd,
                 *end_len = 4 + (size_t)len;
             break;
         }
-        r->rows++;
+        rows++;
         if (off + 4 + len > c->len) {
+            r->rows += rows;
             *fwd = (uint32_t)(off + 4 + len - c->len);
             return c->len - start;
         }
         off += 4 + (size_t)len;
     }
+    r->rows += rows;
     return off - start;
 }
 
