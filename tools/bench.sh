@@ -101,8 +101,15 @@
 #                            through a myshard with cluster.redis (a private
 #                            redis-server, if installed); qps, the ratio to
 #                            direct, myshard's CPU per query and the share of
-#                            cache hits (from /metrics)
+#                            cache hits (from /metrics); then the same
+#                            statements from build/loadgen (one thread,
+#                            non-blocking connections), straight and through
+#                            both myshards: sysbench's threads take most of
+#                            the CPU a cache hit frees, loadgen's one thread
+#                            much less, so its rows show what the cache gives
+#                            when the client is not the limit
 #   BENCH_CACHE_THREADS=16   thread counts of those rows
+#   BENCH_CACHE_LOADGEN_CLIENTS=16  loadgen's connections in those rows
 #
 # The sharded, TLS and multiplexing rows run with the replica ONLINE again
 # (proxied reads of the unsharded tables go to the s0 replica) and in
@@ -738,6 +745,23 @@ if [[ $OWN_CLUSTER -eq 1 && ${BENCH_CACHE:-1} -eq 1 ]]; then
         wait_port "$CACHE_REDIS" 10 "$REDIS_PID" || REDIS_PID=
     fi
     [[ -n $REDIS_PID ]] || msg "no redis-server: the cluster.redis row is skipped"
+    # lg_run PORT USER PASSWORD: "qps all_queries" of build/loadgen's
+    # point selects (LG_CLIENTS connections, one thread)
+    LG_CLIENTS=${BENCH_CACHE_LOADGEN_CLIENTS:-16}
+    lg_run() {
+        build/loadgen -h 127.0.0.1 -P "$1" -u "$2" -p "$3" -D shop -c "$LG_CLIENTS" \
+            -t "$BENCH_TIME" -T "$BENCH_TABLES" -s "$BENCH_TABLE_SIZE" 2>/dev/null |
+            awk '/^run / { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                           print v["qps"], v["all_queries"]; found = 1 }
+                 END { if (!found) print "- -" }'
+    }
+    lg_dq=-
+    LG_AT=${BENCH_CACHE_THREADS:-16}
+    LG_AT=${LG_AT%% *} # the loadgen rows run next to the first thread count's
+    if [[ -x build/loadgen ]]; then
+        msg "point selects, build/loadgen with $LG_CLIENTS connections: direct"
+        read -r lg_dq _ <<<"$(lg_run "$S0_PRIMARY_PORT" myshard secret)"
+    fi
     for threads in ${BENCH_CACHE_THREADS:-16}; do
         msg "oltp_point_select, $threads threads, cached: direct"
         read -r dq _ <<<"$(PS_MODE=disable run_sb oltp_point_select "$threads" "$BENCH_TIME" \
@@ -789,7 +813,18 @@ EOF
                     "$BENCH_TIME" "${K_ARGS[@]}") - - -"
                 t1=$(cpu_ticks "$K_PID")
                 h1=$(metrics "$K_HTTP" | awk '/^myshard_cache_hits_total / { print $2 }')
-                cache+=("$threads $kind $dq $kq $((t1 - t0)) $kn $((${h1:-0} - ${h0:-0}))")
+                cache+=("sysbench $threads $kind $dq $kq $((t1 - t0)) $kn $((${h1:-0} - ${h0:-0}))")
+                if [[ -x build/loadgen && $threads == "$LG_AT" ]]; then
+                    # the same point selects from a client light enough
+                    # not to be the limit: one thread, non-blocking
+                    msg "point selects, build/loadgen with $LG_CLIENTS connections, cached: through myshard ($kind)"
+                    h0=$(metrics "$K_HTTP" | awk '/^myshard_cache_hits_total / { print $2 }')
+                    t0=$(cpu_ticks "$K_PID")
+                    read -r lq ln <<<"$(lg_run "$K_PORT" app app)"
+                    t1=$(cpu_ticks "$K_PID")
+                    h1=$(metrics "$K_HTTP" | awk '/^myshard_cache_hits_total / { print $2 }')
+                    cache+=("loadgen $LG_CLIENTS $kind $lg_dq $lq $((t1 - t0)) $ln $((${h1:-0} - ${h0:-0}))")
+                fi
             else
                 msg "the cache myshard ($kind) did not start (see $DIR/myshard-cache-$kind.log)"
             fi
@@ -994,24 +1029,25 @@ if [[ ${#mux[@]} -gt 0 ]]; then
     done
 fi
 if [[ ${#cache[@]} -gt 0 ]]; then
-    printf '\n%-24s %7s %11s %11s %8s %14s %6s\n' 'test (cached)' threads 'direct qps' \
-        'myshard qps' '/direct' 'myshard us/q' hits
+    printf '\n%-24s %-9s %7s %11s %11s %8s %14s %6s\n' 'test (cached)' client threads \
+        'direct qps' 'myshard qps' '/direct' 'myshard us/q' hits
     for row in "${cache[@]}"; do
-        read -r threads kind dq kq kt kn kh _ <<<"$row"
-        awk -v th="$threads" -v k="$kind" -v dq="$dq" -v kq="$kq" -v kt="$kt" -v kn="$kn" \
-            -v kh="$kh" -v hz="$CLK_TCK" '
+        read -r client threads kind dq kq kt kn kh _ <<<"$row"
+        awk -v cl="$client" -v th="$threads" -v k="$kind" -v dq="$dq" -v kq="$kq" -v kt="$kt" \
+            -v kn="$kn" -v kh="$kh" -v hz="$CLK_TCK" '
         function num(x) { return x ~ /^[0-9.]+$/ }
         BEGIN {
             label = k == "redis" ? "point_select +redis" : "point_select"
             ratio = (num(dq) && num(kq) && dq > 0) ? sprintf("%.2f", kq / dq) : "-"
             us = (num(kn) && kn > 0) ? sprintf("%.1f", kt / hz * 1e6 / kn) : "-"
             hits = (num(kn) && kn > 0) ? sprintf("%.0f%%", 100 * kh / kn) : "-"
-            printf "%-24s %7s %11s %11s %8s %14s %6s\n", label, th,
+            printf "%-24s %-9s %7s %11s %11s %8s %14s %6s\n", label, cl, th,
                 num(dq) ? sprintf("%.0f", dq) : dq, num(kq) ? sprintf("%.0f", kq) : kq,
                 ratio, us, hits
         }'
     done
     printf 'cached: policy match "SELECT c FROM sbtest", cache ttl 60s, text mode; +redis: with cluster.redis (a private redis-server)\n'
+    printf 'client: sysbench oltp_point_select (threads: its threads, one connection each), or build/loadgen (the same statements from one thread over threads non-blocking connections; the direct run is loadgen too)\n'
 fi
 if [[ ${#consist[@]} -gt 0 ]]; then
     printf '\n%-22s %-15s %7s %9s %7s %14s %12s\n' 'test (10% writes)' consistency threads \
