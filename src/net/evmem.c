@@ -48,7 +48,10 @@ struct tcache {
     bool keyed; /* the thread-exit destructor knows it */
 };
 
-static _Thread_local struct tcache cache;
+/* initial-exec: the library is linked into the executable, and the
+ * default model for PIC code calls __tls_get_addr on every access */
+static _Thread_local struct tcache cache
+    __attribute__((tls_model("initial-exec")));
 static pthread_key_t cache_key;
 
 /* The class of a size libevent asks for, or -1 (not kept). */
