@@ -231,7 +231,10 @@ struct cfg_backend {
 struct cfg_admin {
     struct cfg_addr listen; /* default 127.0.0.1:6032 */
     struct cfg_addr http;   /* default 127.0.0.1:6080 */
-    char *user;             /* default "admin" */
+    char **http_hosts;      /* Host names the HTTP port serves, besides
+                               address literals and localhost */
+    int nhttp_hosts;
+    char *user;       /* default "admin" */
     char *password;   /* plain; NULL when password_hash is given or neither
                          is (then the console refuses every login) */
     bool has_hash;    /* password_hash given: hash holds its 20 bytes */

@@ -30,6 +30,7 @@
 #ifndef MYSHARD_NET_HTTP_H
 #define MYSHARD_NET_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +83,9 @@ uint16_t http_port(const struct http_server *s);
 /* Changes the limits for new connections; 0 keeps the current value.
  * Defaults: HTTP_TIMEOUT_MS, HTTP_MAX_CONNS. */
 void http_set_limits(struct http_server *s, int timeout_ms, int max_conns);
+/* Host names (admin.http_hosts) served besides address literals and
+ * localhost (see http_host_allowed); copied. */
+void http_set_hosts(struct http_server *s, char *const *names, int n);
 /* Closes the listener and every connection (responses in flight are cut),
  * and frees s. NULL is a no-op. */
 void http_close(struct http_server *s);
@@ -93,6 +97,8 @@ struct http_request {
                                  neither GET nor HEAD) */
     char path[HTTP_MAX_PATH]; /* the target without query and fragment */
     int minor;                /* HTTP/1.<minor> */
+    char host[256];           /* the Host header's value, trimmed; "" when
+                                 there is none (HTTP/1.0) */
 };
 
 /*
@@ -104,6 +110,14 @@ struct http_request {
  * bytes are safe.
  */
 int http_parse_head(const char *buf, size_t len, struct http_request *req);
+/*
+ * Whether a request's Host (as in struct http_request) may be served: none
+ * (HTTP/1.0), an IPv4 or bracketed IPv6 literal, "localhost", or one of
+ * names (case-insensitive), with or without a port. A browser page whose
+ * DNS name was rebound to this address sends that name: refused, so a web
+ * page cannot read the admin port through the browser of an operator.
+ */
+bool http_host_allowed(const char *host, char *const *names, int nnames);
 /* The reason phrase of a status ("Not Found"); "Unknown" for others. */
 const char *http_reason(int status);
 

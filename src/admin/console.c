@@ -1027,6 +1027,9 @@ console_start(const struct admin_view *v, const struct admin_ops *ops,
     (void)history_start(con->hist, con->w.base, v);
     con->http = http_listen(con->w.base, cfg->admin.http.host,
                             cfg->admin.http.port, admin_http, con, err, errlen);
+    if (con->http != NULL)
+        http_set_hosts(con->http, cfg->admin.http_hosts,
+                       cfg->admin.nhttp_hosts);
     if (con->http == NULL) {
         char why[200];
         snprintf(why, sizeof(why), "%s", err);

@@ -158,6 +158,10 @@ static const struct cfg_key admin_keys[] = {
      .flags = KEY_RESTART, .help = "MySQL-protocol admin console"},
     {"http", KT_ADDR, OFF(cfg_admin, http), .def = "127.0.0.1:6080",
      .flags = KEY_RESTART, .help = "HTTP /metrics, /status, /healthz"},
+    {"http_hosts", KT_STRLIST, OFF(cfg_admin, http_hosts),
+     .count_off = OFF(cfg_admin, nhttp_hosts), .flags = KEY_RESTART,
+     .help = "Host names the HTTP port answers to, besides IP addresses and "
+             "localhost"},
     {"user", KT_STRING, OFF(cfg_admin, user), .def = "admin",
      .help = "admin console user"},
     {"password", KT_STRING, OFF(cfg_admin, password), .flags = KEY_SECRET,

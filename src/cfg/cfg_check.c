@@ -276,6 +276,26 @@ cfg_check_admin(struct cfg_bind *b, const struct yamldoc_node *map, void *obj)
         free(a->password);
         a->password = NULL;
     }
+    /* http_hosts: names as a Host header carries them, without a port */
+    {
+        const struct yamldoc_node *hn = yamldoc_get(map, "http_hosts");
+        for (size_t i = 0; hn != NULL && hn->kind == YAMLDOC_SEQ &&
+                           i < hn->nitems && i < (size_t)a->nhttp_hosts;
+             i++) {
+            const char *h = a->http_hosts[i];
+            bool ok = h[0] != '\0' && h[0] != '.' && h[0] != '-';
+            for (const char *q = h; ok && *q; q++)
+                ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                     (*q >= '0' && *q <= '9') || *q == '-' || *q == '.';
+            if (!ok)
+                cfg_bind_error(b, hn->items[i],
+                               "a DNS name, e.g. myshard-1.example.com; "
+                               "addresses and localhost are always served",
+                               "'%s' is not a host name (no port, no "
+                               "scheme, no spaces)",
+                               h);
+        }
+    }
 }
 
 /* Whether path holds an unencrypted PEM RSA private key of 2048 bits or

@@ -13,6 +13,7 @@
  */
 #include "net/http.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -57,6 +58,8 @@ struct http_server {
     int max_conns;
     int nconns;
     struct http_conn *head, *tail; /* accept order, oldest first */
+    char **hosts;                  /* owned; admin.http_hosts */
+    int nhosts;
 };
 
 /* --- parsing -------------------------------------------------------------- */
@@ -153,12 +156,13 @@ parse_request_line(const char *p, size_t n, struct http_request *req)
     return 0;
 }
 
-/* Validates one header line p[0..n); counts Host headers. Returns 0 or an
- * HTTP status. */
+/* Validates one header line p[0..n); counts Host headers and keeps the
+ * value of one. Returns 0 or an HTTP status. */
 static int
-parse_header(const char *p, size_t n, int *hosts)
+parse_header(const char *p, size_t n, int *hosts, struct http_request *req)
 {
     size_t i = 0;
+    bool host;
 
     while (i < n && is_tchar((unsigned char)p[i]))
         i++;
@@ -166,7 +170,8 @@ parse_header(const char *p, size_t n, int *hosts)
      * obs-fold continuation line: all 400 */
     if (i == 0 || i >= n || p[i] != ':')
         return 400;
-    if (i == 4 && strncasecmp(p, "host", 4) == 0)
+    host = i == 4 && strncasecmp(p, "host", 4) == 0;
+    if (host)
         (*hosts)++;
     for (i++; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
@@ -174,7 +179,69 @@ parse_header(const char *p, size_t n, int *hosts)
         if ((c < 0x20 && c != '\t') || c == 0x7f)
             return 400;
     }
+    if (host) {
+        size_t a = 5, b = n;
+        while (a < b && (p[a] == ' ' || p[a] == '\t'))
+            a++;
+        while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t'))
+            b--;
+        if (b - a >= sizeof(req->host))
+            return 400;
+        memcpy(req->host, p + a, b - a);
+        req->host[b - a] = '\0';
+    }
     return 0;
+}
+
+static bool
+is_ipv4(const char *p, size_t n)
+{
+    int dots = 0, digits = 0, value = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '.') {
+            if (digits == 0 || ++dots > 3)
+                return false;
+            digits = value = 0;
+        } else if (p[i] >= '0' && p[i] <= '9') {
+            value = value * 10 + (p[i] - '0');
+            if (++digits > 3 || value > 255)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return dots == 3 && digits > 0;
+}
+
+bool
+http_host_allowed(const char *host, char *const *names, int nnames)
+{
+    size_t n = strlen(host);
+    const char *colon;
+
+    if (n == 0)
+        return true;      /* HTTP/1.0 without Host: no browser sends that */
+    if (host[0] == '[') { /* [v6]:port: only literals are bracketed */
+        const char *close = memchr(host, ']', n);
+        if (close == NULL || close == host + 1)
+            return false;
+        for (const char *q = host + 1; q < close; q++)
+            if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.')
+                return false;
+        return close[1] == '\0' || close[1] == ':';
+    }
+    colon = memchr(host, ':', n);
+    if (colon != NULL)
+        n = (size_t)(colon - host);
+    if (is_ipv4(host, n))
+        return true;
+    if (n == 9 && strncasecmp(host, "localhost", 9) == 0)
+        return true;
+    for (int i = 0; i < nnames; i++)
+        if (strlen(names[i]) == n && strncasecmp(host, names[i], n) == 0)
+            return true;
+    return false;
 }
 
 /* The line starting at pos in buf[0..lim): its length without the line
@@ -233,7 +300,7 @@ http_parse_head(const char *buf, size_t len, struct http_request *req)
             break;
         if (++nheaders > HTTP_MAX_HEADERS)
             return -431;
-        st = parse_header(buf + pos, n, &hosts);
+        st = parse_header(buf + pos, n, &hosts, req);
         if (st != 0)
             return -st;
         pos = next;
@@ -410,6 +477,30 @@ conn_request(struct http_conn *c, const struct http_request *req)
 
     if (!head && strcmp(req->method, "GET") != 0) {
         conn_respond_error(c, 405);
+        return;
+    }
+    if (!http_host_allowed(req->host, s->hosts, s->nhosts)) {
+        struct evbuffer *body = evbuffer_new();
+        char esc[80];
+        size_t k = 0;
+
+        if (body == NULL) {
+            conn_free(c);
+            return;
+        }
+        /* the name as sent, printable ASCII only, cut */
+        for (const char *q = req->host; *q && k + 1 < sizeof(esc); q++)
+            esc[k++] =
+                (*q > 0x20 && *q < 0x7f && *q != '"' && *q != '\\') ? *q : '?';
+        esc[k] = '\0';
+        log_info("http: refused Host host=\"%s\"", esc);
+        evbuffer_add_printf(body,
+                            "403 Forbidden: myshard serves this port to "
+                            "address literals, localhost and the names in "
+                            "admin.http_hosts, not to Host '%s'\n",
+                            esc);
+        conn_respond(c, 403, "text/plain; charset=utf-8", NULL, body, false);
+        evbuffer_free(body);
         return;
     }
     r.status = 200;
@@ -673,6 +764,18 @@ http_set_limits(struct http_server *s, int timeout_ms, int max_conns)
 }
 
 void
+http_set_hosts(struct http_server *s, char *const *names, int n)
+{
+    for (int i = 0; i < s->nhosts; i++)
+        free(s->hosts[i]);
+    free(s->hosts);
+    s->hosts = n > 0 ? xcalloc((size_t)n, sizeof(*s->hosts)) : NULL;
+    for (int i = 0; i < n; i++)
+        s->hosts[i] = xstrdup(names[i]);
+    s->nhosts = n;
+}
+
+void
 http_close(struct http_server *s)
 {
     if (s == NULL)
@@ -680,5 +783,6 @@ http_close(struct http_server *s)
     evconnlistener_free(s->listener);
     while (s->head != NULL)
         conn_free(s->head);
+    http_set_hosts(s, NULL, 0);
     free(s);
 }

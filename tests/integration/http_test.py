@@ -4,7 +4,8 @@ a few statements through the proxy with PyMySQL, then checks GET /metrics
 with the official Prometheus parser (python3-prometheus-client): the
 families PRODUCT.md names, HELP and TYPE on each, myshard_queries_total
 grown by at least the statements run; GET /status as JSON with both shards
-and four backends; GET /healthz 200; GET /nope 404; POST 405; HEAD.
+and four backends; GET /healthz 200; GET /nope 404; POST 405; HEAD; a
+foreign Host (DNS rebinding) 403, listed names and address literals 200.
 
 Every request has a timeout, so a proxy that does not serve HTTP yet fails
 each check quickly (connection refused) instead of hanging.
@@ -93,13 +94,16 @@ class Tap:
 tap = Tap()
 
 
-def request(method, path, body=None):
+def request(method, path, body=None, host=None):
     """One request on a fresh connection; returns (status, headers, body).
-    Raises on a refused connection or a timeout."""
+    host: the Host header to send instead of HOST:HTTP_PORT. Raises on a
+    refused connection or a timeout."""
     conn = http.client.HTTPConnection(HOST, HTTP_PORT, timeout=TIMEOUT)
+    headers = {"Accept": "*/*", "User-Agent": "http_test"}
+    if host is not None:
+        headers["Host"] = host
     try:
-        conn.request(method, path, body=body,
-                     headers={"Accept": "*/*", "User-Agent": "http_test"})
+        conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
@@ -279,6 +283,33 @@ def check_pages():
         tap.fail_exc("HEAD /metrics")
 
 
+def check_hosts():
+    """DNS rebinding: a page of rebound.example whose name now resolves to
+    127.0.0.1 makes the browser send Host: rebound.example. Only address
+    literals, localhost and admin.http_hosts (myshard-rig.test in the rig's
+    config) are served."""
+    try:
+        status, _, data = request("GET", "/status",
+                                  host="rebound.example:%d" % HTTP_PORT)
+        tap.ok(status == 403 and b"admin.http_hosts" in data and
+               b"rebound.example" in data and b"shards" not in data,
+               "GET /status with Host rebound.example: 403 naming "
+               "admin.http_hosts, no status", None, (status, data[:120]))
+    except Exception:
+        tap.fail_exc("GET /status with a foreign Host")
+    for host, name in (("myshard-rig.test:%d" % HTTP_PORT,
+                        "a name listed in admin.http_hosts"),
+                       ("LOCALHOST:%d" % HTTP_PORT, "localhost"),
+                       ("[::1]:%d" % HTTP_PORT, "an IPv6 literal")):
+        try:
+            status, _, data = request("GET", "/status", host=host)
+            tap.ok(status == 200 and data.startswith(b"{"),
+                   "GET /status with Host %s (%s): 200" % (host, name),
+                   200, status)
+        except Exception:
+            tap.fail_exc("GET /status with Host " + host)
+
+
 def main():
     print("# admin HTTP on %s:%d, myshard on %s:%d"
           % (HOST, HTTP_PORT, HOST, PORT), flush=True)
@@ -288,6 +319,7 @@ def main():
     check_metrics()
     check_status()
     check_pages()
+    check_hosts()
     return tap.done()
 
 

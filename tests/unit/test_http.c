@@ -109,6 +109,11 @@ start(int timeout_ms, int max_conns)
     srv = http_listen(base, "127.0.0.1", 0, handler, NULL, err, sizeof(err));
     ck_assert_msg(srv != NULL, "http_listen: %s", err);
     http_set_limits(srv, timeout_ms, max_conns);
+    {
+        /* the requests below name "x", as admin.http_hosts would list it */
+        char *names[] = {"x"};
+        http_set_hosts(srv, names, 1);
+    }
     port = http_port(srv);
     ck_assert_int_ne(port, 0);
     atomic_store(&handled, 0);
@@ -834,6 +839,76 @@ START_TEST(test_parse_incremental)
 }
 END_TEST
 
+START_TEST(test_host_check)
+{
+    struct resp r;
+    const char *q = "GET /hello HTTP/1.1\r\nHost: evil.example:6080\r\n\r\n";
+    static const char *const ok[] = {
+        "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:6080\r\n\r\n",
+        "GET /hello HTTP/1.1\r\nHost: [::1]:6080\r\n\r\n",
+        "GET /hello HTTP/1.1\r\nHost: LOCALHOST\r\n\r\n",
+        "GET /hello HTTP/1.1\r\nHost:   X:1  \r\n\r\n",
+        "GET /hello HTTP/1.0\r\n\r\n",
+    };
+
+    /* a rebound DNS name: refused before the handler, and told why */
+    atomic_store(&handled, 0);
+    exchange(q, strlen(q), false, &r);
+    ck_assert_int_eq(r.status, 403);
+    {
+        char body[512];
+        size_t n =
+            r.body_len < sizeof(body) - 1 ? r.body_len : sizeof(body) - 1;
+        memcpy(body, r.body, n);
+        body[n] = '\0';
+        ck_assert_ptr_nonnull(strstr(body, "admin.http_hosts"));
+        ck_assert_ptr_nonnull(strstr(body, "evil.example:6080"));
+    }
+    ck_assert_int_eq(atomic_load(&handled), 0);
+    free(r.raw);
+    ck_assert_int_eq(status_of("GET / HTTP/1.1\r\nHost: x.evil\r\n\r\n"), 403);
+    ck_assert_int_eq(status_of("GET / HTTP/1.1\r\nHost: 1.2.3\r\n\r\n"), 403);
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        ck_assert_msg(status_of(ok[i]) == 200, "%s", ok[i]);
+}
+END_TEST
+
+START_TEST(test_host_allowed)
+{
+    char *names[] = {"myshard-1.example.com", "db"};
+    struct http_request req;
+    const char *q = "GET / HTTP/1.1\r\nA: b\r\nhOsT: \t Db:99 \r\n\r\n";
+    char big[400];
+
+    ck_assert(http_host_allowed("", names, 2));
+    ck_assert(http_host_allowed("10.0.0.7", names, 2));
+    ck_assert(http_host_allowed("10.0.0.7:6080", names, 2));
+    ck_assert(http_host_allowed("[fe80::1]", names, 2));
+    ck_assert(http_host_allowed("localhost:1", names, 2));
+    ck_assert(http_host_allowed("MYSHARD-1.example.com:6080", names, 2));
+    ck_assert(http_host_allowed("db", names, 2));
+    ck_assert(!http_host_allowed("db.", names, 2));
+    ck_assert(!http_host_allowed("example.com", names, 2));
+    ck_assert(!http_host_allowed("localhost.evil", names, 2));
+    ck_assert(!http_host_allowed("256.0.0.1", names, 2));
+    ck_assert(!http_host_allowed("1.2.3.4.5", names, 2));
+    ck_assert(!http_host_allowed("[::1", names, 2));
+    ck_assert(!http_host_allowed("[::1]x", names, 2));
+    ck_assert(!http_host_allowed("[evil.example]", names, 2));
+    ck_assert(!http_host_allowed("[]", names, 2));
+    ck_assert(!http_host_allowed("db", names, 0));
+    /* the parser keeps the value, trimmed */
+    ck_assert_int_gt(http_parse_head(q, strlen(q), &req), 0);
+    ck_assert_str_eq(req.host, "Db:99");
+    ck_assert(http_host_allowed(req.host, names, 2));
+    /* a Host too long to keep is a bad request */
+    memset(big, 'a', sizeof(big));
+    memcpy(big, "GET / HTTP/1.1\r\nHost: ", 23);
+    memcpy(big + sizeof(big) - 4, "\r\n\r\n", 4);
+    ck_assert_int_eq(http_parse_head(big, sizeof(big), &req), -400);
+}
+END_TEST
+
 START_TEST(test_parse_fuzz)
 {
     static const char *const seeds[] = {
@@ -912,6 +987,7 @@ main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_get);
+    tcase_add_test(tc, test_host_check);
     tcase_add_test(tc, test_head);
     tcase_add_test(tc, test_paths);
     tcase_add_test(tc, test_methods);
@@ -940,6 +1016,7 @@ main(void)
 
     tcase_set_timeout(parse, 120);
     tcase_add_test(parse, test_parse_incremental);
+    tcase_add_test(parse, test_host_allowed);
     tcase_add_test(parse, test_parse_fuzz);
     suite_add_tcase(s, parse);
 
