@@ -78,6 +78,9 @@ drain(void *arg)
         }
     }
     tc->bytes = 0;
+    /* a free after this (another destructor) sets the key again, and
+     * the thread's exit runs this once more */
+    tc->keyed = false;
 }
 
 static void *
