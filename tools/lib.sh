@@ -245,10 +245,11 @@ build_dir() {
     )
 }
 
-# Meson options of the test build (build-test): debug, ASan + UBSan.
+# Meson options of the test build (build-test): debug, ASan + UBSan, no
+# link-time optimization (it only slows the link of a debug build).
 # shellcheck disable=SC2054  # the commas belong to one option
 MYSHARD_TEST_MESON_ARGS=(-Db_sanitize=address,undefined -Db_lundef=false
-    --buildtype=debug)
+    --buildtype=debug -Db_lto=false)
 
 # render_template IN OUT: write IN to OUT with every @NAME@ (NAME in
 # [A-Z0-9_]) replaced by the value of the variable NAME. Fails, writing

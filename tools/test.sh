@@ -293,7 +293,8 @@ if want unit && command -v clang >/dev/null 2>&1; then
     section "fuzz build (clang)"
     if [[ ! -f $FUZZ_BUILD/build.ninja ]]; then
         CC=clang meson setup "$FUZZ_BUILD" -Db_sanitize=address,undefined \
-            -Db_lundef=false --buildtype=debug >/dev/null 2>&1 || true
+            -Db_lundef=false --buildtype=debug -Db_lto=false \
+            >/dev/null 2>&1 || true
     fi
     if ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_sql tests/fuzz/fuzz_packet \
         tests/fuzz/fuzz_cfg tests/fuzz/fuzz_tls tests/fuzz/fuzz_execute \

@@ -61,6 +61,14 @@ sb_put(struct sbuf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
+/* The text from `from` up to `to` (nothing when to is not after from). */
+static void
+sb_span(struct sbuf *b, const char *from, const char *to)
+{
+    if (to > from)
+        sb_put(b, from, (size_t)(to - from));
+}
+
 static void
 sb_str(struct sbuf *b, const char *s)
 {
@@ -239,9 +247,9 @@ filter_text(struct rt *r, const struct stmt_info *sub, int shard,
             free(f.p);
             return false;
         }
-        sb_put(out, sub->sql, (size_t)(sub->where.p - sub->sql));
+        sb_span(out, sub->sql, sub->where.p);
         sb_str(out, "WHERE (");
-        sb_put(out, cond, (size_t)(sub->where.p + sub->where.len - cond));
+        sb_span(out, cond, sub->where.p + sub->where.len);
         sb_str(out, ")");
         sb_put(out, f.p, f.len);
         at = sub->where.p + sub->where.len;
@@ -256,11 +264,12 @@ filter_text(struct rt *r, const struct stmt_info *sub, int shard,
             free(f.p);
             return false;
         }
-        sb_put(out, sub->sql, (size_t)(at - sub->sql));
+        sb_span(out, sub->sql, at);
         sb_str(out, " WHERE");
-        sb_put(out, f.p + 4, f.len - 4); /* " AND" dropped */
+        /* " AND" dropped (f always starts with it) */
+        sb_put(out, f.p + MIN(f.len, 4), f.len - MIN(f.len, 4));
     }
-    sb_put(out, at, sub->len - (size_t)(at - sub->sql));
+    sb_span(out, at, sub->sql + sub->len);
     free(f.p);
     return true;
 }

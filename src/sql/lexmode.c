@@ -273,6 +273,20 @@ lexmode_charset(const char *value, size_t len, struct lex_mode mode,
 bool
 lexmode_collation(unsigned id, uint8_t *cs, const char **set_names)
 {
+    /* every statement asks for its session's collation: the last answer
+     * of this thread is kept (the tables never change) */
+    static _Thread_local struct {
+        int id; /* -1: none yet */
+        uint8_t cs;
+        const char *names;
+    } last = {-1, 0, NULL};
+
+    if ((int)id == last.id) {
+        *cs = last.cs;
+        if (set_names != NULL)
+            *set_names = last.names;
+        return true;
+    }
     for (size_t i = 0; i < NELEM(collations); i++) {
         if (collations[i].id != id)
             continue;
@@ -284,6 +298,9 @@ lexmode_collation(unsigned id, uint8_t *cs, const char **set_names)
         }
         if (set_names != NULL)
             *set_names = collations[i].names;
+        last.id = (int)id;
+        last.cs = *cs;
+        last.names = collations[i].names;
         return true;
     }
     return false;
