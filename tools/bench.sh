@@ -427,6 +427,7 @@ run_sb oltp_read_only 4 2 "${HAPROXIED[@]}" >/dev/null
 # Each row: direct, HAProxy, myshard, one after the other. The servers'
 # Questions counters around the myshard runs tell which server served them.
 results=()
+spreads=() # per row: each round's "qps_ratio:cpu_ratio"
 ms_primary=0
 ms_replica=0
 ms_queries=0
@@ -436,6 +437,7 @@ for test in $BENCH_TESTS; do
         [[ $PS_MODE == auto ]] && mode=prepared
         for threads in $BENCH_THREADS; do
             dq=0 dp=0 hq=0 hp=0 hn=0 hticks=0 mq=0 mp=0 mn=0 mticks=0
+            spread=""
             for ((round = 1; round <= BENCH_ROUNDS; round++)); do
                 # odd rounds direct first, even rounds myshard first
                 order="direct haproxy myshard"
@@ -453,6 +455,7 @@ for test in $BENCH_TESTS; do
                         read -r q p n _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${HAPROXIED[@]}") - - -"
                         t1=$(cpu_ticks "$HAP_PID")
                         hticks=$((hticks + t1 - t0))
+                        rh="$q $((t1 - t0)) $n"
                         hq=$(fadd "$hq" "$q")
                         hp=$(fadd "$hp" "$p")
                         hn=$(fadd "$hn" "$n")
@@ -469,13 +472,23 @@ for test in $BENCH_TESTS; do
                         ms_replica=$((ms_replica + qr1 - qr0))
                         [[ $n =~ ^[0-9]+$ ]] && ms_queries=$((ms_queries + n))
                         mticks=$((mticks + t1 - t0))
+                        rm="$q $((t1 - t0)) $n"
                         mq=$(fadd "$mq" "$q")
                         mp=$(fadd "$mp" "$p")
                         mn=$(fadd "$mn" "$n")
                         ;;
                     esac
                 done
+                # this round's myshard/HAProxy qps and CPU-per-query ratios
+                spread+=" $(awk -v h="$rh" -v m="$rm" 'BEGIN {
+                    split(h, a, " "); split(m, b, " ")
+                    if (a[1] > 0 && a[2] > 0 && a[3] > 0 && b[3] > 0)
+                        printf "%.2f:%.2f", b[1] / a[1], (b[2] / b[3]) / (a[2] / a[3])
+                    else
+                        printf "-"
+                }')"
             done
+            spreads+=("${spread# }")
             # the rounds' mean qps and p95; CPU ticks and queries summed
             dq=$(fdiv "$dq" "$BENCH_ROUNDS")
             dp=$(fdiv "$dp" "$BENCH_ROUNDS")
@@ -951,8 +964,8 @@ printf "$fmt" '' '' '' direct haproxy myshard 'ms/' 'ms/' direct haproxy myshard
 # shellcheck disable=SC2059
 printf "$fmt" test mode thr qps qps qps direct haproxy 'p95 ms' 'p95 ms' 'p95 ms' 'us/q' 'us/q' ratio
 verdicts=()
-for row in "${results[@]}"; do
-    read -r test mode threads dq hq mq dp hp mp mt mn ht hn _ <<<"$row"
+for i in "${!results[@]}"; do
+    read -r test mode threads dq hq mq dp hp mp mt mn ht hn _ <<<"${results[$i]}"
     line=$(awk -v fmt="$fmt" -v t="$test" -v m="$mode" -v th="$threads" \
         -v dq="$dq" -v hq="$hq" -v mq="$mq" -v dp="$dp" -v hp="$hp" -v mp="$mp" \
         -v mt="$mt" -v mn="$mn" -v ht="$ht" -v hn="$hn" -v hz="$CLK_TCK" '
@@ -972,6 +985,20 @@ for row in "${results[@]}"; do
     }')
     head -n 1 <<<"$line"
     verdicts+=("$(tail -n 1 <<<"$line")")
+    # with several rounds, how far single rounds strayed from the mean
+    if ((BENCH_ROUNDS > 1)); then
+        verdicts+=("$(awk -v t="$test" -v m="$mode" -v th="$threads" -v s="${spreads[$i]}" 'BEGIN {
+            n = split(s, r, " "); k = 0
+            for (j = 1; j <= n; j++) {
+                if (split(r[j], x, ":") != 2) continue
+                if (!k || x[1] < q0) q0 = x[1]; if (!k || x[1] > q1) q1 = x[1]
+                if (!k || x[2] < c0) c0 = x[2]; if (!k || x[2] > c1) c1 = x[2]
+                k++
+            }
+            if (k)
+                printf "%-17s %-8s %3s    rounds (%d): qps ratio %.2f-%.2f, CPU ratio %.2f-%.2f\n", t, m, th, k, q0, q1, c0, c1
+        }')")
+    fi
 done
 printf '\n'
 printf '%s\n' "${verdicts[@]}"

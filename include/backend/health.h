@@ -115,6 +115,9 @@ void health_stop(struct health *h);
  */
 void health_report(struct server *s, bool ok, const struct cfg_health *h,
                    int64_t now_ms);
+/* health_report(s, true, ...), reading the clock only when a circuit is
+ * open (a statement's success is reported on every statement). */
+void health_report_ok(struct server *s);
 /*
  * Circuit breaker gate, from any thread, before using s. Once open_for has
  * elapsed exactly one caller gets GATE_PROBE (atomic compare-and-swap); the

@@ -117,13 +117,25 @@ circuit_open(struct server *s, const struct cfg_health *h, int64_t now_ms,
 }
 
 void
+health_report_ok(struct server *s)
+{
+    if (atomic_load(&s->circuit_until_ms) != 0)
+        health_report(s, true, NULL, clock_ms());
+    else if (atomic_load_explicit(&s->failures, memory_order_relaxed) != 0)
+        atomic_store(&s->failures, 0);
+}
+
+void
 health_report(struct server *s, bool ok, const struct cfg_health *h,
               int64_t now_ms)
 {
     long long until = atomic_load(&s->circuit_until_ms);
 
     if (ok) {
-        atomic_store(&s->failures, 0);
+        /* every statement reports: write the shared counter only when
+         * it changes, so that workers do not pass its line around */
+        if (atomic_load_explicit(&s->failures, memory_order_relaxed) != 0)
+            atomic_store(&s->failures, 0);
         /* Half-open: the probe (or any success once open_for elapsed)
          * closes it. A success inside the open window leaves it open. */
         if (until != 0 && (atomic_load(&s->probing) || now_ms >= until) &&

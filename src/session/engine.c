@@ -459,7 +459,7 @@ release(struct eng_target *t, bool dirty)
             txn_lose(s, sc, "a statement on it failed mid-way");
             return;
         }
-        health_report(sc->srv, true, &s->wc->cfg->backend.health, clock_ms());
+        health_report_ok(sc->srv);
         txn_keep(s, sc);
         return;
     }
@@ -474,7 +474,7 @@ release(struct eng_target *t, bool dirty)
         pool_discard(sc);
         return;
     }
-    health_report(sc->srv, true, &s->wc->cfg->backend.health, clock_ms());
+    health_report_ok(sc->srv);
     if (r->n == 1 && r->kind == RELAY_RESULT &&
         (t->rl.warnings > 0 || t->rl.got_err)) /* session/diagnostics.h */
         s->pins |= PIN_WARNINGS;

@@ -577,11 +577,11 @@ process_input(struct session *s)
 /* A statement ended: count it where SHOW STATS, SHOW DIGESTS and
  * /metrics look, and log it when slow. */
 static void
-count_statement(struct session *s)
+count_statement(struct session *s, int64_t now_us)
 {
     struct wctx *wc = s->wc;
     struct stats *st = &wc->stats;
-    int64_t us = clock_us() - s->cmd_started_us;
+    int64_t us = now_us - s->cmd_started_us;
 
     s->counted = false;
     STATS_ADD(st, queries_total, 1);
@@ -618,10 +618,13 @@ count_statement(struct session *s)
 static void
 command_done(struct session *s)
 {
+    int64_t now_us;
+
     if (s->state == SESS_CLOSING)
         return;
+    now_us = clock_us(); /* one clock read for the count and the timer */
     if (s->counted)
-        count_statement(s);
+        count_statement(s, now_us);
     tablecols_command_end(s);
     movehold_statement_end(s);
     packet_consume(s->conn->in, &s->cmd);
@@ -639,7 +642,7 @@ command_done(struct session *s)
         close_session(s, "shutdown");
         return;
     }
-    session_timer_arm(s, s->wc->cfg->client_idle_timeout_ms);
+    session_timer_set(s, now_us / 1000, s->wc->cfg->client_idle_timeout_ms);
     session_process_input(s);
 }
 
