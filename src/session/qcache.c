@@ -43,6 +43,28 @@ slot_of(const char *schema, size_t slen, const char *name, size_t nlen)
     return (uint32_t)(digest_hash(buf, n) % VERSION_SLOTS);
 }
 
+/* An entry's key hash, a word at a time: every hit hashes its whole key,
+ * so byte-wise FNV (digest_hash) cost a tenth of a hit. Private to this
+ * process; table slots keep digest_hash, which other instances share. */
+static uint64_t
+key_hash(const char *s, size_t len)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)len, w;
+
+    for (; len >= 8; s += 8, len -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    w = 0;
+    memcpy(&w, s, len);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33; /* the bucket is taken from the low bits: mix them */
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
+}
+
 int
 qcache_table_slots(const struct stmt_info *st, const char *schema,
                    uint32_t *slots, int max)
@@ -221,7 +243,7 @@ qcache_get(struct qcache *c, const char *key, size_t klen, int64_t now_ms,
         STATS_ADD(c->st, cache_misses_total, count);
         return false;
     }
-    h = digest_hash(key, klen);
+    h = key_hash(key, klen);
     e = c->buckets[h % BUCKETS];
     for (; e; e = e->hnext)
         if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
@@ -251,7 +273,7 @@ qcache_put(struct qcache *c, const char *key, size_t klen,
            const uint32_t *slots, const uint64_t *vers, int n,
            uint64_t at_epoch, int aux)
 {
-    uint64_t h = digest_hash(key, klen);
+    uint64_t h = key_hash(key, klen);
     size_t len = evbuffer_get_length(answer);
     struct entry *e;
 
