@@ -455,7 +455,7 @@ for test in $BENCH_TESTS; do
                         read -r q p n _ <<<"$(run_sb "$test" "$threads" "$BENCH_TIME" "${HAPROXIED[@]}") - - -"
                         t1=$(cpu_ticks "$HAP_PID")
                         hticks=$((hticks + t1 - t0))
-                        rh="$q $((t1 - t0)) $n"
+                        round_hap="$q $((t1 - t0)) $n"
                         hq=$(fadd "$hq" "$q")
                         hp=$(fadd "$hp" "$p")
                         hn=$(fadd "$hn" "$n")
@@ -472,7 +472,7 @@ for test in $BENCH_TESTS; do
                         ms_replica=$((ms_replica + qr1 - qr0))
                         [[ $n =~ ^[0-9]+$ ]] && ms_queries=$((ms_queries + n))
                         mticks=$((mticks + t1 - t0))
-                        rm="$q $((t1 - t0)) $n"
+                        round_ms="$q $((t1 - t0)) $n"
                         mq=$(fadd "$mq" "$q")
                         mp=$(fadd "$mp" "$p")
                         mn=$(fadd "$mn" "$n")
@@ -480,7 +480,7 @@ for test in $BENCH_TESTS; do
                     esac
                 done
                 # this round's myshard/HAProxy qps and CPU-per-query ratios
-                spread+=" $(awk -v h="$rh" -v m="$rm" 'BEGIN {
+                spread+=" $(awk -v h="$round_hap" -v m="$round_ms" 'BEGIN {
                     split(h, a, " "); split(m, b, " ")
                     if (a[1] > 0 && a[2] > 0 && a[3] > 0 && b[3] > 0)
                         printf "%.2f:%.2f", b[1] / a[1], (b[2] / b[3]) / (a[2] / a[3])
